@@ -1,0 +1,116 @@
+/**
+ * Loads the configuration: defaults < YAML file < BERTH_* environment < command-line flags.
+ * Environment keys are the path in SCREAMING_SNAKE case with `__` between levels
+ * (`BERTH_DATA_DIR`, `BERTH_REGISTRY__MAX_MANIFEST_BYTES`); values are read as YAML scalars
+ * so numbers and booleans need no quoting. Any problem becomes one `ConfigError` line that
+ * names the key.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Tree = Record<string, unknown>;
+
+export interface LoadOptions {
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Flag overrides as dotted paths, e.g. `{ listen: '127.0.0.1:5001', dataDir: '/tmp/x' }`. */
+  overrides?: Tree;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  let tree: Tree = {};
+  if (opts.file) tree = merge(tree, readYaml(opts.file));
+  tree = merge(tree, fromEnv(opts.env ?? process.env));
+  if (opts.overrides) tree = merge(tree, opts.overrides);
+  return parseConfig(tree, opts.file ? `in ${opts.file}` : '');
+}
+
+export function parseConfig(tree: unknown, where = ''): Config {
+  const r = configSchema.safeParse(tree);
+  if (!r.success) throw new ConfigError(describeIssue(r.error.issues[0]!, where));
+  return r.data;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, where: string): string {
+  const path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => [...path, k].join('.'));
+    return `unknown configuration key ${keys.join(', ')}${where ? ' ' + where : ''}`;
+  }
+  const key = path.join('.') || '(root)';
+  return `invalid configuration key ${key}${where ? ' ' + where : ''}: ${issue.message}`;
+}
+
+function readYaml(file: string): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read configuration file ${file}: ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`configuration file ${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (value == null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`configuration file ${file} must hold a mapping`);
+  return value as Tree;
+}
+
+const PREFIX = 'BERTH_';
+/** Environment variables with this prefix that are not configuration keys. */
+const NOT_CONFIG = new Set(['BERTH_ADMIN_PASSWORD', 'BERTH_CONFIG']);
+
+export function fromEnv(env: NodeJS.ProcessEnv): Tree {
+  const tree: Tree = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith(PREFIX) || NOT_CONFIG.has(name) || raw === undefined) continue;
+    const path = name
+      .slice(PREFIX.length)
+      .split('__')
+      .map((part) => part.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+    setPath(tree, path, scalar(raw));
+  }
+  return tree;
+}
+
+function scalar(raw: string): unknown {
+  try {
+    const v = parseYaml(raw);
+    return v === null || typeof v === 'object' ? raw : v;
+  } catch {
+    return raw;
+  }
+}
+
+export function setPath(tree: Tree, path: string[], value: unknown): void {
+  let node = tree;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Tree;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function merge(a: Tree, b: Tree): Tree {
+  const out: Tree = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] =
+      isTree(prev) && isTree(v) ? merge(prev, v) : v;
+  }
+  return out;
+}
+
+function isTree(v: unknown): v is Tree {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

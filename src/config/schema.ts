@@ -1,0 +1,75 @@
+/**
+ * The one configuration schema: every key has a default and a description. Objects are
+ * strict (an unknown key is an error naming it); backends are unions on `driver`.
+ * `berth config schema` prints it as JSON Schema and the README's reference table is
+ * generated from it (`npm run docs:config`).
+ */
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+const sqliteMetadata = z.strictObject({
+  driver: z.literal('sqlite').describe('Embedded SQLite database (single node, or many processes on one host).'),
+  sqlite: z
+    .strictObject({
+      path: z.string().optional().describe('Database file. Default: <dataDir>/berth.db.'),
+    })
+    .default({})
+    .describe('SQLite settings.'),
+});
+
+const filesystemStorage = z.strictObject({
+  driver: z.literal('filesystem').describe('Blobs as files under one folder.'),
+  filesystem: z
+    .strictObject({
+      root: z.string().optional().describe('Blob folder. Default: <dataDir>/storage.'),
+    })
+    .default({})
+    .describe('Filesystem storage settings.'),
+});
+
+export const configSchema = z
+  .strictObject({
+    listen: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port')
+      .default('0.0.0.0:5000')
+      .describe('Address and port the HTTP server listens on (host:port).'),
+    dataDir: z.string().min(1).default('./data').describe('Folder for the embedded database and blobs.'),
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('Log level of the JSON request log on stdout.'),
+    metadata: z
+      .discriminatedUnion('driver', [sqliteMetadata])
+      .default({ driver: 'sqlite', sqlite: {} })
+      .describe('Metadata store (repositories, manifests, tags, uploads, ...).'),
+    storage: z
+      .discriminatedUnion('driver', [filesystemStorage])
+      .default({ driver: 'filesystem', filesystem: {} })
+      .describe('Blob store (content-addressed bytes).'),
+    registry: z
+      .strictObject({
+        maxManifestBytes: z.number().int().min(1024).default(4 * MiB).describe('Largest manifest accepted by PUT, in bytes.'),
+        uploadMaxAgeSeconds: z.number().int().min(60).default(24 * 3600).describe('Upload sessions untouched for this long are abandoned and may be removed.'),
+        manifestCacheEntries: z.number().int().min(0).default(10000).describe('Manifests kept in the in-memory read cache (0 disables it).'),
+        defaultPageSize: z.number().int().min(1).default(1000).describe('Page size of tag, catalog and referrer lists when the client sends no `n`.'),
+        maxPageSize: z.number().int().min(1).default(10000).describe('Largest `n` accepted by tag, catalog and referrer lists.'),
+      })
+      .default({
+        maxManifestBytes: 4 * MiB,
+        uploadMaxAgeSeconds: 24 * 3600,
+        manifestCacheEntries: 10000,
+        defaultPageSize: 1000,
+        maxPageSize: 10000,
+      })
+      .describe('OCI Distribution behaviour.'),
+  })
+  .describe('Berth configuration');
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+}

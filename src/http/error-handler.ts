@@ -1,0 +1,70 @@
+/**
+ * The one place that writes error responses: `{"errors":[...]}` on /v2, an
+ * `application/problem+json` document elsewhere, and for anything unexpected a logged 500
+ * that carries the request id.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OciError, type OciErrorCode } from '../errors/oci.js';
+import { ProblemError } from '../errors/problem.js';
+
+/** Framework errors (by status) mapped to the closest OCI code. */
+function codeForStatus(status: number): OciErrorCode {
+  switch (status) {
+    case 400: return 'MANIFEST_INVALID';
+    case 401: return 'UNAUTHORIZED';
+    case 403: return 'DENIED';
+    case 404: return 'NAME_UNKNOWN';
+    case 413: return 'SIZE_INVALID';
+    case 415: return 'UNSUPPORTED';
+    case 429: return 'TOOMANYREQUESTS';
+    default: return 'UNKNOWN';
+  }
+}
+
+function isV2(request: FastifyRequest): boolean {
+  return request.url === '/v2' || request.url.startsWith('/v2/') || request.url.startsWith('/v2?');
+}
+
+function hasUnreadBody(request: FastifyRequest): boolean {
+  const len = request.headers['content-length'];
+  const hasBody = len !== undefined ? len !== '0' : request.headers['transfer-encoding'] !== undefined;
+  return hasBody && !request.raw.readableEnded;
+}
+
+export function toOciError(err: unknown, requestId: string): OciError {
+  if (err instanceof OciError) return err;
+  const status = (err as FastifyError).statusCode;
+  if (status && status >= 400 && status < 500) return new OciError(codeForStatus(status), { reason: (err as Error).message }, { status });
+  return new OciError('UNKNOWN', { requestId, reason: 'internal error; see the server log for this request id' }, { status: 500 });
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler(async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const requestId = String(request.id);
+    const status = err instanceof OciError || err instanceof ProblemError ? err.status : ((err as FastifyError).statusCode ?? 500);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.debug({ err: (err as Error).message }, 'request refused');
+    if (reply.sent || reply.raw.headersSent) {
+      reply.raw.destroy();
+      return reply;
+    }
+    if (isV2(request)) {
+      const e = toOciError(err, requestId);
+      // A request body the handler did not read must not be parsed as the next request.
+      if (hasUnreadBody(request)) reply.header('Connection', 'close');
+      return reply
+        .code(e.status)
+        .headers(e.headers)
+        .header('Content-Type', 'application/json')
+        .send(JSON.stringify({ errors: [e.toJSON()] }));
+    }
+    const problem = err instanceof ProblemError ? err : ProblemError.from(err, status, requestId);
+    return reply.code(problem.status).headers(problem.headers).header('Content-Type', 'application/problem+json').send(JSON.stringify(problem.toJSON()));
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    if (isV2(request)) throw new OciError('NAME_UNKNOWN', { reason: 'no such registry endpoint' }, { status: 404 });
+    throw new ProblemError(404, 'Not Found', `no route for ${request.method} ${request.url.split('?')[0]}`);
+  });
+}
+

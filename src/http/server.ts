@@ -1,0 +1,40 @@
+/**
+ * The HTTP edge: one Fastify instance with request ids, the one error handler, a request log
+ * line per response, and the /v2 registry plugin. Further areas (/api, /ui) register here.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { registryPlugin, type RegistryAuthorizer } from '../registry/routes/index.js';
+import type { RegistryServices } from '../registry/services.js';
+import { installErrorHandler } from './error-handler.js';
+
+export interface ServerDeps {
+  logger: Logger;
+  registry: RegistryServices;
+  authorize: RegistryAuthorizer;
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // Manifests and blobs are streamed by the /v2 handlers; this caps JSON bodies elsewhere.
+    bodyLimit: 1024 * 1024,
+    // Large blobs may take long to stream; the socket's own inactivity timeout still applies.
+    requestTimeout: 0,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+  });
+  installErrorHandler(app);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  await app.register(registryPlugin(deps.registry, deps.authorize));
+  return app;
+}

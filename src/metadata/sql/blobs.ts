@@ -1,0 +1,67 @@
+/** Blob rows and the links that let a repository serve a blob. */
+import type { Kysely } from 'kysely';
+import type { Digest, RepoName } from '../../registry/names.js';
+import type { BlobQueries, BlobRecord } from '../store.js';
+import type { Database } from '../tables.js';
+import { ensureRepository, repositoryId } from './repositories.js';
+
+export class SqlBlobs implements BlobQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(digest: Digest): Promise<BlobRecord | undefined> {
+    const row = await this.db.selectFrom('blobs').select(['digest', 'size', 'media_type']).where('digest', '=', digest).executeTakeFirst();
+    return row && { digest: row.digest as Digest, size: Number(row.size), mediaType: row.media_type };
+  }
+
+  async sizeInRepository(repo: RepoName, digest: Digest): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('blobs as b')
+      .select('b.size')
+      .where('b.digest', '=', digest)
+      .where(({ exists, or, selectFrom }) =>
+        or([
+          exists(
+            selectFrom('repository_blobs as rb')
+              .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
+              .select('rb.digest')
+              .where('r.name', '=', repo)
+              .whereRef('rb.digest', '=', 'b.digest'),
+          ),
+          exists(
+            selectFrom('manifest_blobs as mb')
+              .innerJoin('manifests as m', 'm.id', 'mb.manifest_id')
+              .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+              .select('mb.digest')
+              .where('r.name', '=', repo)
+              .whereRef('mb.digest', '=', 'b.digest'),
+          ),
+        ]),
+      )
+      .executeTakeFirst();
+    return row === undefined ? undefined : Number(row.size);
+  }
+
+  async insert(blob: { digest: Digest; size: number; mediaType?: string | null }, now: number): Promise<void> {
+    await this.db
+      .insertInto('blobs')
+      .values({ digest: blob.digest, size: blob.size, media_type: blob.mediaType ?? null, created_at: now })
+      .onConflict((oc) => oc.column('digest').doNothing())
+      .execute();
+  }
+
+  async link(repo: RepoName, digest: Digest, source: 'pushed' | 'mounted', now: number): Promise<void> {
+    const id = await ensureRepository(this.db, repo, now);
+    await this.db
+      .insertInto('repository_blobs')
+      .values({ repository_id: id, digest, source, created_at: now })
+      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+      .execute();
+  }
+
+  async unlink(repo: RepoName, digest: Digest): Promise<boolean> {
+    const id = await repositoryId(this.db, repo);
+    if (id === undefined) return false;
+    const r = await this.db.deleteFrom('repository_blobs').where('repository_id', '=', id).where('digest', '=', digest).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+}

@@ -1,0 +1,163 @@
+/** Manifest rows and the graph they form: manifest -> blob and index -> child manifest edges. */
+import type { Kysely } from 'kysely';
+import type { Digest, RepoName, Reference } from '../../registry/names.js';
+import type { ManifestQueries, ManifestRecord, NewManifest, ReferrerRecord } from '../store.js';
+import type { Database } from '../tables.js';
+import { ensureRepository, repositoryId } from './repositories.js';
+
+export class SqlManifests implements ManifestQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(repo: RepoName, ref: Reference): Promise<ManifestRecord | undefined> {
+    let q = this.db
+      .selectFrom('manifests as m')
+      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+      .select(['m.digest', 'm.media_type', 'm.artifact_type', 'm.subject_digest', 'm.size', 'm.content', 'm.pushed_at'])
+      .where('r.name', '=', repo);
+    q =
+      ref.kind === 'digest'
+        ? q.where('m.digest', '=', ref.digest)
+        : q.innerJoin('tags as t', (j) => j.onRef('t.manifest_id', '=', 'm.id').onRef('t.repository_id', '=', 'm.repository_id')).where('t.name', '=', ref.tag);
+    const row = await q.executeTakeFirst();
+    return (
+      row && {
+        digest: row.digest as Digest,
+        mediaType: row.media_type,
+        artifactType: row.artifact_type,
+        subject: row.subject_digest as Digest | null,
+        size: Number(row.size),
+        content: Buffer.from(row.content),
+        pushedAt: Number(row.pushed_at),
+      }
+    );
+  }
+
+  async insert(repo: RepoName, m: NewManifest, now: number): Promise<boolean> {
+    const repositoryId = await ensureRepository(this.db, repo, now);
+    const inserted = await this.db
+      .insertInto('manifests')
+      .values({
+        repository_id: repositoryId,
+        digest: m.digest,
+        media_type: m.mediaType,
+        artifact_type: m.artifactType,
+        subject_digest: m.subject,
+        size: m.content.length,
+        content: m.content,
+        annotations: m.annotations ? JSON.stringify(m.annotations) : null,
+        pushed_at: now,
+        last_pulled_at: null,
+      })
+      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!inserted) return false;
+    const id = Number(inserted.id);
+    const blobs = [...new Set(m.blobs)];
+    if (blobs.length > 0) {
+      await this.db.insertInto('manifest_blobs').values(blobs.map((digest) => ({ manifest_id: id, digest }))).execute();
+    }
+    const children = [...new Set(m.children)];
+    if (children.length > 0) {
+      const rows = await this.db.selectFrom('manifests').select('id').where('repository_id', '=', repositoryId).where('digest', 'in', children).execute();
+      await this.db.insertInto('manifest_children').values(rows.map((r) => ({ parent_id: id, child_id: Number(r.id) }))).execute();
+    }
+    return true;
+  }
+
+  async missingBlobs(repo: RepoName, digests: Digest[]): Promise<Digest[]> {
+    const wanted = [...new Set(digests)];
+    if (wanted.length === 0) return [];
+    const id = await repositoryId(this.db, repo);
+    if (id === undefined) return wanted;
+    const linked = await this.db
+      .selectFrom('repository_blobs')
+      .select('digest')
+      .where('repository_id', '=', id)
+      .where('digest', 'in', wanted)
+      .union(
+        this.db
+          .selectFrom('manifest_blobs as mb')
+          .innerJoin('manifests as m', 'm.id', 'mb.manifest_id')
+          .select('mb.digest')
+          .where('m.repository_id', '=', id)
+          .where('mb.digest', 'in', wanted),
+      )
+      .execute();
+    const found = new Set(linked.map((r) => r.digest));
+    return wanted.filter((d) => !found.has(d));
+  }
+
+  async missingManifests(repo: RepoName, digests: Digest[]): Promise<Digest[]> {
+    const wanted = [...new Set(digests)];
+    if (wanted.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('manifests as m')
+      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+      .select('m.digest')
+      .where('r.name', '=', repo)
+      .where('m.digest', 'in', wanted)
+      .execute();
+    const found = new Set(rows.map((r) => r.digest));
+    return wanted.filter((d) => !found.has(d));
+  }
+
+  async parents(repo: RepoName, digest: Digest): Promise<Digest[]> {
+    const rows = await this.db
+      .selectFrom('manifest_children as mc')
+      .innerJoin('manifests as child', 'child.id', 'mc.child_id')
+      .innerJoin('manifests as parent', 'parent.id', 'mc.parent_id')
+      .innerJoin('repositories as r', 'r.id', 'child.repository_id')
+      .select('parent.digest')
+      .where('r.name', '=', repo)
+      .where('child.digest', '=', digest)
+      .execute();
+    return rows.map((r) => r.digest as Digest);
+  }
+
+  async delete(repo: RepoName, digest: Digest): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('manifests as m')
+      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+      .select('m.id')
+      .where('r.name', '=', repo)
+      .where('m.digest', '=', digest)
+      .executeTakeFirst();
+    if (!row) return false;
+    const id = Number(row.id);
+    await this.db.deleteFrom('tags').where('manifest_id', '=', id).execute();
+    await this.db.deleteFrom('manifest_blobs').where('manifest_id', '=', id).execute();
+    await this.db.deleteFrom('manifest_children').where('parent_id', '=', id).execute();
+    await this.db.deleteFrom('manifests').where('id', '=', id).execute();
+    return true;
+  }
+
+  async referrers(repo: RepoName, subject: Digest, page: { artifactType?: string | undefined; after?: string | undefined; limit: number }): Promise<ReferrerRecord[]> {
+    let q = this.db
+      .selectFrom('manifests as m')
+      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+      .select(['m.digest', 'm.media_type', 'm.artifact_type', 'm.size', 'm.annotations'])
+      .where('r.name', '=', repo)
+      .where('m.subject_digest', '=', subject)
+      .orderBy('m.digest')
+      .limit(page.limit);
+    if (page.artifactType !== undefined) q = q.where('m.artifact_type', '=', page.artifactType);
+    if (page.after !== undefined) q = q.where('m.digest', '>', page.after);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      digest: r.digest as Digest,
+      mediaType: r.media_type,
+      artifactType: r.artifact_type,
+      size: Number(r.size),
+      annotations: r.annotations ? (JSON.parse(r.annotations) as Record<string, string>) : null,
+    }));
+  }
+
+  async touchPulled(pulls: { repo: RepoName; digest: Digest; at: number }[]): Promise<void> {
+    for (const p of pulls) {
+      const id = await repositoryId(this.db, p.repo);
+      if (id === undefined) continue;
+      await this.db.updateTable('manifests').set({ last_pulled_at: p.at }).where('repository_id', '=', id).where('digest', '=', p.digest).execute();
+    }
+  }
+}

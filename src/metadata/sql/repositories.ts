@@ -1,0 +1,36 @@
+/** Repository rows: created on first use, listed for the catalog. */
+import type { Kysely } from 'kysely';
+import { projectOf, type RepoName } from '../../registry/names.js';
+import type { RepositoryQueries } from '../store.js';
+import type { Database } from '../tables.js';
+
+export class SqlRepositories implements RepositoryQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async list(after: string | undefined, limit: number): Promise<string[]> {
+    let q = this.db.selectFrom('repositories').select('name').orderBy('name').limit(limit);
+    if (after !== undefined) q = q.where('name', '>', after);
+    return (await q.execute()).map((r) => r.name);
+  }
+
+  async exists(name: RepoName): Promise<boolean> {
+    return (await repositoryId(this.db, name)) !== undefined;
+  }
+}
+
+export async function repositoryId(db: Kysely<Database>, name: string): Promise<number | undefined> {
+  const row = await db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
+  return row === undefined ? undefined : Number(row.id);
+}
+
+/** The id of a repository, creating its row if needed. */
+export async function ensureRepository(db: Kysely<Database>, name: RepoName, now: number): Promise<number> {
+  const existing = await repositoryId(db, name);
+  if (existing !== undefined) return existing;
+  await db
+    .insertInto('repositories')
+    .values({ name, project: projectOf(name), created_at: now })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
+  return (await repositoryId(db, name))!;
+}

@@ -1,0 +1,40 @@
+/** Tag rows: one per (repository, name), each pointing at one manifest of that repository. */
+import type { Kysely } from 'kysely';
+import type { Digest, RepoName, Tag } from '../../registry/names.js';
+import type { TagQueries } from '../store.js';
+import type { Database } from '../tables.js';
+import { repositoryId } from './repositories.js';
+
+export class SqlTags implements TagQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async list(repo: RepoName, after: string | undefined, limit: number): Promise<string[] | undefined> {
+    const id = await repositoryId(this.db, repo);
+    if (id === undefined) return undefined;
+    let q = this.db.selectFrom('tags').select('name').where('repository_id', '=', id).orderBy('name').limit(limit);
+    if (after !== undefined) q = q.where('name', '>', after);
+    return (await q.execute()).map((r) => r.name);
+  }
+
+  async set(repo: RepoName, tag: Tag, digest: Digest, now: number): Promise<void> {
+    const m = await this.db
+      .selectFrom('manifests as m')
+      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+      .select(['m.id', 'm.repository_id'])
+      .where('r.name', '=', repo)
+      .where('m.digest', '=', digest)
+      .executeTakeFirstOrThrow();
+    await this.db
+      .insertInto('tags')
+      .values({ repository_id: m.repository_id, name: tag, manifest_id: m.id, updated_at: now })
+      .onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ manifest_id: m.id, updated_at: now }))
+      .execute();
+  }
+
+  async delete(repo: RepoName, tag: Tag): Promise<boolean> {
+    const id = await repositoryId(this.db, repo);
+    if (id === undefined) return false;
+    const r = await this.db.deleteFrom('tags').where('repository_id', '=', id).where('name', '=', tag).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * In-memory cache of manifests by (repository, reference): the hot path of every pull.
+ * Entries carry the repository's generation when they were read; invalidating a repository
+ * bumps its generation, which retires all its entries at once (also those filled by a read
+ * that raced with the write). Bounded: the least recently used entry goes first.
+ */
+import type { ManifestRecord } from '../metadata/store.js';
+
+interface Entry {
+  generation: number;
+  record: ManifestRecord;
+}
+
+export class ManifestCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly generations = new Map<string, number>();
+
+  constructor(private readonly capacity: number) {}
+
+  generation(repo: string): number {
+    return this.generations.get(repo) ?? 0;
+  }
+
+  get(repo: string, reference: string): ManifestRecord | undefined {
+    const key = `${repo}\n${reference}`;
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    this.entries.delete(key);
+    if (entry.generation !== this.generation(repo)) return undefined;
+    this.entries.set(key, entry);
+    return entry.record;
+  }
+
+  /** Stores a record read while the repository was at `generation`. */
+  set(repo: string, reference: string, generation: number, record: ManifestRecord): void {
+    if (this.capacity === 0 || generation !== this.generation(repo)) return;
+    const key = `${repo}\n${reference}`;
+    this.entries.delete(key);
+    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { generation, record });
+  }
+
+  invalidate(repo: string): void {
+    this.generations.set(repo, this.generation(repo) + 1);
+  }
+}

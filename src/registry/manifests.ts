@@ -1,0 +1,98 @@
+/**
+ * Manifests: push (validate, check every reference inside the transaction that stores it,
+ * tag), pull through the read cache, delete by tag or digest.
+ */
+import { OciError } from '../errors/oci.js';
+import type { ManifestRecord, MetadataStore } from '../metadata/store.js';
+import type { ChangeFeed } from './change-feed.js';
+import { digestLike, digestOf } from './digester.js';
+import { parseManifest } from './manifest/parse.js';
+import type { ManifestCache } from './manifest-cache.js';
+import { referenceString, type Digest, type Reference, type RepoName } from './names.js';
+import type { PullRecorder } from './pull-recorder.js';
+
+export interface PushedManifest {
+  digest: Digest;
+  subject: Digest | null;
+}
+
+export class ManifestService {
+  constructor(
+    private readonly meta: MetadataStore,
+    private readonly cache: ManifestCache,
+    private readonly changes: ChangeFeed,
+    private readonly pulls: PullRecorder,
+    private readonly now: () => number = Date.now,
+  ) {
+    changes.subscribe((repo) => cache.invalidate(repo));
+  }
+
+  /** The manifest for a tag or digest, or MANIFEST_UNKNOWN. `pulled` records a pull (GET, not HEAD). */
+  async get(repo: RepoName, ref: Reference, pulled: boolean): Promise<ManifestRecord> {
+    const key = referenceString(ref);
+    let record = this.cache.get(repo, key);
+    if (!record) {
+      const generation = this.cache.generation(repo);
+      record = await this.meta.manifests.get(repo, ref);
+      if (!record) {
+        throw new OciError('MANIFEST_UNKNOWN', ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest });
+      }
+      this.cache.set(repo, key, generation, record);
+    }
+    if (pulled) this.pulls.record(repo, record.digest);
+    return record;
+  }
+
+  async put(repo: RepoName, ref: Reference, body: Buffer, contentType: string | undefined): Promise<PushedManifest> {
+    const parsed = parseManifest(body, contentType);
+    let digest: Digest;
+    if (ref.kind === 'digest') {
+      digest = digestLike(body, ref.digest);
+      if (digest !== ref.digest) {
+        throw new OciError('DIGEST_INVALID', { expected: ref.digest, actual: digest, reason: 'the manifest body does not match the digest in the URL' });
+      }
+    } else {
+      digest = digestOf(body);
+    }
+    const now = this.now();
+    await this.meta.transaction(async (tx) => {
+      const missingBlobs = await tx.manifests.missingBlobs(repo, parsed.blobs);
+      const missingChildren = await tx.manifests.missingManifests(repo, parsed.children);
+      const missing = [...missingBlobs, ...missingChildren];
+      if (missing.length > 0) {
+        throw new OciError('MANIFEST_BLOB_UNKNOWN', {
+          missing,
+          reason: `the manifest references ${missing.length === 1 ? 'a blob or manifest' : `${missing.length} blobs or manifests`} not in repository ${repo}: ${missing.slice(0, 5).join(', ')}`,
+        });
+      }
+      await tx.manifests.insert(
+        repo,
+        { digest, mediaType: parsed.mediaType, artifactType: parsed.artifactType, subject: parsed.subject, content: body, annotations: parsed.annotations, blobs: parsed.blobs, children: parsed.children },
+        now,
+      );
+      if (ref.kind === 'tag') await tx.tags.set(repo, ref.tag, digest, now);
+    });
+    if (ref.kind === 'tag') await this.changes.publish(repo);
+    return { digest, subject: parsed.subject };
+  }
+
+  /** By tag: removes the tag only. By digest: removes the manifest and every tag pointing at it. */
+  async delete(repo: RepoName, ref: Reference): Promise<void> {
+    if (ref.kind === 'tag') {
+      if (!(await this.meta.tags.delete(repo, ref.tag))) throw new OciError('MANIFEST_UNKNOWN', { tag: ref.tag });
+    } else {
+      await this.meta.transaction(async (tx) => {
+        const parents = await tx.manifests.parents(repo, ref.digest);
+        if (parents.length > 0) {
+          throw new OciError('DENIED', {
+            digest: ref.digest,
+            parents,
+            reason: `manifest ${ref.digest} is listed by index ${parents[0]}${parents.length > 1 ? ` and ${parents.length - 1} more` : ''}; delete the index first`,
+          });
+        }
+        if (!(await tx.manifests.delete(repo, ref.digest))) throw new OciError('MANIFEST_UNKNOWN', { digest: ref.digest });
+      });
+    }
+    await this.changes.publish(repo);
+  }
+}

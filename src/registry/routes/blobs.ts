@@ -1,0 +1,72 @@
+/** `/v2/<name>/blobs/<digest>`: GET and HEAD (with Range), DELETE. */
+import { OciError } from '../../errors/oci.js';
+import type { ByteRange } from '../../storage/blob-store.js';
+import { parseDigest } from '../names.js';
+import type { RegistryRoute, RouteContext } from './route.js';
+import { sendEmpty } from './respond.js';
+
+const PATH = /^(.+)\/blobs\/([^/]+)$/;
+
+/**
+ * Parses a single `Range: bytes=a-b | a- | -n` against the blob size. Undefined means "send
+ * the whole blob" (no header, or a form we do not serve partially, such as several ranges).
+ */
+export function parseByteRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { start, end };
+}
+
+async function fetchBlob({ request, reply, repo, param, services }: RouteContext): Promise<void> {
+  const digest = parseDigest(param);
+  const blob = await services.blobs.get(repo, digest);
+  const headers: Record<string, string> = {
+    'Content-Type': blob.mediaType,
+    'Docker-Content-Digest': digest,
+    'Accept-Ranges': 'bytes',
+    ETag: `"${digest}"`,
+    'Cache-Control': 'max-age=31536000',
+  };
+  const range = parseByteRange(request.headers.range, blob.size);
+  if (range === 'unsatisfiable') {
+    throw new OciError('RANGE_INVALID', { reason: `range ${request.headers.range} is outside the blob of ${blob.size} bytes` }, { headers: { 'Content-Range': `bytes */${blob.size}` } });
+  }
+  if (range) {
+    headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
+    headers['Content-Length'] = String(range.end - range.start + 1);
+  } else {
+    headers['Content-Length'] = String(blob.size);
+  }
+  reply.code(range ? 206 : 200).headers(headers);
+  if (request.method === 'HEAD') return void reply.send();
+  if (blob.body.kind === 'bytes') return void reply.send(range ? blob.body.bytes.subarray(range.start, range.end + 1) : blob.body.bytes);
+  if (!range) {
+    const url = await services.blobs.redirectUrl(digest, 600);
+    if (url) return void reply.code(307).headers({ Location: url, 'Content-Length': '0' }).send();
+  }
+  reply.send(await blob.body.open(range));
+}
+
+export const blobRoutes: RegistryRoute[] = [
+  { method: 'GET', path: PATH, action: 'pull', name: 'get blob', handle: fetchBlob },
+  { method: 'HEAD', path: PATH, action: 'pull', name: 'check blob', handle: fetchBlob },
+  {
+    method: 'DELETE',
+    path: PATH,
+    action: 'delete',
+    name: 'delete blob',
+    async handle({ reply, repo, param, services }) {
+      await services.blobs.delete(repo, parseDigest(param));
+      sendEmpty(reply, 202);
+    },
+  },
+];

@@ -1,0 +1,39 @@
+/**
+ * The /v2 route table's shape. Repository names contain slashes, so /v2 paths are matched
+ * here (from the end of the path) rather than by the HTTP router. Every route declares the
+ * action it needs on its repository; the permission hook reads it before any handler runs.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RepoName } from '../names.js';
+import type { RegistryServices } from '../services.js';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * What a route needs: `base` (the version check), `catalog` (list repositories), or an
+ * action on the route's repository.
+ */
+export type RegistryAction = 'base' | 'catalog' | 'pull' | 'push' | 'delete';
+
+export interface RouteContext {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  /** The repository in the path (empty for `base` and `catalog`). */
+  repo: RepoName;
+  /** The path segment after the resource (reference, digest or upload id). */
+  param: string;
+  query: Record<string, string | undefined>;
+  services: RegistryServices;
+}
+
+export interface RegistryRoute {
+  method: HttpMethod;
+  /** Matches the path after `/v2/`; group 1 is the repository, group 2 the parameter. */
+  path: RegExp;
+  action: RegistryAction;
+  /** What the route does, for docs and logs. */
+  name: string;
+  handle(ctx: RouteContext): Promise<void>;
+}
+
+export const V2_HEADERS = { 'Docker-Distribution-API-Version': 'registry/2.0' } as const;

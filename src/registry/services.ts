@@ -1,0 +1,13 @@
+/** The registry core's services, built by main.ts and handed to the /v2 routes. */
+import type { BlobService } from './blobs.js';
+import type { ListingService } from './listing.js';
+import type { ManifestService } from './manifests.js';
+import type { UploadService } from './uploads.js';
+
+export interface RegistryServices {
+  blobs: BlobService;
+  uploads: UploadService;
+  manifests: ManifestService;
+  listing: ListingService;
+  limits: { maxManifestBytes: number };
+}

@@ -1,0 +1,216 @@
+/**
+ * Blob uploads: start (optionally monolithic or by cross-repository mount), chunked and
+ * streamed PATCH, status, finish with digest verification, cancel.
+ *
+ * Bytes stream from the request through the hash into the blob store in one pass. The digest
+ * state of an upload lives in this process's memory while this process keeps receiving its
+ * chunks; when a chunk arrives elsewhere (another node, or after a restart) the state is
+ * dropped and the finish re-hashes the stored bytes once. Metadata only advances after the
+ * bytes are durable, and a blob row is written only after its digest was verified.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { OciError } from '../errors/oci.js';
+import { NotFoundError } from '../errors/store.js';
+import type { MetadataStore } from '../metadata/store.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { hashStream, newHash, tapHash } from './digester.js';
+import { digestAlgorithm, type Digest, type RepoName } from './names.js';
+
+export interface UploadStatus {
+  id: string;
+  /** Bytes received so far. */
+  offset: number;
+}
+
+export interface ChunkRange {
+  start: number;
+  end: number;
+}
+
+interface HashState {
+  offset: number;
+  hash: Hash;
+}
+
+/** At most this many digest states are kept; the oldest is dropped (and re-hashed at finish). */
+const MAX_HASH_STATES = 1024;
+
+export class UploadService {
+  private readonly hashes = new Map<string, HashState>();
+  /** Uploads with a write in progress in this process; a second concurrent write is refused. */
+  private readonly busy = new Set<string>();
+
+  constructor(
+    private readonly meta: MetadataStore,
+    private readonly blobs: BlobStore,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async start(repo: RepoName): Promise<UploadStatus> {
+    const id = randomUUID();
+    const handle = await this.blobs.createUpload(id);
+    await this.meta.uploads.create({ id, repository: repo, handle }, this.now());
+    return { id, offset: 0 };
+  }
+
+  /** A whole blob in one request (`POST ?digest=`). */
+  async putMonolithic(repo: RepoName, digest: Digest, body: AsyncIterable<Buffer>, expectedLength?: number): Promise<void> {
+    const id = randomUUID();
+    const handle = await this.blobs.createUpload(id);
+    try {
+      const hash = newHash(digestAlgorithm(digest));
+      const { handle: h, written } = await this.blobs.writeUpload(id, handle, 0, tapHash(body, hash));
+      if (expectedLength !== undefined && written !== expectedLength) throw sizeMismatch(expectedLength, written);
+      const actual = `${digestAlgorithm(digest)}:${hash.digest('hex')}` as Digest;
+      if (actual !== digest) throw digestMismatch(digest, actual);
+      await this.commit(repo, id, h, written, digest, false);
+    } catch (e) {
+      await this.blobs.deleteUpload(id, handle).catch(() => {});
+      throw e;
+    }
+  }
+
+  async status(repo: RepoName, id: string): Promise<UploadStatus> {
+    const upload = await this.get(repo, id);
+    return { id, offset: upload.offset };
+  }
+
+  /** Appends a chunk. `range`, when the client sent Content-Range, must start at the current offset. */
+  async append(repo: RepoName, id: string, body: AsyncIterable<Buffer>, range?: ChunkRange, contentLength?: number): Promise<UploadStatus> {
+    return this.exclusive(id, async () => {
+      const upload = await this.get(repo, id);
+      checkRange(upload.offset, range, contentLength, id);
+      const { offset } = await this.write(upload, body, range, contentLength);
+      return { id, offset };
+    });
+  }
+
+  /** Finishes an upload: optional last chunk, then verify `digest` and commit the blob. */
+  async finish(repo: RepoName, id: string, digest: Digest, body: AsyncIterable<Buffer> | undefined, range?: ChunkRange, contentLength?: number): Promise<void> {
+    return this.exclusive(id, async () => {
+      const upload = await this.get(repo, id);
+      checkRange(upload.offset, range, contentLength, id);
+      let { offset, handle } = upload;
+      let state = this.takeHash(upload.id, offset);
+      if (body) {
+        const hash = state?.hash;
+        const r = await this.blobs.writeUpload(id, handle, offset, tapHash(body, hash));
+        if (range && r.written !== range.end - range.start + 1) throw sizeMismatch(range.end - range.start + 1, r.written);
+        if (contentLength !== undefined && r.written !== contentLength) throw sizeMismatch(contentLength, r.written);
+        offset += r.written;
+        handle = r.handle;
+        if (state) state = { offset, hash: state.hash };
+      }
+      const algorithm = digestAlgorithm(digest);
+      const actual =
+        state && algorithm === 'sha256'
+          ? (`sha256:${state.hash.digest('hex')}` as Digest)
+          : await hashStream(await this.blobs.readUpload(id, handle, offset), algorithm);
+      if (actual !== digest) {
+        // The session stays where it was before this request: the next write at the old
+        // offset replaces the bytes of the rejected chunk.
+        throw digestMismatch(digest, actual);
+      }
+      await this.commit(repo, id, handle, offset, digest, true);
+    });
+  }
+
+  async cancel(repo: RepoName, id: string): Promise<void> {
+    const upload = await this.get(repo, id);
+    this.hashes.delete(id);
+    await this.meta.uploads.delete(id);
+    await this.blobs.deleteUpload(id, upload.handle);
+  }
+
+  private async write(
+    upload: { id: string; offset: number; handle: string },
+    body: AsyncIterable<Buffer>,
+    range: ChunkRange | undefined,
+    contentLength: number | undefined,
+  ): Promise<{ offset: number; handle: string }> {
+    const state = this.takeHash(upload.id, upload.offset);
+    const { handle, written } = await this.blobs.writeUpload(upload.id, upload.handle, upload.offset, tapHash(body, state?.hash));
+    if (range && written !== range.end - range.start + 1) throw sizeMismatch(range.end - range.start + 1, written);
+    if (contentLength !== undefined && written !== contentLength) throw sizeMismatch(contentLength, written);
+    const offset = upload.offset + written;
+    if (!(await this.meta.uploads.advance(upload.id, upload.offset, offset, handle, this.now()))) {
+      throw rangeError(upload.id, (await this.meta.uploads.get(upload.id))?.offset ?? 0, 'the upload moved on in another request');
+    }
+    if (state) this.keepHash(upload.id, { offset, hash: state.hash });
+    return { offset, handle };
+  }
+
+  /** Verified bytes become a blob: durable in storage first, then the metadata commit. */
+  private async commit(repo: RepoName, id: string, handle: string, size: number, digest: Digest, hasSession: boolean): Promise<void> {
+    await this.blobs.commitUpload(id, handle, size, digest);
+    const now = this.now();
+    await this.meta.transaction(async (tx) => {
+      await tx.blobs.insert({ digest, size }, now);
+      await tx.blobs.link(repo, digest, 'pushed', now);
+      if (hasSession) await tx.uploads.delete(id);
+    });
+  }
+
+  private async get(repo: RepoName, id: string) {
+    const upload = /^[A-Za-z0-9_-]{1,128}$/.test(id) ? await this.meta.uploads.get(id) : undefined;
+    if (!upload || upload.repository !== repo) throw new OciError('BLOB_UPLOAD_UNKNOWN', { upload: id.slice(0, 128) });
+    return upload;
+  }
+
+  /** The digest state for an upload at `offset`, removed from the cache (the caller puts it back). */
+  private takeHash(id: string, offset: number): HashState | undefined {
+    const state = this.hashes.get(id);
+    this.hashes.delete(id);
+    if (state && state.offset === offset) return state;
+    return offset === 0 ? { offset: 0, hash: newHash() } : undefined;
+  }
+
+  private keepHash(id: string, state: HashState): void {
+    if (this.hashes.size >= MAX_HASH_STATES) this.hashes.delete(this.hashes.keys().next().value!);
+    this.hashes.set(id, state);
+  }
+
+  private async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    if (this.busy.has(id)) {
+      const upload = await this.meta.uploads.get(id);
+      throw rangeError(id, upload?.offset ?? 0, 'another request is writing to this upload');
+    }
+    this.busy.add(id);
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof NotFoundError) throw new OciError('BLOB_UPLOAD_UNKNOWN', { upload: id });
+      throw e;
+    } finally {
+      this.busy.delete(id);
+    }
+  }
+}
+
+function checkRange(offset: number, range: ChunkRange | undefined, contentLength: number | undefined, id: string): void {
+  if (!range) return;
+  if (range.start !== offset) throw rangeError(id, offset, `chunk starts at ${range.start} but the upload is at ${offset}`);
+  if (range.end < range.start) throw rangeError(id, offset, 'Content-Range end is before its start');
+  if (contentLength !== undefined && contentLength !== range.end - range.start + 1) {
+    throw rangeError(id, offset, `Content-Length ${contentLength} does not match Content-Range ${range.start}-${range.end}`);
+  }
+}
+
+/** A 416 that tells the client where the upload stands. */
+export function rangeError(id: string, offset: number, reason: string): OciError {
+  return new OciError('BLOB_UPLOAD_INVALID', { reason }, { status: 416, headers: { Range: rangeHeader(offset), 'Docker-Upload-UUID': id } });
+}
+
+/** The spec's `Range: 0-<last byte>` (0-0 when nothing was received yet). */
+export function rangeHeader(offset: number): string {
+  return `0-${Math.max(0, offset - 1)}`;
+}
+
+function digestMismatch(expected: Digest, actual: Digest): OciError {
+  return new OciError('DIGEST_INVALID', { expected, actual, reason: 'the uploaded content does not match the digest' });
+}
+
+function sizeMismatch(expected: number, actual: number): OciError {
+  return new OciError('SIZE_INVALID', { expected, actual, reason: `expected ${expected} bytes, received ${actual}` });
+}

@@ -1,0 +1,74 @@
+/**
+ * The BlobStore interface: content-addressed bytes and the upload area where bytes wait
+ * until their digest is known. Stores hold no rules: they never hash, never decide whether a
+ * digest is right, and never touch metadata. The registry service verifies the digest of the
+ * bytes it streams in and only then asks the store to commit them.
+ *
+ * Every implementation passes the one contract suite in test/suites/blob-store.case.ts.
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../registry/names.js';
+
+/** An inclusive byte range, as in HTTP. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface BlobStoreCapabilities {
+  /** `redirectUrl` can hand out a URL the client may download from directly. */
+  readonly redirect: boolean;
+}
+
+export interface BlobStore {
+  readonly capabilities: BlobStoreCapabilities;
+
+  /** Size in bytes of a committed blob, or undefined when it is absent. */
+  stat(digest: Digest): Promise<number | undefined>;
+
+  /**
+   * Streams a committed blob, or the inclusive `range` of it (the caller checked the range
+   * against the size). Throws NotFoundError when the blob is absent.
+   */
+  read(digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
+
+  /** A time-limited URL to download the blob from, when `capabilities.redirect` is set. */
+  redirectUrl(digest: Digest, expiresInSeconds: number): Promise<string | undefined>;
+
+  /** Removes a committed blob. Absent is not an error. */
+  delete(digest: Digest): Promise<void>;
+
+  /** Every committed blob, in no particular order (for garbage collection and checks). */
+  list(signal?: AbortSignal): AsyncIterable<{ digest: Digest; size: number }>;
+
+  /**
+   * Creates an empty upload and returns the storage handle to persist with the upload session
+   * (passed back on every later call; any node may make the next call).
+   */
+  createUpload(id: string): Promise<string>;
+
+  /**
+   * Writes `source` at byte `offset` of the upload, replacing anything stored past `offset`.
+   * When it resolves the bytes are durable; it returns the new handle and the bytes written.
+   * Throws NotFoundError when the upload is absent.
+   */
+  writeUpload(id: string, handle: string, offset: number, source: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<{ handle: string; written: number }>;
+
+  /** Streams the first `length` bytes of an upload (to rebuild a digest state). */
+  readUpload(id: string, handle: string, length: number, signal?: AbortSignal): Promise<Readable>;
+
+  /**
+   * Makes the first `size` bytes of the upload the committed blob `digest`, atomically and
+   * durably, and removes the upload. If the blob already exists the upload is just removed.
+   */
+  commitUpload(id: string, handle: string, size: number, digest: Digest): Promise<void>;
+
+  /** Removes an upload and its bytes. Absent is not an error. */
+  deleteUpload(id: string, handle: string): Promise<void>;
+
+  /** Every upload present in storage with its last write time (for expiry sweeps). */
+  listUploads(signal?: AbortSignal): AsyncIterable<{ id: string; modifiedAt: Date }>;
+
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}

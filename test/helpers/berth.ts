@@ -1,0 +1,35 @@
+/**
+ * Starts a real Berth server on a free loopback port over a fresh data folder, for tests.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/config/load.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { createBerth, type Berth } from '../../src/main.js';
+
+export interface TestBerth {
+  berth: Berth;
+  /** Base URL, e.g. http://127.0.0.1:40123 */
+  url: string;
+  /** host:port, for clients that take a registry address. */
+  host: string;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function startBerth(config: Partial<ConfigInput> = {}): Promise<TestBerth> {
+  const dataDir = config.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
+  const berth = await createBerth(parseConfig({ logLevel: 'warn', ...config, listen: '127.0.0.1:0', dataDir }));
+  const host = await berth.listen();
+  return {
+    berth,
+    url: `http://${host}`,
+    host,
+    dataDir,
+    async close() {
+      await berth.close();
+      if (!config.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
