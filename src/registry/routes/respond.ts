@@ -5,7 +5,8 @@ import type { ChunkRange } from '../uploads.js';
 
 export function sendJson(reply: FastifyReply, status: number, body: unknown, contentType = 'application/json'): void {
   const text = JSON.stringify(body);
-  reply.code(status).header('Content-Type', contentType).send(text);
+  // A Buffer keeps Fastify from appending a charset to media types such as the OCI index.
+  reply.code(status).header('Content-Type', contentType).send(Buffer.from(text));
 }
 
 export function sendEmpty(reply: FastifyReply, status: number, headers: Record<string, string> = {}): void {
