@@ -15,7 +15,7 @@ import { ListingService } from './registry/listing.js';
 import { ManifestCache } from './registry/manifest-cache.js';
 import { ManifestService } from './registry/manifests.js';
 import { PullRecorder } from './registry/pull-recorder.js';
-import { allowAll } from './registry/routes/index.js';
+import { allowAll, type RegistryAuthorizer } from './registry/routes/index.js';
 import { UploadService } from './registry/uploads.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
@@ -44,7 +44,12 @@ export function createLogger(config: Config): Logger {
   return pino({ level: config.logLevel, base: { service: 'berth' } });
 }
 
-export async function createBerth(config: Config, logger: Logger = createLogger(config)): Promise<Berth> {
+export interface BerthOptions {
+  /** Replaces the permission check on /v2 (tests use it to prove every route asks). */
+  authorize?: RegistryAuthorizer;
+}
+
+export async function createBerth(config: Config, logger: Logger = createLogger(config), options: BerthOptions = {}): Promise<Berth> {
   const meta = await openMetadata(config);
   const blobs = await openBlobStore(config);
   const changes: ChangeFeed = new LocalChangeFeed();
@@ -57,7 +62,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     listing: new ListingService(meta, config.registry),
     limits: { maxManifestBytes: config.registry.maxManifestBytes },
   };
-  const app = await buildServer({ logger, registry, authorize: allowAll });
+  const app = await buildServer({ logger, registry, authorize: options.authorize ?? allowAll });
 
   return {
     app,
