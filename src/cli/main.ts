@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
+import { configReference } from '../config/reference.js';
 import { configJsonSchema } from '../config/schema.js';
 import { createBerth } from '../main.js';
 
@@ -54,6 +55,12 @@ configCmd
   .description('print the configuration JSON Schema')
   .action(() => {
     process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
+  });
+configCmd
+  .command('reference')
+  .description('print the configuration reference as a markdown table (the README embeds it)')
+  .action(() => {
+    process.stdout.write(configReference() + '\n');
   });
 configCmd
   .command('check')
