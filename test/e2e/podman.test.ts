@@ -16,6 +16,8 @@ import { missingTools, run } from '../helpers/tools.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
 function sha256(data: Buffer): string {
   return 'sha256:' + createHash('sha256').update(data).digest('hex');
@@ -97,6 +99,29 @@ describe('buildah + podman against a Berth process', { skip: missingTools('build
     }
     const tags = (await (await fetch(`${berth.url}/v2/${ns}/copy/tags/list`)).json()) as { tags: string[] };
     assert.deepEqual(tags.tags, ['v1']);
+  });
+
+  test('podman manifest push --all (Docker manifest list and OCI index), then pull through the list', async () => {
+    await podman('manifest', 'create', 'localhost/berth-e2e-list:v1');
+    await podman('manifest', 'add', 'localhost/berth-e2e-list:v1', `containers-storage:${berth.host}/${ns}/app:oci`);
+    await podman('manifest', 'push', '--all', '--tls-verify=false', '--format', 'v2s2', 'localhost/berth-e2e-list:v1', `docker://${berth.host}/${ns}/list:docker`);
+    await podman('manifest', 'push', '--all', '--tls-verify=false', '--format', 'oci', 'localhost/berth-e2e-list:v1', `docker://${berth.host}/${ns}/list:oci`);
+
+    for (const [tag, type] of [['docker', DOCKER_LIST], ['oci', OCI_INDEX]] as const) {
+      const r = await fetch(`${berth.url}/v2/${ns}/list/manifests/${tag}`, { headers: { Accept: `${DOCKER_LIST}, ${OCI_INDEX}` } });
+      const body = Buffer.from(await r.arrayBuffer());
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('content-type'), type);
+      assert.equal(r.headers.get('docker-content-digest'), sha256(body));
+      const list = JSON.parse(body.toString('utf8')) as { mediaType: string; manifests: { digest: string; platform: { architecture: string } }[] };
+      assert.equal(list.mediaType, type);
+      assert.equal(list.manifests.length, 1);
+      const child = await fetch(`${berth.url}/v2/${ns}/list/manifests/${list.manifests[0]!.digest}`, { method: 'HEAD' });
+      assert.equal(child.status, 200);
+      // Pulling the list's tag resolves it to the platform's image.
+      const id = (await podman('pull', '-q', '--tls-verify=false', '--arch', list.manifests[0]!.platform.architecture, `${berth.host}/${ns}/list:${tag}`)).stdout.trim();
+      assert.equal(id, imageId);
+    }
     assert.doesNotMatch(berth.log, /"level":(50|60)/, berth.log);
   });
 });
