@@ -180,7 +180,13 @@ export class UploadService {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof NotFoundError) throw new OciError('BLOB_UPLOAD_UNKNOWN', { upload: id });
+      if (e instanceof NotFoundError) {
+        // The session's bytes are gone (e.g. a crash after the commit moved them): it can never
+        // finish, so it ends here instead of reporting an offset it cannot continue from.
+        await this.meta.uploads.delete(id).catch(() => {});
+        this.hashes.delete(id);
+        throw new OciError('BLOB_UPLOAD_UNKNOWN', { upload: id });
+      }
       throw e;
     } finally {
       this.busy.delete(id);

@@ -54,7 +54,10 @@ export interface BlobStore {
    */
   writeUpload(id: string, handle: string, offset: number, source: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<{ handle: string; written: number }>;
 
-  /** Streams the first `length` bytes of an upload (to rebuild a digest state). */
+  /**
+   * Streams the first `length` bytes of an upload (to rebuild a digest state).
+   * Throws NotFoundError when the upload is absent (before the stream is returned).
+   */
   readUpload(id: string, handle: string, length: number, signal?: AbortSignal): Promise<Readable>;
 
   /**

@@ -4,7 +4,6 @@
  * the upload file into place and fsyncs both folders, so a blob path exists only with all its
  * bytes on disk. The handle is unused (the upload id names the file).
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, open, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -130,7 +129,12 @@ export class FsBlobStore implements BlobStore {
       const { Readable } = await import('node:stream');
       return Readable.from([]);
     }
-    return createReadStream(this.uploadPath(id), { start: 0, end: length - 1, highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) });
+    // Opened here, not lazily by the stream, so that missing bytes (an upload whose commit
+    // renamed them away before a crash) are the contract's NotFoundError, not a stream error.
+    const fh = await open(this.uploadPath(id), 'r').catch((e: unknown) => {
+      throw isNotFound(e) ? new NotFoundError(`upload ${id}`) : e;
+    });
+    return fh.createReadStream({ start: 0, end: length - 1, highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) } as Parameters<typeof fh.createReadStream>[0]);
   }
 
   async commitUpload(id: string, _handle: string, size: number, digest: Digest): Promise<void> {
