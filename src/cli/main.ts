@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { configReference } from '../config/reference.js';
 import { configJsonSchema } from '../config/schema.js';
 import { createBerth } from '../main.js';
+import { registerManagementCommands } from './commands/manage.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -69,6 +70,8 @@ configCmd
   .action((opts: { config?: string }) => {
     process.stdout.write(JSON.stringify(loadConfig({ file: opts.config ?? process.env.BERTH_CONFIG }), null, 2) + '\n');
   });
+
+registerManagementCommands(program);
 
 try {
   await program.parseAsync(process.argv);

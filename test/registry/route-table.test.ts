@@ -24,9 +24,12 @@ describe('/v2 route table', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'berth-routes-'));
     const seen: string[] = [];
     const berth = await createBerth(parseConfig({ dataDir, logLevel: 'silent' }), undefined, {
-      authorize: async (_req, _reply, action, repo) => {
-        seen.push(`${action}:${repo}`);
-        throw new OciError('DENIED', { reason: 'test refuses everything' });
+      authorize: {
+        authorize: async (_req, _reply, action, repo) => {
+          seen.push(`${action}:${repo}`);
+          throw new OciError('DENIED', { reason: 'test refuses everything' });
+        },
+        may: async () => false,
       },
     });
     try {
