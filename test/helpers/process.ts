@@ -97,7 +97,7 @@ export class BerthProcess {
       try {
         const r = await Promise.race([fetch(`${this.url}/v2/`, { signal: AbortSignal.timeout(1000) }), exited]);
         await r.body?.cancel();
-        if (r.status === 200) return;
+        if (r.status === 200 || r.status === 401) return; // 401: up, with access control on
       } catch (e) {
         if (child.exitCode !== null || child.signalCode !== null) throw e;
       }
