@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { registryPlugin, type RegistryAuthorizer } from '../registry/routes/index.js';
 import type { RegistryServices } from '../registry/services.js';
 import { installErrorHandler } from './error-handler.js';
+import { defaultUiRoot, uiPlugin } from './ui.js';
 
 export interface ServerDeps {
   logger: Logger;
@@ -36,5 +37,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   await app.register(registryPlugin(deps.registry, deps.authorize));
+  await app.register(uiPlugin({ root: defaultUiRoot() }));
   return app;
 }
