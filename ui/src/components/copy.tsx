@@ -23,13 +23,12 @@ export async function copyText(text: string): Promise<void> {
   }
 }
 
-export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+export function CopyButton({ text, label = '' }: { text: string; label?: string }) {
   const [state, setState] = useState<'idle' | 'done' | 'failed'>('idle');
   return (
     <button
       type="button"
       className="copy"
-      aria-label={`${label}: ${text}`}
       onClick={() => {
         copyText(text).then(
           () => setState('done'),
@@ -39,6 +38,7 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
       }}
     >
       {state === 'done' ? 'Copied' : state === 'failed' ? 'Copy failed' : 'Copy'}
+      <span className="sr-only"> {label}</span>
     </button>
   );
 }

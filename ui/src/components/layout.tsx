@@ -37,8 +37,9 @@ export function Layout() {
           {user?.admin ? <NavLink to="/admin">Administration</NavLink> : null}
         </nav>
         <div className="account">
-          <button type="button" className="ghost" onClick={() => setTheme(nextTheme)} aria-label={`Theme: ${theme}. Change theme`} title="Change theme">
-            {theme === 'dark' ? '☾ Dark' : theme === 'light' ? '☀ Light' : '◐ Auto'}
+          <button type="button" className="ghost" onClick={() => setTheme(nextTheme)} title="Change theme (automatic, light, dark)">
+            <span aria-hidden="true">{theme === 'dark' ? '☾' : theme === 'light' ? '☀' : '◐'} </span>
+            Theme: {theme === 'system' ? 'auto' : theme}
           </button>
           {user ? (
             <>

@@ -98,7 +98,7 @@ export function RepositoryPage({ repo }: { repo: string }) {
                             {same.length ? <div className="shared">same image as {same.join(', ')}</div> : null}
                           </th>
                           <td>
-                            <code title={t.digest}>{shortDigest(t.digest)}</code> <CopyButton text={t.digest} label="Copy digest" />
+                            <code title={t.digest}>{shortDigest(t.digest)}</code> <CopyButton text={t.digest} label={`digest of ${t.name}`} />
                           </td>
                           <td>{mediaTypeLabel(t.mediaType)}</td>
                           <td className="num">{bytes(t.size)}</td>
