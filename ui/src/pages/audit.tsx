@@ -63,7 +63,7 @@ export function AuditLog() {
       {log.loading && !log.data ? <Loading /> : null}
       {log.data && log.data.items.length === 0 ? <Empty title="No audit entries match these filters." /> : null}
       {log.data && log.data.items.length > 0 ? (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table className="audit">
             <thead>
               <tr>

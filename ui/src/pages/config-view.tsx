@@ -90,7 +90,7 @@ export function HistoryView({ config, layers }: { config: Record<string, unknown
   const all = [...rows, ...extra];
   const total = layers.reduce((s, l) => s + l.size, 0);
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0}>
       <table className="layers">
         <caption className="caption">
           {layers.length} layer{layers.length === 1 ? '' : 's'}, {bytes(total)} compressed

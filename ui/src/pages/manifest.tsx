@@ -126,7 +126,7 @@ function Children({ repo, d }: { repo: string; d: ManifestDetail }) {
       {d.children.length === 0 ? (
         <Empty title="This index lists no manifests." />
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

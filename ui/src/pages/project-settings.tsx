@@ -117,7 +117,7 @@ function Members({ project }: { project: string }) {
       <ErrorBox error={members.error} />
       {members.data && members.data.items.length === 0 ? <Empty title="No members yet." /> : null}
       {members.data && members.data.items.length > 0 ? (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

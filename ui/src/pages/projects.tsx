@@ -27,7 +27,7 @@ export function ProjectsPage() {
         <Empty title="No projects yet.">{user?.admin ? 'Create one above, then push to <host>/<project>/<image>.' : 'Ask an administrator to create one or to add you to one.'}</Empty>
       ) : null}
       {list.data && list.data.items.length > 0 ? (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption className="sr-only">Projects</caption>
             <thead>

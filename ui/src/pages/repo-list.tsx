@@ -33,7 +33,7 @@ export function RepoList({ project }: { project?: string }) {
         )
       ) : null}
       {list.data && list.data.items.length > 0 ? (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption className="sr-only">Repositories</caption>
             <thead>

@@ -68,7 +68,7 @@ export function RepositoryPage({ repo }: { repo: string }) {
           {tags.loading && !tags.data ? <Loading what="Loading tags" /> : null}
           {tags.data && tags.data.items.length === 0 ? <Empty title={search ? `No tag matches “${search}”.` : 'This repository has no tags.'} /> : null}
           {tags.data && tags.data.items.length > 0 ? (
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0}>
               <table className="tags" aria-busy={tags.loading}>
                 <caption className="sr-only">Tags of {repo}</caption>
                 <thead>

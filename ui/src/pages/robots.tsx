@@ -63,7 +63,7 @@ export function Robots({ project }: { project: string }) {
       <ErrorBox error={robots.error} />
       {robots.data && robots.data.items.length === 0 ? <Empty title="No robot accounts." /> : null}
       {robots.data && robots.data.items.length > 0 ? (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

@@ -61,7 +61,7 @@ export function Tokens({ user }: { user: string }) {
       {tokens.loading && !tokens.data ? <Loading /> : null}
       {tokens.data && tokens.data.items.length === 0 ? <Empty title="No tokens." /> : null}
       {tokens.data && tokens.data.items.length > 0 ? (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

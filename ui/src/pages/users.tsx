@@ -35,7 +35,7 @@ export function Users() {
       {users.loading && !users.data ? <Loading /> : null}
       {users.data && users.data.items.length === 0 ? <Empty title="No users." /> : null}
       {users.data && users.data.items.length > 0 ? (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>
