@@ -15,7 +15,7 @@ import { ListingService } from './registry/listing.js';
 import { ManifestCache } from './registry/manifest-cache.js';
 import { ManifestService } from './registry/manifests.js';
 import { PullRecorder } from './registry/pull-recorder.js';
-import { allowAll } from './registry/routes/index.js';
+import { createAccessControl } from './auth/setup.js';
 import { UploadService } from './registry/uploads.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
@@ -57,7 +57,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     listing: new ListingService(meta, config.registry),
     limits: { maxManifestBytes: config.registry.maxManifestBytes },
   };
-  const app = await buildServer({ logger, registry, authorize: allowAll });
+  const access = await createAccessControl(config, { meta, blobs, manifests: registry.manifests, logger, adminPassword: process.env.BERTH_ADMIN_PASSWORD });
+  const app = await buildServer({ logger, registry, authorize: access.authorizer, hooks: (a) => access.installHooks(a), plugins: access.plugins });
 
   return {
     app,
@@ -74,6 +75,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     },
     async close() {
       await app.close();
+      await access.close();
       await pulls.close();
       await changes.close();
       await blobs.close();

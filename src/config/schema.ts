@@ -5,6 +5,7 @@
  * generated from it (`npm run docs:config`).
  */
 import { z } from 'zod';
+import { auditSchema, authSchema } from './auth-schema.js';
 
 const MiB = 1024 * 1024;
 
@@ -64,6 +65,8 @@ export const configSchema = z
         maxPageSize: 10000,
       })
       .describe('OCI Distribution behaviour.'),
+    auth: authSchema,
+    audit: auditSchema,
   })
   .describe('Berth configuration');
 

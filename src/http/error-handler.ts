@@ -21,8 +21,9 @@ function codeForStatus(status: number): OciErrorCode {
   }
 }
 
+/** /v2 and the registry token endpoint (/auth/token) answer in the OCI error format clients read. */
 function isV2(request: FastifyRequest): boolean {
-  return request.url === '/v2' || request.url.startsWith('/v2/') || request.url.startsWith('/v2?');
+  return request.url === '/v2' || request.url.startsWith('/v2/') || request.url.startsWith('/v2?') || request.url.startsWith('/auth/');
 }
 
 function hasUnreadBody(request: FastifyRequest): boolean {

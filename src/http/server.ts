@@ -14,6 +14,10 @@ export interface ServerDeps {
   logger: Logger;
   registry: RegistryServices;
   authorize: RegistryAuthorizer;
+  /** Root hooks that must run for every route (authentication), installed before any route. */
+  hooks?: (app: FastifyInstance) => void;
+  /** Further areas (token endpoint, /api/v1), registered after /v2. */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -36,7 +40,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
+  deps.hooks?.(app);
   await app.register(registryPlugin(deps.registry, deps.authorize));
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
   await app.register(uiPlugin({ root: defaultUiRoot() }));
   return app;
 }

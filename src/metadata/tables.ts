@@ -3,6 +3,7 @@
  * the epoch in both dialects; sizes are integers (JavaScript numbers, exact to 2^53 bytes).
  */
 import type { Generated } from 'kysely';
+import type { AuthTables } from './auth-tables.js';
 
 export interface RepositoriesTable {
   id: Generated<number>;
@@ -67,7 +68,7 @@ export interface UploadsTable {
   updated_at: number;
 }
 
-export interface Database {
+export interface Database extends AuthTables {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
   repository_blobs: RepositoryBlobsTable;

@@ -48,10 +48,22 @@ export class ListingService {
     return paged(rows, n);
   }
 
-  async catalog(page: PageRequest): Promise<Page<string>> {
+  /** Repository names; `visible` filters out those the caller may not see (pages stay full). */
+  async catalog(page: PageRequest, visible?: (name: string) => Promise<boolean>): Promise<Page<string>> {
     const n = this.pageSize(page.n);
     if (n === 0) return { items: [] };
-    return paged(await this.meta.repositories.list(page.last, n + 1), n);
+    if (!visible) return paged(await this.meta.repositories.list(page.last, n + 1), n);
+    const out: string[] = [];
+    let after = page.last;
+    for (;;) {
+      const batch = await this.meta.repositories.list(after, Math.max(n + 1, 100));
+      for (const name of batch) {
+        if (await visible(name)) out.push(name);
+        if (out.length > n) return paged(out, n);
+      }
+      if (batch.length < Math.max(n + 1, 100)) return paged(out, n);
+      after = batch[batch.length - 1];
+    }
   }
 
   async referrers(repo: RepoName, subject: Digest, artifactType: string | undefined, page: PageRequest): Promise<Page<ReferrersIndex['manifests'][number]>> {

@@ -20,7 +20,8 @@ export interface TestBerth {
 
 export async function startBerth(config: Partial<ConfigInput> = {}): Promise<TestBerth> {
   const dataDir = config.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
-  const berth = await createBerth(parseConfig({ logLevel: 'warn', ...config, listen: '127.0.0.1:0', dataDir }));
+  // Existing tests push anonymously: they run an open registry unless they ask for auth.
+  const berth = await createBerth(parseConfig({ logLevel: 'warn', auth: { enabled: false }, ...config, listen: '127.0.0.1:0', dataDir }));
   const host = await berth.listen();
   return {
     berth,

@@ -18,13 +18,19 @@ import { uploadRoutes } from './uploads.js';
 /** Order matters where paths overlap: upload paths before blob paths. */
 export const registryRoutes: readonly RegistryRoute[] = [...baseRoutes, ...tagRoutes, ...manifestRoutes, ...uploadRoutes, ...blobRoutes, ...referrerRoutes];
 
-/**
- * Decides whether the request may perform `action` on `repo` (empty for base and catalog);
- * throws OciError UNAUTHORIZED or DENIED otherwise. The one permission point for /v2.
- */
-export type RegistryAuthorizer = (request: FastifyRequest, reply: FastifyReply, action: RegistryAction, repo: RepoName) => Promise<void>;
+/** The one permission point for /v2 (the policy behind it lives in src/policy). */
+export interface RegistryAuthorizer {
+  /**
+   * Decides whether the request may perform `action` on `repo` (empty for base and catalog);
+   * throws OciError UNAUTHORIZED or DENIED otherwise.
+   */
+  authorize(request: FastifyRequest, reply: FastifyReply, action: RegistryAction, repo: RepoName): Promise<void>;
+  /** The same decision as a boolean, for checks inside a handler (mount source, catalog entries). */
+  may(request: FastifyRequest, action: 'pull' | 'push' | 'delete', repo: string): Promise<boolean>;
+}
 
-export const allowAll: RegistryAuthorizer = async () => {};
+/** The open registry (auth disabled): everything is allowed. */
+export const allowAll: RegistryAuthorizer = { authorize: async () => {}, may: async () => true };
 
 export type RouteMatch = { route: RegistryRoute; repo: RepoName; param: string } | { allowed: HttpMethod[] } | undefined;
 
@@ -62,8 +68,9 @@ export function registryPlugin(services: RegistryServices, authorize: RegistryAu
       if ('allowed' in match) {
         throw new OciError('UNSUPPORTED', { reason: `method ${request.method} is not allowed here` }, { status: 405, headers: { Allow: match.allowed.join(', ') } });
       }
-      await authorize(request, reply, match.route.action, match.repo);
-      await match.route.handle({ request, reply, repo: match.repo, param: match.param, query: firstValues(request.query), services });
+      await authorize.authorize(request, reply, match.route.action, match.repo);
+      const may = (action: 'pull' | 'push' | 'delete', repo: string) => authorize.may(request, action, repo);
+      await match.route.handle({ request, reply, repo: match.repo, param: match.param, query: firstValues(request.query), services, may });
       // Returning the reply tells Fastify the response is under way (a streamed body ends later).
       return reply;
     };

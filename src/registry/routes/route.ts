@@ -24,6 +24,8 @@ export interface RouteContext {
   param: string;
   query: Record<string, string | undefined>;
   services: RegistryServices;
+  /** Asks the permission point about another repository (mount source, catalog entries). */
+  may(action: 'pull' | 'push' | 'delete', repo: string): Promise<boolean>;
 }
 
 export interface RegistryRoute {

@@ -31,17 +31,18 @@ async function readChunkRange({ request, repo, param, services }: RouteContext):
   throw rangeError(param, (await services.uploads.status(repo, param)).offset, range);
 }
 
-async function startUpload({ request, reply, repo, query, services }: RouteContext): Promise<void> {
+async function startUpload({ request, reply, repo, query, services, may }: RouteContext): Promise<void> {
   if (query.digest !== undefined) {
     const digest = parseDigest(query.digest);
     await services.uploads.putMonolithic(repo, digest, bodyStream(request), contentLength(request));
     return sendEmpty(reply, 201, blobCreated(repo, digest));
   }
   if (query.mount !== undefined) {
-    // The spec falls back to an ordinary upload when the mount arguments do not work out.
+    // The spec falls back to an ordinary upload when the mount arguments do not work out,
+    // including when the caller may not read the source repository.
     const mount = checkDigest(query.mount);
     const from = query.from;
-    if ('digest' in mount && from !== undefined && isRepoName(from) && (await services.blobs.mount(repo, mount.digest, from as RepoName))) {
+    if ('digest' in mount && from !== undefined && isRepoName(from) && (await may('pull', from)) && (await services.blobs.mount(repo, mount.digest, from as RepoName))) {
       return sendEmpty(reply, 201, blobCreated(repo, mount.digest));
     }
   }

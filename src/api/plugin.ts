@@ -1,0 +1,54 @@
+/**
+ * The /api/v1 plugin: registers every route of the table with its declared action, and the
+ * one permission hook that asks the policy before any handler runs. Cookie-authenticated
+ * writes must carry the session's CSRF token. With `auth.enabled: false` (open registry) the
+ * policy is not consulted.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ProblemError } from '../errors/problem.js';
+import type { AccessService } from '../policy/access.js';
+import { openApiDocument } from './openapi.js';
+import type { ApiRoute } from './route.js';
+import { auditRoutes } from './routes/audit.js';
+import { memberRoutes } from './routes/members.js';
+import { projectRoutes } from './routes/projects.js';
+import { repositoryRoutes } from './routes/repositories.js';
+import { robotRoutes } from './routes/robots.js';
+import { sessionRoutes } from './routes/session.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { userRoutes } from './routes/users.js';
+import type { ApiServices } from './services/index.js';
+
+export const API_PREFIX = '/api/v1';
+
+export const apiRoutes: readonly ApiRoute[] = [...sessionRoutes, ...projectRoutes, ...memberRoutes, ...robotRoutes, ...userRoutes, ...tokenRoutes, ...repositoryRoutes, ...auditRoutes];
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function apiPlugin(services: ApiServices, access: AccessService, enabled: boolean) {
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    app.addHook('onRequest', async (request) => {
+      const action = request.routeOptions.config.action;
+      // A route without a declared action is a bug; refuse rather than guess.
+      if (!action) throw new ProblemError(500, 'Internal Server Error', `route ${request.method} ${request.routeOptions.url ?? request.url} declares no action`);
+      if (request.principal.kind === 'user' && request.principal.via === 'session' && !SAFE.has(request.method)) {
+        if (request.headers['x-csrf-token'] !== request.csrfToken) throw new ProblemError(403, 'Forbidden', 'missing or wrong X-CSRF-Token header for a cookie-authenticated request');
+      }
+      if (!enabled) return;
+      const resource = request.routeOptions.config.resource?.(request) ?? { kind: 'system' as const };
+      const d = await access.check(request.principal, action, resource);
+      if (!d.allow) throw new ProblemError(d.needsLogin ? 401 : 403, d.needsLogin ? 'Unauthorized' : 'Forbidden', d.reason, {}, d.needsLogin ? { 'WWW-Authenticate': 'Basic realm="berth"' } : {});
+    });
+
+    for (const route of apiRoutes) {
+      app.route({
+        method: route.method,
+        url: route.url,
+        config: { action: route.action, ...(route.resource ? { resource: route.resource } : {}) },
+        handler: async (request, reply) => route.handle(request, reply, services),
+      });
+    }
+    const doc = openApiDocument(apiRoutes, API_PREFIX);
+    app.get('/openapi.json', { config: { action: 'anyone' } }, async () => doc);
+  };
+}

@@ -1,0 +1,45 @@
+/** `/audit`: the audit log, newest first; a project's admins and maintainers may read its events. */
+import type { FastifyRequest } from 'fastify';
+import { ProblemError } from '../../errors/problem.js';
+import type { Resource } from '../../policy/authorize.js';
+import { decodeCursor, encodeCursor, parseLimit } from '../paging.js';
+import { query, type ApiRoute } from '../route.js';
+
+function time(s: string | undefined, name: string): number | undefined {
+  if (!s) return undefined;
+  const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+  if (Number.isNaN(t)) throw new ProblemError(400, 'Bad Request', `${name} must be an ISO time or epoch milliseconds`);
+  return t;
+}
+
+const auditResource = (request: FastifyRequest): Resource => {
+  const project = query(request).project;
+  return project ? { kind: 'project', project } : { kind: 'system' };
+};
+
+export const auditRoutes: ApiRoute[] = [
+  {
+    method: 'GET',
+    url: '/audit',
+    // With ?project= this is audit.read on that project; without, the whole log (system admins).
+    action: 'audit.read',
+    resource: auditResource,
+    summary: 'Audit events, newest first, filtered by project, user, action and time.',
+    query: ['project', 'user', 'action', 'since', 'until', 'limit', 'cursor'],
+    async handle(request, _reply, s) {
+      const q = query(request);
+      const limit = parseLimit(q.limit, 100, 1000);
+      const rows = await s.audit.query({
+        project: q.project || undefined,
+        actor: q.user || undefined,
+        action: q.action || undefined,
+        since: time(q.since, 'since'),
+        until: time(q.until, 'until'),
+        beforeId: decodeCursor<number>(q.cursor, 'number'),
+        limit: limit + 1,
+      });
+      const items = rows.slice(0, limit).map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
+      return { items, next: rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null };
+    },
+  },
+];

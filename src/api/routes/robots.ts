@@ -1,0 +1,44 @@
+/** `/projects/{name}/robots`: list, create (the secret is returned once), delete. */
+import { z } from 'zod';
+import { body, params, projectResource, type ApiRoute } from '../route.js';
+
+const Create = z.strictObject({ name: z.string().min(1).max(64), permissions: z.array(z.string()).min(1), expiresInDays: z.number().int().min(1).max(3650).optional() });
+
+export const robotRoutes: ApiRoute[] = [
+  {
+    method: 'GET',
+    url: '/projects/:name/robots',
+    action: 'robots.read',
+    resource: projectResource,
+    summary: 'Robot accounts of a project.',
+    async handle(request, _reply, s) {
+      return { items: await s.robots.list(params(request).name!), next: null };
+    },
+  },
+  {
+    method: 'POST',
+    url: '/projects/:name/robots',
+    action: 'robots.manage',
+    resource: projectResource,
+    summary: 'Create a robot account; its secret is in this response only.',
+    body: Create,
+    async handle(request, reply, s) {
+      const r = await s.robots.create(request.principal, params(request).name!, body(Create, request), request.ip);
+      reply.code(201);
+      return r;
+    },
+  },
+  {
+    method: 'DELETE',
+    url: '/projects/:name/robots/:robot',
+    action: 'robots.manage',
+    resource: projectResource,
+    summary: 'Delete (revoke) a robot account; its tokens stop working at once.',
+    async handle(request, reply, s) {
+      const { name, robot } = params(request) as { name: string; robot: string };
+      await s.robots.delete(request.principal, name, robot, request.ip);
+      reply.code(204);
+      return null;
+    },
+  },
+];

@@ -1,0 +1,60 @@
+/** `/auth/login`, `/auth/logout`, `/auth/me`: the web UI's cookie session (with a CSRF token). */
+import { z } from 'zod';
+import { SESSION_COOKIE, AuthFailure, readCredentials } from '../../auth/authenticator.js';
+import { ProblemError } from '../../errors/problem.js';
+import { body, type ApiRoute } from '../route.js';
+
+const Login = z.strictObject({ username: z.string().min(1).max(200), password: z.string().min(1).max(1024) });
+
+function cookie(value: string, maxAgeSeconds: number, secure: boolean): string {
+  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`;
+}
+
+export const sessionRoutes: ApiRoute[] = [
+  {
+    method: 'POST',
+    url: '/auth/login',
+    action: 'anyone',
+    summary: 'Sign in with a user name and password; sets the session cookie and returns the CSRF token.',
+    body: Login,
+    async handle(request, reply, s) {
+      const input = body(Login, request);
+      let p;
+      try {
+        p = await s.authenticator.login(input.username, input.password, request.ip, 'ui');
+      } catch (e) {
+        if (!(e instanceof AuthFailure)) throw e;
+        if (e.retryAfter) throw new ProblemError(429, 'Too Many Requests', e.message, {}, { 'Retry-After': String(e.retryAfter) });
+        throw new ProblemError(401, 'Unauthorized', e.message);
+      }
+      if (p.kind !== 'user') throw new ProblemError(403, 'Forbidden', 'robot accounts cannot sign in to the web UI');
+      const session = await s.users.startSession(p);
+      reply.header('Set-Cookie', cookie(session.id, Math.floor(s.sessionTtlMs / 1000), request.protocol === 'https'));
+      return { user: { name: p.name, admin: p.admin }, csrfToken: session.csrfToken };
+    },
+  },
+  {
+    method: 'POST',
+    url: '/auth/logout',
+    action: 'anyone',
+    summary: 'End the session and clear the cookie.',
+    async handle(request, reply, s) {
+      const c = readCredentials(request.headers);
+      if (c.kind === 'session') await s.users.endSession(c.id);
+      reply.header('Set-Cookie', cookie('', 0, request.protocol === 'https'));
+      reply.code(204);
+      return null;
+    },
+  },
+  {
+    method: 'GET',
+    url: '/auth/me',
+    action: 'signedIn',
+    summary: 'The signed-in user (and the session CSRF token when signed in with the cookie).',
+    async handle(request) {
+      const p = request.principal;
+      if (p.kind !== 'user') throw new ProblemError(401, 'Unauthorized', 'not signed in as a user');
+      return { user: { name: p.name, admin: p.admin }, csrfToken: request.csrfToken ?? null };
+    },
+  },
+];

@@ -1,0 +1,17 @@
+/** The services behind /api/v1, built in src/auth/setup.ts and handed to the routes. */
+import type { AuditLog } from '../../audit/audit-log.js';
+import type { Authenticator } from '../../auth/authenticator.js';
+import type { ProjectService } from './projects.js';
+import type { RepositoryService } from './repositories.js';
+import type { RobotService } from './robots.js';
+import type { UserService } from './users.js';
+
+export interface ApiServices {
+  projects: ProjectService;
+  robots: RobotService;
+  users: UserService;
+  repositories: RepositoryService;
+  audit: AuditLog;
+  authenticator: Authenticator;
+  sessionTtlMs: number;
+}

@@ -1,0 +1,156 @@
+/**
+ * The HTTP side of authentication: the one onRequest hook that resolves the request's
+ * principal (once, before any route runs), the /v2 challenge, and the /v2 authorizer that
+ * asks the policy for every route's declared action. Also the /v2 audit hook (pulls, pushes,
+ * deletes, with their result).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditLog } from '../audit/audit-log.js';
+import { OciError } from '../errors/oci.js';
+import { ProblemError } from '../errors/problem.js';
+import type { AuthStore } from '../metadata/auth-store.js';
+import type { AccessService } from '../policy/access.js';
+import { ANONYMOUS, principalName, type Principal } from '../policy/principal.js';
+import { projectOf, type RepoName } from '../registry/names.js';
+import { matchRoute, type RegistryAuthorizer } from '../registry/routes/index.js';
+import type { RegistryAction } from '../registry/routes/route.js';
+import { AuthFailure, type Authenticator } from './authenticator.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is asking; set by the authentication hook before any route runs. */
+    principal: Principal;
+    /** The UI session's CSRF token when the request came with the session cookie. */
+    csrfToken: string | undefined;
+  }
+}
+
+export interface HttpAuthOptions {
+  service: string;
+  realm?: string | undefined;
+  autoCreateProjects: boolean;
+}
+
+export function isV2Url(url: string): boolean {
+  return url === '/v2' || url.startsWith('/v2/') || url.startsWith('/v2?');
+}
+
+export function realmOf(request: FastifyRequest, options: HttpAuthOptions): string {
+  if (options.realm) return options.realm;
+  const proto = (request.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0]?.trim() || request.protocol;
+  return `${proto}://${request.headers.host ?? 'localhost'}/auth/token`;
+}
+
+/** The `scope` a client should ask for to perform `action` on `repo`. */
+export function scopeFor(action: RegistryAction, repo: string): string | undefined {
+  switch (action) {
+    case 'base': return undefined;
+    case 'catalog': return 'registry:catalog:*';
+    case 'pull': return `repository:${repo}:pull`;
+    case 'push': return `repository:${repo}:pull,push`;
+    case 'delete': return `repository:${repo}:delete`;
+  }
+}
+
+export function challenge(request: FastifyRequest, options: HttpAuthOptions, scope?: string, error?: string): string {
+  let h = `Bearer realm="${realmOf(request, options)}",service="${options.service}"`;
+  if (scope) h += `,scope="${scope}"`;
+  if (error) h += `,error="${error}"`;
+  return h;
+}
+
+/** Installs the principal hook on the root instance (before any area registers its routes). */
+export function installAuthentication(app: FastifyInstance, authenticator: Authenticator, options: HttpAuthOptions): void {
+  app.decorateRequest('principal', null as never);
+  app.decorateRequest('csrfToken', undefined);
+  app.addHook('onRequest', async (request) => {
+    const v2 = isV2Url(request.url);
+    try {
+      const p = await authenticator.resolve({ headers: request.headers, ip: request.ip }, v2);
+      const { csrfToken, ...principal } = p as Principal & { csrfToken?: string };
+      request.principal = principal as Principal;
+      request.csrfToken = csrfToken;
+    } catch (e) {
+      if (!(e instanceof AuthFailure)) throw e;
+      request.principal = ANONYMOUS;
+      if (v2 || request.url.startsWith('/auth/')) {
+        if (e.retryAfter) throw new OciError('TOOMANYREQUESTS', { reason: e.message }, { headers: { 'Retry-After': String(e.retryAfter) } });
+        throw new OciError('UNAUTHORIZED', { reason: e.message }, { headers: { 'WWW-Authenticate': challenge(request, options, undefined, 'invalid_token') } });
+      }
+      if (e.retryAfter) throw new ProblemError(429, 'Too Many Requests', e.message, {}, { 'Retry-After': String(e.retryAfter) });
+      throw new ProblemError(401, 'Unauthorized', e.message, {}, { 'WWW-Authenticate': 'Basic realm="berth"' });
+    }
+  });
+}
+
+/** The real /v2 authorizer: the policy decides every route's declared action. */
+export function registryAuthorizer(access: AccessService, store: AuthStore, audit: AuditLog, options: HttpAuthOptions): RegistryAuthorizer {
+  async function createProject(p: Principal, project: string): Promise<void> {
+    const owner = p.kind === 'user' ? p.name : p.kind === 'token' ? p.subject : undefined;
+    if (owner === undefined) return;
+    await store.transaction(async (tx) => {
+      if (await tx.projects.get(project)) return;
+      const user = await tx.users.byName(owner);
+      if (!user) return;
+      await tx.projects.insert({ name: project, public: false }, Date.now());
+      await tx.members.set(project, user.id, 'admin', Date.now());
+      await audit.recordIn(tx, { actor: owner, action: 'project.create', resource: `project:${project}`, project, result: 'success', detail: { autoCreated: true } });
+    });
+    access.invalidate();
+  }
+
+  return {
+    async authorize(request: FastifyRequest, _reply: FastifyReply, action: RegistryAction, repo: RepoName): Promise<void> {
+      const p = request.principal;
+      const resource = action === 'base' || action === 'catalog' ? ({ kind: 'system' } as const) : ({ kind: 'repository', name: repo, project: projectOf(repo) } as const);
+      const d = await access.check(p, action, resource);
+      if (d.allow) {
+        if (action === 'push' && options.autoCreateProjects && (d.createProject || !(await access.project(projectOf(repo))))) await createProject(p, projectOf(repo));
+        return;
+      }
+      // A token lacking a scope gets a challenge naming it, so the client can ask for a new one.
+      if (d.needsLogin || p.kind === 'token') {
+        throw new OciError('UNAUTHORIZED', { reason: d.reason }, { headers: { 'WWW-Authenticate': challenge(request, options, scopeFor(action, repo), p.kind === 'token' ? 'insufficient_scope' : undefined) } });
+      }
+      throw new OciError('DENIED', { reason: d.reason });
+    },
+    async may(request: FastifyRequest, action: 'pull' | 'push' | 'delete', repo: string): Promise<boolean> {
+      return (await access.check(request.principal, action, { kind: 'repository', name: repo, project: projectOf(repo as RepoName) })).allow;
+    },
+  };
+}
+
+const AUDITED: Record<string, string> = {
+  'get manifest': 'pull',
+  'push manifest': 'push',
+  'delete manifest or tag': 'delete',
+  'delete blob': 'delete',
+};
+
+/** Audits manifest pulls, pushes and deletes on /v2 with their outcome. */
+export function installRegistryAudit(app: FastifyInstance, audit: AuditLog, recordPulls: boolean): void {
+  app.addHook('onResponse', async (request, reply) => {
+    if (!isV2Url(request.url)) return;
+    const q = request.url.indexOf('?');
+    const path = (q < 0 ? request.url : request.url.slice(0, q)).replace(/^\/v2\/?/, '');
+    let match;
+    try {
+      match = matchRoute(request.method, path);
+    } catch {
+      return; // invalid name: refused before any access
+    }
+    if (!match || !('route' in match)) return;
+    const action = AUDITED[match.route.name];
+    if (!action || (action === 'pull' && !recordPulls)) return;
+    const status = reply.statusCode;
+    audit.record({
+      actor: principalName(request.principal ?? ANONYMOUS),
+      action,
+      resource: `${match.repo}:${match.param}`,
+      project: projectOf(match.repo),
+      result: status < 400 ? 'success' : 'failure',
+      sourceAddress: request.ip,
+      detail: { status, route: match.route.name },
+    });
+  });
+}

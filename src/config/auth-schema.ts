@@ -1,0 +1,52 @@
+/**
+ * Configuration keys of access control (`auth`) and the audit log (`audit`). Kept apart from
+ * schema.ts so that file stays a short list of sections; every key has a default and a
+ * description like everywhere else.
+ */
+import { z } from 'zod';
+
+export const authSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Require authentication and authorization. false runs an open registry: anyone may pull, push and delete anything (for tests and throwaway setups only).'),
+    service: z.string().min(1).default('berth').describe('Service name in token challenges and the `aud` claim of registry tokens.'),
+    issuer: z.string().min(1).default('berth').describe('The `iss` claim of registry tokens.'),
+    realm: z
+      .string()
+      .url()
+      .optional()
+      .describe('Token endpoint URL announced in `WWW-Authenticate`. Default: <scheme>://<Host header>/auth/token of each request.'),
+    tokenTtlSeconds: z.number().int().min(30).max(3600).default(300).describe('Lifetime of registry access tokens (JWT).'),
+    refreshTokenTtlSeconds: z.number().int().min(60).default(30 * 24 * 3600).describe('Lifetime of refresh tokens (OAuth2 `refresh_token` grant, `docker login` identity tokens).'),
+    credentialCacheSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(600)
+      .default(60)
+      .describe('How long a verified password is remembered (keyed by a hash, never the password) so repeated Basic requests skip argon2. 0 disables the cache.'),
+    sessionTtlHours: z.number().int().min(1).default(12).describe('Lifetime of a web UI session cookie.'),
+    autoCreateProjects: z
+      .boolean()
+      .default(false)
+      .describe('Create a missing project when a user pushes to it (the pusher becomes its admin). When false such a push is DENIED.'),
+    projectCreation: z
+      .enum(['everyone', 'adminOnly'])
+      .default('everyone')
+      .describe('Who may create projects through the API: every signed-in user, or only system admins.'),
+    maxFailedLogins: z.number().int().min(1).default(10).describe('Failed logins allowed per user name within `failedLoginWindowSeconds` before 429.'),
+    maxFailedLoginsPerAddress: z.number().int().min(1).default(50).describe('Failed logins allowed per client address within `failedLoginWindowSeconds` before 429.'),
+    failedLoginWindowSeconds: z.number().int().min(1).default(300).describe('Window of the failed-login limits; also the longest Retry-After sent.'),
+  })
+  .prefault({})
+  .describe('Access control: accounts, projects, roles, robots, tokens.');
+
+export const auditSchema = z
+  .strictObject({
+    retentionDays: z.number().int().min(1).default(90).describe('Audit events older than this are deleted (checked hourly).'),
+    recordPulls: z.boolean().default(true).describe('Record manifest pulls in the audit log (blob reads are never recorded).'),
+  })
+  .prefault({})
+  .describe('Audit log.');

@@ -1,0 +1,169 @@
+/**
+ * The AuthStore interface: users, projects and memberships, robots, personal access tokens,
+ * UI sessions, token signing keys and audit events. Like MetadataStore it holds no rules
+ * (the policy and the services in src/auth, src/api and src/audit decide); `transaction`
+ * lets a change and its audit event commit together.
+ */
+
+export type Role = 'admin' | 'maintainer' | 'developer' | 'guest';
+
+export interface UserRecord {
+  id: number;
+  name: string;
+  passwordHash: string;
+  admin: boolean;
+  disabled: boolean;
+  createdAt: number;
+}
+
+export interface ProjectRecord {
+  name: string;
+  public: boolean;
+  quotaBytes: number | null;
+  createdAt: number;
+}
+
+export interface ProjectSummary extends ProjectRecord {
+  repositoryCount: number;
+  storageBytes: number;
+}
+
+export interface RobotRecord {
+  id: number;
+  name: string;
+  project: string;
+  secretHash: string;
+  /** Actions per project. */
+  permissions: Record<string, string[]>;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  createdAt: number;
+}
+
+export interface AccessTokenRecord {
+  id: string;
+  userId: number;
+  name: string;
+  secretHash: string;
+  scopes: string[];
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  createdAt: number;
+}
+
+export interface SessionRecord {
+  userId: number;
+  csrfToken: string;
+  expiresAt: number;
+}
+
+export interface SigningKeyRecord {
+  kid: string;
+  privateJwk: string;
+  createdAt: number;
+  retiredAt: number | null;
+}
+
+export interface AuditEvent {
+  at: number;
+  actor: string;
+  action: string;
+  resource: string;
+  project: string | null;
+  result: 'success' | 'failure';
+  sourceAddress: string | null;
+  detail: unknown;
+}
+
+export interface AuditRecord extends AuditEvent {
+  id: number;
+}
+
+export interface AuditFilter {
+  project?: string | undefined;
+  actor?: string | undefined;
+  action?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  /** Only events with an id below this (keyset pagination, newest first). */
+  beforeId?: number | undefined;
+  limit: number;
+}
+
+export interface AuthQueries {
+  users: {
+    byName(name: string): Promise<UserRecord | undefined>;
+    byId(id: number): Promise<UserRecord | undefined>;
+    /** Names in order after `after`, at most `limit`. */
+    list(after: string | undefined, limit: number): Promise<UserRecord[]>;
+    count(): Promise<number>;
+    /** Throws ConflictError when the name is taken. */
+    insert(u: { name: string; passwordHash: string; admin: boolean }, now: number): Promise<UserRecord>;
+    update(id: number, changes: { passwordHash?: string; admin?: boolean; disabled?: boolean }, now: number): Promise<void>;
+    delete(id: number): Promise<boolean>;
+  };
+  projects: {
+    get(name: string): Promise<ProjectRecord | undefined>;
+    /** With usage figures, names after `after`, at most `limit`; `names` restricts the set when given. */
+    list(after: string | undefined, limit: number, names?: string[]): Promise<ProjectSummary[]>;
+    summary(name: string): Promise<ProjectSummary | undefined>;
+    /** Throws ConflictError when it exists. */
+    insert(p: { name: string; public: boolean }, now: number): Promise<ProjectRecord>;
+    update(name: string, changes: { public?: boolean }): Promise<boolean>;
+    delete(name: string): Promise<boolean>;
+    repositoryCount(name: string): Promise<number>;
+  };
+  members: {
+    role(project: string, userId: number): Promise<Role | undefined>;
+    /** Roles of a user in every project they belong to. */
+    rolesOf(userId: number): Promise<Record<string, Role>>;
+    list(project: string): Promise<{ user: string; role: Role }[]>;
+    set(project: string, userId: number, role: Role, now: number): Promise<void>;
+    remove(project: string, userId: number): Promise<boolean>;
+  };
+  robots: {
+    byName(name: string): Promise<RobotRecord | undefined>;
+    list(project: string): Promise<RobotRecord[]>;
+    insert(r: Omit<RobotRecord, 'id' | 'lastUsedAt'>): Promise<RobotRecord>;
+    delete(name: string): Promise<boolean>;
+    touch(name: string, at: number): Promise<void>;
+  };
+  tokens: {
+    get(id: string): Promise<AccessTokenRecord | undefined>;
+    list(userId: number): Promise<AccessTokenRecord[]>;
+    insert(t: Omit<AccessTokenRecord, 'lastUsedAt'>): Promise<void>;
+    delete(userId: number, id: string): Promise<boolean>;
+    touch(id: string, at: number): Promise<void>;
+  };
+  sessions: {
+    get(idHash: string): Promise<SessionRecord | undefined>;
+    insert(idHash: string, s: SessionRecord, now: number): Promise<void>;
+    delete(idHash: string): Promise<void>;
+    deleteForUser(userId: number): Promise<void>;
+    deleteExpired(now: number): Promise<void>;
+  };
+  keys: {
+    list(): Promise<SigningKeyRecord[]>;
+    insert(k: Omit<SigningKeyRecord, 'retiredAt'>): Promise<void>;
+    retire(kid: string, at: number): Promise<void>;
+    deleteRetiredBefore(at: number): Promise<void>;
+  };
+  audit: {
+    insert(events: AuditEvent[]): Promise<void>;
+    query(filter: AuditFilter): Promise<AuditRecord[]>;
+    deleteBefore(at: number): Promise<number>;
+  };
+}
+
+export interface AuthStore extends AuthQueries {
+  transaction<T>(fn: (tx: AuthQueries) => Promise<T>): Promise<T>;
+}
+
+export type UserQueries = AuthQueries['users'];
+export type ProjectQueries = AuthQueries['projects'];
+export type MemberQueries = AuthQueries['members'];
+export type RobotQueries = AuthQueries['robots'];
+export type TokenQueries = AuthQueries['tokens'];
+export type SessionQueries = AuthQueries['sessions'];
+export type KeyQueries = AuthQueries['keys'];
+export type AuditQueries = AuthQueries['audit'];

@@ -1,0 +1,90 @@
+/** Row types of the access-control and audit tables (migration 0002-auth), as Kysely sees them. */
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  id: Generated<number>;
+  name: string;
+  password_hash: string;
+  admin: number;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProjectsTable {
+  name: string;
+  public: number;
+  quota_bytes: number | null;
+  created_at: number;
+}
+
+export interface ProjectMembersTable {
+  project: string;
+  user_id: number;
+  role: string;
+  created_at: number;
+}
+
+export interface RobotsTable {
+  id: Generated<number>;
+  /** Full name, `robot$<project>+<name>`. */
+  name: string;
+  project: string;
+  secret_hash: string;
+  /** JSON: { "<project>": ["pull", "push", ...] }. */
+  permissions: string;
+  expires_at: number | null;
+  last_used_at: number | null;
+  created_at: number;
+}
+
+export interface AccessTokensTable {
+  id: string;
+  user_id: number;
+  name: string;
+  secret_hash: string;
+  /** JSON array of scopes (empty: everything the user may do). */
+  scopes: string;
+  expires_at: number | null;
+  last_used_at: number | null;
+  created_at: number;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: number;
+  csrf_token: string;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  private_jwk: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: number;
+  actor: string;
+  action: string;
+  resource: string;
+  project: string | null;
+  result: string;
+  source_address: string | null;
+  /** JSON text. */
+  detail: string | null;
+}
+
+export interface AuthTables {
+  users: UsersTable;
+  projects: ProjectsTable;
+  project_members: ProjectMembersTable;
+  robots: RobotsTable;
+  access_tokens: AccessTokensTable;
+  sessions: SessionsTable;
+  signing_keys: SigningKeysTable;
+  audit_events: AuditEventsTable;
+}

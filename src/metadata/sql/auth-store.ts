@@ -1,0 +1,225 @@
+/**
+ * The AuthStore over Kysely (both dialects): projects, robots, signing keys and audit events
+ * here; accounts in auth-accounts.ts. Built over the metadata store's connection so that one
+ * database holds everything.
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { ConflictError } from '../../errors/store.js';
+import type { AuditEvent, AuditFilter, AuditRecord, AuthQueries, ProjectQueries, RobotQueries, KeyQueries, AuditQueries, AuthStore, ProjectRecord, ProjectSummary, RobotRecord, SigningKeyRecord } from '../auth-store.js';
+import type { Database } from '../tables.js';
+import { isUniqueViolation, SqlMembers, SqlSessions, SqlTokens, SqlUsers } from './auth-accounts.js';
+
+class SqlProjects implements ProjectQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(name: string): Promise<ProjectRecord | undefined> {
+    const r = await this.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
+    return r && { name: r.name, public: Number(r.public) === 1, quotaBytes: r.quota_bytes === null ? null : Number(r.quota_bytes), createdAt: Number(r.created_at) };
+  }
+
+  async list(after: string | undefined, limit: number, names?: string[]): Promise<ProjectSummary[]> {
+    if (names && names.length === 0) return [];
+    let q = this.db.selectFrom('projects').select('name').orderBy('name').limit(limit);
+    if (after !== undefined) q = q.where('name', '>', after);
+    if (names) q = q.where('name', 'in', names);
+    const out: ProjectSummary[] = [];
+    for (const r of await q.execute()) {
+      const s = await this.summary(r.name);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  async summary(name: string): Promise<ProjectSummary | undefined> {
+    const p = await this.get(name);
+    if (!p) return undefined;
+    // Distinct blobs of the project (linked or referenced) plus its manifests' own bytes.
+    const usage = await sql<{ bytes: number | string | null }>`
+      select coalesce((select sum(b.size) from blobs b where b.digest in (
+          select rb.digest from repository_blobs rb join repositories r on r.id = rb.repository_id where r.project = ${name}
+          union
+          select mb.digest from manifest_blobs mb join manifests m on m.id = mb.manifest_id join repositories r on r.id = m.repository_id where r.project = ${name})), 0)
+        + coalesce((select sum(m.size) from manifests m join repositories r on r.id = m.repository_id where r.project = ${name}), 0) as bytes`.execute(this.db);
+    return { ...p, repositoryCount: await this.repositoryCount(name), storageBytes: Number(usage.rows[0]?.bytes ?? 0) };
+  }
+
+  async insert(p: { name: string; public: boolean }, now: number): Promise<ProjectRecord> {
+    try {
+      await this.db.insertInto('projects').values({ name: p.name, public: p.public ? 1 : 0, quota_bytes: null, created_at: now }).execute();
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError(`project ${p.name} exists`);
+      throw e;
+    }
+    return { name: p.name, public: p.public, quotaBytes: null, createdAt: now };
+  }
+
+  async update(name: string, changes: { public?: boolean }): Promise<boolean> {
+    if (changes.public === undefined) return (await this.get(name)) !== undefined;
+    const r = await this.db.updateTable('projects').set({ public: changes.public ? 1 : 0 }).where('name', '=', name).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async delete(name: string): Promise<boolean> {
+    await this.db.deleteFrom('project_members').where('project', '=', name).execute();
+    await this.db.deleteFrom('robots').where('project', '=', name).execute();
+    const r = await this.db.deleteFrom('projects').where('name', '=', name).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async repositoryCount(name: string): Promise<number> {
+    const r = await this.db.selectFrom('repositories').select((eb) => eb.fn.countAll<number>().as('n')).where('project', '=', name).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+}
+
+function toRobot(r: Selectable<Database['robots']>): RobotRecord {
+  return {
+    id: Number(r.id),
+    name: r.name,
+    project: r.project,
+    secretHash: r.secret_hash,
+    permissions: JSON.parse(r.permissions) as Record<string, string[]>,
+    expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+    lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
+    createdAt: Number(r.created_at),
+  };
+}
+
+class SqlRobots implements RobotQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async byName(name: string): Promise<RobotRecord | undefined> {
+    const r = await this.db.selectFrom('robots').selectAll().where('name', '=', name).executeTakeFirst();
+    return r && toRobot(r);
+  }
+
+  async list(project: string): Promise<RobotRecord[]> {
+    return (await this.db.selectFrom('robots').selectAll().where('project', '=', project).orderBy('name').execute()).map(toRobot);
+  }
+
+  async insert(r: Omit<RobotRecord, 'id' | 'lastUsedAt'>): Promise<RobotRecord> {
+    try {
+      await this.db
+        .insertInto('robots')
+        .values({ name: r.name, project: r.project, secret_hash: r.secretHash, permissions: JSON.stringify(r.permissions), expires_at: r.expiresAt, last_used_at: null, created_at: r.createdAt })
+        .execute();
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ConflictError(`robot ${r.name} exists`);
+      throw e;
+    }
+    return (await this.byName(r.name))!;
+  }
+
+  async delete(name: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('robots').where('name', '=', name).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async touch(name: string, at: number): Promise<void> {
+    await this.db.updateTable('robots').set({ last_used_at: at }).where('name', '=', name).execute();
+  }
+}
+
+class SqlKeys implements KeyQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async list(): Promise<SigningKeyRecord[]> {
+    const rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at').execute();
+    return rows.map((r) => ({ kid: r.kid, privateJwk: r.private_jwk, createdAt: Number(r.created_at), retiredAt: r.retired_at === null ? null : Number(r.retired_at) }));
+  }
+
+  async insert(k: Omit<SigningKeyRecord, 'retiredAt'>): Promise<void> {
+    await this.db.insertInto('signing_keys').values({ kid: k.kid, private_jwk: k.privateJwk, created_at: k.createdAt, retired_at: null }).execute();
+  }
+
+  async retire(kid: string, at: number): Promise<void> {
+    await this.db.updateTable('signing_keys').set({ retired_at: at }).where('kid', '=', kid).where('retired_at', 'is', null).execute();
+  }
+
+  async deleteRetiredBefore(at: number): Promise<void> {
+    await this.db.deleteFrom('signing_keys').where('retired_at', '<', at).execute();
+  }
+}
+
+class SqlAudit implements AuditQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(events: AuditEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db
+      .insertInto('audit_events')
+      .values(
+        events.map((e) => ({
+          at: e.at,
+          actor: e.actor,
+          action: e.action,
+          resource: e.resource,
+          project: e.project,
+          result: e.result,
+          source_address: e.sourceAddress,
+          detail: e.detail === undefined || e.detail === null ? null : JSON.stringify(e.detail),
+        })),
+      )
+      .execute();
+  }
+
+  async query(f: AuditFilter): Promise<AuditRecord[]> {
+    let q = this.db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(f.limit);
+    if (f.project !== undefined) q = q.where('project', '=', f.project);
+    if (f.actor !== undefined) q = q.where('actor', '=', f.actor);
+    if (f.action !== undefined) q = q.where('action', '=', f.action);
+    if (f.since !== undefined) q = q.where('at', '>=', f.since);
+    if (f.until !== undefined) q = q.where('at', '<', f.until);
+    if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
+    return (await q.execute()).map((r) => ({
+      id: Number(r.id),
+      at: Number(r.at),
+      actor: r.actor,
+      action: r.action,
+      resource: r.resource,
+      project: r.project,
+      result: r.result as 'success' | 'failure',
+      sourceAddress: r.source_address,
+      detail: r.detail === null ? null : (JSON.parse(r.detail) as unknown),
+    }));
+  }
+
+  async deleteBefore(at: number): Promise<number> {
+    const r = await this.db.deleteFrom('audit_events').where('at', '<', at).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}
+
+class SqlAuthQueries implements AuthQueries {
+  readonly users: SqlUsers;
+  readonly projects: SqlProjects;
+  readonly members: SqlMembers;
+  readonly robots: SqlRobots;
+  readonly tokens: SqlTokens;
+  readonly sessions: SqlSessions;
+  readonly keys: SqlKeys;
+  readonly audit: SqlAudit;
+
+  constructor(db: Kysely<Database>) {
+    this.users = new SqlUsers(db);
+    this.projects = new SqlProjects(db);
+    this.members = new SqlMembers(db);
+    this.robots = new SqlRobots(db);
+    this.tokens = new SqlTokens(db);
+    this.sessions = new SqlSessions(db);
+    this.keys = new SqlKeys(db);
+    this.audit = new SqlAudit(db);
+  }
+}
+
+export class SqlAuthStore extends SqlAuthQueries implements AuthStore {
+  constructor(private readonly db: Kysely<Database>) {
+    super(db);
+  }
+
+  transaction<T>(fn: (tx: AuthQueries) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => fn(new SqlAuthQueries(trx)));
+  }
+}
+
+export { ConflictError };

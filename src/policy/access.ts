@@ -1,0 +1,71 @@
+/**
+ * The policy as a service: fetches the facts `authorize` needs (the project record, the
+ * caller's roles) through a short cache so the hot path (every /v2 request) costs no database
+ * round trip, and answers `check(principal, action, resource)`. Management changes call
+ * `invalidate` so this node sees them at once; other nodes within `cacheMs`.
+ */
+import type { AuthStore, ProjectRecord, Role } from '../metadata/auth-store.js';
+import { authorize, type Decision, type Facts, type Resource } from './authorize.js';
+import type { Principal } from './principal.js';
+import type { Action } from './roles.js';
+
+interface Cached<T> {
+  value: T;
+  until: number;
+}
+
+export interface AccessOptions {
+  autoCreateProjects: boolean;
+  projectCreation: 'everyone' | 'adminOnly';
+  cacheMs?: number;
+}
+
+export class AccessService {
+  private projects = new Map<string, Cached<ProjectRecord | undefined>>();
+  private roles = new Map<number, Cached<Record<string, Role>>>();
+  private readonly cacheMs: number;
+
+  constructor(
+    private readonly store: AuthStore,
+    private readonly options: AccessOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.cacheMs = options.cacheMs ?? 2000;
+  }
+
+  async check(principal: Principal, action: Action, resource: Resource): Promise<Decision> {
+    return authorize(principal, action, resource, await this.facts(principal, resource));
+  }
+
+  async facts(principal: Principal, resource: Resource): Promise<Facts> {
+    const base = { autoCreateProjects: this.options.autoCreateProjects, projectCreation: this.options.projectCreation };
+    if (resource.kind === 'system' || resource.kind === 'user') return base;
+    const project = await this.project(resource.project);
+    const role = principal.kind === 'user' && project ? (await this.rolesOf(principal.id))[project.name] : undefined;
+    return { ...base, project, role };
+  }
+
+  async project(name: string): Promise<ProjectRecord | undefined> {
+    const hit = this.projects.get(name);
+    if (hit && hit.until > this.now()) return hit.value;
+    const value = await this.store.projects.get(name);
+    if (this.projects.size > 10_000) this.projects.clear();
+    this.projects.set(name, { value, until: this.now() + this.cacheMs });
+    return value;
+  }
+
+  async rolesOf(userId: number): Promise<Record<string, Role>> {
+    const hit = this.roles.get(userId);
+    if (hit && hit.until > this.now()) return hit.value;
+    const value = await this.store.members.rolesOf(userId);
+    if (this.roles.size > 10_000) this.roles.clear();
+    this.roles.set(userId, { value, until: this.now() + this.cacheMs });
+    return value;
+  }
+
+  /** Forget cached facts after a change on this node. */
+  invalidate(): void {
+    this.projects.clear();
+    this.roles.clear();
+  }
+}
