@@ -42,7 +42,9 @@ export interface RequestOptions {
 
 export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   const method = opts.method ?? 'GET';
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  // X-Requested-With asks the server not to answer 401 with a Basic challenge (which would make
+  // the browser show its own password dialog instead of our sign-in page).
+  const headers: Record<string, string> = { Accept: 'application/json', 'X-Requested-With': 'berth-ui' };
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let res: Response;
