@@ -105,7 +105,7 @@ function CreateProject({ onCreated }: { onCreated(): void }) {
       <form onSubmit={submit} className="inline-form">
         <label>
           Name
-          <input name="project" required pattern="[a-z0-9]+([._-][a-z0-9]+)*" title="lower-case letters, digits, and . _ - between them" value={name} onChange={(e) => setName(e.target.value)} />
+          <input name="project" required pattern="[a-z0-9]+([._\-][a-z0-9]+)*" title="lower-case letters, digits, and . _ - between them" value={name} onChange={(e) => setName(e.target.value)} />
         </label>
         <label className="check">
           <input type="checkbox" checked={isPublic} onChange={(e) => setPublic(e.target.checked)} /> Public (anyone may pull)

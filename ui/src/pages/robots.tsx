@@ -99,7 +99,7 @@ export function Robots({ project }: { project: string }) {
       <form onSubmit={create} className="inline-form">
         <label>
           Robot name
-          <input name="robot" required pattern="[a-z0-9]+([._-][a-z0-9]+)*" title="lower-case letters, digits, and . _ - between them" value={name} onChange={(e) => setName(e.target.value)} />
+          <input name="robot" required pattern="[a-z0-9]+([._\-][a-z0-9]+)*" title="lower-case letters, digits, and . _ - between them" value={name} onChange={(e) => setName(e.target.value)} />
         </label>
         <fieldset className="checks">
           <legend>Permissions</legend>
