@@ -15,13 +15,14 @@ import { projectRoutes } from './routes/projects.js';
 import { repositoryRoutes } from './routes/repositories.js';
 import { robotRoutes } from './routes/robots.js';
 import { sessionRoutes } from './routes/session.js';
+import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 import type { ApiServices } from './services/index.js';
 
 export const API_PREFIX = '/api/v1';
 
-export const apiRoutes: readonly ApiRoute[] = [...sessionRoutes, ...projectRoutes, ...memberRoutes, ...robotRoutes, ...userRoutes, ...tokenRoutes, ...repositoryRoutes, ...auditRoutes];
+export const apiRoutes: readonly ApiRoute[] = [...sessionRoutes, ...projectRoutes, ...memberRoutes, ...robotRoutes, ...userRoutes, ...tokenRoutes, ...repositoryRoutes, ...auditRoutes, ...systemRoutes];
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 

@@ -23,6 +23,10 @@ declare module 'fastify' {
     /** The UI session's CSRF token when the request came with the session cookie. */
     csrfToken: string | undefined;
   }
+  interface FastifyInstance {
+    /** Every route registered outside /v2's own table, with its declared action (for the route-walk test). */
+    routeActions: { method: string; url: string; action: string | undefined }[];
+  }
 }
 
 export interface HttpAuthOptions {
@@ -63,6 +67,16 @@ export function challenge(request: FastifyRequest, options: HttpAuthOptions, sco
 export function installAuthentication(app: FastifyInstance, authenticator: Authenticator, options: HttpAuthOptions): void {
   app.decorateRequest('principal', null as never);
   app.decorateRequest('csrfToken', undefined);
+  // Every route registered from now on must declare an action (/v2 dispatches through its own
+  // table, where every entry has one); a route without one fails the start.
+  const table: FastifyInstance['routeActions'] = [];
+  app.decorate('routeActions', { getter: () => table });
+  app.addHook('onRoute', (route) => {
+    const action = (route.config as { action?: string } | undefined)?.action;
+    const v2 = route.url === '/v2' || route.url.startsWith('/v2/');
+    for (const method of [route.method].flat()) table.push({ method, url: route.url, action: v2 ? 'registry-table' : action });
+    if (!v2 && !action) throw new Error(`route ${String(route.method)} ${route.url} declares no action`);
+  });
   app.addHook('onRequest', async (request) => {
     const v2 = isV2Url(request.url);
     try {

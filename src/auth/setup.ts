@@ -73,6 +73,7 @@ export async function createAccessControl(
     audit,
     authenticator,
     sessionTtlMs,
+    tokens,
   };
 
   return {

@@ -8,7 +8,7 @@
  * Revoking a user or robot records the time in memory: tokens of that subject issued before
  * it are refused (tokens are short-lived, so this list stays small).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { AuthStore } from '../metadata/auth-store.js';
 import type { Grant } from '../policy/principal.js';
@@ -26,6 +26,7 @@ export interface AccessClaims {
   subject: string;
   grants: Grant[];
   issuedAt: number;
+  expiresAt: number;
 }
 
 interface Key {
@@ -44,6 +45,8 @@ export class TokenIssuer {
   private active: Key | undefined;
   private lastReload = 0;
   private readonly revoked = new Map<string, number>();
+  /** Verified access tokens by SHA-256 of the token (never the token), until they expire. */
+  private verified = new Map<string, { claims: AccessClaims; exp: number }>();
 
   constructor(
     private readonly store: AuthStore,
@@ -120,6 +123,22 @@ export class TokenIssuer {
 
   /** Verifies a registry access token; throws TokenError with a reason. */
   async verifyAccess(token: string): Promise<AccessClaims> {
+    // A client sends the same token on every request of a pull: verify its signature once.
+    const key = createHash('sha256').update(token).digest('base64url');
+    const hit = this.verified.get(key);
+    const nowS = this.now() / 1000;
+    if (hit && hit.exp > nowS) {
+      const revokedAt = this.revoked.get(hit.claims.subject);
+      if (revokedAt !== undefined && hit.claims.issuedAt <= revokedAt) throw new TokenError('invalid token: its subject was revoked');
+      return hit.claims;
+    }
+    const claims = await this.verifyAccessUncached(token);
+    if (this.verified.size >= 10_000) this.verified = new Map();
+    this.verified.set(key, { claims, exp: claims.expiresAt });
+    return claims;
+  }
+
+  private async verifyAccessUncached(token: string): Promise<AccessClaims> {
     const payload = await this.verify(token, 'access');
     const access = Array.isArray(payload.access) ? (payload.access as unknown[]) : [];
     const grants: Grant[] = [];
@@ -129,7 +148,7 @@ export class TokenIssuer {
         grants.push({ type: e.type, name: e.name, actions: e.actions.filter((a): a is string => typeof a === 'string') });
       }
     }
-    return { subject: payload.sub!, grants, issuedAt: payload.iat! };
+    return { subject: payload.sub!, grants, issuedAt: payload.iat!, expiresAt: payload.exp! };
   }
 
   /** Verifies a refresh token; returns its subject. */

@@ -14,7 +14,7 @@ export const PROJECT_ACTIONS = ['project.read', 'project.update', 'project.delet
 export type ProjectAction = (typeof PROJECT_ACTIONS)[number];
 
 /** System-wide actions. `signedIn` needs any authenticated principal; `anyone` needs nothing. */
-export const SYSTEM_ACTIONS = ['anyone', 'signedIn', 'project.create', 'users.manage', 'audit.read.all'] as const;
+export const SYSTEM_ACTIONS = ['anyone', 'signedIn', 'project.create', 'users.manage', 'system.manage', 'audit.read.all'] as const;
 export type SystemAction = (typeof SYSTEM_ACTIONS)[number];
 
 /** Actions on a user account: its own tokens and password (the user themself, or a system admin). */

@@ -1,6 +1,7 @@
 /** The services behind /api/v1, built in src/auth/setup.ts and handed to the routes. */
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { Authenticator } from '../../auth/authenticator.js';
+import type { TokenIssuer } from '../../auth/token-issuer.js';
 import type { ProjectService } from './projects.js';
 import type { RepositoryService } from './repositories.js';
 import type { RobotService } from './robots.js';
@@ -14,4 +15,5 @@ export interface ApiServices {
   audit: AuditLog;
   authenticator: Authenticator;
   sessionTtlMs: number;
+  tokens: TokenIssuer;
 }

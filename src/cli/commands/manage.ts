@@ -1,0 +1,129 @@
+/**
+ * `berth login`, `project`, `member`, `robot`, `user`, `token`: commands over the management
+ * API. Each prints a table by default and JSON with `--json`.
+ */
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { auth, call, loadLogin, output, saveLogin } from '../client.js';
+
+async function prompt(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(question)).trim();
+  } finally {
+    rl.close();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+export function registerManagementCommands(program: Command): void {
+  program
+    .command('login <url>')
+    .description('sign in to a Berth server and store a personal access token in ~/.config/berth/cli.json')
+    .option('-u, --username <name>', 'user name (prompted when missing)')
+    .option('--password-stdin', 'read the password from stdin')
+    .option('--json', 'print JSON')
+    .action(async (url: string, o: { username?: string; passwordStdin?: boolean; json?: boolean }) => {
+      const username = o.username ?? (await prompt('Username: '));
+      const password = o.passwordStdin ? await readStdin() : process.env.BERTH_PASSWORD ?? (await prompt('Password: '));
+      const basic = { url, authorization: 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64') };
+      const t = await call('POST', '/users/me/tokens', { name: `berth-cli@${process.env.HOSTNAME ?? 'host'}`, expiresInDays: 90 }, basic);
+      saveLogin({ url, user: username, token: t.token });
+      output({ url, user: username, token: t.id, expiresAt: t.expiresAt }, !!o.json);
+    });
+
+  program
+    .command('logout')
+    .description('revoke the stored token')
+    .action(async () => {
+      const login = loadLogin();
+      const id = /^berth_pat_([^_]+)_/.exec(login.token)?.[1];
+      if (id) await call('DELETE', `/users/me/tokens/${id}`, undefined, auth(login));
+      saveLogin({ url: login.url, user: login.user, token: '' });
+    });
+
+  const project = program.command('project').description('projects');
+  project.command('list').option('--json').action(async (o: { json?: boolean }) => output((await call('GET', '/projects?limit=500')).items, !!o.json, ['name', 'public', 'role', 'repositoryCount', 'storageBytes', 'createdAt']));
+  project
+    .command('create <name>')
+    .option('--public', 'anyone may pull')
+    .option('--json')
+    .action(async (name: string, o: { public?: boolean; json?: boolean }) => output(await call('POST', '/projects', { name, public: !!o.public }), !!o.json));
+  project.command('delete <name>').action(async (name: string) => void (await call('DELETE', `/projects/${encodeURIComponent(name)}`)));
+
+  const member = program.command('member').description('project members');
+  member.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output((await call('GET', `/projects/${o.project}/members`)).items, !!o.json, ['user', 'role']));
+  member
+    .command('set <user> <role>')
+    .requiredOption('--project <p>')
+    .action(async (user: string, role: string, o: { project: string }) => void (await call('PUT', `/projects/${o.project}/members/${user}`, { role })));
+  member.command('remove <user>').requiredOption('--project <p>').action(async (user: string, o: { project: string }) => void (await call('DELETE', `/projects/${o.project}/members/${user}`)));
+
+  const robot = program.command('robot').description('robot accounts');
+  robot.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output((await call('GET', `/projects/${o.project}/robots`)).items, !!o.json, ['name', 'permissions', 'expiresAt', 'lastUsedAt']));
+  robot
+    .command('create <name>')
+    .requiredOption('--project <p>')
+    .option('--pull', 'may pull')
+    .option('--push', 'may push (implies pull)')
+    .option('--delete', 'may delete')
+    .option('--expires-in-days <n>', 'expiry', (v) => Number(v))
+    .option('--json')
+    .action(async (name: string, o: { project: string; pull?: boolean; push?: boolean; delete?: boolean; expiresInDays?: number; json?: boolean }) => {
+      const permissions = [...(o.pull || o.push ? ['pull'] : []), ...(o.push ? ['push'] : []), ...(o.delete ? ['delete'] : [])];
+      const r = await call('POST', `/projects/${o.project}/robots`, { name, permissions: permissions.length ? permissions : ['pull'], ...(o.expiresInDays ? { expiresInDays: o.expiresInDays } : {}) });
+      output(r, !!o.json, ['name', 'secret', 'permissions', 'expiresAt']);
+      if (!o.json) process.stderr.write('The secret is shown only once.\n');
+    });
+  robot.command('delete <name>').requiredOption('--project <p>').action(async (name: string, o: { project: string }) => void (await call('DELETE', `/projects/${o.project}/robots/${encodeURIComponent(name)}`)));
+
+  const user = program.command('user').description('users (system admins)');
+  user.command('list').option('--json').action(async (o: { json?: boolean }) => output((await call('GET', '/users?limit=500')).items, !!o.json, ['name', 'admin', 'disabled', 'createdAt']));
+  user
+    .command('create <name>')
+    .option('--admin')
+    .option('--password-stdin')
+    .option('--json')
+    .action(async (name: string, o: { admin?: boolean; passwordStdin?: boolean; json?: boolean }) => {
+      const password = o.passwordStdin ? await readStdin() : await prompt('Password: ');
+      output(await call('POST', '/users', { name, password, admin: !!o.admin }), !!o.json);
+    });
+  user
+    .command('passwd <name>')
+    .option('--password-stdin')
+    .action(async (name: string, o: { passwordStdin?: boolean }) => void (await call('PATCH', `/users/${name}`, { password: o.passwordStdin ? await readStdin() : await prompt('New password: ') })));
+  user.command('disable <name>').action(async (name: string) => void (await call('PATCH', `/users/${name}`, { disabled: true })));
+  user.command('delete <name>').action(async (name: string) => void (await call('DELETE', `/users/${name}`)));
+
+  const token = program.command('token').description('personal access tokens');
+  token.command('list').option('--user <name>', 'user', 'me').option('--json').action(async (o: { user: string; json?: boolean }) => output((await call('GET', `/users/${o.user}/tokens`)).items, !!o.json, ['id', 'name', 'scopes', 'expiresAt', 'lastUsedAt']));
+  token
+    .command('create <name>')
+    .option('--user <name>', 'user', 'me')
+    .option('--scope <scope...>', 'pull, push, delete, manage')
+    .option('--expires-in-days <n>', 'expiry', (v) => Number(v))
+    .option('--json')
+    .action(async (name: string, o: { user: string; scope?: string[]; expiresInDays?: number; json?: boolean }) =>
+      output(await call('POST', `/users/${o.user}/tokens`, { name, ...(o.scope ? { scopes: o.scope } : {}), ...(o.expiresInDays ? { expiresInDays: o.expiresInDays } : {}) }), !!o.json, ['id', 'name', 'token', 'scopes', 'expiresAt']),
+    );
+  token.command('delete <id>').option('--user <name>', 'user', 'me').action(async (id: string, o: { user: string }) => void (await call('DELETE', `/users/${o.user}/tokens/${id}`)));
+
+  program
+    .command('audit')
+    .description('audit log')
+    .option('--project <p>')
+    .option('--user <u>')
+    .option('--action <a>')
+    .option('--since <time>')
+    .option('--limit <n>', 'entries', '50')
+    .option('--json')
+    .action(async (o: { project?: string; user?: string; action?: string; since?: string; limit: string; json?: boolean }) => {
+      const q = new URLSearchParams(Object.entries({ project: o.project, user: o.user, action: o.action, since: o.since, limit: o.limit }).filter((e): e is [string, string] => e[1] !== undefined));
+      output((await call('GET', `/audit?${q}`)).items, !!o.json, ['at', 'actor', 'action', 'resource', 'result', 'sourceAddress']);
+    });
+}

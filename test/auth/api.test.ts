@@ -1,0 +1,137 @@
+/**
+ * The management API and audit log: every registered /api and /auth route declares an action
+ * (and every /v2 route); session login with cookie and CSRF; repository, tag and manifest
+ * views; project admin bootstrap; and one audit entry asserted per kind of event.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { apiRoutes } from '../../src/api/plugin.js';
+import { registryRoutes } from '../../src/registry/routes/index.js';
+import { indexManifest, pushBlob, putManifest, randomBlob, sha256 } from '../helpers/oci.js';
+import { ADMIN, api, basic, ok, startAuthBerth } from '../helpers/auth.js';
+import type { TestBerth } from '../helpers/berth.js';
+
+describe('management API and audit log', () => {
+  let b: TestBerth;
+
+  before(async () => {
+    b = await startAuthBerth();
+    await ok(api(b.url, 'POST', '/projects', ADMIN, { name: 'team', public: false }));
+  });
+  after(() => b.close());
+
+  test('every registered route declares an action', async () => {
+    const table = b.berth.app.routeActions;
+    assert.ok(table.length >= apiRoutes.length + 2);
+    for (const r of table) assert.ok(typeof r.action === 'string' && r.action.length > 0, `${r.method} ${r.url} has no action`);
+    for (const r of apiRoutes) assert.ok(table.some((t) => t.url === `/api/v1${r.url}` && t.method === r.method), `${r.method} ${r.url} registered`);
+    assert.ok(table.some((t) => t.url === '/auth/token' && t.method === 'POST'));
+    // /v2 dispatches through its own table: every entry declares its action.
+    for (const r of registryRoutes) assert.ok(['base', 'catalog', 'pull', 'push', 'delete'].includes(r.action), `${r.method} ${r.name}`);
+  });
+
+  test('session login sets an HttpOnly SameSite=Strict cookie; writes need the CSRF token', async () => {
+    const r = await api(b.url, 'POST', '/auth/login', undefined, { username: 'admin', password: 'admin-secret-1' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body.user, { name: 'admin', admin: true });
+    const setCookie = r.headers.get('set-cookie') ?? '';
+    assert.match(setCookie, /berth_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict/);
+    const cookie = setCookie.split(';')[0]!;
+    const me = await api(b.url, 'GET', '/auth/me', undefined, undefined, { Cookie: cookie });
+    assert.equal(me.status, 200);
+    assert.equal(me.body.csrfToken, r.body.csrfToken);
+    assert.equal((await api(b.url, 'POST', '/projects', undefined, { name: 'csrf' }, { Cookie: cookie })).status, 403);
+    assert.equal((await api(b.url, 'POST', '/projects', undefined, { name: 'csrf' }, { Cookie: cookie, 'X-CSRF-Token': r.body.csrfToken })).status, 201);
+    assert.equal((await api(b.url, 'POST', '/auth/logout', undefined, undefined, { Cookie: cookie, 'X-CSRF-Token': r.body.csrfToken })).status, 204);
+    assert.equal((await api(b.url, 'GET', '/auth/me', undefined, undefined, { Cookie: cookie })).status, 401);
+    const bad = await api(b.url, 'POST', '/auth/login', undefined, { username: 'admin', password: 'nope' });
+    assert.equal(bad.status, 401);
+    assert.match(bad.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  });
+
+  test('repositories, tags and manifests views', async () => {
+    const auth = { Authorization: ADMIN };
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = ((i: any, init: any = {}) => realFetch(i, { ...init, headers: { ...(init.headers ?? {}), ...auth } })) as typeof fetch;
+    let indexDigest: string;
+    let imageDigest: string;
+    try {
+      const config = Buffer.from(JSON.stringify({ architecture: 'arm64', os: 'linux', variant: 'v8', rootfs: { type: 'layers', diff_ids: [] } }));
+      const layer = randomBlob(2000);
+      await pushBlob(b.url, 'team/app', config);
+      await pushBlob(b.url, 'team/app', layer);
+      const image = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }] }));
+      imageDigest = sha256(image);
+      await putManifest(b.url, 'team/app', 'arm', image);
+      const index = indexManifest([{ digest: imageDigest, size: image.length, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } }]);
+      indexDigest = sha256(index);
+      await putManifest(b.url, 'team/app', 'multi', index, 'application/vnd.oci.image.index.v1+json');
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    const repos = await ok(api(b.url, 'GET', '/repositories?project=team', ADMIN));
+    assert.equal(repos.items.length, 1);
+    assert.equal(repos.items[0].name, 'team/app');
+    assert.equal(repos.items[0].tagCount, 2);
+    assert.ok(repos.items[0].sizeBytes > 2000);
+    const repo = await ok(api(b.url, 'GET', `/repositories/${encodeURIComponent('team/app')}`, ADMIN));
+    assert.deepEqual(repo.permissions, ['pull', 'push', 'delete']);
+    const tags = await ok(api(b.url, 'GET', `/repositories/${encodeURIComponent('team/app')}/tags?limit=1`, ADMIN));
+    assert.equal(tags.items[0].name, 'arm');
+    assert.deepEqual(tags.items[0].platforms, [{ os: 'linux', architecture: 'arm64', variant: 'v8' }]);
+    assert.ok(tags.next);
+    const tags2 = await ok(api(b.url, 'GET', `/repositories/${encodeURIComponent('team/app')}/tags?limit=1&cursor=${tags.next}`, ADMIN));
+    assert.equal(tags2.items[0].name, 'multi');
+    assert.equal(tags2.next, null);
+    assert.ok(tags2.items[0].size > tags.items[0].size, 'an index counts its children');
+    const m = await ok(api(b.url, 'GET', `/repositories/${encodeURIComponent('team/app')}/manifests/${imageDigest}`, ADMIN));
+    assert.equal(m.config.architecture, 'arm64');
+    assert.equal(m.layers.length, 1);
+    assert.deepEqual(m.tags, ['arm']);
+    const idx = await ok(api(b.url, 'GET', `/repositories/${encodeURIComponent('team/app')}/manifests/${indexDigest}`, ADMIN));
+    assert.equal(idx.children[0].platform.architecture, 'arm64');
+    assert.equal((await api(b.url, 'DELETE', `/repositories/${encodeURIComponent('team/app')}/tags/multi`, ADMIN)).status, 204);
+    assert.equal((await api(b.url, 'GET', `/repositories/${encodeURIComponent('team/app')}`, undefined)).status, 401);
+  });
+
+  test('an audit entry for each kind of event', async () => {
+    await ok(api(b.url, 'POST', '/users', ADMIN, { name: 'aud', password: 'aud-password-1' }));
+    await ok(api(b.url, 'PUT', '/projects/team/members/aud', ADMIN, { role: 'developer' }));
+    await fetch(`${b.url}/v2/`, { headers: { Authorization: basic('aud', 'wrong-password') } });
+    await fetch(`${b.url}/v2/team/app/manifests/arm`, { headers: { Authorization: basic('aud', 'aud-password-1') } });
+    await fetch(`${b.url}/auth/token?service=berth&scope=repository:team/app:pull`, { headers: { Authorization: basic('aud', 'aud-password-1') } });
+    const robot = await ok(api(b.url, 'POST', '/projects/team/robots', ADMIN, { name: 'r', permissions: ['pull'] }));
+    await api(b.url, 'DELETE', `/projects/team/robots/r`, ADMIN);
+    const tok = await ok(api(b.url, 'POST', '/users/aud/tokens', ADMIN, { name: 't' }));
+    await api(b.url, 'DELETE', `/users/aud/tokens/${tok.id}`, ADMIN);
+    await api(b.url, 'PATCH', '/projects/team', ADMIN, { public: true });
+    await api(b.url, 'DELETE', '/projects/team/members/aud', ADMIN);
+    const all = (await ok(api(b.url, 'GET', '/audit?limit=1000', ADMIN))).items as { action: string; actor: string; result: string; resource: string; sourceAddress: string; at: string; project: string | null }[];
+    const find = (action: string, pred: (e: (typeof all)[number]) => boolean = () => true) => all.find((e) => e.action === action && pred(e));
+    assert.ok(find('login', (e) => e.actor === 'aud' && e.result === 'failure'), 'failed login');
+    assert.ok(find('login', (e) => e.actor === 'aud' && e.result === 'success'), 'login');
+    assert.ok(find('pull', (e) => e.actor === 'aud' && e.resource === 'team/app:arm' && e.result === 'success' && e.project === 'team'), 'pull');
+    assert.ok(find('push', (e) => e.actor === 'admin' && e.resource === 'team/app:multi'), 'push');
+    assert.ok(find('delete', (e) => e.resource === 'team/app:multi'), 'delete');
+    assert.ok(find('token.issue', (e) => e.actor === 'aud'), 'token issue');
+    for (const a of ['user.create', 'member.set', 'member.remove', 'robot.create', 'robot.delete', 'token.create', 'token.delete', 'project.create', 'project.update']) assert.ok(find(a), a);
+    const one = find('pull')!;
+    assert.equal(one.sourceAddress, '127.0.0.1');
+    assert.ok(Date.parse(one.at) > Date.now() - 60_000);
+    assert.equal(robot.name, 'robot$team+r');
+    // Filters and keyset paging.
+    const mine = await ok(api(b.url, 'GET', '/audit?user=aud&action=login', ADMIN));
+    assert.ok(mine.items.every((e: { actor: string; action: string }) => e.actor === 'aud' && e.action === 'login'));
+    const p1 = await ok(api(b.url, 'GET', '/audit?limit=2', ADMIN));
+    const p2 = await ok(api(b.url, 'GET', `/audit?limit=2&cursor=${p1.next}`, ADMIN));
+    assert.ok(p2.items[0].id < p1.items[1].id);
+    // A project member without audit.read is refused; the whole log is for system admins.
+    assert.equal((await api(b.url, 'GET', '/audit', basic('aud', 'aud-password-1'))).status, 403);
+  });
+
+  test('openapi document lists every route', async () => {
+    const doc = await ok(api(b.url, 'GET', '/openapi.json', undefined));
+    assert.equal(doc.openapi, '3.1.0');
+    for (const r of apiRoutes) assert.ok(doc.paths[`/api/v1${r.url.replace(/:([a-zA-Z]+)/g, '{$1}')}`][r.method.toLowerCase()], `${r.method} ${r.url}`);
+  });
+});
