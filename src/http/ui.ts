@@ -5,8 +5,8 @@
  * to `/ui/`. Security headers (CSP, no framing) apply to everything this plugin sends. When the
  * UI was not built, /ui answers 503 with a problem document saying how to build it.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -43,8 +43,11 @@ function wantsHtml(request: FastifyRequest): boolean {
 
 export function uiPlugin(opts: UiOptions): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
-    app.get('/', async (_request, reply) => reply.redirect('/ui/', 302));
-    app.get('/ui', async (_request, reply) => reply.redirect('/ui/', 301));
+    // Every route declares its action for the one permission point; the UI's files are public
+    // (what a page may show is decided by /api/v1 for the signed-in user).
+    const config = { action: 'anyone' as const };
+    app.get('/', { config }, async (_request, reply) => reply.redirect('/ui/', 302));
+    app.get('/ui', { config }, async (_request, reply) => reply.redirect('/ui/', 301));
 
     const built = existsSync(join(opts.root, 'index.html'));
     await app.register(
@@ -54,22 +57,32 @@ export function uiPlugin(opts: UiOptions): FastifyPluginAsync {
           return payload;
         });
         if (!built) {
-          ui.get('/*', async () => {
+          ui.get('/*', { config }, async () => {
             throw new ProblemError(503, 'UI not built', 'run `npm run build:ui` to build the web UI into ui/dist');
           });
           return;
         }
+        // The built files, listed once: ui/dist does not change while the server runs. Only these
+        // paths are ever handed to sendFile, which also refuses anything outside the root.
+        const files = new Set(
+          readdirSync(opts.root, { recursive: true, withFileTypes: true })
+            .filter((e) => e.isFile())
+            .map((e) => relative(opts.root, join(e.parentPath, e.name)).split('\\').join('/')),
+        );
         await ui.register(fastifyStatic, {
           root: opts.root,
-          prefix: '/',
-          index: 'index.html',
+          serve: false,
           cacheControl: false,
           setHeaders: (res, path) => {
-            res.setHeader('Cache-Control', path.includes(`${join(opts.root, 'assets')}`) ? IMMUTABLE : 'no-cache');
+            res.setHeader('Cache-Control', path.startsWith(join(opts.root, 'assets')) ? IMMUTABLE : 'no-cache');
           },
         });
-        ui.setNotFoundHandler(async (request: FastifyRequest, reply: FastifyReply) => {
-          if (!wantsHtml(request)) throw new ProblemError(404, 'Not Found', `no UI file at ${request.url.split('?')[0]}`);
+        ui.get('/*', { config }, async (request: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
+          const path = request.params['*'] ?? '';
+          if (files.has(path) && path !== 'index.html') return reply.sendFile(path);
+          // Client-side routes (and /ui/ itself) get the app; a missing file with an extension
+          // (a stale asset) is a real 404.
+          if (path !== '' && !wantsHtml(request)) throw new ProblemError(404, 'Not Found', `no UI file at ${request.url.split('?')[0]}`);
           reply.header('Cache-Control', 'no-cache');
           return reply.sendFile('index.html');
         });
