@@ -38,7 +38,10 @@ export function apiPlugin(services: ApiServices, access: AccessService, enabled:
       if (!enabled) return;
       const resource = request.routeOptions.config.resource?.(request) ?? { kind: 'system' as const };
       const d = await access.check(request.principal, action, resource);
-      if (!d.allow) throw new ProblemError(d.needsLogin ? 401 : 403, d.needsLogin ? 'Unauthorized' : 'Forbidden', d.reason, {}, d.needsLogin ? { 'WWW-Authenticate': 'Basic realm="berth"' } : {});
+      // No Basic challenge for the web UI's fetches (X-Requested-With): browsers would pop up a
+      // password dialog (and headless ones hang) instead of letting the page show its sign-in form.
+      const challenge = !request.headers['x-requested-with'];
+      if (!d.allow) throw new ProblemError(d.needsLogin ? 401 : 403, d.needsLogin ? 'Unauthorized' : 'Forbidden', d.reason, {}, challenge ? { 'WWW-Authenticate': 'Basic realm="berth"' } : {});
     });
 
     for (const route of apiRoutes) {

@@ -92,7 +92,8 @@ export function installAuthentication(app: FastifyInstance, authenticator: Authe
         throw new OciError('UNAUTHORIZED', { reason: e.message }, { headers: { 'WWW-Authenticate': challenge(request, options, undefined, 'invalid_token') } });
       }
       if (e.retryAfter) throw new ProblemError(429, 'Too Many Requests', e.message, {}, { 'Retry-After': String(e.retryAfter) });
-      throw new ProblemError(401, 'Unauthorized', e.message, {}, { 'WWW-Authenticate': 'Basic realm="berth"' });
+      // As in the API plugin: no Basic challenge (a browser password dialog) for the web UI's fetches.
+      throw new ProblemError(401, 'Unauthorized', e.message, {}, request.headers['x-requested-with'] ? {} : { 'WWW-Authenticate': 'Basic realm="berth"' });
     }
   });
 }

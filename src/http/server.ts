@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { registryPlugin, type RegistryAuthorizer } from '../registry/routes/index.js';
 import type { RegistryServices } from '../registry/services.js';
 import { installErrorHandler } from './error-handler.js';
+import { defaultUiRoot, uiPlugin } from './ui.js';
 
 export interface ServerDeps {
   logger: Logger;
@@ -42,5 +43,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   deps.hooks?.(app);
   await app.register(registryPlugin(deps.registry, deps.authorize));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
+  await app.register(uiPlugin({ root: defaultUiRoot() }));
   return app;
 }

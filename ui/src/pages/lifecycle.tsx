@@ -1,0 +1,50 @@
+/**
+ * Lifecycle settings (retention, immutability, quota) of a project, shown only when the registry
+ * answers for them: each is probed, and a 404 hides its panel instead of showing an error.
+ */
+import { seg } from '../api';
+import { useApi } from '../hooks';
+
+const POLICIES = [
+  ['retention', 'Retention'],
+  ['immutability', 'Tag immutability'],
+  ['quota', 'Quota'],
+] as const;
+
+export function Lifecycle({ project }: { project: string }) {
+  return (
+    <>
+      {POLICIES.map(([path, title]) => (
+        <Policy key={path} url={`/projects/${seg(project)}/${path}`} title={title} />
+      ))}
+    </>
+  );
+}
+
+export function Policy({ url, title }: { url: string; title: string }) {
+  const policy = useApi<unknown>(url);
+  if (policy.error || policy.data === undefined) return null;
+  return (
+    <section className="card" aria-label={title}>
+      <h2>{title}</h2>
+      <JsonFacts value={policy.data} />
+    </section>
+  );
+}
+
+/** A read-only view of a settings object: key/value rows, nested values as JSON. */
+export function JsonFacts({ value }: { value: unknown }) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return <pre className="json">{JSON.stringify(value, null, 2)}</pre>;
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) return <p className="muted">Not configured.</p>;
+  return (
+    <dl className="kv">
+      {entries.map(([k, v]) => (
+        <div key={k}>
+          <dt>{k}</dt>
+          <dd>{typeof v === 'object' && v !== null ? <pre className="json">{JSON.stringify(v, null, 2)}</pre> : String(v)}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
