@@ -28,7 +28,7 @@ export const ROLES: readonly Role[] = ['guest', 'developer', 'maintainer', 'admi
 /** The table. Each role lists exactly what it may do; nothing is inherited implicitly. */
 export const ROLE_ACTIONS: Record<Role, ReadonlySet<RepositoryAction | ProjectAction>> = {
   guest: new Set(['pull', 'project.read', 'members.read']),
-  developer: new Set(['pull', 'push', 'project.read', 'members.read']),
+  developer: new Set(['pull', 'push', 'delete', 'project.read', 'members.read']),
   maintainer: new Set(['pull', 'push', 'delete', 'project.read', 'members.read', 'robots.read', 'robots.manage', 'policies.manage', 'audit.read']),
   admin: new Set(['pull', 'push', 'delete', 'project.read', 'project.update', 'project.delete', 'members.read', 'members.manage', 'robots.read', 'robots.manage', 'policies.manage', 'audit.read']),
 };

@@ -18,7 +18,7 @@ const EXPECTED: Record<Who, Act[]> = {
   anonymous: [],
   outsider: [],
   guest: ['pull'],
-  developer: ['pull', 'push'],
+  developer: ['pull', 'push', 'delete'],
   maintainer: ['pull', 'push', 'delete'],
   admin: ['pull', 'push', 'delete', 'members', 'settings'],
   sysadmin: ['pull', 'push', 'delete', 'members', 'settings'],

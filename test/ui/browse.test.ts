@@ -26,7 +26,7 @@ function skopeoMissing(): string {
   return '/usr/bin/skopeo not found';
 }
 
-// Deleting needs the maintainer role in Berth's role table (developers push and pull only).
+// Developers may delete tags (Berth's role table); guests only pull.
 const DEV: Creds = { user: 'mia', password: 'mia-password-1' };
 const GUEST: Creds = { user: 'gus', password: 'gus-password-1' };
 
@@ -56,7 +56,7 @@ before(async () => {
   const reg = new RegistryClient(b.url, b.admin);
   await apiCall(b.url, b.admin, 'POST', '/projects', { name: 'demo', public: false });
   for (const u of [DEV, GUEST]) await apiCall(b.url, b.admin, 'POST', '/users', { name: u.user, password: u.password });
-  await apiCall(b.url, b.admin, 'PUT', `/projects/demo/members/${DEV.user}`, { role: 'maintainer' });
+  await apiCall(b.url, b.admin, 'PUT', `/projects/demo/members/${DEV.user}`, { role: 'developer' });
   await apiCall(b.url, b.admin, 'PUT', `/projects/demo/members/${GUEST.user}`, { role: 'guest' });
   await reg.pushImage('demo/app', 'v1', { label: 'one' });
   v2 = (await reg.pushImage('demo/app', 'v2', { label: 'two', layers: 3 })).digest;
@@ -187,7 +187,7 @@ test('search, browse to a tag, open a multi-arch manifest and one of its images'
   }
 });
 
-test('a guest sees no delete and is refused; a maintainer deletes a tag; the audit log shows it', { skip: missing ?? false }, async () => {
+test('a guest sees no delete and is refused; a developer deletes a tag; the audit log shows it', { skip: missing ?? false }, async () => {
   const guest = await openPage(browser, b.url);
   try {
     await signIn(guest, GUEST);
