@@ -67,6 +67,29 @@ export interface UploadsTable {
   updated_at: number;
 }
 
+export interface SettingsTable {
+  key: string;
+  value: string;
+  created_at: number;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  /** JSON text. */
+  payload: string;
+  /** queued | running | succeeded | failed */
+  status: string;
+  attempts: number;
+  max_attempts: number;
+  run_at: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -76,4 +99,6 @@ export interface Database {
   manifest_children: ManifestChildrenTable;
   tags: TagsTable;
   uploads: UploadsTable;
+  settings: SettingsTable;
+  jobs: JobsTable;
 }

@@ -4,9 +4,16 @@
  * that cross processes or nodes implement the same interface.
  */
 
+/**
+ * Delivered instead of a repository name when changes may have been missed (a feed lost its
+ * connection): every cache drops everything. Never a valid repository name.
+ */
+export const ALL_REPOSITORIES = '*';
+
 export interface ChangeFeed {
   /** Announces a change to `repo` (delivered to this process's subscribers too). */
   publish(repo: string): Promise<void>;
+  /** `listener` gets a repository name, or ALL_REPOSITORIES. */
   subscribe(listener: (repo: string) => void): void;
   close(): Promise<void>;
 }

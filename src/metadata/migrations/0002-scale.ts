@@ -1,0 +1,39 @@
+/**
+ * Scale-out tables: `settings` (values every node must agree on, such as signing keys,
+ * created once and read by all) and `jobs` (the durable queue any node may work on).
+ */
+import type { Kysely, Migration } from 'kysely';
+import { types, type Dialect } from './index.js';
+
+export function scale(dialect: Dialect): Migration {
+  const t = types(dialect);
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.bigint, (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', t.id, (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('max_attempts', 'integer', (c) => c.notNull())
+        .addColumn('run_at', t.bigint, (c) => c.notNull())
+        .addColumn('locked_by', 'text')
+        .addColumn('locked_until', t.bigint)
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', t.bigint, (c) => c.notNull())
+        .addColumn('updated_at', t.bigint, (c) => c.notNull())
+        .execute();
+      // Claiming scans queued jobs by due time and running jobs by lease expiry.
+      await db.schema.createIndex('jobs_status_run_at').on('jobs').columns(['status', 'run_at']).execute();
+      await db.schema.createIndex('jobs_status_locked_until').on('jobs').columns(['status', 'locked_until']).execute();
+    },
+  };
+}
