@@ -14,6 +14,8 @@ import { createTestDatabase } from './postgres.js';
 
 export interface StoreHarness {
   store: SqlMetadataStore;
+  /** Where the database is, for another process: the SQLite file or the PostgreSQL URL. */
+  location: { driver: 'sqlite' | 'postgres'; where: string };
   /** Opens another store over the same database (another process or node would). */
   another(): Promise<SqlMetadataStore>;
   /** Rows in each table (migration bookkeeping excluded). */
@@ -32,10 +34,11 @@ async function rowCounts(store: SqlMetadataStore): Promise<Record<string, number
   return out;
 }
 
-function harness(store: SqlMetadataStore, another: () => Promise<SqlMetadataStore>, cleanup: () => Promise<void>): StoreHarness {
+function harness(location: StoreHarness['location'], store: SqlMetadataStore, another: () => Promise<SqlMetadataStore>, cleanup: () => Promise<void>): StoreHarness {
   const others: SqlMetadataStore[] = [];
   return {
     store,
+    location,
     async another() {
       const s = await another();
       others.push(s);
@@ -57,7 +60,7 @@ export async function sqliteHarness(): Promise<StoreHarness> {
     await s.migrate();
     return s;
   };
-  return harness(await open(), open, () => rm(dir, { recursive: true, force: true }));
+  return harness({ driver: 'sqlite', where: join(dir, 'berth.db') }, await open(), open, () => rm(dir, { recursive: true, force: true }));
 }
 
 export function postgresConfig(url: string): PostgresConfig {
@@ -74,7 +77,7 @@ export async function postgresHarness(): Promise<StoreHarness> {
     return s;
   };
   try {
-    return harness(await open(), open, () => database.drop());
+    return harness({ driver: 'postgres', where: database.url }, await open(), open, () => database.drop());
   } catch (e) {
     await database.drop();
     throw e;
