@@ -18,7 +18,7 @@ import type { SqlMetadataStore } from './metadata/sql/store.js';
 import type { MetadataStore } from './metadata/store.js';
 import { BlobService } from './registry/blobs.js';
 import { LocalChangeFeed, type ChangeFeed } from './registry/change-feed.js';
-import { ClusterChangeFeed } from './registry/feeds/cluster.js';
+import { SqliteChangeFeed } from './registry/feeds/sqlite.js';
 import { PostgresChangeFeed } from './registry/feeds/postgres.js';
 import { ListingService } from './registry/listing.js';
 import { ManifestCache } from './registry/manifest-cache.js';
@@ -41,12 +41,16 @@ export interface Berth {
   close(): Promise<void>;
 }
 
+function sqlitePath(config: Config): string {
+  return resolve((config.metadata.driver === 'sqlite' && config.metadata.sqlite.path) || `${config.dataDir}/berth.db`);
+}
+
 /** Opens the metadata store of `config` and applies pending migrations. */
 export async function openMetadata(config: Config): Promise<SqlMetadataStore> {
   const meta =
     config.metadata.driver === 'postgres'
       ? openPostgres(config.metadata.postgres)
-      : openSqlite(resolve(config.metadata.sqlite.path ?? `${config.dataDir}/berth.db`));
+      : openSqlite(sqlitePath(config));
   try {
     await meta.migrate();
   } catch (e) {
@@ -59,7 +63,8 @@ export async function openMetadata(config: Config): Promise<SqlMetadataStore> {
 /** How this process learns that another process or node changed a repository. */
 export async function openChangeFeed(config: Config, meta: SqlMetadataStore, logger: Logger): Promise<ChangeFeed> {
   if (config.metadata.driver === 'postgres') return PostgresChangeFeed.open(config.metadata.postgres, meta.db, logger);
-  if (cluster.isWorker) return new ClusterChangeFeed();
+  // Several processes on one SQLite file (`--workers N`) share their changes through it.
+  if (cluster.isWorker) return SqliteChangeFeed.open(sqlitePath(config));
   return new LocalChangeFeed();
 }
 

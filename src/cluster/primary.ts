@@ -1,7 +1,7 @@
 /**
  * The primary of `berth serve --workers N`: applies migrations once, forks N worker
- * processes that share the listen port (node:cluster hands accepted connections to them),
- * relays cache-invalidation messages between workers (feeds/cluster.ts), restarts a worker
+ * processes that share the listen port (node:cluster hands accepted connections to them;
+ * caches agree through the metadata store's change feed), restarts a worker
  * that dies (with a growing delay if they keep dying), and on SIGTERM/SIGINT asks every
  * worker to finish its requests and exit, killing stragglers after a grace period.
  */
@@ -9,7 +9,6 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { openMetadata } from '../main.js';
-import { isChangeMessage } from '../registry/feeds/cluster.js';
 
 export interface PrimaryOptions {
   workers: number;
@@ -28,16 +27,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<number> {
   let stopping = false;
   let restartDelay = 0;
   let lastRestart = 0;
-  const fork = (): Worker => {
-    const w = cluster.fork();
-    w.on('message', (m: unknown) => {
-      if (!isChangeMessage(m)) return;
-      for (const other of Object.values(cluster.workers ?? {})) {
-        if (other && other !== w && other.isConnected()) other.send(m);
-      }
-    });
-    return w;
-  };
+  const fork = (): Worker => cluster.fork();
 
   cluster.on('exit', (w, code, signal) => {
     if (stopping) return;

@@ -90,6 +90,12 @@ export interface JobsTable {
   updated_at: number;
 }
 
+export interface ChangesTable {
+  id: Generated<number>;
+  repository: string;
+  created_at: number;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -101,4 +107,5 @@ export interface Database {
   uploads: UploadsTable;
   settings: SettingsTable;
   jobs: JobsTable;
+  changes: ChangesTable;
 }

@@ -30,7 +30,9 @@ export class ManifestService {
   /** The manifest for a tag or digest, or MANIFEST_UNKNOWN. `pulled` records a pull (GET, not HEAD). */
   async get(repo: RepoName, ref: Reference, pulled: boolean): Promise<ManifestRecord> {
     const key = referenceString(ref);
-    let record = this.cache.get(repo, key);
+    // The barrier makes a change committed by another process or node before this request
+    // arrived visible here first (read-your-writes across nodes); concurrent reads share it.
+    let record = (await this.changes.sync()) ? this.cache.get(repo, key) : undefined;
     if (!record) {
       const generation = this.cache.generation(repo);
       record = await this.meta.manifests.get(repo, ref);

@@ -23,7 +23,7 @@ export interface StoreHarness {
   close(): Promise<void>;
 }
 
-const TABLES = ['repositories', 'blobs', 'repository_blobs', 'manifests', 'manifest_blobs', 'manifest_children', 'tags', 'uploads', 'settings', 'jobs'];
+const TABLES = ['repositories', 'blobs', 'repository_blobs', 'manifests', 'manifest_blobs', 'manifest_children', 'tags', 'uploads', 'settings', 'jobs', 'changes'];
 
 async function rowCounts(store: SqlMetadataStore): Promise<Record<string, number>> {
   const out: Record<string, number> = {};

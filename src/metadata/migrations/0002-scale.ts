@@ -1,6 +1,8 @@
 /**
  * Scale-out tables: `settings` (values every node must agree on, such as signing keys,
- * created once and read by all) and `jobs` (the durable queue any node may work on).
+ * created once and read by all), `jobs` (the durable queue any node may work on) and
+ * `changes` (a short log of changed repositories that processes sharing one SQLite file
+ * read to invalidate their caches; PostgreSQL uses LISTEN/NOTIFY instead).
  */
 import type { Kysely, Migration } from 'kysely';
 import { types, type Dialect } from './index.js';
@@ -31,6 +33,13 @@ export function scale(dialect: Dialect): Migration {
         .addColumn('created_at', t.bigint, (c) => c.notNull())
         .addColumn('updated_at', t.bigint, (c) => c.notNull())
         .execute();
+      await db.schema
+        .createTable('changes')
+        .addColumn('id', t.id, (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+        .addColumn('repository', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.bigint, (c) => c.notNull())
+        .execute();
+
       // Claiming scans queued jobs by due time and running jobs by lease expiry.
       await db.schema.createIndex('jobs_status_run_at').on('jobs').columns(['status', 'run_at']).execute();
       await db.schema.createIndex('jobs_status_locked_until').on('jobs').columns(['status', 'locked_until']).execute();

@@ -3,12 +3,18 @@
  * connection of its own; a change is announced with `pg_notify` through the shared pool.
  * When the listening connection drops, notifications may have been missed, so after it is
  * back every subscriber is told to drop everything (ALL_REPOSITORIES).
+ *
+ * `sync` is a read barrier: a `select 1` on the listening connection. PostgreSQL signals
+ * listeners when a NOTIFY commits and sends pending notifications before answering the
+ * next query, so once the reply arrives every change committed before the barrier started
+ * has been delivered (pg emits notifications before resolving the query).
  */
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { clientConfig, type PostgresConfig } from '../../metadata/postgres.js';
 import { ALL_REPOSITORIES, type ChangeFeed } from '../change-feed.js';
+import { Barrier } from './barrier.js';
 
 const CHANNEL = 'berth_changes';
 
@@ -17,6 +23,12 @@ export class PostgresChangeFeed implements ChangeFeed {
   private client: pg.Client | undefined;
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
+  private readonly barrier = new Barrier(async () => {
+    const client = this.client;
+    if (!client) return false;
+    await client.query('select 1');
+    return this.client === client;
+  });
 
   private constructor(
     private readonly cfg: PostgresConfig,
@@ -38,6 +50,10 @@ export class PostgresChangeFeed implements ChangeFeed {
 
   subscribe(listener: (repo: string) => void): void {
     this.listeners.push(listener);
+  }
+
+  sync(): Promise<boolean> {
+    return this.barrier.wait();
   }
 
   async close(): Promise<void> {
