@@ -88,6 +88,14 @@ export interface UploadQueries {
   advance(id: string, fromOffset: number, toOffset: number, handle: string, now: number): Promise<boolean>;
   /** False when the upload did not exist. */
   delete(id: string): Promise<boolean>;
+  /**
+   * Takes or renews the write lease of an upload for `owner` until `until`: granted when no
+   * one holds it, its holder's lease ended before `now`, or `owner` holds it already. False
+   * when someone else holds it or the upload is gone.
+   */
+  lock(id: string, owner: string, until: number, now: number): Promise<boolean>;
+  /** Gives the lease up if `owner` holds it. */
+  unlock(id: string, owner: string): Promise<void>;
   /** Uploads last touched before `before`, oldest first. */
   listStale(before: number, limit: number): Promise<UploadRecord[]>;
 }

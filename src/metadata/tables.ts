@@ -65,6 +65,9 @@ export interface UploadsTable {
   handle: string;
   started_at: number;
   updated_at: number;
+  /** Holder of the write lease (a request somewhere), until `writer_until`. */
+  writer: Generated<string | null>;
+  writer_until: Generated<number | null>;
 }
 
 export interface SettingsTable {

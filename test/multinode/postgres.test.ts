@@ -52,6 +52,30 @@ describe('three nodes over one PostgreSQL database', { skip }, () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  it('refuses a second writer on another node while a chunk is streaming', async () => {
+    const [a, b] = nodes as [BerthProcess, BerthProcess];
+    const started = await fetch(`${a.url}/v2/lease/app/blobs/uploads/`, { method: 'POST' });
+    const location = started.headers.get('location')!;
+    const slow = request(new URL(location, a.url), { method: 'PATCH', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': '200000' } });
+    const answered = new Promise<number>((resolve, reject) => {
+      slow.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      slow.on('error', reject);
+    });
+    slow.write(randomBlob(100_000));
+    await sleep(300);
+    const racing = await patch(b.url, location, randomBlob(100_000), 0);
+    assert.equal(racing.status, 416, 'node B must not write while node A holds the lease');
+    assert.match(await racing.text(), /another request is writing/);
+    slow.end(randomBlob(100_000));
+    assert.equal(await answered, 202);
+    const status = await fetch(new URL(location, b.url));
+    assert.equal(status.headers.get('range'), '0-199999');
+    await fetch(new URL(location, b.url), { method: 'DELETE' });
+  });
+
   it('finishes an upload whose chunks went to three different nodes', async () => {
     const [a, b, c] = nodes as [BerthProcess, BerthProcess, BerthProcess];
     const data = randomBlob(3 * 1024 * 1024 + 17);
@@ -156,7 +180,15 @@ describe('three nodes over one PostgreSQL database', { skip }, () => {
     const status = await fetch(new URL(location, a.url));
     assert.equal(status.status, 204);
     assert.equal(status.headers.get('range'), `0-${first.length - 1}`, 'the unacknowledged chunk did not count');
-    assert.equal((await patch(a.url, location, data.subarray(first.length), first.length)).status, 202);
+    // The dead node's write lease blocks the upload until it expires (at most 10 s).
+    for (const deadline = Date.now() + 15_000; ; ) {
+      const r = await patch(a.url, location, data.subarray(first.length), first.length);
+      if (r.status === 202) break;
+      assert.equal(r.status, 416, await r.text());
+      assert.equal(r.headers.get('range'), `0-${first.length - 1}`);
+      assert.ok(Date.now() < deadline, 'the lease of the dead node never expired');
+      await sleep(500);
+    }
     const done = await fetch(`${new URL(location, b.url)}?digest=${sha256(data)}`, { method: 'PUT' });
     assert.equal(done.status, 201, await done.text());
     const r = await fetch(`${a.url}/v2/crash/app/blobs/${sha256(data)}`);

@@ -95,6 +95,16 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       assert.equal(await s.uploads.advance('u1', 0, 10, 'h2', 201), false, 'a stale offset must not move the upload');
       assert.equal((await s.uploads.get('u1'))?.offset, 2 ** 33);
       assert.equal((await s.uploads.get('u1'))?.handle, 'h1');
+      assert.equal(await s.uploads.lock('u1', 'req-a', 1000, 200), true);
+      assert.equal(await s.uploads.lock('u1', 'req-b', 1500, 500), false, 'held by another writer');
+      assert.equal(await s.uploads.lock('u1', 'req-a', 2000, 900), true, 'the holder renews');
+      assert.equal(await s.uploads.lock('u1', 'req-b', 3000, 2001), true, 'an expired lease is taken over');
+      await s.uploads.unlock('u1', 'req-a');
+      assert.equal(await s.uploads.lock('u1', 'req-c', 3000, 2002), false, 'only the holder unlocks');
+      await s.uploads.unlock('u1', 'req-b');
+      assert.equal(await s.uploads.lock('u1', 'req-c', 3000, 2003), true);
+      await s.uploads.unlock('u1', 'req-c');
+      assert.equal(await s.uploads.lock('nope', 'req-c', 3000, 2003), false, 'no lease on a missing upload');
       assert.deepEqual((await s.uploads.listStale(250, 10)).map((u) => u.id), ['u1']);
       assert.deepEqual((await s.uploads.listStale(301, 10)).map((u) => u.id), ['u1', 'u2']);
       assert.equal(await s.uploads.delete('u1'), true);

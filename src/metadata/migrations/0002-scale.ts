@@ -40,6 +40,11 @@ export function scale(dialect: Dialect): Migration {
         .addColumn('created_at', t.bigint, (c) => c.notNull())
         .execute();
 
+      // The write lease of an upload: one request at a time, on whichever node, writes its
+      // bytes (see UploadService.exclusive).
+      await db.schema.alterTable('uploads').addColumn('writer', 'text').execute();
+      await db.schema.alterTable('uploads').addColumn('writer_until', t.bigint).execute();
+
       // Claiming scans queued jobs by due time and running jobs by lease expiry.
       await db.schema.createIndex('jobs_status_run_at').on('jobs').columns(['status', 'run_at']).execute();
       await db.schema.createIndex('jobs_status_locked_until').on('jobs').columns(['status', 'locked_until']).execute();
