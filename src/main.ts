@@ -11,6 +11,7 @@ import { buildServer } from './http/server.js';
 import { SharedSecrets } from './cluster/shared-secrets.js';
 import { EXPIRE_UPLOADS, expireUploads } from './jobs/handlers/expire-uploads.js';
 import { JobQueue } from './jobs/queue.js';
+import { scheduleRecurring } from './jobs/recurring.js';
 import { JobWorker, type JobHandler } from './jobs/worker.js';
 import { openPostgres } from './metadata/postgres.js';
 import { openSqlite } from './metadata/sqlite.js';
@@ -102,6 +103,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     logger: logger.child({ component: 'jobs' }),
   });
   const working = config.jobs.enabled ? worker.run(stopJobs.signal) : Promise.resolve();
+  if (config.jobs.enabled) scheduleRecurring(jobs, [{ kind: EXPIRE_UPLOADS, everyMs: 15 * 60_000 }], logger, stopJobs.signal);
 
   return {
     app,

@@ -19,9 +19,22 @@ export class JobQueue {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Queues a job; returns its id. */
   async enqueue(kind: string, payload: unknown, opts: EnqueueOptions = {}): Promise<number> {
+    return (await this.insert(kind, payload, undefined, opts))!;
+  }
+
+  /**
+   * Queues a job unless a queued or running job holds `dedupeKey` (one sweep at a time,
+   * whatever the number of nodes offering it). The new id, or undefined when skipped.
+   */
+  offer(kind: string, payload: unknown, dedupeKey: string, opts: EnqueueOptions = {}): Promise<number | undefined> {
+    return this.insert(kind, payload, dedupeKey, opts);
+  }
+
+  private insert(kind: string, payload: unknown, dedupeKey: string | undefined, opts: EnqueueOptions): Promise<number | undefined> {
     const now = this.now();
-    return this.jobs.enqueue({ kind, payload, maxAttempts: opts.maxAttempts ?? 5, runAt: now + (opts.delayMs ?? 0) }, now);
+    return this.jobs.enqueue({ kind, payload, maxAttempts: opts.maxAttempts ?? 5, runAt: now + (opts.delayMs ?? 0), dedupeKey }, now);
   }
 
   get(id: number): Promise<JobRecord | undefined> {

@@ -89,17 +89,20 @@ export class JobWorker {
 
   private async execute(job: JobRecord, stop: AbortSignal): Promise<void> {
     const log = this.opts.logger.child({ job: job.id, kind: job.kind, attempt: job.attempts });
-    const timeout = AbortSignal.timeout(Math.max(1, (job.lockedUntil ?? this.now()) - this.now()));
+    // The handler is stopped a little before the lease ends, so its failure is recorded
+    // before another worker may claim the job again.
+    const margin = Math.min(1000, this.opts.leaseMs / 10);
+    const timeout = AbortSignal.timeout(Math.max(1, (job.lockedUntil ?? this.now()) - margin - this.now()));
     const signal = AbortSignal.any([stop, timeout]);
     try {
       await this.handlers.get(job.kind)!(job.payload, { job, signal });
       if (signal.aborted) throw signal.reason ?? new Error('aborted');
-      if (!(await this.jobs.complete(job.id, this.id, this.now()))) log.warn('job finished after its lease passed to another worker');
+      if (!(await this.jobs.complete(job.id, this.id, job.attempts, this.now()))) log.warn('job finished after its lease passed to another worker');
     } catch (e) {
-      const message = timeout.aborted ? `timed out after ${this.opts.leaseMs} ms` : e instanceof Error ? e.message : String(e);
+      const message = timeout.aborted ? `timed out after ${this.opts.leaseMs - margin} ms` : e instanceof Error ? e.message : String(e);
       const retryAt = job.attempts < job.maxAttempts ? this.now() + backoffDelay(job.attempts, this.opts.backoffMs ?? 1000, this.opts.maxBackoffMs ?? 3_600_000) : null;
       log.warn({ err: message, retryAt }, retryAt === null ? 'job failed for good' : 'job failed; will retry');
-      await this.jobs.fail(job.id, this.id, message, retryAt, this.now()).catch((err: unknown) => log.error({ err }, 'recording a job failure failed'));
+      await this.jobs.fail(job.id, this.id, job.attempts, message, retryAt, this.now()).catch((err: unknown) => log.error({ err }, 'recording a job failure failed'));
     }
   }
 }

@@ -155,13 +155,17 @@ export interface JobRecord {
   /** A running job whose lease ended before now may be claimed by another worker. */
   lockedUntil: number | null;
   lastError: string | null;
+  dedupeKey: string | null;
   createdAt: number;
   updatedAt: number;
 }
 
 export interface JobQueries {
-  /** Queues a job; returns its id. `payload` must be JSON-serialisable. */
-  enqueue(job: { kind: string; payload: unknown; maxAttempts: number; runAt: number }, now: number): Promise<number>;
+  /**
+   * Queues a job; returns its id. `payload` must be JSON-serialisable. With `dedupeKey`, does
+   * nothing and returns undefined while another queued or running job holds the same key.
+   */
+  enqueue(job: { kind: string; payload: unknown; maxAttempts: number; runAt: number; dedupeKey?: string | undefined }, now: number): Promise<number | undefined>;
   /**
    * Claims up to `limit` jobs of `kinds` for `worker` until `lockedUntil`: queued jobs that are
    * due, and running jobs whose lease expired (their worker died). Each claim counts an
@@ -169,12 +173,17 @@ export interface JobQueries {
    * jobs whose lease expired after their last allowed attempt are marked failed instead.
    */
   claim(worker: string, kinds: string[], limit: number, lockedUntil: number, now: number): Promise<JobRecord[]>;
-  /** Extends the lease of a job `worker` holds; false when it no longer holds it. */
-  extend(id: number, worker: string, lockedUntil: number, now: number): Promise<boolean>;
-  /** Marks a job `worker` holds succeeded; false when it no longer holds it. */
-  complete(id: number, worker: string, now: number): Promise<boolean>;
-  /** Records a failed attempt: queued again at `retryAt`, or failed for good when null. False when `worker` no longer holds it. */
-  fail(id: number, worker: string, error: string, retryAt: number | null, now: number): Promise<boolean>;
+  /*
+   * The calls below act on a job only while `worker` still holds the claim numbered `attempt`
+   * (the job's `attempts` when it was claimed): a fencing token, so a late worker whose
+   * lease passed to another claim, even its own, changes nothing. They return false then.
+   */
+  /** Extends the lease. */
+  extend(id: number, worker: string, attempt: number, lockedUntil: number, now: number): Promise<boolean>;
+  /** Marks the job succeeded. */
+  complete(id: number, worker: string, attempt: number, now: number): Promise<boolean>;
+  /** Records a failed attempt: queued again at `retryAt`, or failed for good when null. */
+  fail(id: number, worker: string, attempt: number, error: string, retryAt: number | null, now: number): Promise<boolean>;
   get(id: number): Promise<JobRecord | undefined>;
   /** Jobs by id order after `after`, optionally of one status and kind. */
   list(filter: { status?: JobStatus | undefined; kind?: string | undefined; after?: number | undefined; limit: number }): Promise<JobRecord[]>;

@@ -89,6 +89,8 @@ export interface JobsTable {
   locked_by: string | null;
   locked_until: number | null;
   last_error: string | null;
+  /** At most one queued or running job holds a given key. */
+  dedupe_key: string | null;
   created_at: number;
   updated_at: number;
 }

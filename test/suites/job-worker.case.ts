@@ -98,7 +98,7 @@ export function jobWorkerSuite(name: string, open: () => Promise<StoreHarness>, 
       await running;
       const job = (await queue.get(id))!;
       assert.equal(job.attempts, 2);
-      assert.match(job.lastError ?? '', /timed out after 200 ms/);
+      assert.match(job.lastError ?? '', /timed out after 180 ms/);
     });
 
     it('runs each job exactly once when two workers on separate connections race', async () => {

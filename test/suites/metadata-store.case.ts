@@ -48,6 +48,12 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
     async function dropRepos(...names: string[]): Promise<void> {
       for (const n of names) await s.repositories.delete(repo(n));
     }
+    /** Enqueues a job without a dedupe key (which always yields an id). */
+    async function enqueue(job: { kind: string; payload: unknown; maxAttempts: number; runAt: number }, now: number): Promise<number> {
+      const id = await s.jobs.enqueue(job, now);
+      assert.ok(id !== undefined);
+      return id;
+    }
     async function dropBlobs(...ds: Digest[]): Promise<void> {
       for (const d of ds) await s.blobs.delete(d);
     }
@@ -239,26 +245,27 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
     });
 
     it('queues, claims, completes and retries jobs', async () => {
-      const a = await s.jobs.enqueue({ kind: 'a', payload: { n: 1, s: 'x' }, maxAttempts: 2, runAt: 100 }, 50);
-      const b = await s.jobs.enqueue({ kind: 'b', payload: null, maxAttempts: 1, runAt: 100 }, 50);
-      const later = await s.jobs.enqueue({ kind: 'a', payload: 2, maxAttempts: 1, runAt: 10_000 }, 50);
+      const a = await enqueue({ kind: 'a', payload: { n: 1, s: 'x' }, maxAttempts: 2, runAt: 100 }, 50);
+      const b = await enqueue({ kind: 'b', payload: null, maxAttempts: 1, runAt: 100 }, 50);
+      const later = await enqueue({ kind: 'a', payload: 2, maxAttempts: 1, runAt: 10_000 }, 50);
       assert.deepEqual(await s.jobs.claim('w1', ['a'], 10, 99, 99), [], 'nothing is due yet');
       const [ja, ...rest] = await s.jobs.claim('w1', ['a'], 10, 1100, 100);
       assert.equal(rest.length, 0, 'only due jobs of the claimed kinds');
       assert.ok(ja);
       assert.deepEqual({ id: ja.id, status: ja.status, attempts: ja.attempts, payload: ja.payload, lockedBy: ja.lockedBy, lockedUntil: ja.lockedUntil }, { id: a, status: 'running', attempts: 1, payload: { n: 1, s: 'x' }, lockedBy: 'w1', lockedUntil: 1100 });
       assert.deepEqual(await s.jobs.claim('w2', ['a'], 10, 1200, 200), [], 'a leased job is not claimed twice');
-      assert.equal(await s.jobs.complete(a, 'w2', 201), false, 'only the holder completes a job');
-      assert.equal(await s.jobs.extend(a, 'w1', 1500, 202), true);
-      assert.equal(await s.jobs.fail(a, 'w1', 'first try failed', 300, 210), true);
+      assert.equal(await s.jobs.complete(a, 'w2', 1, 201), false, 'only the holder completes a job');
+      assert.equal(await s.jobs.complete(a, 'w1', 2, 201), false, 'only with the current claim number');
+      assert.equal(await s.jobs.extend(a, 'w1', 1, 1500, 202), true);
+      assert.equal(await s.jobs.fail(a, 'w1', 1, 'first try failed', 300, 210), true);
       assert.deepEqual((await s.jobs.list({ status: 'queued', limit: 10 })).map((j) => j.id), [a, b, later]);
       const again = await s.jobs.claim('w2', ['a', 'b'], 10, 2000, 300);
       assert.deepEqual(again.map((j) => [j.id, j.attempts]), [[b, 1], [a, 2]], 'due order: run_at, then id');
       assert.deepEqual(new Set(again.map((j) => j.id)), new Set([a, b]));
       assert.equal((await s.jobs.get(a))?.attempts, 2);
       assert.equal((await s.jobs.get(a))?.lastError, 'first try failed');
-      assert.equal(await s.jobs.complete(a, 'w2', 301), true);
-      assert.equal(await s.jobs.fail(b, 'w2', 'no retry', null, 302), true);
+      assert.equal(await s.jobs.complete(a, 'w2', 2, 301), true);
+      assert.equal(await s.jobs.fail(b, 'w2', 1, 'no retry', null, 302), true);
       assert.equal((await s.jobs.get(a))?.status, 'succeeded');
       assert.equal((await s.jobs.get(b))?.status, 'failed');
       assert.deepEqual((await s.jobs.list({ status: 'failed', limit: 10 })).map((j) => j.id), [b]);
@@ -269,15 +276,30 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       assert.equal(await s.jobs.get(a), undefined);
     });
 
+    it('keeps at most one pending job per dedupe key', async () => {
+      const first = await s.jobs.enqueue({ kind: 'sweep', payload: {}, maxAttempts: 1, runAt: 0, dedupeKey: 'sweep' }, 0);
+      assert.ok(first !== undefined);
+      assert.equal(await s.jobs.enqueue({ kind: 'sweep', payload: {}, maxAttempts: 1, runAt: 0, dedupeKey: 'sweep' }, 0), undefined);
+      assert.equal((await s.jobs.get(first))?.dedupeKey, 'sweep');
+      await s.jobs.claim('w', ['sweep'], 1, 100, 1);
+      assert.equal(await s.jobs.enqueue({ kind: 'sweep', payload: {}, maxAttempts: 1, runAt: 0, dedupeKey: 'sweep' }, 2), undefined, 'a running job holds its key');
+      await s.jobs.complete(first, 'w', 1, 3);
+      const second = await s.jobs.enqueue({ kind: 'sweep', payload: {}, maxAttempts: 1, runAt: 0, dedupeKey: 'sweep' }, 4);
+      assert.ok(second !== undefined && second !== first, 'a finished job frees its key');
+      const free = await s.jobs.enqueue({ kind: 'sweep', payload: {}, maxAttempts: 1, runAt: 0 }, 5);
+      assert.ok(free !== undefined, 'jobs without a key are never deduplicated');
+      for (const id of [first, second, free]) await s.jobs.delete(id);
+    });
+
     it('lets another worker take over a job whose lease expired, until its attempts are spent', async () => {
-      const id = await s.jobs.enqueue({ kind: 'k', payload: {}, maxAttempts: 2, runAt: 0 }, 0);
+      const id = await enqueue({ kind: 'k', payload: {}, maxAttempts: 2, runAt: 0 }, 0);
       assert.equal((await s.jobs.claim('dead', ['k'], 1, 100, 10)).length, 1);
       assert.deepEqual(await s.jobs.claim('alive', ['k'], 1, 200, 100), [], 'the lease is still on at its last millisecond');
       const [taken] = await s.jobs.claim('alive', ['k'], 1, 300, 101);
       assert.equal(taken?.id, id);
       assert.equal(taken?.attempts, 2);
       assert.equal(taken?.lockedBy, 'alive');
-      assert.equal(await s.jobs.complete(id, 'dead', 102), false, 'the old holder lost the job');
+      assert.equal(await s.jobs.complete(id, 'dead', 1, 102), false, 'the old holder lost the job');
       // The second holder dies too: its lease expires on the last attempt, so the job fails.
       assert.deepEqual(await s.jobs.claim('third', ['k'], 1, 900, 301), []);
       const failed = await s.jobs.get(id);
@@ -288,7 +310,7 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
 
     it('claims each job exactly once when workers race', async () => {
       const ids = new Set<number>();
-      for (let i = 0; i < 40; i++) ids.add(await s.jobs.enqueue({ kind: 'race', payload: i, maxAttempts: 1, runAt: 0 }, 0));
+      for (let i = 0; i < 40; i++) ids.add(await enqueue({ kind: 'race', payload: i, maxAttempts: 1, runAt: 0 }, 0));
       const claimed: number[] = [];
       await Promise.all(
         ['w1', 'w2', 'w3', 'w4'].map(async (w) => {

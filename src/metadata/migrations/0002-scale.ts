@@ -4,7 +4,7 @@
  * `changes` (a short log of changed repositories that processes sharing one SQLite file
  * read to invalidate their caches; PostgreSQL uses LISTEN/NOTIFY instead).
  */
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import { types, type Dialect } from './index.js';
 
 export function scale(dialect: Dialect): Migration {
@@ -30,6 +30,7 @@ export function scale(dialect: Dialect): Migration {
         .addColumn('locked_by', 'text')
         .addColumn('locked_until', t.bigint)
         .addColumn('last_error', 'text')
+        .addColumn('dedupe_key', 'text')
         .addColumn('created_at', t.bigint, (c) => c.notNull())
         .addColumn('updated_at', t.bigint, (c) => c.notNull())
         .execute();
@@ -47,6 +48,14 @@ export function scale(dialect: Dialect): Migration {
 
       // Claiming scans queued jobs by due time and running jobs by lease expiry.
       await db.schema.createIndex('jobs_status_run_at').on('jobs').columns(['status', 'run_at']).execute();
+      // At most one pending (queued or running) job per dedupe key, e.g. one sweep at a time.
+      await db.schema
+        .createIndex('jobs_dedupe_key')
+        .on('jobs')
+        .column('dedupe_key')
+        .unique()
+        .where(sql.ref('status'), 'in', [sql.lit('queued'), sql.lit('running')])
+        .execute();
       await db.schema.createIndex('jobs_status_locked_until').on('jobs').columns(['status', 'locked_until']).execute();
     },
   };

@@ -15,13 +15,17 @@ export class SqlJobs implements JobQueries {
     private readonly dialect: Dialect,
   ) {}
 
-  async enqueue(job: { kind: string; payload: unknown; maxAttempts: number; runAt: number }, now: number): Promise<number> {
+  async enqueue(job: { kind: string; payload: unknown; maxAttempts: number; runAt: number; dedupeKey?: string | undefined }, now: number): Promise<number | undefined> {
     const row = await this.db
       .insertInto('jobs')
-      .values({ kind: job.kind, payload: JSON.stringify(job.payload ?? null), status: 'queued', attempts: 0, max_attempts: job.maxAttempts, run_at: job.runAt, created_at: now, updated_at: now })
+      .values({ kind: job.kind, payload: JSON.stringify(job.payload ?? null), status: 'queued', attempts: 0, max_attempts: job.maxAttempts, run_at: job.runAt, dedupe_key: job.dedupeKey ?? null, created_at: now, updated_at: now })
+      .onConflict((oc) =>
+        // Literals, not parameters: SQLite matches the partial index by comparing predicates.
+        oc.column('dedupe_key').where(sql.ref('status'), 'in', [sql.lit('queued'), sql.lit('running')]).doNothing(),
+      )
       .returning('id')
-      .executeTakeFirstOrThrow();
-    return Number(row.id);
+      .executeTakeFirst();
+    return row === undefined ? undefined : Number(row.id);
   }
 
   async claim(worker: string, kinds: string[], limit: number, lockedUntil: number, now: number): Promise<JobRecord[]> {
@@ -58,19 +62,19 @@ export class SqlJobs implements JobQueries {
     return rows.map(toRecord).sort((a, b) => a.runAt - b.runAt || a.id - b.id);
   }
 
-  async extend(id: number, worker: string, lockedUntil: number, now: number): Promise<boolean> {
-    const r = await this.held(id, worker).set({ locked_until: lockedUntil, updated_at: now }).executeTakeFirst();
+  async extend(id: number, worker: string, attempt: number, lockedUntil: number, now: number): Promise<boolean> {
+    const r = await this.held(id, worker, attempt).set({ locked_until: lockedUntil, updated_at: now }).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
-  async complete(id: number, worker: string, now: number): Promise<boolean> {
-    const r = await this.held(id, worker).set({ status: 'succeeded', locked_by: null, locked_until: null, updated_at: now }).executeTakeFirst();
+  async complete(id: number, worker: string, attempt: number, now: number): Promise<boolean> {
+    const r = await this.held(id, worker, attempt).set({ status: 'succeeded', locked_by: null, locked_until: null, updated_at: now }).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
-  async fail(id: number, worker: string, error: string, retryAt: number | null, now: number): Promise<boolean> {
+  async fail(id: number, worker: string, attempt: number, error: string, retryAt: number | null, now: number): Promise<boolean> {
     const next = retryAt === null ? { status: 'failed' } : { status: 'queued', run_at: retryAt };
-    const r = await this.held(id, worker).set({ ...next, last_error: error.slice(0, 4000), locked_by: null, locked_until: null, updated_at: now }).executeTakeFirst();
+    const r = await this.held(id, worker, attempt).set({ ...next, last_error: error.slice(0, 4000), locked_by: null, locked_until: null, updated_at: now }).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
@@ -92,9 +96,9 @@ export class SqlJobs implements JobQueries {
     return Number(r.numDeletedRows) > 0;
   }
 
-  /** An update of a job only while `worker` holds it (its lease may have passed to another worker). */
-  private held(id: number, worker: string) {
-    return this.db.updateTable('jobs').where('id', '=', id).where('status', '=', 'running').where('locked_by', '=', worker);
+  /** An update of a job only while `worker` holds claim number `attempt` (see JobQueries). */
+  private held(id: number, worker: string, attempt: number) {
+    return this.db.updateTable('jobs').where('id', '=', id).where('status', '=', 'running').where('locked_by', '=', worker).where('attempts', '=', attempt);
   }
 }
 
@@ -110,6 +114,7 @@ function toRecord(row: Selectable<JobsTable>): JobRecord {
     lockedBy: row.locked_by,
     lockedUntil: row.locked_until === null ? null : Number(row.locked_until),
     lastError: row.last_error,
+    dedupeKey: row.dedupe_key,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
