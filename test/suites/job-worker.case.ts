@@ -16,7 +16,27 @@ import type { MetadataStore } from '../../src/metadata/store.js';
 import type { StoreHarness } from '../helpers/metadata.js';
 
 const silent = pino({ level: 'silent' });
-const fixture = fileURLToPath(new URL('../jobs/fixtures/hanging-worker.js', import.meta.url));
+
+/**
+ * A worker process for the crash test: claims one `work` job with a short lease, says so on
+ * stdout and hangs until the test kills it with SIGKILL (a crash: no cleanup runs). Inline,
+ * so the test runner never mistakes it for a test file.
+ */
+function hangingWorker(driver: string, where: string, leaseMs: number): string[] {
+  const mod = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+  const code = `
+    import { pino } from 'pino';
+    import { JobWorker } from ${mod('../../src/jobs/worker.js')};
+    import { openPostgres } from ${mod('../../src/metadata/postgres.js')};
+    import { openSqlite } from ${mod('../../src/metadata/sqlite.js')};
+    import { postgresConfig } from ${mod('../helpers/metadata.js')};
+    const store = ${JSON.stringify(driver)} === 'postgres' ? openPostgres(postgresConfig(${JSON.stringify(where)})) : openSqlite(${JSON.stringify(where)});
+    const hang = async () => { process.stdout.write('started\\n'); await new Promise(() => {}); };
+    const worker = new JobWorker(store.jobs, new Map([['work', hang]]), { id: 'doomed', concurrency: 1, pollMs: 20, leaseMs: ${leaseMs}, logger: pino({ level: 'silent' }) });
+    await worker.run(new AbortController().signal);
+  `;
+  return ['--input-type=module', '-e', code];
+}
 
 function worker(store: MetadataStore, handlers: Record<string, JobHandler>, opts: { id: string; leaseMs?: number; backoffMs?: number; concurrency?: number }): JobWorker {
   return new JobWorker(store.jobs, new Map(Object.entries(handlers)), { id: opts.id, concurrency: opts.concurrency ?? 2, pollMs: 20, leaseMs: opts.leaseMs ?? 10_000, backoffMs: opts.backoffMs ?? 10, logger: silent });
@@ -125,7 +145,7 @@ export function jobWorkerSuite(name: string, open: () => Promise<StoreHarness>, 
 
     it('retries the job of a worker process that was killed mid-run', async () => {
       const id = await queue.enqueue('work', { important: true }, { maxAttempts: 3 });
-      const child = spawn(process.execPath, [fixture, h.location.driver, h.location.where, '500'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, hangingWorker(h.location.driver, h.location.where, 500), { stdio: ['ignore', 'pipe', 'inherit'], cwd: fileURLToPath(new URL('../../../', import.meta.url)) });
       try {
         let out = '';
         child.stdout.setEncoding('utf8');
