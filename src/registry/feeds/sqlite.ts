@@ -19,11 +19,14 @@ export class SqliteChangeFeed implements ChangeFeed {
   private published = 0;
   private readonly readSince: SQLite.Statement<[number], { id: number; repository: string }>;
   private readonly insert: SQLite.Statement<[string, number]>;
+  /** Prepared once: `db.pragma()` would parse the statement on every read. */
+  private readonly version$: SQLite.Statement<[], number>;
 
   private constructor(private readonly db: SQLite.Database) {
     db.pragma('busy_timeout = 10000');
     this.readSince = db.prepare('select id, repository from changes where id > ? order by id');
     this.insert = db.prepare('insert into changes (repository, created_at) values (?, ?)');
+    this.version$ = db.prepare<[], number>('pragma data_version').pluck();
     this.last = (db.prepare('select coalesce(max(id), 0) as id from changes').get() as { id: number }).id;
     this.version = this.dataVersion();
   }
@@ -58,7 +61,7 @@ export class SqliteChangeFeed implements ChangeFeed {
   }
 
   private dataVersion(): number {
-    return this.db.pragma('data_version', { simple: true }) as number;
+    return this.version$.get()!;
   }
 
   private deliver(repo: string): void {
