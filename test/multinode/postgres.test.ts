@@ -1,6 +1,6 @@
 /**
- * Three Berth processes on different ports over one PostgreSQL database and one shared blob
- * folder, driven over real HTTP: an upload whose chunks go to different nodes, push on one
+ * Three Berth nodes on different ports over one PostgreSQL database and one shared blob
+ * folder (the third one itself a `--workers 2` cluster), driven over real HTTP: an upload whose chunks go to different nodes, push on one
  * node and pull from another, a tag moved on one node seen at once on another (cache
  * invalidation through LISTEN/NOTIFY), concurrent pushes of one tag from two nodes, and a
  * node killed in the middle of an upload whose client finishes elsewhere.
@@ -41,8 +41,9 @@ describe('three nodes over one PostgreSQL database', { skip }, () => {
     db = await createTestDatabase();
     dir = await mkdtemp(join(tmpdir(), 'berth-multinode-'));
     // Started together: the advisory lock keeps their migrations from racing.
+    // Node C runs two worker processes itself (`--workers 2` over PostgreSQL).
     nodes = await Promise.all(
-      ['a', 'b', 'c'].map((n) => startBerthProcess({ args: ['--workers', '1'], env: postgresNodeEnv(db.url, join(dir, 'storage'), join(dir, n)) })),
+      (['a', 'b', 'c'] as const).map((n) => startBerthProcess({ args: ['--workers', n === 'c' ? '2' : '1'], env: postgresNodeEnv(db.url, join(dir, 'storage'), join(dir, n)) })),
     );
   });
 
