@@ -1,6 +1,7 @@
 /**
  * PostgreSQL for tests: each caller gets a database of its own (`berth_test_<random>`),
- * created on the server named by BERTH_TEST_POSTGRES_URL (default: the local server) and
+ * created on the server named by BERTH_TEST_POSTGRES_URL (default: the local server), with
+ * a natural-language collation where the server has ICU, and
  * dropped again afterwards, so runs never see each other's rows. When the server cannot be
  * reached, tests skip outside CI and fail under CI=true.
  */
@@ -55,7 +56,9 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `berth_test_${randomBytes(6).toString('hex')}`;
-  await admin((c) => c.query(`create database ${name}`));
+  // A natural-language collation (ICU en-US), as many production servers have: the suite then
+  // proves listings come back in byte order whatever the server's default collation.
+  await admin((c) => c.query(`create database ${name} template template0 locale_provider icu icu_locale 'en-US'`).catch(() => c.query(`create database ${name}`)));
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   return {

@@ -59,11 +59,11 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
     }
 
     it('lists repositories in byte order with paging and deletes them', async () => {
-      const names = ['b/x', 'a', 'a/b', 'a-b', 'c'];
+      const names = ['b/x', 'a', 'a/b', 'a-b', 'c', 'ab', 'a_b', 'a.b'];
       const all: Digest[] = [];
       for (const n of names) all.push(...(await blobs(repo(n), `blob-of-${n}`)));
-      assert.deepEqual(await s.repositories.list(undefined, 10), ['a', 'a-b', 'a/b', 'b/x', 'c']);
-      assert.deepEqual(await s.repositories.list('a-b', 2), ['a/b', 'b/x']);
+      assert.deepEqual(await s.repositories.list(undefined, 10), ['a', 'a-b', 'a.b', 'a/b', 'a_b', 'ab', 'b/x', 'c']);
+      assert.deepEqual(await s.repositories.list('a_b', 2), ['ab', 'b/x']);
       assert.deepEqual(await s.repositories.list('c', 2), []);
       assert.equal(await s.repositories.exists(repo('a/b')), true);
       assert.equal(await s.repositories.exists(repo('zzz')), false);
@@ -142,6 +142,10 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       assert.equal(got.content.toString(), 'child');
       assert.equal(await s.manifests.get(repo('other'), byDigest(child.digest)), undefined);
 
+      for (const t of ['_x', 'a', 'B', 'A-1']) await s.tags.set(r, t as Tag, child.digest, 1999);
+      assert.deepEqual(await s.tags.list(r, undefined, 10), ['A-1', 'B', '_x', 'a'], 'byte order, not the collation of a language');
+      assert.deepEqual(await s.tags.list(r, 'B', 10), ['_x', 'a']);
+      for (const t of ['_x', 'a', 'B', 'A-1']) await s.tags.delete(r, t as Tag);
       await s.tags.set(r, 'v1' as Tag, child.digest, 2000);
       await s.tags.set(r, 'latest' as Tag, child.digest, 2001);
       assert.equal((await s.manifests.get(r, tag('v1')))?.digest, child.digest);

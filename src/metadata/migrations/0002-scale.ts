@@ -2,7 +2,8 @@
  * Scale-out tables: `settings` (values every node must agree on, such as signing keys,
  * created once and read by all), `jobs` (the durable queue any node may work on) and
  * `changes` (a short log of changed repositories that processes sharing one SQLite file
- * read to invalidate their caches; PostgreSQL uses LISTEN/NOTIFY instead).
+ * read to invalidate their caches; PostgreSQL uses LISTEN/NOTIFY instead). On PostgreSQL,
+ * the listed names also get the byte-order ("C") collation.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { types, type Dialect } from './index.js';
@@ -11,6 +12,14 @@ export function scale(dialect: Dialect): Migration {
   const t = types(dialect);
   return {
     async up(db: Kysely<any>) {
+      if (dialect === 'postgres') {
+        // Names sort in byte order (as OCI clients page through them, and as SQLite sorts),
+        // not in the collation of the database's language; the indexes follow the columns.
+        for (const [table, column] of [['repositories', 'name'], ['tags', 'name'], ['manifests', 'digest']] as const) {
+          await db.schema.alterTable(table).alterColumn(column, (c) => c.setDataType(sql`text collate "C"`)).execute();
+        }
+      }
+
       await db.schema
         .createTable('settings')
         .addColumn('key', 'text', (c) => c.primaryKey())
