@@ -2,15 +2,25 @@
  * Composition root: configuration -> stores -> services -> HTTP. Every object is built here
  * and handed its dependencies; nothing registers itself by import.
  */
+import cluster from 'node:cluster';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { buildServer } from './http/server.js';
+import { SharedSecrets } from './cluster/shared-secrets.js';
+import { EXPIRE_UPLOADS, expireUploads } from './jobs/handlers/expire-uploads.js';
+import { JobQueue } from './jobs/queue.js';
+import { scheduleRecurring } from './jobs/recurring.js';
+import { JobWorker, type JobHandler } from './jobs/worker.js';
+import { openPostgres } from './metadata/postgres.js';
 import { openSqlite } from './metadata/sqlite.js';
+import type { SqlMetadataStore } from './metadata/sql/store.js';
 import type { MetadataStore } from './metadata/store.js';
 import { BlobService } from './registry/blobs.js';
 import { LocalChangeFeed, type ChangeFeed } from './registry/change-feed.js';
+import { SqliteChangeFeed } from './registry/feeds/sqlite.js';
+import { PostgresChangeFeed } from './registry/feeds/postgres.js';
 import { ListingService } from './registry/listing.js';
 import { ManifestCache } from './registry/manifest-cache.js';
 import { ManifestService } from './registry/manifests.js';
@@ -26,15 +36,38 @@ export interface Berth {
   config: Config;
   meta: MetadataStore;
   blobs: BlobStore;
+  jobs: JobQueue;
+  secrets: SharedSecrets;
   /** Starts listening on `config.listen`; resolves to the bound address (host:port). */
   listen(): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function openMetadata(config: Config): Promise<MetadataStore> {
-  const meta = openSqlite(resolve(config.metadata.sqlite.path ?? `${config.dataDir}/berth.db`));
-  await meta.migrate();
+function sqlitePath(config: Config): string {
+  return resolve((config.metadata.driver === 'sqlite' && config.metadata.sqlite.path) || `${config.dataDir}/berth.db`);
+}
+
+/** Opens the metadata store of `config` and applies pending migrations. */
+export async function openMetadata(config: Config): Promise<SqlMetadataStore> {
+  const meta =
+    config.metadata.driver === 'postgres'
+      ? openPostgres(config.metadata.postgres)
+      : openSqlite(sqlitePath(config));
+  try {
+    await meta.migrate();
+  } catch (e) {
+    await meta.close();
+    throw e;
+  }
   return meta;
+}
+
+/** How this process learns that another process or node changed a repository. */
+export async function openChangeFeed(config: Config, meta: SqlMetadataStore, logger: Logger): Promise<ChangeFeed> {
+  if (config.metadata.driver === 'postgres') return PostgresChangeFeed.open(config.metadata.postgres, meta.db, logger);
+  // Several processes on one SQLite file (`--workers N`) share their changes through it.
+  if (cluster.isWorker) return SqliteChangeFeed.open(sqlitePath(config));
+  return new LocalChangeFeed();
 }
 
 export async function openBlobStore(config: Config): Promise<BlobStore> {
@@ -53,7 +86,7 @@ export interface BerthOptions {
 export async function createBerth(config: Config, logger: Logger = createLogger(config), options: BerthOptions = {}): Promise<Berth> {
   const meta = await openMetadata(config);
   const blobs = await openBlobStore(config);
-  const changes: ChangeFeed = new LocalChangeFeed();
+  const changes = await openChangeFeed(config, meta, logger);
   const pulls = new PullRecorder(meta);
   const cache = new ManifestCache(config.registry.manifestCacheEntries);
   const registry = {
@@ -66,11 +99,26 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const access = await createAccessControl(config, { meta, blobs, manifests: registry.manifests, logger, adminPassword: process.env.BERTH_ADMIN_PASSWORD });
   const app = await buildServer({ logger, registry, authorize: options.authorize ?? access.authorizer, hooks: (a) => access.installHooks(a), plugins: access.plugins });
 
+  // Background jobs: every kind this process can run is registered here, by name.
+  const jobs = new JobQueue(meta.jobs);
+  const handlers = new Map<string, JobHandler>([[EXPIRE_UPLOADS, expireUploads(meta, blobs, config.registry.uploadMaxAgeSeconds * 1000)]]);
+  const stopJobs = new AbortController();
+  const worker = new JobWorker(meta.jobs, handlers, {
+    concurrency: config.jobs.concurrency,
+    pollMs: config.jobs.pollMs,
+    leaseMs: config.jobs.leaseSeconds * 1000,
+    logger: logger.child({ component: 'jobs' }),
+  });
+  const working = config.jobs.enabled ? worker.run(stopJobs.signal) : Promise.resolve();
+  if (config.jobs.enabled) scheduleRecurring(jobs, [{ kind: EXPIRE_UPLOADS, everyMs: 15 * 60_000 }], logger, stopJobs.signal);
+
   return {
     app,
     config,
     meta,
     blobs,
+    jobs,
+    secrets: new SharedSecrets(meta.settings),
     async listen() {
       const i = config.listen.lastIndexOf(':');
       const host = config.listen.slice(0, i).replace(/^\[|\]$/g, '');
@@ -82,6 +130,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     async close() {
       await app.close();
       await access.close();
+      stopJobs.abort();
+      await working;
       await pulls.close();
       await changes.close();
       await blobs.close();

@@ -3,12 +3,15 @@
  * The `berth` command. Each subcommand parses its flags, loads the configuration and calls
  * into the composition root; errors become one line on stderr and a non-zero exit.
  */
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { configReference } from '../config/reference.js';
 import { configJsonSchema } from '../config/schema.js';
-import { createBerth } from '../main.js';
+import { runPrimary } from '../cluster/primary.js';
+import { createBerth, createLogger, openMetadata } from '../main.js';
 import { registerManagementCommands } from './commands/manage.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -27,12 +30,18 @@ program
   .option('-l, --listen <host:port>', 'address to listen on')
   .option('-d, --data-dir <dir>', 'folder for the embedded database and blobs')
   .option('--log-level <level>', 'log level')
-  .action(async (opts: { config?: string; listen?: string; dataDir?: string; logLevel?: string }) => {
+  .option('-w, --workers <n>', 'processes sharing the port (0: one per CPU core; 1: no cluster)')
+  .action(async (opts: { config?: string; listen?: string; dataDir?: string; logLevel?: string; workers?: string }) => {
     const overrides: Record<string, unknown> = {};
     if (opts.listen !== undefined) overrides.listen = opts.listen;
     if (opts.dataDir !== undefined) overrides.dataDir = opts.dataDir;
     if (opts.logLevel !== undefined) overrides.logLevel = opts.logLevel;
+    if (opts.workers !== undefined) overrides.workers = Number(opts.workers);
     const config = loadConfig({ file: opts.config ?? process.env.BERTH_CONFIG, overrides });
+    const workers = config.workers === 0 ? availableParallelism() : config.workers;
+    if (cluster.isPrimary && workers > 1) {
+      process.exit(await runPrimary({ workers, config, logger: createLogger(config) }));
+    }
     const berth = await createBerth(config);
     const address = await berth.listen();
     berth.app.log.info({ address, dataDir: config.dataDir }, `berth listening on ${address}`);
@@ -48,6 +57,18 @@ program
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('migrate')
+  .description('apply pending metadata migrations and exit (serve also applies them at start)')
+  .option('-c, --config <file>', 'YAML configuration file (default: $BERTH_CONFIG)')
+  .option('-d, --data-dir <dir>', 'folder for the embedded database and blobs')
+  .action(async (opts: { config?: string; dataDir?: string }) => {
+    const config = loadConfig({ file: opts.config ?? process.env.BERTH_CONFIG, overrides: opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {} });
+    const meta = await openMetadata(config);
+    await meta.close();
+    process.stdout.write(`metadata (${config.metadata.driver}) is up to date\n`);
   });
 
 const configCmd = program.command('config').description('configuration tools');

@@ -19,6 +19,29 @@ const sqliteMetadata = z.strictObject({
     .describe('SQLite settings.'),
 });
 
+const postgresMetadata = z.strictObject({
+  driver: z.literal('postgres').describe('PostgreSQL database shared by every node (scale-out).'),
+  postgres: z
+    .strictObject({
+      url: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/berth').describe('Connection string (postgres://user:password@host:port/database).'),
+      poolSize: z.number().int().min(1).default(10).describe('Connections in each process\'s pool (one more is held for change notifications).'),
+      schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case SQL identifier').optional().describe('Schema (search_path) holding Berth\'s tables. Default: the server\'s default (public).'),
+      ssl: z
+        .strictObject({
+          enabled: z.boolean().default(false).describe('Connect over TLS.'),
+          rejectUnauthorized: z.boolean().default(true).describe('Verify the server certificate against `ca` (or the system CAs).'),
+          ca: z.string().optional().describe('PEM file of the CA that signed the server certificate.'),
+          cert: z.string().optional().describe('PEM file of a client certificate (mutual TLS).'),
+          key: z.string().optional().describe('PEM file of the client certificate\'s key.'),
+        })
+        .default({ enabled: false, rejectUnauthorized: true })
+        .describe('TLS to the database server.'),
+      statementTimeoutMs: z.number().int().min(0).default(30000).describe('Server-side timeout of one statement in milliseconds (0: none).'),
+    })
+    .default({ url: 'postgres://postgres@127.0.0.1:5432/berth', poolSize: 10, ssl: { enabled: false, rejectUnauthorized: true }, statementTimeoutMs: 30000 })
+    .describe('PostgreSQL settings.'),
+});
+
 const filesystemStorage = z.strictObject({
   driver: z.literal('filesystem').describe('Blobs as files under one folder.'),
   filesystem: z
@@ -42,13 +65,23 @@ export const configSchema = z
       .default('info')
       .describe('Log level of the JSON request log on stdout.'),
     metadata: z
-      .discriminatedUnion('driver', [sqliteMetadata])
+      .discriminatedUnion('driver', [sqliteMetadata, postgresMetadata])
       .default({ driver: 'sqlite', sqlite: {} })
       .describe('Metadata store (repositories, manifests, tags, uploads, ...).'),
     storage: z
       .discriminatedUnion('driver', [filesystemStorage])
       .default({ driver: 'filesystem', filesystem: {} })
       .describe('Blob store (content-addressed bytes).'),
+    jobs: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Run a job worker in this process (any node may run any job).'),
+        concurrency: z.number().int().min(1).default(2).describe('Jobs one worker runs at the same time.'),
+        pollMs: z.number().int().min(10).default(1000).describe('How often an idle worker looks for due jobs, in milliseconds.'),
+        leaseSeconds: z.number().int().min(1).default(300).describe('How long a claimed job may run before another worker may take it over.'),
+      })
+      .default({ enabled: true, concurrency: 2, pollMs: 1000, leaseSeconds: 300 })
+      .describe('Durable background jobs stored in the metadata store.'),
+    workers: z.number().int().min(0).default(0).describe('Processes `berth serve` runs on this host, sharing the listen port (0: one per CPU core; 1: no cluster).'),
     registry: z
       .strictObject({
         maxManifestBytes: z.number().int().min(1024).default(4 * MiB).describe('Largest manifest accepted by PUT, in bytes.'),

@@ -57,6 +57,8 @@ export interface RepositoryQueries {
   /** Repository names in byte order, strictly after `after`, at most `limit`. */
   list(after: string | undefined, limit: number): Promise<string[]>;
   exists(name: RepoName): Promise<boolean>;
+  /** Deletes a repository with its tags, manifests, references and blob links; false if absent. */
+  delete(name: RepoName): Promise<boolean>;
 }
 
 export interface BlobQueries {
@@ -72,6 +74,11 @@ export interface BlobQueries {
   link(repo: RepoName, digest: Digest, source: 'pushed' | 'mounted', now: number): Promise<void>;
   /** Removes the repository's link to a blob; false when there was none. */
   unlink(repo: RepoName, digest: Digest): Promise<boolean>;
+  /**
+   * Removes a blob row; false when absent. Throws ConflictError while a repository link or a
+   * manifest still references it (the caller deletes the bytes only after this succeeded).
+   */
+  delete(digest: Digest): Promise<boolean>;
 }
 
 export interface UploadQueries {
@@ -81,6 +88,14 @@ export interface UploadQueries {
   advance(id: string, fromOffset: number, toOffset: number, handle: string, now: number): Promise<boolean>;
   /** False when the upload did not exist. */
   delete(id: string): Promise<boolean>;
+  /**
+   * Takes or renews the write lease of an upload for `owner` until `until`: granted when no
+   * one holds it, its holder's lease ended before `now`, or `owner` holds it already. False
+   * when someone else holds it or the upload is gone.
+   */
+  lock(id: string, owner: string, until: number, now: number): Promise<boolean>;
+  /** Gives the lease up if `owner` holds it. */
+  unlock(id: string, owner: string): Promise<void>;
   /** Uploads last touched before `before`, oldest first. */
   listStale(before: number, limit: number): Promise<UploadRecord[]>;
 }
@@ -113,17 +128,86 @@ export interface TagQueries {
   delete(repo: RepoName, tag: Tag): Promise<boolean>;
 }
 
+export interface SettingQueries {
+  get(key: string): Promise<string | undefined>;
+  /**
+   * The value stored under `key`, storing `value` first if there is none. Atomic across
+   * processes and nodes: concurrent callers all get the value of the first one to commit.
+   */
+  getOrCreate(key: string, value: string): Promise<string>;
+  /** False when the key did not exist. */
+  delete(key: string): Promise<boolean>;
+}
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface JobRecord {
+  id: number;
+  kind: string;
+  payload: unknown;
+  status: JobStatus;
+  /** Times the job was claimed (including the run in progress). */
+  attempts: number;
+  maxAttempts: number;
+  /** Not claimed before this time (ms). */
+  runAt: number;
+  lockedBy: string | null;
+  /** A running job whose lease ended before now may be claimed by another worker. */
+  lockedUntil: number | null;
+  lastError: string | null;
+  dedupeKey: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface JobQueries {
+  /**
+   * Queues a job; returns its id. `payload` must be JSON-serialisable. With `dedupeKey`, does
+   * nothing and returns undefined while another queued or running job holds the same key.
+   */
+  enqueue(job: { kind: string; payload: unknown; maxAttempts: number; runAt: number; dedupeKey?: string | undefined }, now: number): Promise<number | undefined>;
+  /**
+   * Claims up to `limit` jobs of `kinds` for `worker` until `lockedUntil`: queued jobs that are
+   * due, and running jobs whose lease expired (their worker died). Each claim counts an
+   * attempt. A job is claimed by one worker at a time, also when several nodes race. Running
+   * jobs whose lease expired after their last allowed attempt are marked failed instead.
+   */
+  claim(worker: string, kinds: string[], limit: number, lockedUntil: number, now: number): Promise<JobRecord[]>;
+  /*
+   * The calls below act on a job only while `worker` still holds the claim numbered `attempt`
+   * (the job's `attempts` when it was claimed): a fencing token, so a late worker whose
+   * lease passed to another claim, even its own, changes nothing. They return false then.
+   */
+  /** Extends the lease. */
+  extend(id: number, worker: string, attempt: number, lockedUntil: number, now: number): Promise<boolean>;
+  /** Marks the job succeeded. */
+  complete(id: number, worker: string, attempt: number, now: number): Promise<boolean>;
+  /** Records a failed attempt: queued again at `retryAt`, or failed for good when null. */
+  fail(id: number, worker: string, attempt: number, error: string, retryAt: number | null, now: number): Promise<boolean>;
+  get(id: number): Promise<JobRecord | undefined>;
+  /** Jobs by id order after `after`, optionally of one status and kind. */
+  list(filter: { status?: JobStatus | undefined; kind?: string | undefined; after?: number | undefined; limit: number }): Promise<JobRecord[]>;
+  /** False when the job did not exist. */
+  delete(id: number): Promise<boolean>;
+}
+
 export interface MetadataQueries {
   readonly repositories: RepositoryQueries;
   readonly blobs: BlobQueries;
   readonly uploads: UploadQueries;
   readonly manifests: ManifestQueries;
   readonly tags: TagQueries;
+  readonly settings: SettingQueries;
+  readonly jobs: JobQueries;
 }
 
 export interface MetadataStore extends MetadataQueries {
   readonly dialect: 'sqlite' | 'postgres';
-  /** Runs `fn` in one serializable transaction; a throw rolls everything back. */
+  /**
+   * Runs `fn` in one serializable transaction; a throw rolls everything back. `fn` may run
+   * more than once (PostgreSQL retries a transaction it aborted for a serialization
+   * conflict), so it must do nothing outside `tx`.
+   */
   transaction<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations (safe to call from several nodes at once). */
   migrate(): Promise<void>;

@@ -66,6 +66,40 @@ export interface UploadsTable {
   handle: string;
   started_at: number;
   updated_at: number;
+  /** Holder of the write lease (a request somewhere), until `writer_until`. */
+  writer: Generated<string | null>;
+  writer_until: Generated<number | null>;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+  created_at: number;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  /** JSON text. */
+  payload: string;
+  /** queued | running | succeeded | failed */
+  status: string;
+  attempts: number;
+  max_attempts: number;
+  run_at: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_error: string | null;
+  /** At most one queued or running job holds a given key. */
+  dedupe_key: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ChangesTable {
+  id: Generated<number>;
+  repository: string;
+  created_at: number;
 }
 
 export interface Database extends AuthTables {
@@ -77,4 +111,7 @@ export interface Database extends AuthTables {
   manifest_children: ManifestChildrenTable;
   tags: TagsTable;
   uploads: UploadsTable;
+  settings: SettingsTable;
+  jobs: JobsTable;
+  changes: ChangesTable;
 }

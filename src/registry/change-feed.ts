@@ -1,13 +1,28 @@
 /**
  * Tells every process serving the registry that a repository's tags or manifests changed, so
  * read caches drop what they hold for it. The in-process feed serves one process; feeds
- * that cross processes or nodes implement the same interface.
+ * that cross processes or nodes implement the same interface (feeds/postgres.ts between
+ * nodes, feeds/sqlite.ts between the processes of one host sharing a SQLite file).
  */
+
+/**
+ * Delivered instead of a repository name when changes may have been missed (a feed lost its
+ * connection): every cache drops everything. Never a valid repository name.
+ */
+export const ALL_REPOSITORIES = '*';
 
 export interface ChangeFeed {
   /** Announces a change to `repo` (delivered to this process's subscribers too). */
   publish(repo: string): Promise<void>;
+  /** `listener` gets a repository name, or ALL_REPOSITORIES. */
   subscribe(listener: (repo: string) => void): void;
+  /**
+   * A read barrier: resolves true once every change announced (anywhere) before the call has
+   * been delivered to this process's subscribers, so a cache checked afterwards is current.
+   * False when the feed cannot promise that right now (its connection is down): callers then
+   * bypass their caches. Concurrent calls share one round trip.
+   */
+  sync(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -20,6 +35,10 @@ export class LocalChangeFeed implements ChangeFeed {
 
   subscribe(listener: (repo: string) => void): void {
     this.listeners.push(listener);
+  }
+
+  async sync(): Promise<boolean> {
+    return true;
   }
 
   async close(): Promise<void> {}

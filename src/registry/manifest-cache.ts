@@ -14,11 +14,14 @@ interface Entry {
 export class ManifestCache {
   private readonly entries = new Map<string, Entry>();
   private readonly generations = new Map<string, number>();
+  /** Last generation handed out; `floor` is the generation of repositories not in the map. */
+  private counter = 0;
+  private floor = 0;
 
   constructor(private readonly capacity: number) {}
 
   generation(repo: string): number {
-    return this.generations.get(repo) ?? 0;
+    return this.generations.get(repo) ?? this.floor;
   }
 
   get(repo: string, reference: string): ManifestRecord | undefined {
@@ -41,6 +44,13 @@ export class ManifestCache {
   }
 
   invalidate(repo: string): void {
-    this.generations.set(repo, this.generation(repo) + 1);
+    this.generations.set(repo, ++this.counter);
+  }
+
+  /** Retires every entry (changes may have been missed). */
+  clear(): void {
+    this.floor = ++this.counter;
+    this.generations.clear();
+    this.entries.clear();
   }
 }

@@ -4,7 +4,7 @@
  */
 import { OciError } from '../errors/oci.js';
 import type { ManifestRecord, MetadataStore } from '../metadata/store.js';
-import type { ChangeFeed } from './change-feed.js';
+import { ALL_REPOSITORIES, type ChangeFeed } from './change-feed.js';
 import { digestLike, digestOf } from './digester.js';
 import { parseManifest } from './manifest/parse.js';
 import type { ManifestCache } from './manifest-cache.js';
@@ -24,13 +24,15 @@ export class ManifestService {
     private readonly pulls: PullRecorder,
     private readonly now: () => number = Date.now,
   ) {
-    changes.subscribe((repo) => cache.invalidate(repo));
+    changes.subscribe((repo) => (repo === ALL_REPOSITORIES ? cache.clear() : cache.invalidate(repo)));
   }
 
   /** The manifest for a tag or digest, or MANIFEST_UNKNOWN. `pulled` records a pull (GET, not HEAD). */
   async get(repo: RepoName, ref: Reference, pulled: boolean): Promise<ManifestRecord> {
     const key = referenceString(ref);
-    let record = this.cache.get(repo, key);
+    // The barrier makes a change committed by another process or node before this request
+    // arrived visible here first (read-your-writes across nodes); concurrent reads share it.
+    let record = (await this.changes.sync()) ? this.cache.get(repo, key) : undefined;
     if (!record) {
       const generation = this.cache.generation(repo);
       record = await this.meta.manifests.get(repo, ref);

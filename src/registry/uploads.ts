@@ -7,6 +7,12 @@
  * chunks; when a chunk arrives elsewhere (another node, or after a restart) the state is
  * dropped and the finish re-hashes the stored bytes once. Metadata only advances after the
  * bytes are durable, and a blob row is written only after its digest was verified.
+ *
+ * One request at a time writes an upload, across processes and nodes: a write lease in the
+ * upload's metadata row, renewed while the bytes stream and given up at the end. Without it
+ * a client racing two PATCHes through two nodes could overwrite bytes after the other node
+ * advanced the offset, and that node's in-memory digest would then vouch for bytes it never
+ * saw. A node that dies holding the lease blocks the upload for at most LEASE_MS.
  */
 import { randomUUID } from 'node:crypto';
 import type { Hash } from 'node:crypto';
@@ -32,6 +38,10 @@ interface HashState {
   offset: number;
   hash: Hash;
 }
+
+/** Write lease length, and how often a writer renews it while bytes are still streaming. */
+const LEASE_MS = 10_000;
+const RENEW_MS = 3_000;
 
 /** At most this many digest states are kept; the oldest is dropped (and re-hashed at finish). */
 const MAX_HASH_STATES = 1024;
@@ -78,24 +88,24 @@ export class UploadService {
 
   /** Appends a chunk. `range`, when the client sent Content-Range, must start at the current offset. */
   async append(repo: RepoName, id: string, body: AsyncIterable<Buffer>, range?: ChunkRange, contentLength?: number): Promise<UploadStatus> {
-    return this.exclusive(id, async () => {
+    return this.exclusive(repo, id, async (signal) => {
       const upload = await this.get(repo, id);
       checkRange(upload.offset, range, contentLength, id);
-      const { offset } = await this.write(upload, body, range, contentLength);
+      const { offset } = await this.write(upload, body, range, contentLength, signal);
       return { id, offset };
     });
   }
 
   /** Finishes an upload: optional last chunk, then verify `digest` and commit the blob. */
   async finish(repo: RepoName, id: string, digest: Digest, body: AsyncIterable<Buffer> | undefined, range?: ChunkRange, contentLength?: number): Promise<void> {
-    return this.exclusive(id, async () => {
+    return this.exclusive(repo, id, async (signal) => {
       const upload = await this.get(repo, id);
       checkRange(upload.offset, range, contentLength, id);
       let { offset, handle } = upload;
       let state = this.takeHash(upload.id, offset);
       if (body) {
         const hash = state?.hash;
-        const r = await this.blobs.writeUpload(id, handle, offset, tapHash(body, hash));
+        const r = await this.blobs.writeUpload(id, handle, offset, tapHash(body, hash), signal);
         if (range && r.written !== range.end - range.start + 1) throw sizeMismatch(range.end - range.start + 1, r.written);
         if (contentLength !== undefined && r.written !== contentLength) throw sizeMismatch(contentLength, r.written);
         offset += r.written;
@@ -128,9 +138,10 @@ export class UploadService {
     body: AsyncIterable<Buffer>,
     range: ChunkRange | undefined,
     contentLength: number | undefined,
+    signal: AbortSignal,
   ): Promise<{ offset: number; handle: string }> {
     const state = this.takeHash(upload.id, upload.offset);
-    const { handle, written } = await this.blobs.writeUpload(upload.id, upload.handle, upload.offset, tapHash(body, state?.hash));
+    const { handle, written } = await this.blobs.writeUpload(upload.id, upload.handle, upload.offset, tapHash(body, state?.hash), signal);
     if (range && written !== range.end - range.start + 1) throw sizeMismatch(range.end - range.start + 1, written);
     if (contentLength !== undefined && written !== contentLength) throw sizeMismatch(contentLength, written);
     const offset = upload.offset + written;
@@ -171,14 +182,27 @@ export class UploadService {
     this.hashes.set(id, state);
   }
 
-  private async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    if (this.busy.has(id)) {
+  /** Runs `fn` holding the upload's write lease; `fn`'s signal aborts if the lease is lost. */
+  private async exclusive<T>(repo: RepoName, id: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const busy = async (): Promise<never> => {
       const upload = await this.meta.uploads.get(id);
       throw rangeError(id, upload?.offset ?? 0, 'another request is writing to this upload');
-    }
+    };
+    if (this.busy.has(id)) return busy();
     this.busy.add(id);
+    const owner = randomUUID();
+    const lost = new AbortController();
+    let renew: NodeJS.Timeout | undefined;
     try {
-      return await fn();
+      await this.get(repo, id);
+      if (!(await this.meta.uploads.lock(id, owner, this.now() + LEASE_MS, this.now()))) return await busy();
+      renew = setInterval(() => {
+        this.meta.uploads.lock(id, owner, this.now() + LEASE_MS, this.now()).then(
+          (held) => held || lost.abort(new Error('the upload write lease was lost')),
+          () => {},
+        );
+      }, RENEW_MS);
+      return await fn(lost.signal);
     } catch (e) {
       if (e instanceof NotFoundError) {
         // The session's bytes are gone (e.g. a crash after the commit moved them): it can never
@@ -189,9 +213,12 @@ export class UploadService {
       }
       throw e;
     } finally {
+      clearInterval(renew);
       this.busy.delete(id);
+      await this.meta.uploads.unlock(id, owner).catch(() => {});
     }
   }
+
 }
 
 function checkRange(offset: number, range: ChunkRange | undefined, contentLength: number | undefined, id: string): void {

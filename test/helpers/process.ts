@@ -78,8 +78,9 @@ export class BerthProcess {
 
   private async spawn(): Promise<void> {
     const child = spawn(process.execPath, [CLI, 'serve', '--listen', this.host, '--data-dir', this.dataDir, '--log-level', 'warn'], {
-      // Open registry unless the test asks for access control (BERTH_AUTH__ENABLED=true).
-      env: { ...process.env, BERTH_AUTH__ENABLED: 'false', ...this.options.env },
+      // Open registry unless the test asks for access control (BERTH_AUTH__ENABLED=true), and
+      // one process, so that a SIGKILL kills the whole server.
+      env: { ...process.env, BERTH_AUTH__ENABLED: 'false', BERTH_WORKERS: '1', ...this.options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { auth } from './auth.js';
+import { scale } from './0003-scale.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -110,5 +111,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001-core': core(dialect),
     '0002-auth': auth(dialect),
+    '0003-scale': scale(dialect),
   };
 }

@@ -1,5 +1,6 @@
 /** Blob rows and the links that let a repository serve a blob. */
 import type { Kysely } from 'kysely';
+import { ConflictError } from '../../errors/store.js';
 import type { Digest, RepoName } from '../../registry/names.js';
 import type { BlobQueries, BlobRecord } from '../store.js';
 import type { Database } from '../tables.js';
@@ -63,5 +64,19 @@ export class SqlBlobs implements BlobQueries {
     if (id === undefined) return false;
     const r = await this.db.deleteFrom('repository_blobs').where('repository_id', '=', id).where('digest', '=', digest).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
+  }
+
+  async delete(digest: Digest): Promise<boolean> {
+    // The reference check is part of the DELETE itself so a concurrent link cannot slip in
+    // between (and no foreign-key error aborts a PostgreSQL transaction).
+    const r = await this.db
+      .deleteFrom('blobs')
+      .where('digest', '=', digest)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('repository_blobs').select('digest').where('digest', '=', digest))))
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('manifest_blobs').select('digest').where('digest', '=', digest))))
+      .executeTakeFirst();
+    if (Number(r.numDeletedRows) > 0) return true;
+    if ((await this.get(digest)) === undefined) return false;
+    throw new ConflictError(`blob ${digest} is still referenced`);
   }
 }

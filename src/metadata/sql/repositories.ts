@@ -16,6 +16,18 @@ export class SqlRepositories implements RepositoryQueries {
   async exists(name: RepoName): Promise<boolean> {
     return (await repositoryId(this.db, name)) !== undefined;
   }
+
+  async delete(name: RepoName): Promise<boolean> {
+    const id = await repositoryId(this.db, name);
+    if (id === undefined) return false;
+    // Index -> child edges and tags go first: PostgreSQL checks the plain foreign keys on
+    // them (child_id, manifest_id) before its cascades have removed the rows, so the
+    // cascade alone fails there. Manifests, their blob edges and blob links then cascade.
+    await this.db.deleteFrom('manifest_children').where('parent_id', 'in', this.db.selectFrom('manifests').select('id').where('repository_id', '=', id)).execute();
+    await this.db.deleteFrom('tags').where('repository_id', '=', id).execute();
+    const r = await this.db.deleteFrom('repositories').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
 }
 
 export async function repositoryId(db: Kysely<Database>, name: string): Promise<number | undefined> {

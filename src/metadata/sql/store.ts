@@ -10,8 +10,18 @@ import type { Database } from '../tables.js';
 import { SqlBlobs } from './blobs.js';
 import { SqlManifests } from './manifests.js';
 import { SqlRepositories } from './repositories.js';
+import { SqlJobs } from './jobs.js';
+import { SqlSettings } from './settings.js';
 import { SqlTags } from './tags.js';
 import { SqlUploads } from './uploads.js';
+
+const MAX_ATTEMPTS = 20;
+
+/** serialization_failure and deadlock_detected: the transaction may succeed when run again. */
+function isRetryable(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === '40001' || code === '40P01';
+}
 
 class SqlQueries implements MetadataQueries {
   readonly repositories: SqlRepositories;
@@ -19,13 +29,17 @@ class SqlQueries implements MetadataQueries {
   readonly uploads: SqlUploads;
   readonly manifests: SqlManifests;
   readonly tags: SqlTags;
+  readonly settings: SqlSettings;
+  readonly jobs: SqlJobs;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, dialect: Dialect) {
     this.repositories = new SqlRepositories(db);
     this.blobs = new SqlBlobs(db);
     this.uploads = new SqlUploads(db);
     this.manifests = new SqlManifests(db);
     this.tags = new SqlTags(db);
+    this.settings = new SqlSettings(db);
+    this.jobs = new SqlJobs(db, dialect);
   }
 }
 
@@ -36,11 +50,27 @@ export class SqlMetadataStore extends SqlQueries implements MetadataStore {
     /** Runs the migrator under a lock so nodes starting together do not race. */
     private readonly withMigrationLock: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
   ) {
-    super(db);
+    super(db, dialect);
   }
 
-  transaction<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new SqlQueries(trx)));
+  async transaction<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T> {
+    if (this.dialect === 'sqlite') {
+      // BEGIN IMMEDIATE (see sqlite.ts): one writer at a time, so serializable as it stands.
+      return this.db.transaction().execute((trx) => fn(new SqlQueries(trx, this.dialect)));
+    }
+    // PostgreSQL: SERIALIZABLE keeps the checks a service makes inside the transaction true
+    // at commit; a transaction the server aborts to keep that promise is simply run again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db
+          .transaction()
+          .setIsolationLevel('serializable')
+          .execute((trx) => fn(new SqlQueries(trx, this.dialect)));
+      } catch (e) {
+        if (attempt >= MAX_ATTEMPTS || !isRetryable(e)) throw e;
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      }
+    }
   }
 
   async migrate(): Promise<void> {

@@ -34,6 +34,20 @@ export class SqlUploads implements UploadQueries {
     return Number(r.numDeletedRows) > 0;
   }
 
+  async lock(id: string, owner: string, until: number, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('uploads')
+      .set({ writer: owner, writer_until: until })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('writer', 'is', null), eb('writer', '=', owner), eb('writer_until', '<', now)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async unlock(id: string, owner: string): Promise<void> {
+    await this.db.updateTable('uploads').set({ writer: null, writer_until: null }).where('id', '=', id).where('writer', '=', owner).execute();
+  }
+
   async listStale(before: number, limit: number): Promise<UploadRecord[]> {
     const rows = await this.db.selectFrom('uploads').selectAll().where('updated_at', '<', before).orderBy('updated_at').limit(limit).execute();
     return rows.map(toRecord);

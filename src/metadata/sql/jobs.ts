@@ -1,0 +1,121 @@
+/**
+ * Job rows: the durable queue. Claiming is one UPDATE over a sub-select of due rows; on
+ * PostgreSQL the sub-select takes row locks with `FOR UPDATE SKIP LOCKED`, so workers on many
+ * nodes never wait for each other nor claim the same row; on SQLite the statement runs under
+ * the database's single writer lock, which gives the same guarantee.
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Dialect } from '../migrations/index.js';
+import type { JobQueries, JobRecord, JobStatus } from '../store.js';
+import type { Database, JobsTable } from '../tables.js';
+
+export class SqlJobs implements JobQueries {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  async enqueue(job: { kind: string; payload: unknown; maxAttempts: number; runAt: number; dedupeKey?: string | undefined }, now: number): Promise<number | undefined> {
+    const row = await this.db
+      .insertInto('jobs')
+      .values({ kind: job.kind, payload: JSON.stringify(job.payload ?? null), status: 'queued', attempts: 0, max_attempts: job.maxAttempts, run_at: job.runAt, dedupe_key: job.dedupeKey ?? null, created_at: now, updated_at: now })
+      .onConflict((oc) =>
+        // Literals, not parameters: SQLite matches the partial index by comparing predicates.
+        oc.column('dedupe_key').where(sql.ref('status'), 'in', [sql.lit('queued'), sql.lit('running')]).doNothing(),
+      )
+      .returning('id')
+      .executeTakeFirst();
+    return row === undefined ? undefined : Number(row.id);
+  }
+
+  async claim(worker: string, kinds: string[], limit: number, lockedUntil: number, now: number): Promise<JobRecord[]> {
+    if (kinds.length === 0 || limit <= 0) return [];
+    // A worker that died on its last allowed attempt leaves a running row behind: it failed.
+    await this.db
+      .updateTable('jobs')
+      .set({ status: 'failed', last_error: sql<string>`coalesce(last_error, '') || ${'lease expired on the last attempt (worker ' + worker + ' found it)'}`, locked_by: null, locked_until: null, updated_at: now })
+      .where('status', '=', 'running')
+      .where('locked_until', '<', now)
+      .whereRef('attempts', '>=', 'max_attempts')
+      .where('kind', 'in', kinds)
+      .execute();
+    let due = this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('kind', 'in', kinds)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
+          eb.and([eb('status', '=', 'running'), eb('locked_until', '<', now)]),
+        ]),
+      )
+      .orderBy('run_at')
+      .orderBy('id')
+      .limit(limit);
+    if (this.dialect === 'postgres') due = due.forUpdate().skipLocked();
+    const rows = await this.db
+      .updateTable('jobs')
+      .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), locked_by: worker, locked_until: lockedUntil, updated_at: now }))
+      .where('id', 'in', due)
+      .returningAll()
+      .execute();
+    return rows.map(toRecord).sort((a, b) => a.runAt - b.runAt || a.id - b.id);
+  }
+
+  async extend(id: number, worker: string, attempt: number, lockedUntil: number, now: number): Promise<boolean> {
+    const r = await this.held(id, worker, attempt).set({ locked_until: lockedUntil, updated_at: now }).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async complete(id: number, worker: string, attempt: number, now: number): Promise<boolean> {
+    const r = await this.held(id, worker, attempt).set({ status: 'succeeded', locked_by: null, locked_until: null, updated_at: now }).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async fail(id: number, worker: string, attempt: number, error: string, retryAt: number | null, now: number): Promise<boolean> {
+    const next = retryAt === null ? { status: 'failed' } : { status: 'queued', run_at: retryAt };
+    const r = await this.held(id, worker, attempt).set({ ...next, last_error: error.slice(0, 4000), locked_by: null, locked_until: null, updated_at: now }).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async get(id: number): Promise<JobRecord | undefined> {
+    const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  async list(filter: { status?: JobStatus | undefined; kind?: string | undefined; after?: number | undefined; limit: number }): Promise<JobRecord[]> {
+    let q = this.db.selectFrom('jobs').selectAll().orderBy('id').limit(filter.limit);
+    if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+    if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
+    if (filter.after !== undefined) q = q.where('id', '>', filter.after);
+    return (await q.execute()).map(toRecord);
+  }
+
+  async delete(id: number): Promise<boolean> {
+    const r = await this.db.deleteFrom('jobs').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  /** An update of a job only while `worker` holds claim number `attempt` (see JobQueries). */
+  private held(id: number, worker: string, attempt: number) {
+    return this.db.updateTable('jobs').where('id', '=', id).where('status', '=', 'running').where('locked_by', '=', worker).where('attempts', '=', attempt);
+  }
+}
+
+function toRecord(row: Selectable<JobsTable>): JobRecord {
+  return {
+    id: Number(row.id),
+    kind: row.kind,
+    payload: JSON.parse(row.payload) as unknown,
+    status: row.status as JobStatus,
+    attempts: Number(row.attempts),
+    maxAttempts: Number(row.max_attempts),
+    runAt: Number(row.run_at),
+    lockedBy: row.locked_by,
+    lockedUntil: row.locked_until === null ? null : Number(row.locked_until),
+    lastError: row.last_error,
+    dedupeKey: row.dedupe_key,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Runs the real `berth serve` command as a child process (as an operator would), on a free
+ * loopback port, for tests that need several nodes or `--workers`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export interface BerthProcess {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  /** Output so far (stdout and stderr), for failure messages. */
+  output(): string;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL (a crash) and wait until it is gone. */
+  kill(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+export async function startBerthProcess(opts: { args?: string[]; env?: Record<string, string>; port?: number }): Promise<BerthProcess> {
+  const port = opts.port ?? (await freePort());
+  const proc = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])], {
+    env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const url = `http://127.0.0.1:${port}`;
+  const gone = () => proc.exitCode !== null || proc.signalCode !== null;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (gone()) throw new Error(`berth exited with ${proc.exitCode ?? proc.signalCode}:\n${out}`);
+    try {
+      const r = await fetch(`${url}/v2/`);
+      if (r.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`berth did not start listening:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const exited = once(proc, 'exit').then(() => proc.exitCode);
+  return {
+    url,
+    port,
+    proc,
+    output: () => out,
+    async stop() {
+      if (!gone()) proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (!gone()) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Environment that points a node at a PostgreSQL database and a shared blob folder. */
+export function postgresNodeEnv(url: string, storageRoot: string, dataDir: string): Record<string, string> {
+  return {
+    BERTH_METADATA__DRIVER: 'postgres',
+    BERTH_METADATA__POSTGRES__URL: url,
+    BERTH_METADATA__POSTGRES__POOL_SIZE: '4',
+    BERTH_STORAGE__DRIVER: 'filesystem',
+    BERTH_STORAGE__FILESYSTEM__ROOT: storageRoot,
+    BERTH_DATA_DIR: dataDir,
+  };
+}

@@ -1,0 +1,333 @@
+/**
+ * The MetadataStore contract: every implementation runs this suite unchanged (no skip
+ * lists). Each test cleans up through the interface itself, and afterEach fails the test if
+ * any table still holds a row.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { ConflictError } from '../../src/errors/store.js';
+import type { MetadataStore, NewManifest } from '../../src/metadata/store.js';
+import type { Digest, RepoName, Reference, Tag } from '../../src/registry/names.js';
+import type { StoreHarness } from '../helpers/metadata.js';
+
+const repo = (s: string) => s as RepoName;
+const tag = (s: string): Reference => ({ kind: 'tag', tag: s as Tag });
+const byDigest = (d: Digest): Reference => ({ kind: 'digest', digest: d });
+const digest = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}` as Digest;
+
+function manifest(content: string, over: Partial<NewManifest> = {}): NewManifest {
+  return { digest: digest(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: null, subject: null, content: Buffer.from(content), annotations: null, blobs: [], children: [], ...over };
+}
+
+export function metadataStoreSuite(name: string, open: () => Promise<StoreHarness>, skip?: string): void {
+  describe(`MetadataStore contract: ${name}`, { skip }, () => {
+    let h: StoreHarness;
+    let s: MetadataStore;
+    before(async () => {
+      h = await open();
+      s = h.store;
+    });
+    after(async () => {
+      await h?.close();
+    });
+    afterEach(async () => {
+      const left = Object.entries(await h.rowCounts()).filter(([, n]) => n > 0);
+      assert.deepEqual(left, [], 'the test left rows behind');
+    });
+
+    /** Pushes blobs into a repository (as a finished upload does). */
+    async function blobs(r: RepoName, ...names: string[]): Promise<Digest[]> {
+      const ds = names.map(digest);
+      for (const [i, d] of ds.entries()) {
+        await s.blobs.insert({ digest: d, size: names[i]!.length }, 1);
+        await s.blobs.link(r, d, 'pushed', 1);
+      }
+      return ds;
+    }
+    async function dropRepos(...names: string[]): Promise<void> {
+      for (const n of names) await s.repositories.delete(repo(n));
+    }
+    /** Enqueues a job without a dedupe key (which always yields an id). */
+    async function enqueue(job: { kind: string; payload: unknown; maxAttempts: number; runAt: number }, now: number): Promise<number> {
+      const id = await s.jobs.enqueue(job, now);
+      assert.ok(id !== undefined);
+      return id;
+    }
+    async function dropBlobs(...ds: Digest[]): Promise<void> {
+      for (const d of ds) await s.blobs.delete(d);
+    }
+
+    it('lists repositories in byte order with paging and deletes them', async () => {
+      const names = ['b/x', 'a', 'a/b', 'a-b', 'c', 'ab', 'a_b', 'a.b'];
+      const all: Digest[] = [];
+      for (const n of names) all.push(...(await blobs(repo(n), `blob-of-${n}`)));
+      assert.deepEqual(await s.repositories.list(undefined, 10), ['a', 'a-b', 'a.b', 'a/b', 'a_b', 'ab', 'b/x', 'c']);
+      assert.deepEqual(await s.repositories.list('a_b', 2), ['ab', 'b/x']);
+      assert.deepEqual(await s.repositories.list('c', 2), []);
+      assert.equal(await s.repositories.exists(repo('a/b')), true);
+      assert.equal(await s.repositories.exists(repo('zzz')), false);
+      await dropRepos(...names);
+      assert.equal(await s.repositories.delete(repo('a')), false);
+      await dropBlobs(...all);
+    });
+
+    it('stores blobs once, links them per repository and refuses to delete a referenced blob', async () => {
+      const big = 5 * 2 ** 32 + 7; // past 32 bits: int8 must come back as an exact number
+      const d = digest('big');
+      await s.blobs.insert({ digest: d, size: big, mediaType: 'application/x' }, 10);
+      await s.blobs.insert({ digest: d, size: big }, 11);
+      assert.deepEqual(await s.blobs.get(d), { digest: d, size: big, mediaType: 'application/x' });
+      assert.equal(await s.blobs.sizeInRepository(repo('r'), d), undefined);
+      await s.blobs.link(repo('r'), d, 'pushed', 12);
+      await s.blobs.link(repo('r'), d, 'mounted', 13);
+      assert.equal(await s.blobs.sizeInRepository(repo('r'), d), big);
+      assert.equal(await s.blobs.sizeInRepository(repo('other'), d), undefined);
+      await assert.rejects(s.blobs.delete(d), ConflictError);
+      assert.equal(await s.blobs.unlink(repo('r'), d), true);
+      assert.equal(await s.blobs.unlink(repo('r'), d), false);
+      assert.equal(await s.blobs.sizeInRepository(repo('r'), d), undefined);
+      assert.equal(await s.blobs.delete(d), true);
+      assert.equal(await s.blobs.delete(d), false);
+      assert.equal(await s.blobs.get(d), undefined);
+      await dropRepos('r');
+    });
+
+    it('tracks upload sessions with compare-and-set offsets', async () => {
+      await s.uploads.create({ id: 'u1', repository: repo('r'), handle: 'h0' }, 100);
+      await s.uploads.create({ id: 'u2', repository: repo('r'), handle: 'h0' }, 300);
+      assert.deepEqual(await s.uploads.get('u1'), { id: 'u1', repository: 'r', offset: 0, handle: 'h0', startedAt: 100, updatedAt: 100 });
+      assert.equal(await s.uploads.advance('u1', 0, 2 ** 33, 'h1', 200), true);
+      assert.equal(await s.uploads.advance('u1', 0, 10, 'h2', 201), false, 'a stale offset must not move the upload');
+      assert.equal((await s.uploads.get('u1'))?.offset, 2 ** 33);
+      assert.equal((await s.uploads.get('u1'))?.handle, 'h1');
+      assert.equal(await s.uploads.lock('u1', 'req-a', 1000, 200), true);
+      assert.equal(await s.uploads.lock('u1', 'req-b', 1500, 500), false, 'held by another writer');
+      assert.equal(await s.uploads.lock('u1', 'req-a', 2000, 900), true, 'the holder renews');
+      assert.equal(await s.uploads.lock('u1', 'req-b', 3000, 2001), true, 'an expired lease is taken over');
+      await s.uploads.unlock('u1', 'req-a');
+      assert.equal(await s.uploads.lock('u1', 'req-c', 3000, 2002), false, 'only the holder unlocks');
+      await s.uploads.unlock('u1', 'req-b');
+      assert.equal(await s.uploads.lock('u1', 'req-c', 3000, 2003), true);
+      await s.uploads.unlock('u1', 'req-c');
+      assert.equal(await s.uploads.lock('nope', 'req-c', 3000, 2003), false, 'no lease on a missing upload');
+      assert.deepEqual((await s.uploads.listStale(250, 10)).map((u) => u.id), ['u1']);
+      assert.deepEqual((await s.uploads.listStale(301, 10)).map((u) => u.id), ['u1', 'u2']);
+      assert.equal(await s.uploads.delete('u1'), true);
+      assert.equal(await s.uploads.delete('u1'), false);
+      assert.equal(await s.uploads.advance('u1', 2 ** 33, 1, 'h', 1), false);
+      assert.equal(await s.uploads.get('u1'), undefined);
+      assert.equal(await s.uploads.delete('u2'), true);
+    });
+
+    it('stores manifests with their graph, tags and referrers', async () => {
+      const r = repo('lib/app');
+      const [cfg, layer] = await blobs(r, 'config', 'layer');
+      const child = manifest('child', { blobs: [cfg!, layer!, layer!] });
+      assert.equal(await s.manifests.insert(r, child, 1000), true);
+      assert.equal(await s.manifests.insert(r, child, 1001), false);
+      const index = manifest('index', { mediaType: 'application/vnd.oci.image.index.v1+json', children: [child.digest] });
+      await s.manifests.insert(r, index, 1002);
+      const sig1 = manifest('sig1', { artifactType: 'application/sig', subject: child.digest, annotations: { a: 'b' } });
+      const sbom = manifest('sbom', { artifactType: 'application/sbom', subject: child.digest });
+      await s.manifests.insert(r, sig1, 1003);
+      await s.manifests.insert(r, sbom, 1004);
+
+      const got = await s.manifests.get(r, byDigest(child.digest));
+      assert.ok(got);
+      assert.equal(got.digest, child.digest);
+      assert.equal(got.size, 5);
+      assert.equal(got.pushedAt, 1000);
+      assert.ok(Buffer.isBuffer(got.content));
+      assert.equal(got.content.toString(), 'child');
+      assert.equal(await s.manifests.get(repo('other'), byDigest(child.digest)), undefined);
+
+      for (const t of ['_x', 'a', 'B', 'A-1']) await s.tags.set(r, t as Tag, child.digest, 1999);
+      assert.deepEqual(await s.tags.list(r, undefined, 10), ['A-1', 'B', '_x', 'a'], 'byte order, not the collation of a language');
+      assert.deepEqual(await s.tags.list(r, 'B', 10), ['_x', 'a']);
+      for (const t of ['_x', 'a', 'B', 'A-1']) await s.tags.delete(r, t as Tag);
+      await s.tags.set(r, 'v1' as Tag, child.digest, 2000);
+      await s.tags.set(r, 'latest' as Tag, child.digest, 2001);
+      assert.equal((await s.manifests.get(r, tag('v1')))?.digest, child.digest);
+      await s.tags.set(r, 'latest' as Tag, index.digest, 2002);
+      assert.equal((await s.manifests.get(r, tag('latest')))?.digest, index.digest);
+      assert.equal(await s.manifests.get(r, tag('nope')), undefined);
+      assert.deepEqual(await s.tags.list(r, undefined, 10), ['latest', 'v1']);
+      assert.deepEqual(await s.tags.list(r, 'latest', 10), ['v1']);
+      assert.deepEqual(await s.tags.list(r, undefined, 1), ['latest']);
+      assert.equal(await s.tags.list(repo('unknown'), undefined, 10), undefined);
+
+      // A blob referenced only by a manifest is still served by the repository.
+      assert.equal(await s.blobs.unlink(r, layer!), true);
+      assert.equal(await s.blobs.sizeInRepository(r, layer!), 5);
+      assert.deepEqual(await s.manifests.missingBlobs(r, [cfg!, layer!, digest('x')]), [digest('x')]);
+      assert.deepEqual(await s.manifests.missingBlobs(repo('other'), [cfg!]), [cfg]);
+      assert.deepEqual(await s.manifests.missingManifests(r, [child.digest, digest('y')]), [digest('y')]);
+      assert.deepEqual(await s.manifests.parents(r, child.digest), [index.digest]);
+
+      const refs = await s.manifests.referrers(r, child.digest, { limit: 10 });
+      assert.deepEqual(refs.map((x) => x.digest), [sig1.digest, sbom.digest].sort());
+      assert.deepEqual((await s.manifests.referrers(r, child.digest, { limit: 10, artifactType: 'application/sig' }))[0]?.annotations, { a: 'b' });
+      const first = refs[0]!.digest;
+      assert.deepEqual((await s.manifests.referrers(r, child.digest, { limit: 10, after: first })).map((x) => x.digest), [refs[1]!.digest]);
+
+      await s.manifests.touchPulled([{ repo: r, digest: child.digest, at: 5000 }]);
+
+      assert.equal(await s.tags.delete(r, 'v1' as Tag), true);
+      assert.equal(await s.tags.delete(r, 'v1' as Tag), false);
+      // Deleting the index removes the tag pointing at it and its edges.
+      assert.equal(await s.manifests.delete(r, index.digest), true);
+      assert.equal(await s.manifests.delete(r, index.digest), false);
+      assert.deepEqual(await s.tags.list(r, undefined, 10), []);
+      assert.deepEqual(await s.manifests.parents(r, child.digest), []);
+      for (const m of [sig1, sbom, child]) assert.equal(await s.manifests.delete(r, m.digest), true);
+      await dropRepos(r);
+      await dropBlobs(cfg!, layer!);
+    });
+
+    it('deletes a repository with everything in it', async () => {
+      const r = repo('gone');
+      const [b] = await blobs(r, 'gone-blob');
+      const m = manifest('gone-m', { blobs: [b!] });
+      await s.manifests.insert(r, m, 1);
+      await s.manifests.insert(r, manifest('gone-i', { children: [m.digest] }), 1);
+      await s.tags.set(r, 't' as Tag, m.digest, 1);
+      assert.equal(await s.repositories.delete(r), true);
+      assert.equal(await s.manifests.get(r, byDigest(m.digest)), undefined);
+      assert.equal(await s.blobs.delete(b!), true);
+    });
+
+    it('rolls a transaction back when it throws and commits it otherwise', async () => {
+      const r = repo('tx');
+      await assert.rejects(
+        s.transaction(async (tx) => {
+          await tx.blobs.insert({ digest: digest('tx'), size: 2 }, 1);
+          await tx.blobs.link(r, digest('tx'), 'pushed', 1);
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.equal(await s.blobs.get(digest('tx')), undefined);
+      assert.equal(await s.repositories.exists(r), false);
+      const n = await s.transaction(async (tx) => {
+        await tx.blobs.insert({ digest: digest('tx'), size: 2 }, 1);
+        await tx.blobs.link(r, digest('tx'), 'pushed', 1);
+        return 7;
+      });
+      assert.equal(n, 7);
+      assert.equal(await s.blobs.sizeInRepository(r, digest('tx')), 2);
+      await dropRepos(r);
+      await dropBlobs(digest('tx'));
+    });
+
+    it('keeps concurrent transactions that move one tag consistent', async () => {
+      const r = repo('race');
+      const ms = Array.from({ length: 8 }, (_, i) => manifest(`race-${i}`));
+      for (const m of ms) await s.manifests.insert(r, m, 1);
+      await Promise.all(
+        ms.map((m, i) =>
+          s.transaction(async (tx) => {
+            assert.deepEqual(await tx.manifests.missingManifests(r, [m.digest]), []);
+            await tx.tags.set(r, 'latest' as Tag, m.digest, 10 + i);
+          }),
+        ),
+      );
+      const winner = await s.manifests.get(r, tag('latest'));
+      assert.ok(winner && ms.some((m) => m.digest === winner.digest));
+      assert.deepEqual(await s.tags.list(r, undefined, 10), ['latest']);
+      await dropRepos(r);
+    });
+
+    it('keeps settings, and getOrCreate agrees under concurrency', async () => {
+      assert.equal(await s.settings.get('k'), undefined);
+      const values = await Promise.all(Array.from({ length: 10 }, (_, i) => s.settings.getOrCreate('k', `v${i}`)));
+      assert.equal(new Set(values).size, 1);
+      assert.equal(await s.settings.get('k'), values[0]);
+      assert.equal(await s.settings.getOrCreate('k', 'other'), values[0]);
+      assert.equal(await s.settings.delete('k'), true);
+      assert.equal(await s.settings.delete('k'), false);
+    });
+
+    it('queues, claims, completes and retries jobs', async () => {
+      const a = await enqueue({ kind: 'a', payload: { n: 1, s: 'x' }, maxAttempts: 2, runAt: 100 }, 50);
+      const b = await enqueue({ kind: 'b', payload: null, maxAttempts: 1, runAt: 100 }, 50);
+      const later = await enqueue({ kind: 'a', payload: 2, maxAttempts: 1, runAt: 10_000 }, 50);
+      assert.deepEqual(await s.jobs.claim('w1', ['a'], 10, 99, 99), [], 'nothing is due yet');
+      const [ja, ...rest] = await s.jobs.claim('w1', ['a'], 10, 1100, 100);
+      assert.equal(rest.length, 0, 'only due jobs of the claimed kinds');
+      assert.ok(ja);
+      assert.deepEqual({ id: ja.id, status: ja.status, attempts: ja.attempts, payload: ja.payload, lockedBy: ja.lockedBy, lockedUntil: ja.lockedUntil }, { id: a, status: 'running', attempts: 1, payload: { n: 1, s: 'x' }, lockedBy: 'w1', lockedUntil: 1100 });
+      assert.deepEqual(await s.jobs.claim('w2', ['a'], 10, 1200, 200), [], 'a leased job is not claimed twice');
+      assert.equal(await s.jobs.complete(a, 'w2', 1, 201), false, 'only the holder completes a job');
+      assert.equal(await s.jobs.complete(a, 'w1', 2, 201), false, 'only with the current claim number');
+      assert.equal(await s.jobs.extend(a, 'w1', 1, 1500, 202), true);
+      assert.equal(await s.jobs.fail(a, 'w1', 1, 'first try failed', 300, 210), true);
+      assert.deepEqual((await s.jobs.list({ status: 'queued', limit: 10 })).map((j) => j.id), [a, b, later]);
+      const again = await s.jobs.claim('w2', ['a', 'b'], 10, 2000, 300);
+      assert.deepEqual(again.map((j) => [j.id, j.attempts]), [[b, 1], [a, 2]], 'due order: run_at, then id');
+      assert.deepEqual(new Set(again.map((j) => j.id)), new Set([a, b]));
+      assert.equal((await s.jobs.get(a))?.attempts, 2);
+      assert.equal((await s.jobs.get(a))?.lastError, 'first try failed');
+      assert.equal(await s.jobs.complete(a, 'w2', 2, 301), true);
+      assert.equal(await s.jobs.fail(b, 'w2', 1, 'no retry', null, 302), true);
+      assert.equal((await s.jobs.get(a))?.status, 'succeeded');
+      assert.equal((await s.jobs.get(b))?.status, 'failed');
+      assert.deepEqual((await s.jobs.list({ status: 'failed', limit: 10 })).map((j) => j.id), [b]);
+      assert.deepEqual((await s.jobs.list({ kind: 'a', limit: 10 })).map((j) => j.id), [a, later]);
+      assert.deepEqual((await s.jobs.list({ after: a, limit: 1 })).map((j) => j.id), [b]);
+      for (const id of [a, b, later]) assert.equal(await s.jobs.delete(id), true);
+      assert.equal(await s.jobs.delete(a), false);
+      assert.equal(await s.jobs.get(a), undefined);
+    });
+
+    it('keeps at most one pending job per dedupe key', async () => {
+      const first = await s.jobs.enqueue({ kind: 'sweep', payload: {}, maxAttempts: 1, runAt: 0, dedupeKey: 'sweep' }, 0);
+      assert.ok(first !== undefined);
+      assert.equal(await s.jobs.enqueue({ kind: 'sweep', payload: {}, maxAttempts: 1, runAt: 0, dedupeKey: 'sweep' }, 0), undefined);
+      assert.equal((await s.jobs.get(first))?.dedupeKey, 'sweep');
+      await s.jobs.claim('w', ['sweep'], 1, 100, 1);
+      assert.equal(await s.jobs.enqueue({ kind: 'sweep', payload: {}, maxAttempts: 1, runAt: 0, dedupeKey: 'sweep' }, 2), undefined, 'a running job holds its key');
+      await s.jobs.complete(first, 'w', 1, 3);
+      const second = await s.jobs.enqueue({ kind: 'sweep', payload: {}, maxAttempts: 1, runAt: 0, dedupeKey: 'sweep' }, 4);
+      assert.ok(second !== undefined && second !== first, 'a finished job frees its key');
+      const free = await s.jobs.enqueue({ kind: 'sweep', payload: {}, maxAttempts: 1, runAt: 0 }, 5);
+      assert.ok(free !== undefined, 'jobs without a key are never deduplicated');
+      for (const id of [first, second, free]) await s.jobs.delete(id);
+    });
+
+    it('lets another worker take over a job whose lease expired, until its attempts are spent', async () => {
+      const id = await enqueue({ kind: 'k', payload: {}, maxAttempts: 2, runAt: 0 }, 0);
+      assert.equal((await s.jobs.claim('dead', ['k'], 1, 100, 10)).length, 1);
+      assert.deepEqual(await s.jobs.claim('alive', ['k'], 1, 200, 100), [], 'the lease is still on at its last millisecond');
+      const [taken] = await s.jobs.claim('alive', ['k'], 1, 300, 101);
+      assert.equal(taken?.id, id);
+      assert.equal(taken?.attempts, 2);
+      assert.equal(taken?.lockedBy, 'alive');
+      assert.equal(await s.jobs.complete(id, 'dead', 1, 102), false, 'the old holder lost the job');
+      // The second holder dies too: its lease expires on the last attempt, so the job fails.
+      assert.deepEqual(await s.jobs.claim('third', ['k'], 1, 900, 301), []);
+      const failed = await s.jobs.get(id);
+      assert.equal(failed?.status, 'failed');
+      assert.match(failed?.lastError ?? '', /lease expired/);
+      assert.equal(await s.jobs.delete(id), true);
+    });
+
+    it('claims each job exactly once when workers race', async () => {
+      const ids = new Set<number>();
+      for (let i = 0; i < 40; i++) ids.add(await enqueue({ kind: 'race', payload: i, maxAttempts: 1, runAt: 0 }, 0));
+      const claimed: number[] = [];
+      await Promise.all(
+        ['w1', 'w2', 'w3', 'w4'].map(async (w) => {
+          for (;;) {
+            const got = await s.jobs.claim(w, ['race'], 3, 10_000, 1);
+            if (got.length === 0) return;
+            claimed.push(...got.map((j) => j.id));
+          }
+        }),
+      );
+      assert.equal(claimed.length, ids.size);
+      assert.deepEqual(new Set(claimed), ids);
+      for (const id of ids) await s.jobs.delete(id);
+    });
+  });
+}
