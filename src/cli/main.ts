@@ -39,6 +39,13 @@ program
     if (opts.workers !== undefined) overrides.workers = Number(opts.workers);
     const config = loadConfig({ file: opts.config ?? process.env.BERTH_CONFIG, overrides });
     const workers = config.workers === 0 ? availableParallelism() : config.workers;
+    if (cluster.isPrimary && config.metadata.driver === 'sqlite') {
+      // Only this process and its workers use a SQLite file, so no write lease taken before
+      // this start can still be held: a crashed process's leases must not block its uploads.
+      const meta = await openMetadata(config);
+      await meta.uploads.releaseAllLocks();
+      await meta.close();
+    }
     if (cluster.isPrimary && workers > 1) {
       process.exit(await runPrimary({ workers, config, logger: createLogger(config) }));
     }

@@ -96,6 +96,8 @@ export interface UploadQueries {
   lock(id: string, owner: string, until: number, now: number): Promise<boolean>;
   /** Gives the lease up if `owner` holds it. */
   unlock(id: string, owner: string): Promise<void>;
+  /** Clears every write lease: only safe when no other process serves this store (a SQLite host starting up). */
+  releaseAllLocks(): Promise<void>;
   /** Uploads last touched before `before`, oldest first. */
   listStale(before: number, limit: number): Promise<UploadRecord[]>;
 }

@@ -34,7 +34,7 @@ export async function freePort(): Promise<number> {
 export async function startBerthProcess(opts: { args?: string[]; env?: Record<string, string>; port?: number }): Promise<BerthProcess> {
   const port = opts.port ?? (await freePort());
   const proc = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])], {
-    env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...opts.env },
+    env: { ...process.env, BERTH_LOG_LEVEL: 'warn', BERTH_AUTH__ENABLED: 'false', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

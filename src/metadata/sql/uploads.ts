@@ -44,6 +44,10 @@ export class SqlUploads implements UploadQueries {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  async releaseAllLocks(): Promise<void> {
+    await this.db.updateTable('uploads').set({ writer: null, writer_until: null }).where('writer', 'is not', null).execute();
+  }
+
   async unlock(id: string, owner: string): Promise<void> {
     await this.db.updateTable('uploads').set({ writer: null, writer_until: null }).where('id', '=', id).where('writer', '=', owner).execute();
   }
