@@ -19,12 +19,14 @@ import { allowAll } from './registry/routes/index.js';
 import { UploadService } from './registry/uploads.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
+import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
 
 export interface Berth {
   app: FastifyInstance;
   config: Config;
   meta: MetadataStore;
   blobs: BlobStore;
+  lifecycle: Lifecycle;
   /** Starts listening on `config.listen`; resolves to the bound address (host:port). */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -50,20 +52,23 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const changes: ChangeFeed = new LocalChangeFeed();
   const pulls = new PullRecorder(meta);
   const cache = new ManifestCache(config.registry.manifestCacheEntries);
+  const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo));
   const registry = {
-    blobs: new BlobService(meta, blobs),
-    uploads: new UploadService(meta, blobs),
-    manifests: new ManifestService(meta, cache, changes, pulls),
+    blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy),
+    uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy),
+    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy),
     listing: new ListingService(meta, config.registry),
     limits: { maxManifestBytes: config.registry.maxManifestBytes },
   };
-  const app = await buildServer({ logger, registry, authorize: allowAll });
+  const app = await buildServer({ logger, registry, authorize: allowAll, lifecycle });
+  if (config.lifecycle.schedulerEnabled) await lifecycle.scheduler.start();
 
   return {
     app,
     config,
     meta,
     blobs,
+    lifecycle,
     async listen() {
       const i = config.listen.lastIndexOf(':');
       const host = config.listen.slice(0, i).replace(/^\[|\]$/g, '');
@@ -74,6 +79,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     },
     async close() {
       await app.close();
+      await lifecycle.close();
       await pulls.close();
       await changes.close();
       await blobs.close();

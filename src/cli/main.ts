@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { configJsonSchema } from '../config/schema.js';
 import { createBerth } from '../main.js';
+import { registerLifecycleCommands } from './lifecycle.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -62,6 +63,8 @@ configCmd
   .action((opts: { config?: string }) => {
     process.stdout.write(JSON.stringify(loadConfig({ file: opts.config ?? process.env.BERTH_CONFIG }), null, 2) + '\n');
   });
+
+registerLifecycleCommands(program);
 
 try {
   await program.parseAsync(process.argv);

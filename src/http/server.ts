@@ -8,11 +8,14 @@ import type { Logger } from 'pino';
 import { registryPlugin, type RegistryAuthorizer } from '../registry/routes/index.js';
 import type { RegistryServices } from '../registry/services.js';
 import { installErrorHandler } from './error-handler.js';
+import { lifecycleApiPlugin } from '../api/lifecycle/index.js';
+import type { Lifecycle } from '../lifecycle/services.js';
 
 export interface ServerDeps {
   logger: Logger;
   registry: RegistryServices;
   authorize: RegistryAuthorizer;
+  lifecycle?: Lifecycle;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -36,5 +39,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   await app.register(registryPlugin(deps.registry, deps.authorize));
+  if (deps.lifecycle) await app.register(lifecycleApiPlugin(deps.lifecycle));
   return app;
 }

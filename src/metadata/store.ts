@@ -5,7 +5,9 @@
  *
  * Every implementation passes the one contract suite in test/suites/metadata-store.case.ts.
  */
+import type { Kysely } from 'kysely';
 import type { Digest, RepoName, Reference, Tag } from '../registry/names.js';
+import type { Database } from './tables.js';
 
 export interface BlobRecord {
   digest: Digest;
@@ -72,6 +74,11 @@ export interface BlobQueries {
   link(repo: RepoName, digest: Digest, source: 'pushed' | 'mounted', now: number): Promise<void>;
   /** Removes the repository's link to a blob; false when there was none. */
   unlink(repo: RepoName, digest: Digest): Promise<boolean>;
+  /**
+   * The byte-deletion fence of a digest: garbage collection bumps `version` and sets `pending`
+   * in the transaction that gives up the blob's bytes, and clears `pending` once they are gone.
+   */
+  deletionState(digest: Digest): Promise<{ version: number; pending: boolean }>;
 }
 
 export interface UploadQueries {
@@ -119,6 +126,11 @@ export interface MetadataQueries {
   readonly uploads: UploadQueries;
   readonly manifests: ManifestQueries;
   readonly tags: TagQueries;
+  /**
+   * The query builder of this store (or of the transaction), for feature modules that keep
+   * their own tables (lifecycle, policy) and must run in the same transaction as the core.
+   */
+  readonly executor: Kysely<Database>;
 }
 
 export interface MetadataStore extends MetadataQueries {

@@ -4,6 +4,7 @@
  * Migrations are append-only: never edit one that has shipped.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
+import { lifecycle } from './0002-lifecycle.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -108,5 +109,6 @@ function core(dialect: Dialect): Migration {
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001-core': core(dialect),
+    '0002-lifecycle': lifecycle(dialect),
   };
 }

@@ -20,7 +20,8 @@ class SqlQueries implements MetadataQueries {
   readonly manifests: SqlManifests;
   readonly tags: SqlTags;
 
-  constructor(db: Kysely<Database>) {
+  constructor(readonly executor: Kysely<Database>) {
+    const db = executor;
     this.repositories = new SqlRepositories(db);
     this.blobs = new SqlBlobs(db);
     this.uploads = new SqlUploads(db);
