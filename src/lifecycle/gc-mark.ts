@@ -4,8 +4,8 @@
  * it stays queued). Nothing is deleted here; the sweep re-checks every row before deleting.
  *
  * Manifests are marked in memory from one snapshot of the graph (100,000 manifests are a few
- * MB): the live set is the closure of the roots (tagged, pushed within the grace period, held
- * by an unexpired or restored trash entry, untagged ones a project keeps) over index -> child
+ * MB): the live set is the closure of the roots (tagged, held by an unexpired or restored trash
+ * entry, untagged ones a project keeps) over index -> child
  * edges and subject -> referrer edges. Links and blobs are marked with set-based SQL.
  */
 import { sql, type Kysely } from 'kysely';
@@ -45,8 +45,9 @@ export async function markManifests(db: Kysely<Database>, policy: GcPolicy, now:
       if (list) list.push(id);
       else referrersOf.set(key, [id]);
     }
-    if (Number(r.pushed_at) > now - graceMs) roots.push(id);
-    else if (!policy.deleteUntagged(r.project)) keptUntagged.push(id);
+    // Recently pushed manifests are queued too: the sweep's re-check keeps one pushed (or
+    // re-pushed) within the grace period, and the row is only due a grace period from now.
+    if (!policy.deleteUntagged(r.project)) keptUntagged.push(id);
   }
   for (const t of await db.selectFrom('tags').select('manifest_id').distinct().execute()) roots.push(Number(t.manifest_id));
   const held = await db

@@ -53,6 +53,8 @@ export async function scanStorage(ctx: GcContext): Promise<void> {
     batch = [];
     await ctx.write(async (db) => {
       const present = new Set((await db.selectFrom('blobs').select('digest').where('digest', 'in', digests).execute()).map((r) => r.digest));
+      // Bytes already being deleted (fence raised) are not orphans.
+      for (const r of await db.selectFrom('blob_deletions').select('digest').where('digest', 'in', digests).where('pending', '=', 1).execute()) present.add(r.digest);
       const orphans = digests.filter((d) => !present.has(d));
       if (orphans.length === 0) return;
       await db
