@@ -159,7 +159,7 @@ test('API validates policies and reports problems', async () => {
     assert.equal(none.status, 404);
     const r = await fetch(`${t.url}/api/v1/projects/BAD!/quota`);
     assert.equal(r.status, 400);
-    assert.match(r.headers.get('content-type') ?? '', /^application/problem+json/);
+    assert.match(r.headers.get('content-type') ?? '', /^application\/problem\+json/);
   } finally {
     await t.close();
   }
