@@ -14,14 +14,18 @@ import { holds } from './gc-mark.js';
 
 type Kind = GcReviewsTable['kind'];
 
-/** Due review rows of one kind, oldest first. */
+/**
+ * Due review rows of one kind, oldest first: queued at least one grace period (this run's,
+ * which `--grace` may override) ago. `not_before` records the due time under the configured
+ * grace for display.
+ */
 async function due(db: Kysely<Database>, ctx: GcContext, kind: Kind): Promise<{ repository_id: number; digest: string }[]> {
   const rows = await db
     .selectFrom('gc_reviews')
     .select(['repository_id', 'digest'])
     .where('kind', '=', kind)
-    .where((eb) => eb.or([eb('not_before', '<=', ctx.now), eb('queued_at', '<=', ctx.now - ctx.graceMs)]))
-    .orderBy('not_before')
+    .where('queued_at', '<=', ctx.now - ctx.graceMs)
+    .orderBy('queued_at')
     .limit(ctx.batchSize)
     .execute();
   return rows.map((r) => ({ repository_id: Number(r.repository_id), digest: r.digest }));
@@ -31,7 +35,7 @@ export async function countDue(db: Kysely<Database>, ctx: GcContext): Promise<nu
   const r = await db
     .selectFrom('gc_reviews')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where((eb) => eb.or([eb('not_before', '<=', ctx.now), eb('queued_at', '<=', ctx.now - ctx.graceMs)]))
+    .where('queued_at', '<=', ctx.now - ctx.graceMs)
     .executeTakeFirstOrThrow();
   return Number(r.n);
 }
@@ -82,30 +86,39 @@ export async function sweepManifests(ctx: GcContext): Promise<number> {
   }
 }
 
-/** Re-checks and deletes due repository -> blob links. */
+/** Re-checks and deletes due repository -> blob links (set-based per batch). */
 export async function sweepLinks(ctx: GcContext): Promise<number> {
   let deleted = 0;
   for (;;) {
     const batch = await ctx.read((db) => due(db, ctx, 'link'));
     if (batch.length === 0) return deleted;
     deleted += await ctx.write(async (db) => {
-      let n = 0;
+      const byRepo = new Map<number, string[]>();
       for (const c of batch) {
-        await dropReview(db, 'link', c.repository_id, c.digest);
-        const link = await ctx.lock(db.selectFrom('repository_blobs').select('created_at').where('repository_id', '=', c.repository_id).where('digest', '=', c.digest)).executeTakeFirst();
-        if (!link || Number(link.created_at) > ctx.now - ctx.graceMs) continue;
-        const used = await db
-          .selectFrom('manifest_blobs as mb')
-          .innerJoin('manifests as m', 'm.id', 'mb.manifest_id')
-          .select('mb.manifest_id')
-          .where('mb.digest', '=', c.digest)
-          .where('m.repository_id', '=', c.repository_id)
-          .limit(1)
-          .executeTakeFirst();
-        if (used) continue;
-        await db.deleteFrom('repository_blobs').where('repository_id', '=', c.repository_id).where('digest', '=', c.digest).execute();
-        ctx.removed('link', { repository: String(c.repository_id), digest: c.digest, size: 0 });
-        n++;
+        const list = byRepo.get(c.repository_id);
+        if (list) list.push(c.digest);
+        else byRepo.set(c.repository_id, [c.digest]);
+      }
+      let n = 0;
+      for (const [repositoryId, digests] of byRepo) {
+        await db.deleteFrom('gc_reviews').where('kind', '=', 'link').where('repository_id', '=', repositoryId).where('digest', 'in', digests).execute();
+        const links = await ctx.lock(db.selectFrom('repository_blobs').select(['digest', 'created_at']).where('repository_id', '=', repositoryId).where('digest', 'in', digests)).execute();
+        const used = new Set(
+          (
+            await db
+              .selectFrom('manifest_blobs as mb')
+              .innerJoin('manifests as m', 'm.id', 'mb.manifest_id')
+              .select('mb.digest')
+              .where('m.repository_id', '=', repositoryId)
+              .where('mb.digest', 'in', digests)
+              .execute()
+          ).map((r) => r.digest),
+        );
+        const gone = links.filter((l) => Number(l.created_at) <= ctx.now - ctx.graceMs && !used.has(l.digest)).map((l) => l.digest);
+        if (gone.length === 0) continue;
+        await db.deleteFrom('repository_blobs').where('repository_id', '=', repositoryId).where('digest', 'in', gone).execute();
+        for (const d of gone) ctx.removed('link', { repository: String(repositoryId), digest: d, size: 0 });
+        n += gone.length;
       }
       return n;
     });
@@ -122,15 +135,19 @@ export async function sweepBlobs(ctx: GcContext): Promise<number> {
     const gone = await ctx.write(async (db) => {
       const out: { digest: Digest; size: number }[] = [];
       const digests = batch.map((c) => c.digest);
-      await db.deleteFrom('gc_reviews').where('kind', '=', 'blob').where('digest', 'in', digests).execute();
+      await db.deleteFrom('gc_reviews').where('kind', '=', 'blob').where('repository_id', '=', 0).where('digest', 'in', digests).execute();
+      // Lock first (PostgreSQL), then re-check: a concurrent link or manifest edge takes a key
+      // lock on the blob row, so it either committed before (and is seen) or waits and fails.
       const rows = await ctx.lock(db.selectFrom('blobs').select(['digest', 'size', 'created_at']).where('digest', 'in', digests)).execute();
+      const used = new Set([
+        ...(await db.selectFrom('repository_blobs').select('digest').where('digest', 'in', digests).execute()).map((r) => r.digest),
+        ...(await db.selectFrom('manifest_blobs').select('digest').where('digest', 'in', digests).execute()).map((r) => r.digest),
+      ]);
       for (const b of rows) {
-        if (Number(b.created_at) > ctx.now - ctx.graceMs) continue;
-        if (await db.selectFrom('repository_blobs').select('digest').where('digest', '=', b.digest).limit(1).executeTakeFirst()) continue;
-        if (await db.selectFrom('manifest_blobs').select('digest').where('digest', '=', b.digest).limit(1).executeTakeFirst()) continue;
-        await db.deleteFrom('blobs').where('digest', '=', b.digest).execute();
+        if (Number(b.created_at) > ctx.now - ctx.graceMs || used.has(b.digest)) continue;
         out.push({ digest: b.digest as Digest, size: Number(b.size) });
       }
+      if (out.length > 0) await db.deleteFrom('blobs').where('digest', 'in', out.map((b) => b.digest)).execute();
       await raiseFence(db, ctx.now, out.map((b) => b.digest));
       return out;
     });
@@ -149,7 +166,7 @@ export async function sweepOrphans(ctx: GcContext): Promise<number> {
     if (batch.length === 0) return deleted;
     const gone = await ctx.write(async (db) => {
       const digests = batch.map((c) => c.digest);
-      await db.deleteFrom('gc_reviews').where('kind', '=', 'orphan').where('digest', 'in', digests).execute();
+      await db.deleteFrom('gc_reviews').where('kind', '=', 'orphan').where('repository_id', '=', 0).where('digest', 'in', digests).execute();
       const rows = await db.selectFrom('blobs').select('digest').where('digest', 'in', digests).execute();
       const present = new Set(rows.map((r) => r.digest));
       const out = digests.filter((d) => !present.has(d)) as Digest[];

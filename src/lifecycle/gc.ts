@@ -74,6 +74,8 @@ export interface GcReport {
   bytesFreed: number;
   /** The removed objects (at most `itemLimit` per kind). */
   items: Record<RemovedKind, RemovedItem[]>;
+  /** Wall-clock time spent marking, sweeping (metadata + bytes) and on storage (uploads, scan). */
+  timings: { markMs: number; sweepMs: number; storageMs: number };
 }
 
 export interface GcRunOptions {
@@ -135,6 +137,15 @@ export class GarbageCollector {
       totals: { manifest: { count: 0, bytes: 0 }, link: { count: 0, bytes: 0 }, blob: { count: 0, bytes: 0 }, orphan: { count: 0, bytes: 0 }, upload: { count: 0, bytes: 0 } },
       bytesFreed: 0,
       items: { manifest: [], link: [], blob: [], orphan: [], upload: [] },
+      timings: { markMs: 0, sweepMs: 0, storageMs: 0 },
+    };
+    const timed = async (key: keyof GcReport['timings'], fn: () => Promise<unknown>) => {
+      const t0 = performance.now();
+      try {
+        await fn();
+      } finally {
+        report.timings[key] += performance.now() - t0;
+      }
     };
     const policy = await this.policy();
     let done = 0;
@@ -168,25 +179,36 @@ export class GarbageCollector {
       for (let round = 0; round < 50; round++) {
         report.rounds = round + 1;
         progress('mark');
-        await ctx.write((db) => markManifests(db, policy, ctx.now, graceMs));
-        await ctx.write((db) => markLinks(db, ctx.now, graceMs));
-        await ctx.write((db) => markBlobs(db, ctx.now, graceMs));
-        const due = await ctx.read((db) => countDue(db, ctx));
+        let due = 0;
+        await timed('markMs', async () => {
+          await ctx.write((db) => markManifests(db, policy, ctx.now, graceMs));
+          await ctx.write((db) => markLinks(db, ctx.now, graceMs));
+          await ctx.write((db) => markBlobs(db, ctx.now, graceMs));
+          due = await ctx.read((db) => countDue(db, ctx));
+        });
         if (due === 0) break;
         total += due;
         progress('sweep');
         // Manifests first: their deletion releases links and blobs, which the next round marks.
-        await sweepManifests(ctx);
-        await sweepLinks(ctx);
-        await sweepBlobs(ctx);
-        await sweepOrphans(ctx);
+        let released = 0;
+        await timed('sweepMs', async () => {
+          released += await sweepManifests(ctx);
+          released += await sweepLinks(ctx);
+          await sweepBlobs(ctx);
+          await sweepOrphans(ctx);
+        });
+        // Deleting blobs releases nothing else: without manifest or link deletions this round,
+        // another mark would find nothing new.
+        if (released === 0) break;
       }
       progress('storage');
-      await expireUploads(ctx);
-      if (this.config.scanStorage) {
-        await scanStorage(ctx);
-        await sweepOrphans(ctx);
-      }
+      await timed('storageMs', async () => {
+        await expireUploads(ctx);
+        if (this.config.scanStorage) {
+          await scanStorage(ctx);
+          await sweepOrphans(ctx);
+        }
+      });
     };
 
     if (dryRun) {

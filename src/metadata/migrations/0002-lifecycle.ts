@@ -22,7 +22,7 @@ export function lifecycle(dialect: Dialect): Migration {
         .addColumn('not_before', t.bigint, (c) => c.notNull())
         .addPrimaryKeyConstraint('gc_reviews_pk', ['kind', 'repository_id', 'digest'])
         .execute();
-      await db.schema.createIndex('gc_reviews_due').on('gc_reviews').columns(['kind', 'not_before']).execute();
+      await db.schema.createIndex('gc_reviews_due').on('gc_reviews').columns(['kind', 'queued_at']).execute();
 
       // The byte-deletion fence: bumped (pending) in the transaction that gives up a blob's
       // bytes, cleared once the bytes are gone. Upload commits compare versions around the
