@@ -99,6 +99,9 @@ export async function sweepLinks(ctx: GcContext): Promise<number> {
         if (list) list.push(c.digest);
         else byRepo.set(c.repository_id, [c.digest]);
       }
+      const names = new Map(
+        (await db.selectFrom('repositories').select(['id', 'name']).where('id', 'in', [...byRepo.keys()]).execute()).map((r) => [Number(r.id), r.name]),
+      );
       let n = 0;
       for (const [repositoryId, digests] of byRepo) {
         await db.deleteFrom('gc_reviews').where('kind', '=', 'link').where('repository_id', '=', repositoryId).where('digest', 'in', digests).execute();
@@ -117,7 +120,7 @@ export async function sweepLinks(ctx: GcContext): Promise<number> {
         const gone = links.filter((l) => Number(l.created_at) <= ctx.now - ctx.graceMs && !used.has(l.digest)).map((l) => l.digest);
         if (gone.length === 0) continue;
         await db.deleteFrom('repository_blobs').where('repository_id', '=', repositoryId).where('digest', 'in', gone).execute();
-        for (const d of gone) ctx.removed('link', { repository: String(repositoryId), digest: d, size: 0 });
+        for (const d of gone) ctx.removed('link', { repository: names.get(repositoryId) ?? String(repositoryId), digest: d, size: 0 });
         n += gone.length;
       }
       return n;
