@@ -1,5 +1,5 @@
 /**
- * `berth gc` and `berth usage`: run against the configured stores directly (servers may keep
+ * `berth gc`, `berth retention`, `berth restore` and `berth usage`: run against the configured stores directly (servers may keep
  * running; the GC takes the `gc` lease and its re-checks make it safe beside live pushes).
  * `berth gc` shows a progress bar on a TTY and prints what it removed (or, with --dry-run,
  * would remove) with byte counts; --json prints the report as JSON instead.
@@ -92,6 +92,41 @@ export function registerLifecycleCommands(program: Command): void {
       );
       bar?.stop();
       process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatGcReport(report));
+    });
+
+  program
+    .command('retention <project>')
+    .description("run a project's retention policy now (tags it removes go to the trash)")
+    .option('--dry-run', 'report what would be removed, remove nothing')
+    .option('--json', 'print the report as JSON')
+    .option('-c, --config <file>', 'YAML configuration file (default: $BERTH_CONFIG)')
+    .option('-d, --data-dir <dir>', 'folder for the embedded database and blobs')
+    .action(async (project: string, opts: CommonOpts & { dryRun?: boolean; json?: boolean }) => {
+      await withStores(config(opts), async (lc) => {
+        const r = await lc.leases.with(`retention:${project}`, 600_000, () => lc.retention.run(project, { dryRun: opts.dryRun ?? false, trigger: 'cli' }));
+        if (!r) throw new Error(`a retention run of project ${project} is in progress`);
+        const rep = r.value;
+        if (opts.json) return void process.stdout.write(JSON.stringify(rep, null, 2) + '\n');
+        const verb = rep.dryRun ? 'would move' : 'moved';
+        process.stdout.write(`retention run ${rep.runId} of ${project}: ${verb} ${rep.tags.length} tags and ${rep.untagged.length} untagged manifests to the trash, kept ${rep.retained} tags\n`);
+        for (const x of rep.tags) process.stdout.write(`  ${x.repository}:${x.tag}  ${x.digest}\n`);
+        for (const x of rep.untagged) process.stdout.write(`  ${x.repository}@${x.digest}\n`);
+        if (rep.restorableUntil) process.stdout.write(`restorable until ${rep.restorableUntil} with: berth restore --run ${rep.runId}\n`);
+      });
+    });
+
+  program
+    .command('restore')
+    .description('restore tags a retention run moved to the trash')
+    .requiredOption('--run <id>', 'retention run id')
+    .option('-c, --config <file>', 'YAML configuration file (default: $BERTH_CONFIG)')
+    .option('-d, --data-dir <dir>', 'folder for the embedded database and blobs')
+    .action(async (opts: CommonOpts & { run: string }) => {
+      await withStores(config(opts), async (lc) => {
+        const r = await lc.trash.restore({ runId: Number(opts.run) });
+        process.stdout.write(`restored ${r.restored.length}, skipped ${r.skipped.length}\n`);
+        for (const s of r.skipped) process.stdout.write(`  skipped ${s.entry.repository}:${s.entry.tag ?? s.entry.digest}: ${s.reason}\n`);
+      });
     });
 
   program

@@ -153,7 +153,17 @@ export class UploadService {
    * blob row never points at bytes a collector removed. See src/lifecycle/gc.ts.
    */
   private async commit(repo: RepoName, id: string, handle: string, size: number, digest: Digest, hasSession: boolean): Promise<void> {
-    await this.policy.checkBlobPush(repo, digest, size);
+    try {
+      await this.policy.checkBlobPush(repo, digest, size);
+    } catch (e) {
+      // A refused push (quota) leaves nothing behind: the session and its bytes go.
+      if (hasSession) {
+        this.hashes.delete(id);
+        await this.meta.uploads.delete(id).catch(() => {});
+        await this.blobs.deleteUpload(id, handle).catch(() => {});
+      }
+      throw e;
+    }
     const fence = await this.settledDeletion(digest);
     await this.blobs.commitUpload(id, handle, size, digest);
     const now = this.now();
