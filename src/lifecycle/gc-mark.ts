@@ -98,8 +98,11 @@ export async function markManifests(db: Kysely<Database>, policy: GcPolicy, now:
   return queued;
 }
 
-/** Queues links (repository -> blob) that no manifest of the repository references. */
-export async function markLinks(db: Kysely<Database>, now: number, graceMs: number): Promise<number> {
+/**
+ * Queues links (repository -> blob) that no manifest of the repository references; all of
+ * them, or only those of `only` (repository id and digests released by a sweep).
+ */
+export async function markLinks(db: Kysely<Database>, now: number, graceMs: number, only?: { repositoryId: number; digests: string[] }): Promise<number> {
   const r = await db
     .insertInto('gc_reviews')
     .columns(['kind', 'repository_id', 'digest', 'queued_at', 'not_before'])
@@ -117,15 +120,16 @@ export async function markLinks(db: Kysely<Database>, now: number, graceMs: numb
                 .whereRef('m.repository_id', '=', 'rb.repository_id'),
             ),
           ),
-        ),
+        )
+        .$if(only !== undefined, (q) => q.where('rb.repository_id', '=', only!.repositoryId).where('rb.digest', 'in', only!.digests)),
     )
     .onConflict((oc) => oc.columns(['kind', 'repository_id', 'digest']).doNothing())
     .executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0);
 }
 
-/** Queues blobs that no link and no manifest references. */
-export async function markBlobs(db: Kysely<Database>, now: number, graceMs: number): Promise<number> {
+/** Queues blobs that no link and no manifest references (all, or only those in `only`). */
+export async function markBlobs(db: Kysely<Database>, now: number, graceMs: number, only?: string[]): Promise<number> {
   const r = await db
     .insertInto('gc_reviews')
     .columns(['kind', 'repository_id', 'digest', 'queued_at', 'not_before'])
@@ -134,7 +138,8 @@ export async function markBlobs(db: Kysely<Database>, now: number, graceMs: numb
         .selectFrom('blobs as b')
         .select((s) => [s.val('blob').as('kind'), bigint(0).as('repository_id'), 'b.digest', bigint(now).as('queued_at'), bigint(now + graceMs).as('not_before')])
         .where(({ not, exists, selectFrom }) => not(exists(selectFrom('repository_blobs as rb').select('rb.digest').whereRef('rb.digest', '=', 'b.digest'))))
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('manifest_blobs as mb').select('mb.digest').whereRef('mb.digest', '=', 'b.digest')))),
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('manifest_blobs as mb').select('mb.digest').whereRef('mb.digest', '=', 'b.digest'))))
+        .$if(only !== undefined, (q) => q.where('b.digest', 'in', only!)),
     )
     .onConflict((oc) => oc.columns(['kind', 'repository_id', 'digest']).doNothing())
     .executeTakeFirst();
@@ -152,4 +157,25 @@ function bigint(n: number) {
  */
 export function holds(t: { tag: string | null; expires_at: number; restored_at: number | null }, now: number): boolean {
   return Number(t.expires_at) > now || (t.restored_at !== null && t.tag === null);
+}
+
+/**
+ * Later rounds of one run mark only what the previous round's sweep released (links and blobs
+ * of deleted manifests, blobs of deleted links) instead of scanning everything again.
+ */
+export async function markReleased(db: Kysely<Database>, now: number, graceMs: number, released: Released): Promise<void> {
+  for (const [repositoryId, digests] of released.links) {
+    for (const batch of chunks([...digests], 500)) await markLinks(db, now, graceMs, { repositoryId, digests: batch });
+  }
+  for (const batch of chunks([...released.blobs], 500)) await markBlobs(db, now, graceMs, batch);
+}
+
+/** What a sweep round released: links per repository id, and blob digests. */
+export interface Released {
+  links: Map<number, Set<string>>;
+  blobs: Set<string>;
+}
+
+export function newReleased(): Released {
+  return { links: new Map(), blobs: new Set() };
 }

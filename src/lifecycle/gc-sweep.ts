@@ -71,6 +71,13 @@ export async function sweepManifests(ctx: GcContext): Promise<number> {
           const subject = await db.selectFrom('manifests').select('id').where('repository_id', '=', c.repository_id).where('digest', '=', m.subject_digest).executeTakeFirst();
           if (subject) continue;
         }
+        const edges = await db.selectFrom('manifest_blobs').select('digest').where('manifest_id', '=', id).execute();
+        let links = ctx.released.links.get(c.repository_id);
+        if (!links) ctx.released.links.set(c.repository_id, (links = new Set()));
+        for (const e of edges) {
+          links.add(e.digest);
+          ctx.released.blobs.add(e.digest);
+        }
         await db.deleteFrom('manifest_blobs').where('manifest_id', '=', id).execute();
         await db.deleteFrom('manifest_children').where('parent_id', '=', id).execute();
         await db.deleteFrom('trash').where('repository', '=', repo.name).where('digest', '=', c.digest).execute();
@@ -120,6 +127,7 @@ export async function sweepLinks(ctx: GcContext): Promise<number> {
         const gone = links.filter((l) => Number(l.created_at) <= ctx.now - ctx.graceMs && !used.has(l.digest)).map((l) => l.digest);
         if (gone.length === 0) continue;
         await db.deleteFrom('repository_blobs').where('repository_id', '=', repositoryId).where('digest', 'in', gone).execute();
+        for (const d of gone) ctx.released.blobs.add(d);
         for (const d of gone) ctx.removed('link', { repository: names.get(repositoryId) ?? String(repositoryId), digest: d, size: 0 });
         n += gone.length;
       }

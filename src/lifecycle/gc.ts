@@ -38,7 +38,7 @@ import type { Database } from '../metadata/tables.js';
 import type { Digest } from '../registry/names.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { expireUploads, finishPendingDeletions, scanStorage } from './gc-storage.js';
-import { markBlobs, markLinks, markManifests } from './gc-mark.js';
+import { markBlobs, markLinks, markManifests, markReleased, newReleased, type Released } from './gc-mark.js';
 import { countDue, sweepBlobs, sweepLinks, sweepManifests, sweepOrphans } from './gc-sweep.js';
 import type { LifecycleSettings } from './settings.js';
 import { parallel, writeTransaction, type Dialect } from './tx.js';
@@ -97,6 +97,8 @@ export interface GcContext {
   uploadMaxAgeMs: number;
   read<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T>;
   write<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** What this round's sweep released, for the next round's targeted mark. */
+  released: Released;
   /** Adds FOR UPDATE on PostgreSQL. */
   lock<Q extends { forUpdate(): Q }>(q: Q): Q;
   removed(kind: RemovedKind, item: RemovedItem): void;
@@ -159,6 +161,7 @@ export class GarbageCollector {
       dryRun,
       uploadMaxAgeMs: this.uploadMaxAgeMs,
       blobs: this.blobs,
+      released: newReleased(),
       lock: <Q extends { forUpdate(): Q }>(q: Q): Q => (this.dialect === 'postgres' ? q.forUpdate() : q),
       removed: (kind: RemovedKind, item: RemovedItem) => {
         const t = report.totals[kind];
@@ -182,8 +185,14 @@ export class GarbageCollector {
         let due = 0;
         await timed('markMs', async () => {
           await ctx.write((db) => markManifests(db, policy, ctx.now, graceMs));
-          await ctx.write((db) => markLinks(db, ctx.now, graceMs));
-          await ctx.write((db) => markBlobs(db, ctx.now, graceMs));
+          if (round === 0) {
+            await ctx.write((db) => markLinks(db, ctx.now, graceMs));
+            await ctx.write((db) => markBlobs(db, ctx.now, graceMs));
+          } else {
+            const released = ctx.released;
+            ctx.released = newReleased();
+            await ctx.write((db) => markReleased(db, ctx.now, graceMs, released));
+          }
           due = await ctx.read((db) => countDue(db, ctx));
         });
         if (due === 0) break;
