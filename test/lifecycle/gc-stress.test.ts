@@ -6,7 +6,7 @@
  *
  * Runs on SQLite + filesystem by default. Set BERTH_TEST_CONFIG to a JSON config fragment to
  * run against another configuration (e.g. `{"metadata":{"driver":"postgres",...}}`);
- * STRESS_SECONDS sets the duration (default 6).
+ * STRESS_SECONDS sets the duration (default 6), STRESS_GRACE_MS the grace period (default 300).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -16,7 +16,7 @@ import { bytes, imageManifest, indexManifest, randomBlob, sha256 } from '../help
 import { assertAllTagsPullable, assertNoGarbage } from './helpers.js';
 
 const SECONDS = Number(process.env.STRESS_SECONDS ?? 6);
-const GRACE_MS = 300;
+const GRACE_MS = Number(process.env.STRESS_GRACE_MS ?? 300);
 const TOLERATED = new Set(['MANIFEST_BLOB_UNKNOWN', 'MANIFEST_UNKNOWN', 'BLOB_UNKNOWN', 'DENIED', 'BLOB_UPLOAD_INVALID', 'BLOB_UPLOAD_UNKNOWN']);
 
 interface Outcome {
