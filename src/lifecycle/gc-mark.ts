@@ -152,11 +152,12 @@ function bigint(n: number) {
 }
 
 /**
- * Whether a trash entry keeps its manifest: until it expires, and for good once an untagged
- * manifest was restored from it (a restored tag holds its manifest itself).
+ * Whether a trash entry keeps its manifest: until it expires; once restored, a tag entry no
+ * longer does (the restored tag holds the manifest itself) while an untagged manifest
+ * restored from the trash is kept for good.
  */
 export function holds(t: { tag: string | null; expires_at: number; restored_at: number | null }, now: number): boolean {
-  return Number(t.expires_at) > now || (t.restored_at !== null && t.tag === null);
+  return t.restored_at === null ? Number(t.expires_at) > now : t.tag === null;
 }
 
 /**

@@ -81,6 +81,15 @@ test('keep N most recently pushed, protect wins, dry run equals the real run, re
     assert.deepEqual(await tagMap(t, 'p'), before, 'restore brings back exactly what was removed');
     assert.equal((await fetch(`${t.url}/v2/p/app/manifests/v1`)).status, 200);
 
+    // A restored tag holds its manifest itself: once deleted again, GC may take the manifest.
+    const v1 = before['p/app:v1']!;
+    assert.equal((await fetch(`${t.url}/v2/p/app/manifests/v1`, { method: 'DELETE' })).status, 202);
+    const again = await t.berth.lifecycle.runs.run('test', { graceMs: 0 });
+    assert.deepEqual(
+      again.report.items.manifest.map((m) => m.digest),
+      [v1],
+    );
+
     const runs = await api(t, 'GET', '/api/v1/retention/runs?project=p');
     assert.deepEqual(
       runs.json.items.map((r: { dryRun: boolean; status: string }) => [r.dryRun, r.status]),
