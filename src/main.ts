@@ -30,6 +30,7 @@ import { createAccessControl } from './auth/setup.js';
 import { UploadService } from './registry/uploads.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
+import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -38,6 +39,7 @@ export interface Berth {
   blobs: BlobStore;
   jobs: JobQueue;
   secrets: SharedSecrets;
+  lifecycle: Lifecycle;
   /** Starts listening on `config.listen`; resolves to the bound address (host:port). */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -89,15 +91,16 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const changes = await openChangeFeed(config, meta, logger);
   const pulls = new PullRecorder(meta);
   const cache = new ManifestCache(config.registry.manifestCacheEntries);
+  const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo));
   const registry = {
-    blobs: new BlobService(meta, blobs),
-    uploads: new UploadService(meta, blobs),
-    manifests: new ManifestService(meta, cache, changes, pulls),
+    blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy),
+    uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy),
+    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy),
     listing: new ListingService(meta, config.registry),
     limits: { maxManifestBytes: config.registry.maxManifestBytes },
   };
   const access = await createAccessControl(config, { meta, blobs, manifests: registry.manifests, logger, adminPassword: process.env.BERTH_ADMIN_PASSWORD });
-  const app = await buildServer({ logger, registry, authorize: options.authorize ?? access.authorizer, hooks: (a) => access.installHooks(a), plugins: access.plugins });
+  const app = await buildServer({ logger, registry, authorize: options.authorize ?? access.authorizer, hooks: (a) => access.installHooks(a), plugins: access.plugins, lifecycle, guardApi: (a) => access.guardApi(a) });
 
   // Background jobs: every kind this process can run is registered here, by name.
   const jobs = new JobQueue(meta.jobs);
@@ -111,6 +114,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   });
   const working = config.jobs.enabled ? worker.run(stopJobs.signal) : Promise.resolve();
   if (config.jobs.enabled) scheduleRecurring(jobs, [{ kind: EXPIRE_UPLOADS, everyMs: 15 * 60_000 }], logger, stopJobs.signal);
+  if (config.lifecycle.schedulerEnabled) await lifecycle.scheduler.start();
 
   return {
     app,
@@ -119,6 +123,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     blobs,
     jobs,
     secrets: new SharedSecrets(meta.settings),
+    lifecycle,
     async listen() {
       const i = config.listen.lastIndexOf(':');
       const host = config.listen.slice(0, i).replace(/^\[|\]$/g, '');
@@ -130,6 +135,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     async close() {
       await app.close();
       await access.close();
+      await lifecycle.close();
       stopJobs.abort();
       await working;
       await pulls.close();

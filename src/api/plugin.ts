@@ -26,8 +26,11 @@ export const apiRoutes: readonly ApiRoute[] = [...sessionRoutes, ...projectRoute
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export function apiPlugin(services: ApiServices, access: AccessService, enabled: boolean) {
-  return async function plugin(app: FastifyInstance): Promise<void> {
+/**
+ * The one permission hook of the management API: installed in every encapsulation context
+ * that registers /api routes (this plugin's, and feature plugins' such as lifecycle).
+ */
+export function installPermissionHook(app: FastifyInstance, access: AccessService, enabled: boolean): void {
     app.addHook('onRequest', async (request) => {
       const action = request.routeOptions.config.action;
       // A route without a declared action is a bug; refuse rather than guess.
@@ -43,6 +46,11 @@ export function apiPlugin(services: ApiServices, access: AccessService, enabled:
       const challenge = !request.headers['x-requested-with'];
       if (!d.allow) throw new ProblemError(d.needsLogin ? 401 : 403, d.needsLogin ? 'Unauthorized' : 'Forbidden', d.reason, {}, challenge ? { 'WWW-Authenticate': 'Basic realm="berth"' } : {});
     });
+}
+
+export function apiPlugin(services: ApiServices, access: AccessService, enabled: boolean) {
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    installPermissionHook(app, access, enabled);
 
     for (const route of apiRoutes) {
       app.route({

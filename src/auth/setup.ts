@@ -27,6 +27,7 @@ import { installAuthentication, installRegistryAudit, registryAuthorizer } from 
 import { LoginLimiter } from './login-limiter.js';
 import { TokenIssuer } from './token-issuer.js';
 import { tokenRoutes } from './token-routes.js';
+import { installPermissionHook } from '../api/plugin.js';
 
 export interface AccessControl {
   authorizer: RegistryAuthorizer;
@@ -34,6 +35,8 @@ export interface AccessControl {
   installHooks(app: FastifyInstance): void;
   /** The token endpoint and the management API. */
   plugins: ((app: FastifyInstance) => Promise<void>)[];
+  /** Installs the management API's permission hook in a feature plugin's own context. */
+  guardApi(app: FastifyInstance): void;
   tokens: TokenIssuer;
   audit: AuditLog;
   close(): Promise<void>;
@@ -88,6 +91,9 @@ export async function createAccessControl(
         await app.register(apiPlugin(services, access, a.enabled), { prefix: API_PREFIX });
       },
     ],
+    guardApi(app) {
+      installPermissionHook(app, access, a.enabled);
+    },
     tokens,
     audit,
     async close() {

@@ -13,6 +13,7 @@ import { configJsonSchema } from '../config/schema.js';
 import { runPrimary } from '../cluster/primary.js';
 import { createBerth, createLogger, openMetadata } from '../main.js';
 import { registerManagementCommands } from './commands/manage.js';
+import { registerLifecycleCommands } from './lifecycle.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -100,6 +101,7 @@ configCmd
   });
 
 registerManagementCommands(program);
+registerLifecycleCommands(program);
 
 try {
   await program.parseAsync(process.argv);

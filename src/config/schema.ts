@@ -52,6 +52,32 @@ const filesystemStorage = z.strictObject({
     .describe('Filesystem storage settings.'),
 });
 
+const lifecycleSchema = z
+  .strictObject({
+    gc: z
+      .strictObject({
+        schedule: z.string().nullable().default('15 3 * * *').describe('Cron expression (5 or 6 fields) for scheduled garbage collection; null disables scheduled runs.'),
+        graceSeconds: z.number().int().min(0).default(24 * 3600).describe('An object is reclaimed only after it has been unreferenced for this long (and is re-checked at deletion).'),
+        deleteUntagged: z.boolean().default(true).describe('Reclaim manifests that no tag, index, trash entry or live subject references (a project retention policy may keep them).'),
+        orphanReferrers: z.enum(['delete', 'keep']).default('delete').describe('Referrers whose subject manifest is gone: removed with their subject, or kept.'),
+        batchSize: z.number().int().min(1).default(500).describe('Objects re-checked and deleted per transaction.'),
+        deleteConcurrency: z.number().int().min(1).default(16).describe('Parallel byte deletes against the blob store.'),
+        scanStorage: z.boolean().default(true).describe('Also list the blob store and remove bytes no blob row accounts for (left by crashes or refused pushes), once older than the grace period.'),
+      })
+      .default({ schedule: '15 3 * * *', graceSeconds: 24 * 3600, deleteUntagged: true, orphanReferrers: 'delete', batchSize: 500, deleteConcurrency: 16, scanStorage: true })
+      .describe('Online garbage collection.'),
+    trashDays: z.number().min(0).default(7).describe('Default window (days) in which tags removed by retention can be restored; a project policy may override it.'),
+    schedulerEnabled: z.boolean().default(true).describe('Run scheduled garbage collection and retention on this node (runs are serialized across nodes by a lease).'),
+  })
+  .default({
+    gc: { schedule: '15 3 * * *', graceSeconds: 24 * 3600, deleteUntagged: true, orphanReferrers: 'delete', batchSize: 500, deleteConcurrency: 16, scanStorage: true },
+    trashDays: 7,
+    schedulerEnabled: true,
+  })
+  .describe('Lifecycle: garbage collection, retention, trash.');
+
+export type LifecycleConfig = z.infer<typeof lifecycleSchema>;
+
 export const configSchema = z
   .strictObject({
     listen: z
@@ -100,6 +126,7 @@ export const configSchema = z
       .describe('OCI Distribution behaviour.'),
     auth: authSchema,
     audit: auditSchema,
+    lifecycle: lifecycleSchema,
   })
   .describe('Berth configuration');
 

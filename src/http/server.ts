@@ -9,6 +9,8 @@ import { registryPlugin, type RegistryAuthorizer } from '../registry/routes/inde
 import type { RegistryServices } from '../registry/services.js';
 import { installErrorHandler } from './error-handler.js';
 import { defaultUiRoot, uiPlugin } from './ui.js';
+import { lifecycleApiPlugin } from '../api/lifecycle/index.js';
+import type { Lifecycle } from '../lifecycle/services.js';
 
 export interface ServerDeps {
   logger: Logger;
@@ -18,6 +20,9 @@ export interface ServerDeps {
   hooks?: (app: FastifyInstance) => void;
   /** Further areas (token endpoint, /api/v1), registered after /v2. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
+  lifecycle?: Lifecycle;
+  /** Installs the management API's permission hook in a feature plugin's context. */
+  guardApi?: (app: FastifyInstance) => void;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -44,5 +49,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(registryPlugin(deps.registry, deps.authorize));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   await app.register(uiPlugin({ root: defaultUiRoot() }));
+  const lifecycle = deps.lifecycle;
+  if (lifecycle) {
+    await app.register(async (scope) => {
+      deps.guardApi?.(scope);
+      await scope.register(lifecycleApiPlugin(lifecycle));
+    });
+  }
   return app;
 }

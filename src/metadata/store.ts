@@ -5,7 +5,9 @@
  *
  * Every implementation passes the one contract suite in test/suites/metadata-store.case.ts.
  */
+import type { Kysely } from 'kysely';
 import type { Digest, RepoName, Reference, Tag } from '../registry/names.js';
+import type { Database } from './tables.js';
 
 export interface BlobRecord {
   digest: Digest;
@@ -79,6 +81,11 @@ export interface BlobQueries {
    * manifest still references it (the caller deletes the bytes only after this succeeded).
    */
   delete(digest: Digest): Promise<boolean>;
+  /**
+   * The byte-deletion fence of a digest: garbage collection bumps `version` and sets `pending`
+   * in the transaction that gives up the blob's bytes, and clears `pending` once they are gone.
+   */
+  deletionState(digest: Digest): Promise<{ version: number; pending: boolean }>;
 }
 
 export interface UploadQueries {
@@ -105,7 +112,10 @@ export interface UploadQueries {
 export interface ManifestQueries {
   /** A manifest by digest, or the manifest a tag points at. */
   get(repo: RepoName, ref: Reference): Promise<ManifestRecord | undefined>;
-  /** Stores a manifest and its references (creating the repository if needed); false if it already existed. */
+  /**
+   * Stores a manifest and its references (creating the repository if needed); false if it
+   * already existed, in which case only its push time is refreshed to `now`.
+   */
   insert(repo: RepoName, manifest: NewManifest, now: number): Promise<boolean>;
   /** Which of `digests` the repository may not serve as blobs. */
   missingBlobs(repo: RepoName, digests: Digest[]): Promise<Digest[]>;
@@ -201,6 +211,11 @@ export interface MetadataQueries {
   readonly tags: TagQueries;
   readonly settings: SettingQueries;
   readonly jobs: JobQueries;
+  /**
+   * The query builder of this store (or of the transaction), for feature modules that keep
+   * their own tables (lifecycle, policy) and must run in the same transaction as the core.
+   */
+  readonly executor: Kysely<Database>;
 }
 
 export interface MetadataStore extends MetadataQueries {

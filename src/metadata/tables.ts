@@ -102,6 +102,73 @@ export interface ChangesTable {
   created_at: number;
 }
 
+/** Lifecycle tables (migration 0002-lifecycle); owned by src/lifecycle and src/policy. */
+export interface GcReviewsTable {
+  kind: 'manifest' | 'link' | 'blob' | 'orphan';
+  repository_id: number;
+  digest: string;
+  queued_at: number;
+  not_before: number;
+}
+
+export interface BlobDeletionsTable {
+  digest: string;
+  version: number;
+  /** 1 while the bytes may still be being deleted. */
+  pending: number;
+  updated_at: number;
+}
+
+export interface GcRunsTable {
+  id: Generated<number>;
+  trigger: string;
+  dry_run: number;
+  status: string;
+  started_at: number;
+  finished_at: number | null;
+  progress: string | null;
+  result: string | null;
+  error: string | null;
+}
+
+export interface LifecycleLeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
+export interface ProjectLifecycleTable {
+  project: string;
+  retention: string | null;
+  immutability: string | null;
+  quota: string | null;
+  updated_at: number;
+}
+
+export interface RetentionRunsTable {
+  id: Generated<number>;
+  project: string;
+  trigger: string;
+  dry_run: number;
+  status: string;
+  started_at: number;
+  finished_at: number | null;
+  result: string | null;
+  error: string | null;
+}
+
+export interface TrashTable {
+  id: Generated<number>;
+  run_id: number;
+  project: string;
+  repository: string;
+  tag: string | null;
+  digest: string;
+  removed_at: number;
+  expires_at: number;
+  restored_at: number | null;
+}
+
 export interface Database extends AuthTables {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -114,4 +181,11 @@ export interface Database extends AuthTables {
   settings: SettingsTable;
   jobs: JobsTable;
   changes: ChangesTable;
+  gc_reviews: GcReviewsTable;
+  blob_deletions: BlobDeletionsTable;
+  gc_runs: GcRunsTable;
+  lifecycle_leases: LifecycleLeasesTable;
+  project_lifecycle: ProjectLifecycleTable;
+  retention_runs: RetentionRunsTable;
+  trash: TrashTable;
 }

@@ -9,6 +9,7 @@ import { NotFoundError } from '../errors/store.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BlobStore, ByteRange } from '../storage/blob-store.js';
 import type { Digest, RepoName } from './names.js';
+import { allowAllWrites, type WritePolicy } from './write-policy.js';
 
 export type BlobBody =
   | { kind: 'stream'; open: (range?: ByteRange) => Promise<Readable> }
@@ -26,6 +27,7 @@ export class BlobService {
     private readonly meta: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly now: () => number = Date.now,
+    private readonly policy: WritePolicy = allowAllWrites,
   ) {}
 
   /** Size and a way to open the bytes, or BLOB_UNKNOWN. */
@@ -72,6 +74,7 @@ export class BlobService {
     return this.meta.transaction(async (tx) => {
       if ((await tx.blobs.sizeInRepository(from, digest)) === undefined) return false;
       await tx.blobs.link(repo, digest, 'mounted', this.now());
+      await this.policy.blobLinked(tx, repo, digest);
       return true;
     });
   }

@@ -10,6 +10,7 @@ import { parseManifest } from './manifest/parse.js';
 import type { ManifestCache } from './manifest-cache.js';
 import { referenceString, type Digest, type Reference, type RepoName } from './names.js';
 import type { PullRecorder } from './pull-recorder.js';
+import { allowAllWrites, type WritePolicy } from './write-policy.js';
 
 export interface PushedManifest {
   digest: Digest;
@@ -23,6 +24,7 @@ export class ManifestService {
     private readonly changes: ChangeFeed,
     private readonly pulls: PullRecorder,
     private readonly now: () => number = Date.now,
+    private readonly policy: WritePolicy = allowAllWrites,
   ) {
     changes.subscribe((repo) => (repo === ALL_REPOSITORIES ? cache.clear() : cache.invalidate(repo)));
   }
@@ -67,12 +69,14 @@ export class ManifestService {
           reason: `the manifest references ${missing.length === 1 ? 'a blob or manifest' : `${missing.length} blobs or manifests`} not in repository ${repo}: ${missing.slice(0, 5).join(', ')}`,
         });
       }
+      if (ref.kind === 'tag') await this.policy.tagWrite(tx, repo, ref.tag, digest);
       await tx.manifests.insert(
         repo,
         { digest, mediaType: parsed.mediaType, artifactType: parsed.artifactType, subject: parsed.subject, content: body, annotations: parsed.annotations, blobs: parsed.blobs, children: parsed.children },
         now,
       );
       if (ref.kind === 'tag') await tx.tags.set(repo, ref.tag, digest, now);
+      await this.policy.manifestPushed(tx, repo, digest);
     });
     if (ref.kind === 'tag') await this.changes.publish(repo);
     return { digest, subject: parsed.subject };
@@ -81,7 +85,10 @@ export class ManifestService {
   /** By tag: removes the tag only. By digest: removes the manifest and every tag pointing at it. */
   async delete(repo: RepoName, ref: Reference): Promise<void> {
     if (ref.kind === 'tag') {
-      if (!(await this.meta.tags.delete(repo, ref.tag))) throw new OciError('MANIFEST_UNKNOWN', { tag: ref.tag });
+      await this.meta.transaction(async (tx) => {
+        await this.policy.tagDelete(tx, repo, ref.tag);
+        if (!(await tx.tags.delete(repo, ref.tag))) throw new OciError('MANIFEST_UNKNOWN', { tag: ref.tag });
+      });
     } else {
       await this.meta.transaction(async (tx) => {
         const parents = await tx.manifests.parents(repo, ref.digest);
@@ -92,6 +99,7 @@ export class ManifestService {
             reason: `manifest ${ref.digest} is listed by index ${parents[0]}${parents.length > 1 ? ` and ${parents.length - 1} more` : ''}; delete the index first`,
           });
         }
+        await this.policy.manifestDelete(tx, repo, ref.digest);
         if (!(await tx.manifests.delete(repo, ref.digest))) throw new OciError('MANIFEST_UNKNOWN', { digest: ref.digest });
       });
     }

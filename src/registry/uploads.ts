@@ -22,6 +22,7 @@ import type { MetadataStore } from '../metadata/store.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { hashStream, newHash, tapHash } from './digester.js';
 import { digestAlgorithm, type Digest, type RepoName } from './names.js';
+import { allowAllWrites, type WritePolicy } from './write-policy.js';
 
 export interface UploadStatus {
   id: string;
@@ -55,6 +56,7 @@ export class UploadService {
     private readonly meta: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly now: () => number = Date.now,
+    private readonly policy: WritePolicy = allowAllWrites,
   ) {}
 
   async start(repo: RepoName): Promise<UploadStatus> {
@@ -152,15 +154,57 @@ export class UploadService {
     return { offset, handle };
   }
 
-  /** Verified bytes become a blob: durable in storage first, then the metadata commit. */
+  /**
+   * Verified bytes become a blob: durable in storage first, then the metadata commit.
+   *
+   * Garbage collection may be giving up the same digest's bytes at the same moment (the store
+   * skips writing bytes that already exist). The byte-deletion fence closes that race: we read
+   * the digest's deletion version (waiting out a deletion under way) before placing the bytes,
+   * and the metadata transaction refuses to record the blob if a deletion started since, so a
+   * blob row never points at bytes a collector removed. See src/lifecycle/gc.ts.
+   */
   private async commit(repo: RepoName, id: string, handle: string, size: number, digest: Digest, hasSession: boolean): Promise<void> {
+    try {
+      await this.policy.checkBlobPush(repo, digest, size);
+    } catch (e) {
+      // A refused push (quota) leaves nothing behind: the session and its bytes go.
+      if (hasSession) {
+        this.hashes.delete(id);
+        await this.meta.uploads.delete(id).catch(() => {});
+        await this.blobs.deleteUpload(id, handle).catch(() => {});
+      }
+      throw e;
+    }
+    const fence = await this.settledDeletion(digest);
     await this.blobs.commitUpload(id, handle, size, digest);
     const now = this.now();
-    await this.meta.transaction(async (tx) => {
-      await tx.blobs.insert({ digest, size }, now);
-      await tx.blobs.link(repo, digest, 'pushed', now);
-      if (hasSession) await tx.uploads.delete(id);
-    });
+    try {
+      await this.meta.transaction(async (tx) => {
+        const state = await tx.blobs.deletionState(digest);
+        if (state.pending || state.version !== fence) {
+          throw new OciError('BLOB_UPLOAD_INVALID', { digest, reason: 'the blob was being garbage-collected while this upload finished; push it again' });
+        }
+        await tx.blobs.insert({ digest, size }, now);
+        await tx.blobs.link(repo, digest, 'pushed', now);
+        await this.policy.blobLinked(tx, repo, digest);
+        if (hasSession) await tx.uploads.delete(id);
+      });
+    } catch (e) {
+      // The upload's bytes were consumed by commitUpload; the session cannot continue.
+      if (hasSession) await this.meta.uploads.delete(id).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** The digest's byte-deletion version once no deletion of its bytes is under way. */
+  private async settledDeletion(digest: Digest): Promise<number> {
+    const deadline = this.now() + 30_000;
+    for (;;) {
+      const state = await this.meta.blobs.deletionState(digest);
+      if (!state.pending) return state.version;
+      if (this.now() > deadline) throw new OciError('UNAVAILABLE', { digest, reason: 'garbage collection is removing this blob; retry shortly' });
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   private async get(repo: RepoName, id: string) {

@@ -137,7 +137,7 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       assert.ok(got);
       assert.equal(got.digest, child.digest);
       assert.equal(got.size, 5);
-      assert.equal(got.pushedAt, 1000);
+      assert.equal(got.pushedAt, 1001, 're-pushing refreshes the push time');
       assert.ok(Buffer.isBuffer(got.content));
       assert.equal(got.content.toString(), 'child');
       assert.equal(await s.manifests.get(repo('other'), byDigest(child.digest)), undefined);

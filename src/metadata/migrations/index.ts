@@ -6,6 +6,7 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import { auth } from './auth.js';
 import { scale } from './0003-scale.js';
+import { lifecycle } from './0004-lifecycle.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -112,5 +113,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0001-core': core(dialect),
     '0002-auth': auth(dialect),
     '0003-scale': scale(dialect),
+    '0004-lifecycle': lifecycle(dialect),
   };
 }

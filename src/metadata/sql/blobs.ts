@@ -55,8 +55,14 @@ export class SqlBlobs implements BlobQueries {
     await this.db
       .insertInto('repository_blobs')
       .values({ repository_id: id, digest, source, created_at: now })
-      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+      // A re-push or re-mount refreshes the link's age (garbage collection's grace counts from it).
+      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ created_at: now }))
       .execute();
+  }
+
+  async deletionState(digest: Digest): Promise<{ version: number; pending: boolean }> {
+    const row = await this.db.selectFrom('blob_deletions').select(['version', 'pending']).where('digest', '=', digest).executeTakeFirst();
+    return row ? { version: Number(row.version), pending: Number(row.pending) === 1 } : { version: 0, pending: false };
   }
 
   async unlink(repo: RepoName, digest: Digest): Promise<boolean> {

@@ -51,7 +51,11 @@ export class SqlManifests implements ManifestQueries {
       .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
       .returning('id')
       .executeTakeFirst();
-    if (!inserted) return false;
+    if (!inserted) {
+      // A re-push refreshes the push time, so garbage collection's grace period counts from it.
+      await this.db.updateTable('manifests').set({ pushed_at: now }).where('repository_id', '=', repositoryId).where('digest', '=', m.digest).execute();
+      return false;
+    }
     const id = Number(inserted.id);
     const blobs = [...new Set(m.blobs)];
     if (blobs.length > 0) {

@@ -32,7 +32,8 @@ class SqlQueries implements MetadataQueries {
   readonly settings: SqlSettings;
   readonly jobs: SqlJobs;
 
-  constructor(db: Kysely<Database>, dialect: Dialect) {
+  constructor(readonly executor: Kysely<Database>, dialect: Dialect) {
+    const db = executor;
     this.repositories = new SqlRepositories(db);
     this.blobs = new SqlBlobs(db);
     this.uploads = new SqlUploads(db);

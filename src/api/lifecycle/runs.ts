@@ -1,0 +1,86 @@
+/**
+ * Garbage-collection runs (`/api/v1/gc`), retention run history (`/api/v1/retention/runs`),
+ * the trash and restores (`/api/v1/trash`), and usage across projects (`/api/v1/usage`).
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ConflictError } from '../../errors/store.js';
+import { ProblemError } from '../../errors/problem.js';
+import type { Lifecycle } from '../../lifecycle/services.js';
+import { projects, usage } from '../../policy/quota.js';
+import { cursorParam, intParam, limitParam, page, parseBody, routeConfig } from './common.js';
+
+const gcBody = z.strictObject({
+  dryRun: z.boolean().default(false),
+  graceSeconds: z.number().min(0).optional(),
+});
+
+const restoreBody = z
+  .strictObject({
+    ids: z.array(z.number().int().min(0)).max(10000).optional(),
+    runId: z.number().int().min(0).optional(),
+    project: z.string().optional(),
+  })
+  .refine((b) => b.ids !== undefined || b.runId !== undefined, 'give ids or runId');
+
+export function lifecycleRunRoutes(app: FastifyInstance, lc: Lifecycle): void {
+  const db = lc.meta.executor;
+
+  app.post('/api/v1/gc', { config: routeConfig('admin') }, async (req, reply) => {
+    const body = parseBody(gcBody, req.body);
+    try {
+      const id = await lc.runs.start('api', { dryRun: body.dryRun, ...(body.graceSeconds !== undefined ? { graceMs: body.graceSeconds * 1000 } : {}) });
+      return reply.code(202).header('Location', `/api/v1/gc/${id}`).send(await lc.runs.get(id));
+    } catch (e) {
+      if (e instanceof ConflictError) throw new ProblemError(409, 'Conflict', e.message);
+      throw e;
+    }
+  });
+  app.get('/api/v1/gc', { config: routeConfig('admin') }, async (req) => {
+    const limit = limitParam(req.query);
+    return { ...page(await lc.runs.list(cursorParam(req.query), limit), limit), schedule: lc.scheduler.next().gc };
+  });
+  app.get('/api/v1/gc/:id', { config: routeConfig('admin') }, async (req) => {
+    const run = await lc.runs.get(intParam((req.params as { id: string }).id, 'run id'));
+    if (!run) throw new ProblemError(404, 'Not Found', 'no such garbage-collection run');
+    return run;
+  });
+
+  app.get('/api/v1/retention/runs', { config: routeConfig('read-project') }, async (req) => {
+    const limit = limitParam(req.query);
+    const after = cursorParam(req.query);
+    const project = (req.query as { project?: string }).project;
+    let q = db.selectFrom('retention_runs').selectAll().orderBy('id', 'desc').limit(limit);
+    if (project) q = q.where('project', '=', project);
+    if (after !== undefined) q = q.where('id', '<', after);
+    const items = (await q.execute()).map((r) => ({
+      id: Number(r.id),
+      project: r.project,
+      trigger: r.trigger,
+      dryRun: Number(r.dry_run) === 1,
+      status: r.status,
+      startedAt: new Date(Number(r.started_at)).toISOString(),
+      finishedAt: r.finished_at === null ? null : new Date(Number(r.finished_at)).toISOString(),
+      result: r.result ? JSON.parse(r.result) : null,
+      error: r.error,
+    }));
+    return page(items, limit);
+  });
+
+  app.get('/api/v1/trash', { config: routeConfig('read-project') }, async (req) => {
+    const limit = limitParam(req.query);
+    const q = req.query as { project?: string; runId?: string };
+    const items = await lc.trash.list({ project: q.project, runId: q.runId === undefined ? undefined : intParam(q.runId, 'runId'), after: cursorParam(req.query), limit });
+    return page(items, limit);
+  });
+  app.post('/api/v1/trash/restore', { config: routeConfig('manage-policies') }, async (req) => {
+    const body = parseBody(restoreBody, req.body);
+    return lc.trash.restore(body);
+  });
+
+  app.get('/api/v1/usage', { config: routeConfig('admin') }, async () => {
+    const items = [];
+    for (const project of await projects(db)) items.push({ project, usage: await usage(db, { project }), quota: (await lc.settings.get(db, project)).quota });
+    return { items, next: null };
+  });
+}

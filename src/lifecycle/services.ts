@@ -1,0 +1,65 @@
+/**
+ * Builds the lifecycle services (settings, GC and its runs, retention, trash, leases, the
+ * scheduler) and the write policy (quotas, immutability) the registry core consults. Called
+ * once by main.ts; nothing here is a singleton.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { MetadataStore } from '../metadata/store.js';
+import { ImmutabilityPolicy } from '../policy/immutability.js';
+import { lifecycleWritePolicy } from '../policy/lifecycle-writes.js';
+import { QuotaPolicy } from '../policy/quota.js';
+import type { WritePolicy } from '../registry/write-policy.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { GarbageCollector } from './gc.js';
+import { GcRuns } from './gc-runs.js';
+import { Leases } from './lease.js';
+import { RetentionService } from './retention.js';
+import { LifecycleScheduler } from './scheduler.js';
+import { LifecycleSettings } from './settings.js';
+import { TrashService } from './trash.js';
+
+export interface Lifecycle {
+  meta: MetadataStore;
+  settings: LifecycleSettings;
+  gc: GarbageCollector;
+  runs: GcRuns;
+  retention: RetentionService;
+  trash: TrashService;
+  leases: Leases;
+  quota: QuotaPolicy;
+  immutability: ImmutabilityPolicy;
+  writePolicy: WritePolicy;
+  scheduler: LifecycleScheduler;
+  close(): Promise<void>;
+}
+
+export function createLifecycle(config: Config, meta: MetadataStore, blobs: BlobStore, logger: Logger, onChange: (repo: string) => Promise<void>): Lifecycle {
+  const db = meta.executor;
+  const settings = new LifecycleSettings();
+  const leases = new Leases(db);
+  const gc = new GarbageCollector(db, meta.dialect, blobs, settings, config.lifecycle.gc, config.registry.uploadMaxAgeSeconds * 1000, onChange);
+  const runs = new GcRuns(db, gc, leases);
+  const immutability = new ImmutabilityPolicy(settings);
+  const quota = new QuotaPolicy(settings);
+  const retention = new RetentionService(db, meta.dialect, settings, immutability, config.lifecycle.trashDays, onChange);
+  const trash = new TrashService(db, meta.dialect, onChange);
+  const scheduler = new LifecycleScheduler(db, runs, retention, settings, leases, config.lifecycle.gc.schedule, logger.child({ area: 'lifecycle' }));
+  return {
+    meta,
+    settings,
+    gc,
+    runs,
+    retention,
+    trash,
+    leases,
+    quota,
+    immutability,
+    writePolicy: lifecycleWritePolicy(meta, immutability, quota),
+    scheduler,
+    async close() {
+      scheduler.stop();
+      await runs.drain();
+    },
+  };
+}

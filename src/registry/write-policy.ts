@@ -1,0 +1,32 @@
+/**
+ * The checks the registry core asks for while it writes: quotas and tag immutability live in
+ * src/policy and are handed in by main.ts. Each in-transaction check runs on the transaction
+ * that makes the change, so check and write commit (or roll back) together; a check refuses
+ * by throwing an OciError (usually DENIED with a reason naming the rule or the limit).
+ */
+import type { MetadataQueries } from '../metadata/store.js';
+import type { Digest, RepoName, Tag } from './names.js';
+
+export interface WritePolicy {
+  /** Before a pushed blob's bytes are placed: an early refusal, so a refused push leaves no bytes. */
+  checkBlobPush(repo: RepoName, digest: Digest, size: number): Promise<void>;
+  /** Inside the transaction that linked `digest` to `repo` (push or mount). */
+  blobLinked(tx: MetadataQueries, repo: RepoName, digest: Digest): Promise<void>;
+  /** Inside the manifest push transaction, before `tag` is pointed at `digest`. */
+  tagWrite(tx: MetadataQueries, repo: RepoName, tag: Tag, digest: Digest): Promise<void>;
+  /** Inside the manifest push transaction, after the manifest row was stored. */
+  manifestPushed(tx: MetadataQueries, repo: RepoName, digest: Digest): Promise<void>;
+  /** Inside the transaction that deletes a tag. */
+  tagDelete(tx: MetadataQueries, repo: RepoName, tag: Tag): Promise<void>;
+  /** Inside the transaction that deletes a manifest (and the tags pointing at it). */
+  manifestDelete(tx: MetadataQueries, repo: RepoName, digest: Digest): Promise<void>;
+}
+
+export const allowAllWrites: WritePolicy = {
+  async checkBlobPush() {},
+  async blobLinked() {},
+  async tagWrite() {},
+  async manifestPushed() {},
+  async tagDelete() {},
+  async manifestDelete() {},
+};

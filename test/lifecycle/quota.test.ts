@@ -1,0 +1,186 @@
+/**
+ * Quotas and usage: shared blobs counted once per project, refused pushes (bytes, repository
+ * and tag limits) leave nothing behind, and a randomized sequence of pushes, mounts, deletes,
+ * GC runs, retention runs and restores keeps usage equal to an independent recount after
+ * every step. Also tag immutability through the API and /v2.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { usage } from '../../src/policy/quota.js';
+import { startBerth, type TestBerth } from '../helpers/berth.js';
+import { bytes, imageManifest, pushImage, putManifest, randomBlob, sha256 } from '../helpers/oci.js';
+import { recount } from './helpers.js';
+
+const lifecycle = { gc: { schedule: null }, schedulerEnabled: false };
+
+async function api(t: TestBerth, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const r = await fetch(`${t.url}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}) });
+  const text = await r.text();
+  return { status: r.status, json: text ? JSON.parse(text) : null };
+}
+
+async function assertExact(t: TestBerth, step: string): Promise<void> {
+  const db = t.berth.meta.executor;
+  const truth = await recount(db);
+  for (const project of ['a', 'b']) {
+    const u = await usage(db, { project });
+    const r = truth.get(project) ?? { bytes: 0, blobs: 0, manifests: 0, repositories: 0, tags: 0 };
+    assert.deepEqual({ bytes: u.bytes, blobs: u.blobs, manifests: u.manifests, repositories: u.repositories, tags: u.tags }, r, `usage of ${project} after ${step}`);
+  }
+}
+
+async function storageState(t: TestBerth): Promise<string> {
+  const files: string[] = [];
+  for await (const b of t.berth.blobs.list()) files.push(b.digest);
+  for await (const u of t.berth.blobs.listUploads()) files.push(`upload:${u.id}`);
+  const db = t.berth.meta.executor;
+  const counts = await Promise.all((['blobs', 'repository_blobs', 'manifests', 'tags', 'uploads'] as const).map(async (tb) => (await db.selectFrom(tb).selectAll().execute()).length));
+  return JSON.stringify({ files: files.sort(), counts });
+}
+
+test('shared blobs count once; a refused push leaves nothing behind', async () => {
+  const t = await startBerth({ lifecycle });
+  try {
+    const layer = randomBlob(10_000, 0.5);
+    await pushImage(t.url, 'a/x', 'v1', { layers: [layer] });
+    await pushImage(t.url, 'a/y', 'v1', { layers: [layer] });
+    const u = (await api(t, 'GET', '/api/v1/projects/a/usage')).json;
+    assert.equal(u.usage.blobs, 3, 'two configs + one shared layer');
+    assert.ok(u.usage.bytes < 2 * 10_000, 'the shared layer is counted once');
+    assert.equal(u.repositories.length, 2);
+    await assertExact(t, 'shared push');
+
+    const set = await api(t, 'PUT', '/api/v1/projects/a/quota', { bytes: u.usage.bytes + 5_000 });
+    assert.equal(set.status, 200);
+    const before = await storageState(t);
+    const big = randomBlob(20_000, 0.6);
+    const r = await fetch(`${t.url}/v2/a/x/blobs/uploads/?digest=${sha256(big)}`, { method: 'POST', body: bytes(big), headers: { 'Content-Type': 'application/octet-stream' } });
+    assert.equal(r.status, 403);
+    const err = (await r.json()) as { errors: { code: string; detail: { reason: string } }[] };
+    assert.equal(err.errors[0]!.code, 'DENIED');
+    assert.match(err.errors[0]!.detail.reason, /quota exceeded: project a would use \d+ bytes of its \d+ bytes quota/);
+    assert.equal(await storageState(t), before, 'the refused push left no rows and no bytes');
+    // The same through a chunked upload session: the session and its bytes go too.
+    const start = await fetch(`${t.url}/v2/a/x/blobs/uploads/`, { method: 'POST' });
+    const loc = new URL(start.headers.get('location')!, t.url);
+    const patched = await fetch(loc, { method: 'PATCH', body: bytes(big), headers: { 'Content-Type': 'application/octet-stream' } });
+    const fin = new URL(patched.headers.get('location')!, t.url);
+    fin.searchParams.set('digest', sha256(big));
+    assert.equal((await fetch(fin, { method: 'PUT' })).status, 403);
+    assert.equal(await storageState(t), before, 'the refused chunked push left no session and no bytes');
+    // A blob the project already holds costs nothing and is accepted.
+    await pushImage(t.url, 'a/z', 'v1', { layers: [layer], config: Buffer.from('{"architecture":"amd64","os":"linux"}') });
+    await assertExact(t, 'quota refusal');
+
+    // Tag and repository limits are enforced in the push transaction.
+    await api(t, 'PUT', '/api/v1/projects/a/quota', { bytes: null, tags: 3, repositories: 3 });
+    const img = await pushImage(t.url, 'a/x', 'v2', { layers: [randomBlob(10, 0.1)] }).catch((e: Error) => e);
+    assert.ok(img instanceof Error && /403/.test(img.message), 'a fourth tag is refused');
+    const tags = await t.berth.meta.executor.selectFrom('tags').selectAll().execute();
+    assert.equal(tags.length, 3);
+    await assertExact(t, 'tag quota refusal');
+  } finally {
+    await t.close();
+  }
+});
+
+function rng(seed: number) {
+  let x = seed | 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return ((x >>> 0) % 1_000_000) / 1_000_000;
+  };
+}
+
+test('usage equals a recount after every step of a randomized sequence', { timeout: 120_000 }, async () => {
+  const t = await startBerth({ lifecycle });
+  try {
+    const rand = rng(1234);
+    const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const pool = Array.from({ length: 8 }, (_, i) => randomBlob(500 + i * 300, (i + 1) / 17));
+    const repos = ['a/one', 'a/two', 'b/one', 'b/deep/two'];
+    const tags = ['t1', 't2', 't3'];
+    await api(t, 'PUT', '/api/v1/projects/a/quota', { bytes: 9_000 });
+    await api(t, 'PUT', '/api/v1/projects/a/retention', { rules: [{ keep: { kind: 'lastPushed', count: 1 } }] });
+    await api(t, 'PUT', '/api/v1/projects/b/retention', { rules: [{ keep: { kind: 'lastPushed', count: 1 } }] });
+    const steps: Record<string, number> = {};
+    for (let i = 0; i < 120; i++) {
+      const op = rand();
+      const repo = pick(repos);
+      let name: string;
+      if (op < 0.35) {
+        name = 'push';
+        await pushImage(t.url, repo, pick(tags), { layers: [pick(pool), pick(pool)] }).catch(() => {});
+      } else if (op < 0.45) {
+        name = 'mount';
+        const r = await fetch(`${t.url}/v2/${repo}/blobs/uploads/?mount=${sha256(pick(pool))}&from=${pick(repos)}`, { method: 'POST' });
+        if (r.status === 202) await fetch(new URL(r.headers.get('location')!, t.url), { method: 'DELETE' });
+      } else if (op < 0.55) {
+        name = 'delete-tag';
+        await fetch(`${t.url}/v2/${repo}/manifests/${pick(tags)}`, { method: 'DELETE' });
+      } else if (op < 0.62) {
+        name = 'delete-manifest';
+        const m = await fetch(`${t.url}/v2/${repo}/manifests/${pick(tags)}`);
+        if (m.status === 200) await fetch(`${t.url}/v2/${repo}/manifests/${m.headers.get('docker-content-digest')}`, { method: 'DELETE' });
+      } else if (op < 0.68) {
+        name = 'delete-blob';
+        await fetch(`${t.url}/v2/${repo}/blobs/${sha256(pick(pool))}`, { method: 'DELETE' });
+      } else if (op < 0.78) {
+        name = 'gc';
+        await t.berth.lifecycle.runs.run('test', { graceMs: 0 });
+      } else if (op < 0.86) {
+        name = 'retention';
+        await api(t, 'POST', `/api/v1/projects/${pick(['a', 'b'])}/retention/runs`, { dryRun: false });
+      } else if (op < 0.93) {
+        name = 'restore';
+        const trash = await api(t, 'GET', '/api/v1/trash?limit=5');
+        if (trash.json.items.length > 0) await api(t, 'POST', '/api/v1/trash/restore', { ids: trash.json.items.map((e: { id: number }) => e.id) });
+      } else {
+        name = 'failed-push';
+        // A manifest whose blobs were never pushed: refused, must change nothing.
+        const m = imageManifest(randomBlob(10, rand()), [randomBlob(10, rand())]);
+        await putManifest(t.url, repo, pick(tags), m).catch(() => {});
+      }
+      steps[name] = (steps[name] ?? 0) + 1;
+      await assertExact(t, `step ${i} (${name})`);
+      const ua = await usage(t.berth.meta.executor, { project: 'a' });
+      assert.ok(ua.bytes <= 9_000, `project a stays within its quota (${ua.bytes})`);
+    }
+    assert.ok(Object.keys(steps).length >= 8, `all step kinds ran: ${JSON.stringify(steps)}`);
+  } finally {
+    await t.close();
+  }
+});
+
+test('immutable tags: overwrite, delete and delete-with-manifest are DENIED naming the rule; new tags pass', async () => {
+  const t = await startBerth({ lifecycle });
+  try {
+    const put = await api(t, 'PUT', '/api/v1/projects/i/immutability', { rules: [{ name: 'releases', repositories: ['**'], tags: ['v*'] }] });
+    assert.equal(put.status, 200);
+    assert.deepEqual((await api(t, 'GET', '/api/v1/projects/i/immutability')).json.rules[0].tags, ['v*']);
+    const v1 = await pushImage(t.url, 'i/app', 'v1');
+    const other = await pushImage(t.url, 'i/app', 'dev');
+    const denied = async (r: Response) => {
+      assert.equal(r.status, 403);
+      const e = (await r.json()) as { errors: { code: string; detail: { rule: string; reason: string } }[] };
+      assert.equal(e.errors[0]!.code, 'DENIED');
+      assert.equal(e.errors[0]!.detail.rule, 'releases');
+      assert.match(e.errors[0]!.detail.reason, /immutable \(rule "releases": v\*\)/);
+    };
+    await denied(await fetch(`${t.url}/v2/i/app/manifests/v1`, { method: 'PUT', body: bytes(other.manifest), headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } }));
+    await denied(await fetch(`${t.url}/v2/i/app/manifests/v1`, { method: 'DELETE' }));
+    await denied(await fetch(`${t.url}/v2/i/app/manifests/${v1.digest}`, { method: 'DELETE' }));
+    // Re-pushing the same manifest is an idempotent no-op; a new matching tag is allowed.
+    await putManifest(t.url, 'i/app', 'v1', v1.manifest);
+    await putManifest(t.url, 'i/app', 'v2', other.manifest);
+    // Non-matching tags stay mutable.
+    await putManifest(t.url, 'i/app', 'dev', v1.manifest);
+    assert.equal((await fetch(`${t.url}/v2/i/app/manifests/dev`, { method: 'DELETE' })).status, 202);
+    const got = await fetch(`${t.url}/v2/i/app/manifests/v1`);
+    assert.equal(got.headers.get('docker-content-digest'), v1.digest);
+  } finally {
+    await t.close();
+  }
+});
