@@ -19,6 +19,7 @@ import { allowAll } from './registry/routes/index.js';
 import { UploadService } from './registry/uploads.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
+import { S3BlobStore } from './storage/s3/s3-blob-store.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -37,6 +38,7 @@ export async function openMetadata(config: Config): Promise<MetadataStore> {
 }
 
 export async function openBlobStore(config: Config): Promise<BlobStore> {
+  if (config.storage.driver === 's3') return S3BlobStore.open(config.storage.s3);
   return FsBlobStore.open(resolve(config.storage.filesystem.root ?? `${config.dataDir}/storage`));
 }
 
