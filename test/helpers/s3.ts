@@ -52,7 +52,7 @@ export async function cephEndpoint(): Promise<S3Endpoint | string> {
 }
 
 /** Settings for a store over `bucket` at the endpoint. */
-export function s3Settings(ep: S3Endpoint, bucket: string, prefix = ''): S3Settings {
+export function s3Settings(ep: S3Endpoint, bucket: string, prefix = ''): S3Settings & S3Endpoint {
   return { endpoint: ep.endpoint, region: ep.region, bucket, prefix, forcePathStyle: true, accessKeyId: ep.accessKeyId, secretAccessKey: ep.secretAccessKey };
 }
 
