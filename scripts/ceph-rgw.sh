@@ -24,6 +24,8 @@ CONF=$DIR/ceph.conf
 ENDPOINT=http://127.0.0.1:$RGW_PORT
 
 log() { echo "ceph-rgw: $*" >&2; }
+T0=$(date +%s.%N)
+phase() { [[ -n ${BERTH_CEPH_VERBOSE:-} ]] && log "$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s: $*"; return 0; }
 die() { log "$*"; exit 1; }
 
 rgw_up() { curl -s -o /dev/null --max-time 2 "$ENDPOINT/" 2>/dev/null; }
@@ -75,8 +77,8 @@ pid file = $DIR/run/\$name.pid
 exporter sock dir = $DIR/run
 osd pool default size = 1
 osd pool default min size = 1
-osd pool default pg num = 8
-osd pool default pgp num = 8
+osd pool default pg num = 1
+osd pool default pgp num = 1
 osd pool default pg autoscale mode = off
 osd crush chooseleaf type = 0
 mon allow pool size one = true
@@ -84,6 +86,10 @@ mon allow pool delete = true
 mon warn on pool no redundancy = false
 mon data avail warn = 2
 mon data avail crit = 1
+# Every pool radosgw creates is an osdmap epoch; the default of one proposal a second makes
+# the first start take ~10 s longer.
+paxos propose interval = 0.05
+paxos min wait = 0.01
 
 [mon]
 mon data = $DIR/mon/\$name
@@ -104,6 +110,7 @@ rgw data = $DIR/rgw
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw dns name = 127.0.0.1
 rgw enable usage log = false
+rgw num control oids = 1
 rgw init timeout = 60
 EOF
 }
@@ -129,11 +136,14 @@ start() {
   monmaptool --create --clobber --fsid "$fsid" --addv a "[v2:127.0.0.1:$MON_PORT]" "$DIR/monmap" >/dev/null
   ceph-mon -c "$CONF" -i a --mkfs --monmap "$DIR/monmap" --keyring "$DIR/keyring"
   ceph-mon -c "$CONF" -i a 9>&-
+  phase "mon started"
 
   local osd_uuid
   osd_uuid=$(uuidgen)
   ceph_cmd osd new "$osd_uuid" >/dev/null
+  phase "osd created"
   ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$osd_uuid" 2>>"$DIR/log/mkfs.log" >/dev/null
+  phase "osd mkfs done"
   ceph-osd -c "$CONF" -i 0 9>&- 2>>"$DIR/log/osd.0.stderr"
 
   for _ in $(seq 1 120); do
@@ -142,12 +152,14 @@ start() {
   done
   ceph_cmd osd dump | grep -q '^osd.0 up' || die "osd.0 did not come up (see $DIR/log)"
 
+  phase "osd up"
   radosgw -c "$CONF" -n client.rgw 9>&- 2>>"$DIR/log/rgw.stderr"
   for _ in $(seq 1 240); do
     rgw_up && break
     sleep 0.25
   done
   rgw_up || die "radosgw did not answer on $ENDPOINT (see $DIR/log)"
+  phase "rgw answers"
   radosgw-admin -c "$CONF" user create --uid=berth --display-name=berth \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null 2>>"$DIR/log/admin.log"
   write_env
