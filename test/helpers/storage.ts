@@ -34,13 +34,13 @@ export function testStorageKind(): TestStorageKind {
  * Storage for one test server: undefined for the filesystem default (inside the data folder),
  * or a fresh prefix in the S3 test bucket. Asking for S3 when Ceph is unavailable is an error.
  */
-export async function testStorage(kind: TestStorageKind = testStorageKind(), s3: { redirect?: boolean } = {}): Promise<TestStorage | undefined> {
+export async function testStorage(kind: TestStorageKind = testStorageKind(), s3: { redirect?: boolean; partSizeBytes?: number } = {}): Promise<TestStorage | undefined> {
   if (kind === 'filesystem') return undefined;
   const ep = await cephEndpoint();
   if (typeof ep === 'string') throw new Error(`BERTH_TEST_STORAGE=s3: ${ep}`);
   await ensureBucket(ep);
   const prefix = `t-${randomBytes(6).toString('hex')}/`;
-  const settings = { ...s3Settings(ep, TEST_BUCKET, prefix), redirect: s3.redirect ?? false, partSizeBytes: 5 * 1024 * 1024 };
+  const settings = { ...s3Settings(ep, TEST_BUCKET, prefix), redirect: s3.redirect ?? false, partSizeBytes: s3.partSizeBytes ?? 5 * 1024 * 1024 };
   const env: Record<string, string> = {
     BERTH_STORAGE__DRIVER: 's3',
     BERTH_STORAGE__S3__ENDPOINT: settings.endpoint,
