@@ -9,7 +9,7 @@
  * The commit assembles the staged objects into the blob's content-addressed key with one
  * server-side multipart copy (UploadPartCopy of each part, then CompleteMultipartUpload), so
  * the blob appears atomically, no byte passes through Berth twice and the 5 GiB limit of a
- * single CopyObject is never reached. Memory: at most two part buffers per write in progress.
+ * single CopyObject is never reached. Memory: at most three part buffers per write in progress.
  */
 import {
   AbortMultipartUploadCommand,
@@ -45,6 +45,8 @@ const STARTED = 'started';
 const COMMIT = 'commit';
 /** Part copies a commit runs at once. */
 const COPY_CONCURRENCY = 4;
+/** Part uploads a write keeps in flight (each holds one part buffer). */
+const PARALLEL_PARTS = 2;
 
 export class S3Uploads {
   constructor(
@@ -73,7 +75,7 @@ export class S3Uploads {
     let fill = 0;
     let nextPart = keptParts;
     let written = 0;
-    let inflight: Promise<void> | undefined;
+    const inflight: Promise<void>[] = [];
     let begun = false;
 
     // Bytes between the last kept whole part and `offset` are re-staged with the new ones.
@@ -90,10 +92,11 @@ export class S3Uploads {
       if (nextPart >= MAX_PARTS) throw new Error(`upload ${id}: more than ${MAX_PARTS} parts of ${P} bytes`);
       const body = buf;
       const name = partName(generation, nextPart++);
-      // One part uploads while the next one fills.
-      await inflight;
-      inflight = this.put(id, name, body, signal);
-      inflight.catch(() => {});
+      // Up to PARALLEL_PARTS parts upload while the next one fills.
+      if (inflight.length >= PARALLEL_PARTS) await inflight.shift();
+      const put = this.put(id, name, body, signal);
+      put.catch(() => {});
+      inflight.push(put);
       buf = Buffer.allocUnsafe(P);
       fill = 0;
     };
@@ -116,7 +119,7 @@ export class S3Uploads {
       return { handle: encodeHandle({ ...h, drop: [] }), written: 0 };
     }
     if (!begun) await begin();
-    await inflight;
+    await Promise.all(inflight);
     if (fill > 0) await this.put(id, tailName(generation), buf.subarray(0, fill), signal);
     await cleanup;
 
