@@ -31,6 +31,7 @@ import { UploadService } from './registry/uploads.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
+import { S3BlobStore } from './storage/s3/s3-blob-store.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -73,6 +74,7 @@ export async function openChangeFeed(config: Config, meta: SqlMetadataStore, log
 }
 
 export async function openBlobStore(config: Config): Promise<BlobStore> {
+  if (config.storage.driver === 's3') return S3BlobStore.open(config.storage.s3);
   return FsBlobStore.open(resolve(config.storage.filesystem.root ?? `${config.dataDir}/storage`));
 }
 

@@ -67,7 +67,7 @@ function readYaml(file: string): Tree {
 
 const PREFIX = 'BERTH_';
 /** Environment variables with this prefix that are not configuration keys. */
-const NOT_CONFIG = new Set(['BERTH_ADMIN_PASSWORD', 'BERTH_CONFIG']);
+const NOT_CONFIG = new Set(['BERTH_ADMIN_PASSWORD', 'BERTH_CONFIG', 'BERTH_TEST_STORAGE']);
 
 export function fromEnv(env: NodeJS.ProcessEnv): Tree {
   const tree: Tree = {};

@@ -78,6 +78,31 @@ const lifecycleSchema = z
 
 export type LifecycleConfig = z.infer<typeof lifecycleSchema>;
 
+const s3Storage = z.strictObject({
+  driver: z.literal('s3').describe('S3-compatible object storage (AWS S3, Ceph RGW, MinIO, R2, ...).'),
+  s3: z
+    .strictObject({
+      endpoint: z.string().url().optional().describe('Endpoint URL, e.g. http://127.0.0.1:9000. Default: the AWS endpoint of the region.'),
+      region: z.string().min(1).default('us-east-1').describe('Region used for request signing.'),
+      bucket: z.string().min(1).default('berth').describe('Bucket holding blobs and uploads (it must exist).'),
+      prefix: z.string().default('').describe('Key prefix inside the bucket, e.g. "registry/" (lets several registries share a bucket).'),
+      forcePathStyle: z.boolean().default(false).describe('Path-style addressing (endpoint/bucket/key); needed by Ceph RGW and MinIO.'),
+      accessKeyId: z.string().optional().describe('Access key id. Default: the standard AWS credential chain (environment, profile, instance role).'),
+      secretAccessKey: z.string().optional().describe('Secret access key (with accessKeyId).'),
+      redirect: z.boolean().default(false).describe('Answer blob GETs with a 307 redirect to a presigned URL, so bytes flow from storage to the client directly.'),
+      redirectExpirySeconds: z.number().int().min(1).max(7 * 24 * 3600).default(600).describe('Lifetime of presigned blob URLs, in seconds.'),
+      partSizeBytes: z
+        .number()
+        .int()
+        .min(5 * MiB)
+        .max(5 * 1024 * MiB)
+        .default(16 * MiB)
+        .describe('Size of the staged parts of an upload (S3 multipart part size); the largest blob is 10,000 parts. Each upload being written holds up to two parts in memory.'),
+    })
+    .prefault({})
+    .describe('S3 storage settings.'),
+});
+
 export const configSchema = z
   .strictObject({
     listen: z
@@ -95,7 +120,7 @@ export const configSchema = z
       .default({ driver: 'sqlite', sqlite: {} })
       .describe('Metadata store (repositories, manifests, tags, uploads, ...).'),
     storage: z
-      .discriminatedUnion('driver', [filesystemStorage])
+      .discriminatedUnion('driver', [filesystemStorage, s3Storage])
       .default({ driver: 'filesystem', filesystem: {} })
       .describe('Blob store (content-addressed bytes).'),
     jobs: z

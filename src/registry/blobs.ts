@@ -57,7 +57,7 @@ export class BlobService {
   }
 
   /** A presigned URL for the blob when the store offers one. */
-  async redirectUrl(digest: Digest, expiresInSeconds: number): Promise<string | undefined> {
+  async redirectUrl(digest: Digest, expiresInSeconds?: number): Promise<string | undefined> {
     return this.blobs.capabilities.redirect ? this.blobs.redirectUrl(digest, expiresInSeconds) : undefined;
   }
 

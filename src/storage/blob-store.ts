@@ -32,8 +32,11 @@ export interface BlobStore {
    */
   read(digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
 
-  /** A time-limited URL to download the blob from, when `capabilities.redirect` is set. */
-  redirectUrl(digest: Digest, expiresInSeconds: number): Promise<string | undefined>;
+  /**
+   * A time-limited URL to download the blob from, when `capabilities.redirect` is set. Without
+   * `expiresInSeconds` the store's configured lifetime applies.
+   */
+  redirectUrl(digest: Digest, expiresInSeconds?: number): Promise<string | undefined>;
 
   /** Removes a committed blob. Absent is not an error. */
   delete(digest: Digest): Promise<void>;

@@ -45,7 +45,8 @@ describe('crash safety: SIGKILL and restart on the same data folder', { timeout:
   let berth: BerthProcess;
 
   before(async () => {
-    berth = await BerthProcess.start();
+    // The crash checks read the filesystem layout of the data folder.
+    berth = await BerthProcess.start({ env: { BERTH_STORAGE__DRIVER: 'filesystem' } });
   });
 
   after(async () => {

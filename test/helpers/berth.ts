@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { createBerth, type Berth } from '../../src/main.js';
+import { testStorage } from './storage.js';
 
 export interface TestBerth {
   berth: Berth;
@@ -21,7 +22,9 @@ export interface TestBerth {
 export async function startBerth(config: Partial<ConfigInput> = {}): Promise<TestBerth> {
   const dataDir = config.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
   // Existing tests push anonymously: they run an open registry unless they ask for auth.
-  const berth = await createBerth(parseConfig({ logLevel: 'warn', auth: { enabled: false }, ...config, listen: '127.0.0.1:0', dataDir }));
+  // BERTH_TEST_STORAGE=s3 puts every test server's blobs on S3 (test/helpers/storage.ts).
+  const storage = config.storage ? undefined : await testStorage();
+  const berth = await createBerth(parseConfig({ logLevel: 'warn', auth: { enabled: false }, ...(storage ? { storage: storage.storage } : {}), ...config, listen: '127.0.0.1:0', dataDir }));
   const host = await berth.listen();
   return {
     berth,
@@ -30,6 +33,7 @@ export async function startBerth(config: Partial<ConfigInput> = {}): Promise<Tes
     dataDir,
     async close() {
       await berth.close();
+      await storage?.cleanup();
       if (!config.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testStorage, type TestStorage } from './storage.js';
 
 /** dist/src/cli/main.js, found from this compiled file (dist/test/helpers/process.js). */
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -43,12 +44,15 @@ export class BerthProcess {
     readonly port: number,
     private readonly ownsDataDir: boolean,
     private readonly options: BerthProcessOptions,
+    /** Blob storage chosen by BERTH_TEST_STORAGE (undefined: the data folder's filesystem). */
+    private readonly storage: TestStorage | undefined,
   ) {}
 
   /** Starts a server and waits until it answers. */
   static async start(options: BerthProcessOptions = {}): Promise<BerthProcess> {
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-e2e-')));
-    const p = new BerthProcess(dataDir, await freePort(), options.dataDir === undefined, options);
+    const storage = options.env?.BERTH_STORAGE__DRIVER ? undefined : await testStorage();
+    const p = new BerthProcess(dataDir, await freePort(), options.dataDir === undefined, options, storage);
     try {
       await p.spawn();
     } catch (e) {
@@ -80,7 +84,7 @@ export class BerthProcess {
     const child = spawn(process.execPath, [CLI, 'serve', '--listen', this.host, '--data-dir', this.dataDir, '--log-level', 'warn'], {
       // Open registry unless the test asks for access control (BERTH_AUTH__ENABLED=true), and
       // one process, so that a SIGKILL kills the whole server.
-      env: { ...process.env, BERTH_AUTH__ENABLED: 'false', BERTH_WORKERS: '1', ...this.options.env },
+      env: { ...process.env, BERTH_AUTH__ENABLED: 'false', BERTH_WORKERS: '1', ...this.storage?.env, ...this.options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -131,6 +135,7 @@ export class BerthProcess {
   /** Kills the process (SIGKILL if it is still running) and removes a temp data folder. */
   async dispose(): Promise<void> {
     await this.kill('SIGKILL');
+    await this.storage?.cleanup();
     if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
   }
 }

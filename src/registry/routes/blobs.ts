@@ -50,7 +50,7 @@ async function fetchBlob({ request, reply, repo, param, services }: RouteContext
   if (request.method === 'HEAD') return void reply.send();
   if (blob.body.kind === 'bytes') return void reply.send(range ? blob.body.bytes.subarray(range.start, range.end + 1) : blob.body.bytes);
   if (!range) {
-    const url = await services.blobs.redirectUrl(digest, 600);
+    const url = await services.blobs.redirectUrl(digest);
     if (url) return void reply.code(307).headers({ Location: url, 'Content-Length': '0' }).send();
   }
   reply.send(await blob.body.open(range));

@@ -1,0 +1,277 @@
+/**
+ * The BlobStore contract suite: every implementation runs these same tests unchanged
+ * (test/storage/fs.test.ts, test/storage/s3.test.ts). Optional behaviour is read from the
+ * store's capabilities, never from a skip list. Every test ends by checking that it left the
+ * store empty: no blob, no upload and nothing else in the backing storage.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { NotFoundError } from '../../src/errors/store.js';
+import type { Digest } from '../../src/registry/names.js';
+import type { BlobStore } from '../../src/storage/blob-store.js';
+import { randomBlob } from '../helpers/oci.js';
+
+export interface BlobStoreFixture {
+  store: BlobStore;
+  /** Another store over the same storage (as another node would open it). */
+  openPeer(): Promise<BlobStore>;
+  /**
+   * Upload writes are exercised across this many bytes (the S3 part size), so chunked writes
+   * cross the store's internal boundaries.
+   */
+  partSize: number;
+  /** Everything left in the backing storage (files, objects, multipart uploads). */
+  leftovers(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface BlobStoreSuiteOptions {
+  /** Why the suite cannot run here (outside CI only; the fixture throws under CI=true). */
+  skip?: string | undefined;
+}
+
+function digestOf(b: Buffer): Digest {
+  return `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;
+}
+
+async function* chunks(data: Buffer, sizes: number[] = [data.length]): AsyncIterable<Buffer> {
+  let pos = 0;
+  for (let i = 0; pos < data.length; i++) {
+    const n = sizes[i % sizes.length]!;
+    yield data.subarray(pos, pos + n);
+    pos += n;
+  }
+}
+
+async function readAll(stream: Readable | Promise<Readable>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of await stream) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+export function blobStoreSuite(name: string, open: () => Promise<BlobStoreFixture>, options: BlobStoreSuiteOptions = {}): void {
+  describe(`BlobStore contract: ${name}`, { skip: options.skip ?? false }, () => {
+    let fx: BlobStoreFixture;
+    let store: BlobStore;
+    let P: number;
+
+    before(async () => {
+      fx = await open();
+      store = fx.store;
+      P = fx.partSize;
+    });
+    after(async () => {
+      await fx?.close();
+    });
+
+    /** A test that must leave the store as empty as it found it. */
+    function test(title: string, fn: () => Promise<void>): void {
+      it(title, async () => {
+        await fn();
+        assert.deepEqual(await collect(store.list()), [], 'blobs left behind');
+        assert.deepEqual(await collect(store.listUploads()), [], 'uploads left behind');
+        assert.deepEqual(await fx.leftovers(), [], 'storage not empty');
+      });
+    }
+
+    /** Writes `data` as one upload in the given writeUpload calls, returning the final handle. */
+    async function upload(id: string, data: Buffer, writes: number[], chunkSizes?: number[]): Promise<string> {
+      let handle = await store.createUpload(id);
+      let offset = 0;
+      for (let i = 0; offset < data.length; i++) {
+        const n = Math.min(writes[i % writes.length]!, data.length - offset);
+        const r = await store.writeUpload(id, handle, offset, chunks(data.subarray(offset, offset + n), chunkSizes));
+        assert.equal(r.written, n);
+        handle = r.handle;
+        offset += n;
+      }
+      return handle;
+    }
+
+    test('commit, stat, read, ranged read and delete a blob', async () => {
+      const data = randomBlob(100_000, 0.1);
+      const digest = digestOf(data);
+      assert.equal(await store.stat(digest), undefined);
+      await assert.rejects(store.read(digest), NotFoundError);
+      const id = randomUUID();
+      const handle = await upload(id, data, [data.length]);
+      await store.commitUpload(id, handle, data.length, digest);
+      assert.equal(await store.stat(digest), data.length);
+      assert.ok((await readAll(store.read(digest))).equals(data));
+      assert.ok((await readAll(store.read(digest, { start: 1000, end: 1999 }))).equals(data.subarray(1000, 2000)));
+      assert.ok((await readAll(store.read(digest, { start: data.length - 1, end: data.length - 1 }))).equals(data.subarray(-1)));
+      assert.deepEqual(await collect(store.list()), [{ digest, size: data.length }]);
+      await store.delete(digest);
+      await store.delete(digest); // absent is not an error
+      assert.equal(await store.stat(digest), undefined);
+      await assert.rejects(store.read(digest), NotFoundError);
+    });
+
+    test('an empty blob', async () => {
+      const data = Buffer.alloc(0);
+      const digest = digestOf(data);
+      const id = randomUUID();
+      const handle = await store.createUpload(id);
+      await store.commitUpload(id, handle, 0, digest);
+      assert.equal(await store.stat(digest), 0);
+      assert.equal((await readAll(store.read(digest))).length, 0);
+      await store.delete(digest);
+    });
+
+    test('many small writes and odd chunk sizes crossing part boundaries', async () => {
+      const data = randomBlob(2 * P + 12_345, 0.2);
+      const digest = digestOf(data);
+      const id = randomUUID();
+      // Writes of odd sizes (some far below a part, some spanning two), each made of odd chunks.
+      const handle = await upload(id, data, [1, 777_777, 65_537, P - 3, 4, P + 99_999, 300_001], [1, 8191, 65_536, 100_003]);
+      assert.ok((await readAll(store.readUpload(id, handle, data.length))).equals(data));
+      await store.commitUpload(id, handle, data.length, digest);
+      assert.equal(await store.stat(digest), data.length);
+      assert.ok((await readAll(store.read(digest))).equals(data));
+      const mid = { start: P - 10, end: 2 * P + 10 };
+      assert.ok((await readAll(store.read(digest, mid))).equals(data.subarray(mid.start, mid.end + 1)));
+      assert.deepEqual(await collect(store.listUploads()), []);
+      await store.delete(digest);
+    });
+
+    test('a write at an earlier offset replaces the bytes past it', async () => {
+      const first = randomBlob(P + P / 2, 0.3);
+      const id = randomUUID();
+      const h1 = await upload(id, first, [first.length]);
+      // Rewind into the middle of the first part, then into the tail.
+      const second = randomBlob(P, 0.4);
+      const at = Math.floor(P * 0.7);
+      const r2 = await store.writeUpload(id, h1, at, chunks(second, [100_000]));
+      assert.equal(r2.written, second.length);
+      const expected2 = Buffer.concat([first.subarray(0, at), second]);
+      assert.ok((await readAll(store.readUpload(id, r2.handle, expected2.length))).equals(expected2));
+      const third = randomBlob(1000, 0.5);
+      const at3 = expected2.length - 500;
+      const r3 = await store.writeUpload(id, r2.handle, at3, chunks(third));
+      const expected3 = Buffer.concat([expected2.subarray(0, at3), third]);
+      assert.ok((await readAll(store.readUpload(id, r3.handle, expected3.length))).equals(expected3));
+      // A write whose handle was never persisted (the request was rejected, e.g. a wrong digest)
+      // is replaced by the next write at the same offset with the persisted handle.
+      await store.writeUpload(id, r3.handle, expected3.length, chunks(randomBlob(P, 0.55), [P / 4]));
+      const fourth = randomBlob(2000, 0.56);
+      const r4 = await store.writeUpload(id, r3.handle, expected3.length, chunks(fourth));
+      const expected4 = Buffer.concat([expected3, fourth]);
+      assert.ok((await readAll(store.readUpload(id, r4.handle, expected4.length))).equals(expected4));
+      await store.commitUpload(id, r4.handle, expected4.length, digestOf(expected4));
+      assert.ok((await readAll(store.read(digestOf(expected4)))).equals(expected4));
+      await store.delete(digestOf(expected4));
+    });
+
+    test('readUpload streams a prefix, and a commit can take a prefix', async () => {
+      const data = randomBlob(P + 5000, 0.6);
+      const id = randomUUID();
+      const handle = await upload(id, data, [P - 1, 2, 4999]);
+      assert.equal((await readAll(store.readUpload(id, handle, 0))).length, 0);
+      for (const n of [1, 4096, P - 1, P, P + 1, data.length]) {
+        assert.ok((await readAll(store.readUpload(id, handle, n))).equals(data.subarray(0, n)), `prefix of ${n} bytes`);
+      }
+      const size = P + 17;
+      const digest = digestOf(data.subarray(0, size));
+      await store.commitUpload(id, handle, size, digest);
+      assert.ok((await readAll(store.read(digest))).equals(data.subarray(0, size)));
+      await store.delete(digest);
+    });
+
+    test('committing a digest that already exists just removes the upload', async () => {
+      const data = randomBlob(50_000, 0.7);
+      const digest = digestOf(data);
+      const a = randomUUID();
+      await store.commitUpload(a, await upload(a, data, [data.length]), data.length, digest);
+      const b = randomUUID();
+      const hb = await upload(b, data, [20_000]);
+      assert.deepEqual((await collect(store.listUploads())).map((u) => u.id), [b]);
+      await store.commitUpload(b, hb, data.length, digest);
+      assert.deepEqual(await collect(store.listUploads()), []);
+      assert.ok((await readAll(store.read(digest))).equals(data));
+      await store.delete(digest);
+    });
+
+    test('list walks every blob (more than one page)', async () => {
+      const blobs = Array.from({ length: 7 }, (_, i) => randomBlob(100 + i, 0.8 + i / 100));
+      for (const data of blobs) {
+        const id = randomUUID();
+        await store.commitUpload(id, await upload(id, data, [data.length]), data.length, digestOf(data));
+      }
+      const listed = (await collect(store.list())).sort((x, y) => x.digest.localeCompare(y.digest));
+      const expected = blobs.map((d) => ({ digest: digestOf(d), size: d.length })).sort((x, y) => x.digest.localeCompare(y.digest));
+      assert.deepEqual(listed, expected);
+      const ac = new AbortController();
+      ac.abort();
+      await assert.rejects(collect(store.list(ac.signal)));
+      for (const d of blobs) await store.delete(digestOf(d));
+    });
+
+    test('listUploads and deleteUpload', async () => {
+      const started = Date.now() - 60_000;
+      const a = randomUUID();
+      const b = randomUUID();
+      const ha = await upload(a, randomBlob(P + 10, 0.9), [P + 10]);
+      await store.createUpload(b);
+      const listed = (await collect(store.listUploads())).sort((x, y) => x.id.localeCompare(y.id));
+      assert.deepEqual(listed.map((u) => u.id), [a, b].sort());
+      for (const u of listed) assert.ok(u.modifiedAt instanceof Date && u.modifiedAt.getTime() > started, `modifiedAt of ${u.id}`);
+      await store.deleteUpload(a, ha);
+      await store.deleteUpload(a, ha); // absent is not an error
+      await assert.rejects(store.writeUpload(a, ha, P + 10, chunks(Buffer.from('x'))), NotFoundError);
+      assert.deepEqual((await collect(store.listUploads())).map((u) => u.id), [b]);
+      await store.deleteUpload(b, '');
+    });
+
+    test('another node continues and finishes an upload from its handle', async () => {
+      const peer = await fx.openPeer();
+      try {
+        const data = randomBlob(P + 300_000, 0.11);
+        const id = randomUUID();
+        let handle = await store.createUpload(id);
+        const cut = [0, 200_000, P + 1, data.length];
+        const nodes = [store, peer, store];
+        for (let i = 0; i < 3; i++) {
+          const r = await nodes[i]!.writeUpload(id, handle, cut[i]!, chunks(data.subarray(cut[i]!, cut[i + 1]!), [65_536]));
+          handle = r.handle;
+        }
+        assert.ok((await readAll(peer.readUpload(id, handle, data.length))).equals(data));
+        await peer.commitUpload(id, handle, data.length, digestOf(data));
+        assert.ok((await readAll(store.read(digestOf(data)))).equals(data));
+        await store.delete(digestOf(data));
+      } finally {
+        await peer.close();
+      }
+    });
+
+    test('redirect URLs serve the blob to a plain HTTP client when the store offers them', async () => {
+      const data = randomBlob(70_000, 0.12);
+      const digest = digestOf(data);
+      const id = randomUUID();
+      await store.commitUpload(id, await upload(id, data, [data.length]), data.length, digest);
+      const url = await store.redirectUrl(digest, 120);
+      if (store.capabilities.redirect) {
+        assert.ok(url, 'redirect capability without a URL');
+        const r = await fetch(url);
+        assert.equal(r.status, 200);
+        assert.ok(Buffer.from(await r.arrayBuffer()).equals(data));
+        const ranged = await fetch(url, { headers: { Range: 'bytes=10-19' } });
+        assert.equal(ranged.status, 206);
+        assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(data.subarray(10, 20)));
+        const tampered = new URL(url);
+        tampered.searchParams.set('X-Amz-Expires', '999999');
+        assert.equal((await fetch(tampered)).status, 403, 'a tampered URL must be refused');
+      } else {
+        assert.equal(url, undefined);
+      }
+      await store.delete(digest);
+    });
+  });
+}
