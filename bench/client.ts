@@ -2,8 +2,9 @@
  * The benchmark's OCI client over undici: blob pushes (single request, POST+PUT, chunked
  * PATCH), streamed pulls that count bytes without keeping them, small image pushes in the
  * order real clients use (HEAD, POST, PUT per blob, then the manifest), and load runs
- * for the request-rate figures (closed-loop over an undici Pool). Every call checks the status it expects.
+ * for the request-rate figures (closed loop over node:http keep-alive connections). Every call checks the status it expects.
  */
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
@@ -137,26 +138,37 @@ export interface LoadResult {
 }
 
 /**
- * A closed-loop load run over an undici Pool: `connections` loops each keep one request in
- * flight on its own connection for `seconds`, cycling through `paths`. Latencies are kept
- * exactly (a Float64Array) for the percentile. (autocannon was tried first; its HTTP parser
- * waits for a body after a HEAD response that carries Content-Length, so HEAD never completes.)
+ * A closed-loop load run: `connections` loops each keep one request in flight on its own
+ * keep-alive connection for `seconds`, cycling through `paths`. Latencies are kept exactly
+ * (a Float64Array) for the percentile. It uses node:http with a keep-alive Agent because the
+ * other candidates distort HEAD: autocannon's parser waits for a body after a HEAD response
+ * that carries Content-Length, and undici closes the connection after every HEAD (so a HEAD
+ * run would measure connection setup, unlike real clients, which keep HEAD connections open).
  */
 export async function load(url: string, opts: { method: 'GET' | 'HEAD'; paths: string[]; connections: number; seconds: number; headers?: Record<string, string> }): Promise<LoadResult> {
-  const pool = new Pool(url, { connections: opts.connections, pipelining: 1 });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections, maxFreeSockets: opts.connections });
   const latencies = new Float64Array(5_000_000);
   let n = 0;
   let errors = 0;
   let i = 0;
+  const one = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request(`${url}${path}`, { method: opts.method, agent, headers: opts.headers ?? {} }, (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
   const started = performance.now();
   const end = started + opts.seconds * 1000;
   const loop = async () => {
     while (performance.now() < end && n < latencies.length) {
       const t = performance.now();
       try {
-        const r = await pool.request({ method: opts.method, path: opts.paths[i++ % opts.paths.length]!, headers: opts.headers ?? {} });
-        await r.body.dump();
-        if (r.statusCode >= 200 && r.statusCode < 300) latencies[n++] = performance.now() - t;
+        const status = await one(opts.paths[i++ % opts.paths.length]!);
+        if (status >= 200 && status < 300) latencies[n++] = performance.now() - t;
         else errors++;
       } catch {
         errors++;
@@ -165,7 +177,7 @@ export async function load(url: string, opts: { method: 'GET' | 'HEAD'; paths: s
   };
   await Promise.all(Array.from({ length: opts.connections }, loop));
   const seconds = (performance.now() - started) / 1000;
-  await pool.close();
+  agent.destroy();
   const sorted = latencies.subarray(0, n).sort();
   return {
     requests: n,
