@@ -1,22 +1,26 @@
 /**
- * Opens the embedded SQLite metadata store. WAL lets readers run beside the writer;
- * `synchronous=FULL` makes every commit durable before it is acknowledged; a busy timeout lets
- * several processes on one host share the file.
+ * Opens the embedded SQLite metadata store. WAL lets readers run beside the writer; every
+ * write is durable before the query that made it resolves: through the WAL group commit of
+ * sqlite-durable.ts (fdatasync off the event loop, `synchronous=NORMAL`), or, where the file
+ * is not in WAL mode, through SQLite's own `synchronous=FULL`. A busy timeout lets several
+ * processes on one host share the file.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { SqlMetadataStore } from './sql/store.js';
+import { durableSqliteDialect } from './sqlite-durable.js';
 import type { Database } from './tables.js';
 
 export function openSqlite(path: string): SqlMetadataStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SQLite(path);
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
+  const wal = path !== ':memory:' && database.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+  database.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 10000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const dialect = wal ? durableSqliteDialect(database).dialect : new SqliteDialect({ database });
+  const db = new Kysely<Database>({ dialect });
   return new SqlMetadataStore(db, 'sqlite');
 }
