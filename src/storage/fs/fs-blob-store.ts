@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, open, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { NotFoundError } from '../../errors/store.js';
 import type { Digest } from '../../registry/names.js';
@@ -161,8 +161,12 @@ export class FsBlobStore implements BlobStore {
       throw isNotFound(e) ? new NotFoundError(`upload ${id}`) : e;
     });
     try {
-      if ((await fh.stat()).size !== size) await fh.truncate(size);
-      await fh.sync();
+      // writeUpload made every byte durable before it resolved; only a shortened file needs
+      // another flush (of its new size).
+      if ((await fh.stat()).size !== size) {
+        await fh.truncate(size);
+        await fh.datasync();
+      }
     } finally {
       await fh.close();
     }
@@ -171,10 +175,12 @@ export class FsBlobStore implements BlobStore {
       return;
     }
     const dir = join(to, '..');
-    await mkdir(dir, { recursive: true });
+    // A folder created here must itself be durable in its parent, or a crash could lose it
+    // and the blob inside it.
+    const created = await mkdir(dir, { recursive: true });
     await rename(from, to);
-    await fsyncDir(dir);
-    await fsyncDir(this.uploadsDir);
+    const parents = created ? createdFolders(this.blobsDir, created, dir) : [];
+    await Promise.all([fsyncDir(dir), fsyncDir(this.uploadsDir), ...parents.map(fsyncDir)]);
   }
 
   async deleteUpload(id: string): Promise<void> {
@@ -203,6 +209,13 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
     if (isNotFound(e)) return [];
     throw e;
   }
+}
+
+/** The parents whose entries changed when `mkdir -p` created `first` .. `last` (under `root`). */
+function createdFolders(root: string, first: string, last: string): string[] {
+  const out: string[] = [];
+  for (let d = last; d.length >= first.length && d.startsWith(root); d = dirname(d)) out.push(dirname(d));
+  return out;
 }
 
 async function fsyncDir(dir: string): Promise<void> {
