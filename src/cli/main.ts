@@ -3,6 +3,7 @@
  * The `berth` command. Each subcommand parses its flags, loads the configuration and calls
  * into the composition root; errors become one line on stderr and a non-zero exit.
  */
+import './heap-tuning.js';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
