@@ -34,16 +34,16 @@ export class RssProbe {
     }, 50);
   }
 
-  /** Stops sampling; the phase's peak in MiB. */
+  /** Stops sampling; the phase's peak in MB (10^6 bytes, as the targets are written). */
   stop(): number {
     clearInterval(this.timer);
     let peak = this.peakKiB;
     if (this.resettable) peak = Math.max(peak, statusKiB(this.pid, 'VmHWM'));
-    return peak / 1024;
+    return (peak * 1024) / 1e6;
   }
 
-  /** The process's lifetime peak (VmHWM is reset per phase, so this is the max over phases). */
+  /** The current RSS in MB. */
   current(): number {
-    return statusKiB(this.pid, 'VmRSS') / 1024;
+    return (statusKiB(this.pid, 'VmRSS') * 1024) / 1e6;
   }
 }

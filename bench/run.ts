@@ -8,6 +8,7 @@
  * Environment: BENCH_LOG_LEVEL (info), BENCH_REPEAT (3), BENCH_SECONDS (5),
  * BENCH_REFERENCE_BIN (/usr/bin/docker-registry), BENCH_QUICK=1 (a small smoke run).
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { RegistryClient } from './client.js';
 import { machine, textTable, writeResults, type Row } from './report.js';
@@ -59,14 +60,15 @@ function rows(ref: Figures, berth: Figures): Row[] {
     both(`tags list p99`, 'ms', 'lower', (f) => f.tagList.p99Ms),
     both(`push ${settings.bigMiB} MiB monolithic`, 'MB/s', 'higher', (f) => f.bigPush),
     both(`pull ${settings.bigMiB} MiB, 1 stream`, 'MB/s', 'higher', (f) => f.bigPull),
-    both(`server RSS idle`, 'MiB', 'lower', (f) => f.rssIdle),
-    both(`server RSS peak, whole run`, 'MiB', 'lower', (f) => f.rssPeak),
-    both(`server RSS peak, ${settings.bigMiB} MiB push+pull`, 'MiB', 'lower', (f) => f.rssBig, { targetBerth: 150 }),
+    both(`server RSS idle`, 'MB', 'lower', (f) => f.rssIdle),
+    both(`server RSS peak, whole run`, 'MB', 'lower', (f) => f.rssPeak),
+    both(`server RSS peak, ${settings.bigMiB} MiB push+pull`, 'MB', 'lower', (f) => f.rssBig, { targetBerth: 150 }),
   ];
 }
 
 async function main(): Promise<void> {
   const started = performance.now();
+  const loadBefore = loadavg()[0]!;
   const date = new Date().toISOString();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const servers: Registry[] = [];
@@ -87,12 +89,13 @@ async function main(): Promise<void> {
       `Blob figures: median of ${settings.repeat} runs, each on a fresh ${settings.blobMiB} MiB blob; MB = 10^6 bytes. Reference monolithic push is POST then PUT with the body (it does not complete uploads on POST); Berth's is one POST ?digest=.`,
       'Berth fsyncs every blob (and every PATCH) before acknowledging it and fdatasyncs the SQLite WAL before a write is acknowledged; the reference does not fsync. "Until on disk" adds a `sync` after the acknowledgement, so both figures include the disk write.',
       `Request rates: closed loop over node:http keep-alive connections, ${settings.manifestConnections} connections for ${settings.loadSeconds} s, cycling over ${settings.images} tags (tags list: ${settings.tagListConnections} connection, ${settings.tagListSeconds} s, ?n=${settings.tags * 2} so both return all tags).`,
-      `RSS: VmHWM reset per phase (/proc/<pid>/clear_refs) and VmRSS sampled every 50 ms. Whole run took ${seconds.toFixed(0)} s.`,
+      `RSS: VmHWM reset per phase (/proc/<pid>/clear_refs) and VmRSS sampled every 50 ms; MB = 10^6 bytes. Whole run took ${seconds.toFixed(0)} s.`,
+      `1-minute load average ${loadBefore.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (anything above the core count means other work shared the machine and the figures are noisier).`,
       `Errors during load: reference ${ref.manifestGet.errors + ref.manifestHead.errors + ref.tagList.errors}, Berth ${berth.manifestGet.errors + berth.manifestHead.errors + berth.tagList.errors}.`,
     ];
     const m = machine();
     process.stdout.write(`\n${textTable(table)}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
-    const dir = writeResults(table, m, date, notes, { settings, logLevel, seconds, phasePeaksMiB: { reference: ref.phasePeaks, berth: berth.phasePeaks } });
+    const dir = writeResults(table, m, date, notes, { settings, logLevel, seconds, phasePeaksMB: { reference: ref.phasePeaks, berth: berth.phasePeaks } });
     log(`bench: results written to ${dir}latest.json and latest.md`);
   } finally {
     for (const c of clients) await c.close().catch(() => {});

@@ -92,7 +92,7 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
         }
       }
     }
-    log(`  ${name}: ${targets.map((t) => `${t.client.registry.name} RSS peak ${t.peaks[name]!.toFixed(0)} MiB`).join(', ')}`);
+    log(`  ${name}: ${targets.map((t) => `${t.client.registry.name} RSS peak ${t.peaks[name]!.toFixed(0)} MB`).join(', ')}`);
     return out;
   };
   const medians = (xs: number[][]) => xs.map(median);
