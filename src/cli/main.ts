@@ -3,6 +3,7 @@
  * The `berth` command. Each subcommand parses its flags, loads the configuration and calls
  * into the composition root; errors become one line on stderr and a non-zero exit.
  */
+import './heap-tuning.js';
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -14,6 +15,7 @@ import { runPrimary } from '../cluster/primary.js';
 import { createBerth, createLogger, openMetadata } from '../main.js';
 import { registerManagementCommands } from './commands/manage.js';
 import { registerLifecycleCommands } from './lifecycle.js';
+
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 

@@ -1,7 +1,9 @@
 /**
- * Opens the embedded SQLite metadata store. WAL lets readers run beside the writer;
- * `synchronous=FULL` makes every commit durable before it is acknowledged; a busy timeout lets
- * several processes on one host share the file.
+ * Opens the embedded SQLite metadata store. WAL lets readers run beside the writer; every
+ * write is durable before the query that made it resolves: through the WAL group commit of
+ * sqlite-durable.ts (fdatasync off the event loop, `synchronous=NORMAL`), or, where the file
+ * is not in WAL mode, through SQLite's own `synchronous=FULL`. A busy timeout lets several
+ * processes on one host share the file.
  *
  * Transactions start with `BEGIN IMMEDIATE`: Kysely's driver issues a deferred `BEGIN`, which
  * takes the write lock only at the first write; two processes that both read and then try to
@@ -11,15 +13,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { Kysely, SqliteDialect, type Driver, type SqliteDialectConfig } from 'kysely';
 import { SqlMetadataStore } from './sql/store.js';
+import { durableSqliteDialect, ImmediateSqliteDriver } from './sqlite-durable.js';
 import type { Database } from './tables.js';
-
-class ImmediateSqliteDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-  }
-}
 
 class ImmediateSqliteDialect extends SqliteDialect {
   constructor(private readonly settings: SqliteDialectConfig) {
@@ -34,10 +31,11 @@ class ImmediateSqliteDialect extends SqliteDialect {
 export function openSqlite(path: string): SqlMetadataStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SQLite(path);
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
+  const wal = path !== ':memory:' && database.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+  database.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 10000');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
+  const dialect = wal ? durableSqliteDialect(database).dialect : new ImmediateSqliteDialect({ database });
+  const db = new Kysely<Database>({ dialect });
   return new SqlMetadataStore(db, 'sqlite');
 }

@@ -1,0 +1,189 @@
+/**
+ * The benchmark's OCI client over undici: blob pushes (single request, POST+PUT, chunked
+ * PATCH), streamed pulls that count bytes without keeping them, small image pushes in the
+ * order real clients use (HEAD, POST, PUT per blob, then the manifest), and load runs
+ * for the request-rate figures (closed loop over node:http keep-alive connections). Every call checks the status it expects.
+ */
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { Pool } from 'undici';
+import type { Registry } from './servers.js';
+import { blobBytes, sha256, type BlobSpec, type SmallImage } from './payload.js';
+
+export const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ');
+
+export class RegistryClient {
+  readonly pool: Pool;
+
+  constructor(readonly registry: Registry) {
+    this.pool = new Pool(registry.url, { connections: 64, pipelining: 1, keepAliveTimeout: 30_000, bodyTimeout: 120_000, headersTimeout: 120_000 });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async call(method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH', path: string, expect: number[], opts: { body?: Iterable<Buffer> | Buffer; headers?: Record<string, string> } = {}) {
+    const body = opts.body === undefined ? null : Buffer.isBuffer(opts.body) ? opts.body : Readable.from(opts.body);
+    const r = await this.pool.request({ method, path, body, headers: opts.headers ?? {} });
+    if (!expect.includes(r.statusCode)) {
+      const text = await r.body.text().catch(() => '');
+      throw new Error(`${this.registry.name}: ${method} ${path.slice(0, 120)} -> ${r.statusCode} (expected ${expect.join('/')}): ${text.slice(0, 300)}`);
+    }
+    return r;
+  }
+
+  /** Path (with query) of a Location header, plus `extra` query text. */
+  private follow(location: unknown, extra = ''): string {
+    const u = new URL(String(location), this.registry.url);
+    const search = extra ? (u.search ? `${u.search}&${extra}` : `?${extra}`) : u.search;
+    return `${u.pathname}${search}`;
+  }
+
+  private async startUpload(repo: string): Promise<string> {
+    const r = await this.call('POST', `/v2/${repo}/blobs/uploads/`, [202]);
+    await r.body.dump();
+    return String(r.headers.location);
+  }
+
+  /** A whole blob in one body: `POST ?digest=` where the registry accepts it, else POST then PUT. */
+  async pushMonolithic(repo: string, blob: BlobSpec | Buffer): Promise<void> {
+    const { digest, size, body } = Buffer.isBuffer(blob) ? { digest: sha256(blob), size: blob.length, body: blob } : { ...blob, body: blobBytes(blob.seed, 0, blob.size) };
+    const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
+    if (this.registry.singlePostUpload) {
+      const r = await this.call('POST', `/v2/${repo}/blobs/uploads/?digest=${digest}`, [201], { body, headers });
+      return r.body.dump();
+    }
+    const location = await this.startUpload(repo);
+    const r = await this.call('PUT', this.follow(location, `digest=${digest}`), [201], { body, headers });
+    await r.body.dump();
+  }
+
+  /** POST, then PATCH chunks of `chunk` bytes with Content-Range, then an empty PUT ?digest=. */
+  async pushChunked(repo: string, blob: BlobSpec, chunk: number): Promise<void> {
+    let location = await this.startUpload(repo);
+    for (let start = 0; start < blob.size; start += chunk) {
+      const end = Math.min(blob.size, start + chunk);
+      const r = await this.call('PATCH', this.follow(location), [202], {
+        body: blobBytes(blob.seed, start, end),
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(end - start), 'content-range': `${start}-${end - 1}` },
+      });
+      await r.body.dump();
+      location = String(r.headers.location);
+    }
+    const r = await this.call('PUT', this.follow(location, `digest=${blob.digest}`), [201], { headers: { 'content-length': '0' } });
+    await r.body.dump();
+  }
+
+  /** Streams a blob, counting bytes; fails unless all `size` bytes arrived. */
+  async pullBlob(repo: string, digest: string, size: number): Promise<void> {
+    const r = await this.call('GET', `/v2/${repo}/blobs/${digest}`, [200]);
+    let n = 0;
+    for await (const chunk of r.body) n += (chunk as Buffer).length;
+    if (n !== size) throw new Error(`${this.registry.name}: pulled ${n} of ${size} bytes`);
+  }
+
+  async blobExists(repo: string, digest: string): Promise<boolean> {
+    const r = await this.call('HEAD', `/v2/${repo}/blobs/${digest}`, [200, 404]);
+    await r.body.dump();
+    return r.statusCode === 200;
+  }
+
+  /** What a client does for a small image: per blob HEAD then POST + PUT, then the manifest. */
+  async pushSmallImage(repo: string, tag: string, image: SmallImage): Promise<void> {
+    for (const b of image.blobs) {
+      if (await this.blobExists(repo, sha256(b))) continue;
+      const location = await this.startUpload(repo);
+      const r = await this.call('PUT', this.follow(location, `digest=${sha256(b)}`), [201], { body: b, headers: { 'content-type': 'application/octet-stream' } });
+      await r.body.dump();
+    }
+    await this.putManifest(repo, tag, image.manifest);
+  }
+
+  async putManifest(repo: string, tag: string, manifest: Buffer): Promise<void> {
+    const r = await this.call('PUT', `/v2/${repo}/manifests/${tag}`, [201], { body: manifest, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+    await r.body.dump();
+  }
+
+  async getJson(path: string): Promise<unknown> {
+    const r = await this.call('GET', path, [200], { headers: { accept: MANIFEST_ACCEPT } });
+    return r.body.json();
+  }
+}
+
+/** Runs `fn` over `items` with at most `concurrency` in flight. */
+export async function forEachConcurrent<T>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+export interface LoadResult {
+  requests: number;
+  rps: number;
+  meanMs: number;
+  p99Ms: number;
+  errors: number;
+}
+
+/**
+ * A closed-loop load run: `connections` loops each keep one request in flight on its own
+ * keep-alive connection for `seconds`, cycling through `paths`. Latencies are kept exactly
+ * (a Float64Array) for the percentile. It uses node:http with a keep-alive Agent because the
+ * other candidates distort HEAD: autocannon's parser waits for a body after a HEAD response
+ * that carries Content-Length, and undici closes the connection after every HEAD (so a HEAD
+ * run would measure connection setup, unlike real clients, which keep HEAD connections open).
+ */
+export async function load(url: string, opts: { method: 'GET' | 'HEAD'; paths: string[]; connections: number; seconds: number; headers?: Record<string, string> }): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections, maxFreeSockets: opts.connections });
+  const latencies = new Float64Array(5_000_000);
+  let n = 0;
+  let errors = 0;
+  let i = 0;
+  const one = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request(`${url}${path}`, { method: opts.method, agent, headers: opts.headers ?? {} }, (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const started = performance.now();
+  const end = started + opts.seconds * 1000;
+  const loop = async () => {
+    while (performance.now() < end && n < latencies.length) {
+      const t = performance.now();
+      try {
+        const status = await one(opts.paths[i++ % opts.paths.length]!);
+        if (status >= 200 && status < 300) latencies[n++] = performance.now() - t;
+        else errors++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: opts.connections }, loop));
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  const sorted = latencies.subarray(0, n).sort();
+  return {
+    requests: n,
+    rps: n / seconds,
+    meanMs: n ? sorted.reduce((a, b) => a + b, 0) / n : 0,
+    p99Ms: n ? sorted[Math.min(n - 1, Math.ceil(n * 0.99) - 1)]! : 0,
+    errors,
+  };
+}

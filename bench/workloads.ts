@@ -1,0 +1,184 @@
+/**
+ * The workloads. Each phase runs against both registries in turn (reference, then Berth, and
+ * again for each repetition), so that load from anything else on the machine falls on both
+ * alike. Every loop is bounded (a number of blobs, images, tags, or seconds). Blob figures
+ * are the median of `repeat` runs, each on a fresh blob, in MB/s (10^6 bytes per second).
+ * Before each run, `sync` writes out dirty pages left by the previous one (the reference does
+ * not fsync, and its write-back must not land in Berth's timing or the other way round).
+ */
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { forEachConcurrent, load, MANIFEST_ACCEPT, type LoadResult, type RegistryClient } from './client.js';
+import { blobSpec, imageManifest, MiB, smallImage, type BlobSpec, type SmallImage } from './payload.js';
+import { RssProbe } from './rss.js';
+
+export interface Settings {
+  blobMiB: number;
+  chunkMiB: number;
+  bigMiB: number;
+  repeat: number;
+  parallelPulls: number;
+  images: number;
+  imageConcurrency: number;
+  manifestConnections: number;
+  loadSeconds: number;
+  tags: number;
+  tagConcurrency: number;
+  tagListConnections: number;
+  tagListSeconds: number;
+}
+
+export interface Figures {
+  pushMonolithic: number;
+  pushDurable: number;
+  pushChunked: number;
+  pullSingle: number;
+  pullParallel: number;
+  imagesPerSecond: number;
+  manifestGet: LoadResult;
+  manifestHead: LoadResult;
+  tagPutPerSecond: number;
+  tagList: LoadResult;
+  bigPush: number;
+  bigPull: number;
+  rssIdle: number;
+  rssPeak: number;
+  rssBig: number;
+  phasePeaks: Record<string, number>;
+}
+
+interface Target {
+  client: RegistryClient;
+  probe: RssProbe;
+  peaks: Record<string, number>;
+  images: SmallImage[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+async function timed(fn: () => Promise<void>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+}
+
+const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
+
+/** Runs every workload against each client in turn; `log` receives one line per phase. */
+export async function runAll(clients: RegistryClient[], s: Settings, log: (line: string) => void): Promise<Figures[]> {
+  const size = s.blobMiB * MiB;
+  const targets: Target[] = clients.map((client) => ({
+    client,
+    probe: new RssProbe(client.registry.pid),
+    peaks: {},
+    images: Array.from({ length: s.images }, (_, i) => smallImage(i, client.registry.name)),
+  }));
+  const rssIdle = targets.map((t) => t.probe.current());
+
+  /** Runs `fn` `reps` times on every target, alternating targets; returns each target's results. */
+  const phase = async <T>(name: string, reps: number, fn: (t: Target, rep: number) => Promise<T>): Promise<T[][]> => {
+    const out: T[][] = targets.map(() => []);
+    for (let rep = 0; rep < reps; rep++) {
+      for (const [k, t] of targets.entries()) {
+        spawnSync('sync');
+        t.probe.start();
+        try {
+          out[k]!.push(await fn(t, rep));
+        } finally {
+          t.peaks[name] = Math.max(t.peaks[name] ?? 0, t.probe.stop());
+        }
+      }
+    }
+    log(`  ${name}: ${targets.map((t) => `${t.client.registry.name} RSS peak ${t.peaks[name]!.toFixed(0)} MB`).join(', ')}`);
+    return out;
+  };
+  const medians = (xs: number[][]) => xs.map(median);
+
+  log(`bench: describing blobs (${s.repeat} x 2 x ${s.blobMiB} MiB + ${s.bigMiB} MiB)`);
+  const mono: BlobSpec[] = Array.from({ length: s.repeat }, (_, i) => blobSpec(100 + i, size));
+  const chunked: BlobSpec[] = Array.from({ length: s.repeat }, (_, i) => blobSpec(200 + i, size));
+  const big = blobSpec(300, s.bigMiB * MiB);
+
+  // Also timed until the bytes are on disk (`sync` after the acknowledgement), the figure to
+  // compare when the reference's page-cache speed is set against Berth's fsync'd writes.
+  const monoRuns = await phase('push monolithic', s.repeat, async (t, rep) => {
+    const started = performance.now();
+    await t.client.pushMonolithic('bench/blobs', mono[rep]!);
+    const acked = (performance.now() - started) / 1000;
+    spawnSync('sync');
+    return { acked: mbps(size, acked), durable: mbps(size, (performance.now() - started) / 1000) };
+  });
+  const pushMonolithic = medians(monoRuns.map((runs) => runs.map((r) => r.acked)));
+  const pushDurable = medians(monoRuns.map((runs) => runs.map((r) => r.durable)));
+  const pushChunked = medians(await phase('push chunked', s.repeat, async (t, rep) => mbps(size, await timed(() => t.client.pushChunked('bench/blobs', chunked[rep]!, s.chunkMiB * MiB)))));
+  const pulled = mono[0]!;
+  const pullSingle = medians(await phase('pull single', s.repeat, async (t) => mbps(size, await timed(() => t.client.pullBlob('bench/blobs', pulled.digest, size)))));
+  const pullParallel = medians(
+    await phase('pull parallel', s.repeat, async (t) => {
+      const secs = await timed(async () => {
+        await Promise.all(Array.from({ length: s.parallelPulls }, () => t.client.pullBlob('bench/blobs', pulled.digest, size)));
+      });
+      return mbps(size * s.parallelPulls, secs);
+    }),
+  );
+
+  const imagesPerSecond = medians(
+    await phase('small images', 1, async (t) => {
+      const secs = await timed(() => forEachConcurrent(t.images, s.imageConcurrency, (img, i) => t.client.pushSmallImage('bench/small', `img-${i}`, img)));
+      return s.images / secs;
+    }),
+  );
+
+  const tagPaths = Array.from({ length: s.images }, (_, i) => `/v2/bench/small/manifests/img-${i}`);
+  const manifestLoad = (t: Target, method: 'GET' | 'HEAD') =>
+    load(t.client.registry.url, { method, paths: tagPaths, connections: s.manifestConnections, seconds: s.loadSeconds, headers: { accept: MANIFEST_ACCEPT } });
+  const manifestGet = (await phase('manifest GET', 1, (t) => manifestLoad(t, 'GET'))).map((r) => r[0]!);
+  const manifestHead = (await phase('manifest HEAD', 1, (t) => manifestLoad(t, 'HEAD'))).map((r) => r[0]!);
+
+  const tagNames = Array.from({ length: s.tags }, (_, i) => `t${String(i).padStart(5, '0')}`);
+  const tagPutPerSecond = medians(
+    await phase(`tag ${s.tags}`, 1, async (t) => {
+      const base = t.images[0]!;
+      await t.client.pushSmallImage('bench/tags', 'base', base);
+      const manifest = imageManifest(base.blobs[0]!, base.blobs.slice(1));
+      const secs = await timed(() => forEachConcurrent(tagNames, s.tagConcurrency, (tag) => t.client.putManifest('bench/tags', tag, manifest)));
+      return s.tags / secs;
+    }),
+  );
+  const listPath = `/v2/bench/tags/tags/list?n=${s.tags * 2}`;
+  for (const t of targets) {
+    const listed = (await t.client.getJson(listPath)) as { tags?: string[] };
+    if ((listed.tags?.length ?? 0) !== s.tags + 1) throw new Error(`${t.client.registry.name}: tag list has ${listed.tags?.length} tags, expected ${s.tags + 1}`);
+  }
+  const tagList = (await phase('tag list', 1, (t) => load(t.client.registry.url, { method: 'GET', paths: [listPath], connections: s.tagListConnections, seconds: s.tagListSeconds }))).map(
+    (r) => r[0]!,
+  );
+
+  const bigBytes = s.bigMiB * MiB;
+  const bigRuns = await phase(`${s.bigMiB} MiB push+pull`, 1, async (t) => ({
+    push: mbps(bigBytes, await timed(() => t.client.pushMonolithic('bench/big', big))),
+    pull: mbps(bigBytes, await timed(() => t.client.pullBlob('bench/big', big.digest, bigBytes))),
+  }));
+
+  return targets.map((t, k) => ({
+    pushMonolithic: pushMonolithic[k]!,
+    pushDurable: pushDurable[k]!,
+    pushChunked: pushChunked[k]!,
+    pullSingle: pullSingle[k]!,
+    pullParallel: pullParallel[k]!,
+    imagesPerSecond: imagesPerSecond[k]!,
+    manifestGet: manifestGet[k]!,
+    manifestHead: manifestHead[k]!,
+    tagPutPerSecond: tagPutPerSecond[k]!,
+    tagList: tagList[k]!,
+    bigPush: bigRuns[k]![0]!.push,
+    bigPull: bigRuns[k]![0]!.pull,
+    rssIdle: rssIdle[k]!,
+    rssPeak: Math.max(...Object.values(t.peaks)),
+    rssBig: t.peaks[`${s.bigMiB} MiB push+pull`]!,
+    phasePeaks: t.peaks,
+  }));
+}

@@ -1,0 +1,100 @@
+/**
+ * The SQLite group commit: writes resolve only after an fdatasync of the WAL that started
+ * after they committed; reads never wait for one; concurrent writers share syncs; and the
+ * registry store opened over a file runs with it and keeps its data across a reopen.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { Kysely, sql } from 'kysely';
+import { openSqlite } from '../../src/metadata/sqlite.js';
+import { durableSqliteDialect } from '../../src/metadata/sqlite-durable.js';
+import type { RepoName } from '../../src/registry/names.js';
+
+interface Db {
+  t: { id: number; v: string };
+}
+
+async function withDb(fn: (db: Kysely<Db>, wal: ReturnType<typeof durableSqliteDialect>['wal'], dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-durable-'));
+  const database = new SQLite(join(dir, 'x.db'));
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  const { dialect, wal } = durableSqliteDialect(database);
+  const db = new Kysely<Db>({ dialect });
+  try {
+    await sql`create table t (id integer primary key, v text not null)`.execute(db);
+    await fn(db, wal, dir);
+  } finally {
+    await db.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('a write resolves after a WAL sync; a read does not sync', async () => {
+  await withDb(async (db, wal) => {
+    const before = wal.syncs;
+    await db.insertInto('t').values({ id: 1, v: 'a' }).execute();
+    assert.equal(wal.syncs, before + 1);
+    const rows = await db.selectFrom('t').selectAll().execute();
+    assert.deepEqual(rows, [{ id: 1, v: 'a' }]);
+    assert.equal(wal.syncs, before + 1);
+  });
+});
+
+test('a transaction syncs once at its end, and a rolled back one leaves nothing', async () => {
+  await withDb(async (db, wal) => {
+    const before = wal.syncs;
+    await db.transaction().execute(async (tx) => {
+      await tx.insertInto('t').values({ id: 1, v: 'a' }).execute();
+      await tx.insertInto('t').values({ id: 2, v: 'b' }).execute();
+      assert.equal(wal.syncs, before, 'no sync inside the transaction');
+    });
+    assert.equal(wal.syncs, before + 1);
+    await assert.rejects(
+      db.transaction().execute(async (tx) => {
+        await tx.insertInto('t').values({ id: 3, v: 'c' }).execute();
+        throw new Error('abort');
+      }),
+      /abort/,
+    );
+    assert.deepEqual((await db.selectFrom('t').select('id').orderBy('id').execute()).map((r) => r.id), [1, 2]);
+  });
+});
+
+test('concurrent writers share fdatasyncs and all their rows are there', async () => {
+  await withDb(async (db, wal) => {
+    const before = wal.syncs;
+    await Promise.all(Array.from({ length: 40 }, (_, i) => db.insertInto('t').values({ id: i, v: `v${i}` }).execute()));
+    const syncs = wal.syncs - before;
+    assert.ok(syncs >= 1 && syncs < 40, `expected shared syncs, got ${syncs} for 40 writes`);
+    const { n } = await db.selectFrom('t').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    assert.equal(Number(n), 40);
+  });
+});
+
+test('the metadata store over a file keeps what it acknowledged across a reopen', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-durable-'));
+  try {
+    const path = join(dir, 'berth.db');
+    const meta = openSqlite(path);
+    await meta.migrate();
+    await meta.transaction(async (tx) => {
+      await tx.blobs.insert({ digest: `sha256:${'a'.repeat(64)}` as never, size: 3 }, 1);
+      await tx.blobs.link('lib/app' as RepoName, `sha256:${'a'.repeat(64)}` as never, 'pushed', 1);
+    });
+    await meta.close();
+    const raw = new SQLite(path, { readonly: true });
+    try {
+      assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal((raw.prepare('select count(*) as n from repository_blobs').get() as { n: number }).n, 1);
+    } finally {
+      raw.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
