@@ -9,9 +9,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { buildServer } from './http/server.js';
 import { SharedSecrets } from './cluster/shared-secrets.js';
-import { EXPIRE_UPLOADS, expireUploads } from './jobs/handlers/expire-uploads.js';
 import { JobQueue } from './jobs/queue.js';
-import { scheduleRecurring } from './jobs/recurring.js';
 import { JobWorker, type JobHandler } from './jobs/worker.js';
 import { openPostgres } from './metadata/postgres.js';
 import { openSqlite } from './metadata/sqlite.js';
@@ -93,7 +91,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const changes = await openChangeFeed(config, meta, logger);
   const pulls = new PullRecorder(meta);
   const cache = new ManifestCache(config.registry.manifestCacheEntries);
-  const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo));
+  const jobs = new JobQueue(meta.jobs);
+  const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key));
   const registry = {
     blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy),
     uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy),
@@ -105,8 +104,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const app = await buildServer({ logger, registry, authorize: options.authorize ?? access.authorizer, hooks: (a) => access.installHooks(a), plugins: access.plugins, lifecycle, guardApi: (a) => access.guardApi(a) });
 
   // Background jobs: every kind this process can run is registered here, by name.
-  const jobs = new JobQueue(meta.jobs);
-  const handlers = new Map<string, JobHandler>([[EXPIRE_UPLOADS, expireUploads(meta, blobs, config.registry.uploadMaxAgeSeconds * 1000)]]);
+  const handlers = new Map<string, JobHandler>([...lifecycle.jobHandlers].map(([kind, run]) => [kind, (payload) => run(payload)]));
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,
@@ -115,7 +113,6 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     logger: logger.child({ component: 'jobs' }),
   });
   const working = config.jobs.enabled ? worker.run(stopJobs.signal) : Promise.resolve();
-  if (config.jobs.enabled) scheduleRecurring(jobs, [{ kind: EXPIRE_UPLOADS, everyMs: 15 * 60_000 }], logger, stopJobs.signal);
   if (config.lifecycle.schedulerEnabled) await lifecycle.scheduler.start();
 
   return {

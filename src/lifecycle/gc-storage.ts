@@ -18,14 +18,23 @@ export async function finishPendingDeletions(ctx: GcContext): Promise<void> {
   }
 }
 
-/** Removes upload sessions untouched for longer than the upload max age, and their bytes. */
+/**
+ * Removes upload sessions untouched for longer than the upload max age, and their bytes (the
+ * one place uploads expire). A session with a held write lease is being written and stays.
+ */
 export async function expireUploads(ctx: GcContext): Promise<void> {
   const before = ctx.now - ctx.uploadMaxAgeMs;
   const stale = await ctx.read((db) => db.selectFrom('uploads').select(['id', 'handle', 'byte_offset']).where('updated_at', '<', before).execute());
   const gone = await ctx.write(async (db) => {
     const out: typeof stale = [];
     for (const u of stale) {
-      const r = await db.deleteFrom('uploads').where('id', '=', u.id).where('updated_at', '<', before).executeTakeFirst();
+      // A session whose write lease is held has a chunk streaming right now (on any node).
+      const r = await db
+        .deleteFrom('uploads')
+        .where('id', '=', u.id)
+        .where('updated_at', '<', before)
+        .where((eb) => eb.or([eb('writer', 'is', null), eb('writer_until', '<', ctx.now)]))
+        .executeTakeFirst();
       if (Number(r.numDeletedRows) > 0) out.push(u);
     }
     return out;

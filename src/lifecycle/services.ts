@@ -15,7 +15,7 @@ import { GarbageCollector } from './gc.js';
 import { GcRuns } from './gc-runs.js';
 import { Leases } from './lease.js';
 import { RetentionService } from './retention.js';
-import { LifecycleScheduler } from './scheduler.js';
+import { LifecycleScheduler, lifecycleJobHandlers, type OfferJob } from './scheduler.js';
 import { LifecycleSettings } from './settings.js';
 import { TrashService } from './trash.js';
 
@@ -31,10 +31,17 @@ export interface Lifecycle {
   immutability: ImmutabilityPolicy;
   writePolicy: WritePolicy;
   scheduler: LifecycleScheduler;
+  /** Handlers of the scheduled-run job kinds, for the job worker. */
+  jobHandlers: Map<string, (payload: unknown) => Promise<void>>;
   close(): Promise<void>;
 }
 
-export function createLifecycle(config: Config, meta: MetadataStore, blobs: BlobStore, logger: Logger, onChange: (repo: string) => Promise<void>): Lifecycle {
+/** For one-off processes (`berth gc`, benchmarks) that never start the scheduler. */
+const noJobQueue: OfferJob = async () => {
+  throw new Error('this process has no job queue; scheduled runs need `berth serve`');
+};
+
+export function createLifecycle(config: Config, meta: MetadataStore, blobs: BlobStore, logger: Logger, onChange: (repo: string) => Promise<void>, offer: OfferJob = noJobQueue): Lifecycle {
   const db = meta.executor;
   const settings = new LifecycleSettings();
   const leases = new Leases(db);
@@ -44,7 +51,7 @@ export function createLifecycle(config: Config, meta: MetadataStore, blobs: Blob
   const quota = new QuotaPolicy(settings);
   const retention = new RetentionService(db, meta.dialect, settings, immutability, config.lifecycle.trashDays, onChange);
   const trash = new TrashService(db, meta.dialect, onChange);
-  const scheduler = new LifecycleScheduler(db, runs, retention, settings, leases, config.lifecycle.gc.schedule, logger.child({ area: 'lifecycle' }));
+  const scheduler = new LifecycleScheduler(db, settings, config.lifecycle.gc.schedule, logger.child({ area: 'lifecycle' }), offer);
   return {
     meta,
     settings,
@@ -57,6 +64,7 @@ export function createLifecycle(config: Config, meta: MetadataStore, blobs: Blob
     immutability,
     writePolicy: lifecycleWritePolicy(meta, immutability, quota),
     scheduler,
+    jobHandlers: lifecycleJobHandlers(runs, retention, leases, logger.child({ area: 'lifecycle' })),
     async close() {
       scheduler.stop();
       await runs.drain();

@@ -122,6 +122,12 @@ test('abandoned uploads expire with their bytes', async () => {
     const fresh = await t.berth.lifecycle.runs.run('test', { graceMs: 0 });
     assert.equal(fresh.report.totals.upload.count, 0, 'a live upload is kept');
     await t.berth.meta.executor.updateTable('uploads').set({ updated_at: Date.now() - 2 * 86_400_000 }).execute();
+    // While a chunk streams somewhere, the upload's write lease is held: it stays.
+    const id = loc.split('/').pop()!;
+    assert.equal(await t.berth.meta.uploads.lock(id, 'someone', Date.now() + 60_000, Date.now()), true);
+    const busy = await t.berth.lifecycle.runs.run('test', { graceMs: 0 });
+    assert.equal(busy.report.totals.upload.count, 0, 'an upload being written is kept');
+    await t.berth.meta.uploads.unlock(id, 'someone');
     const gone = await t.berth.lifecycle.runs.run('test', { graceMs: 0 });
     assert.equal(gone.report.totals.upload.count, 1);
     assert.equal(gone.report.totals.upload.bytes, 4096);
