@@ -67,12 +67,14 @@ function readYaml(file: string): Tree {
 
 const PREFIX = 'BERTH_';
 /** Environment variables with this prefix that are not configuration keys. */
-const NOT_CONFIG = new Set(['BERTH_ADMIN_PASSWORD', 'BERTH_CONFIG', 'BERTH_TEST_STORAGE']);
+/** `BERTH_TEST_*` variables steer the test suite, not the server. */
+const TEST_PREFIX = 'BERTH_TEST_';
+const NOT_CONFIG = new Set(['BERTH_ADMIN_PASSWORD', 'BERTH_CONFIG']);
 
 export function fromEnv(env: NodeJS.ProcessEnv): Tree {
   const tree: Tree = {};
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith(PREFIX) || NOT_CONFIG.has(name) || raw === undefined) continue;
+    if (!name.startsWith(PREFIX) || NOT_CONFIG.has(name) || name.startsWith(TEST_PREFIX) || raw === undefined) continue;
     const path = name
       .slice(PREFIX.length)
       .split('__')

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { testStorage, type TestStorage } from './storage.js';
 
 /** dist/src/cli/main.js, found from this compiled file (dist/test/helpers/process.js). */
@@ -46,13 +47,16 @@ export class BerthProcess {
     private readonly options: BerthProcessOptions,
     /** Blob storage chosen by BERTH_TEST_STORAGE (undefined: the data folder's filesystem). */
     private readonly storage: TestStorage | undefined,
+    /** A PostgreSQL database of its own when BERTH_TEST_METADATA=postgres (else SQLite in the data folder). */
+    private readonly database: TestDatabase | undefined,
   ) {}
 
   /** Starts a server and waits until it answers. */
   static async start(options: BerthProcessOptions = {}): Promise<BerthProcess> {
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-e2e-')));
     const storage = options.env?.BERTH_STORAGE__DRIVER ? undefined : await testStorage();
-    const p = new BerthProcess(dataDir, await freePort(), options.dataDir === undefined, options, storage);
+    const database = options.env?.BERTH_METADATA__DRIVER || process.env.BERTH_TEST_METADATA !== 'postgres' ? undefined : await createTestDatabase();
+    const p = new BerthProcess(dataDir, await freePort(), options.dataDir === undefined, options, storage, database);
     try {
       await p.spawn();
     } catch (e) {
@@ -84,7 +88,7 @@ export class BerthProcess {
     const child = spawn(process.execPath, [CLI, 'serve', '--listen', this.host, '--data-dir', this.dataDir, '--log-level', 'warn'], {
       // Open registry unless the test asks for access control (BERTH_AUTH__ENABLED=true), and
       // one process, so that a SIGKILL kills the whole server.
-      env: { ...process.env, BERTH_AUTH__ENABLED: 'false', BERTH_WORKERS: '1', ...this.storage?.env, ...this.options.env },
+      env: { ...process.env, BERTH_AUTH__ENABLED: 'false', BERTH_WORKERS: '1', ...this.storage?.env, ...(this.database ? { BERTH_METADATA__DRIVER: 'postgres', BERTH_METADATA__POSTGRES__URL: this.database.url } : {}), ...this.options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -136,6 +140,7 @@ export class BerthProcess {
   async dispose(): Promise<void> {
     await this.kill('SIGKILL');
     await this.storage?.cleanup();
+    await this.database?.drop();
     if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
   }
 }

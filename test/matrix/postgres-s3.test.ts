@@ -1,0 +1,41 @@
+/**
+ * The scale-out configuration under the same tests as the embedded default: the whole
+ * HTTP/OCI conformance suite and the skopeo end-to-end tests run again, in a child test
+ * runner, with every server on PostgreSQL metadata (a database of its own) and S3 blob
+ * storage on the real Ceph RADOS Gateway (scripts/ceph-rgw.sh). Needs both; fails under
+ * CI=true when either is missing, skips with the reason otherwise.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { postgresSkipReason } from '../helpers/postgres.js';
+import { cephEndpoint } from '../helpers/s3.js';
+
+const dist = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
+
+function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_TEST_CONTEXT: _, ...rest } = env;
+  return rest;
+}
+
+test('conformance and skopeo end-to-end tests on PostgreSQL + S3 (Ceph RGW)', { timeout: 600_000 }, async (t) => {
+  const ceph = await cephEndpoint(); // throws under CI=true when Ceph cannot start
+  const skip = (await postgresSkipReason()) ?? (typeof ceph === 'string' ? ceph : undefined);
+  if (skip) return t.skip(skip);
+  const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', dist('registry/'), dist('e2e/skopeo.test.js')], {
+    // A fresh test runner, not a child of this one (node marks its children with NODE_TEST_CONTEXT).
+    env: { ...withoutTestContext(process.env), BERTH_TEST_METADATA: 'postgres', BERTH_TEST_STORAGE: 's3' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const pass = Number(/^# pass (\d+)$/m.exec(out)?.[1] ?? 0);
+  const fail = Number(/^# fail (\d+)$/m.exec(out)?.[1] ?? -1);
+  const failures = out.split('\n').filter((l) => /^\s*not ok /.test(l)).join('\n');
+  assert.equal(fail, 0, `failures on PostgreSQL + S3:\n${failures}\n${out.slice(-3000)}`);
+  assert.equal(code, 0, out.slice(-3000));
+  assert.ok(pass >= 50, `expected the whole suite to run, got ${pass} passing tests`);
+});
