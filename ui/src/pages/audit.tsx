@@ -5,7 +5,8 @@
 import { useMemo } from 'react';
 import { useSearchParams } from 'react-router';
 import type { AuditEntry } from '../api';
-import { Empty, ErrorBox, Loading, PagerControls } from '../components/feedback';
+import { Empty, PagerControls } from '../components/feedback';
+import { DataTable, Listing } from '../components/table';
 import { dateTime } from '../format';
 import { useDebounced, usePager } from '../hooks';
 
@@ -59,44 +60,29 @@ export function AuditLog() {
           </label>
         ))}
       </form>
-      <ErrorBox error={log.error} />
-      {log.loading && !log.data ? <Loading /> : null}
-      {log.data && log.data.items.length === 0 ? <Empty title="No audit entries match these filters." /> : null}
-      {log.data && log.data.items.length > 0 ? (
-        <div className="table-wrap" tabIndex={0}>
-          <table className="audit">
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Resource</th>
-                <th scope="col">Result</th>
-                <th scope="col">Source</th>
+      <Listing list={log} empty={<Empty title="No audit entries match these filters." />}>
+        {(items) => (
+          <DataTable className="audit" columns={['Time', 'Actor', 'Action', 'Resource', 'Result', 'Source']}>
+            {items.map((a) => (
+              <tr key={a.id}>
+                <td>{dateTime(a.at)}</td>
+                <td>{a.actor ?? 'anonymous'}</td>
+                <td>
+                  <code>{a.action}</code>
+                </td>
+                <td className="break">
+                  {a.resource ?? '—'}
+                  {a.detail ? <div className="muted small">{typeof a.detail === 'string' ? a.detail : JSON.stringify(a.detail)}</div> : null}
+                </td>
+                <td>
+                  <span className={`badge ${a.result === 'success' ? 'public' : 'private'}`}>{a.result}</span>
+                </td>
+                <td>{a.sourceAddress ?? '—'}</td>
               </tr>
-            </thead>
-            <tbody>
-              {log.data.items.map((a) => (
-                <tr key={a.id}>
-                  <td>{dateTime(a.at)}</td>
-                  <td>{a.actor ?? 'anonymous'}</td>
-                  <td>
-                    <code>{a.action}</code>
-                  </td>
-                  <td className="break">
-                    {a.resource ?? '—'}
-                    {a.detail ? <div className="muted small">{typeof a.detail === 'string' ? a.detail : JSON.stringify(a.detail)}</div> : null}
-                  </td>
-                  <td>
-                    <span className={`badge ${a.result === 'success' ? 'public' : 'private'}`}>{a.result}</span>
-                  </td>
-                  <td>{a.sourceAddress ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+            ))}
+          </DataTable>
+        )}
+      </Listing>
       <PagerControls label="Audit log" {...log} />
     </section>
   );

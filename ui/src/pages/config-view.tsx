@@ -4,6 +4,8 @@
  * order, onto the manifest's layers.
  */
 import type { Descriptor } from '../api';
+import { Facts } from '../components/facts';
+import { DataTable } from '../components/table';
 import { bytes, dateTime, shortDigest } from '../format';
 
 interface ImageConfig {
@@ -44,16 +46,10 @@ export function ConfigView({ config }: { config: Record<string, unknown> }) {
   return (
     <section aria-labelledby="config-h">
       <h2 id="config-h">Configuration</h2>
-      <dl className="kv">
-        {rows
-          .filter(([, v]) => v !== null && v !== undefined)
-          .map(([k, v]) => (
-            <div key={k}>
-              <dt>{k}</dt>
-              <dd>{typeof v === 'string' && (k === 'Entrypoint' || k === 'Command') ? <code>{v}</code> : v}</dd>
-            </div>
-          ))}
-      </dl>
+      <Facts
+        className="kv"
+        facts={rows.filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => [k, typeof v === 'string' && (k === 'Entrypoint' || k === 'Command') ? <code>{v}</code> : v])}
+      />
       <h3>Environment</h3>
       {env.length ? (
         <ul className="plain mono">
@@ -66,14 +62,7 @@ export function ConfigView({ config }: { config: Record<string, unknown> }) {
       )}
       <h3>Labels</h3>
       {labels.length ? (
-        <dl className="kv">
-          {labels.map(([k, v]) => (
-            <div key={k}>
-              <dt>{k}</dt>
-              <dd>{v}</dd>
-            </div>
-          ))}
-        </dl>
+        <Facts className="kv" facts={labels} />
       ) : (
         <p className="muted">No labels.</p>
       )}
@@ -90,35 +79,23 @@ export function HistoryView({ config, layers }: { config: Record<string, unknown
   const all = [...rows, ...extra];
   const total = layers.reduce((s, l) => s + l.size, 0);
   return (
-    <div className="table-wrap" tabIndex={0}>
-      <table className="layers">
-        <caption className="caption">
-          {layers.length} layer{layers.length === 1 ? '' : 's'}, {bytes(total)} compressed
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">Step</th>
-            <th scope="col">Layer</th>
-            <th scope="col" className="num">
-              Size
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {all.map(({ h, layer }, i) => (
-            <tr key={i} className={layer ? '' : 'empty-layer'}>
-              <td>{i + 1}</td>
-              <td className="step">
-                {h?.created_by ? <code>{h.created_by}</code> : <span className="muted">{h ? h.comment ?? 'no command recorded' : 'no history'}</span>}
-                {h?.created ? <div className="muted small">{dateTime(h.created)}</div> : null}
-              </td>
-              <td>{layer ? <code title={`${layer.digest} (${layer.mediaType})`}>{shortDigest(layer.digest)}</code> : <span className="muted">empty</span>}</td>
-              <td className="num">{layer ? bytes(layer.size) : '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      className="layers"
+      captionClass="caption"
+      caption={`${layers.length} layer${layers.length === 1 ? '' : 's'}, ${bytes(total)} compressed`}
+      columns={['#', 'Step', 'Layer', ['Size', 'num']]}
+    >
+      {all.map(({ h, layer }, i) => (
+        <tr key={i} className={layer ? '' : 'empty-layer'}>
+          <td>{i + 1}</td>
+          <td className="step">
+            {h?.created_by ? <code>{h.created_by}</code> : <span className="muted">{h ? h.comment ?? 'no command recorded' : 'no history'}</span>}
+            {h?.created ? <div className="muted small">{dateTime(h.created)}</div> : null}
+          </td>
+          <td>{layer ? <code title={`${layer.digest} (${layer.mediaType})`}>{shortDigest(layer.digest)}</code> : <span className="muted">empty</span>}</td>
+          <td className="num">{layer ? bytes(layer.size) : '—'}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

@@ -3,6 +3,7 @@
  * answers for them: each is probed, and a 404 hides its panel instead of showing an error.
  */
 import { seg } from '../api';
+import { Facts } from '../components/facts';
 import { useApi } from '../hooks';
 
 const POLICIES = [
@@ -37,14 +38,5 @@ export function JsonFacts({ value }: { value: unknown }) {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return <pre className="json">{JSON.stringify(value, null, 2)}</pre>;
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 0) return <p className="muted">Not configured.</p>;
-  return (
-    <dl className="kv">
-      {entries.map(([k, v]) => (
-        <div key={k}>
-          <dt>{k}</dt>
-          <dd>{typeof v === 'object' && v !== null ? <pre className="json">{JSON.stringify(v, null, 2)}</pre> : String(v)}</dd>
-        </div>
-      ))}
-    </dl>
-  );
+  return <Facts className="kv" facts={entries.map(([k, v]) => [k, typeof v === 'object' && v !== null ? <pre className="json">{JSON.stringify(v, null, 2)}</pre> : String(v)])} />;
 }

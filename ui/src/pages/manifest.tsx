@@ -3,12 +3,13 @@
  * entrypoint, env, labels), layers with sizes next to the build history, annotations, the
  * children of an index, and referrers (signatures, SBOMs, attestations) grouped by artifact type.
  */
-import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { api, seg, type ManifestDetail, type RepositoryInfo } from '../api';
-import { ConfirmDialog } from '../components/confirm';
+import { useConfirm } from '../components/confirm';
 import { CopyField } from '../components/copy';
+import { Facts } from '../components/facts';
 import { Empty, ErrorBox, Loading } from '../components/feedback';
+import { DataTable } from '../components/table';
 import { bytes, dateTime, isIndex, mediaTypeLabel, platform, shortDigest } from '../format';
 import { useApi, useTitle } from '../hooks';
 import { manifestPath, repoPath } from '../links';
@@ -22,8 +23,16 @@ export function ManifestPage({ repo, digest }: { repo: string; digest: string })
   useTitle(`${repo}${tag ? `:${tag}` : `@${shortDigest(digest)}`}`);
   const m = useApi<ManifestDetail>(`/repositories/${seg(repo)}/manifests/${seg(digest)}`);
   const info = useApi<RepositoryInfo>(`/repositories/${seg(repo)}`);
-  const [confirm, setConfirm] = useState(false);
   const navigate = useNavigate();
+  const [confirmDelete, deleteDialog] = useConfirm((doomed: ManifestDetail) => ({
+    title: 'Delete this manifest?',
+    body: `The manifest ${doomed.digest} and every tag pointing at it (${doomed.tags.join(', ') || 'none'}) are removed from ${repo}.`,
+    action: 'Delete manifest',
+    onConfirm: async () => {
+      await api(`/repositories/${seg(repo)}/manifests/${seg(doomed.digest)}`, { method: 'DELETE' });
+      navigate(repoPath(repo));
+    },
+  }));
   const d = m.data;
   const canDelete = info.data?.permissions.includes('delete') ?? false;
   const annotations = (d?.manifest.annotations ?? null) as Record<string, string> | null;
@@ -37,7 +46,7 @@ export function ManifestPage({ repo, digest }: { repo: string; digest: string })
           {tag ? `:${tag}` : ''}
         </h1>
         {d && canDelete ? (
-          <button type="button" className="danger" onClick={() => setConfirm(true)}>
+          <button type="button" className="danger" onClick={() => confirmDelete(d)}>
             Delete manifest
           </button>
         ) : null}
@@ -85,14 +94,7 @@ export function ManifestPage({ repo, digest }: { repo: string; digest: string })
           <section aria-labelledby="ann-h">
             <h2 id="ann-h">Annotations</h2>
             {annotations && Object.keys(annotations).length ? (
-              <dl className="kv">
-                {Object.entries(annotations).map(([k, v]) => (
-                  <div key={k}>
-                    <dt>{k}</dt>
-                    <dd>{v}</dd>
-                  </div>
-                ))}
-              </dl>
+              <Facts className="kv" facts={Object.entries(annotations)} />
             ) : (
               <p className="muted">No annotations.</p>
             )}
@@ -102,17 +104,7 @@ export function ManifestPage({ repo, digest }: { repo: string; digest: string })
             <summary>Raw manifest</summary>
             <pre className="json">{JSON.stringify(d.manifest, null, 2)}</pre>
           </details>
-          <ConfirmDialog
-            open={confirm}
-            title="Delete this manifest?"
-            body={`The manifest ${d.digest} and every tag pointing at it (${d.tags.join(', ') || 'none'}) are removed from ${repo}.`}
-            action="Delete manifest"
-            onClose={() => setConfirm(false)}
-            onConfirm={async () => {
-              await api(`/repositories/${seg(repo)}/manifests/${seg(d.digest)}`, { method: 'DELETE' });
-              navigate(repoPath(repo));
-            }}
-          />
+          {deleteDialog}
         </>
       ) : null}
     </>
@@ -126,34 +118,20 @@ function Children({ repo, d }: { repo: string; d: ManifestDetail }) {
       {d.children.length === 0 ? (
         <Empty title="This index lists no manifests." />
       ) : (
-        <div className="table-wrap" tabIndex={0}>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Platform</th>
-                <th scope="col">Digest</th>
-                <th scope="col">Type</th>
-                <th scope="col" className="num">
-                  Size
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {d.children.map((c) => (
-                <tr key={c.digest}>
-                  <th scope="row">
-                    <Link to={manifestPath(repo, c.digest)}>{platform(c.platform)}</Link>
-                  </th>
-                  <td>
-                    <code title={c.digest}>{shortDigest(c.digest)}</code>
-                  </td>
-                  <td>{mediaTypeLabel(c.mediaType)}</td>
-                  <td className="num">{bytes(c.size)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Platform', 'Digest', 'Type', ['Size', 'num']]}>
+          {d.children.map((c) => (
+            <tr key={c.digest}>
+              <th scope="row">
+                <Link to={manifestPath(repo, c.digest)}>{platform(c.platform)}</Link>
+              </th>
+              <td>
+                <code title={c.digest}>{shortDigest(c.digest)}</code>
+              </td>
+              <td>{mediaTypeLabel(c.mediaType)}</td>
+              <td className="num">{bytes(c.size)}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </section>
   );

@@ -3,11 +3,13 @@
  * once, right after creation, with a copy button), and lifecycle policies where the registry
  * offers them.
  */
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, seg, type Member, type Page, type Project, type Role } from '../api';
-import { ConfirmDialog } from '../components/confirm';
+import { useConfirm } from '../components/confirm';
 import { Empty, ErrorBox, Loading } from '../components/feedback';
+import { Field, InlineForm, useAction } from '../components/form';
+import { DangerCell, DataTable, Listing } from '../components/table';
 import { useApi, useTitle } from '../hooks';
 import { projectPath } from '../links';
 import { useSession } from '../session';
@@ -22,18 +24,23 @@ export function ProjectSettingsPage() {
   const { user } = useSession();
   const project = useApi<Project>(`/projects/${seg(name)}`);
   const navigate = useNavigate();
-  const [confirmDelete, setConfirmDelete] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const visibility = useAction();
+  const [confirmDelete, deleteDialog] = useConfirm((doomed: string) => ({
+    title: `Delete project ${doomed}?`,
+    body: 'The project, its members and its robot accounts are removed. This cannot be undone.',
+    action: 'Delete project',
+    onConfirm: async () => {
+      await api(`/projects/${seg(doomed)}`, { method: 'DELETE' });
+      navigate('/');
+    },
+  }));
   const p = project.data;
 
-  async function setVisibility(isPublic: boolean) {
-    setError(null);
-    try {
+  function setVisibility(isPublic: boolean) {
+    void visibility.run(async () => {
       await api(`/projects/${seg(name)}`, { method: 'PATCH', body: { public: isPublic } });
       project.reload();
-    } catch (e) {
-      setError(e);
-    }
+    });
   }
 
   return (
@@ -51,13 +58,13 @@ export function ProjectSettingsPage() {
             <fieldset className="radios">
               <legend className="sr-only">Visibility</legend>
               <label>
-                <input type="radio" name="visibility" checked={p.public} onChange={() => void setVisibility(true)} /> Public — anyone may pull
+                <input type="radio" name="visibility" checked={p.public} onChange={() => setVisibility(true)} /> Public — anyone may pull
               </label>
               <label>
-                <input type="radio" name="visibility" checked={!p.public} onChange={() => void setVisibility(false)} /> Private — members only
+                <input type="radio" name="visibility" checked={!p.public} onChange={() => setVisibility(false)} /> Private — members only
               </label>
             </fieldset>
-            <ErrorBox error={error} />
+            <ErrorBox error={visibility.error} />
           </section>
           <Members project={name} />
           <Robots project={name} />
@@ -66,20 +73,10 @@ export function ProjectSettingsPage() {
             <section className="card danger-zone" aria-labelledby="del-h">
               <h2 id="del-h">Delete project</h2>
               <p>Deleting a project is refused while it still holds repositories.</p>
-              <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
+              <button type="button" className="danger" onClick={() => confirmDelete(name)}>
                 Delete project
               </button>
-              <ConfirmDialog
-                open={confirmDelete}
-                title={`Delete project ${name}?`}
-                body="The project, its members and its robot accounts are removed. This cannot be undone."
-                action="Delete project"
-                onClose={() => setConfirmDelete(false)}
-                onConfirm={async () => {
-                  await api(`/projects/${seg(name)}`, { method: 'DELETE' });
-                  navigate('/');
-                }}
-              />
+              {deleteDialog}
             </section>
           ) : null}
         </>
@@ -89,72 +86,54 @@ export function ProjectSettingsPage() {
 }
 
 function Members({ project }: { project: string }) {
-  const members = useApi<Page<Member>>(`/projects/${seg(project)}/members?limit=200`);
+  const base = `/projects/${seg(project)}/members`;
+  const members = useApi<Page<Member>>(`${base}?limit=200`);
   const [user, setUser] = useState('');
   const [role, setRole] = useState<Role>('developer');
-  const [error, setError] = useState<unknown>(null);
-  const [removing, setRemoving] = useState<string | null>(null);
+  const change = useAction();
+  const [remove, removeDialog] = useConfirm((member: string) => ({
+    title: `Remove ${member} from ${project}?`,
+    body: 'They lose the access this project gave them.',
+    action: 'Remove member',
+    onConfirm: async () => {
+      await api(`${base}/${seg(member)}`, { method: 'DELETE' });
+      members.reload();
+    },
+  }));
 
   async function put(u: string, r: Role) {
-    setError(null);
-    try {
-      await api(`/projects/${seg(project)}/members/${seg(u)}`, { method: 'PUT', body: { role: r } });
-      members.reload();
-      return true;
-    } catch (e) {
-      setError(e);
-      return false;
-    }
+    await api(`${base}/${seg(u)}`, { method: 'PUT', body: { role: r } });
+    members.reload();
   }
-  async function add(e: FormEvent) {
-    e.preventDefault();
-    if (await put(user.trim(), role)) setUser('');
+  async function add() {
+    await put(user.trim(), role);
+    setUser('');
   }
 
   return (
     <section className="card" aria-labelledby="members-h">
       <h2 id="members-h">Members</h2>
-      <ErrorBox error={members.error} />
-      {members.data && members.data.items.length === 0 ? <Empty title="No members yet." /> : null}
-      {members.data && members.data.items.length > 0 ? (
-        <div className="table-wrap" tabIndex={0}>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Role</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
+      <Listing list={members} loading={false} empty={<Empty title="No members yet." />}>
+        {(items) => (
+          <DataTable columns={['User', 'Role']} actions>
+            {items.map((m) => (
+              <tr key={m.user}>
+                <td>{m.user}</td>
+                <td>
+                  <select aria-label={`Role of ${m.user}`} value={m.role} onChange={(e) => void change.run(() => put(m.user, e.target.value as Role))}>
+                    {ROLES.map((r) => (
+                      <option key={r}>{r}</option>
+                    ))}
+                  </select>
+                </td>
+                <DangerCell label="Remove" onClick={() => remove(m.user)} />
               </tr>
-            </thead>
-            <tbody>
-              {members.data.items.map((m) => (
-                <tr key={m.user}>
-                  <td>{m.user}</td>
-                  <td>
-                    <select aria-label={`Role of ${m.user}`} value={m.role} onChange={(e) => void put(m.user, e.target.value as Role)}>
-                      {ROLES.map((r) => (
-                        <option key={r}>{r}</option>
-                      ))}
-                    </select>
-                  </td>
-                  <td className="actions-cell">
-                    <button type="button" className="danger" onClick={() => setRemoving(m.user)}>
-                      Remove
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
-      <form onSubmit={add} className="inline-form">
-        <label>
-          User
-          <input name="member" required value={user} onChange={(e) => setUser(e.target.value)} />
-        </label>
+            ))}
+          </DataTable>
+        )}
+      </Listing>
+      <InlineForm submit="Add member" onSubmit={add}>
+        <Field label="User" name="member" required value={user} onChange={setUser} />
         <label>
           Role
           <select name="role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
@@ -163,22 +142,9 @@ function Members({ project }: { project: string }) {
             ))}
           </select>
         </label>
-        <button type="submit" className="primary">
-          Add member
-        </button>
-      </form>
-      <ErrorBox error={error} />
-      <ConfirmDialog
-        open={removing !== null}
-        title={`Remove ${removing ?? ''} from ${project}?`}
-        body="They lose the access this project gave them."
-        action="Remove member"
-        onClose={() => setRemoving(null)}
-        onConfirm={async () => {
-          await api(`/projects/${seg(project)}/members/${seg(removing ?? '')}`, { method: 'DELETE' });
-          members.reload();
-        }}
-      />
+      </InlineForm>
+      <ErrorBox error={change.error} />
+      {removeDialog}
     </section>
   );
 }

@@ -4,6 +4,7 @@
  */
 import { Link, useParams } from 'react-router';
 import { seg, type Project } from '../api';
+import { Facts } from '../components/facts';
 import { ErrorBox, Loading } from '../components/feedback';
 import { bytes } from '../format';
 import { useApi, useTitle } from '../hooks';
@@ -36,26 +37,14 @@ export function ProjectPage() {
       <ErrorBox error={project.error} />
       {project.loading && !p ? <Loading /> : null}
       {p ? (
-        <dl className="facts">
-          <div>
-            <dt>Repositories</dt>
-            <dd>{p.repositoryCount}</dd>
-          </div>
-          <div>
-            <dt>Storage</dt>
-            <dd>{bytes(p.storageBytes)}</dd>
-          </div>
-          <div>
-            <dt>Quota</dt>
-            <dd>
-              <Quota used={p.storageBytes} quota={p.quotaBytes} />
-            </dd>
-          </div>
-          <div>
-            <dt>Your role</dt>
-            <dd>{p.role ?? '—'}</dd>
-          </div>
-        </dl>
+        <Facts
+          facts={[
+            ['Repositories', p.repositoryCount],
+            ['Storage', bytes(p.storageBytes)],
+            ['Quota', <Quota used={p.storageBytes} quota={p.quotaBytes} />],
+            ['Your role', p.role ?? '—'],
+          ]}
+        />
       ) : null}
       {p ? (
         <>
