@@ -15,6 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { bytes, imageManifest, pushBlob, pushImage, putManifest, randomBlob, sha256 } from '../helpers/oci.js';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../helpers/postgres.js';
 import { postgresNodeEnv, startBerthProcess, type BerthProcess } from '../helpers/node-process.js';
+import { cephEndpoint } from '../helpers/s3.js';
+import { testStorage, type TestStorage } from '../helpers/storage.js';
 
 const skip = await postgresSkipReason();
 
@@ -32,23 +34,33 @@ async function manifestDigest(url: string, repo: string, ref: string): Promise<s
   return r.status === 200 ? r.headers.get('docker-content-digest') : null;
 }
 
-describe('three nodes over one PostgreSQL database', { skip }, () => {
+// The same scenarios over one shared blob folder and over one S3 bucket (the real Ceph RGW).
+const ceph = await cephEndpoint(); // throws under CI=true when Ceph cannot start
+for (const kind of ['filesystem', 's3'] as const) {
+describe(`three nodes over one PostgreSQL database and one ${kind === 's3' ? 'S3 bucket' : 'blob folder'}`, { skip: skip ?? (kind === 's3' && typeof ceph === 'string' ? ceph : undefined) }, () => {
   let db: TestDatabase;
   let dir: string;
+  let storage: TestStorage | undefined;
   let nodes: BerthProcess[] = [];
 
   before(async () => {
     db = await createTestDatabase();
     dir = await mkdtemp(join(tmpdir(), 'berth-multinode-'));
+    storage = await testStorage(kind);
+    const env = (n: string): Record<string, string> => {
+      const base = postgresNodeEnv(db.url, join(dir, 'storage'), join(dir, n));
+      if (!storage) return base;
+      const { BERTH_STORAGE__FILESYSTEM__ROOT: _, ...rest } = base;
+      return { ...rest, ...storage.env };
+    };
     // Started together: the advisory lock keeps their migrations from racing.
     // Node C runs two worker processes itself (`--workers 2` over PostgreSQL).
-    nodes = await Promise.all(
-      (['a', 'b', 'c'] as const).map((n) => startBerthProcess({ args: ['--workers', n === 'c' ? '2' : '1'], env: postgresNodeEnv(db.url, join(dir, 'storage'), join(dir, n)) })),
-    );
+    nodes = await Promise.all((['a', 'b', 'c'] as const).map((n) => startBerthProcess({ args: ['--workers', n === 'c' ? '2' : '1'], env: env(n) })));
   });
 
   after(async () => {
     for (const n of nodes) await n.stop().catch(() => {});
+    await storage?.cleanup();
     await db?.drop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -196,3 +208,4 @@ describe('three nodes over one PostgreSQL database', { skip }, () => {
     assert.ok(Buffer.from(await r.arrayBuffer()).equals(data));
   });
 });
+}
