@@ -4,8 +4,9 @@
  * short grace period. Afterwards every tagged manifest is fully pullable (every blob, every
  * child) and, once GC has caught up, no unreferenced blob and no stray bytes remain.
  *
- * Runs on SQLite + filesystem by default. Set BERTH_TEST_CONFIG to a JSON config fragment to
- * run against another configuration (e.g. `{"metadata":{"driver":"postgres",...}}`);
+ * Runs on SQLite + filesystem by default; BERTH_TEST_METADATA=postgres and BERTH_TEST_STORAGE=s3
+ * (test/helpers/berth.ts) run it on the scale-out configuration, as test/matrix does. Set
+ * BERTH_TEST_CONFIG to a JSON config fragment to run against any other configuration;
  * STRESS_SECONDS sets the duration (default 6), STRESS_GRACE_MS the grace period (default 300).
  */
 import assert from 'node:assert/strict';
@@ -150,6 +151,7 @@ test('stress: pushes, retags, deletes and mounts race an online GC loop', { time
     };
 
     await Promise.all([client(11), client(22), client(33), client(44), gcLoop()]);
+    console.log(`stress storm: ${out.ok} operations, ${gcRuns} GC runs, tolerated refusals ${JSON.stringify(out.tolerated)}`);
     assert.ok(out.ok > 50, `clients made progress (${out.ok} operations)`);
     assert.ok(gcRuns > 3, `GC ran repeatedly (${gcRuns})`);
     assert.ok(reclaimed > 0, 'GC reclaimed objects while clients were pushing');

@@ -1,6 +1,6 @@
 /**
  * The scale-out configuration under the same tests as the embedded default: the whole
- * HTTP/OCI conformance suite and the skopeo end-to-end tests run again, in a child test
+ * HTTP/OCI conformance suite, the skopeo end-to-end tests and the online-GC stress test run again, in a child test
  * runner, with every server on PostgreSQL metadata (a database of its own) and S3 blob
  * storage on the real Ceph RADOS Gateway (scripts/ceph-rgw.sh). Needs both; fails under
  * CI=true when either is missing, skips with the reason otherwise.
@@ -19,13 +19,15 @@ function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return rest;
 }
 
-test('conformance and skopeo end-to-end tests on PostgreSQL + S3 (Ceph RGW)', { timeout: 600_000 }, async (t) => {
+test('conformance, skopeo end-to-end and GC stress tests on PostgreSQL + S3 (Ceph RGW)', { timeout: 600_000 }, async (t) => {
   const ceph = await cephEndpoint(); // throws under CI=true when Ceph cannot start
   const skip = (await postgresSkipReason()) ?? (typeof ceph === 'string' ? ceph : undefined);
   if (skip) return t.skip(skip);
-  const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', dist('registry/'), dist('e2e/skopeo.test.js')], {
+  const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', dist('registry/'), dist('e2e/skopeo.test.js'), dist('lifecycle/gc-stress.test.js')], {
     // A fresh test runner, not a child of this one (node marks its children with NODE_TEST_CONTEXT).
-    env: { ...withoutTestContext(process.env), BERTH_TEST_METADATA: 'postgres', BERTH_TEST_STORAGE: 's3' },
+    env: { ...withoutTestContext(process.env), BERTH_TEST_METADATA: 'postgres', BERTH_TEST_STORAGE: 's3',
+      // Every request pays Ceph's latency here: the GC storm runs longer to see as many operations.
+      STRESS_SECONDS: '40' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
