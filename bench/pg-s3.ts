@@ -41,9 +41,12 @@ async function admin(query: string): Promise<void> {
 /** Creates the database and the bucket; `cleanup` removes both (and is safe to call after a partial setup). */
 export async function createPgS3(log: (l: string) => void): Promise<PgS3> {
   const cleanups: (() => Promise<void>)[] = [];
-  const cleanup = async () => {
-    for (const c of cleanups.reverse()) await c().catch((e: unknown) => log(`bench: cleanup: ${String(e)}`));
-  };
+  // Once, however many callers (a failure and a signal may both ask): each awaits the same run.
+  let done: Promise<void> | undefined;
+  const cleanup = () =>
+    (done ??= (async () => {
+      for (const c of cleanups.reverse()) await c().catch((e: unknown) => log(`bench: cleanup: ${String(e)}`));
+    })());
   try {
     const name = `berth_bench_${randomBytes(6).toString('hex')}`;
     await admin(`create database ${name}`).catch((e: unknown) => {
@@ -79,6 +82,30 @@ export async function createPgS3(log: (l: string) => void): Promise<PgS3> {
   } catch (e) {
     await cleanup();
     throw e;
+  }
+}
+
+/** Tags `digest` in `repo` with every name in `tags`, straight in the database (the manifest must be there). */
+export async function seedTags(databaseUrl: string, repo: string, digest: string, tags: string[]): Promise<void> {
+  const store = openPostgres(postgresConfig(databaseUrl));
+  try {
+    const m = await store.db
+      .selectFrom('manifests as m')
+      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+      .select(['m.id', 'm.repository_id'])
+      .where('r.name', '=', repo)
+      .where('m.digest', '=', digest)
+      .executeTakeFirstOrThrow();
+    const now = Date.now();
+    for (let i = 0; i < tags.length; i += 1000) {
+      await store.db
+        .insertInto('tags')
+        .values(tags.slice(i, i + 1000).map((name) => ({ repository_id: m.repository_id, name, manifest_id: m.id, updated_at: now })))
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+  } finally {
+    await store.close();
   }
 }
 

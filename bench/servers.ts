@@ -29,6 +29,11 @@ export interface Registry {
   logFile: string;
   /** Sent with every request of the benchmark client (credentials of a registry with auth). */
   headers: Record<string, string>;
+  /**
+   * Where the registry can take tags without HTTP (straight into its database): the tag phase
+   * uses it for the tags left over when its time budget ran out.
+   */
+  seedTags?: (repo: string, digest: string, tags: string[]) => Promise<void>;
   /** The last error lines of the server's log (for a failure message; the log goes with the folder). */
   errorLog(): string;
   stop(): Promise<void>;
