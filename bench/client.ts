@@ -2,7 +2,8 @@
  * The benchmark's OCI client over undici: blob pushes (single request, POST+PUT, chunked
  * PATCH), streamed pulls that count bytes without keeping them, small image pushes in the
  * order real clients use (HEAD, POST, PUT per blob, then the manifest), and load runs
- * for the request-rate figures (closed loop over node:http keep-alive connections). Every call checks the status it expects.
+ * for the request-rate figures (closed loop over node:http keep-alive connections). Every call
+ * checks the status it expects and carries the registry's credentials, if it has any.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -31,10 +32,10 @@ export class RegistryClient {
 
   private async call(method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH', path: string, expect: number[], opts: { body?: Iterable<Buffer> | Buffer; headers?: Record<string, string> } = {}) {
     const body = opts.body === undefined ? null : Buffer.isBuffer(opts.body) ? opts.body : Readable.from(opts.body);
-    const r = await this.pool.request({ method, path, body, headers: opts.headers ?? {} });
+    const r = await this.pool.request({ method, path, body, headers: { ...this.registry.headers, ...opts.headers } });
     if (!expect.includes(r.statusCode)) {
       const text = await r.body.text().catch(() => '');
-      throw new Error(`${this.registry.name}: ${method} ${path.slice(0, 120)} -> ${r.statusCode} (expected ${expect.join('/')}): ${text.slice(0, 300)}`);
+      throw new Error(`${this.registry.label}: ${method} ${path.slice(0, 120)} -> ${r.statusCode} (expected ${expect.join('/')}): ${text.slice(0, 300)}`);
     }
     return r;
   }
@@ -86,7 +87,7 @@ export class RegistryClient {
     const r = await this.call('GET', `/v2/${repo}/blobs/${digest}`, [200]);
     let n = 0;
     for await (const chunk of r.body) n += (chunk as Buffer).length;
-    if (n !== size) throw new Error(`${this.registry.name}: pulled ${n} of ${size} bytes`);
+    if (n !== size) throw new Error(`${this.registry.label}: pulled ${n} of ${size} bytes`);
   }
 
   async blobExists(repo: string, digest: string): Promise<boolean> {
@@ -106,9 +107,25 @@ export class RegistryClient {
     await this.putManifest(repo, tag, image.manifest);
   }
 
-  async putManifest(repo: string, tag: string, manifest: Buffer): Promise<void> {
-    const r = await this.call('PUT', `/v2/${repo}/manifests/${tag}`, [201], { body: manifest, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
-    await r.body.dump();
+  /** 5xx answers to manifest PUTs that were retried (see putManifest). */
+  retriedServerErrors = 0;
+
+  /**
+   * PUT a manifest by tag. With `retries`, a 5xx answer is counted in `retriedServerErrors` and
+   * the PUT sent again (at most `retries` times), so that a registry that fails some writes
+   * under contention still gets timed, and the failures are reported instead of hidden.
+   */
+  async putManifest(repo: string, tag: string, manifest: Buffer, retries = 0): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.call('PUT', `/v2/${repo}/manifests/${tag}`, attempt < retries ? [201, 500, 502, 503] : [201], {
+        body: manifest,
+        headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+      });
+      await r.body.dump();
+      if (r.statusCode === 201) return;
+      this.retriedServerErrors++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   async getJson(path: string): Promise<unknown> {

@@ -1,18 +1,28 @@
 /**
  * `npm run bench`: Berth side by side with the reference registry (CNCF Distribution) on the
- * same machine, the same workloads and the same bytes. Starts both servers on loopback over
- * temporary folders, runs every workload against the reference and then against Berth,
- * prints the table, writes bench/results/latest.{json,md}, and stops both servers and removes
- * their folders whatever happens.
+ * same machine, the same workloads and the same bytes, in four sections:
+ *   table   Berth as one open process (BERTH_WORKERS=1, BERTH_AUTH__ENABLED=false) on SQLite +
+ *           filesystem against the reference on filesystem: blobs, small images, manifests, tags;
+ *   pgs3    the same workloads on Berth over PostgreSQL + S3 (Ceph RGW), against the same
+ *           reference run, plus tag-list and catalog p99 over 10,000 repositories;
+ *   auth    manifest GET with access control: anonymous, Basic, Bearer; reference with htpasswd;
+ *   workers manifest GET with BERTH_WORKERS=2 against 1, with CPU per request.
+ * Servers, temporary folders, the database and the bucket are removed whatever happens. Prints
+ * the tables and writes bench/results/latest.{json,md}.
  *
- * Environment: BENCH_LOG_LEVEL (info), BENCH_REPEAT (3), BENCH_SECONDS (5),
- * BENCH_REFERENCE_BIN (/usr/bin/docker-registry), BENCH_QUICK=1 (a small smoke run).
+ * Environment: BENCH_ONLY (comma list of sections; default all), BENCH_LOG_LEVEL (info),
+ * BENCH_REPEAT (3), BENCH_SECONDS (5), BENCH_REFERENCE_BIN (/usr/bin/docker-registry),
+ * BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test, where the bench database is
+ * created), BENCH_QUICK=1 (a small smoke run of the same code paths, not for figures).
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { authTable } from './auth.js';
 import { RegistryClient } from './client.js';
-import { machine, textTable, writeResults, type Row } from './report.js';
+import { createPgS3, listingTable, seedTags, type PgS3 } from './pg-s3.js';
+import { machine, REF_BERTH, textTable, writeResults, type Row, type Table } from './report.js';
 import { startBerth, startReference, type Registry } from './servers.js';
+import { workersTable } from './workers.js';
 import { runAll, type Figures, type Settings } from './workloads.js';
 
 const settings: Settings = {
@@ -26,13 +36,23 @@ const settings: Settings = {
   manifestConnections: 32,
   loadSeconds: Number(process.env.BENCH_SECONDS ?? 5),
   tags: 5000,
+  tagPutSeconds: 30,
   tagConcurrency: 16,
   tagListConnections: 1,
   tagListSeconds: 3,
 };
-// BENCH_QUICK=1: a small smoke run of the same code paths (for checking the harness, not for figures).
-if (process.env.BENCH_QUICK === '1') Object.assign(settings, { blobMiB: 16, bigMiB: 64, repeat: 1, images: 20, tags: 100, loadSeconds: 1, tagListSeconds: 1 });
+if (process.env.BENCH_QUICK === '1') Object.assign(settings, { blobMiB: 16, bigMiB: 64, repeat: 1, images: 20, tags: 100, tagPutSeconds: 2, loadSeconds: 1, tagListSeconds: 1 });
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
+
+const SECTIONS = ['table', 'pgs3', 'auth', 'workers'] as const;
+type Section = (typeof SECTIONS)[number];
+function sections(): Set<Section> {
+  const raw = process.env.BENCH_ONLY?.trim();
+  if (!raw) return new Set(SECTIONS);
+  const picked = raw.split(',').map((s) => s.trim());
+  for (const p of picked) if (!(SECTIONS as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY: unknown section "${p}" (expected ${SECTIONS.join(', ')})`);
+  return new Set(picked as Section[]);
+}
 
 function rows(ref: Figures, berth: Figures): Row[] {
   const both = (label: string, unit: string, better: Row['better'], pick: (f: Figures) => number, target: Partial<Pick<Row, 'targetRatio' | 'targetBerth'>> = {}): Row => ({
@@ -55,7 +75,7 @@ function rows(ref: Figures, berth: Figures): Row[] {
     both(`manifest GET p99`, 'ms', 'lower', (f) => f.manifestGet.p99Ms),
     both(`manifest HEAD by tag, ${settings.manifestConnections} conns`, 'req/s', 'higher', (f) => f.manifestHead.rps, { targetRatio: 2 }),
     both(`manifest HEAD p99`, 'ms', 'lower', (f) => f.manifestHead.p99Ms),
-    both(`tag PUT (setup of ${settings.tags} tags)`, 'tags/s', 'higher', (f) => f.tagPutPerSecond),
+    both(`tag PUT, ${settings.tags} tags or ${settings.tagPutSeconds} s, ${settings.tagConcurrency} at once`, 'tags/s', 'higher', (f) => f.tagPutPerSecond),
     both(`tags list of ${settings.tags} tags, mean`, 'ms', 'lower', (f) => f.tagList.meanMs),
     both(`tags list p99`, 'ms', 'lower', (f) => f.tagList.p99Ms),
     both(`push ${settings.bigMiB} MiB monolithic`, 'MB/s', 'higher', (f) => f.bigPush),
@@ -66,40 +86,131 @@ function rows(ref: Figures, berth: Figures): Row[] {
   ];
 }
 
+const errors = (f: Figures) => f.manifestGet.errors + f.manifestHead.errors + f.tagList.errors;
+const tagPutErrors = (f: Figures, how = 'untimed, over HTTP') =>
+  (f.tagPutServerErrors ? `; ${f.tagPutServerErrors} tag PUTs answered 5xx and were retried (counted in the tags/s time)` : '') +
+  (f.tagsAfterBudget ? `; ${f.tagsAfterBudget} of the ${settings.tags} tags were put in after the tag PUT's ${settings.tagPutSeconds} s budget (${how})` : '');
+
+function workloadNotes(): string[] {
+  return [
+    `Blob figures: median of ${settings.repeat} runs, each on a fresh ${settings.blobMiB} MiB blob; MB = 10^6 bytes. Reference monolithic push is POST then PUT with the body (it does not complete uploads on POST); Berth's is one POST ?digest=.`,
+    `Request rates: closed loop over node:http keep-alive connections, ${settings.manifestConnections} connections for ${settings.loadSeconds} s, cycling over ${settings.images} tags (tags list: ${settings.tagListConnections} connection, ${settings.tagListSeconds} s, ?n=${settings.tags * 2} so both return all tags).`,
+    'RSS: VmHWM reset per phase (/proc/<pid>/clear_refs) and VmRSS sampled every 50 ms; MB = 10^6 bytes.',
+  ];
+}
+
 async function main(): Promise<void> {
+  const only = sections();
   const started = performance.now();
-  const loadBefore = loadavg()[0]!;
+  const loadBefore = loadavg();
   const date = new Date().toISOString();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const servers: Registry[] = [];
   const clients: RegistryClient[] = [];
+  const own = (r: Registry, c?: RegistryClient) => {
+    servers.push(r);
+    if (c) clients.push(c);
+  };
+  // Serialised, so that a signal's cleanup and the main flow's never stop the same server twice
+  // or let the process exit while the other is still stopping one.
+  let stopping = Promise.resolve();
+  const stopAll = () =>
+    (stopping = stopping.then(async () => {
+      for (const c of clients.splice(0)) await c.close().catch(() => {});
+      for (const s of servers.splice(0)) await s.stop().catch((e: unknown) => log(`bench: stopping ${s.label}: ${String(e)}`));
+    }));
+  let pgs3: PgS3 | undefined;
+  const tables: Table[] = [];
+  // Ctrl-C or a kill: the same cleanup as a failure (servers, folders, database, bucket).
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`bench: ${signal}, cleaning up`);
+    void stopAll()
+      .then(() => pgs3?.cleanup())
+      .finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
-    servers.push(await startReference(logLevel));
-    servers.push(await startBerth(logLevel));
-    for (const server of servers) {
-      log(`bench: ${server.name} at ${server.url} (pid ${server.pid})`);
-      clients.push(new RegistryClient(server));
+    if (only.has('table') || only.has('pgs3')) {
+      if (only.has('pgs3')) pgs3 = await createPgS3(log);
+      const main: Registry[] = [];
+      const add = async (r: Promise<Registry>) => {
+        const registry = await r;
+        own(registry);
+        main.push(registry);
+        log(`bench: ${registry.label} at ${registry.url} (pid ${registry.pid})`);
+      };
+      await add(startReference(logLevel));
+      if (only.has('table')) await add(startBerth(logLevel, { label: 'berth', workers: 1, auth: false }));
+      if (pgs3) {
+        const env = pgs3;
+        await add(startBerth(logLevel, { label: 'berth-pg-s3', workers: 1, auth: false, env: env.env }));
+        main.at(-1)!.seedTags = (repo, digest, tags) => seedTags(env.databaseUrl, repo, digest, tags);
+      }
+      const mainClients = main.map((r) => new RegistryClient(r));
+      clients.push(...mainClients);
+      const figures = await runAll(mainClients, settings, log);
+      const ref = figures[0]!;
+      const byLabel = new Map(main.map((r, k) => [r.label, figures[k]!]));
+      const berth = byLabel.get('berth');
+      const pg = byLabel.get('berth-pg-s3');
+      if (berth) {
+        tables.push({
+          title: 'Berth (one process, open, SQLite + filesystem) against the reference (filesystem)',
+          columns: REF_BERTH,
+          rows: rows(ref, berth),
+          notes: [
+            'Both registries on 127.0.0.1 with filesystem storage in a temporary folder, log level ' + logLevel + ' to a file; client (undici for blobs, node:http for request rates) on the same machine; the phases alternate between the registries.',
+            ...workloadNotes(),
+            'Berth fsyncs every blob (and every PATCH) before acknowledging it and fdatasyncs the SQLite WAL before a write is acknowledged; the reference does not fsync. "Until on disk" adds a `sync` after the acknowledgement, so both figures include the disk write.',
+            `Errors during load: reference ${errors(ref)}, Berth ${errors(berth)}${tagPutErrors(ref)}${tagPutErrors(berth)}.`,
+          ],
+        });
+      }
+      if (pg && pgs3) {
+        tables.push({
+          title: 'Berth on PostgreSQL + S3 (Ceph RGW) against the reference on the filesystem',
+          columns: ['Reference (filesystem)', 'Berth (PostgreSQL + S3)', 'Berth/Ref'],
+          rows: rows(ref, pg),
+          notes: [
+            `Berth: one open process, ${pgs3.describe}; Berth streams blob GETs itself (storage.s3.redirect=false, so the pull figures are Berth's; with redirect on, clients fetch from S3 directly), 16 MiB parts (the default). The reference figures are the same run as in the first table.`,
+            'Ceph is a single-node cluster (one OSD on a sparse file, pools of size 1) on the same machine and disk, so every blob byte crosses loopback twice and the OSD competes for the same 2 cores; "until on disk" syncs the OSD\'s file too.',
+            `Errors during load: Berth ${errors(pg)}${tagPutErrors(pg, 'straight into PostgreSQL')}.`,
+          ],
+        });
+        tables.push(await listingTable(main.find((r) => r.label === 'berth-pg-s3')!, pgs3, settings, log, ref.tagList));
+      }
+      // The next sections measure other servers: stop these so they cannot take CPU or memory.
+      await stopAll();
     }
-    const figures = await runAll(clients, settings, log);
-    const [ref, berth] = figures as [Figures, Figures];
-    const table = rows(ref, berth);
+    if (only.has('auth')) {
+      tables.push(await authTable(settings, logLevel, log, own));
+      await stopAll();
+    }
+    if (only.has('workers')) {
+      tables.push(await workersTable(settings, logLevel, log, own));
+      await stopAll();
+    }
     const seconds = (performance.now() - started) / 1000;
+    const loadAfter = loadavg();
+    const avg = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
     const notes = [
-      `Both registries on 127.0.0.1 with filesystem storage in a temporary folder, log level ${logLevel} to a file; client (undici for blobs, node:http for request rates) on the same machine; the phases alternate between the registries.`,
-      `Blob figures: median of ${settings.repeat} runs, each on a fresh ${settings.blobMiB} MiB blob; MB = 10^6 bytes. Reference monolithic push is POST then PUT with the body (it does not complete uploads on POST); Berth's is one POST ?digest=.`,
-      'Berth fsyncs every blob (and every PATCH) before acknowledging it and fdatasyncs the SQLite WAL before a write is acknowledged; the reference does not fsync. "Until on disk" adds a `sync` after the acknowledgement, so both figures include the disk write.',
-      `Request rates: closed loop over node:http keep-alive connections, ${settings.manifestConnections} connections for ${settings.loadSeconds} s, cycling over ${settings.images} tags (tags list: ${settings.tagListConnections} connection, ${settings.tagListSeconds} s, ?n=${settings.tags * 2} so both return all tags).`,
-      `RSS: VmHWM reset per phase (/proc/<pid>/clear_refs) and VmRSS sampled every 50 ms; MB = 10^6 bytes. Whole run took ${seconds.toFixed(0)} s.`,
-      `1-minute load average ${loadBefore.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (anything above the core count means other work shared the machine and the figures are noisier).`,
-      `Errors during load: reference ${ref.manifestGet.errors + ref.manifestHead.errors + ref.tagList.errors}, Berth ${berth.manifestGet.errors + berth.manifestHead.errors + berth.tagList.errors}.`,
+      `Sections: ${[...only].join(', ')} (BENCH_ONLY to pick); whole run took ${seconds.toFixed(0)} s${process.env.BENCH_QUICK === '1' ? ' (BENCH_QUICK=1: smoke run, not figures)' : ''}.`,
+      `Load average (1 / 5 / 15 min) ${avg(loadBefore)} at the start and ${avg(loadAfter)} at the end: the machine is shared, and anything above the core count means other work ran alongside and the figures are noisier.`,
+      'All servers on 127.0.0.1, the load generator on the same machine; every Berth is started with explicit BERTH_WORKERS and BERTH_AUTH__ENABLED, so the defaults (one worker per core, access control on) do not change what a row means.',
     ];
     const m = machine();
-    process.stdout.write(`\n${textTable(table)}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
-    const dir = writeResults(table, m, date, notes, { settings, logLevel, seconds, phasePeaksMB: { reference: ref.phasePeaks, berth: berth.phasePeaks } });
+    process.stdout.write(`\n${tables.map(textTable).join('\n\n')}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
+    const dir = writeResults(tables, m, date, notes, { settings, logLevel, seconds, loadavg: { start: loadBefore, end: loadAfter } });
     log(`bench: results written to ${dir}latest.json and latest.md`);
+  } catch (e) {
+    for (const s of servers) {
+      const lines = s.errorLog();
+      if (lines) log(`bench: errors in the log of ${s.label}:\n${lines}`);
+    }
+    throw e;
   } finally {
-    for (const c of clients) await c.close().catch(() => {});
-    for (const s of servers) await s.stop().catch((e: unknown) => log(`bench: stopping ${s.name}: ${String(e)}`));
+    await stopAll();
+    await pgs3?.cleanup();
   }
 }
 

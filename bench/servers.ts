@@ -1,28 +1,45 @@
 /**
- * Starts and stops the two registries under test, each on its own loopback port over its own
+ * Starts and stops the registries under test, each on its own loopback port over its own
  * temporary folder, with the same log level and their logs written to a file (not through the
  * benchmark process). The reference is CNCF Distribution (`docker-registry`, Debian package)
- * with filesystem storage; Berth runs from this build's `dist/` as `berth serve`.
+ * with filesystem storage, optionally behind htpasswd Basic auth; Berth runs from this
+ * build's `dist/` as `berth serve`, configured through BERTH_* variables set explicitly here
+ * (process count, access control, metadata and storage drivers), never through defaults that
+ * may change.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import bcrypt from 'bcryptjs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Registry {
   name: 'reference' | 'berth';
+  /** Which configuration, for logs and tables (e.g. "berth-pg-s3"). */
+  label: string;
   /** e.g. http://127.0.0.1:40123 */
   url: string;
   pid: number;
   /** True when `POST /blobs/uploads/?digest=` with a body completes the upload in one request. */
   singlePostUpload: boolean;
   logFile: string;
+  /** Sent with every request of the benchmark client (credentials of a registry with auth). */
+  headers: Record<string, string>;
+  /**
+   * Where the registry can take tags without HTTP (straight into its database): the tag phase
+   * uses it for the tags left over when its time budget ran out.
+   */
+  seedTags?: (repo: string, digest: string, tags: string[]) => Promise<void>;
+  /** The last error lines of the server's log (for a failure message; the log goes with the folder). */
+  errorLog(): string;
   stop(): Promise<void>;
 }
+
+export const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 export const REFERENCE_BIN = process.env.BENCH_REFERENCE_BIN ?? '/usr/bin/docker-registry';
 
@@ -45,7 +62,8 @@ async function waitReady(url: string, child: ChildProcess, logFile: string): Pro
     try {
       const r = await fetch(`${url}/v2/`);
       await r.arrayBuffer();
-      if (r.status === 200) return;
+      // 401: up, with access control on.
+      if (r.status === 200 || r.status === 401) return;
     } catch {
       // not listening yet
     }
@@ -54,18 +72,33 @@ async function waitReady(url: string, child: ChildProcess, logFile: string): Pro
   throw new Error(`${url}: not ready after 20 s\n${tail(logFile)}`);
 }
 
-function tail(file: string): string {
+function tail(file: string, lines = 20): string {
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-20).join('\n');
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
   } catch {
     return '';
   }
 }
 
-async function launch(name: Registry['name'], dir: string, command: string, args: string[], port: number, singlePostUpload: boolean): Promise<Registry> {
+interface LaunchOptions {
+  name: Registry['name'];
+  label: string;
+  dir: string;
+  command: string;
+  args: string[];
+  port: number;
+  singlePostUpload: boolean;
+  env?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+async function launch(o: LaunchOptions): Promise<Registry> {
+  const { dir, port } = o;
   const logFile = join(dir, 'server.log');
   const fd = openSync(logFile, 'a');
-  const child = spawn(command, args, { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' } });
+  // BERTH_* from the caller's shell must not change what is measured: only ours are passed.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BERTH_')));
+  const child = spawn(o.command, o.args, { stdio: ['ignore', fd, fd], env: { ...inherited, NODE_ENV: 'production', ...o.env } });
   closeSync(fd);
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
@@ -84,12 +117,24 @@ async function launch(name: Registry['name'], dir: string, command: string, args
     await stop();
     throw e;
   }
-  return { name, url, pid: child.pid!, singlePostUpload, logFile, stop };
+  const errorLog = () =>
+    tail(logFile, 2000)
+      .split('\n')
+      .filter((l) => /"level":(50|60)|level=(error|fatal)|panic/.test(l))
+      .slice(-5)
+      .join('\n');
+  return { name: o.name, label: o.label, url, pid: child.pid!, singlePostUpload: o.singlePostUpload, logFile, headers: o.headers ?? {}, errorLog, stop };
 }
 
-export async function startReference(logLevel: string): Promise<Registry> {
+/** The reference; with `htpasswd`, behind Basic auth with one bcrypt user (cost 5, as `htpasswd -B`). */
+export async function startReference(logLevel: string, opts: { label?: string; htpasswd?: { user: string; password: string } } = {}): Promise<Registry> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-reference-'));
   const port = await freePort();
+  const auth: string[] = [];
+  if (opts.htpasswd) {
+    await writeFile(join(dir, 'htpasswd'), `${opts.htpasswd.user}:${bcrypt.hashSync(opts.htpasswd.password, 5)}\n`);
+    auth.push('auth:', '  htpasswd:', '    realm: bench', `    path: ${join(dir, 'htpasswd')}`);
+  }
   const config = [
     'version: 0.1',
     'log:',
@@ -105,15 +150,37 @@ export async function startReference(logLevel: string): Promise<Registry> {
     '    enabled: true',
     'http:',
     `  addr: 127.0.0.1:${port}`,
+    ...auth,
     '',
   ].join('\n');
   await writeFile(join(dir, 'config.yml'), config);
-  return launch('reference', dir, REFERENCE_BIN, ['serve', join(dir, 'config.yml')], port, false);
+  const headers: Record<string, string> = opts.htpasswd ? { authorization: basic(opts.htpasswd.user, opts.htpasswd.password) } : {};
+  return launch({ name: 'reference', label: opts.label ?? 'reference', dir, command: REFERENCE_BIN, args: ['serve', join(dir, 'config.yml')], port, singlePostUpload: false, headers });
 }
 
-export async function startBerth(logLevel: string): Promise<Registry> {
+export interface BerthOptions {
+  label?: string;
+  /** Processes (BERTH_WORKERS); 1 runs without a cluster. */
+  workers?: number;
+  /** Access control (BERTH_AUTH__ENABLED); with it on, the admin's password is `adminPassword`. */
+  auth?: boolean;
+  adminPassword?: string;
+  /** More BERTH_* settings (metadata and storage drivers). Default: SQLite and filesystem in the data folder. */
+  env?: Record<string, string>;
+  /** Credentials the benchmark client sends. */
+  headers?: Record<string, string>;
+}
+
+export async function startBerth(logLevel: string, opts: BerthOptions = {}): Promise<Registry> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-berth-'));
   const port = await freePort();
   const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  return launch('berth', dir, process.execPath, [main, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', logLevel], port, true);
+  const env: Record<string, string> = {
+    BERTH_WORKERS: String(opts.workers ?? 1),
+    BERTH_AUTH__ENABLED: String(opts.auth ?? false),
+    ...(opts.adminPassword ? { BERTH_ADMIN_PASSWORD: opts.adminPassword } : {}),
+    ...opts.env,
+  };
+  const args = [main, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', logLevel];
+  return launch({ name: 'berth', label: opts.label ?? 'berth', dir, command: process.execPath, args, port, singlePostUpload: true, env, headers: opts.headers });
 }
