@@ -112,10 +112,7 @@ export interface UploadQueries {
 export interface ManifestQueries {
   /** A manifest by digest, or the manifest a tag points at. */
   get(repo: RepoName, ref: Reference): Promise<ManifestRecord | undefined>;
-  /**
-   * Stores a manifest and its references (creating the repository if needed); false if it
-   * already existed, in which case only its push time is refreshed to `now`.
-   */
+  /** Stores a manifest and its references (creating the repository if needed); false if it already existed. */
   insert(repo: RepoName, manifest: NewManifest, now: number): Promise<boolean>;
   /** Which of `digests` the repository may not serve as blobs. */
   missingBlobs(repo: RepoName, digests: Digest[]): Promise<Digest[]>;
@@ -129,6 +126,11 @@ export interface ManifestQueries {
   referrers(repo: RepoName, subject: Digest, page: { artifactType?: string | undefined; after?: string | undefined; limit: number }): Promise<ReferrerRecord[]>;
   /** Records pull times (batched by the caller). */
   touchPulled(pulls: { repo: RepoName; digest: Digest; at: number }[]): Promise<void>;
+  /**
+   * Moves an existing manifest's push time forward to `now` (a re-push), so garbage
+   * collection's grace period counts from it. No-op when the manifest is absent.
+   */
+  touchPushed(repo: RepoName, digest: Digest, now: number): Promise<void>;
 }
 
 export interface TagQueries {

@@ -59,6 +59,10 @@ export class ManifestService {
       digest = digestOf(body);
     }
     const now = this.now();
+    // A re-push refreshes the push time before the push's transaction, in a statement of its
+    // own: concurrent pushes of one manifest under many tags then contend on a row lock for a
+    // moment instead of failing each other's serializable transactions.
+    await this.meta.manifests.touchPushed(repo, digest, now);
     await this.meta.transaction(async (tx) => {
       const missingBlobs = await tx.manifests.missingBlobs(repo, parsed.blobs);
       const missingChildren = await tx.manifests.missingManifests(repo, parsed.children);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startBerth, type TestBerth } from '../helpers/berth.js';
-import { bytes, errorCode, imageManifest, pushBlob, putManifest, randomBlob, sha256 } from '../helpers/oci.js';
+import { bytes, errorCode, imageManifest, pushBlob, pushImage, putManifest, randomBlob, sha256 } from '../helpers/oci.js';
 
 let b: TestBerth;
 before(async () => {
@@ -198,6 +198,15 @@ describe('push', () => {
     );
     const s = await putManifest(b.url, 'push/manifest', sha256(sig), sig);
     assert.equal(s.headers.get('oci-subject'), digest);
+  });
+
+  it('one manifest pushed under many tags at once: every push succeeds', async () => {
+    const img = await pushImage(b.url, 'push/many', 'seed');
+    const tags = Array.from({ length: 16 }, (_, i) => `t${i}`);
+    const results = await Promise.all(tags.map((t) => fetch(`${b.url}/v2/push/many/manifests/${t}`, { method: 'PUT', body: bytes(img.manifest), headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } })));
+    assert.deepEqual(results.map((r) => r.status), tags.map(() => 201));
+    const listed = (await (await fetch(`${b.url}/v2/push/many/tags/list`)).json()).tags as string[];
+    assert.deepEqual(listed, [...tags, 'seed'].sort());
   });
 
   it('manifest PUT by digest with a body of another digest is DIGEST_INVALID', async () => {

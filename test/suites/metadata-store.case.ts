@@ -137,7 +137,10 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       assert.ok(got);
       assert.equal(got.digest, child.digest);
       assert.equal(got.size, 5);
-      assert.equal(got.pushedAt, 1001, 're-pushing refreshes the push time');
+      assert.equal(got.pushedAt, 1000, 'inserting again changes nothing');
+      await s.manifests.touchPushed(r, child.digest, 1001);
+      await s.manifests.touchPushed(r, manifest('absent').digest, 1001);
+      assert.equal((await s.manifests.get(r, byDigest(child.digest)))!.pushedAt, 1001, 'a re-push moves the push time');
       assert.ok(Buffer.isBuffer(got.content));
       assert.equal(got.content.toString(), 'child');
       assert.equal(await s.manifests.get(repo('other'), byDigest(child.digest)), undefined);

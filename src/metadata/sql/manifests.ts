@@ -51,11 +51,7 @@ export class SqlManifests implements ManifestQueries {
       .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
       .returning('id')
       .executeTakeFirst();
-    if (!inserted) {
-      // A re-push refreshes the push time, so garbage collection's grace period counts from it.
-      await this.db.updateTable('manifests').set({ pushed_at: now }).where('repository_id', '=', repositoryId).where('digest', '=', m.digest).execute();
-      return false;
-    }
+    if (!inserted) return false;
     const id = Number(inserted.id);
     const blobs = [...new Set(m.blobs)];
     if (blobs.length > 0) {
@@ -155,6 +151,17 @@ export class SqlManifests implements ManifestQueries {
       size: Number(r.size),
       annotations: r.annotations ? (JSON.parse(r.annotations) as Record<string, string>) : null,
     }));
+  }
+
+  async touchPushed(repo: RepoName, digest: Digest, now: number): Promise<void> {
+    const row = await this.db
+      .selectFrom('manifests as m')
+      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+      .select(['m.id', 'm.pushed_at'])
+      .where('r.name', '=', repo)
+      .where('m.digest', '=', digest)
+      .executeTakeFirst();
+    if (row && Number(row.pushed_at) < now) await this.db.updateTable('manifests').set({ pushed_at: now }).where('id', '=', row.id).execute();
   }
 
   async touchPulled(pulls: { repo: RepoName; digest: Digest; at: number }[]): Promise<void> {
