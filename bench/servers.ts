@@ -45,7 +45,7 @@ async function waitReady(url: string, child: ChildProcess, logFile: string): Pro
     try {
       const r = await fetch(`${url}/v2/`);
       await r.arrayBuffer();
-      if (r.status === 200) return;
+      if (r.status === 200 || r.status === 401) return; // 401: access control on
     } catch {
       // not listening yet
     }
@@ -115,5 +115,7 @@ export async function startBerth(logLevel: string): Promise<Registry> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-berth-'));
   const port = await freePort();
   const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  return launch('berth', dir, process.execPath, [main, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', logLevel], port, true);
+  // BENCH_BERTH_NODE_ARGS: extra node flags for the server (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const nodeArgs = (process.env.BENCH_BERTH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return launch('berth', dir, process.execPath, [...nodeArgs, main, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', logLevel], port, true);
 }
