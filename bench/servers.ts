@@ -114,7 +114,8 @@ export async function startReference(logLevel: string): Promise<Registry> {
 export async function startBerth(logLevel: string): Promise<Registry> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-berth-'));
   const port = await freePort();
-  const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  // BENCH_BERTH_MAIN: another build's dist/src/cli/main.js (to compare two versions of Berth).
+  const main = process.env.BENCH_BERTH_MAIN ?? fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
   // BENCH_BERTH_NODE_ARGS: extra node flags for the server (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
   const nodeArgs = (process.env.BENCH_BERTH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   return launch('berth', dir, process.execPath, [...nodeArgs, main, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', logLevel], port, true);

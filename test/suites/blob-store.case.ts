@@ -276,12 +276,12 @@ export function blobStoreSuite(name: string, open: () => Promise<BlobStoreFixtur
     test('openCopy, when offered, writes exactly the bytes read streams', async () => {
       const copyOpener = store.openCopy?.bind(store);
       if (!copyOpener) return; // an optional fast path; read() alone serves this store's blobs
-      const data = randomBlob(1_300_000, 0.3); // several of the copier's buffers
+      const data = randomBlob(3_500_000, 0.3); // more than the copier's buffers hold, so they are reused
       const digest = digestOf(data);
       await assert.rejects(copyOpener(digest), NotFoundError);
       const id = randomUUID();
       await store.commitUpload(id, await upload(id, data, [data.length]), data.length, digest);
-      for (const range of [undefined, { start: 0, end: 0 }, { start: 1000, end: 1_299_999 }, { start: 262_143, end: 800_001 }]) {
+      for (const range of [undefined, { start: 0, end: 0 }, { start: 1000, end: 3_499_999 }, { start: 262_143, end: 800_001 }]) {
         const sink = slowSink();
         await (await copyOpener(digest, range)).writeTo(sink);
         const expected = range ? data.subarray(range.start, range.end + 1) : data;
@@ -289,7 +289,7 @@ export function blobStoreSuite(name: string, open: () => Promise<BlobStoreFixtur
         assert.ok(sink.bytes().equals(expected), `bytes of range ${JSON.stringify(range)}`);
       }
       // A destination that goes away mid-copy: rejected as a premature close, not a hang.
-      const gone = slowSink(300_000);
+      const gone = slowSink(600_000);
       await assert.rejects((await copyOpener(digest)).writeTo(gone), (e: { code?: string }) => e.code === 'ERR_STREAM_PREMATURE_CLOSE');
       // Opened and never copied: close releases it.
       await (await copyOpener(digest)).close();
