@@ -51,6 +51,7 @@ async function pushImages(url: string, auth: Record<string, string>): Promise<vo
 
 async function main(): Promise<void> {
   process.env.BERTH_ADMIN_PASSWORD = password;
+  process.env.BERTH_AUTH__ENABLED = 'true';
   const secured: Registry = await startBerth('warn');
   process.env.BERTH_AUTH__ENABLED = 'false';
   const open: Registry = await startBerth('warn');

@@ -34,7 +34,7 @@ async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Pr
 async function main(): Promise<void> {
   const blob = blobSpec(1, size);
   const named: { label: string; server: Registry }[] = [{ label: 'reference', server: await startReference('warn') }];
-  for (const v of variants) named.push({ label: v.label, server: await withEnv({ BERTH_AUTH__ENABLED: 'false', ...v.env }, () => startBerth('warn')) });
+  for (const v of variants) named.push({ label: v.label, server: await withEnv(v.env, () => startBerth('warn')) });
   const clients = named.map((n) => ({ label: n.label, client: new RegistryClient(n.server) }));
   try {
     for (const { client } of clients) await client.pushMonolithic('bench/blobs', blob);

@@ -65,7 +65,8 @@ function tail(file: string): string {
 async function launch(name: Registry['name'], dir: string, command: string, args: string[], port: number, singlePostUpload: boolean): Promise<Registry> {
   const logFile = join(dir, 'server.log');
   const fd = openSync(logFile, 'a');
-  const child = spawn(command, args, { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' } });
+  // Berth runs as an open registry (as the reference does) unless the caller asks for access control.
+  const child = spawn(command, args, { stdio: ['ignore', fd, fd], env: { BERTH_AUTH__ENABLED: 'false', ...process.env, NODE_ENV: 'production' } });
   closeSync(fd);
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {

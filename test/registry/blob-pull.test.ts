@@ -2,10 +2,12 @@
  * Blob GET through the filesystem store's copy fast path (the response is written by the
  * route, not by Fastify): every header Fastify would have sent, whole and ranged bodies that
  * cross the copier's buffers, HEAD without a body, an empty blob, and a client that goes away
- * mid-blob: the server closes the blob file and keeps serving.
+ * mid-blob: the server closes the blob file and keeps serving; a blob file shorter than its
+ * recorded size cuts the connection instead of leaving the client waiting.
  */
 import assert from 'node:assert/strict';
-import { readdir, readlink } from 'node:fs/promises';
+import { readdir, readlink, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -93,5 +95,18 @@ describe('blob pull fast path', () => {
     assert.equal(again.status, 206);
     assert.ok(Buffer.from(await again.arrayBuffer()).equals(data.subarray(0, 100)));
     agent.destroy();
+  });
+
+  it('a blob file shorter than its recorded size: the connection is cut, not left waiting', async () => {
+    const data = randomBlob(2 * 1024 * 1024, 0.4);
+    const digest = await pushBlob(b.url, 'fast/short', data);
+    const hex = digest.split(':')[1]!;
+    const entries = await readdir(b.dataDir, { recursive: true, withFileTypes: true });
+    const file = entries.find((e) => e.isFile() && e.name === hex);
+    assert.ok(file, 'blob file not found');
+    await truncate(join(file.parentPath ?? file.path, file.name), 1024 * 1024);
+    const r = await fetch(`${b.url}/v2/fast/short/blobs/${digest}`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(r.status, 200);
+    await assert.rejects(r.arrayBuffer(), (e: Error) => e.name !== 'TimeoutError');
   });
 });

@@ -54,7 +54,9 @@ async function fetchBlob({ request, reply, repo, param, services }: RouteContext
     const url = await services.blobs.redirectUrl(digest);
     if (url) return void reply.code(307).headers({ Location: url, 'Content-Length': '0' }).send();
   }
-  if (blob.body.openCopy) return sendCopy(reply, await blob.body.openCopy(range));
+  // The whole blob as an explicit range: a file shorter than the recorded size then fails the
+  // copy (the connection is cut) instead of ending a body shorter than its Content-Length.
+  if (blob.body.openCopy) return sendCopy(reply, await blob.body.openCopy(range ?? (blob.size > 0 ? { start: 0, end: blob.size - 1 } : undefined)));
   reply.send(await blob.body.open(range));
 }
 
