@@ -174,13 +174,16 @@ export interface BerthOptions {
 export async function startBerth(logLevel: string, opts: BerthOptions = {}): Promise<Registry> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-berth-'));
   const port = await freePort();
-  const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  // BENCH_BERTH_MAIN: another build's dist/src/cli/main.js (to compare two versions of Berth).
+  const main = process.env.BENCH_BERTH_MAIN ?? fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  // BENCH_BERTH_NODE_ARGS: extra node flags for the server (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const nodeArgs = (process.env.BENCH_BERTH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const env: Record<string, string> = {
     BERTH_WORKERS: String(opts.workers ?? 1),
     BERTH_AUTH__ENABLED: String(opts.auth ?? false),
     ...(opts.adminPassword ? { BERTH_ADMIN_PASSWORD: opts.adminPassword } : {}),
     ...opts.env,
   };
-  const args = [main, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', logLevel];
+  const args = [...nodeArgs, main, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', logLevel];
   return launch({ name: 'berth', label: opts.label ?? 'berth', dir, command: process.execPath, args, port, singlePostUpload: true, env, headers: opts.headers });
 }

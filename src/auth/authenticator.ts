@@ -66,6 +66,13 @@ export function readCredentials(headers: RequestInfo['headers']): Credentials {
 
 type Verified = Exclude<Principal, { kind: 'anonymous' } | { kind: 'token' }>;
 
+/**
+ * How long this process trusts that a registry token's subject (user or robot) still exists.
+ * Deleting or disabling an account on this process takes effect at once (`accountsChanged`);
+ * on the other processes (`--workers`) and nodes within this time, as with the policy's facts.
+ */
+const SUBJECT_RECHECK_MS = 2000;
+
 export class Authenticator {
   constructor(
     private readonly store: AuthStore,
@@ -75,6 +82,9 @@ export class Authenticator {
     private readonly audit: AuditLog,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Registry token subjects recently found alive: their creation time, until when to trust it. */
+  private subjects = new Map<string, { createdAt: number; until: number }>();
 
   /**
    * The principal of a request. `registryTokens`: a Bearer JWT is taken as its grants (/v2);
@@ -100,7 +110,10 @@ export class Authenticator {
           if (e instanceof TokenError) throw new AuthFailure(e.message);
           throw e;
         }
-        if (registryTokens) return { kind: 'token', subject: claims.subject, grants: claims.grants };
+        if (registryTokens) {
+          if (!(await this.liveSubject(claims.subject, claims.issuedAt))) throw new AuthFailure('invalid token: its subject no longer exists');
+          return { kind: 'token', subject: claims.subject, grants: claims.grants };
+        }
         const p = await this.subject(claims.subject);
         if (!p) throw new AuthFailure('invalid token: its subject no longer exists');
         return p;
@@ -197,9 +210,41 @@ export class Authenticator {
     return u && !u.disabled ? userPrincipal(u, 'token') : undefined;
   }
 
+  /**
+   * Whether a registry token's subject still exists, enabled, as the account the token was
+   * issued to (not a later one of the same name). Looked up at most every SUBJECT_RECHECK_MS,
+   * so the /v2 hot path costs a map lookup. Anonymous tokens (subject '') have no account.
+   */
+  private async liveSubject(subject: string, issuedAt: number): Promise<boolean> {
+    if (subject === '') return true;
+    let hit = this.subjects.get(subject);
+    if (!hit || hit.until <= this.now()) {
+      const createdAt = await this.subjectCreatedAt(subject);
+      if (createdAt === undefined) {
+        this.subjects.delete(subject);
+        return false;
+      }
+      if (this.subjects.size >= 10_000) this.subjects = new Map();
+      hit = { createdAt, until: this.now() + SUBJECT_RECHECK_MS };
+      this.subjects.set(subject, hit);
+    }
+    // iat is in whole seconds: only a token whose second ended before the account existed is older.
+    return (issuedAt + 1) * 1000 > hit.createdAt;
+  }
+
+  private async subjectCreatedAt(subject: string): Promise<number | undefined> {
+    if (subject.startsWith('robot$')) {
+      const r = await this.store.robots.byName(subject);
+      return r && (r.expiresAt === null || r.expiresAt > this.now()) ? r.createdAt : undefined;
+    }
+    const u = await this.store.users.byName(subject);
+    return u && !u.disabled ? u.createdAt : undefined;
+  }
+
   /** Call after any change to accounts, robots or tokens: cached verifications are forgotten. */
   accountsChanged(revokedSubject?: string): void {
     this.cache.clear();
+    this.subjects = new Map();
     if (revokedSubject !== undefined) this.tokens.revokeSubject(revokedSubject);
   }
 }

@@ -8,7 +8,7 @@
  * Revoking a user or robot records the time in memory: tokens of that subject issued before
  * it are refused (tokens are short-lived, so this list stays small).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { AuthStore } from '../metadata/auth-store.js';
 import type { Grant } from '../policy/principal.js';
@@ -124,7 +124,8 @@ export class TokenIssuer {
   /** Verifies a registry access token; throws TokenError with a reason. */
   async verifyAccess(token: string): Promise<AccessClaims> {
     // A client sends the same token on every request of a pull: verify its signature once.
-    const key = createHash('sha256').update(token).digest('base64url');
+    // The one-shot hash costs about half of a createHash object per request on this hot path.
+    const key = hash('sha256', token, 'base64');
     const hit = this.verified.get(key);
     const nowS = this.now() / 1000;
     if (hit && hit.exp > nowS) {

@@ -7,12 +7,17 @@ import type { Readable } from 'node:stream';
 import { OciError } from '../errors/oci.js';
 import { NotFoundError } from '../errors/store.js';
 import type { MetadataStore } from '../metadata/store.js';
-import type { BlobStore, ByteRange } from '../storage/blob-store.js';
+import type { BlobCopy, BlobStore, ByteRange } from '../storage/blob-store.js';
 import type { Digest, RepoName } from './names.js';
 import { allowAllWrites, type WritePolicy } from './write-policy.js';
 
 export type BlobBody =
-  | { kind: 'stream'; open: (range?: ByteRange) => Promise<Readable> }
+  | {
+      kind: 'stream';
+      open: (range?: ByteRange) => Promise<Readable>;
+      /** The store's copy fast path (BlobStore.openCopy), when it has one. */
+      openCopy?: ((range?: ByteRange) => Promise<BlobCopy>) | undefined;
+    }
   | { kind: 'bytes'; bytes: Buffer };
 
 export interface BlobInfo {
@@ -40,14 +45,8 @@ export class BlobService {
         mediaType: 'application/octet-stream',
         body: {
           kind: 'stream',
-          open: async (range) => {
-            try {
-              return await this.blobs.read(digest, range);
-            } catch (e) {
-              if (e instanceof NotFoundError) throw new OciError('BLOB_UNKNOWN', { digest, reason: 'blob bytes are missing from storage' });
-              throw e;
-            }
-          },
+          open: (range) => missingAsUnknown(digest, this.blobs.read(digest, range)),
+          openCopy: this.blobs.openCopy && ((range) => missingAsUnknown(digest, this.blobs.openCopy!(digest, range))),
         },
       };
     }
@@ -77,5 +76,14 @@ export class BlobService {
       await this.policy.blobLinked(tx, repo, digest);
       return true;
     });
+  }
+}
+
+async function missingAsUnknown<T>(digest: Digest, opening: Promise<T>): Promise<T> {
+  try {
+    return await opening;
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new OciError('BLOB_UNKNOWN', { digest, reason: 'blob bytes are missing from storage' });
+    throw e;
   }
 }

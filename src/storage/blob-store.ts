@@ -6,7 +6,7 @@
  *
  * Every implementation passes the one contract suite in test/suites/blob-store.case.ts.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Digest } from '../registry/names.js';
 
 /** An inclusive byte range, as in HTTP. */
@@ -20,6 +20,18 @@ export interface BlobStoreCapabilities {
   readonly redirect: boolean;
 }
 
+/** An opened blob (or range of one), ready to be copied into a Writable: see `BlobStore.openCopy`. */
+export interface BlobCopy {
+  /**
+   * Writes every byte, in order, into `out` and then releases the blob. It never ends `out`.
+   * Rejects on a read error, and with an error whose `code` is ERR_STREAM_PREMATURE_CLOSE when
+   * `out` closes before the last byte (a client that went away). Call at most once.
+   */
+  writeTo(out: Writable): Promise<void>;
+  /** Releases the blob without copying (after `writeTo` it does nothing). */
+  close(): Promise<void>;
+}
+
 export interface BlobStore {
   readonly capabilities: BlobStoreCapabilities;
 
@@ -31,6 +43,15 @@ export interface BlobStore {
    * against the size). Throws NotFoundError when the blob is absent.
    */
   read(digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
+
+  /**
+   * Optional fast path for serving a blob, offered by stores that read local files: opens the
+   * committed blob, or its inclusive `range`, for copying into a Writable through a few reused
+   * buffers (a read stream allocates a buffer per chunk). Throws NotFoundError, like `read`,
+   * before anything is written. The bytes are exactly those `read` streams. Every opened copy
+   * must end in `writeTo` or `close`.
+   */
+  openCopy?(digest: Digest, range?: ByteRange): Promise<BlobCopy>;
 
   /**
    * A time-limited URL to download the blob from, when `capabilities.redirect` is set. Without

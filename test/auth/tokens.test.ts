@@ -130,6 +130,21 @@ describe('registry tokens', () => {
     assert.equal(direct.status, 401);
   });
 
+  test('a robot deleted by another process (worker or node): its token stops within seconds', async () => {
+    const r = await ok(api(b.url, 'POST', '/projects/a/robots', ADMIN, { name: 'elsewhere', permissions: ['pull'] }));
+    const t = await tokenFor(basic(r.name, r.secret), 'repository:a/app:pull');
+    assert.equal((await pull(t)).status, 404);
+    // Straight in the shared database, as another process would: this one is not told.
+    await (b.berth.meta as SqlMetadataStore).db.deleteFrom('robots').where('name', '=', r.name).execute();
+    const deadline = Date.now() + 5000;
+    let status = (await pull(t)).status;
+    while (status !== 401 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      status = (await pull(t)).status;
+    }
+    assert.equal(status, 401);
+  });
+
   test('a deleted user: tokens, refresh tokens and the password stop working', async () => {
     await ok(api(b.url, 'POST', '/users', ADMIN, { name: 'gone', password: 'gone-password-1' }));
     await ok(api(b.url, 'PUT', '/projects/a/members/gone', ADMIN, { role: 'guest' }));

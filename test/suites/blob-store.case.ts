@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { NotFoundError } from '../../src/errors/store.js';
 import type { Digest } from '../../src/registry/names.js';
@@ -49,6 +49,28 @@ async function readAll(stream: Readable | Promise<Readable>): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of await stream) parts.push(c as Buffer);
   return Buffer.concat(parts);
+}
+
+/**
+ * A slow destination that takes a copy of each chunk only when it accepts it (calls back), as
+ * a socket does: a writer that reused a buffer before that would show up as wrong bytes.
+ * `failAfter`: destroys itself once it accepted that many bytes (a client going away).
+ */
+function slowSink(failAfter = Infinity): Writable & { bytes(): Buffer } {
+  const parts: Buffer[] = [];
+  let taken = 0;
+  const sink = new Writable({
+    highWaterMark: 1024,
+    write(chunk: Buffer, _enc, cb) {
+      setTimeout(() => {
+        parts.push(Buffer.from(chunk));
+        taken += chunk.length;
+        cb();
+        if (taken >= failAfter) sink.destroy();
+      }, 1);
+    },
+  });
+  return Object.assign(sink, { bytes: () => Buffer.concat(parts) });
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
@@ -249,6 +271,29 @@ export function blobStoreSuite(name: string, open: () => Promise<BlobStoreFixtur
       } finally {
         await peer.close();
       }
+    });
+
+    test('openCopy, when offered, writes exactly the bytes read streams', async () => {
+      const copyOpener = store.openCopy?.bind(store);
+      if (!copyOpener) return; // an optional fast path; read() alone serves this store's blobs
+      const data = randomBlob(3_500_000, 0.3); // more than the copier's buffers hold, so they are reused
+      const digest = digestOf(data);
+      await assert.rejects(copyOpener(digest), NotFoundError);
+      const id = randomUUID();
+      await store.commitUpload(id, await upload(id, data, [data.length]), data.length, digest);
+      for (const range of [undefined, { start: 0, end: 0 }, { start: 1000, end: 3_499_999 }, { start: 262_143, end: 800_001 }]) {
+        const sink = slowSink();
+        await (await copyOpener(digest, range)).writeTo(sink);
+        const expected = range ? data.subarray(range.start, range.end + 1) : data;
+        await new Promise<void>((resolve) => sink.end(resolve));
+        assert.ok(sink.bytes().equals(expected), `bytes of range ${JSON.stringify(range)}`);
+      }
+      // A destination that goes away mid-copy: rejected as a premature close, not a hang.
+      const gone = slowSink(600_000);
+      await assert.rejects((await copyOpener(digest)).writeTo(gone), (e: { code?: string }) => e.code === 'ERR_STREAM_PREMATURE_CLOSE');
+      // Opened and never copied: close releases it.
+      await (await copyOpener(digest)).close();
+      await store.delete(digest);
     });
 
     test('redirect URLs serve the blob to a plain HTTP client when the store offers them', async () => {

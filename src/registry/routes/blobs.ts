@@ -1,6 +1,7 @@
 /** `/v2/<name>/blobs/<digest>`: GET and HEAD (with Range), DELETE. */
 import { OciError } from '../../errors/oci.js';
-import type { ByteRange } from '../../storage/blob-store.js';
+import type { FastifyReply } from 'fastify';
+import type { BlobCopy, ByteRange } from '../../storage/blob-store.js';
 import { parseDigest } from '../names.js';
 import type { RegistryRoute, RouteContext } from './route.js';
 import { sendEmpty } from './respond.js';
@@ -53,7 +54,35 @@ async function fetchBlob({ request, reply, repo, param, services }: RouteContext
     const url = await services.blobs.redirectUrl(digest);
     if (url) return void reply.code(307).headers({ Location: url, 'Content-Length': '0' }).send();
   }
+  // The whole blob as an explicit range: a file shorter than the recorded size then fails the
+  // copy (the connection is cut) instead of ending a body shorter than its Content-Length.
+  if (blob.body.openCopy) return sendCopy(reply, await blob.body.openCopy(range ?? (blob.size > 0 ? { start: 0, end: blob.size - 1 } : undefined)));
   reply.send(await blob.body.open(range));
+}
+
+/**
+ * Sends an opened blob through the store's copy fast path, writing to the raw response
+ * (hijacked: Fastify no longer sends it) with the status and every header set on the reply so
+ * far. The copy was opened before the hijack, so a missing blob is still the error handler's
+ * 404. Fastify's onResponse hooks and request log still run when the response finishes; a
+ * failure after the headers went out is logged as Fastify logs a failed stream, and the
+ * connection is destroyed so the client sees a short body.
+ */
+async function sendCopy(reply: FastifyReply, copy: BlobCopy): Promise<void> {
+  const res = reply.raw;
+  try {
+    reply.hijack();
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) res.setHeader(name, value);
+    res.writeHead(reply.statusCode);
+    await copy.writeTo(res);
+    res.end();
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') reply.log.info({ res: reply }, 'stream closed prematurely');
+    else reply.log.warn({ err: e }, 'response terminated with an error with headers already sent');
+    res.destroy();
+  } finally {
+    await copy.close();
+  }
 }
 
 export const blobRoutes: RegistryRoute[] = [

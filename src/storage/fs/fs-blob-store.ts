@@ -6,10 +6,11 @@
  */
 import { mkdir, open, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { NotFoundError } from '../../errors/store.js';
 import type { Digest } from '../../registry/names.js';
-import type { BlobStore, ByteRange } from '../blob-store.js';
+import type { BlobCopy, BlobStore, ByteRange } from '../blob-store.js';
+import { copyFileRange } from './copy.js';
 
 /** Bytes written between background fdatasyncs while an upload streams in. */
 const EARLY_SYNC_BYTES = 16 * 1024 * 1024;
@@ -61,6 +62,25 @@ export class FsBlobStore implements BlobStore {
       highWaterMark: 1024 * 1024,
       ...(signal ? { signal } : {}),
     } as Parameters<typeof fh.createReadStream>[0]);
+  }
+
+  async openCopy(digest: Digest, range?: ByteRange): Promise<BlobCopy> {
+    const fh = await open(this.blobPath(digest), 'r').catch((e: unknown) => {
+      throw isNotFound(e) ? new NotFoundError(`blob ${digest}`) : e;
+    });
+    let closed: Promise<void> | undefined;
+    const close = () => (closed ??= fh.close());
+    return {
+      async writeTo(out: Writable) {
+        try {
+          const end = range ? range.end : (await fh.stat()).size - 1;
+          await copyFileRange(fh, range?.start ?? 0, end, out);
+        } finally {
+          await close();
+        }
+      },
+      close,
+    };
   }
 
   async redirectUrl(): Promise<string | undefined> {
