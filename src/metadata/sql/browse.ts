@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../tables.js';
+import { manifestRow } from './manifests.js';
 
 export interface RepositoryRow {
   name: string;
@@ -112,16 +113,10 @@ export class BrowseQueries {
   }
 
   async manifestInfo(repo: string, digest: string): Promise<{ id: number; tags: string[]; size: number } | undefined> {
-    const m = await this.db
-      .selectFrom('manifests as m')
-      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
-      .select(['m.id', 'm.repository_id'])
-      .where('r.name', '=', repo)
-      .where('m.digest', '=', digest)
-      .executeTakeFirst();
+    const m = await manifestRow(this.db, repo, digest);
     if (!m) return undefined;
     const tags = await this.db.selectFrom('tags').select('name').where('manifest_id', '=', m.id).orderBy('name').execute();
-    return { id: Number(m.id), tags: tags.map((t) => t.name), size: await this.totalSize(Number(m.id)) };
+    return { id: m.id, tags: tags.map((t) => t.name), size: await this.totalSize(m.id) };
   }
 
   async blobSizes(digests: string[]): Promise<Map<string, number>> {

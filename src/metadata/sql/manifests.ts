@@ -116,13 +116,7 @@ export class SqlManifests implements ManifestQueries {
   }
 
   async delete(repo: RepoName, digest: Digest): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('manifests as m')
-      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
-      .select('m.id')
-      .where('r.name', '=', repo)
-      .where('m.digest', '=', digest)
-      .executeTakeFirst();
+    const row = await manifestRow(this.db, repo, digest);
     if (!row) return false;
     const id = Number(row.id);
     await this.db.deleteFrom('tags').where('manifest_id', '=', id).execute();
@@ -154,14 +148,8 @@ export class SqlManifests implements ManifestQueries {
   }
 
   async touchPushed(repo: RepoName, digest: Digest, now: number): Promise<void> {
-    const row = await this.db
-      .selectFrom('manifests as m')
-      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
-      .select(['m.id', 'm.pushed_at'])
-      .where('r.name', '=', repo)
-      .where('m.digest', '=', digest)
-      .executeTakeFirst();
-    if (row && Number(row.pushed_at) < now) await this.db.updateTable('manifests').set({ pushed_at: now }).where('id', '=', row.id).execute();
+    const row = await manifestRow(this.db, repo, digest);
+    if (row && row.pushedAt < now) await this.db.updateTable('manifests').set({ pushed_at: now }).where('id', '=', row.id).execute();
   }
 
   async touchPulled(pulls: { repo: RepoName; digest: Digest; at: number }[]): Promise<void> {
@@ -171,4 +159,16 @@ export class SqlManifests implements ManifestQueries {
       await this.db.updateTable('manifests').set({ last_pulled_at: p.at }).where('repository_id', '=', id).where('digest', '=', p.digest).execute();
     }
   }
+}
+
+/** The row of a repository's manifest: its id, its repository's id and its push time. */
+export async function manifestRow(db: Kysely<Database>, repo: string, digest: string): Promise<{ id: number; repositoryId: number; pushedAt: number } | undefined> {
+  const row = await db
+    .selectFrom('manifests as m')
+    .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+    .select(['m.id', 'm.repository_id', 'm.pushed_at'])
+    .where('r.name', '=', repo)
+    .where('m.digest', '=', digest)
+    .executeTakeFirst();
+  return row && { id: Number(row.id), repositoryId: Number(row.repository_id), pushedAt: Number(row.pushed_at) };
 }

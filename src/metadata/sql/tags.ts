@@ -3,6 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Digest, RepoName, Tag } from '../../registry/names.js';
 import type { TagQueries } from '../store.js';
 import type { Database } from '../tables.js';
+import { NotFoundError } from '../../errors/store.js';
+import { manifestRow } from './manifests.js';
 import { repositoryId } from './repositories.js';
 
 export class SqlTags implements TagQueries {
@@ -17,16 +19,11 @@ export class SqlTags implements TagQueries {
   }
 
   async set(repo: RepoName, tag: Tag, digest: Digest, now: number): Promise<void> {
-    const m = await this.db
-      .selectFrom('manifests as m')
-      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
-      .select(['m.id', 'm.repository_id'])
-      .where('r.name', '=', repo)
-      .where('m.digest', '=', digest)
-      .executeTakeFirstOrThrow();
+    const m = await manifestRow(this.db, repo, digest);
+    if (!m) throw new NotFoundError(`manifest ${digest} of ${repo}`);
     await this.db
       .insertInto('tags')
-      .values({ repository_id: m.repository_id, name: tag, manifest_id: m.id, updated_at: now })
+      .values({ repository_id: m.repositoryId, name: tag, manifest_id: m.id, updated_at: now })
       .onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ manifest_id: m.id, updated_at: now }))
       .execute();
   }
