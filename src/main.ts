@@ -11,14 +11,12 @@ import { buildServer } from './http/server.js';
 import { SharedSecrets } from './cluster/shared-secrets.js';
 import { JobQueue } from './jobs/queue.js';
 import { JobWorker, type JobHandler } from './jobs/worker.js';
-import { openPostgres } from './metadata/postgres.js';
 import { openSqlite } from './metadata/sqlite.js';
 import type { SqlMetadataStore } from './metadata/sql/store.js';
 import type { MetadataStore } from './metadata/store.js';
 import { BlobService } from './registry/blobs.js';
 import { LocalChangeFeed, type ChangeFeed } from './registry/change-feed.js';
 import { SqliteChangeFeed } from './registry/feeds/sqlite.js';
-import { PostgresChangeFeed } from './registry/feeds/postgres.js';
 import { ListingService } from './registry/listing.js';
 import { ManifestCache } from './registry/manifest-cache.js';
 import { ManifestService } from './registry/manifests.js';
@@ -29,7 +27,6 @@ import { UploadService } from './registry/uploads.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
-import { S3BlobStore } from './storage/s3/s3-blob-store.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -52,7 +49,8 @@ function sqlitePath(config: Config): string {
 export async function openMetadata(config: Config): Promise<SqlMetadataStore> {
   const meta =
     config.metadata.driver === 'postgres'
-      ? openPostgres(config.metadata.postgres)
+      ? // Backends load only when configured (the PostgreSQL and S3 clients cost memory at start).
+        (await import('./metadata/postgres.js')).openPostgres(config.metadata.postgres)
       : openSqlite(sqlitePath(config));
   try {
     await meta.migrate();
@@ -65,14 +63,14 @@ export async function openMetadata(config: Config): Promise<SqlMetadataStore> {
 
 /** How this process learns that another process or node changed a repository. */
 export async function openChangeFeed(config: Config, meta: SqlMetadataStore, logger: Logger): Promise<ChangeFeed> {
-  if (config.metadata.driver === 'postgres') return PostgresChangeFeed.open(config.metadata.postgres, meta.db, logger);
+  if (config.metadata.driver === 'postgres') return (await import('./registry/feeds/postgres.js')).PostgresChangeFeed.open(config.metadata.postgres, meta.db, logger);
   // Several processes on one SQLite file (`--workers N`) share their changes through it.
   if (cluster.isWorker) return SqliteChangeFeed.open(sqlitePath(config));
   return new LocalChangeFeed();
 }
 
 export async function openBlobStore(config: Config): Promise<BlobStore> {
-  if (config.storage.driver === 's3') return S3BlobStore.open(config.storage.s3);
+  if (config.storage.driver === 's3') return (await import('./storage/s3/s3-blob-store.js')).S3BlobStore.open(config.storage.s3);
   return FsBlobStore.open(resolve(config.storage.filesystem.root ?? `${config.dataDir}/storage`));
 }
 
