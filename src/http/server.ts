@@ -3,7 +3,7 @@
  * line per response, and the /v2 registry plugin. Further areas (/api, /ui) register here.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { registryPlugin, type RegistryAuthorizer } from '../registry/routes/index.js';
 import type { RegistryServices } from '../registry/services.js';
@@ -28,7 +28,8 @@ export interface ServerDeps {
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Requests are logged once, by our own onResponse hook (fastify's per-request lines are off).
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Manifests and blobs are streamed by the /v2 handlers; this caps JSON bodies elsewhere.

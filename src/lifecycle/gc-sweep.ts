@@ -9,7 +9,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, GcReviewsTable } from '../metadata/tables.js';
 import type { Digest } from '../registry/names.js';
-import type { GcContext } from './gc.js';
+import type { GcContext, RemovedItem } from './gc.js';
 import { holds } from './gc-mark.js';
 
 type Kind = GcReviewsTable['kind'];
@@ -44,15 +44,34 @@ async function dropReview(db: Kysely<Database>, kind: Kind, repositoryId: number
   await db.deleteFrom('gc_reviews').where('kind', '=', kind).where('repository_id', '=', repositoryId).where('digest', '=', digest).execute();
 }
 
+/** What one sweep transaction removed: reported, and released for the next mark, after commit. */
+interface Swept {
+  removed: RemovedItem[];
+  /** Repository id -> digests whose link or edge went away. */
+  released: Map<number, string[]>;
+}
+
+function release(ctx: GcContext, kind: 'manifest' | 'link', swept: Swept): number {
+  for (const item of swept.removed) ctx.removed(kind, item);
+  for (const [repositoryId, digests] of swept.released) {
+    let links = ctx.released.links.get(repositoryId);
+    if (!links) ctx.released.links.set(repositoryId, (links = new Set()));
+    for (const d of digests) {
+      if (kind === 'manifest') links.add(d);
+      ctx.released.blobs.add(d);
+    }
+  }
+  return swept.removed.length;
+}
+
 /** Re-checks and deletes due manifests; returns how many were deleted. */
 export async function sweepManifests(ctx: GcContext): Promise<number> {
   let deleted = 0;
   for (;;) {
     const batch = await ctx.read((db) => due(db, ctx, 'manifest'));
     if (batch.length === 0) return deleted;
-    const repos = new Set<string>();
-    deleted += await ctx.write(async (db) => {
-      let n = 0;
+    const swept = await ctx.write(async (db) => {
+      const out: Swept = { removed: [], released: new Map() };
       for (const c of batch) {
         await dropReview(db, 'manifest', c.repository_id, c.digest);
         const m = await ctx.lock(db.selectFrom('manifests').select(['id', 'subject_digest', 'pushed_at', 'size']).where('repository_id', '=', c.repository_id).where('digest', '=', c.digest)).executeTakeFirst();
@@ -72,23 +91,18 @@ export async function sweepManifests(ctx: GcContext): Promise<number> {
           if (subject) continue;
         }
         const edges = await db.selectFrom('manifest_blobs').select('digest').where('manifest_id', '=', id).execute();
-        let links = ctx.released.links.get(c.repository_id);
-        if (!links) ctx.released.links.set(c.repository_id, (links = new Set()));
-        for (const e of edges) {
-          links.add(e.digest);
-          ctx.released.blobs.add(e.digest);
-        }
+        const digests = out.released.get(c.repository_id) ?? [];
+        out.released.set(c.repository_id, [...digests, ...edges.map((e) => e.digest)]);
         await db.deleteFrom('manifest_blobs').where('manifest_id', '=', id).execute();
         await db.deleteFrom('manifest_children').where('parent_id', '=', id).execute();
         await db.deleteFrom('trash').where('repository', '=', repo.name).where('digest', '=', c.digest).execute();
         await db.deleteFrom('manifests').where('id', '=', id).execute();
-        ctx.removed('manifest', { repository: repo.name, digest: c.digest, size: Number(m.size) });
-        repos.add(repo.name);
-        n++;
+        out.removed.push({ repository: repo.name, digest: c.digest, size: Number(m.size) });
       }
-      return n;
+      return out;
     });
-    for (const r of repos) await ctx.changed(r);
+    deleted += release(ctx, 'manifest', swept);
+    for (const r of new Set(swept.removed.map((m) => m.repository))) await ctx.changed(r);
     ctx.advance(batch.length);
   }
 }
@@ -99,7 +113,8 @@ export async function sweepLinks(ctx: GcContext): Promise<number> {
   for (;;) {
     const batch = await ctx.read((db) => due(db, ctx, 'link'));
     if (batch.length === 0) return deleted;
-    deleted += await ctx.write(async (db) => {
+    const swept = await ctx.write(async (db) => {
+      const out: Swept = { removed: [], released: new Map() };
       const byRepo = new Map<number, string[]>();
       for (const c of batch) {
         const list = byRepo.get(c.repository_id);
@@ -109,7 +124,6 @@ export async function sweepLinks(ctx: GcContext): Promise<number> {
       const names = new Map(
         (await db.selectFrom('repositories').select(['id', 'name']).where('id', 'in', [...byRepo.keys()]).execute()).map((r) => [Number(r.id), r.name]),
       );
-      let n = 0;
       for (const [repositoryId, digests] of byRepo) {
         await db.deleteFrom('gc_reviews').where('kind', '=', 'link').where('repository_id', '=', repositoryId).where('digest', 'in', digests).execute();
         const links = await ctx.lock(db.selectFrom('repository_blobs').select(['digest', 'created_at']).where('repository_id', '=', repositoryId).where('digest', 'in', digests)).execute();
@@ -127,12 +141,12 @@ export async function sweepLinks(ctx: GcContext): Promise<number> {
         const gone = links.filter((l) => Number(l.created_at) <= ctx.now - ctx.graceMs && !used.has(l.digest)).map((l) => l.digest);
         if (gone.length === 0) continue;
         await db.deleteFrom('repository_blobs').where('repository_id', '=', repositoryId).where('digest', 'in', gone).execute();
-        for (const d of gone) ctx.released.blobs.add(d);
-        for (const d of gone) ctx.removed('link', { repository: names.get(repositoryId) ?? String(repositoryId), digest: d, size: 0 });
-        n += gone.length;
+        out.released.set(repositoryId, gone);
+        for (const d of gone) out.removed.push({ repository: names.get(repositoryId) ?? String(repositoryId), digest: d, size: 0 });
       }
-      return n;
+      return out;
     });
+    deleted += release(ctx, 'link', swept);
     ctx.advance(batch.length);
   }
 }

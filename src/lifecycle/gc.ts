@@ -113,6 +113,15 @@ export interface GcContext {
 
 class Rollback extends Error {}
 
+function emptyTally(): Pick<GcReport, 'rounds' | 'totals' | 'bytesFreed' | 'items'> {
+  return {
+    rounds: 0,
+    totals: { manifest: { count: 0, bytes: 0 }, link: { count: 0, bytes: 0 }, blob: { count: 0, bytes: 0 }, orphan: { count: 0, bytes: 0 }, upload: { count: 0, bytes: 0 } },
+    bytesFreed: 0,
+    items: { manifest: [], link: [], blob: [], orphan: [], upload: [] },
+  };
+}
+
 export class GarbageCollector {
   constructor(
     private readonly db: Kysely<Database>,
@@ -135,10 +144,7 @@ export class GarbageCollector {
       graceSeconds: graceMs / 1000,
       startedAt: new Date(started).toISOString(),
       finishedAt: '',
-      rounds: 0,
-      totals: { manifest: { count: 0, bytes: 0 }, link: { count: 0, bytes: 0 }, blob: { count: 0, bytes: 0 }, orphan: { count: 0, bytes: 0 }, upload: { count: 0, bytes: 0 } },
-      bytesFreed: 0,
-      items: { manifest: [], link: [], blob: [], orphan: [], upload: [] },
+      ...emptyTally(),
       timings: { markMs: 0, sweepMs: 0, storageMs: 0 },
     };
     const timed = async (key: keyof GcReport['timings'], fn: () => Promise<unknown>) => {
@@ -178,6 +184,9 @@ export class GarbageCollector {
     };
 
     const body = async (ctx: GcContext) => {
+      // A dry run is one transaction, run again from the start if PostgreSQL aborts it.
+      Object.assign(report, emptyTally());
+      ctx.released = newReleased();
       if (!dryRun) await finishPendingDeletions(ctx);
       for (let round = 0; round < 50; round++) {
         report.rounds = round + 1;

@@ -3,15 +3,18 @@
  * transaction starts with BEGIN IMMEDIATE: it takes the write lock before its first read, so
  * its re-checks read the latest committed state even when `berth gc` runs in another process
  * beside the server (a deferred transaction would fail to upgrade after another writer).
- * On PostgreSQL the collector locks the rows it re-checks (`FOR UPDATE`) instead.
+ * On PostgreSQL the collector locks the rows it re-checks (`FOR UPDATE`) instead; a
+ * transaction PostgreSQL picks as a deadlock victim is run again, so `fn` must keep its
+ * effects inside the database and return what the caller reports.
  */
 import { sql, type Kysely } from 'kysely';
+import { retryAborted } from '../metadata/sql/retry.js';
 import type { Database } from '../metadata/tables.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 export async function writeTransaction<T>(db: Kysely<Database>, dialect: Dialect, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  if (dialect === 'postgres') return db.transaction().execute(fn);
+  if (dialect === 'postgres') return retryAborted(() => db.transaction().execute(fn));
   for (let attempt = 0; ; attempt++) {
     try {
       return await db.connection().execute(async (conn) => {

@@ -14,6 +14,22 @@ import { cephEndpoint } from '../helpers/s3.js';
 
 const dist = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
+/** Each failing subtest's "not ok" line with its YAML diagnostic block (error, stack), so CI shows why. */
+function failureBlocks(tap: string): string {
+  const lines = tap.split('\n');
+  const blocks: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^\s*not ok /.test(lines[i]!)) continue;
+    const block = [lines[i]!];
+    for (let j = i + 1; j < lines.length && j < i + 60; j++) {
+      block.push(lines[j]!);
+      if (/^\s*\.\.\.$/.test(lines[j]!)) break;
+    }
+    blocks.push(block.join('\n'));
+  }
+  return blocks.join('\n');
+}
+
 function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { NODE_TEST_CONTEXT: _, ...rest } = env;
   return rest;
@@ -36,7 +52,7 @@ test('conformance, skopeo end-to-end and GC stress tests on PostgreSQL + S3 (Cep
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const pass = Number(/^# pass (\d+)$/m.exec(out)?.[1] ?? 0);
   const fail = Number(/^# fail (\d+)$/m.exec(out)?.[1] ?? -1);
-  const failures = out.split('\n').filter((l) => /^\s*not ok /.test(l)).join('\n');
+  const failures = failureBlocks(out);
   assert.equal(fail, 0, `failures on PostgreSQL + S3:\n${failures}\n${out.slice(-3000)}`);
   assert.equal(code, 0, out.slice(-3000));
   assert.ok(pass >= 50, `expected the whole suite to run, got ${pass} passing tests`);

@@ -14,14 +14,7 @@ import { SqlJobs } from './jobs.js';
 import { SqlSettings } from './settings.js';
 import { SqlTags } from './tags.js';
 import { SqlUploads } from './uploads.js';
-
-const MAX_ATTEMPTS = 20;
-
-/** serialization_failure and deadlock_detected: the transaction may succeed when run again. */
-function isRetryable(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === '40001' || code === '40P01';
-}
+import { retryAborted } from './retry.js';
 
 class SqlQueries implements MetadataQueries {
   readonly repositories: SqlRepositories;
@@ -61,17 +54,12 @@ export class SqlMetadataStore extends SqlQueries implements MetadataStore {
     }
     // PostgreSQL: SERIALIZABLE keeps the checks a service makes inside the transaction true
     // at commit; a transaction the server aborts to keep that promise is simply run again.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.db
-          .transaction()
-          .setIsolationLevel('serializable')
-          .execute((trx) => fn(new SqlQueries(trx, this.dialect)));
-      } catch (e) {
-        if (attempt >= MAX_ATTEMPTS || !isRetryable(e)) throw e;
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
-      }
-    }
+    return retryAborted(() =>
+      this.db
+        .transaction()
+        .setIsolationLevel('serializable')
+        .execute((trx) => fn(new SqlQueries(trx, this.dialect))),
+    );
   }
 
   async migrate(): Promise<void> {
