@@ -25,6 +25,8 @@ export interface PgS3 {
   env: Record<string, string>;
   databaseUrl: string;
   describe: string;
+  /** The reference's `storage:` section on a bucket of its own on the same Ceph RGW. */
+  referenceStorage: string[];
   cleanup(): Promise<void>;
 }
 
@@ -60,10 +62,28 @@ export async function createPgS3(log: (l: string) => void): Promise<PgS3> {
     const bucket = await createBucket(ep, 'berth-bench');
     // force: empties the bucket (objects and unfinished multipart uploads) before deleting it.
     cleanups.push(() => deleteBucket(ep, bucket, true));
-    log(`bench: PostgreSQL database ${name}, S3 bucket ${bucket} at ${ep.endpoint}`);
+    const referenceBucket = await createBucket(ep, 'reference-bench');
+    cleanups.push(() => deleteBucket(ep, referenceBucket, true));
+    log(`bench: PostgreSQL database ${name}, S3 buckets ${bucket} (Berth) and ${referenceBucket} (reference) at ${ep.endpoint}`);
     return {
       databaseUrl: url.toString(),
       describe: `PostgreSQL database ${name} on ${url.host}, S3 bucket on the Ceph RGW at ${ep.endpoint}`,
+      // Distribution's s3 driver: a regionendpoint implies path-style addressing; redirects
+      // off so it serves the bytes itself, as Berth does here.
+      referenceStorage: [
+        'storage:',
+        '  s3:',
+        `    accesskey: ${ep.accessKeyId}`,
+        `    secretkey: ${ep.secretAccessKey}`,
+        `    region: ${ep.region}`,
+        `    regionendpoint: ${ep.endpoint}`,
+        `    bucket: ${referenceBucket}`,
+        '    secure: false',
+        '    v4auth: true',
+        '    rootdirectory: /',
+        '  redirect:',
+        '    disable: true',
+      ],
       env: {
         BERTH_METADATA__DRIVER: 'postgres',
         BERTH_METADATA__POSTGRES__URL: url.toString(),

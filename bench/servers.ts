@@ -127,7 +127,10 @@ async function launch(o: LaunchOptions): Promise<Registry> {
 }
 
 /** The reference; with `htpasswd`, behind Basic auth with one bcrypt user (cost 5, as `htpasswd -B`). */
-export async function startReference(logLevel: string, opts: { label?: string; htpasswd?: { user: string; password: string } } = {}): Promise<Registry> {
+export async function startReference(
+  logLevel: string,
+  opts: { label?: string; htpasswd?: { user: string; password: string }; /** A `storage:` section other than the filesystem. */ storage?: string[] } = {},
+): Promise<Registry> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-reference-'));
   const port = await freePort();
   const auth: string[] = [];
@@ -141,9 +144,7 @@ export async function startReference(logLevel: string, opts: { label?: string; h
     `  level: ${logLevel}`,
     '  fields:',
     '    service: registry',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${join(dir, 'data')}`,
+    ...(opts.storage ?? ['storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`]),
     '  cache:',
     '    blobdescriptor: inmemory',
     '  delete:',

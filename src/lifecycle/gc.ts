@@ -24,7 +24,9 @@
  * deletion is pending) BEFORE placing its bytes, and its metadata transaction refuses to
  * record the blob when the version moved or a deletion is pending. Either GC's transaction
  * ran first — the upload sees the new version and fails cleanly (the client pushes again) —
- * or the upload's ran first — GC's re-check sees the new link and keeps the blob. Orphaned
+ * or the upload's ran first — GC's re-check sees the new link and keeps the blob. (On
+ * PostgreSQL "first" holds because both transactions are SERIALIZABLE: each reads what the
+ * other writes, so PostgreSQL aborts one when they overlap; see tx.ts.) Orphaned
  * bytes (no row: a crash between bytes and metadata, a refused push) go through the same
  * fence. A crash between steps 2 and 3 leaves `pending` set; the next run finishes the job.
  *
