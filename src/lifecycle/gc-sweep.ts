@@ -161,6 +161,7 @@ export async function sweepBlobs(ctx: GcContext): Promise<number> {
       const out: { digest: Digest; size: number }[] = [];
       const digests = batch.map((c) => c.digest);
       await db.deleteFrom('gc_reviews').where('kind', '=', 'blob').where('repository_id', '=', 0).where('digest', 'in', digests).execute();
+      await lockFences(db, ctx, digests);
       // Lock first (PostgreSQL), then re-check: a concurrent link or manifest edge takes a key
       // lock on the blob row, so it either committed before (and is seen) or waits and fails.
       const rows = await ctx.lock(db.selectFrom('blobs').select(['digest', 'size', 'created_at']).where('digest', 'in', digests)).execute();
@@ -192,6 +193,8 @@ export async function sweepOrphans(ctx: GcContext): Promise<number> {
     const gone = await ctx.write(async (db) => {
       const digests = batch.map((c) => c.digest);
       await db.deleteFrom('gc_reviews').where('kind', '=', 'orphan').where('repository_id', '=', 0).where('digest', 'in', digests).execute();
+      // An upload recording one of these blobs right now holds its fence row: wait for it.
+      await lockFences(db, ctx, digests);
       const rows = await db.selectFrom('blobs').select('digest').where('digest', 'in', digests).execute();
       const present = new Set(rows.map((r) => r.digest));
       const out = digests.filter((d) => !present.has(d)) as Digest[];
@@ -203,6 +206,23 @@ export async function sweepOrphans(ctx: GcContext): Promise<number> {
     deleted += gone.length;
     ctx.advance(batch.length);
   }
+}
+
+/**
+ * Locks the digests' fence rows (creating absent ones) ahead of a re-check. An upload that is
+ * recording one of these blobs holds its row from its fence read to its commit
+ * (`lockDeletionState`), so the re-check that follows sees its blob row; an upload that comes
+ * later waits for this transaction and then sees the fence raised (see gc.ts).
+ */
+async function lockFences(db: Kysely<Database>, ctx: GcContext, digests: readonly string[]): Promise<void> {
+  if (digests.length === 0) return;
+  const sorted = [...digests].sort();
+  await db
+    .insertInto('blob_deletions')
+    .values(sorted.map((digest) => ({ digest, version: 0, pending: 0, updated_at: ctx.now })))
+    .onConflict((oc) => oc.column('digest').doNothing())
+    .execute();
+  await ctx.lock(db.selectFrom('blob_deletions').select('digest').where('digest', 'in', sorted).orderBy('digest')).execute();
 }
 
 /** Marks the digests' bytes as being deleted: a racing upload commit sees the new version. */

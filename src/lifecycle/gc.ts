@@ -24,9 +24,12 @@
  * deletion is pending) BEFORE placing its bytes, and its metadata transaction refuses to
  * record the blob when the version moved or a deletion is pending. Either GC's transaction
  * ran first — the upload sees the new version and fails cleanly (the client pushes again) —
- * or the upload's ran first — GC's re-check sees the new link and keeps the blob. (On
- * PostgreSQL "first" holds because both transactions are SERIALIZABLE: each reads what the
- * other writes, so PostgreSQL aborts one when they overlap; see tx.ts.) Orphaned
+ * or the upload's ran first — GC's re-check sees the new link and keeps the blob. "First" is
+ * made true by a lock on the digest's fence row: the upload's transaction reads the fence
+ * under a share lock (creating the row if needed), and GC locks the fence rows of a batch
+ * before re-checking it, so on PostgreSQL the re-check waits for an upload transaction in
+ * flight and then sees its row, and an upload whose snapshot predates a raised fence is
+ * aborted by PostgreSQL and run again (it then sees the new version). Orphaned
  * bytes (no row: a crash between bytes and metadata, a refused push) go through the same
  * fence. A crash between steps 2 and 3 leaves `pending` set; the next run finishes the job.
  *

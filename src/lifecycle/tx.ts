@@ -3,14 +3,12 @@
  * transaction starts with BEGIN IMMEDIATE: it takes the write lock before its first read, so
  * its re-checks read the latest committed state even when `berth gc` runs in another process
  * beside the server (a deferred transaction would fail to upgrade after another writer).
- * On PostgreSQL a lifecycle transaction is SERIALIZABLE, like the registry's: the collector's
- * "nothing references it, so raise the fence and delete" and a push's "the fence has not
- * moved, so record the blob" each read what the other writes, and only when both run
- * SERIALIZABLE does PostgreSQL see the conflict and abort one of them (a READ COMMITTED
- * collector let a push commit a blob row after its bytes were given up). The collector also
- * locks the rows it re-checks (`FOR UPDATE`). An aborted transaction (serialization failure,
- * deadlock victim) is run again, so `fn` must keep its effects inside the database and return
- * what the caller reports.
+ * On PostgreSQL lifecycle transactions run at READ COMMITTED and lock what they re-check
+ * (`FOR UPDATE`; the byte-deletion fence rows before a blob or orphan re-check, see
+ * gc-sweep.ts), so each re-check reads the latest committed state once the locks are held.
+ * (SERIALIZABLE was tried: the collector's long sweep transactions were aborted over and over
+ * by concurrent pushes.) A transaction PostgreSQL aborts (deadlock victim) is run again, so
+ * `fn` must keep its effects inside the database and return what the caller reports.
  */
 import { sql, type Kysely } from 'kysely';
 import { retryAborted } from '../metadata/sql/retry.js';
@@ -19,7 +17,7 @@ import type { Database } from '../metadata/tables.js';
 export type Dialect = 'sqlite' | 'postgres';
 
 export async function writeTransaction<T>(db: Kysely<Database>, dialect: Dialect, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  if (dialect === 'postgres') return retryAborted(() => db.transaction().setIsolationLevel('serializable').execute(fn));
+  if (dialect === 'postgres') return retryAborted(() => db.transaction().execute(fn));
   for (let attempt = 0; ; attempt++) {
     try {
       return await db.connection().execute(async (conn) => {

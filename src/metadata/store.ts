@@ -86,6 +86,14 @@ export interface BlobQueries {
    * in the transaction that gives up the blob's bytes, and clears `pending` once they are gone.
    */
   deletionState(digest: Digest): Promise<{ version: number; pending: boolean }>;
+  /**
+   * The fence, read under a lock held to the end of the transaction (creating the fence row
+   * if there is none): a collector raising this digest's fence waits for the transaction, and
+   * on PostgreSQL a fence raised after the transaction's snapshot aborts it with a
+   * serialization failure (run again, it sees the new version). Use it in the transaction
+   * that records the blob.
+   */
+  lockDeletionState(digest: Digest, now: number): Promise<{ version: number; pending: boolean }>;
 }
 
 export interface UploadQueries {

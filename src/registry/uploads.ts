@@ -180,7 +180,7 @@ export class UploadService {
     const now = this.now();
     try {
       await this.meta.transaction(async (tx) => {
-        const state = await tx.blobs.deletionState(digest);
+        const state = await tx.blobs.lockDeletionState(digest, now);
         if (state.pending || state.version !== fence) {
           throw new OciError('BLOB_UPLOAD_INVALID', { digest, reason: 'the blob was being garbage-collected while this upload finished; push it again' });
         }

@@ -1,20 +1,22 @@
 /**
- * The push/GC race inside the metadata transaction, on PostgreSQL. A push reads the digest's
- * byte-deletion fence in its transaction; if, before that transaction commits, garbage
- * collection finds the freshly placed bytes without a blob row (an orphan, grace 0), raises the
- * fence and deletes them, the push must not record the blob. On SQLite the two transactions
- * cannot interleave (one writer at a time); on PostgreSQL they can, and only SERIALIZABLE
- * isolation on both sides makes PostgreSQL abort the push, which then sees the moved fence and
- * refuses with BLOB_UPLOAD_INVALID. (With a READ COMMITTED collector the push committed a
- * blob row whose bytes were gone: seen in the PostgreSQL + S3 stress test.)
+ * The push/GC race inside the metadata transaction, on PostgreSQL. A push places its bytes,
+ * then records the blob in a transaction that reads the digest's byte-deletion fence. If,
+ * while that transaction is open, garbage collection finds the bytes without a committed blob
+ * row (an orphan, grace 0), it must not give them up: the push holds the digest's fence row
+ * (lockDeletionState) and GC locks the fence rows before its re-check, so GC waits for the
+ * push to commit and then sees the row. On SQLite the two cannot interleave (one writer at a
+ * time). Without the lock, GC deleted the bytes and the push committed a row without bytes
+ * (seen in the PostgreSQL + S3 stress test).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { sql } from 'kysely';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
+import type { GcReport } from '../../src/lifecycle/gc.js';
 import { createLifecycle } from '../../src/lifecycle/services.js';
 import { openPostgres } from '../../src/metadata/postgres.js';
 import type { MetadataQueries, MetadataStore } from '../../src/metadata/store.js';
@@ -25,7 +27,7 @@ import { postgresConfig } from '../helpers/metadata.js';
 import { randomBlob, sha256 } from '../helpers/oci.js';
 import { createTestDatabase, postgresSkipReason } from '../helpers/postgres.js';
 
-/** A MetadataStore whose transactions run `hook` once, right after the first fence read. */
+/** A MetadataStore whose transactions run `hook` once, right after the locked fence read. */
 function pausingAfterFenceRead(meta: MetadataStore, hook: { run?: () => Promise<void> }): MetadataStore {
   return new Proxy(meta, {
     get(target, prop, receiver) {
@@ -34,12 +36,12 @@ function pausingAfterFenceRead(meta: MetadataStore, hook: { run?: () => Promise<
           target.transaction((tx) => {
             const blobs = new Proxy(tx.blobs, {
               get(b, p, r) {
-                if (p !== 'deletionState') {
+                if (p !== 'lockDeletionState') {
                   const v = Reflect.get(b, p, r);
                   return typeof v === 'function' ? v.bind(b) : v;
                 }
-                return async (digest: Digest) => {
-                  const state = await b.deletionState(digest);
+                return async (digest: Digest, now: number) => {
+                  const state = await b.lockDeletionState(digest, now);
                   const run = hook.run;
                   hook.run = undefined;
                   if (run) await run();
@@ -56,7 +58,13 @@ function pausingAfterFenceRead(meta: MetadataStore, hook: { run?: () => Promise<
   });
 }
 
-test('PostgreSQL: GC giving up orphaned bytes inside a push transaction makes the push refuse, never a row without bytes', async (t) => {
+/** True once a session of `database` waits for a lock (GC blocked behind the push). */
+async function someoneWaitsForALock(meta: MetadataStore, database: string): Promise<boolean> {
+  const r = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = ${database} and wait_event_type = 'Lock'`.execute(meta.executor);
+  return Number(r.rows[0]!.n) > 0;
+}
+
+test('PostgreSQL: GC meeting the bytes of a push whose transaction is open waits for it and keeps the blob', async (t) => {
   const skip = await postgresSkipReason();
   if (skip) return t.skip(skip);
   const database = await createTestDatabase();
@@ -75,21 +83,28 @@ test('PostgreSQL: GC giving up orphaned bytes inside a push transaction makes th
       yield data;
     };
 
-    let orphansRemoved = -1;
+    let gc: Promise<GcReport> | undefined;
+    let gcWaited = false;
     hook.run = async () => {
-      // The push placed its bytes and read the fence; its row is not committed yet.
-      const r = await lc.gc.run({ graceMs: 0 });
-      orphansRemoved = r.totals.orphan.count;
+      // The push placed its bytes and holds the fence; its blob row is not committed yet.
+      // GC (grace 0) scans storage, finds the bytes without a row and sweeps them as an orphan.
+      let finished = false;
+      gc = lc.gc.run({ graceMs: 0 }).finally(() => (finished = true));
+      const deadline = Date.now() + 10_000;
+      while (!finished && Date.now() < deadline) {
+        if (await someoneWaitsForALock(meta, database.name)) {
+          gcWaited = true;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
     };
-    await assert.rejects(uploads.putMonolithic('r/one' as RepoName, digest, body()), (e: Error & { code?: string }) => e.code === 'BLOB_UPLOAD_INVALID');
-    assert.equal(orphansRemoved, 1, 'GC took the bytes as an orphan while the push transaction was open');
-    assert.equal(await fs.stat(digest), undefined);
-    assert.equal(await meta.blobs.get(digest), undefined, 'no blob row for bytes GC gave up');
-
-    // The client pushes again: recorded, bytes present.
     await uploads.putMonolithic('r/one' as RepoName, digest, body());
-    assert.equal(await fs.stat(digest), data.length);
-    assert.ok(await meta.blobs.get(digest));
+    const report = await gc!;
+    assert.ok(gcWaited, 'GC waited for the push transaction');
+    assert.equal(report.totals.orphan.count, 0, 'GC kept the bytes the push recorded');
+    assert.equal(await fs.stat(digest), data.length, 'the bytes are there');
+    assert.ok(await meta.blobs.get(digest), 'and so is the row');
     await lc.close();
   } finally {
     await meta.close();

@@ -3,11 +3,15 @@ import type { Kysely } from 'kysely';
 import { ConflictError } from '../../errors/store.js';
 import type { Digest, RepoName } from '../../registry/names.js';
 import type { BlobQueries, BlobRecord } from '../store.js';
+import type { Dialect } from '../migrations/index.js';
 import type { Database } from '../tables.js';
 import { ensureRepository, repositoryId } from './repositories.js';
 
 export class SqlBlobs implements BlobQueries {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async get(digest: Digest): Promise<BlobRecord | undefined> {
     const row = await this.db.selectFrom('blobs').select(['digest', 'size', 'media_type']).where('digest', '=', digest).executeTakeFirst();
@@ -63,6 +67,20 @@ export class SqlBlobs implements BlobQueries {
   async deletionState(digest: Digest): Promise<{ version: number; pending: boolean }> {
     const row = await this.db.selectFrom('blob_deletions').select(['version', 'pending']).where('digest', '=', digest).executeTakeFirst();
     return row ? { version: Number(row.version), pending: Number(row.pending) === 1 } : { version: 0, pending: false };
+  }
+
+  async lockDeletionState(digest: Digest, now: number): Promise<{ version: number; pending: boolean }> {
+    // The row must exist to be locked: a collector that has not fenced this digest yet finds
+    // it locked (or being inserted) and waits for this transaction before its re-check.
+    await this.db
+      .insertInto('blob_deletions')
+      .values({ digest, version: 0, pending: 0, updated_at: now })
+      .onConflict((oc) => oc.column('digest').doNothing())
+      .execute();
+    // SQLite: the transaction already holds the one write lock.
+    const q = this.db.selectFrom('blob_deletions').select(['version', 'pending']).where('digest', '=', digest);
+    const row = await (this.dialect === 'postgres' ? q.forShare() : q).executeTakeFirstOrThrow();
+    return { version: Number(row.version), pending: Number(row.pending) === 1 };
   }
 
   async unlink(repo: RepoName, digest: Digest): Promise<boolean> {

@@ -28,7 +28,7 @@ class SqlQueries implements MetadataQueries {
   constructor(readonly executor: Kysely<Database>, dialect: Dialect) {
     const db = executor;
     this.repositories = new SqlRepositories(db);
-    this.blobs = new SqlBlobs(db);
+    this.blobs = new SqlBlobs(db, dialect);
     this.uploads = new SqlUploads(db);
     this.manifests = new SqlManifests(db);
     this.tags = new SqlTags(db);
