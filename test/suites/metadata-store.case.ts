@@ -223,6 +223,18 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       await dropBlobs(digest('tx'));
     });
 
+    it('reads the byte-deletion fence, and under a lock inside a transaction', async () => {
+      const d = digest('fenced');
+      assert.deepEqual(await s.blobs.deletionState(d), { version: 0, pending: false });
+      const locked = await s.transaction((tx) => tx.blobs.lockDeletionState(d, 5));
+      assert.deepEqual(locked, { version: 0, pending: false });
+      // The locked read leaves the fence row it needed to lock; the state is unchanged.
+      assert.deepEqual(await s.blobs.deletionState(d), { version: 0, pending: false });
+      await s.executor.updateTable('blob_deletions').set({ version: 3, pending: 1 }).where('digest', '=', d).execute();
+      assert.deepEqual(await s.transaction((tx) => tx.blobs.lockDeletionState(d, 6)), { version: 3, pending: true });
+      await s.executor.deleteFrom('blob_deletions').where('digest', '=', d).execute();
+    });
+
     it('keeps concurrent transactions that move one tag consistent', async () => {
       const r = repo('race');
       const ms = Array.from({ length: 8 }, (_, i) => manifest(`race-${i}`));
