@@ -97,7 +97,9 @@ async function launch(o: LaunchOptions): Promise<Registry> {
   const logFile = join(dir, 'server.log');
   const fd = openSync(logFile, 'a');
   // BERTH_* from the caller's shell must not change what is measured: only ours are passed.
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BERTH_')));
+  // AWS_CA_BUNDLE (set on some machines) makes the reference's AWS SDK panic at start with its
+  // own HTTP transport; the S3 endpoint here is plain HTTP on loopback, so it needs none.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BERTH_') && k !== 'AWS_CA_BUNDLE'));
   const child = spawn(o.command, o.args, { stdio: ['ignore', fd, fd], env: { ...inherited, NODE_ENV: 'production', ...o.env } });
   closeSync(fd);
   const url = `http://127.0.0.1:${port}`;

@@ -209,6 +209,18 @@ describe('push', () => {
     assert.deepEqual(listed, [...tags, 'seed'].sort());
   });
 
+  it('32 different images pushed into one repository at once: every push succeeds', async () => {
+    // On PostgreSQL these transactions abort each other (serialization failures) and are run
+    // again; none may come back as a server error.
+    const images = await Promise.all(Array.from({ length: 32 }, (_, i) => pushImage(b.url, 'push/crowd', `img-${i}`, { layers: [randomBlob(300 + i, i / 32)] })));
+    const listed = (await (await fetch(`${b.url}/v2/push/crowd/tags/list?n=100`)).json()).tags as string[];
+    assert.equal(listed.length, images.length);
+    for (const [i, img] of images.entries()) {
+      const r = await fetch(`${b.url}/v2/push/crowd/manifests/img-${i}`, { method: 'HEAD', headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      assert.equal(r.headers.get('docker-content-digest'), img.digest);
+    }
+  });
+
   it('manifest PUT by digest with a body of another digest is DIGEST_INVALID', async () => {
     const config = Buffer.from('{"c":1}');
     await pushBlob(b.url, 'push/mdigest', config);
