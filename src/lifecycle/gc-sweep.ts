@@ -54,12 +54,12 @@ interface Swept {
 function release(ctx: GcContext, kind: 'manifest' | 'link', swept: Swept): number {
   for (const item of swept.removed) ctx.removed(kind, item);
   for (const [repositoryId, digests] of swept.released) {
+    for (const d of digests) ctx.released.blobs.add(d);
+    // Both may release blobs; a deleted manifest may also leave its repository's links unused.
+    if (kind !== 'manifest') continue;
     let links = ctx.released.links.get(repositoryId);
     if (!links) ctx.released.links.set(repositoryId, (links = new Set()));
-    for (const d of digests) {
-      if (kind === 'manifest') links.add(d);
-      ctx.released.blobs.add(d);
-    }
+    for (const d of digests) links.add(d);
   }
   return swept.removed.length;
 }
