@@ -4,8 +4,8 @@
  *   table   Berth as one open process (BERTH_WORKERS=1, BERTH_AUTH__ENABLED=false) on SQLite +
  *           filesystem against the reference on filesystem: blobs, small images, manifests, tags;
  *   pgs3    the same workloads on Berth over PostgreSQL + S3 (Ceph RGW), against the reference
- *           on S3 (its own bucket on the same gateway), plus tag-list and catalog p99 over
- *           10,000 repositories;
+ *           on the filesystem and the reference on S3 (its own bucket on the same gateway),
+ *           plus tag-list and catalog p99 over 10,000 repositories;
  *   auth    manifest GET with access control: anonymous, Basic, Bearer; reference with htpasswd;
  *   workers manifest GET with BERTH_WORKERS=2 against 1, with CPU per request.
  * Servers, temporary folders, the database and the bucket are removed whatever happens. Prints
@@ -170,13 +170,25 @@ async function main(): Promise<void> {
         });
       }
       if (pg && refS3 && pgs3) {
+        const pgNotes = [
+          `Berth: one open process, ${pgs3.describe}; Berth streams blob GETs itself (storage.s3.redirect=false, so the pull figures are Berth's; with redirect on, clients fetch from S3 directly), 16 MiB parts (the default).`,
+          'Ceph is a single-node cluster (one OSD on a sparse file, pools of size 1) on the same machine and disk, so every blob byte crosses loopback twice and the OSD competes for the same 2 cores; "until on disk" syncs the OSD\'s file too.',
+        ];
+        // What the scale-out configuration costs against the simplest deployment of the reference.
+        tables.push({
+          title: 'Berth on PostgreSQL + S3 (Ceph RGW) against the reference on the filesystem',
+          columns: ['Reference (filesystem)', 'Berth (PostgreSQL + S3)', 'Berth/Ref'],
+          rows: rows(ref, pg),
+          notes: [...pgNotes, 'The reference figures are those of the reference on the filesystem in this run.', `Errors during load: Berth ${errors(pg)}${tagPutErrors(pg, 'straight into PostgreSQL')}.`],
+        });
+        // Like for like: both registries on the same object store.
         tables.push({
           title: 'Berth on PostgreSQL + S3 (Ceph RGW) against the reference on S3 (the same Ceph RGW)',
           columns: ['Reference (S3)', 'Berth (PostgreSQL + S3)', 'Berth/Ref'],
           rows: rows(refS3, pg),
           notes: [
-            `Berth: one open process, ${pgs3.describe}; Berth streams blob GETs itself (storage.s3.redirect=false, so the pull figures are Berth's; with redirect on, clients fetch from S3 directly), 16 MiB parts (the default). The reference: its s3 driver on a bucket of its own on the same gateway, redirects disabled (it serves the bytes too), in-memory blob descriptor cache.`,
-            'Ceph is a single-node cluster (one OSD on a sparse file, pools of size 1) on the same machine and disk, so every blob byte crosses loopback twice and the OSD competes for the same 2 cores; "until on disk" syncs the OSD\'s file too.',
+            ...pgNotes,
+            'The reference: its s3 driver on a bucket of its own on the same gateway, redirects disabled (it serves the bytes too), in-memory blob descriptor cache.',
             `Errors during load: reference ${errors(refS3)}, Berth ${errors(pg)}${tagPutErrors(refS3)}${tagPutErrors(pg, 'straight into PostgreSQL')}.`,
           ],
         });
