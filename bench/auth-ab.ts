@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { load, MANIFEST_ACCEPT } from './client.js';
-import { imageManifest, sha256 } from './payload.js';
+import { imageManifest, sha256 } from '../test/helpers/oci.js';
 import { startBerth, type Registry } from './servers.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);

@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Registry } from './servers.js';
-import { blobBytes, sha256, type BlobSpec, type SmallImage } from './payload.js';
+import { sha256 } from '../test/helpers/oci.js';
+import { blobBytes, type BlobSpec, type SmallImage } from './payload.js';
 
 export const MANIFEST_ACCEPT = [
   'application/vnd.oci.image.manifest.v1+json',

@@ -5,6 +5,7 @@
  * costs the client no generation work while it is being timed (buffers are sent as they are).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { imageManifest, sha256 } from '../test/helpers/oci.js';
 
 export const MiB = 1024 * 1024;
 const UNIT = MiB;
@@ -52,9 +53,6 @@ export function blobSpec(seed: number, size: number): BlobSpec {
   return { seed, size, digest: `sha256:${hash.digest('hex')}` };
 }
 
-export function sha256(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
 
 /** A small image: config, one or two small layers, and its OCI manifest. */
 export interface SmallImage {
@@ -71,13 +69,3 @@ export function smallImage(i: number, run: string): SmallImage {
   return { blobs: [config, ...layers], manifest: imageManifest(config, layers) };
 }
 
-export function imageManifest(config: Buffer, layers: Buffer[]): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(l), size: l.length })),
-    }),
-  );
-}

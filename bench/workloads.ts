@@ -9,7 +9,8 @@
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { forEachConcurrent, load, MANIFEST_ACCEPT, type LoadResult, type RegistryClient } from './client.js';
-import { blobSpec, imageManifest, MiB, sha256, smallImage, type BlobSpec, type SmallImage } from './payload.js';
+import { imageManifest, sha256 } from '../test/helpers/oci.js';
+import { blobSpec, MiB, smallImage, type BlobSpec, type SmallImage } from './payload.js';
 import { RssProbe } from './rss.js';
 
 export interface Settings {

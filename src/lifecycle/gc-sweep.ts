@@ -215,14 +215,15 @@ export async function sweepOrphans(ctx: GcContext): Promise<number> {
  * later waits for this transaction and then sees the fence raised (see gc.ts).
  */
 async function lockFences(db: Kysely<Database>, ctx: GcContext, digests: readonly string[]): Promise<void> {
-  if (digests.length === 0) return;
+  // SQLite: the sweep transaction holds the one write lock; no upload is in flight inside it.
+  if (digests.length === 0 || ctx.dialect === 'sqlite') return;
   const sorted = [...digests].sort();
   await db
     .insertInto('blob_deletions')
     .values(sorted.map((digest) => ({ digest, version: 0, pending: 0, updated_at: ctx.now })))
     .onConflict((oc) => oc.column('digest').doNothing())
     .execute();
-  await ctx.lock(db.selectFrom('blob_deletions').select('digest').where('digest', 'in', sorted).orderBy('digest')).execute();
+  await db.selectFrom('blob_deletions').select('digest').where('digest', 'in', sorted).orderBy('digest').forUpdate().execute();
 }
 
 /** Marks the digests' bytes as being deleted: a racing upload commit sees the new version. */

@@ -104,6 +104,7 @@ export interface GcContext {
   write<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T>;
   /** What this round's sweep released, for the next round's targeted mark. */
   released: Released;
+  dialect: Dialect;
   /** Adds FOR UPDATE on PostgreSQL. */
   lock<Q extends { forUpdate(): Q }>(q: Q): Q;
   removed(kind: RemovedKind, item: RemovedItem): void;
@@ -173,6 +174,7 @@ export class GarbageCollector {
       uploadMaxAgeMs: this.uploadMaxAgeMs,
       blobs: this.blobs,
       released: newReleased(),
+      dialect: this.dialect,
       lock: <Q extends { forUpdate(): Q }>(q: Q): Q => (this.dialect === 'postgres' ? q.forUpdate() : q),
       removed: (kind: RemovedKind, item: RemovedItem) => {
         const t = report.totals[kind];

@@ -87,8 +87,8 @@ export interface BlobQueries {
    */
   deletionState(digest: Digest): Promise<{ version: number; pending: boolean }>;
   /**
-   * The fence, read under a lock held to the end of the transaction (creating the fence row
-   * if there is none): a collector raising this digest's fence waits for the transaction, and
+   * The fence, read under a lock held to the end of the transaction (on PostgreSQL a share
+   * lock on the fence row, created if there is none; on SQLite the transaction's write lock): a collector raising this digest's fence waits for the transaction, and
    * on PostgreSQL a fence raised after the transaction's snapshot aborts it with a
    * serialization failure (run again, it sees the new version). Use it in the transaction
    * that records the blob.

@@ -13,6 +13,17 @@ export function bytes(b: Buffer): BodyInit {
   return b as unknown as BodyInit;
 }
 
+/** A repeatable pseudo-random sequence in [0, 1) (xorshift), for tests that pick at random. */
+export function rng(seed: number): () => number {
+  let x = seed | 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return ((x >>> 0) % 1_000_000) / 1_000_000;
+  };
+}
+
 export function randomBlob(size: number, seed = Math.random()): Buffer {
   const b = Buffer.alloc(size);
   let x = Math.floor(seed * 2 ** 31) | 1;

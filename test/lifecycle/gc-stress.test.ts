@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConflictError } from '../../src/errors/store.js';
 import { startBerth } from '../helpers/berth.js';
-import { bytes, imageManifest, indexManifest, randomBlob, sha256 } from '../helpers/oci.js';
+import { bytes, imageManifest, indexManifest, randomBlob, rng, sha256 } from '../helpers/oci.js';
 import { assertAllTagsPullable, assertNoGarbage } from './helpers.js';
 
 const SECONDS = Number(process.env.STRESS_SECONDS ?? 6);
@@ -28,16 +28,6 @@ const TOLERATED = new Set(['MANIFEST_BLOB_UNKNOWN', 'MANIFEST_UNKNOWN', 'BLOB_UN
 interface Outcome {
   ok: number;
   tolerated: Record<string, number>;
-}
-
-function rng(seed: number) {
-  let x = seed | 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return ((x >>> 0) % 1_000_000) / 1_000_000;
-  };
 }
 
 class Client {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { usage } from '../../src/policy/quota.js';
 import { startBerth, type TestBerth } from '../helpers/berth.js';
-import { bytes, imageManifest, pushImage, putManifest, randomBlob, sha256 } from '../helpers/oci.js';
+import { bytes, imageManifest, pushImage, putManifest, randomBlob, rng, sha256 } from '../helpers/oci.js';
 import { recount } from './helpers.js';
 
 const lifecycle = { gc: { schedule: null }, schedulerEnabled: false };
@@ -83,16 +83,6 @@ test('shared blobs count once; a refused push leaves nothing behind', async () =
     await t.close();
   }
 });
-
-function rng(seed: number) {
-  let x = seed | 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return ((x >>> 0) % 1_000_000) / 1_000_000;
-  };
-}
 
 test('usage equals a recount after every step of a randomized sequence', { timeout: 120_000 }, async () => {
   const t = await startBerth({ lifecycle });

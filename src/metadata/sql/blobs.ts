@@ -70,6 +70,8 @@ export class SqlBlobs implements BlobQueries {
   }
 
   async lockDeletionState(digest: Digest, now: number): Promise<{ version: number; pending: boolean }> {
+    // SQLite: the transaction already holds the one write lock, so a plain read is locked.
+    if (this.dialect === 'sqlite') return this.deletionState(digest);
     // The row must exist to be locked: a collector that has not fenced this digest yet finds
     // it locked (or being inserted) and waits for this transaction before its re-check.
     await this.db
@@ -77,9 +79,7 @@ export class SqlBlobs implements BlobQueries {
       .values({ digest, version: 0, pending: 0, updated_at: now })
       .onConflict((oc) => oc.column('digest').doNothing())
       .execute();
-    // SQLite: the transaction already holds the one write lock.
-    const q = this.db.selectFrom('blob_deletions').select(['version', 'pending']).where('digest', '=', digest);
-    const row = await (this.dialect === 'postgres' ? q.forShare() : q).executeTakeFirstOrThrow();
+    const row = await this.db.selectFrom('blob_deletions').select(['version', 'pending']).where('digest', '=', digest).forShare().executeTakeFirstOrThrow();
     return { version: Number(row.version), pending: Number(row.pending) === 1 };
   }
 
