@@ -2,17 +2,20 @@
  * Turns a request's credentials into a Principal: Basic (user password, personal access
  * token, or robot secret), Bearer (registry JWT or personal access token), or the UI session
  * cookie. Passwords go through argon2 once and are then remembered briefly in the credential
- * cache; registry tokens are verified from the in-memory keys (no database round trip).
- * Failed logins are counted by the limiter and written to the audit log.
+ * cache; registry tokens are verified from the in-memory keys and accepted on /v2 only, for
+ * exactly their grants. Whether a token's account still stands (same account, enabled,
+ * credentials unchanged since issue) is read from the shared database, so a revocation holds
+ * on every process and node and across restarts. Failed logins are throttled through the
+ * shared store (login-limiter.ts) and written to the audit log.
  */
 import { ANONYMOUS, type Principal } from '../policy/principal.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { AuthStore, UserRecord } from '../metadata/auth-store.js';
+import type { AccessTokenRecord, AuthStore, RobotRecord, UserRecord } from '../metadata/auth-store.js';
 import { isRepositoryAction, type RepositoryAction } from '../policy/roles.js';
 import type { CredentialCache } from './credential-cache.js';
 import type { LoginLimiter } from './login-limiter.js';
 import { burnPasswordCheck, parseAccessToken, sameHash, sha256Hex, verifyPassword } from './secrets.js';
-import { TokenError, type TokenIssuer } from './token-issuer.js';
+import { TokenError, type TokenIssuer, type TokenOrigin } from './token-issuer.js';
 
 export const SESSION_COOKIE = 'berth_session';
 
@@ -66,12 +69,22 @@ export function readCredentials(headers: RequestInfo['headers']): Credentials {
 
 type Verified = Exclude<Principal, { kind: 'anonymous' } | { kind: 'token' }>;
 
+/** Where a request came from: /v2 takes registry tokens; /auth/token and /api/v1 take credentials only. */
+export type Area = 'registry' | 'other';
+
 /**
- * How long this process trusts that a registry token's subject (user or robot) still exists.
- * Deleting or disabling an account on this process takes effect at once (`accountsChanged`);
- * on the other processes (`--workers`) and nodes within this time, as with the policy's facts.
+ * How long this process trusts what it read about a registry token's account (exists, same
+ * id, credentials unchanged since the token was issued). A change made on this process takes
+ * effect at once (`accountsChanged`); one made on another process or node within this time.
+ * Refresh tokens are always checked against the database.
  */
-const SUBJECT_RECHECK_MS = 2000;
+const ACCOUNT_RECHECK_MS = 2000;
+
+/** What the database says of a token's account: the principal, and the time before which tokens are void. */
+interface AccountState {
+  principal: Verified;
+  validAfter: number;
+}
 
 export class Authenticator {
   constructor(
@@ -83,14 +96,15 @@ export class Authenticator {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Registry token subjects recently found alive: their creation time, until when to trust it. */
-  private subjects = new Map<string, { createdAt: number; until: number }>();
+  /** Token accounts recently read: by subject, id and personal access token id. */
+  private accounts = new Map<string, { state: AccountState | undefined; until: number }>();
 
   /**
-   * The principal of a request. `registryTokens`: a Bearer JWT is taken as its grants (/v2);
-   * elsewhere it stands for its subject (the management API accepts the same credentials).
+   * The principal of a request. On /v2 (`area` 'registry') a Bearer JWT is exactly its grants;
+   * anywhere else it is refused: a registry token is never a login (it cannot change a
+   * password, create tokens or mint wider tokens).
    */
-  async resolve(req: RequestInfo, registryTokens: boolean): Promise<Principal & { csrfToken?: string }> {
+  async resolve(req: RequestInfo, area: Area): Promise<Principal & { csrfToken?: string }> {
     const c = readCredentials(req.headers);
     switch (c.kind) {
       case 'none':
@@ -103,6 +117,7 @@ export class Authenticator {
         return this.session(c.id);
       case 'bearer': {
         if (parseAccessToken(c.token)) return this.accessToken(undefined, c.token, req.ip);
+        if (area !== 'registry') throw new AuthFailure('a registry token is accepted on /v2 only; sign in with a password, a personal access token or a robot secret');
         let claims;
         try {
           claims = await this.tokens.verifyAccess(c.token);
@@ -110,34 +125,31 @@ export class Authenticator {
           if (e instanceof TokenError) throw new AuthFailure(e.message);
           throw e;
         }
-        if (registryTokens) {
-          if (!(await this.liveSubject(claims.subject, claims.issuedAt))) throw new AuthFailure('invalid token: its subject no longer exists');
-          return { kind: 'token', subject: claims.subject, grants: claims.grants };
-        }
-        const p = await this.subject(claims.subject);
-        if (!p) throw new AuthFailure('invalid token: its subject no longer exists');
-        return p;
+        if (claims.origin && !(await this.originLive(claims.subject, claims.origin, true))) throw new AuthFailure('invalid token: its account was deleted, disabled or changed its credentials');
+        return { kind: 'token', subject: claims.subject, grants: claims.grants };
       }
     }
   }
 
   /**
    * Checks a user name and secret (password, personal access token, or robot secret) as a
-   * login: rate-limited, audited when actually verified. Throws AuthFailure.
+   * login: throttled, audited when actually verified. Throws AuthFailure.
    */
   async login(user: string, secret: string, address: string, via: string): Promise<Verified> {
     const key = this.cache.keyOf(user, secret);
     const cached = this.cache.get(key);
     if (cached) return cached;
-    const wait = this.limiter.retryAfter(user, address);
-    if (wait > 0) {
-      this.audit.record({ actor: user, action: 'login', resource: `user:${user}`, result: 'failure', sourceAddress: address, detail: { via, reason: 'rate limited' } });
-      throw new AuthFailure(`too many failed logins; retry in ${wait} seconds`, wait);
+    const robot = user.startsWith('robot$');
+    const gate = await this.limiter.check(user, address, robot);
+    if (gate.retryAfter > 0) {
+      if (gate.firstRefusal) this.audit.record({ actor: user, action: 'login', resource: `user:${user}`, result: 'failure', sourceAddress: address, detail: { via, reason: 'rate limited' } });
+      throw new AuthFailure(`too many failed logins; retry in ${gate.retryAfter} seconds`, gate.retryAfter);
     }
+    if (gate.delayMs > 0) await new Promise((r) => setTimeout(r, gate.delayMs));
     let p: Verified | undefined;
     let reason = 'invalid user name or password';
     try {
-      if (user.startsWith('robot$')) p = await this.robot(user, secret);
+      if (robot) p = await this.robot(user, secret);
       else if (parseAccessToken(secret)) p = await this.accessToken(user, secret, address);
       else p = await this.password(user, secret);
     } catch (e) {
@@ -145,11 +157,11 @@ export class Authenticator {
       reason = e.message;
     }
     if (!p) {
-      this.limiter.fail(user, address);
+      await this.limiter.fail(user, address, robot);
       this.audit.record({ actor: user, action: 'login', resource: `user:${user}`, result: 'failure', sourceAddress: address, detail: { via, reason } });
       throw new AuthFailure(reason);
     }
-    this.limiter.succeed(user);
+    await this.limiter.succeed(user, address);
     this.cache.set(key, p);
     this.audit.record({ actor: user, action: 'login', resource: `user:${user}`, result: 'success', sourceAddress: address, detail: { via } });
     return p;
@@ -171,7 +183,7 @@ export class Authenticator {
     if (!r || !sameHash(r.secretHash, sha256Hex(secret))) return undefined;
     if (r.expiresAt !== null && r.expiresAt <= this.now()) throw new AuthFailure(`robot ${name} expired at ${new Date(r.expiresAt).toISOString()}`);
     if (r.lastUsedAt === null || this.now() - r.lastUsedAt > 60_000) void this.store.robots.touch(name, this.now()).catch(() => {});
-    return { kind: 'robot', name: r.name, project: r.project, permissions: robotPermissions(r.permissions) };
+    return robotPrincipal(r);
   }
 
   private async accessToken(user: string | undefined, token: string, _address: string): Promise<Verified> {
@@ -186,7 +198,7 @@ export class Authenticator {
     if (!u || (user !== undefined && u.name !== user)) throw new AuthFailure('invalid personal access token');
     if (u.disabled) throw new AuthFailure(`user ${u.name} is disabled`);
     if (t.lastUsedAt === null || this.now() - t.lastUsedAt > 60_000) void this.store.tokens.touch(t.id, this.now()).catch(() => {});
-    const p = userPrincipal(u, 'pat', t.scopes.length > 0 ? new Set(t.scopes) : undefined);
+    const p = patPrincipal(u, t);
     this.cache.set(cacheKey, p);
     return p;
   }
@@ -204,53 +216,89 @@ export class Authenticator {
     if (subject.startsWith('robot$')) {
       const r = await this.store.robots.byName(subject);
       if (!r || (r.expiresAt !== null && r.expiresAt <= this.now())) return undefined;
-      return { kind: 'robot', name: r.name, project: r.project, permissions: robotPermissions(r.permissions) };
+      return robotPrincipal(r);
     }
     const u = await this.store.users.byName(subject);
-    return u && !u.disabled ? userPrincipal(u, 'token') : undefined;
+    return u && !u.disabled ? userPrincipal(u, 'password') : undefined;
+  }
+
+  /** The origin to write into tokens issued to `p` (undefined for anonymous callers). */
+  originOf(p: Principal): TokenOrigin | undefined {
+    switch (p.kind) {
+      case 'user':
+        if (p.via === 'pat' && p.tokenId !== undefined) return this.tokens.originNow({ account: p.id, via: 'pat', pat: p.tokenId });
+        return this.tokens.originNow({ account: p.id, via: 'password' });
+      case 'robot':
+        return this.tokens.originNow({ account: p.id, via: 'robot' });
+      default:
+        return undefined;
+    }
   }
 
   /**
-   * Whether a registry token's subject still exists, enabled, as the account the token was
-   * issued to (not a later one of the same name). Looked up at most every SUBJECT_RECHECK_MS,
-   * so the /v2 hot path costs a map lookup. Anonymous tokens (subject '') have no account.
+   * The principal a refresh token stands for, read from the database now: the same account
+   * (not a later one of that name), enabled, credentials unchanged since the token was issued,
+   * and for a personal access token that token still existing, with its scopes. Throws AuthFailure.
    */
-  private async liveSubject(subject: string, issuedAt: number): Promise<boolean> {
-    if (subject === '') return true;
-    let hit = this.subjects.get(subject);
-    if (!hit || hit.until <= this.now()) {
-      const createdAt = await this.subjectCreatedAt(subject);
-      if (createdAt === undefined) {
-        this.subjects.delete(subject);
-        return false;
-      }
-      if (this.subjects.size >= 10_000) this.subjects = new Map();
-      hit = { createdAt, until: this.now() + SUBJECT_RECHECK_MS };
-      this.subjects.set(subject, hit);
+  async refresh(token: string): Promise<Verified> {
+    let claims;
+    try {
+      claims = await this.tokens.verifyRefresh(token);
+    } catch (e) {
+      if (e instanceof TokenError) throw new AuthFailure(e.message);
+      throw e;
     }
-    // iat is in whole seconds: only a token whose second ended before the account existed is older.
-    return (issuedAt + 1) * 1000 > hit.createdAt;
+    const state = await this.accountState(claims.subject, claims.origin);
+    if (!state || claims.origin.at <= state.validAfter) throw new AuthFailure(`refresh token of ${claims.subject} is no longer valid (account deleted or disabled, password changed, or its access token deleted); log in again`);
+    return state.principal;
   }
 
-  private async subjectCreatedAt(subject: string): Promise<number | undefined> {
-    if (subject.startsWith('robot$')) {
+  /** Whether a registry token's origin still stands; read at most every ACCOUNT_RECHECK_MS when `cached`. */
+  private async originLive(subject: string, origin: TokenOrigin, cached: boolean): Promise<boolean> {
+    const key = `${subject}\0${origin.account}\0${origin.pat ?? ''}`;
+    let hit = cached ? this.accounts.get(key) : undefined;
+    if (!hit || hit.until <= this.now()) {
+      hit = { state: await this.accountState(subject, origin), until: this.now() + ACCOUNT_RECHECK_MS };
+      if (this.accounts.size >= 10_000) this.accounts = new Map();
+      this.accounts.set(key, hit);
+    }
+    return hit.state !== undefined && origin.at > hit.state.validAfter;
+  }
+
+  /** The account a token's origin names, as it is now; undefined when it is gone, another, disabled or expired. */
+  private async accountState(subject: string, origin: TokenOrigin): Promise<AccountState | undefined> {
+    if (origin.via === 'robot') {
       const r = await this.store.robots.byName(subject);
-      return r && (r.expiresAt === null || r.expiresAt > this.now()) ? r.createdAt : undefined;
+      if (!r || r.id !== origin.account || (r.expiresAt !== null && r.expiresAt <= this.now())) return undefined;
+      return { principal: robotPrincipal(r), validAfter: r.createdAt - 1 };
     }
     const u = await this.store.users.byName(subject);
-    return u && !u.disabled ? u.createdAt : undefined;
+    if (!u || u.id !== origin.account || u.disabled) return undefined;
+    if (origin.via === 'pat') {
+      const t = await this.store.tokens.get(origin.pat!);
+      if (!t || t.userId !== u.id || (t.expiresAt !== null && t.expiresAt <= this.now())) return undefined;
+      return { principal: patPrincipal(u, t), validAfter: u.credentialsChangedAt };
+    }
+    return { principal: userPrincipal(u, 'password'), validAfter: u.credentialsChangedAt };
   }
 
-  /** Call after any change to accounts, robots or tokens: cached verifications are forgotten. */
-  accountsChanged(revokedSubject?: string): void {
+  /** Call after any change to accounts, robots or tokens: what this process remembers of them is forgotten. */
+  accountsChanged(): void {
     this.cache.clear();
-    this.subjects = new Map();
-    if (revokedSubject !== undefined) this.tokens.revokeSubject(revokedSubject);
+    this.accounts = new Map();
   }
 }
 
-export function userPrincipal(u: UserRecord, via: 'password' | 'session' | 'pat' | 'token', scopes?: ReadonlySet<string>): Verified {
-  return { kind: 'user', id: u.id, name: u.name, admin: u.admin, via, ...(scopes ? { scopes } : {}) };
+export function userPrincipal(u: UserRecord, via: 'password' | 'session'): Verified {
+  return { kind: 'user', id: u.id, name: u.name, admin: u.admin, via };
+}
+
+function patPrincipal(u: UserRecord, t: AccessTokenRecord): Verified {
+  return { kind: 'user', id: u.id, name: u.name, admin: u.admin, via: 'pat', tokenId: t.id, ...(t.scopes.length > 0 ? { scopes: new Set(t.scopes) } : {}) };
+}
+
+function robotPrincipal(r: RobotRecord): Verified {
+  return { kind: 'robot', id: r.id, name: r.name, project: r.project, permissions: robotPermissions(r.permissions) };
 }
 
 function robotPermissions(p: Record<string, string[]>): Record<string, RepositoryAction[]> {

@@ -35,6 +35,8 @@ export interface HttpAuthOptions {
   autoCreateProjects: boolean;
 }
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 export function isV2Url(url: string): boolean {
   return url === '/v2' || url.startsWith('/v2/') || url.startsWith('/v2?');
 }
@@ -80,10 +82,15 @@ export function installAuthentication(app: FastifyInstance, authenticator: Authe
   app.addHook('onRequest', async (request) => {
     const v2 = isV2Url(request.url);
     try {
-      const p = await authenticator.resolve({ headers: request.headers, ip: request.ip }, v2);
+      const p = await authenticator.resolve({ headers: request.headers, ip: request.ip }, v2 ? 'registry' : 'other');
       const { csrfToken, ...principal } = p as Principal & { csrfToken?: string };
       request.principal = principal as Principal;
       request.csrfToken = csrfToken;
+      // A browser sends the session cookie with any request a foreign page makes it send: on
+      // /v2 a cookie alone authorizes reads only; a write must also prove it came from our UI.
+      if (v2 && csrfToken !== undefined && !SAFE_METHODS.has(request.method) && request.headers['x-csrf-token'] !== csrfToken) {
+        throw new OciError('DENIED', { reason: 'a session cookie authorizes /v2 writes only with its X-CSRF-Token header; use a token or Basic credentials' });
+      }
     } catch (e) {
       if (!(e instanceof AuthFailure)) throw e;
       request.principal = ANONYMOUS;

@@ -4,6 +4,7 @@
  * caches, the audit log, the /api/v1 services, and the HTTP pieces (principal hook, /v2
  * authorizer, token endpoint, management API). Called from main.ts; nothing here is global.
  */
+import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { apiPlugin, API_PREFIX } from '../api/plugin.js';
@@ -24,6 +25,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { Authenticator } from './authenticator.js';
 import { CredentialCache } from './credential-cache.js';
 import { installAuthentication, installRegistryAudit, registryAuthorizer } from './http-auth.js';
+import { KeySealer } from './key-sealing.js';
 import { LoginLimiter } from './login-limiter.js';
 import { TokenIssuer } from './token-issuer.js';
 import { tokenRoutes } from './token-routes.js';
@@ -52,9 +54,15 @@ export async function createAccessControl(
   const store = new SqlAuthStore(db);
   const audit = new AuditLog(store, { retentionDays: config.audit.retentionDays });
   const access = new AccessService(store, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
-  const tokens = new TokenIssuer(store, { issuer: a.issuer, service: a.service, accessTtlSeconds: a.tokenTtlSeconds, refreshTtlSeconds: a.refreshTokenTtlSeconds });
+  const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));
+  const tokens = new TokenIssuer(store, { issuer: a.issuer, service: a.service, accessTtlSeconds: a.tokenTtlSeconds, refreshTtlSeconds: a.refreshTokenTtlSeconds }, sealer);
   await tokens.init();
-  const limiter = new LoginLimiter({ maxPerUser: a.maxFailedLogins, maxPerAddress: a.maxFailedLoginsPerAddress, windowMs: a.failedLoginWindowSeconds * 1000 });
+  const limiter = new LoginLimiter(store.loginFailures, {
+    maxPerAccountAddress: a.maxFailedLogins,
+    maxPerAddress: a.maxFailedLoginsPerAddress,
+    windowMs: a.failedLoginWindowSeconds * 1000,
+    maxDelayMs: a.failedLoginMaxDelayMs,
+  });
   const authenticator = new Authenticator(store, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit);
   const sessionTtlMs = a.sessionTtlHours * 3600_000;
   const users = new UserService(store, authenticator, audit, sessionTtlMs);

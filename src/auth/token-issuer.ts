@@ -5,13 +5,19 @@
  * start, and are rotatable: a rotation signs with a new key and keeps the old one for
  * verification until every token it signed has expired. Verification needs no database
  * round trip; an unknown `kid` reloads the keys at most every few seconds (rotation elsewhere).
- * Revoking a user or robot records the time in memory: tokens of that subject issued before
- * it are refused (tokens are short-lived, so this list stays small).
+ * Private keys are sealed at rest (key-sealing.ts).
+ *
+ * Every token names its origin (`TokenOrigin`): the account's id (so a re-created account of
+ * the same name is another account), how the holder signed in (password, personal access
+ * token with its id, robot secret) and the issue time in milliseconds. Nothing about
+ * revocation is kept here: the authenticator compares the origin with the account as the
+ * shared database has it now, so every process and node agrees, across restarts.
  */
 import { hash, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { AuthStore } from '../metadata/auth-store.js';
 import type { Grant } from '../policy/principal.js';
+import { KeySealer } from './key-sealing.js';
 
 const ALG = 'ES256';
 
@@ -22,11 +28,29 @@ export interface TokenOptions {
   refreshTtlSeconds: number;
 }
 
+/** Who a token was issued to and how they had signed in; absent for anonymous tokens. */
+export interface TokenOrigin {
+  /** The user's or robot's id (a later account of the same name has another). */
+  account: number;
+  /** How the holder proved who they are: a user's password or UI session, a personal access token, a robot secret. */
+  via: 'password' | 'pat' | 'robot';
+  /** The personal access token's id when `via` is `pat`. */
+  pat?: string;
+  /** Issue time in milliseconds (`iat` has whole seconds only). */
+  at: number;
+}
+
 export interface AccessClaims {
   subject: string;
   grants: Grant[];
+  origin: TokenOrigin | undefined;
   issuedAt: number;
   expiresAt: number;
+}
+
+export interface RefreshClaims {
+  subject: string;
+  origin: TokenOrigin;
 }
 
 interface Key {
@@ -44,18 +68,22 @@ export class TokenIssuer {
   private keys = new Map<string, Key>();
   private active: Key | undefined;
   private lastReload = 0;
-  private readonly revoked = new Map<string, number>();
   /** Verified access tokens by SHA-256 of the token (never the token), until they expire. */
   private verified = new Map<string, { claims: AccessClaims; exp: number }>();
 
   constructor(
     private readonly store: AuthStore,
     readonly options: TokenOptions,
+    private readonly sealer: KeySealer,
     private readonly now: () => number = Date.now,
   ) {}
 
   /** Loads the keys, creating the first one when there is none. */
   async init(): Promise<void> {
+    // Keys written before sealing existed are sealed now (one rewrite, then never plain again).
+    for (const k of await this.store.keys.list()) {
+      if (!KeySealer.isSealed(k.privateJwk)) await this.store.keys.replace(k.kid, this.sealer.seal(k.privateJwk));
+    }
     await this.reload();
     if (!this.active) await this.rotate();
   }
@@ -68,7 +96,7 @@ export class TokenIssuer {
     const t = this.now();
     await this.store.transaction(async (tx) => {
       for (const k of await tx.keys.list()) if (k.retiredAt === null) await tx.keys.retire(k.kid, t);
-      await tx.keys.insert({ kid, privateJwk: JSON.stringify(jwk), createdAt: t });
+      await tx.keys.insert({ kid, privateJwk: this.sealer.seal(JSON.stringify(jwk)), createdAt: t });
       // Keys retired longer ago than any token lives can go.
       await tx.keys.deleteRetiredBefore(t - 1000 * (this.options.refreshTtlSeconds + this.options.accessTtlSeconds));
     });
@@ -81,7 +109,7 @@ export class TokenIssuer {
     const keys = new Map<string, Key>();
     let active: Key | undefined;
     for (const k of await this.store.keys.list()) {
-      const jwk = JSON.parse(k.privateJwk) as JWK;
+      const jwk = JSON.parse(this.sealer.open(k.privateJwk)) as JWK;
       const { d: _d, ...pub } = jwk;
       const key: Key = {
         kid: k.kid,
@@ -96,14 +124,19 @@ export class TokenIssuer {
     this.active = active;
   }
 
-  async issueAccess(subject: string, grants: Grant[]): Promise<{ token: string; expiresIn: number; issuedAt: string }> {
+  /** The origin of a token issued now to `account` (the caller fills in who and how). */
+  originNow(o: Omit<TokenOrigin, 'at'>): TokenOrigin {
+    return { ...o, at: this.now() };
+  }
+
+  async issueAccess(subject: string, grants: Grant[], origin: TokenOrigin | undefined): Promise<{ token: string; expiresIn: number; issuedAt: string }> {
     const t = Math.floor(this.now() / 1000);
-    const token = await this.sign({ access: grants, use: 'access' }, subject, t, this.options.accessTtlSeconds);
+    const token = await this.sign({ access: grants, use: 'access', ...(origin ? { origin } : {}) }, subject, t, this.options.accessTtlSeconds);
     return { token, expiresIn: this.options.accessTtlSeconds, issuedAt: new Date(t * 1000).toISOString() };
   }
 
-  async issueRefresh(subject: string): Promise<string> {
-    return this.sign({ use: 'refresh' }, subject, Math.floor(this.now() / 1000), this.options.refreshTtlSeconds);
+  async issueRefresh(subject: string, origin: TokenOrigin): Promise<string> {
+    return this.sign({ use: 'refresh', origin }, subject, Math.floor(this.now() / 1000), this.options.refreshTtlSeconds);
   }
 
   private async sign(claims: JWTPayload, subject: string, iat: number, ttl: number): Promise<string> {
@@ -127,12 +160,7 @@ export class TokenIssuer {
     // The one-shot hash costs about half of a createHash object per request on this hot path.
     const key = hash('sha256', token, 'base64');
     const hit = this.verified.get(key);
-    const nowS = this.now() / 1000;
-    if (hit && hit.exp > nowS) {
-      const revokedAt = this.revoked.get(hit.claims.subject);
-      if (revokedAt !== undefined && hit.claims.issuedAt <= revokedAt) throw new TokenError('invalid token: its subject was revoked');
-      return hit.claims;
-    }
+    if (hit && hit.exp > this.now() / 1000) return hit.claims;
     const claims = await this.verifyAccessUncached(token);
     if (this.verified.size >= 10_000) this.verified = new Map();
     this.verified.set(key, { claims, exp: claims.expiresAt });
@@ -149,19 +177,18 @@ export class TokenIssuer {
         grants.push({ type: e.type, name: e.name, actions: e.actions.filter((a): a is string => typeof a === 'string') });
       }
     }
-    return { subject: payload.sub!, grants, issuedAt: payload.iat!, expiresAt: payload.exp! };
+    const origin = parseOrigin(payload.origin);
+    // A token for an account always names its origin; one without is anonymous only.
+    if (payload.sub !== '' && !origin) throw new TokenError('invalid token: it names no origin');
+    return { subject: payload.sub!, grants, origin, issuedAt: payload.iat!, expiresAt: payload.exp! };
   }
 
-  /** Verifies a refresh token; returns its subject. */
-  async verifyRefresh(token: string): Promise<string> {
-    return (await this.verify(token, 'refresh')).sub!;
-  }
-
-  /** Refuses tokens of `subject` issued up to now (user deleted, disabled, password changed; robot deleted). */
-  revokeSubject(subject: string): void {
-    this.revoked.set(subject, Math.floor(this.now() / 1000));
-    const horizon = Math.floor(this.now() / 1000) - this.options.refreshTtlSeconds;
-    for (const [s, at] of this.revoked) if (at < horizon) this.revoked.delete(s);
+  /** Verifies a refresh token; returns its subject and origin. */
+  async verifyRefresh(token: string): Promise<RefreshClaims> {
+    const payload = await this.verify(token, 'refresh');
+    const origin = parseOrigin(payload.origin);
+    if (!origin || !payload.sub) throw new TokenError('invalid token: it names no origin');
+    return { subject: payload.sub, origin };
   }
 
   private async verify(token: string, use: 'access' | 'refresh'): Promise<JWTPayload> {
@@ -180,8 +207,6 @@ export class TokenIssuer {
       throw new TokenError(`invalid token: ${(e as Error).message}`);
     }
     if (payload.use !== use) throw new TokenError(`invalid token: not ${use === 'access' ? 'an access' : 'a refresh'} token`);
-    const revokedAt = this.revoked.get(payload.sub!);
-    if (revokedAt !== undefined && payload.iat! <= revokedAt) throw new TokenError('invalid token: its subject was revoked');
     return payload;
   }
 
@@ -195,4 +220,13 @@ export class TokenIssuer {
     if (!key) throw new TokenError('token signed by an unknown key');
     return key.publicKey;
   }
+}
+
+function parseOrigin(v: unknown): TokenOrigin | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  if (!Number.isSafeInteger(o.account) || !Number.isSafeInteger(o.at)) return undefined;
+  if (o.via !== 'password' && o.via !== 'pat' && o.via !== 'robot') return undefined;
+  if (o.via === 'pat' && typeof o.pat !== 'string') return undefined;
+  return { account: o.account as number, via: o.via, ...(o.via === 'pat' ? { pat: o.pat as string } : {}), at: o.at as number };
 }

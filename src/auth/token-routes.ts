@@ -59,9 +59,11 @@ export function tokenRoutes(deps: { access: AccessService; authenticator: Authen
     const asked = parseScopes(scopes);
     const grants = await grantsFor(access, principal, asked);
     const subject = principal.kind === 'anonymous' ? '' : principalName(principal);
-    const issued = await tokens.issueAccess(subject, grants);
+    // The origin ties both tokens to this account and credential: they die with either.
+    const origin = authenticator.originOf(principal);
+    const issued = await tokens.issueAccess(subject, grants, origin);
     const body: Record<string, unknown> = { token: issued.token, access_token: issued.token, expires_in: issued.expiresIn, issued_at: issued.issuedAt };
-    if (wantRefresh && principal.kind !== 'anonymous') body.refresh_token = await tokens.issueRefresh(subject);
+    if (wantRefresh && origin) body.refresh_token = await tokens.issueRefresh(subject, origin);
     audit.record({
       actor: principalName(principal),
       action: 'token.issue',
@@ -110,15 +112,14 @@ export function tokenRoutes(deps: { access: AccessService; authenticator: Authen
           throw new OciError('UNAUTHORIZED', { reason: e.message });
         }
       } else if (grantType === 'refresh_token') {
-        let subject: string;
+        // The refresh token stands for the credential it was issued for (a personal access
+        // token keeps its scopes), never more, and only while that credential stands.
         try {
-          subject = await tokens.verifyRefresh(String(f.refresh_token ?? ''));
+          principal = await authenticator.refresh(String(f.refresh_token ?? ''));
         } catch (e) {
-          throw new OciError('UNAUTHORIZED', { reason: (e as Error).message });
+          if (!(e instanceof AuthFailure)) throw e;
+          throw new OciError('UNAUTHORIZED', { reason: e.message });
         }
-        const p = await authenticator.subject(subject);
-        if (!p) throw new OciError('UNAUTHORIZED', { reason: `account ${subject} no longer exists or is disabled` });
-        principal = p;
       } else {
         throw new OciError('UNSUPPORTED', { reason: `grant_type must be password or refresh_token, not ${JSON.stringify(grantType.slice(0, 50))}` }, { status: 400 });
       }

@@ -36,9 +36,24 @@ export const authSchema = z
       .enum(['everyone', 'adminOnly'])
       .default('everyone')
       .describe('Who may create projects through the API: every signed-in user, or only system admins.'),
-    maxFailedLogins: z.number().int().min(1).default(10).describe('Failed logins allowed per user name within `failedLoginWindowSeconds` before 429.'),
-    maxFailedLoginsPerAddress: z.number().int().min(1).default(50).describe('Failed logins allowed per client address within `failedLoginWindowSeconds` before 429.'),
+    maxFailedLogins: z
+      .number()
+      .int()
+      .min(1)
+      .default(10)
+      .describe(
+        'Failed logins allowed per account from one client address within `failedLoginWindowSeconds` before that pair gets 429. Past this many failures from all addresses together a user\'s password checks are slowed (never refused); robots are never slowed. Counted in the metadata store, shared by every process and node.',
+      ),
+    maxFailedLoginsPerAddress: z.number().int().min(1).default(50).describe('Failed logins allowed per client address (over all accounts) within `failedLoginWindowSeconds` before 429.'),
     failedLoginWindowSeconds: z.number().int().min(1).default(300).describe('Window of the failed-login limits; also the longest Retry-After sent.'),
+    failedLoginMaxDelayMs: z.number().int().min(0).max(10000).default(2000).describe('Longest slowdown of a password check for a user whose failures from all addresses passed `maxFailedLogins`.'),
+    keyEncryptionKey: z
+      .string()
+      .min(32)
+      .optional()
+      .describe(
+        'Secret (32 characters or more) that encrypts the token-signing private keys stored in the metadata database. Default: a random key created in <dataDir>/signing-keys.key. Several nodes sharing one database must all set the same value.',
+      ),
   })
   .prefault({})
   .describe('Access control: accounts, projects, roles, robots, tokens.');

@@ -149,6 +149,17 @@ export const configSchema = z
         maxPageSize: 10000,
       })
       .describe('OCI Distribution behaviour.'),
+    http: z
+      .strictObject({
+        trustProxy: z
+          .union([z.boolean(), z.string(), z.array(z.string())])
+          .default(false)
+          .describe(
+            'Believe X-Forwarded-For/-Proto from these proxies: true (any), an address or CIDR list such as "10.0.0.0/8,127.0.0.1", or false. Decides the client address (login throttling, audit) and whether a request came over HTTPS (the session cookie is then `Secure`).',
+          ),
+      })
+      .prefault({})
+      .describe('HTTP server.'),
     auth: authSchema,
     audit: auditSchema,
     lifecycle: lifecycleSchema,

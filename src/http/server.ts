@@ -14,6 +14,8 @@ import type { Lifecycle } from '../lifecycle/services.js';
 
 export interface ServerDeps {
   logger: Logger;
+  /** Fastify's `trustProxy`: which proxies' X-Forwarded-* headers to believe (client address, https). */
+  trustProxy?: boolean | string | string[];
   registry: RegistryServices;
   authorize: RegistryAuthorizer;
   /** Root hooks that must run for every route (authentication), installed before any route. */
@@ -38,6 +40,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     requestTimeout: 0,
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
+    trustProxy: deps.trustProxy ?? false,
   });
   installErrorHandler(app);
   app.addHook('onRequest', async (request, reply) => {

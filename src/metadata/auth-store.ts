@@ -14,6 +14,8 @@ export interface UserRecord {
   admin: boolean;
   disabled: boolean;
   createdAt: number;
+  /** When the password was last set or the account disabled: credentials issued before are void. */
+  credentialsChangedAt: number;
 }
 
 export interface ProjectRecord {
@@ -99,7 +101,8 @@ export interface AuthQueries {
     count(): Promise<number>;
     /** Throws ConflictError when the name is taken. */
     insert(u: { name: string; passwordHash: string; admin: boolean }, now: number): Promise<UserRecord>;
-    update(id: number, changes: { passwordHash?: string; admin?: boolean; disabled?: boolean }, now: number): Promise<void>;
+    /** `credentialsChangedAt`: set when a change voids the account's outstanding tokens (password, disable). */
+    update(id: number, changes: { passwordHash?: string; admin?: boolean; disabled?: boolean; credentialsChangedAt?: number }, now: number): Promise<void>;
     delete(id: number): Promise<boolean>;
   };
   projects: {
@@ -146,7 +149,18 @@ export interface AuthQueries {
     list(): Promise<SigningKeyRecord[]>;
     insert(k: Omit<SigningKeyRecord, 'retiredAt'>): Promise<void>;
     retire(kid: string, at: number): Promise<void>;
+    /** Rewrites a key's stored private JWK (sealing a key stored before encryption at rest). */
+    replace(kid: string, privateJwk: string): Promise<void>;
     deleteRetiredBefore(at: number): Promise<void>;
+  };
+  /** Failed-login counters shared by every process and node, one fixed window per key. */
+  loginFailures: {
+    /** The keys among `keys` whose window is still open at `now`. */
+    get(keys: string[], now: number): Promise<Map<string, { failures: number; resetAt: number }>>;
+    /** Counts one failure (a window that ended starts again); returns the key's state after it. */
+    record(key: string, windowMs: number, now: number): Promise<{ failures: number; resetAt: number }>;
+    clear(key: string): Promise<void>;
+    deleteExpired(now: number): Promise<number>;
   };
   audit: {
     insert(events: AuditEvent[]): Promise<void>;
@@ -167,3 +181,4 @@ export type TokenQueries = AuthQueries['tokens'];
 export type SessionQueries = AuthQueries['sessions'];
 export type KeyQueries = AuthQueries['keys'];
 export type AuditQueries = AuthQueries['audit'];
+export type LoginFailureQueries = AuthQueries['loginFailures'];

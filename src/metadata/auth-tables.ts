@@ -9,6 +9,8 @@ export interface UsersTable {
   disabled: number;
   created_at: number;
   updated_at: number;
+  /** When the password was last set or the account disabled: tokens issued before are refused. */
+  credentials_changed_at: Generated<number>;
 }
 
 export interface ProjectsTable {
@@ -78,6 +80,12 @@ export interface AuditEventsTable {
   detail: string | null;
 }
 
+export interface LoginFailuresTable {
+  key: string;
+  failures: number;
+  reset_at: number;
+}
+
 export interface AuthTables {
   users: UsersTable;
   projects: ProjectsTable;
@@ -87,4 +95,5 @@ export interface AuthTables {
   sessions: SessionsTable;
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
+  login_failures: LoginFailuresTable;
 }

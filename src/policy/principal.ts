@@ -19,11 +19,13 @@ export type Principal =
       id: number;
       name: string;
       admin: boolean;
-      via: 'password' | 'session' | 'pat' | 'token';
+      via: 'password' | 'session' | 'pat';
       /** A personal access token's scopes (repository actions, plus `manage` for management writes); undefined: no narrowing. */
       scopes?: ReadonlySet<string>;
+      /** The personal access token's id when `via` is `pat`. */
+      tokenId?: string;
     }
-  | { kind: 'robot'; name: string; project: string; permissions: Record<string, RepositoryAction[]> }
+  | { kind: 'robot'; id: number; name: string; project: string; permissions: Record<string, RepositoryAction[]> }
   /** A registry token on /v2: exactly its grants, nothing else. */
   | { kind: 'token'; subject: string; grants: Grant[] };
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { SqlMetadataStore } from '../../src/metadata/sql/store.js';
-import { ADMIN, api, basic, ok, startAuthBerth } from '../helpers/auth.js';
+import { activeSigningKey, ADMIN, api, basic, ok, startAuthBerth } from '../helpers/auth.js';
 import type { TestBerth } from '../helpers/berth.js';
 
 describe('registry tokens', () => {
@@ -25,16 +25,18 @@ describe('registry tokens', () => {
   });
   after(() => b.close());
 
-  async function key(): Promise<{ kid: string; jwk: JWK }> {
-    const db = (b.berth.meta as SqlMetadataStore).db;
-    const row = await db.selectFrom('signing_keys').selectAll().where('retired_at', 'is', null).executeTakeFirstOrThrow();
-    return { kid: row.kid, jwk: JSON.parse(row.private_jwk) as JWK };
+  const key = () => activeSigningKey(b);
+
+  async function robotOrigin(): Promise<{ account: number; via: 'robot'; at: number }> {
+    const row = await (b.berth.meta as SqlMetadataStore).db.selectFrom('robots').select('id').where('name', '=', robot.name).executeTakeFirstOrThrow();
+    return { account: Number(row.id), via: 'robot', at: Date.now() };
   }
 
-  async function forge(opts: { iss?: string; aud?: string; sub?: string; iat?: number; nbf?: number; exp?: number; access?: unknown; use?: string; alg?: string } = {}): Promise<string> {
+  async function forge(opts: { iss?: string; aud?: string; sub?: string; iat?: number; nbf?: number; exp?: number; access?: unknown; use?: string; alg?: string; origin?: unknown } = {}): Promise<string> {
     const { kid, jwk } = await key();
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ access: opts.access ?? [{ type: 'repository', name: 'a/app', actions: ['pull', 'push'] }], use: opts.use ?? 'access' })
+    const origin = 'origin' in opts ? opts.origin : await robotOrigin();
+    return new SignJWT({ access: opts.access ?? [{ type: 'repository', name: 'a/app', actions: ['pull', 'push'] }], use: opts.use ?? 'access', ...(origin === undefined ? {} : { origin }) })
       .setProtectedHeader({ alg: 'ES256', kid })
       .setIssuer(opts.iss ?? 'berth')
       .setAudience(opts.aud ?? 'berth')
@@ -94,6 +96,9 @@ describe('registry tokens', () => {
       },
     ],
     ['garbage', async () => 'not.a.jwt'],
+    ['for an account but naming no origin', () => forge({ origin: undefined })],
+    ['for another account of the same name (another id)', async () => forge({ origin: { ...(await robotOrigin()), account: 999_999 } })],
+    ['from before the account existed', async () => forge({ origin: { ...(await robotOrigin()), at: 1 } })],
   ];
   for (const [name, make] of hostile) {
     test(`refuses a token that is ${name}`, async () => {

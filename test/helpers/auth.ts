@@ -2,7 +2,11 @@
  * Helpers for access-control tests: a Berth with auth enabled and a known admin password,
  * and small HTTP helpers for Basic credentials and the management API.
  */
+import { join } from 'node:path';
+import type { JWK } from 'jose';
+import { KeySealer } from '../../src/auth/key-sealing.js';
 import type { ConfigInput } from '../../src/config/schema.js';
+import type { SqlMetadataStore } from '../../src/metadata/sql/store.js';
 import { startBerth, type TestBerth } from './berth.js';
 
 export const ADMIN_PASSWORD = 'admin-secret-1';
@@ -46,4 +50,12 @@ export async function ok(p: Promise<{ status: number; body: any }>): Promise<any
   const r = await p;
   if (r.status >= 300) throw new Error(`expected success, got ${r.status}: ${JSON.stringify(r.body)}`);
   return r.body;
+}
+
+/** The server's active token-signing key, unsealed (tests forge tokens with it). */
+export async function activeSigningKey(b: TestBerth): Promise<{ kid: string; jwk: JWK }> {
+  const db = (b.berth.meta as SqlMetadataStore).db;
+  const row = await db.selectFrom('signing_keys').selectAll().where('retired_at', 'is', null).executeTakeFirstOrThrow();
+  const sealer = await KeySealer.open(b.berth.config.auth.keyEncryptionKey, join(b.dataDir, 'signing-keys.key'));
+  return { kid: row.kid, jwk: JSON.parse(sealer.open(row.private_jwk)) as JWK };
 }

@@ -47,7 +47,8 @@ export async function startBerthProcess(opts: { args?: string[]; env?: Record<st
     if (gone()) throw new Error(`berth exited with ${proc.exitCode ?? proc.signalCode}:\n${out}`);
     try {
       const r = await fetch(`${url}/v2/`);
-      if (r.status === 200) break;
+      // 401: access control is on and the registry answers.
+      if (r.status === 200 || r.status === 401) break;
     } catch {
       // not listening yet
     }
@@ -83,5 +84,9 @@ export function postgresNodeEnv(url: string, storageRoot: string, dataDir: strin
     BERTH_STORAGE__DRIVER: 'filesystem',
     BERTH_STORAGE__FILESYSTEM__ROOT: storageRoot,
     BERTH_DATA_DIR: dataDir,
+    // Nodes with data folders of their own share the key that seals the token-signing keys.
+    BERTH_AUTH__KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY,
   };
 }
+
+export const TEST_KEY_ENCRYPTION_KEY = 'berth-test-key-encryption-key-0123456789';

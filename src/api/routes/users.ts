@@ -4,7 +4,12 @@ import { parseLimit } from '../paging.js';
 import { body, query, userParam, userResource, type ApiRoute } from '../route.js';
 
 const Create = z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(256), admin: z.boolean().optional() });
-const Patch = z.strictObject({ password: z.string().min(1).max(256).optional(), disabled: z.boolean().optional(), admin: z.boolean().optional() });
+const Patch = z.strictObject({
+  password: z.string().min(1).max(256).optional(),
+  currentPassword: z.string().min(1).max(256).optional(),
+  disabled: z.boolean().optional(),
+  admin: z.boolean().optional(),
+});
 
 export const userRoutes: ApiRoute[] = [
   {
@@ -35,7 +40,7 @@ export const userRoutes: ApiRoute[] = [
     url: '/users/:name',
     action: 'account.update',
     resource: userResource,
-    summary: 'Change a password (the user or an admin), or disable / make admin (system admins).',
+    summary: 'Change a password (your own needs currentPassword; an admin may reset another user\'s), or disable / make admin (system admins).',
     body: Patch,
     async handle(request, _reply, s) {
       return s.users.update(request.principal, userParam(request), body(Patch, request), request.ip);

@@ -5,7 +5,7 @@
  */
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { Authenticator } from '../../auth/authenticator.js';
-import { hashPassword, newAccessToken, randomSecret, sha256Hex } from '../../auth/secrets.js';
+import { hashPassword, newAccessToken, randomSecret, sha256Hex, verifyPassword } from '../../auth/secrets.js';
 import { ProblemError } from '../../errors/problem.js';
 import { ConflictError } from '../../errors/store.js';
 import type { AccessTokenRecord, AuthStore, UserRecord } from '../../metadata/auth-store.js';
@@ -88,22 +88,49 @@ export class UserService {
     }
   }
 
-  async update(caller: Principal, name: string, changes: { password?: string | undefined; disabled?: boolean | undefined; admin?: boolean | undefined }, address: string): Promise<UserView> {
+  async update(
+    caller: Principal,
+    name: string,
+    changes: { password?: string | undefined; currentPassword?: string | undefined; disabled?: boolean | undefined; admin?: boolean | undefined },
+    address: string,
+  ): Promise<UserView> {
     const callerIsAdmin = caller.kind === 'user' && caller.admin;
     if (!callerIsAdmin && (changes.admin !== undefined || changes.disabled !== undefined)) throw new ProblemError(403, 'Forbidden', 'only system admins may change admin or disabled');
-    if (changes.password !== undefined) checkPassword(changes.password);
+    if (changes.password !== undefined) {
+      checkPassword(changes.password);
+      // One's own password changes only with the current one: a stolen session or token must
+      // not be enough to take the account over. (An admin resetting another user needs none.)
+      if (caller.kind === 'user' && caller.name === name) await this.checkCurrentPassword(name, changes.currentPassword);
+    }
     const passwordHash = changes.password !== undefined ? await hashPassword(changes.password) : undefined;
+    // A new password or a disable voids every token and session issued before it, on every node.
+    const voidCredentials = passwordHash !== undefined || changes.disabled === true;
     const u = await this.store.transaction(async (tx) => {
       const u = await tx.users.byName(name);
       if (!u) throw new ProblemError(404, 'Not Found', `user ${name} does not exist`);
-      await tx.users.update(u.id, { ...(passwordHash ? { passwordHash } : {}), ...(changes.admin !== undefined ? { admin: changes.admin } : {}), ...(changes.disabled !== undefined ? { disabled: changes.disabled } : {}) }, this.now());
-      if (changes.disabled || passwordHash) await tx.sessions.deleteForUser(u.id);
+      await tx.users.update(
+        u.id,
+        {
+          ...(passwordHash ? { passwordHash } : {}),
+          ...(changes.admin !== undefined ? { admin: changes.admin } : {}),
+          ...(changes.disabled !== undefined ? { disabled: changes.disabled } : {}),
+          ...(voidCredentials ? { credentialsChangedAt: this.now() } : {}),
+        },
+        this.now(),
+      );
+      if (voidCredentials) await tx.sessions.deleteForUser(u.id);
       const detail = { password: passwordHash ? 'changed' : undefined, admin: changes.admin, disabled: changes.disabled };
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'user.update', resource: `user:${name}`, result: 'success', sourceAddress: address, detail });
       return (await tx.users.byId(u.id))!;
     });
-    this.authenticator.accountsChanged(changes.disabled ? name : undefined);
+    this.authenticator.accountsChanged();
     return view(u);
+  }
+
+  private async checkCurrentPassword(name: string, current: string | undefined): Promise<void> {
+    if (current === undefined) throw new ProblemError(422, 'Unprocessable Content', 'changing your own password needs currentPassword');
+    const u = await this.user(name);
+    if (!(await verifyPassword(u.passwordHash, current))) throw new ProblemError(403, 'Forbidden', 'currentPassword is wrong');
   }
 
   async delete(caller: Principal, name: string, address: string): Promise<void> {
@@ -114,7 +141,7 @@ export class UserService {
       await tx.users.delete(u.id);
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'user.delete', resource: `user:${name}`, result: 'success', sourceAddress: address });
     });
-    this.authenticator.accountsChanged(name);
+    this.authenticator.accountsChanged();
   }
 
   private async user(name: string): Promise<UserRecord> {
@@ -132,6 +159,11 @@ export class UserService {
     const scopes = [...new Set(input.scopes ?? [])];
     const bad = scopes.filter((s) => !(TOKEN_SCOPES as readonly string[]).includes(s));
     if (bad.length > 0) throw new ProblemError(422, 'Unprocessable Content', `scopes must be among ${TOKEN_SCOPES.join(', ')} (not ${bad.join(', ')})`);
+    // A caller signed in with a scoped token creates tokens within its own scopes only.
+    const own = caller.kind === 'user' ? caller.scopes : undefined;
+    if (own && (scopes.length === 0 || scopes.some((sc) => !own.has(sc)))) {
+      throw new ProblemError(403, 'Forbidden', `a token with scopes ${[...own].join(', ')} can create tokens with those scopes only (ask for scopes within them)`);
+    }
     const u = await this.user(name);
     const t = newAccessToken();
     const expiresAt = input.expiresInDays ? this.now() + input.expiresInDays * 86400_000 : null;

@@ -95,8 +95,19 @@ export function registerManagementCommands(program: Command): void {
     });
   user
     .command('passwd <name>')
-    .option('--password-stdin')
-    .action(async (name: string, o: { passwordStdin?: boolean }) => void (await call('PATCH', `/users/${name}`, { password: o.passwordStdin ? await readStdin() : await prompt('New password: ') })));
+    .description("set a password; your own needs the current one (prompted, or BERTH_CURRENT_PASSWORD)")
+    .option('--password-stdin', 'read the new password from stdin')
+    .action(async (name: string, o: { passwordStdin?: boolean }) => {
+      const own = name === 'me' || name === loadLogin().user;
+      let currentPassword: string | undefined;
+      if (own) {
+        currentPassword = process.env.BERTH_CURRENT_PASSWORD;
+        if (currentPassword === undefined && o.passwordStdin) throw new Error('changing your own password needs the current one: set BERTH_CURRENT_PASSWORD (stdin holds the new one)');
+        currentPassword ??= await prompt('Current password: ');
+      }
+      const password = o.passwordStdin ? await readStdin() : await prompt('New password: ');
+      await call('PATCH', `/users/${name}`, { password, ...(currentPassword !== undefined ? { currentPassword } : {}) });
+    });
   user.command('disable <name>').action(async (name: string) => void (await call('PATCH', `/users/${name}`, { disabled: true })));
   user.command('delete <name>').action(async (name: string) => void (await call('DELETE', `/users/${name}`)));
 

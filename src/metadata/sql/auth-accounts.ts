@@ -1,7 +1,7 @@
 /** Users, project memberships, personal access tokens and UI sessions over Kysely. */
 import type { Kysely, Selectable } from 'kysely';
 import { ConflictError } from '../../errors/store.js';
-import type { AccessTokenRecord, UserQueries, MemberQueries, TokenQueries, SessionQueries, Role, SessionRecord, UserRecord } from '../auth-store.js';
+import type { AccessTokenRecord, LoginFailureQueries, UserQueries, MemberQueries, TokenQueries, SessionQueries, Role, SessionRecord, UserRecord } from '../auth-store.js';
 import type { Database } from '../tables.js';
 
 export function isUniqueViolation(e: unknown): boolean {
@@ -12,7 +12,7 @@ export function isUniqueViolation(e: unknown): boolean {
 type UserRow = Selectable<Database['users']>;
 
 function toUser(r: UserRow): UserRecord {
-  return { id: Number(r.id), name: r.name, passwordHash: r.password_hash, admin: Number(r.admin) === 1, disabled: Number(r.disabled) === 1, createdAt: Number(r.created_at) };
+  return { id: Number(r.id), name: r.name, passwordHash: r.password_hash, admin: Number(r.admin) === 1, disabled: Number(r.disabled) === 1, createdAt: Number(r.created_at), credentialsChangedAt: Number(r.credentials_changed_at) };
 }
 
 export class SqlUsers implements UserQueries {
@@ -41,7 +41,7 @@ export class SqlUsers implements UserQueries {
 
   async insert(u: { name: string; passwordHash: string; admin: boolean }, now: number): Promise<UserRecord> {
     try {
-      await this.db.insertInto('users').values({ name: u.name, password_hash: u.passwordHash, admin: u.admin ? 1 : 0, disabled: 0, created_at: now, updated_at: now }).execute();
+      await this.db.insertInto('users').values({ name: u.name, password_hash: u.passwordHash, admin: u.admin ? 1 : 0, disabled: 0, created_at: now, updated_at: now, credentials_changed_at: now }).execute();
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError(`user ${u.name} exists`);
       throw e;
@@ -49,8 +49,9 @@ export class SqlUsers implements UserQueries {
     return (await this.byName(u.name))!;
   }
 
-  async update(id: number, c: { passwordHash?: string; admin?: boolean; disabled?: boolean }, now: number): Promise<void> {
+  async update(id: number, c: { passwordHash?: string; admin?: boolean; disabled?: boolean; credentialsChangedAt?: number }, now: number): Promise<void> {
     const set: Record<string, unknown> = { updated_at: now };
+    if (c.credentialsChangedAt !== undefined) set.credentials_changed_at = c.credentialsChangedAt;
     if (c.passwordHash !== undefined) set.password_hash = c.passwordHash;
     if (c.admin !== undefined) set.admin = c.admin ? 1 : 0;
     if (c.disabled !== undefined) set.disabled = c.disabled ? 1 : 0;
@@ -169,5 +170,40 @@ export class SqlSessions implements SessionQueries {
 
   async deleteExpired(now: number): Promise<void> {
     await this.db.deleteFrom('sessions').where('expires_at', '<', now).execute();
+  }
+}
+
+export class SqlLoginFailures implements LoginFailureQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(keys: string[], now: number): Promise<Map<string, { failures: number; resetAt: number }>> {
+    if (keys.length === 0) return new Map();
+    const rows = await this.db.selectFrom('login_failures').selectAll().where('key', 'in', keys).where('reset_at', '>', now).execute();
+    return new Map(rows.map((r) => [r.key, { failures: Number(r.failures), resetAt: Number(r.reset_at) }]));
+  }
+
+  async record(key: string, windowMs: number, now: number): Promise<{ failures: number; resetAt: number }> {
+    // One statement: a window that has ended starts again at 1.
+    await this.db
+      .insertInto('login_failures')
+      .values({ key, failures: 1, reset_at: now + windowMs })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet((eb) => ({
+          failures: eb.case().when('login_failures.reset_at', '<=', now).then(1).else(eb('login_failures.failures', '+', 1)).end(),
+          reset_at: eb.case().when('login_failures.reset_at', '<=', now).then(now + windowMs).else(eb.ref('login_failures.reset_at')).end(),
+        })),
+      )
+      .execute();
+    const r = await this.db.selectFrom('login_failures').selectAll().where('key', '=', key).executeTakeFirstOrThrow();
+    return { failures: Number(r.failures), resetAt: Number(r.reset_at) };
+  }
+
+  async clear(key: string): Promise<void> {
+    await this.db.deleteFrom('login_failures').where('key', '=', key).execute();
+  }
+
+  async deleteExpired(now: number): Promise<number> {
+    const r = await this.db.deleteFrom('login_failures').where('reset_at', '<=', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 }

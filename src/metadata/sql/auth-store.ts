@@ -7,7 +7,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { ConflictError } from '../../errors/store.js';
 import type { AuditEvent, AuditFilter, AuditRecord, AuthQueries, ProjectQueries, RobotQueries, KeyQueries, AuditQueries, AuthStore, ProjectRecord, ProjectSummary, RobotRecord, SigningKeyRecord } from '../auth-store.js';
 import type { Database } from '../tables.js';
-import { isUniqueViolation, SqlMembers, SqlSessions, SqlTokens, SqlUsers } from './auth-accounts.js';
+import { isUniqueViolation, SqlLoginFailures, SqlMembers, SqlSessions, SqlTokens, SqlUsers } from './auth-accounts.js';
 
 class SqlProjects implements ProjectQueries {
   constructor(private readonly db: Kysely<Database>) {}
@@ -136,6 +136,10 @@ class SqlKeys implements KeyQueries {
     await this.db.updateTable('signing_keys').set({ retired_at: at }).where('kid', '=', kid).where('retired_at', 'is', null).execute();
   }
 
+  async replace(kid: string, privateJwk: string): Promise<void> {
+    await this.db.updateTable('signing_keys').set({ private_jwk: privateJwk }).where('kid', '=', kid).execute();
+  }
+
   async deleteRetiredBefore(at: number): Promise<void> {
     await this.db.deleteFrom('signing_keys').where('retired_at', '<', at).execute();
   }
@@ -199,6 +203,7 @@ class SqlAuthQueries implements AuthQueries {
   readonly sessions: SqlSessions;
   readonly keys: SqlKeys;
   readonly audit: SqlAudit;
+  readonly loginFailures: SqlLoginFailures;
 
   constructor(db: Kysely<Database>) {
     this.users = new SqlUsers(db);
@@ -209,6 +214,7 @@ class SqlAuthQueries implements AuthQueries {
     this.sessions = new SqlSessions(db);
     this.keys = new SqlKeys(db);
     this.audit = new SqlAudit(db);
+    this.loginFailures = new SqlLoginFailures(db);
   }
 }
 

@@ -58,8 +58,11 @@ export function Users() {
                   <button
                     type="button"
                     onClick={() => {
+                      // Your own password changes only with the current one (the server insists).
+                      const currentPassword = u.name === me?.name ? window.prompt('Your current password') : undefined;
+                      if (currentPassword === null) return;
                       const password = window.prompt(`New password for ${u.name}`);
-                      if (password) patch(u.name, { password });
+                      if (password) patch(u.name, { password, ...(currentPassword ? { currentPassword } : {}) });
                     }}
                   >
                     Set password
