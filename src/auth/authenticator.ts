@@ -8,7 +8,7 @@
  * on every process and node and across restarts. Failed logins are throttled through the
  * shared store (login-limiter.ts) and written to the audit log.
  */
-import { ANONYMOUS, type Principal } from '../policy/principal.js';
+import { ANONYMOUS, principalName, type Principal } from '../policy/principal.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AccessTokenRecord, AuthStore, RobotRecord, UserRecord } from '../metadata/auth-store.js';
 import { isRepositoryAction, type RepositoryAction } from '../policy/roles.js';
@@ -80,6 +80,12 @@ export type Area = 'registry' | 'other';
  */
 const ACCOUNT_RECHECK_MS = 2000;
 
+/** A verified credential and when it was verified (a change of credentials after that voids it). */
+interface Remembered {
+  principal: Verified;
+  verifiedAt: number;
+}
+
 /** What the database says of a token's account: the principal, and the time before which tokens are void. */
 interface AccountState {
   principal: Verified;
@@ -90,7 +96,7 @@ export class Authenticator {
   constructor(
     private readonly store: AuthStore,
     private readonly tokens: TokenIssuer,
-    private readonly cache: CredentialCache<Verified>,
+    private readonly cache: CredentialCache<Remembered>,
     private readonly limiter: LoginLimiter,
     private readonly audit: AuditLog,
     private readonly now: () => number = Date.now,
@@ -137,7 +143,7 @@ export class Authenticator {
    */
   async login(user: string, secret: string, address: string, via: string): Promise<Verified> {
     const key = this.cache.keyOf(user, secret);
-    const cached = this.cache.get(key);
+    const cached = await this.remembered(key);
     if (cached) return cached;
     const robot = user.startsWith('robot$');
     const gate = await this.limiter.check(user, address, robot);
@@ -162,7 +168,7 @@ export class Authenticator {
       throw new AuthFailure(reason);
     }
     await this.limiter.succeed(user, address);
-    this.cache.set(key, p);
+    this.cache.set(key, { principal: p, verifiedAt: this.now() });
     this.audit.record({ actor: user, action: 'login', resource: `user:${user}`, result: 'success', sourceAddress: address, detail: { via } });
     return p;
   }
@@ -189,7 +195,7 @@ export class Authenticator {
   private async accessToken(user: string | undefined, token: string, _address: string): Promise<Verified> {
     const parsed = parseAccessToken(token)!;
     const cacheKey = this.cache.keyOf('\0pat', token);
-    const cached = this.cache.get(cacheKey);
+    const cached = await this.remembered(cacheKey);
     if (cached && (user === undefined || (cached.kind === 'user' && cached.name === user))) return cached;
     const t = await this.store.tokens.get(parsed.id);
     if (!t || !sameHash(t.secretHash, sha256Hex(parsed.secret))) throw new AuthFailure('invalid personal access token');
@@ -199,7 +205,7 @@ export class Authenticator {
     if (u.disabled) throw new AuthFailure(`user ${u.name} is disabled`);
     if (t.lastUsedAt === null || this.now() - t.lastUsedAt > 60_000) void this.store.tokens.touch(t.id, this.now()).catch(() => {});
     const p = patPrincipal(u, t);
-    this.cache.set(cacheKey, p);
+    this.cache.set(cacheKey, { principal: p, verifiedAt: this.now() });
     return p;
   }
 
@@ -251,6 +257,19 @@ export class Authenticator {
     const state = await this.accountState(claims.subject, claims.origin);
     if (!state || claims.origin.at <= state.validAfter) throw new AuthFailure(`refresh token of ${claims.subject} is no longer valid (account deleted or disabled, password changed, or its access token deleted); log in again`);
     return state.principal;
+  }
+
+  /**
+   * A credential verified earlier, if its account still stands as it did then: the cache spares
+   * argon2, not the revocation check, which reads the account at most every ACCOUNT_RECHECK_MS.
+   */
+  private async remembered(key: string): Promise<Verified | undefined> {
+    const hit = this.cache.get(key);
+    if (!hit) return undefined;
+    const origin = this.originOf(hit.principal)!;
+    if (await this.originLive(principalName(hit.principal), { ...origin, at: hit.verifiedAt }, true)) return hit.principal;
+    this.cache.delete(key);
+    return undefined;
   }
 
   /** Whether a registry token's origin still stands; read at most every ACCOUNT_RECHECK_MS when `cached`. */

@@ -2,7 +2,9 @@
  * Remembers verified credentials for a short time so repeated requests with Basic auth skip
  * argon2 (slow on purpose). Entries are keyed by an HMAC of user name and secret under a
  * random per-process key: the secret itself is never kept. Any account change clears the
- * whole cache (`clear`), so a disabled user or changed password takes effect at once here.
+ * whole cache (`clear`), so a disabled user or changed password takes effect at once here;
+ * the authenticator also re-checks a remembered credential's account against the shared
+ * database, so a change made by another process takes effect within seconds there too.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 
@@ -34,6 +36,10 @@ export class CredentialCache<T> {
     if (this.ttlMs <= 0) return;
     if (this.entries.size >= this.maxEntries) this.entries = new Map();
     this.entries.set(key, { value, until: this.now() + this.ttlMs });
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
   }
 
   clear(): void {

@@ -172,6 +172,29 @@ describe('credentials: a refresh token never widens or outlives its origin', () 
   });
 });
 
+describe('credentials: a remembered password is re-checked against the shared database', () => {
+  test('a password changed by another process stops the old one here within seconds', async () => {
+    const b = await startAuthBerth({ auth: { credentialCacheSeconds: 600 } });
+    try {
+      await ok(api(b.url, 'POST', '/users', ADMIN, { name: 'dev', password: 'dev-password-1' }));
+      const old = basic('dev', 'dev-password-1');
+      assert.equal((await api(b.url, 'GET', '/auth/me', old)).status, 200); // now remembered for 10 minutes
+      // As another process would: straight in the shared database; this process is not told.
+      const db = (b.berth.meta as SqlMetadataStore).db;
+      await db.updateTable('users').set({ password_hash: 'x', credentials_changed_at: Date.now() }).where('name', '=', 'dev').execute();
+      const deadline = Date.now() + 5000;
+      let status = 200;
+      while (status === 200 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        status = (await api(b.url, 'GET', '/auth/me', old)).status;
+      }
+      assert.equal(status, 401);
+    } finally {
+      await b.close();
+    }
+  });
+});
+
 describe('credentials: revocation holds after a restart', () => {
   test('a deleted-and-re-created account\'s old refresh token is refused by a restarted server', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'berth-restart-'));
