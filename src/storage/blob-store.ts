@@ -73,8 +73,10 @@ export interface BlobStore {
 
   /**
    * Writes `source` at byte `offset` of the upload, replacing anything stored past `offset`.
-   * When it resolves the bytes are durable; it returns the new handle and the bytes written.
-   * Throws NotFoundError when the upload is absent.
+   * When it resolves every byte is durable; it returns the new handle and the bytes written.
+   * It writes all the bytes or rejects; after a rejection the upload still holds exactly its
+   * first `offset` bytes under the old `handle` (a later write may continue from there).
+   * Throws NotFoundError when the upload is absent, StorageFullError when storage is full.
    */
   writeUpload(id: string, handle: string, offset: number, source: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<{ handle: string; written: number }>;
 
@@ -86,9 +88,13 @@ export interface BlobStore {
 
   /**
    * Makes the first `size` bytes of the upload the committed blob `digest`, atomically and
-   * durably, and removes the upload. If the blob already exists the upload is just removed.
+   * durably, and removes the upload. If an intact copy of the blob (`size` bytes) exists the
+   * upload is just removed; a stored copy of another size (truncated, or missing) is replaced.
+   * Never pads: an upload holding fewer than `size` bytes is refused (NotFoundError) and no
+   * blob is created. Checks the placed blob's size before resolving. Resolves true when this
+   * call placed the bytes, false when an intact copy was already there.
    */
-  commitUpload(id: string, handle: string, size: number, digest: Digest): Promise<void>;
+  commitUpload(id: string, handle: string, size: number, digest: Digest): Promise<boolean>;
 
   /** Removes an upload and its bytes. Absent is not an error. */
   deleteUpload(id: string, handle: string): Promise<void>;
