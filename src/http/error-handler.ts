@@ -4,8 +4,9 @@
  * that carries the request id.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { OciError, type OciErrorCode } from '../errors/oci.js';
+import { databaseUnavailable, OciError, storageFull, type OciErrorCode } from '../errors/oci.js';
 import { ProblemError } from '../errors/problem.js';
+import { asStorageFull, isUnavailable } from '../errors/store.js';
 
 /** Framework errors (by status) mapped to the closest OCI code. */
 function codeForStatus(status: number): OciErrorCode {
@@ -32,8 +33,22 @@ function hasUnreadBody(request: FastifyRequest): boolean {
   return hasBody && !request.raw.readableEnded;
 }
 
+/**
+ * A full disk or an unreachable database, whichever layer it surfaced from, as the OciError
+ * that names it (507, or 503 with Retry-After), or undefined for any other error.
+ */
+export function infrastructureError(err: unknown): OciError | undefined {
+  if (err instanceof OciError) return undefined;
+  const full = asStorageFull(err);
+  if (full) return storageFull(full.code);
+  if (isUnavailable(err)) return databaseUnavailable();
+  return undefined;
+}
+
 export function toOciError(err: unknown, requestId: string): OciError {
   if (err instanceof OciError) return err;
+  const infra = infrastructureError(err);
+  if (infra) return infra;
   const status = (err as FastifyError).statusCode;
   if (status && status >= 400 && status < 500) return new OciError(codeForStatus(status), { reason: (err as Error).message }, { status });
   return new OciError('UNKNOWN', { requestId, reason: 'internal error; see the server log for this request id' }, { status: 500 });
@@ -42,7 +57,8 @@ export function toOciError(err: unknown, requestId: string): OciError {
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler(async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const requestId = String(request.id);
-    const status = err instanceof OciError || err instanceof ProblemError ? err.status : ((err as FastifyError).statusCode ?? 500);
+    const infra = infrastructureError(err);
+    const status = infra ? infra.status : err instanceof OciError || err instanceof ProblemError ? err.status : ((err as FastifyError).statusCode ?? 500);
     if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.debug({ err: (err as Error).message }, 'request refused');
     if (reply.sent || reply.raw.headersSent) {
@@ -59,7 +75,12 @@ export function installErrorHandler(app: FastifyInstance): void {
         .header('Content-Type', 'application/json')
         .send(JSON.stringify({ errors: [e.toJSON()] }));
     }
-    const problem = err instanceof ProblemError ? err : ProblemError.from(err, status, requestId);
+    const problem =
+      err instanceof ProblemError
+        ? err
+        : infra
+          ? new ProblemError(infra.status, infra.status === 507 ? 'Insufficient Storage' : 'Service Unavailable', (infra.detail as { reason: string }).reason, {}, infra.headers)
+          : ProblemError.from(err, status, requestId);
     return reply.code(problem.status).headers(problem.headers).header('Content-Type', 'application/problem+json').send(JSON.stringify(problem.toJSON()));
   });
 

@@ -26,8 +26,10 @@ export interface BlobCopy {
    * Writes every byte, in order, into `out` and then releases the blob. It never ends `out`.
    * Rejects on a read error, and with an error whose `code` is ERR_STREAM_PREMATURE_CLOSE when
    * `out` closes before the last byte (a client that went away). Call at most once.
+   * `observe` sees every chunk before it is written (`last` on the final one); what it throws
+   * stops the copy before that chunk and rejects.
    */
-  writeTo(out: Writable): Promise<void>;
+  writeTo(out: Writable, observe?: (chunk: Buffer, last: boolean) => void): Promise<void>;
   /** Releases the blob without copying (after `writeTo` it does nothing). */
   close(): Promise<void>;
 }

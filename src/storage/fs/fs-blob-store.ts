@@ -96,10 +96,10 @@ export class FsBlobStore implements BlobStore {
     let closed: Promise<void> | undefined;
     const close = () => (closed ??= fh.close());
     return {
-      async writeTo(out: Writable) {
+      async writeTo(out: Writable, observe?: (chunk: Buffer, last: boolean) => void) {
         try {
           const end = range ? range.end : (await fh.stat()).size - 1;
-          await copyFileRange(fh, range?.start ?? 0, end, out);
+          await copyFileRange(fh, range?.start ?? 0, end, out, undefined, undefined, observe);
         } finally {
           await close();
         }
