@@ -59,7 +59,9 @@ export function installErrorHandler(app: FastifyInstance): void {
     const requestId = String(request.id);
     const infra = infrastructureError(err);
     const status = infra ? infra.status : err instanceof OciError || err instanceof ProblemError ? err.status : ((err as FastifyError).statusCode ?? 500);
-    if (status >= 500) request.log.error({ err }, 'request failed');
+    // A full disk or a database outage is the operator's to fix, not a bug: a warning naming it.
+    if (infra) request.log.warn({ err, status }, 'request failed: storage full or database unavailable');
+    else if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.debug({ err: (err as Error).message }, 'request refused');
     if (reply.sent || reply.raw.headersSent) {
       reply.raw.destroy();
