@@ -45,6 +45,25 @@ export function infrastructureError(err: unknown): OciError | undefined {
   return undefined;
 }
 
+/** How long the rest of an unread request body is read and discarded before the connection is cut. */
+const DISCARD_BODY_MS = 5_000;
+
+/**
+ * The rest of a request body the handler did not read (a push refused mid-body: full storage,
+ * a wrong Content-Range) is read and thrown away while the client may still be sending, so the
+ * client gets to read this answer: a connection closed with unread data is reset, and clients
+ * then report a broken pipe instead of the status. HTTP framing keeps the discarded bytes from
+ * being parsed as the next request; a body still arriving after DISCARD_BODY_MS is cut off
+ * with its connection.
+ */
+function discardBody(request: FastifyRequest): void {
+  const raw = request.raw;
+  const timer = setTimeout(() => raw.socket?.destroy(), DISCARD_BODY_MS).unref();
+  raw.once('end', () => clearTimeout(timer));
+  raw.once('close', () => clearTimeout(timer));
+  raw.resume();
+}
+
 export function toOciError(err: unknown, requestId: string): OciError {
   if (err instanceof OciError) return err;
   const infra = infrastructureError(err);
@@ -69,8 +88,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (isV2(request)) {
       const e = toOciError(err, requestId);
-      // A request body the handler did not read must not be parsed as the next request.
-      if (hasUnreadBody(request)) reply.header('Connection', 'close');
+      if (hasUnreadBody(request)) discardBody(request);
       return reply
         .code(e.status)
         .headers(e.headers)

@@ -29,8 +29,12 @@ export function linkHeader(path: string, n: string | undefined, last: string, ex
  * while the consumer is busy with a chunk (a slow disk is not the client's idleness).
  */
 export function bodyStream(request: FastifyRequest, idleMs = 0): AsyncIterable<Buffer> {
-  const raw = request.raw as FastifyRequest['raw'] & AsyncIterable<Buffer>;
-  if (!(idleMs > 0)) return raw;
+  const raw = request.raw;
+  // A consumer that stops early (a refused push) must not destroy the request, which would
+  // reset the connection before the error response is read: the error handler discards the
+  // rest of the body instead.
+  const chunks = raw.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+  if (!(idleMs > 0)) return chunks;
   return (async function* () {
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
@@ -40,7 +44,7 @@ export function bodyStream(request: FastifyRequest, idleMs = 0): AsyncIterable<B
     };
     arm();
     try {
-      for await (const chunk of raw) {
+      for await (const chunk of chunks) {
         clearTimeout(timer);
         yield chunk;
         arm();
