@@ -76,7 +76,8 @@ export function toOciError(err: unknown, requestId: string): OciError {
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler(async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const requestId = String(request.id);
-    const infra = infrastructureError(err);
+    // A client that went away surfaces as ECONNRESET too: that is not the database's doing.
+    const infra = request.raw.socket?.destroyed ? undefined : infrastructureError(err);
     const status = infra ? infra.status : err instanceof OciError || err instanceof ProblemError ? err.status : ((err as FastifyError).statusCode ?? 500);
     // A full disk or a database outage is the operator's to fix, not a bug: a warning naming it.
     if (infra) request.log.warn({ err, status }, 'request failed: storage full or database unavailable');
