@@ -79,7 +79,18 @@ export class BlobService {
               const copy = await missingAsUnknown(digest, this.blobs.openCopy!(digest, range));
               if (!whole(range)) return copy;
               const observe = this.observer(digest, size);
-              return { writeTo: (out) => copy.writeTo(out, observe), close: () => copy.close() };
+              return {
+                writeTo: async (out) => {
+                  try {
+                    await copy.writeTo(out, observe);
+                  } catch (e) {
+                    // Removed before the caller cuts the connection, so the client's next HEAD sees it.
+                    if (e instanceof BlobCorruptError) await this.discard(digest);
+                    throw e;
+                  }
+                },
+                close: () => copy.close(),
+              };
             }),
         },
       };
@@ -130,7 +141,9 @@ export class BlobService {
     return (chunk, last) => {
       hash.update(chunk);
       seen += chunk.length;
-      if (last) this.check(digest, size, seen, `${digestAlgorithm(digest)}:${hash.digest('hex')}` as Digest);
+      if (!last) return;
+      const failure = mismatch(digest, size, seen, `${digestAlgorithm(digest)}:${hash.digest('hex')}` as Digest);
+      if (failure) throw failure;
     };
   }
 
@@ -148,24 +161,25 @@ export class BlobService {
         cb(null, out);
       },
       flush: (cb) => {
-        try {
-          this.check(digest, size, seen, `${digestAlgorithm(digest)}:${hash.digest('hex')}` as Digest);
-          cb(null, held);
-        } catch (e) {
-          cb(e as Error);
-        }
+        const failure = mismatch(digest, size, seen, `${digestAlgorithm(digest)}:${hash.digest('hex')}` as Digest);
+        if (!failure) return cb(null, held);
+        void this.discard(digest).then(() => cb(failure));
       },
     });
     source.on('error', (e) => t.destroy(e));
     return t;
   }
 
-  private check(digest: Digest, size: number, seen: number, actual: Digest): void {
-    if (seen === size && actual === digest) return;
-    // The damaged bytes go, so the blob reads as missing and the next push replaces it.
-    void this.blobs.delete(digest).catch(() => {});
-    throw new BlobCorruptError(`blob ${digest} failed verification (${seen} bytes hashing to ${actual}); its stored bytes were removed so that a push repairs it`);
+  /** Removes damaged bytes, so the blob reads as missing and the next push replaces it. */
+  private async discard(digest: Digest): Promise<void> {
+    await this.blobs.delete(digest).catch(() => {});
   }
+}
+
+/** The error for bytes that are not the blob (`seen` bytes hashing to `actual`), or undefined when they are. */
+function mismatch(digest: Digest, size: number, seen: number, actual: Digest): BlobCorruptError | undefined {
+  if (seen === size && actual === digest) return undefined;
+  return new BlobCorruptError(`blob ${digest} failed verification (${seen} bytes hashing to ${actual}); its stored bytes were removed so that a push repairs it`);
 }
 
 async function missingAsUnknown<T>(digest: Digest, opening: Promise<T>): Promise<T> {

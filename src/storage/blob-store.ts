@@ -76,8 +76,8 @@ export interface BlobStore {
   /**
    * Writes `source` at byte `offset` of the upload, replacing anything stored past `offset`.
    * When it resolves every byte is durable; it returns the new handle and the bytes written.
-   * It writes all the bytes or rejects; after a rejection the upload still holds exactly its
-   * first `offset` bytes under the old `handle` (a later write may continue from there).
+   * It writes all the bytes or rejects; after a rejection the first `offset` bytes of the
+   * upload under the old `handle` are unchanged (a later write may continue from there).
    * Throws NotFoundError when the upload is absent, StorageFullError when storage is full.
    */
   writeUpload(id: string, handle: string, offset: number, source: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<{ handle: string; written: number }>;

@@ -5,10 +5,10 @@
  * bytes on disk. The handle is unused (the upload id names the file).
  *
  * Integrity on a filling disk: `write` may take part of a buffer and return a short count, and
- * then fail with ENOSPC. Every write loop here writes all of its bytes or throws; a failed
- * upload write cuts the file back to the offset it started from (the last durable offset, which
- * also frees the space it took), and nothing ever extends a file with `truncate` (which would
- * pad it with zeros). A commit checks that the upload holds at least the bytes it was asked to
+ * then fail with ENOSPC. Every write loop here writes all of its bytes or throws; an upload
+ * write that fails for lack of space cuts the file back to the offset it started from (the
+ * last durable offset), giving back the space it took, and nothing ever extends a file with
+ * `truncate` (which would pad it with zeros). A commit checks that the upload holds at least the bytes it was asked to
  * commit and that the placed blob has exactly that size. ENOSPC and EDQUOT surface as
  * StorageFullError.
  *
@@ -188,9 +188,10 @@ export class FsBlobStore implements BlobStore {
       if (size !== offset + written) throw new Error(`upload ${id} holds ${size} bytes after a write to ${offset + written}`);
     } catch (e) {
       await early?.catch(() => {});
-      // Back to the last durable offset: the bytes of this failed write are not part of the
-      // upload, and on a full disk the space they took is given back.
-      if (started) await fh.truncate(offset).catch(() => {});
+      // On a full disk the space this failed write took is given back (its bytes are not part
+      // of the upload; the next write at `offset` would replace them anyway). Not after an
+      // abort: the write lease may have passed to a writer whose bytes follow `offset` now.
+      if (started && asStorageFull(e) && !signal?.aborted) await fh.truncate(offset).catch(() => {});
       fullAsStorageFull(e);
     } finally {
       await early;
