@@ -15,6 +15,7 @@ import { openSqlite } from './metadata/sqlite.js';
 import type { SqlMetadataStore } from './metadata/sql/store.js';
 import type { MetadataStore } from './metadata/store.js';
 import { BlobService } from './registry/blobs.js';
+import { HealthService } from './registry/health.js';
 import { LocalChangeFeed, type ChangeFeed } from './registry/change-feed.js';
 import { SqliteChangeFeed } from './registry/feeds/sqlite.js';
 import { ListingService } from './registry/listing.js';
@@ -92,11 +93,12 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const jobs = new JobQueue(meta.jobs);
   const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key));
   const registry = {
-    blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy),
+    blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy, { verifyReads: config.storage.verifyReads }),
     uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy),
     manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy),
     listing: new ListingService(meta, config.registry),
-    limits: { maxManifestBytes: config.registry.maxManifestBytes },
+    health: new HealthService(meta),
+    limits: { maxManifestBytes: config.registry.maxManifestBytes, uploadIdleMs: config.registry.uploadIdleTimeoutSeconds * 1000 },
   };
   const access = await createAccessControl(config, { meta, blobs, manifests: registry.manifests, logger, adminPassword: process.env.BERTH_ADMIN_PASSWORD });
   const app = await buildServer({ logger, trustProxy: config.http.trustProxy, registry, authorize: options.authorize ?? access.authorizer, hooks: (a) => access.installHooks(a), plugins: access.plugins, lifecycle, guardApi: (a) => access.guardApi(a) });

@@ -25,10 +25,30 @@ export const OCI_ERRORS = {
   TAG_INVALID: { status: 400, message: 'manifest tag did not match URI' },
   CONFLICT: { status: 409, message: 'the request conflicts with the current state' },
   UNAVAILABLE: { status: 503, message: 'service unavailable' },
+  // Not a Distribution code: clients print the message of a code they do not know, so it
+  // names the cause.
+  INSUFFICIENT_STORAGE: { status: 507, message: 'insufficient storage: the registry storage is full' },
   UNKNOWN: { status: 500, message: 'unknown error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type OciErrorCode = keyof typeof OCI_ERRORS;
+
+/** Seconds a client is asked to wait (Retry-After) when the metadata database is unreachable. */
+export const UNAVAILABLE_RETRY_SECONDS = 5;
+
+/** The metadata database (or another backing service) cannot be reached right now. */
+export function databaseUnavailable(): OciError {
+  return new OciError(
+    'UNAVAILABLE',
+    { reason: 'the registry database is unreachable; retry later' },
+    { message: 'service unavailable: the registry database is unreachable; retry later', headers: { 'Retry-After': String(UNAVAILABLE_RETRY_SECONDS) } },
+  );
+}
+
+/** The blob store or the database has no room left. */
+export function storageFull(cause: string): OciError {
+  return new OciError('INSUFFICIENT_STORAGE', { reason: `the registry storage is full (${cause}); free space or raise the quota, then push again` });
+}
 
 export class OciError extends Error {
   readonly code: OciErrorCode;
@@ -37,6 +57,8 @@ export class OciError extends Error {
   readonly headers: Record<string, string>;
   /** Overrides the table's status where the spec asks for another one for the same code. */
   readonly statusOverride: number | undefined;
+  /** Replaces the table's message in the response (clients print it), e.g. to name a cause. */
+  readonly messageOverride: string | undefined;
 
   constructor(code: OciErrorCode, detail?: unknown, opts: { headers?: Record<string, string>; status?: number; message?: string } = {}) {
     super(opts.message ?? (typeof detail === 'string' ? detail : OCI_ERRORS[code].message));
@@ -44,6 +66,7 @@ export class OciError extends Error {
     this.detail = detail ?? null;
     this.headers = opts.headers ?? {};
     this.statusOverride = opts.status;
+    this.messageOverride = opts.message;
   }
 
   get status(): number {
@@ -51,6 +74,6 @@ export class OciError extends Error {
   }
 
   toJSON(): { code: OciErrorCode; message: string; detail: unknown } {
-    return { code: this.code, message: OCI_ERRORS[this.code].message, detail: this.detail };
+    return { code: this.code, message: this.messageOverride ?? OCI_ERRORS[this.code].message, detail: this.detail };
   }
 }

@@ -4,8 +4,9 @@
  * that carries the request id.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { OciError, type OciErrorCode } from '../errors/oci.js';
+import { databaseUnavailable, OciError, storageFull, type OciErrorCode } from '../errors/oci.js';
 import { ProblemError } from '../errors/problem.js';
+import { asStorageFull, isUnavailable } from '../errors/store.js';
 
 /** Framework errors (by status) mapped to the closest OCI code. */
 function codeForStatus(status: number): OciErrorCode {
@@ -32,8 +33,41 @@ function hasUnreadBody(request: FastifyRequest): boolean {
   return hasBody && !request.raw.readableEnded;
 }
 
+/**
+ * A full disk or an unreachable database, whichever layer it surfaced from, as the OciError
+ * that names it (507, or 503 with Retry-After), or undefined for any other error.
+ */
+export function infrastructureError(err: unknown): OciError | undefined {
+  if (err instanceof OciError) return undefined;
+  const full = asStorageFull(err);
+  if (full) return storageFull(full.code);
+  if (isUnavailable(err)) return databaseUnavailable();
+  return undefined;
+}
+
+/** How long the rest of an unread request body is read and discarded before the connection is cut. */
+const DISCARD_BODY_MS = 5_000;
+
+/**
+ * The rest of a request body the handler did not read (a push refused mid-body: full storage,
+ * a wrong Content-Range) is read and thrown away while the client may still be sending, so the
+ * client gets to read this answer: a connection closed with unread data is reset, and clients
+ * then report a broken pipe instead of the status. HTTP framing keeps the discarded bytes from
+ * being parsed as the next request; a body still arriving after DISCARD_BODY_MS is cut off
+ * with its connection.
+ */
+function discardBody(request: FastifyRequest): void {
+  const raw = request.raw;
+  const timer = setTimeout(() => raw.socket?.destroy(), DISCARD_BODY_MS).unref();
+  raw.once('end', () => clearTimeout(timer));
+  raw.once('close', () => clearTimeout(timer));
+  raw.resume();
+}
+
 export function toOciError(err: unknown, requestId: string): OciError {
   if (err instanceof OciError) return err;
+  const infra = infrastructureError(err);
+  if (infra) return infra;
   const status = (err as FastifyError).statusCode;
   if (status && status >= 400 && status < 500) return new OciError(codeForStatus(status), { reason: (err as Error).message }, { status });
   return new OciError('UNKNOWN', { requestId, reason: 'internal error; see the server log for this request id' }, { status: 500 });
@@ -42,8 +76,12 @@ export function toOciError(err: unknown, requestId: string): OciError {
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler(async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const requestId = String(request.id);
-    const status = err instanceof OciError || err instanceof ProblemError ? err.status : ((err as FastifyError).statusCode ?? 500);
-    if (status >= 500) request.log.error({ err }, 'request failed');
+    // A client that went away surfaces as ECONNRESET too: that is not the database's doing.
+    const infra = request.raw.socket?.destroyed ? undefined : infrastructureError(err);
+    const status = infra ? infra.status : err instanceof OciError || err instanceof ProblemError ? err.status : ((err as FastifyError).statusCode ?? 500);
+    // A full disk or a database outage is the operator's to fix, not a bug: a warning naming it.
+    if (infra) request.log.warn({ err, status }, 'request failed: storage full or database unavailable');
+    else if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.debug({ err: (err as Error).message }, 'request refused');
     if (reply.sent || reply.raw.headersSent) {
       reply.raw.destroy();
@@ -51,15 +89,19 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (isV2(request)) {
       const e = toOciError(err, requestId);
-      // A request body the handler did not read must not be parsed as the next request.
-      if (hasUnreadBody(request)) reply.header('Connection', 'close');
+      if (hasUnreadBody(request)) discardBody(request);
       return reply
         .code(e.status)
         .headers(e.headers)
         .header('Content-Type', 'application/json')
         .send(JSON.stringify({ errors: [e.toJSON()] }));
     }
-    const problem = err instanceof ProblemError ? err : ProblemError.from(err, status, requestId);
+    const problem =
+      err instanceof ProblemError
+        ? err
+        : infra
+          ? new ProblemError(infra.status, infra.status === 507 ? 'Insufficient Storage' : 'Service Unavailable', (infra.detail as { reason: string }).reason, {}, infra.headers)
+          : ProblemError.from(err, status, requestId);
     return reply.code(problem.status).headers(problem.headers).header('Content-Type', 'application/problem+json').send(JSON.stringify(problem.toJSON()));
   });
 

@@ -94,6 +94,15 @@ export interface BlobQueries {
    * that records the blob.
    */
   lockDeletionState(digest: Digest, now: number): Promise<{ version: number; pending: boolean }>;
+  /**
+   * Raises the digest's byte-deletion fence (as garbage collection does) unless a blob row
+   * records it, under the fence row's lock; false when a row exists (the bytes are in use).
+   * For bytes a failed commit placed: call it in a transaction, delete the bytes after it
+   * committed, then `lowerDeletionFence`.
+   */
+  fenceUnrecorded(digest: Digest, now: number): Promise<boolean>;
+  /** Clears the fence's pending flag once the bytes are gone. */
+  lowerDeletionFence(digest: Digest, now: number): Promise<void>;
 }
 
 export interface UploadQueries {
@@ -238,5 +247,7 @@ export interface MetadataStore extends MetadataQueries {
   transaction<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations (safe to call from several nodes at once). */
   migrate(): Promise<void>;
+  /** Resolves when the database answers a trivial query; throws its connection error otherwise (health checks). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

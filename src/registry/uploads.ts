@@ -12,7 +12,16 @@
  * upload's metadata row, renewed while the bytes stream and given up at the end. Without it
  * a client racing two PATCHes through two nodes could overwrite bytes after the other node
  * advanced the offset, and that node's in-memory digest would then vouch for bytes it never
- * saw. A node that dies holding the lease blocks the upload for at most LEASE_MS.
+ * saw. A node that dies holding the lease blocks the upload for at most LEASE_MS, and a lease
+ * whose release fails (the database briefly unreachable) is released again in the background
+ * instead of blocking the session for the rest of its lease.
+ *
+ * Faults: a failed write (full storage, a stalled or vanished client) leaves the session at its
+ * last durable offset, and the next request continues from there. A commit whose metadata
+ * transaction fails removes the bytes it placed (through garbage collection's byte-deletion
+ * fence, so bytes another push recorded meanwhile stay), so a failed push holds no space.
+ * Cancelling removes the bytes before the row: on a full disk, the row's delete may need the
+ * space the bytes free.
  */
 import { randomUUID } from 'node:crypto';
 import type { Hash } from 'node:crypto';
@@ -43,6 +52,9 @@ interface HashState {
 /** Write lease length, and how often a writer renews it while bytes are still streaming. */
 const LEASE_MS = 10_000;
 const RENEW_MS = 3_000;
+
+/** Pause between attempts to give up a lease whose release failed. */
+const UNLOCK_RETRY_MS = 250;
 
 /** At most this many digest states are kept; the oldest is dropped (and re-hashed at finish). */
 const MAX_HASH_STATES = 1024;
@@ -131,8 +143,10 @@ export class UploadService {
   async cancel(repo: RepoName, id: string): Promise<void> {
     const upload = await this.get(repo, id);
     this.hashes.delete(id);
-    await this.meta.uploads.delete(id);
+    // Bytes first: on a full disk they free the space the row's delete may need. A session
+    // whose bytes are gone fails its next request as unknown, so this order is safe.
     await this.blobs.deleteUpload(id, upload.handle);
+    await this.meta.uploads.delete(id);
   }
 
   private async write(
@@ -176,7 +190,7 @@ export class UploadService {
       throw e;
     }
     const fence = await this.settledDeletion(digest);
-    await this.blobs.commitUpload(id, handle, size, digest);
+    const placed = await this.blobs.commitUpload(id, handle, size, digest);
     const now = this.now();
     try {
       await this.meta.transaction(async (tx) => {
@@ -192,7 +206,25 @@ export class UploadService {
     } catch (e) {
       // The upload's bytes were consumed by commitUpload; the session cannot continue.
       if (hasSession) await this.meta.uploads.delete(id).catch(() => {});
+      if (placed) await this.discardUnrecorded(digest);
       throw e;
+    }
+  }
+
+  /**
+   * Removes bytes a failed commit placed, unless a blob row records them by now (another push
+   * of the same content): under the byte-deletion fence, as garbage collection removes bytes,
+   * so a push racing this one either sees the fence and is asked to push again, or recorded
+   * its row first and the bytes stay. When the database cannot be reached for this either,
+   * the bytes stay as an orphan that garbage collection's storage scan removes.
+   */
+  private async discardUnrecorded(digest: Digest): Promise<void> {
+    try {
+      if (!(await this.meta.transaction((tx) => tx.blobs.fenceUnrecorded(digest, this.now())))) return;
+      await this.blobs.delete(digest);
+      await this.meta.blobs.lowerDeletionFence(digest, this.now());
+    } catch {
+      // A raised fence left pending is finished by the next garbage collection.
     }
   }
 
@@ -259,8 +291,18 @@ export class UploadService {
     } finally {
       clearInterval(renew);
       this.busy.delete(id);
-      await this.meta.uploads.unlock(id, owner).catch(() => {});
+      await this.meta.uploads.unlock(id, owner).catch(() => this.unlockLater(id, owner));
     }
+  }
+
+  /** Retries giving up a lease until it succeeds or the lease ran out anyway. */
+  private unlockLater(id: string, owner: string): void {
+    const until = this.now() + LEASE_MS;
+    const attempt = () => {
+      if (this.now() >= until) return;
+      this.meta.uploads.unlock(id, owner).catch(() => void setTimeout(attempt, UNLOCK_RETRY_MS).unref());
+    };
+    setTimeout(attempt, UNLOCK_RETRY_MS).unref();
   }
 
 }

@@ -26,8 +26,10 @@ export interface BlobCopy {
    * Writes every byte, in order, into `out` and then releases the blob. It never ends `out`.
    * Rejects on a read error, and with an error whose `code` is ERR_STREAM_PREMATURE_CLOSE when
    * `out` closes before the last byte (a client that went away). Call at most once.
+   * `observe` sees every chunk before it is written (`last` on the final one); what it throws
+   * stops the copy before that chunk and rejects.
    */
-  writeTo(out: Writable): Promise<void>;
+  writeTo(out: Writable, observe?: (chunk: Buffer, last: boolean) => void): Promise<void>;
   /** Releases the blob without copying (after `writeTo` it does nothing). */
   close(): Promise<void>;
 }
@@ -73,8 +75,10 @@ export interface BlobStore {
 
   /**
    * Writes `source` at byte `offset` of the upload, replacing anything stored past `offset`.
-   * When it resolves the bytes are durable; it returns the new handle and the bytes written.
-   * Throws NotFoundError when the upload is absent.
+   * When it resolves every byte is durable; it returns the new handle and the bytes written.
+   * It writes all the bytes or rejects; after a rejection the first `offset` bytes of the
+   * upload under the old `handle` are unchanged (a later write may continue from there).
+   * Throws NotFoundError when the upload is absent, StorageFullError when storage is full.
    */
   writeUpload(id: string, handle: string, offset: number, source: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<{ handle: string; written: number }>;
 
@@ -86,9 +90,13 @@ export interface BlobStore {
 
   /**
    * Makes the first `size` bytes of the upload the committed blob `digest`, atomically and
-   * durably, and removes the upload. If the blob already exists the upload is just removed.
+   * durably, and removes the upload. If an intact copy of the blob (`size` bytes) exists the
+   * upload is just removed; a stored copy of another size (truncated, or missing) is replaced.
+   * Never pads: an upload holding fewer than `size` bytes is refused (NotFoundError) and no
+   * blob is created. Checks the placed blob's size before resolving. Resolves true when this
+   * call placed the bytes, false when an intact copy was already there.
    */
-  commitUpload(id: string, handle: string, size: number, digest: Digest): Promise<void>;
+  commitUpload(id: string, handle: string, size: number, digest: Digest): Promise<boolean>;
 
   /** Removes an upload and its bytes. Absent is not an error. */
   deleteUpload(id: string, handle: string): Promise<void>;

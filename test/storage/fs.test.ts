@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsBlobStore } from '../../src/storage/fs/fs-blob-store.js';
+import { faultyFs } from '../helpers/faults.js';
 import { blobStoreSuite } from '../suites/blob-store.case.js';
 
 blobStoreSuite('filesystem', async () => {
@@ -11,6 +12,7 @@ blobStoreSuite('filesystem', async () => {
   return {
     store,
     openPeer: () => FsBlobStore.open(root),
+    openFaulty: (faults) => FsBlobStore.open(root, faultyFs(faults)),
     partSize: 1024 * 1024,
     // Empty folders may stay; any file is a leftover.
     async leftovers() {

@@ -6,6 +6,8 @@
  */
 import { S3BlobStore } from '../../src/storage/s3/s3-blob-store.js';
 import { bucketLeftovers, cephEndpoint, createBucket, deleteBucket, s3Settings } from '../helpers/s3.js';
+import { createS3Client } from '../../src/storage/s3/client.js';
+import { faultyS3 } from '../helpers/faults.js';
 import { blobStoreSuite } from '../suites/blob-store.case.js';
 
 const ep = await cephEndpoint();
@@ -21,6 +23,7 @@ blobStoreSuite(
     return {
       store,
       openPeer: () => S3BlobStore.open(options),
+      openFaulty: (faults) => S3BlobStore.open(options, faultyS3(createS3Client(options), faults)),
       partSize: 5 * MiB,
       leftovers: () => bucketLeftovers(ep, bucket),
       async close() {

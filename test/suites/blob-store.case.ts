@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { NotFoundError } from '../../src/errors/store.js';
+import { NotFoundError, StorageFullError } from '../../src/errors/store.js';
 import type { Digest } from '../../src/registry/names.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
+import type { WriteFaults } from '../helpers/faults.js';
 import { randomBlob } from '../helpers/oci.js';
 
 export interface BlobStoreFixture {
@@ -24,6 +25,11 @@ export interface BlobStoreFixture {
   partSize: number;
   /** Everything left in the backing storage (files, objects, multipart uploads). */
   leftovers(): Promise<string[]>;
+  /**
+   * Another store over the same storage whose writes hit `faults` (test/helpers/faults.ts):
+   * short writes where the storage has them, and a full-storage error once the budget is spent.
+   */
+  openFaulty(faults: WriteFaults): Promise<BlobStore>;
   close(): Promise<void>;
 }
 
@@ -217,6 +223,75 @@ export function blobStoreSuite(name: string, open: () => Promise<BlobStoreFixtur
       assert.deepEqual((await collect(store.listUploads())).map((u) => u.id), [b]);
       await store.commitUpload(b, hb, data.length, digest);
       assert.deepEqual(await collect(store.listUploads()), []);
+      assert.ok((await readAll(store.read(digest))).equals(data));
+      await store.delete(digest);
+    });
+
+    test('writes the storage takes in short pieces keep every byte', async () => {
+      const faulty = await fx.openFaulty({ maxWriteBytes: 1009 });
+      try {
+        const data = randomBlob(P + 123_457, 0.21);
+        const digest = digestOf(data);
+        const id = randomUUID();
+        const cut = 300_001;
+        const h0 = await faulty.createUpload(id);
+        const r1 = await faulty.writeUpload(id, h0, 0, chunks(data.subarray(0, cut), [65_536, 1, 4099]));
+        const r2 = await faulty.writeUpload(id, r1.handle, cut, chunks(data.subarray(cut), [1024 * 1024]));
+        assert.equal(r1.written + r2.written, data.length);
+        assert.ok((await readAll(store.readUpload(id, r2.handle, data.length))).equals(data), 'stored bytes differ from the written ones');
+        await faulty.commitUpload(id, r2.handle, data.length, digest);
+        assert.ok((await readAll(store.read(digest))).equals(data));
+        await store.delete(digest);
+      } finally {
+        await faulty.close();
+      }
+    });
+
+    test('a write that fills the storage fails, keeps exactly the bytes before it, and the upload continues', async () => {
+      const data = randomBlob(2 * P + 5000, 0.22);
+      const digest = digestOf(data);
+      const first = P + 1000; // past a part boundary, so the next write re-stages its start
+      const faulty = await fx.openFaulty({ freeBytes: first + 3000, maxWriteBytes: 256 * 1024 });
+      const id = randomUUID();
+      try {
+        const r1 = await faulty.writeUpload(id, await faulty.createUpload(id), 0, chunks(data.subarray(0, first), [65_536]));
+        await assert.rejects(faulty.writeUpload(id, r1.handle, first, chunks(data.subarray(first), [65_536])), StorageFullError);
+        // The last durable offset holds exactly the first write: nothing lost, nothing padded.
+        assert.ok((await readAll(store.readUpload(id, r1.handle, first))).equals(data.subarray(0, first)));
+        // Committing more than the upload durably holds is refused, and creates no blob.
+        await assert.rejects(store.commitUpload(id, r1.handle, data.length, digest), NotFoundError);
+        assert.equal(await store.stat(digest), undefined);
+        // With space again the upload continues from its last durable offset.
+        const r2 = await store.writeUpload(id, r1.handle, first, chunks(data.subarray(first), [65_536]));
+        await store.commitUpload(id, r2.handle, data.length, digest);
+        assert.ok((await readAll(store.read(digest))).equals(data));
+        await store.delete(digest);
+      } finally {
+        await faulty.close();
+        await store.deleteUpload(id, '').catch(() => {});
+      }
+    });
+
+    test('a commit replaces a stored copy of the wrong size, keeps an intact one, and never pads', async () => {
+      const data = randomBlob(80_000, 0.23);
+      const digest = digestOf(data);
+      // A damaged copy: the first half of the bytes under the digest (stores do not hash).
+      const a = randomUUID();
+      await store.commitUpload(a, await upload(a, data.subarray(0, 40_000), [40_000]), 40_000, digest);
+      assert.equal(await store.stat(digest), 40_000);
+      // An upload holding fewer bytes than the commit asks for is refused and changes nothing.
+      const b = randomUUID();
+      const hb = await upload(b, data.subarray(0, 1000), [1000]);
+      await assert.rejects(store.commitUpload(b, hb, data.length, digest), NotFoundError);
+      assert.equal(await store.stat(digest), 40_000);
+      await store.deleteUpload(b, hb);
+      // The whole bytes again: the commit replaces the damaged copy.
+      const c = randomUUID();
+      assert.equal(await store.commitUpload(c, await upload(c, data, [30_000]), data.length, digest), true);
+      assert.ok((await readAll(store.read(digest))).equals(data));
+      // An intact copy stays, and the upload is removed.
+      const d = randomUUID();
+      assert.equal(await store.commitUpload(d, await upload(d, data, [data.length]), data.length, digest), false);
       assert.ok((await readAll(store.read(digest))).equals(data));
       await store.delete(digest);
     });

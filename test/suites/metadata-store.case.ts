@@ -239,6 +239,24 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       await s.executor.deleteFrom('blob_deletions').where('digest', '=', d).execute();
     });
 
+    it('raises the fence for bytes no blob row records, and lowers it again', async () => {
+      const d = digest('unrecorded');
+      assert.equal(await s.transaction((tx) => tx.blobs.fenceUnrecorded(d, 7)), true);
+      assert.deepEqual(await s.blobs.deletionState(d), { version: 1, pending: true });
+      await s.blobs.lowerDeletionFence(d, 8);
+      assert.deepEqual(await s.blobs.deletionState(d), { version: 1, pending: false });
+      // A recorded blob's bytes are in use: the fence stays down.
+      await s.blobs.insert({ digest: d, size: 1 }, 9);
+      assert.equal(await s.transaction((tx) => tx.blobs.fenceUnrecorded(d, 10)), false);
+      assert.deepEqual(await s.blobs.deletionState(d), { version: 1, pending: false });
+      assert.equal(await s.blobs.delete(d), true);
+      await s.executor.deleteFrom('blob_deletions').where('digest', '=', d).execute();
+    });
+
+    it('answers a ping', async () => {
+      await s.ping();
+    });
+
     it('keeps concurrent transactions that move one tag consistent', async () => {
       const r = repo('race');
       const ms = Array.from({ length: 8 }, (_, i) => manifest(`race-${i}`));

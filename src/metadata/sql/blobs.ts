@@ -83,6 +83,27 @@ export class SqlBlobs implements BlobQueries {
     return { version: Number(row.version), pending: Number(row.pending) === 1 };
   }
 
+  async fenceUnrecorded(digest: Digest, now: number): Promise<boolean> {
+    // PostgreSQL: lock the fence row first, so an upload recording this blob (which holds the
+    // row in share mode until it commits) finishes before the check below; SQLite: the
+    // transaction's write lock already excludes it.
+    if (this.dialect === 'postgres') {
+      await this.db.insertInto('blob_deletions').values({ digest, version: 0, pending: 0, updated_at: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
+      await this.db.selectFrom('blob_deletions').select('digest').where('digest', '=', digest).forUpdate().execute();
+    }
+    if (await this.db.selectFrom('blobs').select('digest').where('digest', '=', digest).executeTakeFirst()) return false;
+    await this.db
+      .insertInto('blob_deletions')
+      .values({ digest, version: 1, pending: 1, updated_at: now })
+      .onConflict((oc) => oc.column('digest').doUpdateSet((eb) => ({ version: eb(eb.ref('blob_deletions.version'), '+', 1), pending: 1, updated_at: now })))
+      .execute();
+    return true;
+  }
+
+  async lowerDeletionFence(digest: Digest, now: number): Promise<void> {
+    await this.db.updateTable('blob_deletions').set({ pending: 0, updated_at: now }).where('digest', '=', digest).execute();
+  }
+
   async unlink(repo: RepoName, digest: Digest): Promise<boolean> {
     const id = await repositoryId(this.db, repo);
     if (id === undefined) return false;

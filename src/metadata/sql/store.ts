@@ -3,7 +3,7 @@
  * built over whatever executor they get, so inside `transaction` the same code runs on the
  * transaction's connection.
  */
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { migrations, type Dialect } from '../migrations/index.js';
 import type { MetadataQueries, MetadataStore } from '../store.js';
 import type { Database } from '../tables.js';
@@ -68,6 +68,10 @@ export class SqlMetadataStore extends SqlQueries implements MetadataStore {
     const migrator = new Migrator({ db: this.db, provider, migrationTableName: 'berth_migrations', migrationLockTableName: 'berth_migrations_lock' });
     const result = await this.withMigrationLock(() => migrator.migrateToLatest());
     if (result.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
   }
 
   async close(): Promise<void> {

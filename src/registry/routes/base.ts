@@ -8,7 +8,8 @@ export const baseRoutes: RegistryRoute[] = [
     path: /^$/,
     action: 'base',
     name: 'version check',
-    async handle({ reply }) {
+    async handle({ reply, services }) {
+      await services.health.check();
       sendJson(reply, 200, {});
     },
   },
@@ -17,7 +18,8 @@ export const baseRoutes: RegistryRoute[] = [
     path: /^$/,
     action: 'base',
     name: 'version check',
-    async handle({ reply }) {
+    async handle({ reply, services }) {
+      await services.health.check();
       reply.code(200).header('Content-Type', 'application/json').header('Content-Length', '2').send();
     },
   },

@@ -21,9 +21,38 @@ export function linkHeader(path: string, n: string | undefined, last: string, ex
   return `<${path}?${params.toString()}>; rel="next"`;
 }
 
-/** The request body as an async iterable of Buffers, streamed from the socket. */
-export function bodyStream(request: FastifyRequest): AsyncIterable<Buffer> {
-  return request.raw as AsyncIterable<Buffer>;
+/**
+ * The request body as an async iterable of Buffers, streamed from the socket. With `idleMs`,
+ * a body that sends no byte for that long while it is being waited for is ended: the request
+ * (and its connection) is destroyed and the iteration throws a 408, so a client that sent
+ * headers and then nothing does not hold an upload's write lease for ever. The clock stops
+ * while the consumer is busy with a chunk (a slow disk is not the client's idleness).
+ */
+export function bodyStream(request: FastifyRequest, idleMs = 0): AsyncIterable<Buffer> {
+  const raw = request.raw;
+  // A consumer that stops early (a refused push) must not destroy the request, which would
+  // reset the connection before the error response is read: the error handler discards the
+  // rest of the body instead.
+  const chunks = raw.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+  if (!(idleMs > 0)) return chunks;
+  return (async function* () {
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      timer = setTimeout(() => {
+        raw.destroy(new OciError('BLOB_UPLOAD_INVALID', { reason: `no request body bytes for ${idleMs / 1000} s; the upload stays at its last durable offset` }, { status: 408 }));
+      }, idleMs);
+    };
+    arm();
+    try {
+      for await (const chunk of chunks) {
+        clearTimeout(timer);
+        yield chunk;
+        arm();
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  })();
 }
 
 /** True when the request carries a body (a non-zero Content-Length or chunked encoding). */

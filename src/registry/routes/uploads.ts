@@ -34,7 +34,7 @@ async function readChunkRange({ request, repo, param, services }: RouteContext):
 async function startUpload({ request, reply, repo, query, services, may }: RouteContext): Promise<void> {
   if (query.digest !== undefined) {
     const digest = parseDigest(query.digest);
-    await services.uploads.putMonolithic(repo, digest, bodyStream(request), contentLength(request));
+    await services.uploads.putMonolithic(repo, digest, bodyStream(request, services.limits.uploadIdleMs), contentLength(request));
     return sendEmpty(reply, 201, blobCreated(repo, digest));
   }
   if (query.mount !== undefined) {
@@ -60,7 +60,7 @@ export const uploadRoutes: RegistryRoute[] = [
     async handle(ctx) {
       const { request, reply, repo, param, services } = ctx;
       const range = await readChunkRange(ctx);
-      const status = await services.uploads.append(repo, param, bodyStream(request), range, contentLength(request));
+      const status = await services.uploads.append(repo, param, bodyStream(request, services.limits.uploadIdleMs), range, contentLength(request));
       sendEmpty(reply, 202, sessionHeaders(repo, status.id, status.offset));
     },
   },
@@ -74,7 +74,7 @@ export const uploadRoutes: RegistryRoute[] = [
       if (query.digest === undefined) throw new OciError('DIGEST_INVALID', { reason: 'the digest query parameter is required to finish an upload' });
       const digest = parseDigest(query.digest);
       const range = await readChunkRange(ctx);
-      const body = hasBody(request) ? bodyStream(request) : undefined;
+      const body = hasBody(request) ? bodyStream(request, services.limits.uploadIdleMs) : undefined;
       await services.uploads.finish(repo, param, digest, body, range, body ? contentLength(request) : undefined);
       sendEmpty(reply, 201, blobCreated(repo, digest));
     },

@@ -33,11 +33,18 @@ export class PrematureCloseError extends Error {
 }
 
 /**
+ * Sees each chunk, in order, before it is written; `last` marks the final one. Throwing stops
+ * the copy before that chunk is written (a caller verifying a digest holds back the last bytes).
+ */
+export type ChunkObserver = (chunk: Buffer, last: boolean) => void;
+
+/**
  * Writes bytes `start`..`end` (inclusive) of `fh` to `out`, in order. Resolves once the last
  * write was issued (it does not end `out`); rejects on a read error, on a file shorter than
- * `end`, and with PrematureCloseError when `out` closes first. It never closes `fh`.
+ * `end`, with what `observe` threw, and with PrematureCloseError when `out` closes first. It
+ * never closes `fh`.
  */
-export async function copyFileRange(fh: FileHandle, start: number, end: number, out: Writable, chunk = COPY_CHUNK_BYTES, depth = COPY_DEPTH): Promise<void> {
+export async function copyFileRange(fh: FileHandle, start: number, end: number, out: Writable, chunk = COPY_CHUNK_BYTES, depth = COPY_DEPTH, observe?: ChunkObserver): Promise<void> {
   const length = end - start + 1;
   if (length <= 0) return;
   const size = Math.min(chunk, length);
@@ -61,6 +68,7 @@ export async function copyFileRange(fh: FileHandle, start: number, end: number, 
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos + 1), pos);
       if (bytesRead === 0) throw new Error(`file ended at byte ${pos}, before byte ${end}`);
       if (closed) throw new PrematureCloseError();
+      observe?.(buf.subarray(0, bytesRead), pos + bytesRead > end);
       pos += bytesRead;
       out.write(buf.subarray(0, bytesRead), (err) => {
         // After an error the socket is gone: the buffer is never needed again.

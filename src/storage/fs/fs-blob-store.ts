@@ -3,11 +3,23 @@
  * `<root>/uploads/<id>`. Durability: every upload write ends with fdatasync, a commit renames
  * the upload file into place and fsyncs both folders, so a blob path exists only with all its
  * bytes on disk. The handle is unused (the upload id names the file).
+ *
+ * Integrity on a filling disk: `write` may take part of a buffer and return a short count, and
+ * then fail with ENOSPC. Every write loop here writes all of its bytes or throws; an upload
+ * write that fails for lack of space cuts the file back to the offset it started from (the
+ * last durable offset), giving back the space it took, and nothing ever extends a file with
+ * `truncate` (which would pad it with zeros). A commit checks that the upload holds at least the bytes it was asked to
+ * commit and that the placed blob has exactly that size. ENOSPC and EDQUOT surface as
+ * StorageFullError.
+ *
+ * A commit replaces a stored copy of the digest whose size is wrong (truncated, or a missing
+ * file), atomically by rename, so a re-push repairs it; an intact copy is kept.
  */
-import { mkdir, open, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open as openFile, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { NotFoundError } from '../../errors/store.js';
+import { asStorageFull, NotFoundError } from '../../errors/store.js';
 import type { Digest } from '../../registry/names.js';
 import type { BlobCopy, BlobStore, ByteRange } from '../blob-store.js';
 import { copyFileRange } from './copy.js';
@@ -15,18 +27,31 @@ import { copyFileRange } from './copy.js';
 /** Bytes written between background fdatasyncs while an upload streams in. */
 const EARLY_SYNC_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The file system calls the store opens files through: node:fs/promises' `open` unless another
+ * is passed (the contract suite passes one whose handles write short and fail with ENOSPC).
+ */
+export interface FsOps {
+  open(path: string, flags: string): Promise<FileHandle>;
+}
+
+const nodeFs: FsOps = { open: (path, flags) => openFile(path, flags) };
+
 export class FsBlobStore implements BlobStore {
   readonly capabilities = { redirect: false };
   private readonly blobsDir: string;
   private readonly uploadsDir: string;
 
-  private constructor(root: string) {
+  private constructor(
+    root: string,
+    private readonly fs: FsOps,
+  ) {
     this.blobsDir = join(root, 'blobs');
     this.uploadsDir = join(root, 'uploads');
   }
 
-  static async open(root: string): Promise<FsBlobStore> {
-    const store = new FsBlobStore(root);
+  static async open(root: string, fs: FsOps = nodeFs): Promise<FsBlobStore> {
+    const store = new FsBlobStore(root, fs);
     await mkdir(store.blobsDir, { recursive: true });
     await mkdir(store.uploadsDir, { recursive: true });
     return store;
@@ -53,7 +78,7 @@ export class FsBlobStore implements BlobStore {
 
   async read(digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
     const path = this.blobPath(digest);
-    const fh = await open(path, 'r').catch((e: unknown) => {
+    const fh = await openFile(path, 'r').catch((e: unknown) => {
       throw isNotFound(e) ? new NotFoundError(`blob ${digest}`) : e;
     });
     return fh.createReadStream({
@@ -65,16 +90,16 @@ export class FsBlobStore implements BlobStore {
   }
 
   async openCopy(digest: Digest, range?: ByteRange): Promise<BlobCopy> {
-    const fh = await open(this.blobPath(digest), 'r').catch((e: unknown) => {
+    const fh = await openFile(this.blobPath(digest), 'r').catch((e: unknown) => {
       throw isNotFound(e) ? new NotFoundError(`blob ${digest}`) : e;
     });
     let closed: Promise<void> | undefined;
     const close = () => (closed ??= fh.close());
     return {
-      async writeTo(out: Writable) {
+      async writeTo(out: Writable, observe?: (chunk: Buffer, last: boolean) => void) {
         try {
           const end = range ? range.end : (await fh.stat()).size - 1;
-          await copyFileRange(fh, range?.start ?? 0, end, out);
+          await copyFileRange(fh, range?.start ?? 0, end, out, undefined, undefined, observe);
         } finally {
           await close();
         }
@@ -107,13 +132,13 @@ export class FsBlobStore implements BlobStore {
   }
 
   async createUpload(id: string): Promise<string> {
-    const fh = await open(this.uploadPath(id), 'wx');
+    const fh = await this.fs.open(this.uploadPath(id), 'wx').catch(fullAsStorageFull);
     await fh.close();
     return '';
   }
 
   async writeUpload(id: string, handle: string, offset: number, source: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<{ handle: string; written: number }> {
-    const fh = await open(this.uploadPath(id), 'r+').catch((e: unknown) => {
+    const fh = await this.fs.open(this.uploadPath(id), 'r+').catch((e: unknown) => {
       throw isNotFound(e) ? new NotFoundError(`upload ${id}`) : e;
     });
     let written = 0;
@@ -124,17 +149,17 @@ export class FsBlobStore implements BlobStore {
     let early: Promise<void> | undefined;
     let earlyError: unknown;
     let unsynced = 0;
+    let started = false;
     try {
+      // Writing past the end of a shorter file would leave a hole that reads as zeros.
+      const before = (await fh.stat()).size;
+      started = before >= offset;
+      if (before < offset) throw new NotFoundError(`upload ${id} holds ${before} bytes, not the ${offset} its session recorded`);
       // Chunks from the socket are small; gathering about 1 MiB per writev keeps syscalls few.
       let batch: Buffer[] = [];
       let batchBytes = 0;
       const flush = async () => {
-        let pos = offset + written - batchBytes;
-        for (let i = 0; i < batch.length; ) {
-          const r = await fh.writev(batch.slice(i, i + 512), pos);
-          pos += r.bytesWritten;
-          i += 512;
-        }
+        await writeAll(fh, batch, offset + written - batchBytes);
         unsynced += batchBytes;
         batch = [];
         batchBytes = 0;
@@ -156,8 +181,18 @@ export class FsBlobStore implements BlobStore {
       await flush();
       await early;
       if (earlyError) throw earlyError;
+      // Only ever shortens the file: every byte up to offset + written was just written.
       await fh.truncate(offset + written);
       await fh.datasync();
+      const size = (await fh.stat()).size;
+      if (size !== offset + written) throw new Error(`upload ${id} holds ${size} bytes after a write to ${offset + written}`);
+    } catch (e) {
+      await early?.catch(() => {});
+      // On a full disk the space this failed write took is given back (its bytes are not part
+      // of the upload; the next write at `offset` would replace them anyway). Not after an
+      // abort: the write lease may have passed to a writer whose bytes follow `offset` now.
+      if (started && asStorageFull(e) && !signal?.aborted) await fh.truncate(offset).catch(() => {});
+      fullAsStorageFull(e);
     } finally {
       await early;
       await fh.close();
@@ -172,39 +207,51 @@ export class FsBlobStore implements BlobStore {
     }
     // Opened here, not lazily by the stream, so that missing bytes (an upload whose commit
     // renamed them away before a crash) are the contract's NotFoundError, not a stream error.
-    const fh = await open(this.uploadPath(id), 'r').catch((e: unknown) => {
+    const fh = await openFile(this.uploadPath(id), 'r').catch((e: unknown) => {
       throw isNotFound(e) ? new NotFoundError(`upload ${id}`) : e;
     });
     return fh.createReadStream({ start: 0, end: length - 1, highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) } as Parameters<typeof fh.createReadStream>[0]);
   }
 
-  async commitUpload(id: string, _handle: string, size: number, digest: Digest): Promise<void> {
+  async commitUpload(id: string, _handle: string, size: number, digest: Digest): Promise<boolean> {
     const from = this.uploadPath(id);
     const to = this.blobPath(digest);
-    const fh = await open(from, 'r+').catch((e: unknown) => {
+    const fh = await this.fs.open(from, 'r+').catch((e: unknown) => {
       throw isNotFound(e) ? new NotFoundError(`upload ${id}`) : e;
     });
     try {
       // writeUpload made every byte durable before it resolved; only a shortened file needs
-      // another flush (of its new size).
-      if ((await fh.stat()).size !== size) {
+      // another flush (of its new size). A file shorter than `size` lost bytes: never pad it.
+      const held = (await fh.stat()).size;
+      if (held < size) throw new NotFoundError(`upload ${id} holds ${held} bytes, ${size} expected`);
+      if (held > size) {
         await fh.truncate(size);
         await fh.datasync();
       }
+    } catch (e) {
+      fullAsStorageFull(e);
     } finally {
       await fh.close();
     }
-    if ((await this.stat(digest)) !== undefined) {
+    // An intact copy stays; a missing or wrong-sized one is replaced (a re-push repairs it).
+    if ((await this.stat(digest)) === size) {
       await rm(from, { force: true });
-      return;
+      return false;
     }
     const dir = join(to, '..');
-    // A folder created here must itself be durable in its parent, or a crash could lose it
-    // and the blob inside it.
-    const created = await mkdir(dir, { recursive: true });
-    await rename(from, to);
-    const parents = created ? createdFolders(this.blobsDir, created, dir) : [];
-    await Promise.all([fsyncDir(dir), fsyncDir(this.uploadsDir), ...parents.map(fsyncDir)]);
+    try {
+      // A folder created here must itself be durable in its parent, or a crash could lose it
+      // and the blob inside it.
+      const created = await mkdir(dir, { recursive: true });
+      await rename(from, to);
+      const parents = created ? createdFolders(this.blobsDir, created, dir) : [];
+      await Promise.all([fsyncDir(dir), fsyncDir(this.uploadsDir), ...parents.map(fsyncDir)]);
+    } catch (e) {
+      fullAsStorageFull(e);
+    }
+    const placed = await this.stat(digest);
+    if (placed !== size) throw new Error(`blob ${digest} holds ${placed} bytes after its commit, ${size} expected`);
+    return true;
   }
 
   async deleteUpload(id: string): Promise<void> {
@@ -220,6 +267,36 @@ export class FsBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * Writes every byte of `buffers` at `position`, or throws. `writev` may write fewer bytes than
+ * asked (a filling disk), so the loop continues from the first unwritten byte.
+ */
+async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let pending = buffers.filter((b) => b.length > 0);
+  let pos = position;
+  while (pending.length > 0) {
+    const { bytesWritten } = await fh.writev(pending.slice(0, 512), pos);
+    if (bytesWritten <= 0) throw Object.assign(new Error(`the file system took no bytes at offset ${pos}`), { code: 'ENOSPC' });
+    pos += bytesWritten;
+    let skip = bytesWritten;
+    while (skip > 0) {
+      const first = pending[0]!;
+      if (first.length <= skip) {
+        skip -= first.length;
+        pending.shift();
+      } else {
+        pending[0] = first.subarray(skip);
+        skip = 0;
+      }
+    }
+  }
+}
+
+/** Rethrows `e`, as StorageFullError when it says the disk or quota is full. */
+function fullAsStorageFull(e: unknown): never {
+  throw asStorageFull(e) ?? e;
 }
 
 function isNotFound(e: unknown): boolean {
@@ -243,7 +320,7 @@ function createdFolders(root: string, first: string, last: string): string[] {
 }
 
 async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+  const fh = await openFile(dir, 'r');
   try {
     await fh.sync();
   } finally {

@@ -37,9 +37,11 @@ export class S3BlobStore implements BlobStore {
     this.uploads = new S3Uploads(client, this.keys, options.partSizeBytes);
   }
 
-  /** Connects and checks that the bucket is reachable, so a wrong setting fails at start. */
-  static async open(options: S3BlobStoreOptions): Promise<S3BlobStore> {
-    const client = createS3Client(options);
+  /**
+   * Connects and checks that the bucket is reachable, so a wrong setting fails at start.
+   * `client`: an S3 client to use instead of one built from `options` (tests pass a wrapped one).
+   */
+  static async open(options: S3BlobStoreOptions, client: S3Client = createS3Client(options)): Promise<S3BlobStore> {
     try {
       await client.send(new HeadBucketCommand({ Bucket: options.bucket }));
     } catch (e) {
@@ -102,7 +104,7 @@ export class S3BlobStore implements BlobStore {
     return this.uploads.read(checkId(id), handle, length, signal);
   }
 
-  commitUpload(id: string, handle: string, size: number, digest: Digest): Promise<void> {
+  commitUpload(id: string, handle: string, size: number, digest: Digest): Promise<boolean> {
     return this.uploads.commit(checkId(id), handle, size, digest);
   }
 

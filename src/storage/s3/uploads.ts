@@ -16,6 +16,7 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -25,7 +26,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { NotFoundError } from '../../errors/store.js';
+import { asStorageFull, NotFoundError } from '../../errors/store.js';
 import type { Digest } from '../../registry/names.js';
 import { isS3NotFound, type S3Keys } from './client.js';
 import {
@@ -61,6 +62,17 @@ export class S3Uploads {
   }
 
   async write(id: string, handle: string, offset: number, source: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<{ handle: string; written: number }> {
+    try {
+      return await this.writeStaged(id, handle, offset, source, signal);
+    } catch (e) {
+      // Objects staged by a failed write are named by no handle, so the persisted handle still
+      // holds exactly its bytes; they go when the upload is committed or removed (both delete
+      // everything under the upload's folder).
+      throw asStorageFull(e) ?? e;
+    }
+  }
+
+  private async writeStaged(id: string, handle: string, offset: number, source: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<{ handle: string; written: number }> {
     const h = decodeHandle(handle);
     await this.requireStarted(id, signal);
     if (offset > h.s) throw new Error(`upload ${id}: write at ${offset} is past the ${h.s} stored bytes`);
@@ -149,24 +161,50 @@ export class S3Uploads {
     return Readable.from(bytes(), { objectMode: false });
   }
 
-  async commit(id: string, handle: string, size: number, digest: Digest): Promise<void> {
+  async commit(id: string, handle: string, size: number, digest: Digest): Promise<boolean> {
     const h = decodeHandle(handle);
-    if (size > h.s) throw new Error(`upload ${id}: commit of ${size} bytes, ${h.s} stored`);
+    if (size > h.s) throw new NotFoundError(`upload ${id}: commit of ${size} bytes, ${h.s} stored`);
     await this.requireStarted(id);
     const key = this.keys.blob(digest);
-    if (!(await this.exists(key))) {
+    // An intact copy stays; a missing or wrong-sized one is replaced (a re-push repairs it).
+    // Writing a key replaces its object atomically.
+    let placed = false;
+    if ((await this.size(key)) !== size) {
       const pieces = stagedObjects(h)
         .filter((o) => o.start < size)
         .map((o) => ({ key: this.keys.upload(id) + o.name, length: Math.min(o.size, size - o.start), whole: o.start + o.size <= size }));
-      if (pieces.length === 0) {
-        await this.client.send(new PutObjectCommand({ Bucket: this.keys.bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0 }));
-      } else if (pieces.length === 1 && pieces[0]!.whole) {
-        await this.client.send(new CopyObjectCommand({ Bucket: this.keys.bucket, Key: key, CopySource: this.keys.copySource(pieces[0]!.key) }));
-      } else {
-        await this.multipartCopy(id, key, pieces);
+      try {
+        if (pieces.length === 0) {
+          await this.client.send(new PutObjectCommand({ Bucket: this.keys.bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0 }));
+        } else if (pieces.length === 1 && pieces[0]!.whole) {
+          await this.client.send(new CopyObjectCommand({ Bucket: this.keys.bucket, Key: key, CopySource: this.keys.copySource(pieces[0]!.key) }));
+        } else {
+          await this.multipartCopy(id, key, pieces);
+        }
+      } catch (e) {
+        throw asStorageFull(e) ?? e;
       }
+      // The staged objects' sizes were never read back: the assembled object proves them.
+      const stored = await this.size(key);
+      if (stored !== size) {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.keys.bucket, Key: key })).catch(() => {});
+        throw new Error(`blob ${digest} holds ${stored} bytes after its commit, ${size} expected`);
+      }
+      placed = true;
     }
     await this.removeObjects(id);
+    return placed;
+  }
+
+  /** Size of an object, or undefined when it is absent. */
+  private async size(key: string): Promise<number | undefined> {
+    try {
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.keys.bucket, Key: key }));
+      return r.ContentLength ?? 0;
+    } catch (e) {
+      if (isS3NotFound(e)) return undefined;
+      throw e;
+    }
   }
 
   async remove(id: string): Promise<void> {
