@@ -142,6 +142,8 @@ export class Authenticator {
    * login: throttled, audited when actually verified. Throws AuthFailure.
    */
   async login(user: string, secret: string, address: string, via: string): Promise<Verified> {
+    // No account has one, and PostgreSQL text cannot hold one: refuse before any lookup.
+    if (user.includes('\0') || secret.includes('\0')) throw new AuthFailure('user names and secrets cannot contain NUL characters');
     const key = this.cache.keyOf(user, secret);
     const cached = await this.remembered(key);
     if (cached) return cached;

@@ -16,6 +16,7 @@
  * A key found over its limit is remembered in memory until its window ends, so repeated
  * refused attempts cost no database read; only the first refusal per key is reported as such.
  */
+import { createHash } from 'node:crypto';
 import type { LoginFailureQueries } from '../metadata/auth-store.js';
 
 export interface LimiterOptions {
@@ -98,6 +99,8 @@ export class LoginLimiter {
   }
 }
 
+/** Keys are hashes: bounded in length whatever a client sends as a user name, and never a NUL in SQL text. */
 function keys(account: string, address: string): [pair: string, address: string, account: string] {
-  return [`p:${account}\u0000${address}`, `a:${address}`, `u:${account}`];
+  const h = (s: string) => createHash('sha256').update(s).digest('base64url');
+  return [`p:${h(`${address}\n${account}`)}`, `a:${h(address)}`, `u:${h(account)}`];
 }

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { SqlMetadataStore } from '../../src/metadata/sql/store.js';
 import { ADMIN, api, basic, ok, startAuthBerth } from '../helpers/auth.js';
 import { startBerth, type TestBerth } from '../helpers/berth.js';
+import { createTestDatabase, postgresSkipReason } from '../helpers/postgres.js';
 import { randomBlob, sha256 } from '../helpers/oci.js';
 
 interface Tokens {
@@ -191,6 +192,25 @@ describe('credentials: a remembered password is re-checked against the shared da
       assert.equal(status, 401);
     } finally {
       await b.close();
+    }
+  });
+});
+
+describe('credentials: hostile input on PostgreSQL', () => {
+  test('a NUL in a user name or password is refused as a bad login, never a server error', async (t) => {
+    const reason = await postgresSkipReason();
+    if (reason) return t.skip(reason);
+    const db = await createTestDatabase();
+    const b = await startAuthBerth({ metadata: { driver: 'postgres', postgres: { url: db.url } } });
+    try {
+      assert.equal((await fetch(`${b.url}/v2/`, { headers: { Authorization: basic('ad\u0000min', 'x') } })).status, 401);
+      assert.equal((await fetch(`${b.url}/v2/`, { headers: { Authorization: basic('admin', 'se\u0000cret') } })).status, 401);
+      const form = await fetch(`${b.url}/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: 'a\u0000', password: 'b', service: 'berth' }) });
+      assert.equal(form.status, 401);
+      assert.equal((await api(b.url, 'GET', '/auth/me', ADMIN)).status, 200);
+    } finally {
+      await b.close();
+      await db.drop();
     }
   });
 });

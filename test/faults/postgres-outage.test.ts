@@ -7,6 +7,7 @@
  * without a restart and nothing acknowledged before the outage is lost.
  */
 import assert from 'node:assert/strict';
+import { TEST_KEY_ENCRYPTION_KEY } from '../helpers/node-process.js';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ADMIN, api, basic, ok, startAuthBerth } from '../helpers/auth.js';
@@ -35,8 +36,9 @@ describe('PostgreSQL outage', { skip, timeout: 120_000 }, () => {
     pg = await createPgCluster();
     const metadata = { driver: 'postgres' as const, postgres: { url: pg.url, poolSize: 4, ssl: { enabled: false, rejectUnauthorized: true }, statementTimeoutMs: 10_000 } };
     const jobs = { enabled: false, concurrency: 1, pollMs: 1000, leaseSeconds: 60 };
-    b = await startAuthBerth({ metadata, jobs });
-    open = await startBerth({ metadata, jobs, lifecycle: { schedulerEnabled: false } });
+    // Two nodes of one database: they share the key that seals the token-signing keys.
+    b = await startAuthBerth({ metadata, jobs, auth: { keyEncryptionKey: TEST_KEY_ENCRYPTION_KEY } });
+    open = await startBerth({ metadata, jobs, lifecycle: { schedulerEnabled: false }, auth: { enabled: false, keyEncryptionKey: TEST_KEY_ENCRYPTION_KEY } });
     await ok(api(b.url, 'POST', '/projects', ADMIN, { name: 'outage', public: false }));
   });
   after(async () => {
