@@ -47,6 +47,10 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     throw invalid(`body is not valid JSON: ${(e as Error).message}`);
   }
   if (!isObject(doc)) throw invalid('manifest must be a JSON object');
+  // Docker schema 1 is a format we do not take (UNSUPPORTED); a manifest that declares a
+  // schema 2 / OCI media type and says schemaVersion 1 is simply an invalid manifest.
+  const claimed = typeof doc.mediaType === 'string' ? doc.mediaType : declared;
+  if (doc.schemaVersion === 1 && claimed !== undefined && MANIFEST_TYPES.has(claimed)) throw invalid(`schemaVersion must be 2 for ${claimed}`);
   if (doc.schemaVersion === 1) throw schema1();
   if (doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
   const bodyType = optionalString(doc, 'mediaType', 'mediaType');
