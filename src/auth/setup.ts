@@ -80,7 +80,7 @@ export async function createAccessControl(
   };
 
   return {
-    authorizer: a.enabled ? registryAuthorizer(access, store, audit, httpOptions) : allowAll,
+    authorizer: a.enabled ? registryAuthorizer(access, store, audit, httpOptions, authenticator) : allowAll,
     installHooks(app) {
       installAuthentication(app, authenticator, httpOptions);
       installRegistryAudit(app, audit, config.audit.recordPulls);
