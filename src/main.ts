@@ -94,7 +94,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const registry = {
     blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy),
     uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy),
-    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy),
+    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences }),
     listing: new ListingService(meta, config.registry),
     limits: { maxManifestBytes: config.registry.maxManifestBytes },
   };

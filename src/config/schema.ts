@@ -136,6 +136,7 @@ export const configSchema = z
     registry: z
       .strictObject({
         maxManifestBytes: z.number().int().min(1024).default(4 * MiB).describe('Largest manifest accepted by PUT, in bytes.'),
+        maxManifestReferences: z.number().int().min(1).max(100_000).default(10_000).describe('Most descriptors one manifest may list (config + layers, or the manifests of an index); more is MANIFEST_INVALID.'),
         uploadMaxAgeSeconds: z.number().int().min(60).default(24 * 3600).describe('Upload sessions untouched for this long are abandoned and may be removed.'),
         manifestCacheEntries: z.number().int().min(0).default(10000).describe('Manifests kept in the in-memory read cache (0 disables it).'),
         defaultPageSize: z.number().int().min(1).default(1000).describe('Page size of tag, catalog and referrer lists when the client sends no `n`.'),
@@ -143,6 +144,7 @@ export const configSchema = z
       })
       .default({
         maxManifestBytes: 4 * MiB,
+        maxManifestReferences: 10_000,
         uploadMaxAgeSeconds: 24 * 3600,
         manifestCacheEntries: 10000,
         defaultPageSize: 1000,

@@ -37,7 +37,12 @@ export function baseMediaType(contentType: string | undefined): string | undefin
   return t ? t : undefined;
 }
 
-export function parseManifest(body: Buffer, contentType: string | undefined): ParsedManifest {
+/**
+ * `maxReferences` bounds the descriptors a manifest may list (config + layers, or the
+ * children of an index): each becomes rows and query parameters of the push's transaction,
+ * so a hostile manifest is refused here, before any of that, instead of by the database.
+ */
+export function parseManifest(body: Buffer, contentType: string | undefined, maxReferences = Number.POSITIVE_INFINITY): ParsedManifest {
   const declared = baseMediaType(contentType);
   if (declared && SCHEMA1_TYPES.has(declared)) throw schema1();
   let doc: unknown;
@@ -68,6 +73,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   if (IMAGE_MANIFEST_TYPES.has(mediaType)) {
     const config = parseDescriptor(doc.config, 'config');
     if (!Array.isArray(doc.layers)) throw invalid('layers must be an array');
+    if (doc.layers.length + 1 > maxReferences) throw tooManyReferences(doc.layers.length + 1, maxReferences, 'config and layers');
     const layers = doc.layers.map((l, i) => parseDescriptor(l, `layers[${i}]`));
     if ('manifests' in doc) throw invalid('an image manifest must not have manifests');
     return {
@@ -81,9 +87,14 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   }
   if (!INDEX_TYPES.has(mediaType)) throw invalid(`unsupported manifest media type ${mediaType}`);
   if (!Array.isArray(doc.manifests)) throw invalid('manifests must be an array');
+  if (doc.manifests.length > maxReferences) throw tooManyReferences(doc.manifests.length, maxReferences, 'manifests');
   const children = doc.manifests.map((m, i) => parseDescriptor(m, `manifests[${i}]`));
   if ('layers' in doc || 'config' in doc) throw invalid('an index must not have config or layers');
   return { mediaType, artifactType, subject, annotations, blobs: [], children: children.map((c) => c.digest) };
+}
+
+function tooManyReferences(count: number, limit: number, what: string): OciError {
+  return new OciError('MANIFEST_INVALID', { count, limit, reason: `the manifest lists ${count} descriptors (${what}); at most ${limit} are accepted (registry.maxManifestReferences)` });
 }
 
 function schema1(): OciError {
