@@ -93,7 +93,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key));
   const registry = {
     blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy),
-    uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy),
+    uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy, {
+      maxOpenPerRepository: config.registry.maxOpenUploadsPerRepository,
+      maxOpenPerOwner: config.registry.maxOpenUploadsPerPrincipal,
+      maxAgeMs: config.registry.uploadMaxAgeSeconds * 1000,
+    }),
     manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences }),
     listing: new ListingService(meta, config.registry),
     limits: { maxManifestBytes: config.registry.maxManifestBytes },

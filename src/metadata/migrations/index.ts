@@ -7,6 +7,7 @@ import { sql, type Kysely, type Migration } from 'kysely';
 import { auth } from './auth.js';
 import { scale } from './0003-scale.js';
 import { lifecycle } from './0004-lifecycle.js';
+import { uploadOwners } from './0005-upload-owners.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -114,5 +115,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0002-auth': auth(dialect),
     '0003-scale': scale(dialect),
     '0004-lifecycle': lifecycle(dialect),
+    '0005-upload-owners': uploadOwners(dialect),
   };
 }
