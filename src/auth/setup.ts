@@ -50,7 +50,7 @@ export async function createAccessControl(
   const db = deps.meta.db;
   const a = config.auth;
   const store = new SqlAuthStore(db);
-  const audit = new AuditLog(store, { retentionDays: config.audit.retentionDays });
+  const audit = new AuditLog(store, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal });
   const access = new AccessService(store, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
   const tokens = new TokenIssuer(store, { issuer: a.issuer, service: a.service, accessTtlSeconds: a.tokenTtlSeconds, refreshTtlSeconds: a.refreshTokenTtlSeconds });
   await tokens.init();
