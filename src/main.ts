@@ -103,7 +103,16 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     limits: { maxManifestBytes: config.registry.maxManifestBytes },
   };
   const access = await createAccessControl(config, { meta, blobs, manifests: registry.manifests, logger, adminPassword: process.env.BERTH_ADMIN_PASSWORD });
-  const app = await buildServer({ logger, registry, authorize: options.authorize ?? access.authorizer, hooks: (a) => access.installHooks(a), plugins: access.plugins, lifecycle, guardApi: (a) => access.guardApi(a) });
+  const s = config.server;
+  const limits = {
+    headersTimeoutMs: s.headersTimeoutSeconds * 1000,
+    keepAliveTimeoutMs: s.keepAliveTimeoutSeconds * 1000,
+    minBytesPerSecond: s.minBytesPerSecond,
+    rateWindowMs: s.rateWindowSeconds * 1000,
+    maxConnectionsPerAddress: s.maxConnectionsPerAddress,
+    maxConnections: s.maxConnections,
+  };
+  const app = await buildServer({ logger, registry, authorize: options.authorize ?? access.authorizer, hooks: (a) => access.installHooks(a), plugins: access.plugins, lifecycle, guardApi: (a) => access.guardApi(a), limits });
 
   // Background jobs: every kind this process can run is registered here, by name.
   const handlers = new Map<string, JobHandler>([...lifecycle.jobHandlers].map(([kind, run]) => [kind, (payload) => run(payload)]));

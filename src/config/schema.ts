@@ -103,6 +103,18 @@ const s3Storage = z.strictObject({
     .describe('S3 storage settings.'),
 });
 
+const serverSchema = z
+  .strictObject({
+    headersTimeoutSeconds: z.number().min(1).default(20).describe("A request's headers must arrive complete within this many seconds, or the connection is closed."),
+    keepAliveTimeoutSeconds: z.number().min(1).default(65).describe('An idle keep-alive connection is closed after this many seconds (keep it above a load balancer\'s idle timeout).'),
+    minBytesPerSecond: z.number().int().min(0).default(1024).describe('While the server waits on a client (a request body, or a response the client does not read), the connection must move this many bytes per second on average over `rateWindowSeconds`, or it is closed. No total deadline: large blobs may take as long as they need (0: no rule).'),
+    rateWindowSeconds: z.number().int().min(1).default(30).describe('The window over which `minBytesPerSecond` is averaged.'),
+    maxConnectionsPerAddress: z.number().int().min(0).default(256).describe('Open connections one client address may hold; more are closed at once. Behind a reverse proxy all clients share its address: raise it or set 0 (no cap) there.'),
+    maxConnections: z.number().int().min(0).default(0).describe('Open connections in all (per process with `workers`); more are refused. 0: half of what the open-file limit leaves after 256 for files and the database.'),
+  })
+  .prefault({})
+  .describe('HTTP server limits: what slow and idle clients may hold.');
+
 export const configSchema = z
   .strictObject({
     listen: z
@@ -111,6 +123,7 @@ export const configSchema = z
       .default('0.0.0.0:5000')
       .describe('Address and port the HTTP server listens on (host:port).'),
     dataDir: z.string().min(1).default('./data').describe('Folder for the embedded database and blobs.'),
+    server: serverSchema,
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
