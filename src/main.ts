@@ -94,14 +94,27 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key));
   const registry = {
     blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy, { verifyReads: config.storage.verifyReads }),
-    uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy),
-    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy),
+    uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy, {
+      maxOpenPerRepository: config.registry.maxOpenUploadsPerRepository,
+      maxOpenPerOwner: config.registry.maxOpenUploadsPerPrincipal,
+      maxAgeMs: config.registry.uploadMaxAgeSeconds * 1000,
+    }),
+    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences }),
     listing: new ListingService(meta, config.registry),
     health: new HealthService(meta),
     limits: { maxManifestBytes: config.registry.maxManifestBytes, uploadIdleMs: config.registry.uploadIdleTimeoutSeconds * 1000 },
   };
   const access = await createAccessControl(config, { meta, blobs, manifests: registry.manifests, logger, adminPassword: process.env.BERTH_ADMIN_PASSWORD });
-  const app = await buildServer({ logger, trustProxy: config.http.trustProxy, registry, authorize: options.authorize ?? access.authorizer, hooks: (a) => access.installHooks(a), plugins: access.plugins, lifecycle, guardApi: (a) => access.guardApi(a) });
+  const s = config.http;
+  const limits = {
+    headersTimeoutMs: s.headersTimeoutSeconds * 1000,
+    keepAliveTimeoutMs: s.keepAliveTimeoutSeconds * 1000,
+    minBytesPerSecond: s.minBytesPerSecond,
+    rateWindowMs: s.rateWindowSeconds * 1000,
+    maxConnectionsPerAddress: s.maxConnectionsPerAddress,
+    maxConnections: s.maxConnections,
+  };
+  const app = await buildServer({ logger, trustProxy: config.http.trustProxy, registry, authorize: options.authorize ?? access.authorizer, hooks: (a) => access.installHooks(a), plugins: access.plugins, lifecycle, guardApi: (a) => access.guardApi(a), limits });
 
   // Background jobs: every kind this process can run is registered here, by name.
   const handlers = new Map<string, JobHandler>([...lifecycle.jobHandlers].map(([kind, run]) => [kind, (payload) => run(payload)]));

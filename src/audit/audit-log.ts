@@ -3,6 +3,14 @@
  * written in the same transaction as the change (`recordIn`); request events (pulls, pushes,
  * logins) are queued and written in one batch every second, so the registry's hot path never
  * waits for an audit insert. Events older than the retention period are deleted hourly.
+ *
+ * What callers can make us write is bounded. Every event is a bounded summary: a long
+ * resource is cut (saying how much was cut) and a large detail is replaced by a preview.
+ * Events that callers without credentials cause (anonymous requests, failed logins, which
+ * anyone can repeat at will) are admitted per source address and in total per minute; the
+ * excess is dropped and counted, and one `audit.suppressed` event per minute records how
+ * many were dropped and from where. A refused flood therefore costs a map update per
+ * request, not a row.
  */
 import type { AuditEvent, AuditFilter, AuditQueries, AuditRecord, AuthStore } from '../metadata/auth-store.js';
 
@@ -13,18 +21,65 @@ export type AuditInput = Omit<AuditEvent, 'at' | 'project' | 'sourceAddress' | '
   at?: number;
 };
 
+/** Longest resource kept, in characters; longest detail kept, as JSON characters. */
+export const MAX_RESOURCE_CHARS = 512;
+export const MAX_DETAIL_CHARS = 4096;
+/** Addresses named one by one in a suppression summary (the rest are added up). */
+const SUMMARY_ADDRESSES = 20;
+const WINDOW_MS = 60_000;
+
+export interface AuditOptions {
+  retentionDays: number;
+  flushMs?: number;
+  /** Unauthenticated events admitted per source address per minute. */
+  unauthenticatedPerMinute?: number;
+  /** Unauthenticated events admitted per minute across all addresses. */
+  unauthenticatedPerMinuteTotal?: number;
+}
+
+/** A caller without verified credentials caused it: anonymous requests and failed logins. */
+function unauthenticated(e: AuditInput): boolean {
+  return e.actor === 'anonymous' || e.actor === '' || (e.action === 'login' && e.result === 'failure');
+}
+
+function boundedResource(resource: string): string {
+  if (resource.length <= MAX_RESOURCE_CHARS) return resource;
+  return `${resource.slice(0, MAX_RESOURCE_CHARS)}… (+${resource.length - MAX_RESOURCE_CHARS} characters)`;
+}
+
+function boundedDetail(detail: unknown): unknown {
+  if (detail === undefined || detail === null) return null;
+  let json: string;
+  try {
+    json = JSON.stringify(detail) ?? 'null';
+  } catch {
+    return { unserializable: true };
+  }
+  if (json.length <= MAX_DETAIL_CHARS) return detail;
+  return { truncated: true, characters: json.length, preview: json.slice(0, MAX_DETAIL_CHARS / 2) };
+}
+
 export class AuditLog {
   private queue: AuditEvent[] = [];
+  /** The current minute of unauthenticated events: admitted per address and in total, and what was dropped. */
+  private windowStart = 0;
+  private admitted = new Map<string, number>();
+  private admittedTotal = 0;
+  private dropped = new Map<string, number>();
+  private droppedTotal = 0;
   private readonly flushTimer: NodeJS.Timeout;
   private readonly retentionTimer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: AuthStore,
-    private readonly options: { retentionDays: number; flushMs?: number },
+    private readonly options: AuditOptions,
     private readonly now: () => number = Date.now,
   ) {
-    this.flushTimer = setInterval(() => void this.flush().catch(() => {}), options.flushMs ?? 1000);
+    this.flushTimer = setInterval(() => {
+      this.rollWindow();
+      void this.flush().catch(() => {});
+    }, options.flushMs ?? 1000);
     this.flushTimer.unref();
     this.retentionTimer = setInterval(() => void this.prune().catch(() => {}), 3600_000);
     this.retentionTimer.unref();
@@ -33,20 +88,68 @@ export class AuditLog {
   private event(e: AuditInput): AuditEvent {
     return {
       at: e.at ?? this.now(),
-      actor: e.actor,
+      actor: e.actor.slice(0, 256),
       action: e.action,
-      resource: e.resource,
+      resource: boundedResource(e.resource),
       project: e.project ?? null,
       result: e.result,
       sourceAddress: e.sourceAddress ?? null,
-      detail: e.detail ?? null,
+      detail: boundedDetail(e.detail),
     };
   }
 
-  /** Queues a request event (written within about a second). */
+  /** Queues a request event (written within about a second); unauthenticated ones may be only counted. */
   record(e: AuditInput): void {
+    if (unauthenticated(e) && !this.admit(e.sourceAddress ?? 'unknown')) return;
     this.queue.push(this.event(e));
     if (this.queue.length >= 500) void this.flush().catch(() => {});
+  }
+
+  /** Whether an unauthenticated event from `address` may be written in this minute. */
+  private admit(address: string): boolean {
+    this.rollWindow();
+    const perAddress = this.options.unauthenticatedPerMinute ?? 60;
+    const total = this.options.unauthenticatedPerMinuteTotal ?? 600;
+    const n = this.admitted.get(address) ?? 0;
+    if (n < perAddress && this.admittedTotal < total) {
+      this.admitted.set(address, n + 1);
+      this.admittedTotal++;
+      return true;
+    }
+    this.droppedTotal++;
+    // The map of addresses is bounded too: past its size, new addresses are only added up.
+    if (this.dropped.has(address) || this.dropped.size < 10_000) this.dropped.set(address, (this.dropped.get(address) ?? 0) + 1);
+    return false;
+  }
+
+  /** Starts a new minute when the current one is over, queueing the summary of what it dropped. */
+  private rollWindow(): void {
+    const now = this.now();
+    if (now - this.windowStart < WINDOW_MS) return;
+    if (this.droppedTotal > 0) {
+      const top = [...this.dropped].sort((a, b) => b[1] - a[1]).slice(0, SUMMARY_ADDRESSES);
+      this.queue.push(
+        this.event({
+          at: now,
+          actor: 'anonymous',
+          action: 'audit.suppressed',
+          resource: 'audit',
+          result: 'failure',
+          detail: {
+            reason: 'unauthenticated events over the per-minute limit (audit.unauthenticatedPerMinute, audit.unauthenticatedPerMinuteTotal) were counted, not recorded',
+            since: new Date(this.windowStart).toISOString(),
+            dropped: this.droppedTotal,
+            addresses: this.dropped.size,
+            top: top.map(([address, count]) => ({ address, count })),
+          },
+        }),
+      );
+    }
+    this.windowStart = now;
+    this.admitted = new Map();
+    this.admittedTotal = 0;
+    this.dropped = new Map();
+    this.droppedTotal = 0;
   }
 
   /** Writes an event inside the caller's transaction, so it commits with the change. */
@@ -66,6 +169,7 @@ export class AuditLog {
   }
 
   async query(filter: AuditFilter): Promise<AuditRecord[]> {
+    this.rollWindow();
     await this.flush();
     return this.store.audit.query(filter);
   }
@@ -77,6 +181,8 @@ export class AuditLog {
   async close(): Promise<void> {
     clearInterval(this.flushTimer);
     clearInterval(this.retentionTimer);
+    this.windowStart = 0; // the last minute's summary is written too
+    this.rollWindow();
     await this.flush();
   }
 }

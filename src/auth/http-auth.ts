@@ -106,7 +106,21 @@ export function installAuthentication(app: FastifyInstance, authenticator: Authe
 }
 
 /** The real /v2 authorizer: the policy decides every route's declared action. */
-export function registryAuthorizer(access: AccessService, store: AuthStore, audit: AuditLog, options: HttpAuthOptions): RegistryAuthorizer {
+export function registryAuthorizer(access: AccessService, store: AuthStore, audit: AuditLog, options: HttpAuthOptions, authenticator: Pick<Authenticator, 'subject'>): RegistryAuthorizer {
+  // Who a catalog request lists for, resolved once per request (a page may check many names).
+  const listers = new WeakMap<FastifyRequest, Promise<Principal>>();
+  function lister(request: FastifyRequest): Promise<Principal> {
+    let p = listers.get(request);
+    if (!p) {
+      const caller = request.principal;
+      // A registry token stands for its subject as that account is now: a removed or
+      // disabled subject lists nothing it could not pull anonymously.
+      p = caller.kind === 'token' ? (caller.subject === '' ? Promise.resolve(ANONYMOUS) : authenticator.subject(caller.subject).then((s) => s ?? ANONYMOUS)) : Promise.resolve(caller);
+      listers.set(request, p);
+    }
+    return p;
+  }
+
   async function createProject(p: Principal, project: string): Promise<void> {
     const owner = p.kind === 'user' ? p.name : p.kind === 'token' ? p.subject : undefined;
     if (owner === undefined) return;
@@ -138,6 +152,9 @@ export function registryAuthorizer(access: AccessService, store: AuthStore, audi
     },
     async may(request: FastifyRequest, action: 'pull' | 'push' | 'delete', repo: string): Promise<boolean> {
       return (await access.check(request.principal, action, { kind: 'repository', name: repo, project: projectOf(repo as RepoName) })).allow;
+    },
+    async listable(request: FastifyRequest, repo: string): Promise<boolean> {
+      return (await access.check(await lister(request), 'pull', { kind: 'repository', name: repo, project: projectOf(repo as RepoName) })).allow;
     },
   };
 }

@@ -52,7 +52,7 @@ export async function createAccessControl(
   const db = deps.meta.db;
   const a = config.auth;
   const store = new SqlAuthStore(db);
-  const audit = new AuditLog(store, { retentionDays: config.audit.retentionDays });
+  const audit = new AuditLog(store, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal });
   const access = new AccessService(store, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
   const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));
   const tokens = new TokenIssuer(store, { issuer: a.issuer, service: a.service, accessTtlSeconds: a.tokenTtlSeconds, refreshTtlSeconds: a.refreshTokenTtlSeconds }, sealer);
@@ -88,7 +88,7 @@ export async function createAccessControl(
   };
 
   return {
-    authorizer: a.enabled ? registryAuthorizer(access, store, audit, httpOptions) : allowAll,
+    authorizer: a.enabled ? registryAuthorizer(access, store, audit, httpOptions, authenticator) : allowAll,
     installHooks(app) {
       installAuthentication(app, authenticator, httpOptions);
       installRegistryAudit(app, audit, config.audit.recordPulls);

@@ -62,6 +62,8 @@ export const auditSchema = z
   .strictObject({
     retentionDays: z.number().int().min(1).default(90).describe('Audit events older than this are deleted (checked hourly).'),
     recordPulls: z.boolean().default(true).describe('Record manifest pulls in the audit log (blob reads are never recorded).'),
+    unauthenticatedPerMinute: z.number().int().min(1).default(60).describe('Audit events that callers without credentials cause (anonymous requests, failed logins) recorded per source address per minute; the rest are counted in one summary event per minute.'),
+    unauthenticatedPerMinuteTotal: z.number().int().min(1).default(600).describe('The same, across all source addresses together.'),
   })
   .prefault({})
   .describe('Audit log.');

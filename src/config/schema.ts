@@ -111,6 +111,24 @@ const s3Storage = z.strictObject({
     .describe('Hash every whole-blob read Berth streams (not redirected ones) and cut the connection before the last byte when the stored bytes do not match their digest (the damaged copy is removed, so a re-push repairs it).'),
 });
 
+const httpSchema = z
+  .strictObject({
+    trustProxy: z
+      .union([z.boolean(), z.string(), z.array(z.string())])
+      .default(false)
+      .describe(
+        'Believe X-Forwarded-For/-Proto from these proxies: true (any), an address or CIDR list such as "10.0.0.0/8,127.0.0.1", or false. Decides the client address (login throttling, audit) and whether a request came over HTTPS (the session cookie is then `Secure`).',
+      ),
+    headersTimeoutSeconds: z.number().min(1).default(20).describe("A request's headers must arrive complete within this many seconds, or the connection is closed."),
+    keepAliveTimeoutSeconds: z.number().min(1).default(65).describe('An idle keep-alive connection is closed after this many seconds (keep it above a load balancer\'s idle timeout).'),
+    minBytesPerSecond: z.number().int().min(0).default(1024).describe('While the server waits on a client (a request body, or a response the client does not read), the connection must move this many bytes per second on average over `rateWindowSeconds`, or it is closed. No total deadline: large blobs may take as long as they need (0: no rule).'),
+    rateWindowSeconds: z.number().int().min(1).default(30).describe('The window over which `minBytesPerSecond` is averaged.'),
+    maxConnectionsPerAddress: z.number().int().min(0).default(256).describe('Open connections one client address may hold; more are closed at once. Behind a reverse proxy all clients share its address: raise it or set 0 (no cap) there.'),
+    maxConnections: z.number().int().min(0).default(0).describe('Open connections in all (per process with `workers`); more are refused. 0: half of what the open-file limit leaves after 256 for files and the database.'),
+  })
+  .prefault({})
+  .describe('HTTP server: which proxies to believe, and what slow and idle clients may hold.');
+
 export const configSchema = z
   .strictObject({
     listen: z
@@ -119,6 +137,7 @@ export const configSchema = z
       .default('0.0.0.0:5000')
       .describe('Address and port the HTTP server listens on (host:port).'),
     dataDir: z.string().min(1).default('./data').describe('Folder for the embedded database and blobs.'),
+    http: httpSchema,
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
@@ -144,7 +163,10 @@ export const configSchema = z
     registry: z
       .strictObject({
         maxManifestBytes: z.number().int().min(1024).default(4 * MiB).describe('Largest manifest accepted by PUT, in bytes.'),
+        maxManifestReferences: z.number().int().min(1).max(100_000).default(10_000).describe('Most descriptors one manifest may list (config + layers, or the manifests of an index); more is MANIFEST_INVALID.'),
         uploadMaxAgeSeconds: z.number().int().min(60).default(24 * 3600).describe('Upload sessions untouched for this long are abandoned and may be removed.'),
+        maxOpenUploadsPerRepository: z.number().int().min(1).default(1000).describe('Open upload sessions one repository may have (abandoned ones not counted); more is TOOMANYREQUESTS until some finish or are cancelled.'),
+        maxOpenUploadsPerPrincipal: z.number().int().min(1).default(1000).describe('Open upload sessions one user or robot may have across repositories (anonymous callers count per address).'),
         manifestCacheEntries: z.number().int().min(0).default(10000).describe('Manifests kept in the in-memory read cache (0 disables it).'),
         defaultPageSize: z.number().int().min(1).default(1000).describe('Page size of tag, catalog and referrer lists when the client sends no `n`.'),
         maxPageSize: z.number().int().min(1).default(10000).describe('Largest `n` accepted by tag, catalog and referrer lists.'),
@@ -156,24 +178,16 @@ export const configSchema = z
       })
       .default({
         maxManifestBytes: 4 * MiB,
+        maxManifestReferences: 10_000,
         uploadMaxAgeSeconds: 24 * 3600,
+        maxOpenUploadsPerRepository: 1000,
+        maxOpenUploadsPerPrincipal: 1000,
         manifestCacheEntries: 10000,
         defaultPageSize: 1000,
         maxPageSize: 10000,
         uploadIdleTimeoutSeconds: 60,
       })
       .describe('OCI Distribution behaviour.'),
-    http: z
-      .strictObject({
-        trustProxy: z
-          .union([z.boolean(), z.string(), z.array(z.string())])
-          .default(false)
-          .describe(
-            'Believe X-Forwarded-For/-Proto from these proxies: true (any), an address or CIDR list such as "10.0.0.0/8,127.0.0.1", or false. Decides the client address (login throttling, audit) and whether a request came over HTTPS (the session cookie is then `Secure`).',
-          ),
-      })
-      .prefault({})
-      .describe('HTTP server.'),
     auth: authSchema,
     audit: auditSchema,
     lifecycle: lifecycleSchema,

@@ -1,12 +1,14 @@
 /**
  * The HTTP edge: one Fastify instance with request ids, the one error handler, a request log
  * line per response, and the /v2 registry plugin. Further areas (/api, /ui) register here.
+ * What slow and idle connections may hold is bounded by connection-limits.ts.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { registryPlugin, type RegistryAuthorizer } from '../registry/routes/index.js';
 import type { RegistryServices } from '../registry/services.js';
+import { applyConnectionLimits, CHECK_INTERVAL_MS, type ConnectionLimits } from './connection-limits.js';
 import { installErrorHandler } from './error-handler.js';
 import { defaultUiRoot, uiPlugin } from './ui.js';
 import { lifecycleApiPlugin } from '../api/lifecycle/index.js';
@@ -25,6 +27,8 @@ export interface ServerDeps {
   lifecycle?: Lifecycle;
   /** Installs the management API's permission hook in a feature plugin's context. */
   guardApi?: (app: FastifyInstance) => void;
+  /** Timeouts, minimum rates and connection caps (config `server`); Node's defaults without. */
+  limits?: ConnectionLimits;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -36,12 +40,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     // Manifests and blobs are streamed by the /v2 handlers; this caps JSON bodies elsewhere.
     bodyLimit: 1024 * 1024,
-    // Large blobs may take long to stream; the socket's own inactivity timeout still applies.
+    // Large blobs may take long to stream: no total deadline; connection-limits.ts bounds slowness.
     requestTimeout: 0,
-    keepAliveTimeout: 65_000,
+    keepAliveTimeout: deps.limits?.keepAliveTimeoutMs ?? 65_000,
+    // Header deadlines are checked this often (Node's default, 30 s, would let them run long).
+    http: { connectionsCheckingInterval: CHECK_INTERVAL_MS },
     return503OnClosing: true,
     trustProxy: deps.trustProxy ?? false,
   });
+  if (deps.limits) {
+    const stop = applyConnectionLimits(app.server, deps.limits);
+    app.addHook('onClose', async () => stop());
+  }
   installErrorHandler(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);

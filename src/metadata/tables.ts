@@ -69,6 +69,9 @@ export interface UploadsTable {
   /** Holder of the write lease (a request somewhere), until `writer_until`. */
   writer: Generated<string | null>;
   writer_until: Generated<number | null>;
+  /** The repository's project, and who started the session (caps and quotas count by them). */
+  project: Generated<string | null>;
+  owner: Generated<string | null>;
 }
 
 export interface SettingsTable {

@@ -84,28 +84,44 @@ export function authorize(principal: Principal, action: Action, resource: Resour
   }
 
   const project = facts.project;
+  const admin = principal.kind === 'user' && principal.admin;
   if (!project) {
-    if (action === 'push') {
-      if (facts.autoCreateProjects && principal.kind === 'user') return { allow: true, createProject: true };
-      return deny(principal, `project ${resource.project} does not exist; create it first (POST /api/v1/projects or \`berth project create ${resource.project}\`)${principal.kind === 'user' ? '' : ''}`);
+    if (action === 'push' && facts.autoCreateProjects && principal.kind === 'user') return { allow: true, createProject: true };
+    if (admin) {
+      // A system admin sees every project, so the helpful reason gives nothing away.
+      if (action === 'push') return deny(principal, `project ${resource.project} does not exist; create it first (POST /api/v1/projects or \`berth project create ${resource.project}\`)`);
+      return allow; // the handler answers "unknown"
     }
-    if (principal.kind === 'user' && principal.admin) return allow; // the handler answers "unknown"
-    return deny(principal, `project ${resource.project} does not exist or you have no access to it`);
+    return unseen(principal, action, resource);
   }
 
-  if (principal.kind === 'user' && principal.admin) return allow;
+  if (admin) return allow;
   const repoOrProjectAction = action as RepositoryAction | ProjectAction;
 
   if (principal.kind === 'robot') {
     const actions = principal.permissions[project.name] ?? [];
     if (isRepositoryAction(action) && actions.includes(action)) return allow;
     if ((action === 'project.read' && actions.length > 0) || (project.public && PUBLIC_PROJECT_ACTIONS.has(repoOrProjectAction))) return allow;
+    if (actions.length === 0 && !project.public) return unseen(principal, action, resource);
     return deny(principal, `robot ${principal.name} lacks ${describe(action, resource)}`);
   }
 
   if (facts.role && ROLE_ACTIONS[facts.role].has(repoOrProjectAction)) return allow;
   if (project.public && PUBLIC_PROJECT_ACTIONS.has(repoOrProjectAction)) return allow;
+  if (!facts.role && !project.public) return unseen(principal, action, resource);
   if (principal.kind === 'anonymous') return deny(principal, `authentication required for ${describe(action, resource)}`);
   const why = facts.role ? `role ${facts.role} in project ${project.name} does not allow it` : `you are not a member of project ${project.name}`;
   return deny(principal, `${describe(action, resource)} is not allowed: ${why}`);
+}
+
+/**
+ * The refusal for a project the caller may not see: a private one they have no part in, or
+ * one that does not exist. Both read exactly the same (status, code and words), so refusals
+ * cannot be used to find out which project names exist; callers who may see the project
+ * (members, robots with permissions in it, anyone for a public one, system admins) get the
+ * precise reason instead.
+ */
+function unseen(principal: Principal, action: Action, resource: Resource & { project: string }): Decision {
+  if (principal.kind === 'anonymous') return deny(principal, `authentication required for ${describe(action, resource)}`);
+  return deny(principal, `${describe(action, resource)} is not allowed: project ${resource.project} does not exist or you are not a member of it`);
 }

@@ -12,7 +12,8 @@ import type { QuotaPolicy } from './quota.js';
 export function lifecycleWritePolicy(meta: MetadataStore, immutability: ImmutabilityPolicy, quota: QuotaPolicy): WritePolicy {
   const db: Kysely<Database> = meta.executor;
   return {
-    checkBlobPush: (repo, digest, size) => quota.precheckBlob(db, repo, digest, size),
+    checkBlobPush: (repo, digest, size, uploadId) => quota.precheckBlob(db, repo, digest, size, uploadId),
+    uploadRoom: (repo, digest) => quota.uploadRoom(db, repo, digest),
     blobLinked: (tx, repo) => quota.enforce(tx.executor, repo),
     tagWrite: (tx, repo, tag, digest) => immutability.checkTagWrite(tx.executor, repo, tag, digest),
     manifestPushed: (tx, repo) => quota.enforce(tx.executor, repo),

@@ -25,6 +25,7 @@ export class ManifestService {
     private readonly pulls: PullRecorder,
     private readonly now: () => number = Date.now,
     private readonly policy: WritePolicy = allowAllWrites,
+    private readonly limits: { maxReferences: number } = { maxReferences: 10_000 },
   ) {
     changes.subscribe((repo) => (repo === ALL_REPOSITORIES ? cache.clear() : cache.invalidate(repo)));
   }
@@ -48,7 +49,7 @@ export class ManifestService {
   }
 
   async put(repo: RepoName, ref: Reference, body: Buffer, contentType: string | undefined): Promise<PushedManifest> {
-    const parsed = parseManifest(body, contentType);
+    const parsed = parseManifest(body, contentType, this.limits.maxReferences);
     let digest: Digest;
     if (ref.kind === 'digest') {
       digest = digestLike(body, ref.digest);
@@ -69,7 +70,9 @@ export class ManifestService {
       const missing = [...missingBlobs, ...missingChildren];
       if (missing.length > 0) {
         throw new OciError('MANIFEST_BLOB_UNKNOWN', {
-          missing,
+          // The first hundred are enough to act on; the error stays small whatever was pushed.
+          missing: missing.slice(0, 100),
+          ...(missing.length > 100 ? { missingCount: missing.length } : {}),
           reason: `the manifest references ${missing.length === 1 ? 'a blob or manifest' : `${missing.length} blobs or manifests`} not in repository ${repo}: ${missing.slice(0, 5).join(', ')}`,
         });
       }

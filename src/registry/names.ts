@@ -75,6 +75,17 @@ export function parseReference(s: string): Reference {
   return s.includes(':') ? { kind: 'digest', digest: parseDigest(s) } : { kind: 'tag', tag: parseTag(s) };
 }
 
+/**
+ * A reference to read (GET, HEAD) or delete. A string that is not a valid tag names nothing
+ * that could exist, so it is MANIFEST_UNKNOWN (404), as the distribution spec's conformance
+ * tests expect; only a push is told its tag is invalid (TAG_INVALID). A malformed digest is
+ * still DIGEST_INVALID: the client asked for content by a name no content can have.
+ */
+export function parseExistingReference(s: string): Reference {
+  if (s.includes(':') || isTag(s)) return parseReference(s);
+  throw new OciError('MANIFEST_UNKNOWN', { tag: s.slice(0, 200), reason: 'no manifest can exist under an invalid tag' });
+}
+
 export function referenceString(r: Reference): string {
   return r.kind === 'tag' ? r.tag : r.digest;
 }

@@ -22,6 +22,12 @@
  * fence, so bytes another push recorded meanwhile stay), so a failed push holds no space.
  * Cancelling removes the bytes before the row: on a full disk, the row's delete may need the
  * space the bytes free.
+ *
+ * Resources: open sessions are capped per repository and per owner (the principal that
+ * started them) when they are created, and every write may add only the room the project's
+ * byte quota has left (its content and all its open uploads counted, see policy/quota.ts);
+ * a write that brings more is cut off with the quota's refusal and leaves the session where
+ * it was.
  */
 import { randomUUID } from 'node:crypto';
 import type { Hash } from 'node:crypto';
@@ -30,8 +36,8 @@ import { NotFoundError } from '../errors/store.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { hashStream, newHash, tapHash } from './digester.js';
-import { digestAlgorithm, type Digest, type RepoName } from './names.js';
-import { allowAllWrites, type WritePolicy } from './write-policy.js';
+import { digestAlgorithm, projectOf, type Digest, type RepoName } from './names.js';
+import { allowAllWrites, type UploadRoom, type WritePolicy } from './write-policy.js';
 
 export interface UploadStatus {
   id: string;
@@ -59,6 +65,17 @@ const UNLOCK_RETRY_MS = 250;
 /** At most this many digest states are kept; the oldest is dropped (and re-hashed at finish). */
 const MAX_HASH_STATES = 1024;
 
+export interface UploadLimits {
+  /** Open sessions one repository may have. */
+  maxOpenPerRepository: number;
+  /** Open sessions one owner (principal) may have, across repositories. */
+  maxOpenPerOwner: number;
+  /** Sessions untouched for this long are abandoned and no longer count. */
+  maxAgeMs: number;
+}
+
+const NO_LIMITS: UploadLimits = { maxOpenPerRepository: Number.POSITIVE_INFINITY, maxOpenPerOwner: Number.POSITIVE_INFINITY, maxAgeMs: 24 * 3600_000 };
+
 export class UploadService {
   private readonly hashes = new Map<string, HashState>();
   /** Uploads with a write in progress in this process; a second concurrent write is refused. */
@@ -69,22 +86,37 @@ export class UploadService {
     private readonly blobs: BlobStore,
     private readonly now: () => number = Date.now,
     private readonly policy: WritePolicy = allowAllWrites,
+    private readonly limits: UploadLimits = NO_LIMITS,
   ) {}
 
-  async start(repo: RepoName): Promise<UploadStatus> {
+  /**
+   * Opens a session for `owner` (a principal's name, or `anonymous@<address>`). Refused with
+   * TOOMANYREQUESTS when the repository or the owner has its cap of open sessions; sessions
+   * created at the same moment may pass the count together, so a cap can be exceeded by the
+   * number of such concurrent requests, never more.
+   */
+  async start(repo: RepoName, owner?: string): Promise<UploadStatus> {
+    const since = this.now() - this.limits.maxAgeMs;
+    if (Number.isFinite(this.limits.maxOpenPerRepository) && (await this.meta.uploads.countOpen({ repository: repo }, since)) >= this.limits.maxOpenPerRepository) {
+      throw tooManyUploads(`repository ${repo} has ${this.limits.maxOpenPerRepository} open upload sessions, its limit (registry.maxOpenUploadsPerRepository); finish or cancel some first`);
+    }
+    if (owner !== undefined && Number.isFinite(this.limits.maxOpenPerOwner) && (await this.meta.uploads.countOpen({ owner }, since)) >= this.limits.maxOpenPerOwner) {
+      throw tooManyUploads(`${owner} has ${this.limits.maxOpenPerOwner} open upload sessions, the limit per principal (registry.maxOpenUploadsPerPrincipal); finish or cancel some first`);
+    }
     const id = randomUUID();
     const handle = await this.blobs.createUpload(id);
-    await this.meta.uploads.create({ id, repository: repo, handle }, this.now());
+    await this.meta.uploads.create({ id, repository: repo, handle, project: projectOf(repo), ...(owner !== undefined ? { owner } : {}) }, this.now());
     return { id, offset: 0 };
   }
 
   /** A whole blob in one request (`POST ?digest=`). */
   async putMonolithic(repo: RepoName, digest: Digest, body: AsyncIterable<Buffer>, expectedLength?: number): Promise<void> {
+    const room = await this.room(repo, expectedLength, digest);
     const id = randomUUID();
     const handle = await this.blobs.createUpload(id);
     try {
       const hash = newHash(digestAlgorithm(digest));
-      const { handle: h, written } = await this.blobs.writeUpload(id, handle, 0, tapHash(body, hash));
+      const { handle: h, written } = await this.blobs.writeUpload(id, handle, 0, tapHash(within(body, room), hash));
       if (expectedLength !== undefined && written !== expectedLength) throw sizeMismatch(expectedLength, written);
       const actual = `${digestAlgorithm(digest)}:${hash.digest('hex')}` as Digest;
       if (actual !== digest) throw digestMismatch(digest, actual);
@@ -119,7 +151,8 @@ export class UploadService {
       let state = this.takeHash(upload.id, offset);
       if (body) {
         const hash = state?.hash;
-        const r = await this.blobs.writeUpload(id, handle, offset, tapHash(body, hash), signal);
+        const room = await this.room(repo, contentLength, digest);
+        const r = await this.blobs.writeUpload(id, handle, offset, tapHash(within(body, room), hash), signal);
         if (range && r.written !== range.end - range.start + 1) throw sizeMismatch(range.end - range.start + 1, r.written);
         if (contentLength !== undefined && r.written !== contentLength) throw sizeMismatch(contentLength, r.written);
         offset += r.written;
@@ -149,15 +182,23 @@ export class UploadService {
     await this.meta.uploads.delete(id);
   }
 
+  /** The quota room for a write, refused at once when the declared length does not fit. */
+  private async room(repo: RepoName, contentLength: number | undefined, digest?: Digest): Promise<UploadRoom> {
+    const room = await this.policy.uploadRoom(repo, digest);
+    if (contentLength !== undefined && contentLength > room.bytes) throw room.refusal(contentLength);
+    return room;
+  }
+
   private async write(
-    upload: { id: string; offset: number; handle: string },
+    upload: { id: string; repository: RepoName; offset: number; handle: string },
     body: AsyncIterable<Buffer>,
     range: ChunkRange | undefined,
     contentLength: number | undefined,
     signal: AbortSignal,
   ): Promise<{ offset: number; handle: string }> {
+    const room = await this.room(upload.repository, contentLength);
     const state = this.takeHash(upload.id, upload.offset);
-    const { handle, written } = await this.blobs.writeUpload(upload.id, upload.handle, upload.offset, tapHash(body, state?.hash), signal);
+    const { handle, written } = await this.blobs.writeUpload(upload.id, upload.handle, upload.offset, tapHash(within(body, room), state?.hash), signal);
     if (range && written !== range.end - range.start + 1) throw sizeMismatch(range.end - range.start + 1, written);
     if (contentLength !== undefined && written !== contentLength) throw sizeMismatch(contentLength, written);
     const offset = upload.offset + written;
@@ -179,7 +220,7 @@ export class UploadService {
    */
   private async commit(repo: RepoName, id: string, handle: string, size: number, digest: Digest, hasSession: boolean): Promise<void> {
     try {
-      await this.policy.checkBlobPush(repo, digest, size);
+      await this.policy.checkBlobPush(repo, digest, size, hasSession ? id : undefined);
     } catch (e) {
       // A refused push (quota) leaves nothing behind: the session and its bytes go.
       if (hasSession) {
@@ -200,8 +241,9 @@ export class UploadService {
         }
         await tx.blobs.insert({ digest, size }, now);
         await tx.blobs.link(repo, digest, 'pushed', now);
-        await this.policy.blobLinked(tx, repo, digest);
+        // The session's bytes are the blob's now: gone from the open uploads before the quota counts.
         if (hasSession) await tx.uploads.delete(id);
+        await this.policy.blobLinked(tx, repo, digest);
       });
     } catch (e) {
       // The upload's bytes were consumed by commitUpload; the session cannot continue.
@@ -305,6 +347,29 @@ export class UploadService {
     setTimeout(attempt, UNLOCK_RETRY_MS).unref();
   }
 
+}
+
+/**
+ * Passes `body` through while it stays within `room`; more is refused with the quota's error.
+ * The source is iterated by hand and left open on refusal: ending a `for await` would destroy
+ * the request and its socket before the error could be answered (the error handler closes
+ * the connection instead of reading the rest).
+ */
+async function* within(body: AsyncIterable<Buffer>, room: UploadRoom): AsyncIterable<Buffer> {
+  if (!Number.isFinite(room.bytes)) return yield* body;
+  const source = body[Symbol.asyncIterator]();
+  let total = 0;
+  for (;;) {
+    const next = await source.next();
+    if (next.done) return;
+    total += next.value.length;
+    if (total > room.bytes) throw room.refusal(total);
+    yield next.value;
+  }
+}
+
+function tooManyUploads(reason: string): OciError {
+  return new OciError('TOOMANYREQUESTS', { reason });
 }
 
 function checkRange(offset: number, range: ChunkRange | undefined, contentLength: number | undefined, id: string): void {

@@ -7,9 +7,23 @@
 import type { MetadataQueries } from '../metadata/store.js';
 import type { Digest, RepoName, Tag } from './names.js';
 
+/** What an upload write may add (bytes), and the error that refuses more. */
+export interface UploadRoom {
+  bytes: number;
+  refusal(adding: number): Error;
+}
+
 export interface WritePolicy {
-  /** Before a pushed blob's bytes are placed: an early refusal, so a refused push leaves no bytes. */
-  checkBlobPush(repo: RepoName, digest: Digest, size: number): Promise<void>;
+  /**
+   * Before a pushed blob's bytes are placed: an early refusal, so a refused push leaves no
+   * bytes. `uploadId`: the session whose bytes become the blob (they are not counted twice).
+   */
+  checkBlobPush(repo: RepoName, digest: Digest, size: number, uploadId?: string): Promise<void>;
+  /**
+   * Before bytes are written to an upload of `repo` (a session or a monolithic push): how many
+   * it may take. `digest`: what the bytes must hash to, when already known.
+   */
+  uploadRoom(repo: RepoName, digest?: Digest): Promise<UploadRoom>;
   /** Inside the transaction that linked `digest` to `repo` (push or mount). */
   blobLinked(tx: MetadataQueries, repo: RepoName, digest: Digest): Promise<void>;
   /** Inside the manifest push transaction, before `tag` is pointed at `digest`. */
@@ -24,6 +38,9 @@ export interface WritePolicy {
 
 export const allowAllWrites: WritePolicy = {
   async checkBlobPush() {},
+  async uploadRoom() {
+    return { bytes: Number.POSITIVE_INFINITY, refusal: () => new Error('unreachable: no limit') };
+  },
   async blobLinked() {},
   async tagWrite() {},
   async manifestPushed() {},

@@ -31,9 +31,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startBerthProcess(opts: { args?: string[]; env?: Record<string, string>; port?: number }): Promise<BerthProcess> {
+/** `fdLimit`: the child's soft limit on open files (lowered through the shell's `ulimit -n`). */
+export async function startBerthProcess(opts: { args?: string[]; env?: Record<string, string>; port?: number; fdLimit?: number }): Promise<BerthProcess> {
   const port = opts.port ?? (await freePort());
-  const proc = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])], {
+  const argv = [CLI, 'serve', '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])];
+  const [command, args] = opts.fdLimit === undefined ? [process.execPath, argv] : ['/bin/sh', ['-c', `ulimit -n ${Math.floor(opts.fdLimit)} && exec "$0" "$@"`, process.execPath, ...argv]];
+  const proc = spawn(command, args, {
     env: { ...process.env, BERTH_LOG_LEVEL: 'warn', BERTH_AUTH__ENABLED: 'false', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

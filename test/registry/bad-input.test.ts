@@ -57,6 +57,34 @@ describe('bad input', () => {
     assert.match(body.errors[0].detail.reason, /schema 1/);
   });
 
+  it('an OCI image manifest that says schemaVersion 1 is MANIFEST_INVALID, not UNSUPPORTED', async () => {
+    const config = Buffer.from('{"sv":1}');
+    await pushBlob(b.url, 'bad/sv1', config);
+    const cfg = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length };
+    // Declared in the body, in the Content-Type only, and for an index.
+    const cases: [string, string, string][] = [
+      ['mediaType in body', JSON.stringify({ schemaVersion: 1, mediaType: OCI, config: cfg, layers: [] }), OCI],
+      ['Content-Type only', JSON.stringify({ schemaVersion: 1, config: cfg, layers: [] }), OCI],
+      ['OCI index', JSON.stringify({ schemaVersion: 1, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }), 'application/vnd.oci.image.index.v1+json'],
+    ];
+    for (const [what, body, type] of cases) {
+      const r = await put('bad/sv1', 'v1', body, type);
+      assert.equal(r.status, 400, what);
+      assert.equal(await errorCode(r), 'MANIFEST_INVALID', what);
+    }
+    await assertNoTags('bad/sv1');
+  });
+
+  it('GET, HEAD and DELETE of a manifest under an invalid tag are 404 MANIFEST_UNKNOWN', async () => {
+    for (const ref of ['.INVALID_MANIFEST_NAME', '-dash', 'x'.repeat(129)]) {
+      for (const method of ['GET', 'HEAD', 'DELETE']) {
+        const r = await fetch(`${b.url}/v2/bad/notag/manifests/${ref}`, { method });
+        assert.equal(r.status, 404, `${method} ${ref}`);
+        if (method !== 'HEAD') assert.equal(await errorCode(r), 'MANIFEST_UNKNOWN', `${method} ${ref}`);
+      }
+    }
+  });
+
   it('manifests that reference missing blobs or children are MANIFEST_BLOB_UNKNOWN', async () => {
     const config = Buffer.from('{"b":1}');
     const layer = randomBlob(100);

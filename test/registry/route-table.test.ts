@@ -30,6 +30,7 @@ describe('/v2 route table', () => {
           throw new OciError('DENIED', { reason: 'test refuses everything' });
         },
         may: async () => false,
+        listable: async () => false,
       },
     });
     try {

@@ -16,11 +16,24 @@ import { isRepoName } from '../../registry/names.js';
  */
 export type LifecycleAction = 'read-project' | 'manage-policies' | 'admin';
 
-/** The project a lifecycle route applies to: the `:name` path segment, else `?project=`. */
+/**
+ * The project a lifecycle route applies to: the `:name` path segment, else `?project=`, else
+ * every project (`undefined`: only a system admin may). The permission hook authorizes this
+ * project and the handler confines every object it reads or changes to the same value, so a
+ * route never touches another project's objects (a trash entry, a run) than the one checked.
+ */
+export function routeProject(request: FastifyRequest): string | undefined {
+  const path = (request.params as { name?: unknown }).name;
+  if (typeof path === 'string') return path;
+  const query = (request.query as { project?: unknown }).project;
+  if (query === undefined || query === '') return undefined;
+  if (typeof query !== 'string') throw new ProblemError(400, 'Bad Request', 'give project at most once');
+  return query;
+}
+
 function projectResource(request: FastifyRequest): Resource {
-  const project = (request.params as { name?: string }).name ?? (request.query as { project?: string }).project;
-  // Without a project the route spans every project: only a system admin may.
-  return project ? { kind: 'project', project } : { kind: 'system' };
+  const project = routeProject(request);
+  return project !== undefined ? { kind: 'project', project } : { kind: 'system' };
 }
 
 /** The policy action and resource behind each lifecycle action (the role table decides). */

@@ -8,7 +8,7 @@ import { ConflictError } from '../../errors/store.js';
 import { ProblemError } from '../../errors/problem.js';
 import type { Lifecycle } from '../../lifecycle/services.js';
 import { projects, usage } from '../../policy/quota.js';
-import { cursorParam, intParam, limitParam, page, parseBody, routeConfig } from './common.js';
+import { cursorParam, intParam, limitParam, page, parseBody, routeConfig, routeProject } from './common.js';
 
 const gcBody = z.strictObject({
   dryRun: z.boolean().default(false),
@@ -49,7 +49,7 @@ export function lifecycleRunRoutes(app: FastifyInstance, lc: Lifecycle): void {
   app.get('/api/v1/retention/runs', { config: routeConfig('read-project') }, async (req) => {
     const limit = limitParam(req.query);
     const after = cursorParam(req.query);
-    const project = (req.query as { project?: string }).project;
+    const project = routeProject(req);
     let q = db.selectFrom('retention_runs').selectAll().orderBy('id', 'desc').limit(limit);
     if (project) q = q.where('project', '=', project);
     if (after !== undefined) q = q.where('id', '<', after);
@@ -69,13 +69,20 @@ export function lifecycleRunRoutes(app: FastifyInstance, lc: Lifecycle): void {
 
   app.get('/api/v1/trash', { config: routeConfig('read-project') }, async (req) => {
     const limit = limitParam(req.query);
-    const q = req.query as { project?: string; runId?: string };
-    const items = await lc.trash.list({ project: q.project, runId: q.runId === undefined ? undefined : intParam(q.runId, 'runId'), after: cursorParam(req.query), limit });
+    const runId = (req.query as { runId?: unknown }).runId;
+    const items = await lc.trash.list({ project: routeProject(req), runId: runId === undefined ? undefined : intParam(runId, 'runId'), after: cursorParam(req.query), limit });
     return page(items, limit);
   });
+  // `?project=` is the project checked by the permission hook, and the restore is confined to
+  // it: ids or a run of another project restore nothing. Without it (system admins) the
+  // body's `project` narrows the selection.
   app.post('/api/v1/trash/restore', { config: routeConfig('manage-policies') }, async (req) => {
     const body = parseBody(restoreBody, req.body);
-    return lc.trash.restore(body);
+    const project = routeProject(req);
+    if (project !== undefined && body.project !== undefined && body.project !== project) {
+      throw new ProblemError(400, 'Bad Request', `project ${JSON.stringify(body.project.slice(0, 100))} in the body differs from ?project=${project}`);
+    }
+    return lc.trash.restore({ ...body, project: project ?? body.project });
   });
 
   app.get('/api/v1/usage', { config: routeConfig('admin') }, async () => {

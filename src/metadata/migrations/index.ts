@@ -8,6 +8,7 @@ import { auth } from './auth.js';
 import { scale } from './0003-scale.js';
 import { lifecycle } from './0004-lifecycle.js';
 import { credentials } from './0005-credentials.js';
+import { uploadOwners } from './0006-upload-owners.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -116,5 +117,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0003-scale': scale(dialect),
     '0004-lifecycle': lifecycle(dialect),
     '0005-credentials': credentials(dialect),
+    '0006-upload-owners': uploadOwners(dialect),
   };
 }

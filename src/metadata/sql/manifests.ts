@@ -5,6 +5,19 @@ import type { ManifestQueries, ManifestRecord, NewManifest, ReferrerRecord } fro
 import type { Database } from '../tables.js';
 import { ensureRepository, repositoryId } from './repositories.js';
 
+/**
+ * Lists bound into one statement are cut into parts of this many values: SQLite refuses more
+ * than 32,766 variables in a statement and PostgreSQL more than 65,535 parameters, whatever
+ * size of manifest the registry lets through.
+ */
+const CHUNK = 1000;
+
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
 export class SqlManifests implements ManifestQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -53,14 +66,12 @@ export class SqlManifests implements ManifestQueries {
       .executeTakeFirst();
     if (!inserted) return false;
     const id = Number(inserted.id);
-    const blobs = [...new Set(m.blobs)];
-    if (blobs.length > 0) {
+    for (const blobs of chunks([...new Set(m.blobs)])) {
       await this.db.insertInto('manifest_blobs').values(blobs.map((digest) => ({ manifest_id: id, digest }))).execute();
     }
-    const children = [...new Set(m.children)];
-    if (children.length > 0) {
+    for (const children of chunks([...new Set(m.children)])) {
       const rows = await this.db.selectFrom('manifests').select('id').where('repository_id', '=', repositoryId).where('digest', 'in', children).execute();
-      await this.db.insertInto('manifest_children').values(rows.map((r) => ({ parent_id: id, child_id: Number(r.id) }))).execute();
+      if (rows.length > 0) await this.db.insertInto('manifest_children').values(rows.map((r) => ({ parent_id: id, child_id: Number(r.id) }))).execute();
     }
     return true;
   }
@@ -70,35 +81,41 @@ export class SqlManifests implements ManifestQueries {
     if (wanted.length === 0) return [];
     const id = await repositoryId(this.db, repo);
     if (id === undefined) return wanted;
-    const linked = await this.db
-      .selectFrom('repository_blobs')
-      .select('digest')
-      .where('repository_id', '=', id)
-      .where('digest', 'in', wanted)
-      .union(
-        this.db
-          .selectFrom('manifest_blobs as mb')
-          .innerJoin('manifests as m', 'm.id', 'mb.manifest_id')
-          .select('mb.digest')
-          .where('m.repository_id', '=', id)
-          .where('mb.digest', 'in', wanted),
-      )
-      .execute();
-    const found = new Set(linked.map((r) => r.digest));
+    const found = new Set<string>();
+    for (const part of chunks(wanted)) {
+      const linked = await this.db
+        .selectFrom('repository_blobs')
+        .select('digest')
+        .where('repository_id', '=', id)
+        .where('digest', 'in', part)
+        .union(
+          this.db
+            .selectFrom('manifest_blobs as mb')
+            .innerJoin('manifests as m', 'm.id', 'mb.manifest_id')
+            .select('mb.digest')
+            .where('m.repository_id', '=', id)
+            .where('mb.digest', 'in', part),
+        )
+        .execute();
+      for (const r of linked) found.add(r.digest);
+    }
     return wanted.filter((d) => !found.has(d));
   }
 
   async missingManifests(repo: RepoName, digests: Digest[]): Promise<Digest[]> {
     const wanted = [...new Set(digests)];
     if (wanted.length === 0) return [];
-    const rows = await this.db
-      .selectFrom('manifests as m')
-      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
-      .select('m.digest')
-      .where('r.name', '=', repo)
-      .where('m.digest', 'in', wanted)
-      .execute();
-    const found = new Set(rows.map((r) => r.digest));
+    const found = new Set<string>();
+    for (const part of chunks(wanted)) {
+      const rows = await this.db
+        .selectFrom('manifests as m')
+        .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+        .select('m.digest')
+        .where('r.name', '=', repo)
+        .where('m.digest', 'in', part)
+        .execute();
+      for (const r of rows) found.add(r.digest);
+    }
     return wanted.filter((d) => !found.has(d));
   }
 

@@ -7,11 +7,17 @@ import type { Database, UploadsTable } from '../tables.js';
 export class SqlUploads implements UploadQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(upload: { id: string; repository: RepoName; handle: string }, now: number): Promise<void> {
+  async create(upload: { id: string; repository: RepoName; handle: string; project?: string; owner?: string }, now: number): Promise<void> {
     await this.db
       .insertInto('uploads')
-      .values({ id: upload.id, repository: upload.repository, byte_offset: 0, handle: upload.handle, started_at: now, updated_at: now })
+      .values({ id: upload.id, repository: upload.repository, byte_offset: 0, handle: upload.handle, started_at: now, updated_at: now, project: upload.project ?? null, owner: upload.owner ?? null })
       .execute();
+  }
+
+  async countOpen(filter: { repository: RepoName } | { owner: string }, since: number): Promise<number> {
+    let q = this.db.selectFrom('uploads').select((eb) => eb.fn.countAll<number>().as('n')).where('updated_at', '>=', since);
+    q = 'repository' in filter ? q.where('repository', '=', filter.repository) : q.where('owner', '=', filter.owner);
+    return Number((await q.executeTakeFirstOrThrow()).n);
   }
 
   async get(id: string): Promise<UploadRecord | undefined> {

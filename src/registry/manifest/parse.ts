@@ -37,7 +37,12 @@ export function baseMediaType(contentType: string | undefined): string | undefin
   return t ? t : undefined;
 }
 
-export function parseManifest(body: Buffer, contentType: string | undefined): ParsedManifest {
+/**
+ * `maxReferences` bounds the descriptors a manifest may list (config + layers, or the
+ * children of an index): each becomes rows and query parameters of the push's transaction,
+ * so a hostile manifest is refused here, before any of that, instead of by the database.
+ */
+export function parseManifest(body: Buffer, contentType: string | undefined, maxReferences = Number.POSITIVE_INFINITY): ParsedManifest {
   const declared = baseMediaType(contentType);
   if (declared && SCHEMA1_TYPES.has(declared)) throw schema1();
   let doc: unknown;
@@ -47,6 +52,10 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     throw invalid(`body is not valid JSON: ${(e as Error).message}`);
   }
   if (!isObject(doc)) throw invalid('manifest must be a JSON object');
+  // Docker schema 1 is a format we do not take (UNSUPPORTED); a manifest that declares a
+  // schema 2 / OCI media type and says schemaVersion 1 is simply an invalid manifest.
+  const claimed = typeof doc.mediaType === 'string' ? doc.mediaType : declared;
+  if (doc.schemaVersion === 1 && claimed !== undefined && MANIFEST_TYPES.has(claimed)) throw invalid(`schemaVersion must be 2 for ${claimed}`);
   if (doc.schemaVersion === 1) throw schema1();
   if (doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
   const bodyType = optionalString(doc, 'mediaType', 'mediaType');
@@ -64,6 +73,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   if (IMAGE_MANIFEST_TYPES.has(mediaType)) {
     const config = parseDescriptor(doc.config, 'config');
     if (!Array.isArray(doc.layers)) throw invalid('layers must be an array');
+    if (doc.layers.length + 1 > maxReferences) throw tooManyReferences(doc.layers.length + 1, maxReferences, 'config and layers');
     const layers = doc.layers.map((l, i) => parseDescriptor(l, `layers[${i}]`));
     if ('manifests' in doc) throw invalid('an image manifest must not have manifests');
     return {
@@ -77,9 +87,14 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   }
   if (!INDEX_TYPES.has(mediaType)) throw invalid(`unsupported manifest media type ${mediaType}`);
   if (!Array.isArray(doc.manifests)) throw invalid('manifests must be an array');
+  if (doc.manifests.length > maxReferences) throw tooManyReferences(doc.manifests.length, maxReferences, 'manifests');
   const children = doc.manifests.map((m, i) => parseDescriptor(m, `manifests[${i}]`));
   if ('layers' in doc || 'config' in doc) throw invalid('an index must not have config or layers');
   return { mediaType, artifactType, subject, annotations, blobs: [], children: children.map((c) => c.digest) };
+}
+
+function tooManyReferences(count: number, limit: number, what: string): OciError {
+  return new OciError('MANIFEST_INVALID', { count, limit, reason: `the manifest lists ${count} descriptors (${what}); at most ${limit} are accepted (registry.maxManifestReferences)` });
 }
 
 function schema1(): OciError {

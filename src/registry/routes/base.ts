@@ -28,9 +28,9 @@ export const baseRoutes: RegistryRoute[] = [
     path: /^_catalog$/,
     action: 'catalog',
     name: 'list repositories',
-    async handle({ reply, query, services, may }) {
+    async handle({ reply, query, services, listable }) {
       // Only repositories the caller may pull are listed.
-      const page = await services.listing.catalog({ n: query.n, last: query.last }, (name) => may('pull', name));
+      const page = await services.listing.catalog({ n: query.n, last: query.last }, listable);
       if (page.next !== undefined) reply.header('Link', linkHeader('/v2/_catalog', query.n, page.next));
       sendJson(reply, 200, { repositories: page.items });
     },

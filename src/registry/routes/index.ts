@@ -27,10 +27,16 @@ export interface RegistryAuthorizer {
   authorize(request: FastifyRequest, reply: FastifyReply, action: RegistryAction, repo: RepoName): Promise<void>;
   /** The same decision as a boolean, for checks inside a handler (mount source, catalog entries). */
   may(request: FastifyRequest, action: 'pull' | 'push' | 'delete', repo: string): Promise<boolean>;
+  /**
+   * Whether the catalog lists `repo` to the caller: what the caller may pull now. For a
+   * registry token that is its subject's right (the token's catalog grant is the right to
+   * list, not a list of repositories), exactly as if the subject had signed in with Basic.
+   */
+  listable(request: FastifyRequest, repo: string): Promise<boolean>;
 }
 
 /** The open registry (auth disabled): everything is allowed. */
-export const allowAll: RegistryAuthorizer = { authorize: async () => {}, may: async () => true };
+export const allowAll: RegistryAuthorizer = { authorize: async () => {}, may: async () => true, listable: async () => true };
 
 export type RouteMatch = { route: RegistryRoute; repo: RepoName; param: string } | { allowed: HttpMethod[] } | undefined;
 
@@ -70,7 +76,8 @@ export function registryPlugin(services: RegistryServices, authorize: RegistryAu
       }
       await authorize.authorize(request, reply, match.route.action, match.repo);
       const may = (action: 'pull' | 'push' | 'delete', repo: string) => authorize.may(request, action, repo);
-      await match.route.handle({ request, reply, repo: match.repo, param: match.param, query: firstValues(request.query), services, may });
+      const listable = (repo: string) => authorize.listable(request, repo);
+      await match.route.handle({ request, reply, repo: match.repo, param: match.param, query: firstValues(request.query), services, may, listable });
       // Returning the reply tells Fastify the response is under way (a streamed body ends later).
       return reply;
     };

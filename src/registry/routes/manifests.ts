@@ -1,6 +1,6 @@
 /** `/v2/<name>/manifests/<reference>`: GET, HEAD, PUT, DELETE. */
 import type { ManifestRecord } from '../../metadata/store.js';
-import { parseReference } from '../names.js';
+import { parseExistingReference, parseReference } from '../names.js';
 import type { RegistryRoute, RouteContext } from './route.js';
 import { readBody, sendEmpty } from './respond.js';
 
@@ -17,7 +17,7 @@ function manifestHeaders(m: ManifestRecord): Record<string, string> {
 
 async function fetchManifest({ request, reply, repo, param, services }: RouteContext): Promise<void> {
   const head = request.method === 'HEAD';
-  const m = await services.manifests.get(repo, parseReference(param), !head);
+  const m = await services.manifests.get(repo, parseExistingReference(param), !head);
   reply.code(200).headers(manifestHeaders(m));
   reply.send(head ? undefined : m.content);
 }
@@ -48,7 +48,7 @@ export const manifestRoutes: RegistryRoute[] = [
     action: 'delete',
     name: 'delete manifest or tag',
     async handle({ reply, repo, param, services }) {
-      await services.manifests.delete(repo, parseReference(param));
+      await services.manifests.delete(repo, parseExistingReference(param));
       sendEmpty(reply, 202);
     },
   },

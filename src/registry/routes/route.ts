@@ -26,6 +26,8 @@ export interface RouteContext {
   services: RegistryServices;
   /** Asks the permission point about another repository (mount source, catalog entries). */
   may(action: 'pull' | 'push' | 'delete', repo: string): Promise<boolean>;
+  /** Whether the catalog shows `repo` to the caller (see RegistryAuthorizer.listable). */
+  listable(repo: string): Promise<boolean>;
 }
 
 export interface RegistryRoute {

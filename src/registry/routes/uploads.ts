@@ -2,7 +2,9 @@
  * `/v2/<name>/blobs/uploads/`: POST (start, monolithic, mount), and
  * `/v2/<name>/blobs/uploads/<id>`: PATCH, PUT, GET (status), DELETE (cancel).
  */
+import type { FastifyRequest } from 'fastify';
 import { OciError } from '../../errors/oci.js';
+import { ANONYMOUS, principalName } from '../../policy/principal.js';
 import { checkDigest, isRepoName, parseDigest, type RepoName } from '../names.js';
 import { rangeError, rangeHeader, type ChunkRange } from '../uploads.js';
 import type { RegistryRoute, RouteContext } from './route.js';
@@ -10,6 +12,12 @@ import { bodyStream, chunkRange, contentLength, hasBody, sendEmpty } from './res
 
 const START = /^(.+)\/blobs\/uploads\/?$/;
 const SESSION = /^(.+)\/blobs\/uploads\/([^/]+)$/;
+
+/** Whose a new session is, for the per-principal cap: anonymous callers count per address. */
+function uploader(request: FastifyRequest): string {
+  const p = request.principal ?? ANONYMOUS;
+  return p.kind === 'anonymous' ? `anonymous@${request.ip}` : `${p.kind}:${principalName(p)}`;
+}
 
 function sessionHeaders(repo: RepoName, id: string, offset: number): Record<string, string> {
   return {
@@ -46,7 +54,7 @@ async function startUpload({ request, reply, repo, query, services, may }: Route
       return sendEmpty(reply, 201, blobCreated(repo, mount.digest));
     }
   }
-  const upload = await services.uploads.start(repo);
+  const upload = await services.uploads.start(repo, uploader(request));
   sendEmpty(reply, 202, sessionHeaders(repo, upload.id, upload.offset));
 }
 
