@@ -45,23 +45,31 @@ export function infrastructureError(err: unknown): OciError | undefined {
   return undefined;
 }
 
-/** How long the rest of an unread request body is read and discarded before the connection is cut. */
+/** How long the rest of an unread request body is read and discarded before answering anyway. */
 const DISCARD_BODY_MS = 5_000;
 
 /**
  * The rest of a request body the handler did not read (a push refused mid-body: full storage,
- * a wrong Content-Range) is read and thrown away while the client may still be sending, so the
- * client gets to read this answer: a connection closed with unread data is reset, and clients
- * then report a broken pipe instead of the status. HTTP framing keeps the discarded bytes from
- * being parsed as the next request; a body still arriving after DISCARD_BODY_MS is cut off
- * with its connection.
+ * a quota, a wrong Content-Range) is read and thrown away BEFORE the answer goes out. Clients
+ * such as skopeo and podman send uploads with `Connection: close`, so the server closes the
+ * connection right after its answer; were the client still sending then, its next write would
+ * be reset and it would report a broken pipe instead of our status. Resolves true once the
+ * body has ended, false when it is still arriving after DISCARD_BODY_MS (the caller then cuts
+ * the connection after answering: HTTP framing would otherwise have us read it all).
  */
-function discardBody(request: FastifyRequest): void {
+function discardBody(request: FastifyRequest): Promise<boolean> {
   const raw = request.raw;
-  const timer = setTimeout(() => raw.socket?.destroy(), DISCARD_BODY_MS).unref();
-  raw.once('end', () => clearTimeout(timer));
-  raw.once('close', () => clearTimeout(timer));
-  raw.resume();
+  return new Promise((resolve) => {
+    const done = (ended: boolean) => () => {
+      clearTimeout(timer);
+      resolve(ended);
+    };
+    const timer = setTimeout(done(false), DISCARD_BODY_MS);
+    raw.once('end', done(true));
+    raw.once('close', done(raw.readableEnded));
+    raw.once('error', done(false));
+    raw.resume();
+  });
 }
 
 export function toOciError(err: unknown, requestId: string): OciError {
@@ -89,7 +97,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (isV2(request)) {
       const e = toOciError(err, requestId);
-      if (hasUnreadBody(request)) discardBody(request);
+      if (hasUnreadBody(request) && !(await discardBody(request))) reply.raw.once('finish', () => request.raw.socket?.destroy());
       return reply
         .code(e.status)
         .headers(e.headers)
