@@ -4,7 +4,7 @@
  */
 import { OciError } from '../errors/oci.js';
 import type { ManifestRecord, MetadataStore } from '../metadata/store.js';
-import { ALL_REPOSITORIES, type ChangeFeed } from './change-feed.js';
+import { ALL_REPOSITORIES, type ChangeFeed } from '../metadata/change-feed.js';
 import { digestLike, digestOf } from './digester.js';
 import { parseManifest } from './manifest/parse.js';
 import type { ManifestCache } from './manifest-cache.js';

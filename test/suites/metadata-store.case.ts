@@ -230,13 +230,12 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       assert.deepEqual(locked, { version: 0, pending: false });
       // The locked read may leave the fence row it needed to lock; the state is unchanged.
       assert.deepEqual(await s.blobs.deletionState(d), { version: 0, pending: false });
-      await s.executor
-        .insertInto('blob_deletions')
-        .values({ digest: d, version: 3, pending: 1, updated_at: 6 })
-        .onConflict((oc) => oc.column('digest').doUpdateSet({ version: 3, pending: 1 }))
-        .execute();
-      assert.deepEqual(await s.transaction((tx) => tx.blobs.lockDeletionState(d, 6)), { version: 3, pending: true });
-      await s.executor.deleteFrom('blob_deletions').where('digest', '=', d).execute();
+      await s.fences.raise([d], 6);
+      await s.fences.raise([d], 6);
+      assert.deepEqual(await s.transaction((tx) => tx.blobs.lockDeletionState(d, 6)), { version: 2, pending: true });
+      await s.fences.lower([d], 7);
+      assert.deepEqual(await s.blobs.deletionState(d), { version: 2, pending: false });
+      await s.fences.prune(8);
     });
 
     it('keeps concurrent transactions that move one tag consistent', async () => {
