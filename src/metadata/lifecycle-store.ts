@@ -31,6 +31,8 @@ export interface LifecycleSettingsQueries {
   set(project: string, name: LifecycleSettingName, value: unknown, now: number): Promise<void>;
   /** Every project with a retention setting, by project name. */
   retentionSettings(): Promise<{ project: string; retention: unknown }[]>;
+  /** Forgets every setting of a project (no-op when it has none). */
+  delete(project: string): Promise<void>;
 }
 
 /** A tag as retention plans over it. */

@@ -45,6 +45,15 @@ const TABLES = [
   'project_lifecycle',
   'retention_runs',
   'trash',
+  'users',
+  'projects',
+  'project_members',
+  'robots',
+  'access_tokens',
+  'sessions',
+  'signing_keys',
+  'audit_events',
+  'login_failures',
 ];
 
 /**

@@ -188,6 +188,41 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       await dropBlobs(cfg!, layer!);
     });
 
+    it('records pull times (touchPulled), skipping manifests and repositories that are gone', async () => {
+      const r = repo('pulled/app');
+      const m = manifest('pulled-m');
+      await s.manifests.insert(r, m, 1);
+      await s.tags.set(r, 'v1' as Tag, m.digest, 1);
+      const pulledAt = async () => (await s.retention.snapshot('pulled', 0)).tags.map((t) => t.pulledAt);
+      assert.deepEqual(await pulledAt(), [null]);
+      await s.manifests.touchPulled([
+        { repo: r, digest: m.digest, at: 50 },
+        { repo: r, digest: digest('absent'), at: 60 },
+        { repo: repo('pulled/none'), digest: m.digest, at: 70 },
+      ]);
+      assert.deepEqual(await pulledAt(), [50]);
+      await s.manifests.touchPulled([{ repo: r, digest: m.digest, at: 80 }]);
+      await s.manifests.touchPulled([]);
+      assert.deepEqual(await pulledAt(), [80], 'the latest pull is kept');
+      assert.equal((await s.manifests.get(r, byDigest(m.digest)))?.pushedAt, 1, 'a pull does not move the push time');
+      await dropRepos(r);
+    });
+
+    it('answers which manifest a tag points at and which tags point at a manifest', async () => {
+      const r = repo('tagq');
+      const [a, b] = [manifest('tagq-a'), manifest('tagq-b')];
+      await s.manifests.insert(r, a, 1);
+      await s.manifests.insert(r, b, 1);
+      await s.tags.set(r, 'x' as Tag, a.digest, 1);
+      await s.tags.set(r, 'y' as Tag, a.digest, 1);
+      assert.equal(await s.tags.digestOf(r, 'x'), a.digest);
+      assert.equal(await s.tags.digestOf(r, 'nope'), undefined);
+      assert.equal(await s.tags.digestOf(repo('other'), 'x'), undefined);
+      assert.deepEqual((await s.tags.pointingAt(r, a.digest)).sort(), ['x', 'y']);
+      assert.deepEqual(await s.tags.pointingAt(r, b.digest), []);
+      await dropRepos(r);
+    });
+
     it('deletes a repository with everything in it', async () => {
       const r = repo('gone');
       const [b] = await blobs(r, 'gone-blob');

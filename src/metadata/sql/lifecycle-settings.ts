@@ -29,4 +29,8 @@ export class SqlLifecycleSettings implements LifecycleSettingsQueries {
     const rows = await this.db.selectFrom('project_lifecycle').select(['project', 'retention']).where('retention', 'is not', null).execute();
     return rows.map((r) => ({ project: r.project, retention: parsed(r.retention) }));
   }
+
+  async delete(project: string): Promise<void> {
+    await this.db.deleteFrom('project_lifecycle').where('project', '=', project).execute();
+  }
 }
