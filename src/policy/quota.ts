@@ -1,12 +1,13 @@
 /**
- * Quotas and usage. Usage is not a counter kept beside the graph but a query over it: the
- * bytes of the distinct blobs a project's (or repository's) links and manifests reference,
- * plus its distinct manifests, so a blob shared by several repositories of a project counts
- * once. Being a recount, it is exact after every delete, GC pass, retention run, restore or
- * failed push, and cannot drift. Enforcement runs that query inside the push's transaction,
- * after the change, and refuses (rolling the whole change back) when a limit is exceeded;
- * projects without a quota pay nothing. A cheap pre-check before a blob's bytes are placed
- * keeps a refused blob push from leaving bytes behind.
+ * Quotas. Usage is not a counter kept beside the graph but a query over it (UsageQueries in
+ * src/metadata/lifecycle-store.ts): the bytes of the distinct blobs a project's (or
+ * repository's) links and manifests reference, plus its distinct manifests, so a blob shared
+ * by several repositories of a project counts once. Being a recount, it is exact after every
+ * delete, GC pass, retention run, restore or failed push, and cannot drift. Each check reads
+ * through the store or transaction it is given. Enforcement runs that query inside the push's
+ * transaction, after the change, and refuses (rolling the whole change back) when a limit is
+ * exceeded; projects without a quota pay nothing. A cheap pre-check before a blob's bytes
+ * are placed keeps a refused blob push from leaving bytes behind.
  */
 import { OciError } from '../errors/oci.js';
 import type { MetadataQueries } from '../metadata/store.js';

@@ -75,7 +75,7 @@ export class BlobService {
       await tx.blobs.link(repo, digest, 'mounted', this.now());
       await this.policy.blobLinked(tx, repo, digest);
       return true;
-    });
+    }, { isolation: 'serializable' });
   }
 }
 

@@ -81,7 +81,7 @@ export class ManifestService {
       );
       if (ref.kind === 'tag') await tx.tags.set(repo, ref.tag, digest, now);
       await this.policy.manifestPushed(tx, repo, digest);
-    });
+    }, { isolation: 'serializable' });
     if (ref.kind === 'tag') await this.changes.publish(repo);
     return { digest, subject: parsed.subject };
   }
@@ -92,7 +92,7 @@ export class ManifestService {
       await this.meta.transaction(async (tx) => {
         await this.policy.tagDelete(tx, repo, ref.tag);
         if (!(await tx.tags.delete(repo, ref.tag))) throw new OciError('MANIFEST_UNKNOWN', { tag: ref.tag });
-      });
+      }, { isolation: 'serializable' });
     } else {
       await this.meta.transaction(async (tx) => {
         const parents = await tx.manifests.parents(repo, ref.digest);
@@ -105,7 +105,7 @@ export class ManifestService {
         }
         await this.policy.manifestDelete(tx, repo, ref.digest);
         if (!(await tx.manifests.delete(repo, ref.digest))) throw new OciError('MANIFEST_UNKNOWN', { digest: ref.digest });
-      });
+      }, { isolation: 'serializable' });
     }
     await this.changes.publish(repo);
   }
