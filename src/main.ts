@@ -16,8 +16,8 @@ import type { SqlMetadataStore } from './metadata/sql/store.js';
 import type { MetadataStore } from './metadata/store.js';
 import { BlobService } from './registry/blobs.js';
 import { HealthService } from './registry/health.js';
-import { LocalChangeFeed, type ChangeFeed } from './registry/change-feed.js';
-import { SqliteChangeFeed } from './registry/feeds/sqlite.js';
+import { LocalChangeFeed, type ChangeFeed } from './metadata/change-feed.js';
+import { SqliteChangeFeed } from './metadata/feeds/sqlite.js';
 import { ListingService } from './registry/listing.js';
 import { ManifestCache } from './registry/manifest-cache.js';
 import { ManifestService } from './registry/manifests.js';
@@ -64,7 +64,7 @@ export async function openMetadata(config: Config): Promise<SqlMetadataStore> {
 
 /** How this process learns that another process or node changed a repository. */
 export async function openChangeFeed(config: Config, meta: SqlMetadataStore, logger: Logger): Promise<ChangeFeed> {
-  if (config.metadata.driver === 'postgres') return (await import('./registry/feeds/postgres.js')).PostgresChangeFeed.open(config.metadata.postgres, meta.db, logger);
+  if (config.metadata.driver === 'postgres') return (await import('./metadata/feeds/postgres.js')).PostgresChangeFeed.open(config.metadata.postgres, meta.db, logger);
   // Several processes on one SQLite file (`--workers N`) share their changes through it.
   if (cluster.isWorker) return SqliteChangeFeed.open(sqlitePath(config));
   return new LocalChangeFeed();

@@ -11,9 +11,8 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { GcReport, RemovedKind } from '../lifecycle/gc.js';
 import { createLifecycle } from '../lifecycle/services.js';
-import { parseDuration } from '../lifecycle/tx.js';
+import { parseDuration } from '../lifecycle/batches.js';
 import { openBlobStore, openMetadata } from '../main.js';
-import { projects, repositoryUsages, usage } from '../policy/quota.js';
 
 interface CommonOpts {
   config?: string;
@@ -138,16 +137,16 @@ export function registerLifecycleCommands(program: Command): void {
     .action(async (project: string | undefined, opts: CommonOpts & { json?: boolean }) => {
       const cfg = config(opts);
       await withStores(cfg, async (lc) => {
-        const db = lc.meta.executor;
+        const usage = lc.meta.usage;
         if (project) {
-          const out = { project, usage: await usage(db, { project }), quota: (await lc.settings.get(db, project)).quota, repositories: await repositoryUsages(db, project) };
+          const out = { project, usage: await usage.of({ project }), quota: (await lc.settings.get(project)).quota, repositories: await usage.byRepository(project) };
           if (opts.json) return void process.stdout.write(JSON.stringify(out, null, 2) + '\n');
           process.stdout.write(`${project}: ${formatBytes(out.usage.bytes)} (${out.usage.bytes} bytes)${out.quota?.bytes != null ? ` of ${formatBytes(out.quota.bytes)} quota` : ''}, ${out.usage.repositories} repositories, ${out.usage.tags} tags\n`);
           for (const r of out.repositories) process.stdout.write(`  ${r.repository}  ${formatBytes(r.usage.bytes)} (${r.usage.bytes} bytes), ${r.usage.tags} tags, ${r.usage.manifests} manifests\n`);
           return;
         }
         const items = [];
-        for (const p of await projects(db)) items.push({ project: p, usage: await usage(db, { project: p }), quota: (await lc.settings.get(db, p)).quota });
+        for (const p of await usage.projects()) items.push({ project: p, usage: await usage.of({ project: p }), quota: (await lc.settings.get(p)).quota });
         if (opts.json) return void process.stdout.write(JSON.stringify({ items }, null, 2) + '\n');
         for (const i of items) process.stdout.write(`${i.project}  ${formatBytes(i.usage.bytes)} (${i.usage.bytes} bytes)${i.quota?.bytes != null ? ` of ${formatBytes(i.quota.bytes)}` : ''}, ${i.usage.repositories} repositories, ${i.usage.tags} tags\n`);
       });

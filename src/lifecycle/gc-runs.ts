@@ -3,9 +3,9 @@
  * `gc_runs` with its status, live progress and final report, and holds the `gc` lease so
  * runs never overlap across nodes. API-started runs continue in the background.
  */
-import type { Kysely } from 'kysely';
 import { ConflictError } from '../errors/store.js';
-import type { Database } from '../metadata/tables.js';
+import type { GcRunRecord } from '../metadata/gc-store.js';
+import type { MetadataQueries } from '../metadata/store.js';
 import type { GarbageCollector, GcProgress, GcReport, GcRunOptions } from './gc.js';
 import type { Leases } from './lease.js';
 
@@ -29,7 +29,7 @@ export class GcRuns {
   private readonly background = new Set<Promise<unknown>>();
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly store: Pick<MetadataQueries, 'gcRuns'>,
     private readonly gc: GarbageCollector,
     private readonly leases: Leases,
     private readonly now: () => number = Date.now,
@@ -55,12 +55,7 @@ export class GcRuns {
       const h = await this.leases.holderOf('gc');
       throw new ConflictError(`another garbage collection is running${h ? ` (${h.holder}, lease until ${new Date(h.expiresAt).toISOString()})` : ''}`);
     }
-    const row = await this.db
-      .insertInto('gc_runs')
-      .values({ trigger, dry_run: opts.dryRun ? 1 : 0, status: 'running', started_at: this.now(), finished_at: null, progress: null, result: null, error: null })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return Number(row.id);
+    return this.store.gcRuns.insert({ trigger, dryRun: opts.dryRun ?? false, startedAt: this.now() });
   }
 
   private async execute(id: number, opts: GcRunOptions): Promise<GcReport> {
@@ -75,18 +70,14 @@ export class GcRuns {
           opts.onProgress?.(p);
           if (!opts.dryRun && this.now() - lastWrite > 1000) {
             lastWrite = this.now();
-            void this.db.updateTable('gc_runs').set({ progress: JSON.stringify(p) }).where('id', '=', id).execute().catch(() => {});
+            void this.store.gcRuns.progress(id, p).catch(() => {});
           }
         },
       });
-      await this.db
-        .updateTable('gc_runs')
-        .set({ status: 'succeeded', finished_at: this.now(), progress: JSON.stringify(this.live.get(id) ?? null), result: JSON.stringify(report) })
-        .where('id', '=', id)
-        .execute();
+      await this.store.gcRuns.finish(id, { status: 'succeeded', finishedAt: this.now(), progress: this.live.get(id) ?? null, result: report });
       return report;
     } catch (e) {
-      await this.db.updateTable('gc_runs').set({ status: 'failed', finished_at: this.now(), error: (e as Error).message }).where('id', '=', id).execute();
+      await this.store.gcRuns.finish(id, { status: 'failed', finishedAt: this.now(), error: (e as Error).message });
       throw e;
     } finally {
       clearInterval(timer);
@@ -96,14 +87,12 @@ export class GcRuns {
   }
 
   async get(id: number): Promise<GcRun | undefined> {
-    const row = await this.db.selectFrom('gc_runs').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.store.gcRuns.get(id);
     return row && this.toRun(row);
   }
 
   async list(after: number | undefined, limit: number): Promise<GcRun[]> {
-    let q = this.db.selectFrom('gc_runs').selectAll().orderBy('id', 'desc').limit(limit);
-    if (after !== undefined) q = q.where('id', '<', after);
-    return (await q.execute()).map((r) => this.toRun(r));
+    return (await this.store.gcRuns.list(after, limit)).map((r) => this.toRun(r));
   }
 
   /** Waits for background runs (server shutdown). */
@@ -111,17 +100,16 @@ export class GcRuns {
     await Promise.allSettled([...this.background]);
   }
 
-  private toRun(r: { id: number; trigger: string; dry_run: number; status: string; started_at: number; finished_at: number | null; progress: string | null; result: string | null; error: string | null }): GcRun {
-    const id = Number(r.id);
+  private toRun(r: GcRunRecord): GcRun {
     return {
-      id,
+      id: r.id,
       trigger: r.trigger,
-      dryRun: Number(r.dry_run) === 1,
-      status: r.status as GcRun['status'],
-      startedAt: new Date(Number(r.started_at)).toISOString(),
-      finishedAt: r.finished_at === null ? null : new Date(Number(r.finished_at)).toISOString(),
-      progress: this.live.get(id) ?? (r.progress ? (JSON.parse(r.progress) as GcProgress) : null),
-      result: r.result ? (JSON.parse(r.result) as GcReport) : null,
+      dryRun: r.dryRun,
+      status: r.status,
+      startedAt: new Date(r.startedAt).toISOString(),
+      finishedAt: r.finishedAt === null ? null : new Date(r.finishedAt).toISOString(),
+      progress: this.live.get(r.id) ?? (r.progress as GcProgress | null),
+      result: r.result as GcReport | null,
       error: r.error,
     };
   }

@@ -36,17 +36,21 @@
  * A dry run executes exactly the same code inside one transaction that is rolled back, with
  * byte deletes skipped, so `--dry-run` reports precisely what a real run at that moment would
  * remove.
+ *
+ * Every query, lock and fence write is a method of the metadata store (src/metadata/gc-store.ts,
+ * with its contract suite); this module and its gc-* neighbours decide what to ask and in
+ * which order. Write transactions are `read-committed` (see `Isolation` in
+ * src/metadata/store.ts): the store's lock methods make each re-check hold until commit.
  */
-import type { Kysely } from 'kysely';
 import type { LifecycleConfig } from '../config/schema.js';
-import type { Database } from '../metadata/tables.js';
+import type { MetadataQueries, MetadataStore } from '../metadata/store.js';
 import type { Digest } from '../registry/names.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { parallel } from './batches.js';
 import { expireUploads, finishPendingDeletions, scanStorage } from './gc-storage.js';
-import { markBlobs, markLinks, markManifests, markReleased, newReleased, type Released } from './gc-mark.js';
+import { markManifests, markReleased, newReleased, type Released } from './gc-mark.js';
 import { countDue, sweepBlobs, sweepLinks, sweepManifests, sweepOrphans } from './gc-sweep.js';
 import type { LifecycleSettings } from './settings.js';
-import { parallel, writeTransaction, type Dialect } from './tx.js';
 
 export interface GcPolicy {
   deleteUntagged(project: string): boolean;
@@ -100,13 +104,12 @@ export interface GcContext {
   policy: GcPolicy;
   dryRun: boolean;
   uploadMaxAgeMs: number;
-  read<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T>;
-  write<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** Reads outside a transaction (in a dry run: inside its one transaction). */
+  read<T>(fn: (q: MetadataQueries) => Promise<T>): Promise<T>;
+  /** One read-committed write transaction (in a dry run: the run's one transaction). */
+  write<T>(fn: (q: MetadataQueries) => Promise<T>): Promise<T>;
   /** What this round's sweep released, for the next round's targeted mark. */
   released: Released;
-  dialect: Dialect;
-  /** Adds FOR UPDATE on PostgreSQL. */
-  lock<Q extends { forUpdate(): Q }>(q: Q): Q;
   removed(kind: RemovedKind, item: RemovedItem): void;
   /** A repository's manifests changed (read caches must drop it); a no-op in a dry run. */
   changed(repo: string): Promise<void>;
@@ -117,7 +120,13 @@ export interface GcContext {
   blobs: BlobStore;
 }
 
+/** The context without its transaction runners (they differ between a dry and a real run). */
+type BaseContext = Omit<GcContext, 'read' | 'write' | 'deleteBytes' | 'changed'>;
+
 class Rollback extends Error {}
+
+/** Most mark-and-sweep rounds in one run (each round marks what the previous one released). */
+const MAX_ROUNDS = 50;
 
 function emptyTally(): Pick<GcReport, 'rounds' | 'totals' | 'bytesFreed' | 'items'> {
   return {
@@ -128,10 +137,61 @@ function emptyTally(): Pick<GcReport, 'rounds' | 'totals' | 'bytesFreed' | 'item
   };
 }
 
+/** A run's report as it fills, with its progress counter and phase timings. */
+class RunTally {
+  readonly report: GcReport;
+  private done = 0;
+  private total = 0;
+
+  constructor(
+    dryRun: boolean,
+    graceMs: number,
+    started: number,
+    private readonly itemLimit: number,
+    private readonly onProgress: ((p: GcProgress) => void) | undefined,
+  ) {
+    this.report = { dryRun, graceSeconds: graceMs / 1000, startedAt: new Date(started).toISOString(), finishedAt: '', ...emptyTally(), timings: { markMs: 0, sweepMs: 0, storageMs: 0 } };
+  }
+
+  /** Forgets what was counted (a dry run's transaction is run again from the start). */
+  reset(): void {
+    Object.assign(this.report, emptyTally());
+  }
+
+  progress(phase: GcProgress['phase']): void {
+    this.onProgress?.({ phase, done: this.done, total: this.total });
+  }
+
+  due(n: number): void {
+    this.total += n;
+  }
+
+  advance(n: number): void {
+    this.done += n;
+    this.progress('sweep');
+  }
+
+  removed(kind: RemovedKind, item: RemovedItem): void {
+    const t = this.report.totals[kind];
+    t.count++;
+    t.bytes += item.size;
+    if (kind === 'blob' || kind === 'orphan' || kind === 'upload') this.report.bytesFreed += item.size;
+    if (this.report.items[kind].length < this.itemLimit) this.report.items[kind].push(item);
+  }
+
+  async timed(key: keyof GcReport['timings'], fn: () => Promise<unknown>): Promise<void> {
+    const t0 = performance.now();
+    try {
+      await fn();
+    } finally {
+      this.report.timings[key] += performance.now() - t0;
+    }
+  }
+}
+
 export class GarbageCollector {
   constructor(
-    private readonly db: Kysely<Database>,
-    private readonly dialect: Dialect,
+    private readonly meta: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly settings: LifecycleSettings,
     private readonly config: LifecycleConfig['gc'],
@@ -144,133 +204,125 @@ export class GarbageCollector {
     const dryRun = opts.dryRun ?? false;
     const graceMs = opts.graceMs ?? this.config.graceSeconds * 1000;
     const started = this.now();
-    const itemLimit = opts.itemLimit ?? 1000;
-    const report: GcReport = {
-      dryRun,
-      graceSeconds: graceMs / 1000,
-      startedAt: new Date(started).toISOString(),
-      finishedAt: '',
-      ...emptyTally(),
-      timings: { markMs: 0, sweepMs: 0, storageMs: 0 },
-    };
-    const timed = async (key: keyof GcReport['timings'], fn: () => Promise<unknown>) => {
-      const t0 = performance.now();
-      try {
-        await fn();
-      } finally {
-        report.timings[key] += performance.now() - t0;
-      }
-    };
-    const policy = await this.policy();
-    let done = 0;
-    let total = 0;
-    const progress = (phase: GcProgress['phase']) => opts.onProgress?.({ phase, done, total });
-    const base = {
+    const tally = new RunTally(dryRun, graceMs, started, opts.itemLimit ?? 1000, opts.onProgress);
+    const base: BaseContext = {
       now: started,
       graceMs,
       batchSize: this.config.batchSize,
-      policy,
+      policy: await this.policy(),
       dryRun,
       uploadMaxAgeMs: this.uploadMaxAgeMs,
       blobs: this.blobs,
       released: newReleased(),
-      dialect: this.dialect,
-      lock: <Q extends { forUpdate(): Q }>(q: Q): Q => (this.dialect === 'postgres' ? q.forUpdate() : q),
-      removed: (kind: RemovedKind, item: RemovedItem) => {
-        const t = report.totals[kind];
-        t.count++;
-        t.bytes += item.size;
-        if (kind === 'blob' || kind === 'orphan' || kind === 'upload') report.bytesFreed += item.size;
-        if (report.items[kind].length < itemLimit) report.items[kind].push(item);
-      },
-      advance: (n: number) => {
-        done += n;
-        progress('sweep');
-      },
-      stat: (d: Digest) => this.blobs.stat(d),
+      removed: (kind, item) => tally.removed(kind, item),
+      advance: (n) => tally.advance(n),
+      stat: (d) => this.blobs.stat(d),
     };
+    if (dryRun) await this.dryRun(base, tally);
+    else await this.realRun(base, tally, started);
+    tally.report.finishedAt = new Date(this.now()).toISOString();
+    tally.progress('done');
+    return tally.report;
+  }
 
-    const body = async (ctx: GcContext) => {
-      // A dry run is one transaction, run again from the start if PostgreSQL aborts it.
-      Object.assign(report, emptyTally());
-      ctx.released = newReleased();
-      if (!dryRun) await finishPendingDeletions(ctx);
-      for (let round = 0; round < 50; round++) {
-        report.rounds = round + 1;
-        progress('mark');
-        let due = 0;
-        await timed('markMs', async () => {
-          await ctx.write((db) => markManifests(db, policy, ctx.now, graceMs));
-          if (round === 0) {
-            await ctx.write((db) => markLinks(db, ctx.now, graceMs));
-            await ctx.write((db) => markBlobs(db, ctx.now, graceMs));
-          } else {
-            const released = ctx.released;
-            ctx.released = newReleased();
-            await ctx.write((db) => markReleased(db, ctx.now, graceMs, released));
-          }
-          due = await ctx.read((db) => countDue(db, ctx));
-        });
-        if (due === 0) break;
-        total += due;
-        progress('sweep');
-        // Manifests first: their deletion releases links and blobs, which the next round marks.
-        let released = 0;
-        await timed('sweepMs', async () => {
-          released += await sweepManifests(ctx);
-          released += await sweepLinks(ctx);
-          await sweepBlobs(ctx);
-          await sweepOrphans(ctx);
-        });
-        // Deleting blobs releases nothing else: without manifest or link deletions this round,
-        // another mark would find nothing new.
-        if (released === 0) break;
-      }
-      progress('storage');
-      await timed('storageMs', async () => {
-        await expireUploads(ctx);
-        if (this.config.scanStorage) {
-          await scanStorage(ctx);
-          await sweepOrphans(ctx);
-        }
-      });
-    };
-
-    if (dryRun) {
-      try {
-        await writeTransaction(this.db, this.dialect, async (trx) => {
-          const run = <T>(fn: (db: Kysely<Database>) => Promise<T>) => fn(trx);
-          await body({ ...base, read: run, write: run, deleteBytes: async () => {}, changed: async () => {} });
+  /** The whole run in one read-committed transaction that is rolled back; bytes stay. */
+  private async dryRun(base: BaseContext, tally: RunTally): Promise<void> {
+    try {
+      await this.meta.transaction(
+        async (tx) => {
+          const run = <T>(fn: (q: MetadataQueries) => Promise<T>) => fn(tx);
+          await this.collect({ ...base, read: run, write: run, deleteBytes: async () => {}, changed: async () => {} }, tally);
           throw new Rollback();
-        });
-      } catch (e) {
-        if (!(e instanceof Rollback)) throw e;
-      }
-    } else {
-      await body({
+        },
+        { isolation: 'read-committed' },
+      );
+    } catch (e) {
+      if (!(e instanceof Rollback)) throw e;
+    }
+  }
+
+  /** Each batch in a read-committed transaction of its own, bytes deleted after each commit. */
+  private async realRun(base: BaseContext, tally: RunTally, started: number): Promise<void> {
+    await this.collect(
+      {
         ...base,
-        read: (fn) => fn(this.db),
-        write: (fn) => writeTransaction(this.db, this.dialect, fn),
+        read: (fn) => fn(this.meta),
+        write: (fn) => this.meta.transaction(fn, { isolation: 'read-committed' }),
         deleteBytes: (digests) => this.deleteBytes(digests),
         changed: (repo) => this.onChange(repo),
-      });
-      await this.db.deleteFrom('blob_deletions').where('pending', '=', 0).where('updated_at', '<', started - 3_600_000).execute();
+      },
+      tally,
+    );
+    await this.meta.fences.prune(started - 3_600_000);
+  }
+
+  /** Pending byte deletes, then mark-and-sweep rounds, then the storage phase. */
+  private async collect(ctx: GcContext, tally: RunTally): Promise<void> {
+    // A dry run is one transaction, run again from the start if PostgreSQL aborts it.
+    tally.reset();
+    ctx.released = newReleased();
+    if (!ctx.dryRun) await finishPendingDeletions(ctx);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      tally.report.rounds = round + 1;
+      if (!(await this.round(ctx, tally, round))) break;
     }
-    report.finishedAt = new Date(this.now()).toISOString();
-    progress('done');
-    return report;
+    tally.progress('storage');
+    await tally.timed('storageMs', async () => {
+      await expireUploads(ctx);
+      if (this.config.scanStorage) {
+        await scanStorage(ctx);
+        await sweepOrphans(ctx);
+      }
+    });
+  }
+
+  /** One mark and sweep; false when another round would find nothing new. */
+  private async round(ctx: GcContext, tally: RunTally, round: number): Promise<boolean> {
+    tally.progress('mark');
+    let due = 0;
+    await tally.timed('markMs', async () => {
+      await this.mark(ctx, round);
+      due = await ctx.read((q) => countDue(q, ctx));
+    });
+    if (due === 0) return false;
+    tally.due(due);
+    tally.progress('sweep');
+    // Manifests first: their deletion releases links and blobs, which the next round marks.
+    let released = 0;
+    await tally.timed('sweepMs', async () => {
+      released += await sweepManifests(ctx);
+      released += await sweepLinks(ctx);
+      await sweepBlobs(ctx);
+      await sweepOrphans(ctx);
+    });
+    // Deleting blobs releases nothing else: without manifest or link deletions this round,
+    // another mark would find nothing new.
+    return released > 0;
+  }
+
+  /** The first round marks everything; later ones only what the previous sweep released. */
+  private async mark(ctx: GcContext, round: number): Promise<void> {
+    await ctx.write((q) => markManifests(q, ctx.policy, ctx.now, ctx.graceMs));
+    if (round === 0) {
+      await ctx.write((q) => q.gc.markLinks(ctx.now, ctx.graceMs));
+      await ctx.write((q) => q.gc.markBlobs(ctx.now, ctx.graceMs));
+    } else {
+      const released = ctx.released;
+      ctx.released = newReleased();
+      await ctx.write((q) => markReleased(q, ctx.now, ctx.graceMs, released));
+    }
   }
 
   /** Deletes bytes (fence already raised and committed), then lowers the fence. */
   private async deleteBytes(digests: Digest[]): Promise<void> {
     if (digests.length === 0) return;
     await parallel(digests, this.config.deleteConcurrency, (d) => this.blobs.delete(d));
-    await this.db.updateTable('blob_deletions').set({ pending: 0, updated_at: this.now() }).where('digest', 'in', digests).execute();
+    await this.meta.fences.lower(digests, this.now());
   }
 
   private async policy(): Promise<GcPolicy> {
     const overrides = new Map<string, boolean>();
-    for (const { project, policy } of await this.settings.retentionPolicies(this.db)) {
+    for (const { project, policy } of await this.settings.retentionPolicies()) {
       if (policy.untagged === 'keep') overrides.set(project, false);
       // 'remove': untagged manifests go through the trash; GC reclaims them once it expires.
       if (policy.untagged === 'remove') overrides.set(project, false);

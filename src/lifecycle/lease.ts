@@ -5,42 +5,30 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Kysely } from 'kysely';
-import type { Database } from '../metadata/tables.js';
+import type { MetadataQueries } from '../metadata/store.js';
 
 export class Leases {
   readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly store: Pick<MetadataQueries, 'leases'>,
     private readonly now: () => number = Date.now,
   ) {}
 
   /** Takes the lease if it is free, expired or already ours. */
   async acquire(name: string, ttlMs: number): Promise<boolean> {
     const now = this.now();
-    await this.db
-      .insertInto('lifecycle_leases')
-      .values({ name, holder: this.holder, expires_at: now + ttlMs })
-      .onConflict((oc) =>
-        oc
-          .column('name')
-          .doUpdateSet({ holder: this.holder, expires_at: now + ttlMs })
-          .where((eb) => eb.or([eb('lifecycle_leases.expires_at', '<', now), eb('lifecycle_leases.holder', '=', this.holder)])),
-      )
-      .execute();
-    const row = await this.db.selectFrom('lifecycle_leases').select('holder').where('name', '=', name).executeTakeFirst();
-    return row?.holder === this.holder;
+    return this.store.leases.acquire(name, this.holder, now + ttlMs, now);
   }
 
   async release(name: string): Promise<void> {
-    await this.db.deleteFrom('lifecycle_leases').where('name', '=', name).where('holder', '=', this.holder).execute();
+    await this.store.leases.release(name, this.holder);
   }
 
   /** When someone holds the lease: who and until when. */
   async holderOf(name: string): Promise<{ holder: string; expiresAt: number } | undefined> {
-    const row = await this.db.selectFrom('lifecycle_leases').select(['holder', 'expires_at']).where('name', '=', name).executeTakeFirst();
-    return row && Number(row.expires_at) > this.now() ? { holder: row.holder, expiresAt: Number(row.expires_at) } : undefined;
+    const row = await this.store.leases.get(name);
+    return row && row.expiresAt > this.now() ? row : undefined;
   }
 
   /** Runs `fn` holding the lease (renewed every ttl/3); undefined when another holder has it. */

@@ -8,11 +8,10 @@
  * matched by some rule are touched; there a tag stays if any rule keeps it, a protect rule
  * matches it, or an immutability rule covers it — protection always wins.
  */
-import type { Kysely } from 'kysely';
-import type { Database } from '../metadata/tables.js';
+import type { RetentionRunRecord } from '../metadata/lifecycle-store.js';
+import type { MetadataQueries, MetadataStore } from '../metadata/store.js';
 import type { ImmutabilityPolicy } from '../policy/immutability.js';
 import { matchesAny, pathInProject, type LifecycleSettings, type RetentionPolicy, type RetentionRule } from './settings.js';
-import { writeTransaction, type Dialect } from './tx.js';
 
 const DAY = 86_400_000;
 
@@ -31,6 +30,19 @@ export interface RetentionPlan {
   /** Untagged top-level manifests to move to the trash (policy `untagged: remove`). */
   untagged: { repository: string; digest: string }[];
   retained: number;
+}
+
+/** A retention run as the API lists it. */
+export interface RetentionRun {
+  id: number;
+  project: string;
+  trigger: string;
+  dryRun: boolean;
+  status: RetentionRunRecord['status'];
+  startedAt: string;
+  finishedAt: string | null;
+  result: unknown;
+  error: string | null;
 }
 
 export interface RetentionReport extends RetentionPlan {
@@ -93,8 +105,7 @@ export function plan(policy: RetentionPolicy, tags: TagInfo[], untagged: { repos
 
 export class RetentionService {
   constructor(
-    private readonly db: Kysely<Database>,
-    private readonly dialect: Dialect,
+    private readonly meta: MetadataStore,
     private readonly settings: LifecycleSettings,
     private readonly immutability: ImmutabilityPolicy,
     private readonly defaultTrashDays: number,
@@ -102,63 +113,32 @@ export class RetentionService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Tags and untagged top-level manifests of a project, as `plan` reads them. */
-  async snapshot(db: Kysely<Database>, project: string): Promise<{ tags: TagInfo[]; untagged: { repository: string; digest: string }[] }> {
-    const rows = await db
-      .selectFrom('tags as t')
-      .innerJoin('repositories as r', 'r.id', 't.repository_id')
-      .innerJoin('manifests as m', 'm.id', 't.manifest_id')
-      .select(['r.name as repository', 't.name as tag', 'm.digest', 'm.pushed_at', 'm.last_pulled_at'])
-      .where('r.project', '=', project)
-      .execute();
+  /** Tags (with whether an immutability rule covers each) and untagged top-level manifests of a project, as `plan` reads them. */
+  async snapshot(q: MetadataQueries, project: string): Promise<{ tags: TagInfo[]; untagged: { repository: string; digest: string }[] }> {
+    const snap = await q.retention.snapshot(project, this.now());
     const tags: TagInfo[] = [];
-    for (const r of rows) {
-      tags.push({
-        repository: r.repository,
-        tag: r.tag,
-        digest: r.digest,
-        pushedAt: Number(r.pushed_at),
-        pulledAt: r.last_pulled_at === null ? null : Number(r.last_pulled_at),
-        immutable: (await this.immutability.ruleFor(db, r.repository, r.tag)) !== undefined,
-      });
-    }
-    const now = this.now();
-    const untagged = await db
-      .selectFrom('manifests as m')
-      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
-      .select(['r.name as repository', 'm.digest'])
-      .where('r.project', '=', project)
-      .where('m.subject_digest', 'is', null)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('tags as t').select('t.name').whereRef('t.manifest_id', '=', 'm.id'))))
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('manifest_children as c').select('c.parent_id').whereRef('c.child_id', '=', 'm.id'))))
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('trash as x').select('x.id').whereRef('x.repository', '=', 'r.name').whereRef('x.digest', '=', 'm.digest').where((eb) => eb.or([eb('x.expires_at', '>', now), eb('x.restored_at', 'is not', null)])))),
-      )
-      .orderBy('r.name')
-      .orderBy('m.digest')
-      .execute();
-    return { tags, untagged };
+    for (const t of snap.tags) tags.push({ ...t, immutable: (await this.immutability.ruleFor(q, t.repository, t.tag)) !== undefined });
+    return { tags, untagged: snap.untagged };
   }
 
   async run(project: string, opts: { dryRun: boolean; trigger: string }): Promise<RetentionReport> {
-    const policy = (await this.settings.get(this.db, project)).retention;
+    const policy = (await this.settings.get(project)).retention;
     if (!policy) throw new Error(`project ${project} has no retention policy`);
     const started = this.now();
-    const inserted = await this.db
-      .insertInto('retention_runs')
-      .values({ project, trigger: opts.trigger, dry_run: opts.dryRun ? 1 : 0, status: 'running', started_at: started, finished_at: null, result: null, error: null })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const runId = Number(inserted.id);
+    const runId = await this.meta.retention.insertRun({ project, trigger: opts.trigger, dryRun: opts.dryRun, startedAt: started });
     const expiresAt = started + (policy.trashDays ?? this.defaultTrashDays) * DAY;
     try {
       const p = opts.dryRun
-        ? await this.computePlan(this.db, project, policy, started)
-        : await writeTransaction(this.db, this.dialect, async (trx) => {
-            const p = await this.computePlan(trx, project, policy, started);
-            await this.apply(trx, runId, project, p, started, expiresAt);
-            return p;
-          });
+        ? await this.computePlan(this.meta, project, policy, started)
+        : // Planned and applied in one transaction, so the removals are those of the state they were planned on.
+          await this.meta.transaction(
+            async (tx) => {
+              const p = await this.computePlan(tx, project, policy, started);
+              await tx.retention.moveToTrash({ runId, project, now: started, expiresAt }, p.tags, p.untagged);
+              return p;
+            },
+            { isolation: 'read-committed' },
+          );
       const report: RetentionReport = {
         runId,
         project,
@@ -169,30 +149,31 @@ export class RetentionService {
         ...p,
       };
       if (!opts.dryRun) for (const repo of new Set(p.tags.map((t) => t.repository))) await this.onChange(repo);
-      await this.db.updateTable('retention_runs').set({ status: 'succeeded', finished_at: this.now(), result: JSON.stringify(report) }).where('id', '=', runId).execute();
+      await this.meta.retention.finishRun(runId, { status: 'succeeded', finishedAt: this.now(), result: report });
       return report;
     } catch (e) {
-      await this.db.updateTable('retention_runs').set({ status: 'failed', finished_at: this.now(), error: (e as Error).message }).where('id', '=', runId).execute();
+      await this.meta.retention.finishRun(runId, { status: 'failed', finishedAt: this.now(), error: (e as Error).message });
       throw e;
     }
   }
 
-  private async computePlan(db: Kysely<Database>, project: string, policy: RetentionPolicy, now: number): Promise<RetentionPlan> {
-    const snap = await this.snapshot(db, project);
-    return plan(policy, snap.tags, snap.untagged, now);
+  /** Runs newest first, of one project when given, keyset-paginated by id. */
+  async runs(filter: { project?: string | undefined; before?: number | undefined; limit: number }): Promise<RetentionRun[]> {
+    return (await this.meta.retention.listRuns(filter)).map((r) => ({
+      id: r.id,
+      project: r.project,
+      trigger: r.trigger,
+      dryRun: r.dryRun,
+      status: r.status,
+      startedAt: new Date(r.startedAt).toISOString(),
+      finishedAt: r.finishedAt === null ? null : new Date(r.finishedAt).toISOString(),
+      result: r.result,
+      error: r.error,
+    }));
   }
 
-  private async apply(db: Kysely<Database>, runId: number, project: string, p: RetentionPlan, now: number, expiresAt: number): Promise<void> {
-    for (const t of p.tags) {
-      const repo = await db.selectFrom('repositories').select('id').where('name', '=', t.repository).executeTakeFirstOrThrow();
-      await db.deleteFrom('tags').where('repository_id', '=', repo.id).where('name', '=', t.tag).execute();
-    }
-    const entries = [...p.tags.map((t) => ({ ...t })), ...p.untagged.map((u) => ({ ...u, tag: null }))];
-    for (let i = 0; i < entries.length; i += 500) {
-      await db
-        .insertInto('trash')
-        .values(entries.slice(i, i + 500).map((e) => ({ run_id: runId, project, repository: e.repository, tag: e.tag, digest: e.digest, removed_at: now, expires_at: expiresAt, restored_at: null })))
-        .execute();
-    }
+  private async computePlan(q: MetadataQueries, project: string, policy: RetentionPolicy, now: number): Promise<RetentionPlan> {
+    const snap = await this.snapshot(q, project);
+    return plan(policy, snap.tags, snap.untagged, now);
   }
 }

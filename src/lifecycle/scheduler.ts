@@ -8,8 +8,6 @@
  */
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
-import type { Kysely } from 'kysely';
-import type { Database } from '../metadata/tables.js';
 import type { GcRuns } from './gc-runs.js';
 import type { Leases } from './lease.js';
 import type { RetentionService } from './retention.js';
@@ -49,7 +47,6 @@ export class LifecycleScheduler {
   private refreshTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly db: Kysely<Database>,
     private readonly settings: LifecycleSettings,
     private readonly gcSchedule: string | null,
     private readonly logger: Logger,
@@ -70,7 +67,7 @@ export class LifecycleScheduler {
   /** Re-reads project retention schedules. */
   async refresh(): Promise<void> {
     const wanted = new Map<string, string>();
-    for (const { project, policy } of await this.settings.retentionPolicies(this.db)) if (policy.schedule) wanted.set(project, policy.schedule);
+    for (const { project, policy } of await this.settings.retentionPolicies()) if (policy.schedule) wanted.set(project, policy.schedule);
     for (const [project, j] of this.retentionJobs) {
       if (wanted.get(project) !== j.schedule) {
         j.job.stop();

@@ -42,16 +42,15 @@ const noJobQueue: OfferJob = async () => {
 };
 
 export function createLifecycle(config: Config, meta: MetadataStore, blobs: BlobStore, logger: Logger, onChange: (repo: string) => Promise<void>, offer: OfferJob = noJobQueue): Lifecycle {
-  const db = meta.executor;
-  const settings = new LifecycleSettings();
-  const leases = new Leases(db);
-  const gc = new GarbageCollector(db, meta.dialect, blobs, settings, config.lifecycle.gc, config.registry.uploadMaxAgeSeconds * 1000, onChange);
-  const runs = new GcRuns(db, gc, leases);
+  const settings = new LifecycleSettings(meta);
+  const leases = new Leases(meta);
+  const gc = new GarbageCollector(meta, blobs, settings, config.lifecycle.gc, config.registry.uploadMaxAgeSeconds * 1000, onChange);
+  const runs = new GcRuns(meta, gc, leases);
   const immutability = new ImmutabilityPolicy(settings);
   const quota = new QuotaPolicy(settings);
-  const retention = new RetentionService(db, meta.dialect, settings, immutability, config.lifecycle.trashDays, onChange);
-  const trash = new TrashService(db, meta.dialect, onChange);
-  const scheduler = new LifecycleScheduler(db, settings, config.lifecycle.gc.schedule, logger.child({ area: 'lifecycle' }), offer);
+  const retention = new RetentionService(meta, settings, immutability, config.lifecycle.trashDays, onChange);
+  const trash = new TrashService(meta, onChange);
+  const scheduler = new LifecycleScheduler(settings, config.lifecycle.gc.schedule, logger.child({ area: 'lifecycle' }), offer);
   return {
     meta,
     settings,

@@ -5,10 +5,10 @@
  * the API's request bodies too; patterns are picomatch globs (`*` stays within a path
  * segment, `**` crosses `/`).
  */
-import type { Kysely } from 'kysely';
 import picomatch from 'picomatch';
 import { z } from 'zod';
-import type { Database } from '../metadata/tables.js';
+import type { LifecycleSettingName } from '../metadata/lifecycle-store.js';
+import type { MetadataQueries } from '../metadata/store.js';
 
 const patterns = (def: string[], what: string) => z.array(z.string().min(1).max(256)).max(100).default(def).describe(what);
 
@@ -63,35 +63,38 @@ export type RetentionRule = z.infer<typeof retentionRuleSchema>;
 export type ImmutabilityRules = z.infer<typeof immutabilitySchema>;
 export type Quota = z.infer<typeof quotaSchema>;
 
-type Column = 'retention' | 'immutability' | 'quota';
+type Column = LifecycleSettingName;
 
-/** Reads and writes the per-project settings row. */
+export interface ProjectSettings {
+  retention: RetentionPolicy | null;
+  immutability: ImmutabilityRules | null;
+  quota: Quota | null;
+}
+
+/** Reads (validated) and writes the per-project settings. */
 export class LifecycleSettings {
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly store: Pick<MetadataQueries, 'lifecycleSettings'>,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  async get(db: Kysely<Database>, project: string): Promise<{ retention: RetentionPolicy | null; immutability: ImmutabilityRules | null; quota: Quota | null }> {
-    const row = await db.selectFrom('project_lifecycle').selectAll().where('project', '=', project).executeTakeFirst();
+  /** A project's settings; inside a transaction, pass it as `tx`. */
+  async get(project: string, tx: Pick<MetadataQueries, 'lifecycleSettings'> = this.store): Promise<ProjectSettings> {
+    const raw = await tx.lifecycleSettings.get(project);
     return {
-      retention: row?.retention ? retentionPolicySchema.parse(JSON.parse(row.retention)) : null,
-      immutability: row?.immutability ? immutabilitySchema.parse(JSON.parse(row.immutability)) : null,
-      quota: row?.quota ? quotaSchema.parse(JSON.parse(row.quota)) : null,
+      retention: raw.retention === null ? null : retentionPolicySchema.parse(raw.retention),
+      immutability: raw.immutability === null ? null : immutabilitySchema.parse(raw.immutability),
+      quota: raw.quota === null ? null : quotaSchema.parse(raw.quota),
     };
   }
 
-  async set(db: Kysely<Database>, project: string, column: Column, value: unknown | null): Promise<void> {
-    const json = value === null ? null : JSON.stringify(value);
-    const now = this.now();
-    await db
-      .insertInto('project_lifecycle')
-      .values({ project, retention: null, immutability: null, quota: null, [column]: json, updated_at: now })
-      .onConflict((oc) => oc.column('project').doUpdateSet({ [column]: json, updated_at: now }))
-      .execute();
+  async set(project: string, column: Column, value: unknown | null): Promise<void> {
+    await this.store.lifecycleSettings.set(project, column, value, this.now());
   }
 
   /** Every project with a retention policy. */
-  async retentionPolicies(db: Kysely<Database>): Promise<{ project: string; policy: RetentionPolicy }[]> {
-    const rows = await db.selectFrom('project_lifecycle').select(['project', 'retention']).where('retention', 'is not', null).execute();
-    return rows.map((r) => ({ project: r.project, policy: retentionPolicySchema.parse(JSON.parse(r.retention!)) }));
+  async retentionPolicies(): Promise<{ project: string; policy: RetentionPolicy }[]> {
+    return (await this.store.lifecycleSettings.retentionSettings()).map((r) => ({ project: r.project, policy: retentionPolicySchema.parse(r.retention) }));
   }
 }
 

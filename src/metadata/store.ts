@@ -1,13 +1,17 @@
 /**
  * The MetadataStore interface: repositories, blobs a repository may serve, manifests and the
- * graph they form, tags and upload sessions. It holds no registry rules; the registry service
- * runs its checks inside `transaction` so that check and write commit together.
+ * graph they form, tags and upload sessions, plus the query groups of the lifecycle features
+ * (garbage collection in gc-store.ts; leases, project settings, retention, trash and usage in
+ * lifecycle-store.ts). It holds no registry rules; services run their checks inside
+ * `transaction` so that check and write commit together. Every query of Berth lives behind
+ * these interfaces (and the AuthStore's); nothing above src/metadata sees SQL.
  *
- * Every implementation passes the one contract suite in test/suites/metadata-store.case.ts.
+ * Every implementation passes the contract suites in test/suites/metadata-store.case.ts,
+ * gc-store.case.ts and lifecycle-store.case.ts.
  */
-import type { Kysely } from 'kysely';
 import type { Digest, RepoName, Reference, Tag } from '../registry/names.js';
-import type { Database } from './tables.js';
+import type { FenceQueries, GcQueries, GcRunQueries, GcSweepQueries } from './gc-store.js';
+import type { LeaseQueries, LifecycleSettingsQueries, RetentionQueries, TrashQueries, UsageQueries } from './lifecycle-store.js';
 
 export interface BlobRecord {
   digest: Digest;
@@ -94,15 +98,6 @@ export interface BlobQueries {
    * that records the blob.
    */
   lockDeletionState(digest: Digest, now: number): Promise<{ version: number; pending: boolean }>;
-  /**
-   * Raises the digest's byte-deletion fence (as garbage collection does) unless a blob row
-   * records it, under the fence row's lock; false when a row exists (the bytes are in use).
-   * For bytes a failed commit placed: call it in a transaction, delete the bytes after it
-   * committed, then `lowerDeletionFence`.
-   */
-  fenceUnrecorded(digest: Digest, now: number): Promise<boolean>;
-  /** Clears the fence's pending flag once the bytes are gone. */
-  lowerDeletionFence(digest: Digest, now: number): Promise<void>;
 }
 
 export interface UploadQueries {
@@ -160,6 +155,10 @@ export interface TagQueries {
   set(repo: RepoName, tag: Tag, digest: Digest, now: number): Promise<void>;
   /** False when the tag did not exist. */
   delete(repo: RepoName, tag: Tag): Promise<boolean>;
+  /** The digest of the manifest `tag` points at; undefined when the tag does not exist. */
+  digestOf(repo: RepoName, tag: string): Promise<Digest | undefined>;
+  /** Names of the repository's tags that point at the manifest `digest` (any order). */
+  pointingAt(repo: RepoName, digest: Digest): Promise<string[]>;
 }
 
 export interface SettingQueries {
@@ -233,21 +232,56 @@ export interface MetadataQueries {
   readonly tags: TagQueries;
   readonly settings: SettingQueries;
   readonly jobs: JobQueries;
-  /**
-   * The query builder of this store (or of the transaction), for feature modules that keep
-   * their own tables (lifecycle, policy) and must run in the same transaction as the core.
-   */
-  readonly executor: Kysely<Database>;
+  /** Garbage collection's review queue and mark phase. */
+  readonly gc: GcQueries;
+  /** Garbage collection's re-checks under lock and deletes. */
+  readonly gcSweep: GcSweepQueries;
+  /** The byte-deletion fence (`blob_deletions`): its one writer. */
+  readonly fences: FenceQueries;
+  /** Garbage-collection run records. */
+  readonly gcRuns: GcRunQueries;
+  /** Named leases that serialize lifecycle runs across nodes. */
+  readonly leases: LeaseQueries;
+  /** Per-project retention, immutability and quota settings. */
+  readonly lifecycleSettings: LifecycleSettingsQueries;
+  /** Retention runs, the snapshot they plan from, and moving tags to the trash. */
+  readonly retention: RetentionQueries;
+  /** Trash entries and restoring them. */
+  readonly trash: TrashQueries;
+  /** Usage figures recounted from the reference graph. */
+  readonly usage: UsageQueries;
+}
+
+/**
+ * How a transaction isolates itself, named at each call:
+ *
+ * - `serializable` (the default): the checks a service makes inside the transaction stay true
+ *   at commit. PostgreSQL SERIALIZABLE (a transaction the server aborts to keep that promise
+ *   is run again); SQLite BEGIN IMMEDIATE (one writer at a time).
+ * - `read-committed`: for long re-check-and-delete work beside live pushes (garbage
+ *   collection, retention, restores). PostgreSQL READ COMMITTED: each statement reads the
+ *   latest committed state, and the methods used lock what they re-check (each documents
+ *   its locks), so a re-check made under those locks stays true at commit; a deadlock victim
+ *   is run again. SQLite BEGIN IMMEDIATE on a connection of its own, taken before the first
+ *   read (so a re-check reads the latest state even beside another process writing the same
+ *   file), tried again a few times when another process held the write lock past the busy
+ *   timeout. (SERIALIZABLE was tried for garbage collection: its long sweep transactions were
+ *   aborted over and over by concurrent pushes.)
+ */
+export type Isolation = 'serializable' | 'read-committed';
+
+export interface TransactionOptions {
+  isolation: Isolation;
 }
 
 export interface MetadataStore extends MetadataQueries {
   readonly dialect: 'sqlite' | 'postgres';
   /**
-   * Runs `fn` in one serializable transaction; a throw rolls everything back. `fn` may run
-   * more than once (PostgreSQL retries a transaction it aborted for a serialization
-   * conflict), so it must do nothing outside `tx`.
+   * Runs `fn` in one transaction of the given isolation (default `serializable`); a throw
+   * rolls everything back. `fn` may run more than once (a transaction PostgreSQL aborted is
+   * run again), so it must do nothing outside `tx` and return what the caller reports.
    */
-  transaction<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: MetadataQueries) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Applies pending migrations (safe to call from several nodes at once). */
   migrate(): Promise<void>;
   /** Resolves when the database answers a trivial query; throws its connection error otherwise (health checks). */

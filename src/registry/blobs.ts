@@ -123,7 +123,7 @@ export class BlobService {
       await tx.blobs.link(repo, digest, 'mounted', this.now());
       await this.policy.blobLinked(tx, repo, digest);
       return true;
-    });
+    }, { isolation: 'serializable' });
   }
 
   /** BLOB_UNKNOWN unless storage holds exactly `size` bytes for the digest. */

@@ -4,7 +4,7 @@
  */
 import { OciError } from '../errors/oci.js';
 import type { ManifestRecord, MetadataStore } from '../metadata/store.js';
-import { ALL_REPOSITORIES, type ChangeFeed } from './change-feed.js';
+import { ALL_REPOSITORIES, type ChangeFeed } from '../metadata/change-feed.js';
 import { digestLike, digestOf } from './digester.js';
 import { parseManifest } from './manifest/parse.js';
 import type { ManifestCache } from './manifest-cache.js';
@@ -84,7 +84,7 @@ export class ManifestService {
       );
       if (ref.kind === 'tag') await tx.tags.set(repo, ref.tag, digest, now);
       await this.policy.manifestPushed(tx, repo, digest);
-    });
+    }, { isolation: 'serializable' });
     if (ref.kind === 'tag') await this.changes.publish(repo);
     return { digest, subject: parsed.subject };
   }
@@ -95,7 +95,7 @@ export class ManifestService {
       await this.meta.transaction(async (tx) => {
         await this.policy.tagDelete(tx, repo, ref.tag);
         if (!(await tx.tags.delete(repo, ref.tag))) throw new OciError('MANIFEST_UNKNOWN', { tag: ref.tag });
-      });
+      }, { isolation: 'serializable' });
     } else {
       await this.meta.transaction(async (tx) => {
         const parents = await tx.manifests.parents(repo, ref.digest);
@@ -108,7 +108,7 @@ export class ManifestService {
         }
         await this.policy.manifestDelete(tx, repo, ref.digest);
         if (!(await tx.manifests.delete(repo, ref.digest))) throw new OciError('MANIFEST_UNKNOWN', { digest: ref.digest });
-      });
+      }, { isolation: 'serializable' });
     }
     await this.changes.publish(repo);
   }

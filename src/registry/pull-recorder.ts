@@ -26,7 +26,7 @@ export class PullRecorder {
     if (this.pending.size === 0) return;
     const batch = [...this.pending.values()];
     this.pending = new Map();
-    await this.meta.transaction((tx) => tx.manifests.touchPulled(batch));
+    await this.meta.transaction((tx) => tx.manifests.touchPulled(batch), { isolation: 'serializable' });
   }
 
   async close(): Promise<void> {

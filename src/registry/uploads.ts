@@ -262,9 +262,9 @@ export class UploadService {
    */
   private async discardUnrecorded(digest: Digest): Promise<void> {
     try {
-      if (!(await this.meta.transaction((tx) => tx.blobs.fenceUnrecorded(digest, this.now())))) return;
+      if (!(await this.meta.transaction((tx) => tx.fences.raiseUnrecorded(digest, this.now())))) return;
       await this.blobs.delete(digest);
-      await this.meta.blobs.lowerDeletionFence(digest, this.now());
+      await this.meta.fences.lower([digest], this.now());
     } catch {
       // A raised fence left pending is finished by the next garbage collection.
     }

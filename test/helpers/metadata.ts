@@ -9,7 +9,10 @@ import { sql } from 'kysely';
 import { parseConfig } from '../../src/config/load.js';
 import { openPostgres, type PostgresConfig } from '../../src/metadata/postgres.js';
 import { openSqlite } from '../../src/metadata/sqlite.js';
+import type { Kysely } from 'kysely';
 import type { SqlMetadataStore } from '../../src/metadata/sql/store.js';
+import type { MetadataStore } from '../../src/metadata/store.js';
+import type { Database } from '../../src/metadata/tables.js';
 import { createTestDatabase } from './postgres.js';
 
 export interface StoreHarness {
@@ -23,7 +26,43 @@ export interface StoreHarness {
   close(): Promise<void>;
 }
 
-const TABLES = ['repositories', 'blobs', 'repository_blobs', 'manifests', 'manifest_blobs', 'manifest_children', 'tags', 'uploads', 'settings', 'jobs', 'changes'];
+const TABLES = [
+  'repositories',
+  'blobs',
+  'repository_blobs',
+  'manifests',
+  'manifest_blobs',
+  'manifest_children',
+  'tags',
+  'uploads',
+  'settings',
+  'jobs',
+  'changes',
+  'gc_reviews',
+  'blob_deletions',
+  'gc_runs',
+  'lifecycle_leases',
+  'project_lifecycle',
+  'retention_runs',
+  'trash',
+  'users',
+  'projects',
+  'project_members',
+  'robots',
+  'access_tokens',
+  'sessions',
+  'signing_keys',
+  'audit_events',
+  'login_failures',
+];
+
+/**
+ * The query builder under a SQL metadata store, for white-box tests that set up or inspect
+ * rows no interface method reaches (ages, raw graph state). Contract suites never use it.
+ */
+export function sqlOf(meta: MetadataStore): Kysely<Database> {
+  return (meta as SqlMetadataStore).db;
+}
 
 async function rowCounts(store: SqlMetadataStore): Promise<Record<string, number>> {
   const out: Record<string, number> = {};

@@ -19,11 +19,11 @@ import { parseConfig } from '../../src/config/load.js';
 import type { GcReport } from '../../src/lifecycle/gc.js';
 import { createLifecycle } from '../../src/lifecycle/services.js';
 import { openPostgres } from '../../src/metadata/postgres.js';
-import type { MetadataQueries, MetadataStore } from '../../src/metadata/store.js';
+import type { MetadataQueries, MetadataStore, TransactionOptions } from '../../src/metadata/store.js';
 import type { Digest, RepoName } from '../../src/registry/names.js';
 import { UploadService } from '../../src/registry/uploads.js';
 import { FsBlobStore } from '../../src/storage/fs/fs-blob-store.js';
-import { postgresConfig } from '../helpers/metadata.js';
+import { postgresConfig, sqlOf } from '../helpers/metadata.js';
 import { randomBlob, sha256 } from '../helpers/oci.js';
 import { createTestDatabase, postgresSkipReason } from '../helpers/postgres.js';
 
@@ -32,7 +32,7 @@ function pausingAfterFenceRead(meta: MetadataStore, hook: { run?: () => Promise<
   return new Proxy(meta, {
     get(target, prop, receiver) {
       if (prop === 'transaction') {
-        return <T>(fn: (tx: MetadataQueries) => Promise<T>) =>
+        return <T>(fn: (tx: MetadataQueries) => Promise<T>, options?: TransactionOptions) =>
           target.transaction((tx) => {
             const blobs = new Proxy(tx.blobs, {
               get(b, p, r) {
@@ -50,7 +50,7 @@ function pausingAfterFenceRead(meta: MetadataStore, hook: { run?: () => Promise<
               },
             });
             return fn(new Proxy(tx, { get: (t, p, r) => (p === 'blobs' ? blobs : Reflect.get(t, p, r)) }));
-          });
+          }, options);
       }
       const v = Reflect.get(target, prop, receiver);
       return typeof v === 'function' ? v.bind(target) : v;
@@ -60,7 +60,7 @@ function pausingAfterFenceRead(meta: MetadataStore, hook: { run?: () => Promise<
 
 /** True once a session of `database` waits for a lock (GC blocked behind the push). */
 async function someoneWaitsForALock(meta: MetadataStore, database: string): Promise<boolean> {
-  const r = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = ${database} and wait_event_type = 'Lock'`.execute(meta.executor);
+  const r = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = ${database} and wait_event_type = 'Lock'`.execute(sqlOf(meta));
   return Number(r.rows[0]!.n) > 0;
 }
 

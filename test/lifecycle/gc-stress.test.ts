@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConflictError } from '../../src/errors/store.js';
 import { startBerth } from '../helpers/berth.js';
+import { sqlOf } from '../helpers/metadata.js';
 import { bytes, imageManifest, indexManifest, randomBlob, rng, sha256 } from '../helpers/oci.js';
 import { assertAllTagsPullable, assertNoGarbage } from './helpers.js';
 
@@ -157,18 +158,18 @@ test('stress: pushes, retags, deletes and mounts race an online GC loop', { time
     assert.ok(reclaimed > 0, 'GC reclaimed objects while clients were pushing');
 
     // Every tagged manifest is fully pullable right after the storm.
-    const tagged = await assertAllTagsPullable(t.url, t.berth.meta.executor);
+    const tagged = await assertAllTagsPullable(t.url, sqlOf(t.berth.meta));
     assert.ok(tagged > 0);
 
     // Let GC catch up: after at most a few grace periods nothing unreferenced remains.
     for (let i = 0; i < 20; i++) {
       await new Promise((r) => setTimeout(r, GRACE_MS + 50));
       const { report } = await t.berth.lifecycle.runs.run('stress', { graceMs: GRACE_MS });
-      const busy = await t.berth.meta.executor.selectFrom('gc_reviews').select('digest').limit(1).execute();
+      const busy = await sqlOf(t.berth.meta).selectFrom('gc_reviews').select('digest').limit(1).execute();
       if (report.totals.blob.count + report.totals.manifest.count + report.totals.link.count + report.totals.orphan.count === 0 && busy.length === 0) break;
     }
-    await assertAllTagsPullable(t.url, t.berth.meta.executor);
-    await assertNoGarbage(t.berth.meta.executor, t.berth.blobs);
+    await assertAllTagsPullable(t.url, sqlOf(t.berth.meta));
+    await assertNoGarbage(sqlOf(t.berth.meta), t.berth.blobs);
     console.log(`stress: ${out.ok} operations, ${gcRuns} GC runs reclaiming ${reclaimed} manifests+blobs, tolerated refusals ${JSON.stringify(out.tolerated)}, ${tagged} tags checked`);
   } finally {
     await t.close();

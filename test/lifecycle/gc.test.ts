@@ -18,6 +18,7 @@ import { UploadService } from '../../src/registry/uploads.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { FsBlobStore } from '../../src/storage/fs/fs-blob-store.js';
 import { startBerth } from '../helpers/berth.js';
+import { sqlOf } from '../helpers/metadata.js';
 import { bytes, imageManifest, indexManifest, pushBlob, pushImage, putManifest, randomBlob, sha256 } from '../helpers/oci.js';
 import { assertAllTagsPullable, assertNoGarbage } from './helpers.js';
 
@@ -79,9 +80,9 @@ test('GC is graph-aware: untagged go, index children and referrers stay with the
     const r3 = await gc.run('test', { graceMs: 0 });
     assert.deepEqual(removed(r3.report, 'manifest'), [c1.digest, c2.digest, refC1.digest].sort());
 
-    assert.equal(await assertAllTagsPullable(url, t.berth.meta.executor), 1);
+    assert.equal(await assertAllTagsPullable(url, sqlOf(t.berth.meta)), 1);
     await assertPullableB(url, repo, b.digest);
-    await assertNoGarbage(t.berth.meta.executor, t.berth.blobs);
+    await assertNoGarbage(sqlOf(t.berth.meta), t.berth.blobs);
     const runs = await gc.list(undefined, 10);
     assert.equal(runs[0]!.status, 'succeeded');
   } finally {
@@ -101,12 +102,12 @@ test('a push that references a queued object makes the re-check fail', async () 
     await fetch(`${url}/v2/q/app/manifests/v`, { method: 'DELETE' });
     const gc = t.berth.lifecycle.runs;
     await gc.run('test', {}); // queues the untagged manifest (grace 1h)
-    const queued = await t.berth.meta.executor.selectFrom('gc_reviews').selectAll().where('kind', '=', 'manifest').execute();
+    const queued = await sqlOf(t.berth.meta).selectFrom('gc_reviews').selectAll().where('kind', '=', 'manifest').execute();
     assert.equal(queued.length, 1);
     await putManifest(url, 'q/app', 'again', img.manifest); // re-tag: referenced again
     const r = await gc.run('test', { graceMs: 0 });
     assert.equal(r.report.totals.manifest.count, 0);
-    await assertAllTagsPullable(url, t.berth.meta.executor);
+    await assertAllTagsPullable(url, sqlOf(t.berth.meta));
   } finally {
     await t.close();
   }
@@ -121,7 +122,7 @@ test('abandoned uploads expire with their bytes', async () => {
     await fetch(new URL(loc, t.url), { method: 'PATCH', body: bytes(randomBlob(4096, 0.3)), headers: { 'Content-Type': 'application/octet-stream' } });
     const fresh = await t.berth.lifecycle.runs.run('test', { graceMs: 0 });
     assert.equal(fresh.report.totals.upload.count, 0, 'a live upload is kept');
-    await t.berth.meta.executor.updateTable('uploads').set({ updated_at: Date.now() - 2 * 86_400_000 }).execute();
+    await sqlOf(t.berth.meta).updateTable('uploads').set({ updated_at: Date.now() - 2 * 86_400_000 }).execute();
     // While a chunk streams somewhere, the upload's write lease is held: it stays.
     const id = loc.split('/').pop()!;
     assert.equal(await t.berth.meta.uploads.lock(id, 'someone', Date.now() + 60_000, Date.now()), true);
@@ -131,7 +132,7 @@ test('abandoned uploads expire with their bytes', async () => {
     const gone = await t.berth.lifecycle.runs.run('test', { graceMs: 0 });
     assert.equal(gone.report.totals.upload.count, 1);
     assert.equal(gone.report.totals.upload.bytes, 4096);
-    assert.equal((await t.berth.meta.executor.selectFrom('uploads').selectAll().execute()).length, 0);
+    assert.equal((await sqlOf(t.berth.meta).selectFrom('uploads').selectAll().execute()).length, 0);
     let files = 0;
     for await (const _ of t.berth.blobs.listUploads()) files++;
     assert.equal(files, 0);
@@ -179,7 +180,7 @@ test('GC deleting a blob while a push of the same bytes commits never leaves a r
     };
     // An old, unreferenced blob: its row and bytes exist, no link.
     await uploads.putMonolithic('r/one' as RepoName, digest, body());
-    await meta.executor.deleteFrom('repository_blobs').execute();
+    await sqlOf(meta).deleteFrom('repository_blobs').execute();
     assert.equal(await fs.stat(digest), data.length);
 
     // Case 1: GC removes row and bytes between the push's fence read and its metadata commit.
@@ -202,12 +203,12 @@ test('GC deleting a blob while a push of the same bytes commits never leaves a r
     assert.ok(await meta.blobs.get(digest));
 
     // Case 2: the push commits first; GC's re-check then sees the link and keeps the blob.
-    await meta.executor.deleteFrom('repository_blobs').execute();
+    await sqlOf(meta).deleteFrom('repository_blobs').execute();
     await lc.gc.run({ graceMs: 3_600_000 }); // queue it
     racing.hook = async () => {};
     await uploads.putMonolithic('r/three' as RepoName, digest, body());
     // The review is due (as if the grace period had passed since it was queued).
-    await meta.executor.updateTable('gc_reviews').set({ not_before: 0 }).execute();
+    await sqlOf(meta).updateTable('gc_reviews').set({ not_before: 0 }).execute();
     const r = await lc.gc.run({});
     assert.equal(r.totals.blob.count, 0);
     assert.equal(await fs.stat(digest), data.length);

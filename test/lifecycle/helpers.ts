@@ -1,6 +1,6 @@
 /**
  * Helpers for lifecycle tests: an independent recount of usage from the raw tables (plain
- * JavaScript over full table dumps, sharing no code with src/policy/quota.ts), a full
+ * JavaScript over full table dumps, sharing no code with src/metadata/sql/usage.ts), a full
  * pullability check of every tag over HTTP, and the "no garbage left" check.
  */
 import assert from 'node:assert/strict';

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { usage } from '../../src/policy/quota.js';
 import { startBerth, type TestBerth } from '../helpers/berth.js';
+import { sqlOf } from '../helpers/metadata.js';
 import { bytes, imageManifest, pushImage, putManifest, randomBlob, rng, sha256 } from '../helpers/oci.js';
 import { recount } from './helpers.js';
 
@@ -20,10 +20,10 @@ async function api(t: TestBerth, method: string, path: string, body?: unknown): 
 }
 
 async function assertExact(t: TestBerth, step: string): Promise<void> {
-  const db = t.berth.meta.executor;
+  const db = sqlOf(t.berth.meta);
   const truth = await recount(db);
   for (const project of ['a', 'b']) {
-    const u = await usage(db, { project });
+    const u = await t.berth.meta.usage.of({ project });
     const r = truth.get(project) ?? { bytes: 0, blobs: 0, manifests: 0, repositories: 0, tags: 0 };
     assert.deepEqual({ bytes: u.bytes, blobs: u.blobs, manifests: u.manifests, repositories: u.repositories, tags: u.tags }, r, `usage of ${project} after ${step}`);
   }
@@ -33,7 +33,7 @@ async function storageState(t: TestBerth): Promise<string> {
   const files: string[] = [];
   for await (const b of t.berth.blobs.list()) files.push(b.digest);
   for await (const u of t.berth.blobs.listUploads()) files.push(`upload:${u.id}`);
-  const db = t.berth.meta.executor;
+  const db = sqlOf(t.berth.meta);
   const counts = await Promise.all((['blobs', 'repository_blobs', 'manifests', 'tags', 'uploads'] as const).map(async (tb) => (await db.selectFrom(tb).selectAll().execute()).length));
   return JSON.stringify({ files: files.sort(), counts });
 }
@@ -77,7 +77,7 @@ test('shared blobs count once; a refused push leaves nothing behind', async () =
     await api(t, 'PUT', '/api/v1/projects/a/quota', { bytes: null, tags: 3, repositories: 3 });
     const img = await pushImage(t.url, 'a/x', 'v2', { layers: [randomBlob(10, 0.1)] }).catch((e: Error) => e);
     assert.ok(img instanceof Error && /403/.test(img.message), 'a fourth tag is refused');
-    const tags = await t.berth.meta.executor.selectFrom('tags').selectAll().execute();
+    const tags = await sqlOf(t.berth.meta).selectFrom('tags').selectAll().execute();
     assert.equal(tags.length, 3);
     await assertExact(t, 'tag quota refusal');
   } finally {
@@ -136,7 +136,7 @@ test('usage equals a recount after every step of a randomized sequence', { timeo
       }
       steps[name] = (steps[name] ?? 0) + 1;
       await assertExact(t, `step ${i} (${name})`);
-      const ua = await usage(t.berth.meta.executor, { project: 'a' });
+      const ua = await t.berth.meta.usage.of({ project: 'a' });
       assert.ok(ua.bytes <= 9_000, `project a stays within its quota (${ua.bytes})`);
     }
     assert.ok(Object.keys(steps).length >= 8, `all step kinds ran: ${JSON.stringify(steps)}`);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startBerth, type TestBerth } from '../helpers/berth.js';
+import { sqlOf } from '../helpers/metadata.js';
 import { pushImage, randomBlob } from '../helpers/oci.js';
 
 const lifecycle = { gc: { schedule: null }, schedulerEnabled: false };
@@ -18,7 +19,7 @@ async function api(t: TestBerth, method: string, path: string, body?: unknown): 
 }
 
 async function tagMap(t: TestBerth, project: string): Promise<Record<string, string>> {
-  const rows = await t.berth.meta.executor
+  const rows = await sqlOf(t.berth.meta)
     .selectFrom('tags as t')
     .innerJoin('repositories as r', 'r.id', 't.repository_id')
     .innerJoin('manifests as m', 'm.id', 't.manifest_id')
@@ -33,7 +34,7 @@ async function pushTags(t: TestBerth, repo: string, tags: string[]): Promise<voi
   let i = 0;
   for (const tag of tags) {
     const img = await pushImage(t.url, repo, tag, { layers: [randomBlob(300, Math.random())] });
-    await t.berth.meta.executor.updateTable('manifests').set({ pushed_at: Date.now() - (tags.length - i) * DAY }).where('digest', '=', img.digest).execute();
+    await sqlOf(t.berth.meta).updateTable('manifests').set({ pushed_at: Date.now() - (tags.length - i) * DAY }).where('digest', '=', img.digest).execute();
     i++;
   }
 }
@@ -107,7 +108,7 @@ test('pulled-within and pushed-within rules, include/exclude patterns', async ()
   const t = await startBerth({ lifecycle });
   try {
     await pushTags(t, 'q/app', ['old', 'mid', 'new', 'dev-1', 'dev-2']);
-    const db = t.berth.meta.executor;
+    const db = sqlOf(t.berth.meta);
     const digestOf = async (tag: string) =>
       (await db.selectFrom('tags as t').innerJoin('manifests as m', 'm.id', 't.manifest_id').select('m.digest').where('t.name', '=', tag).executeTakeFirstOrThrow()).digest;
     await db.updateTable('manifests').set({ last_pulled_at: Date.now() - 1 * DAY }).where('digest', '=', await digestOf('old')).execute();

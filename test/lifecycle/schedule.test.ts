@@ -56,7 +56,7 @@ test('POST /api/v1/gc starts a run whose progress and report can be polled', asy
     assert.ok(usage.items[0]!.usage.bytes > 0);
 
     // While one node holds the GC lease, another run is refused with 409.
-    const other = new Leases(t.berth.meta.executor);
+    const other = new Leases(t.berth.meta);
     assert.ok(await other.acquire('gc', 60_000));
     const refused = await fetch(`${t.url}/api/v1/gc`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } });
     assert.equal(refused.status, 409);
@@ -70,8 +70,8 @@ test('leases: one holder at a time; an expired lease can be taken over', async (
   const t = await startBerth({ lifecycle: { gc: { schedule: null }, schedulerEnabled: false } });
   try {
     let clock = 1_000_000;
-    const a = new Leases(t.berth.meta.executor, () => clock);
-    const b = new Leases(t.berth.meta.executor, () => clock);
+    const a = new Leases(t.berth.meta, () => clock);
+    const b = new Leases(t.berth.meta, () => clock);
     assert.equal(await a.acquire('retention:p', 1000), true);
     assert.equal(await b.acquire('retention:p', 1000), false);
     assert.equal(await a.acquire('retention:p', 1000), true, 'the holder renews');

@@ -1,9 +1,48 @@
 /**
- * The MetadataStore contract suite over PostgreSQL, in a database created for this run and
+ * The metadata contract suites over PostgreSQL, each in a database created for its run and
  * dropped after it. Skips outside CI when no server is reachable; fails under CI=true.
  */
-import { postgresHarness } from '../helpers/metadata.js';
+import { pino } from 'pino';
+import { PostgresChangeFeed } from '../../src/metadata/feeds/postgres.js';
+import { SqlAuthStore } from '../../src/metadata/sql/auth-store.js';
+import { postgresConfig, postgresHarness } from '../helpers/metadata.js';
 import { postgresSkipReason } from '../helpers/postgres.js';
+import { authStoreSuite } from '../suites/auth-store.case.js';
+import { changeFeedSuite } from '../suites/change-feed.case.js';
+import { gcStoreSuite } from '../suites/gc-store.case.js';
+import { lifecycleStoreSuite } from '../suites/lifecycle-store.case.js';
 import { metadataStoreSuite } from '../suites/metadata-store.case.js';
 
-metadataStoreSuite('postgres', postgresHarness, await postgresSkipReason());
+const skip = await postgresSkipReason();
+metadataStoreSuite('postgres', postgresHarness, skip);
+gcStoreSuite('postgres', postgresHarness, skip);
+lifecycleStoreSuite('postgres', postgresHarness, skip);
+authStoreSuite(
+  'postgres',
+  async () => {
+    const h = await postgresHarness();
+    return { auth: new SqlAuthStore(h.store.db), meta: h.store, rowCounts: () => h.rowCounts(), close: () => h.close() };
+  },
+  skip,
+);
+changeFeedSuite(
+  'postgres (nodes sharing one database)',
+  async () => {
+    const h = await postgresHarness();
+    const log = pino({ level: 'silent' });
+    const cfg = postgresConfig(h.location.where);
+    const otherStore = await h.another();
+    const feed = await PostgresChangeFeed.open(cfg, h.store.db, log);
+    const other = await PostgresChangeFeed.open(cfg, otherStore.db, log);
+    return {
+      feed,
+      other,
+      async close() {
+        await feed.close();
+        await other.close();
+        await h.close();
+      },
+    };
+  },
+  skip,
+);

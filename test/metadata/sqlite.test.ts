@@ -1,5 +1,36 @@
-/** The MetadataStore contract suite over SQLite (a database file in a temp folder). */
+/** The metadata contract suites over SQLite (a database file in a temp folder each). */
+import { SqlAuthStore } from '../../src/metadata/sql/auth-store.js';
+import { LocalChangeFeed } from '../../src/metadata/change-feed.js';
+import { SqliteChangeFeed } from '../../src/metadata/feeds/sqlite.js';
 import { sqliteHarness } from '../helpers/metadata.js';
+import { authStoreSuite } from '../suites/auth-store.case.js';
+import { changeFeedSuite } from '../suites/change-feed.case.js';
+import { gcStoreSuite } from '../suites/gc-store.case.js';
+import { lifecycleStoreSuite } from '../suites/lifecycle-store.case.js';
 import { metadataStoreSuite } from '../suites/metadata-store.case.js';
 
 metadataStoreSuite('sqlite', sqliteHarness);
+gcStoreSuite('sqlite', sqliteHarness);
+lifecycleStoreSuite('sqlite', sqliteHarness);
+authStoreSuite('sqlite', async () => {
+  const h = await sqliteHarness();
+  return { auth: new SqlAuthStore(h.store.db), meta: h.store, rowCounts: () => h.rowCounts(), close: () => h.close() };
+});
+changeFeedSuite('in-process', async () => {
+  const feed = new LocalChangeFeed();
+  return { feed, close: () => feed.close() };
+});
+changeFeedSuite('sqlite (processes sharing one file)', async () => {
+  const h = await sqliteHarness();
+  const feed = SqliteChangeFeed.open(h.location.where);
+  const other = SqliteChangeFeed.open(h.location.where);
+  return {
+    feed,
+    other,
+    async close() {
+      await feed.close();
+      await other.close();
+      await h.close();
+    },
+  };
+});

@@ -188,6 +188,41 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       await dropBlobs(cfg!, layer!);
     });
 
+    it('records pull times (touchPulled), skipping manifests and repositories that are gone', async () => {
+      const r = repo('pulled/app');
+      const m = manifest('pulled-m');
+      await s.manifests.insert(r, m, 1);
+      await s.tags.set(r, 'v1' as Tag, m.digest, 1);
+      const pulledAt = async () => (await s.retention.snapshot('pulled', 0)).tags.map((t) => t.pulledAt);
+      assert.deepEqual(await pulledAt(), [null]);
+      await s.manifests.touchPulled([
+        { repo: r, digest: m.digest, at: 50 },
+        { repo: r, digest: digest('absent'), at: 60 },
+        { repo: repo('pulled/none'), digest: m.digest, at: 70 },
+      ]);
+      assert.deepEqual(await pulledAt(), [50]);
+      await s.manifests.touchPulled([{ repo: r, digest: m.digest, at: 80 }]);
+      await s.manifests.touchPulled([]);
+      assert.deepEqual(await pulledAt(), [80], 'the latest pull is kept');
+      assert.equal((await s.manifests.get(r, byDigest(m.digest)))?.pushedAt, 1, 'a pull does not move the push time');
+      await dropRepos(r);
+    });
+
+    it('answers which manifest a tag points at and which tags point at a manifest', async () => {
+      const r = repo('tagq');
+      const [a, b] = [manifest('tagq-a'), manifest('tagq-b')];
+      await s.manifests.insert(r, a, 1);
+      await s.manifests.insert(r, b, 1);
+      await s.tags.set(r, 'x' as Tag, a.digest, 1);
+      await s.tags.set(r, 'y' as Tag, a.digest, 1);
+      assert.equal(await s.tags.digestOf(r, 'x'), a.digest);
+      assert.equal(await s.tags.digestOf(r, 'nope'), undefined);
+      assert.equal(await s.tags.digestOf(repo('other'), 'x'), undefined);
+      assert.deepEqual((await s.tags.pointingAt(r, a.digest)).sort(), ['x', 'y']);
+      assert.deepEqual(await s.tags.pointingAt(r, b.digest), []);
+      await dropRepos(r);
+    });
+
     it('deletes a repository with everything in it', async () => {
       const r = repo('gone');
       const [b] = await blobs(r, 'gone-blob');
@@ -230,27 +265,26 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       assert.deepEqual(locked, { version: 0, pending: false });
       // The locked read may leave the fence row it needed to lock; the state is unchanged.
       assert.deepEqual(await s.blobs.deletionState(d), { version: 0, pending: false });
-      await s.executor
-        .insertInto('blob_deletions')
-        .values({ digest: d, version: 3, pending: 1, updated_at: 6 })
-        .onConflict((oc) => oc.column('digest').doUpdateSet({ version: 3, pending: 1 }))
-        .execute();
-      assert.deepEqual(await s.transaction((tx) => tx.blobs.lockDeletionState(d, 6)), { version: 3, pending: true });
-      await s.executor.deleteFrom('blob_deletions').where('digest', '=', d).execute();
+      await s.fences.raise([d], 6);
+      await s.fences.raise([d], 6);
+      assert.deepEqual(await s.transaction((tx) => tx.blobs.lockDeletionState(d, 6)), { version: 2, pending: true });
+      await s.fences.lower([d], 7);
+      assert.deepEqual(await s.blobs.deletionState(d), { version: 2, pending: false });
+      await s.fences.prune(8);
     });
 
     it('raises the fence for bytes no blob row records, and lowers it again', async () => {
       const d = digest('unrecorded');
-      assert.equal(await s.transaction((tx) => tx.blobs.fenceUnrecorded(d, 7)), true);
+      assert.equal(await s.transaction((tx) => tx.fences.raiseUnrecorded(d, 7)), true);
       assert.deepEqual(await s.blobs.deletionState(d), { version: 1, pending: true });
-      await s.blobs.lowerDeletionFence(d, 8);
+      await s.fences.lower([d], 8);
       assert.deepEqual(await s.blobs.deletionState(d), { version: 1, pending: false });
       // A recorded blob's bytes are in use: the fence stays down.
       await s.blobs.insert({ digest: d, size: 1 }, 9);
-      assert.equal(await s.transaction((tx) => tx.blobs.fenceUnrecorded(d, 10)), false);
+      assert.equal(await s.transaction((tx) => tx.fences.raiseUnrecorded(d, 10)), false);
       assert.deepEqual(await s.blobs.deletionState(d), { version: 1, pending: false });
       assert.equal(await s.blobs.delete(d), true);
-      await s.executor.deleteFrom('blob_deletions').where('digest', '=', d).execute();
+      await s.fences.prune(Number.MAX_SAFE_INTEGER);
     });
 
     it('answers a ping', async () => {

@@ -7,7 +7,6 @@ import { z } from 'zod';
 import { ConflictError } from '../../errors/store.js';
 import { ProblemError } from '../../errors/problem.js';
 import type { Lifecycle } from '../../lifecycle/services.js';
-import { projects, usage } from '../../policy/quota.js';
 import { cursorParam, intParam, limitParam, page, parseBody, routeConfig, routeProject } from './common.js';
 
 const gcBody = z.strictObject({
@@ -24,8 +23,6 @@ const restoreBody = z
   .refine((b) => b.ids !== undefined || b.runId !== undefined, 'give ids or runId');
 
 export function lifecycleRunRoutes(app: FastifyInstance, lc: Lifecycle): void {
-  const db = lc.meta.executor;
-
   app.post('/api/v1/gc', { config: routeConfig('admin') }, async (req, reply) => {
     const body = parseBody(gcBody, req.body);
     try {
@@ -50,20 +47,7 @@ export function lifecycleRunRoutes(app: FastifyInstance, lc: Lifecycle): void {
     const limit = limitParam(req.query);
     const after = cursorParam(req.query);
     const project = routeProject(req);
-    let q = db.selectFrom('retention_runs').selectAll().orderBy('id', 'desc').limit(limit);
-    if (project) q = q.where('project', '=', project);
-    if (after !== undefined) q = q.where('id', '<', after);
-    const items = (await q.execute()).map((r) => ({
-      id: Number(r.id),
-      project: r.project,
-      trigger: r.trigger,
-      dryRun: Number(r.dry_run) === 1,
-      status: r.status,
-      startedAt: new Date(Number(r.started_at)).toISOString(),
-      finishedAt: r.finished_at === null ? null : new Date(Number(r.finished_at)).toISOString(),
-      result: r.result ? JSON.parse(r.result) : null,
-      error: r.error,
-    }));
+    const items = await lc.retention.runs({ project: project || undefined, before: after, limit });
     return page(items, limit);
   });
 
@@ -87,7 +71,7 @@ export function lifecycleRunRoutes(app: FastifyInstance, lc: Lifecycle): void {
 
   app.get('/api/v1/usage', { config: routeConfig('admin') }, async () => {
     const items = [];
-    for (const project of await projects(db)) items.push({ project, usage: await usage(db, { project }), quota: (await lc.settings.get(db, project)).quota });
+    for (const project of await lc.meta.usage.projects()) items.push({ project, usage: await lc.meta.usage.of({ project }), quota: (await lc.settings.get(project)).quota });
     return { items, next: null };
   });
 }

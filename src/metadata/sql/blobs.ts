@@ -5,6 +5,7 @@ import type { Digest, RepoName } from '../../registry/names.js';
 import type { BlobQueries, BlobRecord } from '../store.js';
 import type { Dialect } from '../migrations/index.js';
 import type { Database } from '../tables.js';
+import { readFence, readFenceLocked } from './fences.js';
 import { ensureRepository, repositoryId } from './repositories.js';
 
 export class SqlBlobs implements BlobQueries {
@@ -64,44 +65,12 @@ export class SqlBlobs implements BlobQueries {
       .execute();
   }
 
-  async deletionState(digest: Digest): Promise<{ version: number; pending: boolean }> {
-    const row = await this.db.selectFrom('blob_deletions').select(['version', 'pending']).where('digest', '=', digest).executeTakeFirst();
-    return row ? { version: Number(row.version), pending: Number(row.pending) === 1 } : { version: 0, pending: false };
+  deletionState(digest: Digest): Promise<{ version: number; pending: boolean }> {
+    return readFence(this.db, digest);
   }
 
-  async lockDeletionState(digest: Digest, now: number): Promise<{ version: number; pending: boolean }> {
-    // SQLite: the transaction already holds the one write lock, so a plain read is locked.
-    if (this.dialect === 'sqlite') return this.deletionState(digest);
-    // The row must exist to be locked: a collector that has not fenced this digest yet finds
-    // it locked (or being inserted) and waits for this transaction before its re-check.
-    await this.db
-      .insertInto('blob_deletions')
-      .values({ digest, version: 0, pending: 0, updated_at: now })
-      .onConflict((oc) => oc.column('digest').doNothing())
-      .execute();
-    const row = await this.db.selectFrom('blob_deletions').select(['version', 'pending']).where('digest', '=', digest).forShare().executeTakeFirstOrThrow();
-    return { version: Number(row.version), pending: Number(row.pending) === 1 };
-  }
-
-  async fenceUnrecorded(digest: Digest, now: number): Promise<boolean> {
-    // PostgreSQL: lock the fence row first, so an upload recording this blob (which holds the
-    // row in share mode until it commits) finishes before the check below; SQLite: the
-    // transaction's write lock already excludes it.
-    if (this.dialect === 'postgres') {
-      await this.db.insertInto('blob_deletions').values({ digest, version: 0, pending: 0, updated_at: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
-      await this.db.selectFrom('blob_deletions').select('digest').where('digest', '=', digest).forUpdate().execute();
-    }
-    if (await this.db.selectFrom('blobs').select('digest').where('digest', '=', digest).executeTakeFirst()) return false;
-    await this.db
-      .insertInto('blob_deletions')
-      .values({ digest, version: 1, pending: 1, updated_at: now })
-      .onConflict((oc) => oc.column('digest').doUpdateSet((eb) => ({ version: eb(eb.ref('blob_deletions.version'), '+', 1), pending: 1, updated_at: now })))
-      .execute();
-    return true;
-  }
-
-  async lowerDeletionFence(digest: Digest, now: number): Promise<void> {
-    await this.db.updateTable('blob_deletions').set({ pending: 0, updated_at: now }).where('digest', '=', digest).execute();
+  lockDeletionState(digest: Digest, now: number): Promise<{ version: number; pending: boolean }> {
+    return readFenceLocked(this.db, this.dialect, digest, now);
   }
 
   async unlink(repo: RepoName, digest: Digest): Promise<boolean> {

@@ -135,11 +135,7 @@ export class SqlManifests implements ManifestQueries {
   async delete(repo: RepoName, digest: Digest): Promise<boolean> {
     const row = await manifestRow(this.db, repo, digest);
     if (!row) return false;
-    const id = Number(row.id);
-    await this.db.deleteFrom('tags').where('manifest_id', '=', id).execute();
-    await this.db.deleteFrom('manifest_blobs').where('manifest_id', '=', id).execute();
-    await this.db.deleteFrom('manifest_children').where('parent_id', '=', id).execute();
-    await this.db.deleteFrom('manifests').where('id', '=', id).execute();
+    await deleteManifestRows(this.db, row.id);
     return true;
   }
 
@@ -176,6 +172,19 @@ export class SqlManifests implements ManifestQueries {
       await this.db.updateTable('manifests').set({ last_pulled_at: p.at }).where('repository_id', '=', id).where('digest', '=', p.digest).execute();
     }
   }
+}
+
+/**
+ * The manifest delete cascade, the one place it is written: the tags pointing at the
+ * manifest, its blob and child edges, then its row. (The edges to it as a child, and a
+ * repository's deletion, are the callers' business: a manifest still listed by an index is
+ * not deleted by the registry or by garbage collection.)
+ */
+export async function deleteManifestRows(db: Kysely<Database>, id: number): Promise<void> {
+  await db.deleteFrom('tags').where('manifest_id', '=', id).execute();
+  await db.deleteFrom('manifest_blobs').where('manifest_id', '=', id).execute();
+  await db.deleteFrom('manifest_children').where('parent_id', '=', id).execute();
+  await db.deleteFrom('manifests').where('id', '=', id).execute();
 }
 
 /** The row of a repository's manifest: its id, its repository's id and its push time. */

@@ -1,13 +1,23 @@
 /**
  * The MetadataStore over Kysely: one implementation for both SQL dialects. Query groups are
- * built over whatever executor they get, so inside `transaction` the same code runs on the
- * transaction's connection.
+ * built over whatever connection they get, so inside `transaction` the same code runs on the
+ * transaction's connection. The transaction mechanics for each isolation (see `Isolation` in
+ * ../store.ts) live here and nowhere else.
  */
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { migrations, type Dialect } from '../migrations/index.js';
-import type { MetadataQueries, MetadataStore } from '../store.js';
+import type { MetadataQueries, MetadataStore, TransactionOptions } from '../store.js';
 import type { Database } from '../tables.js';
 import { SqlBlobs } from './blobs.js';
+import { SqlFences } from './fences.js';
+import { SqlGc } from './gc.js';
+import { SqlGcRuns } from './gc-runs.js';
+import { SqlGcSweep } from './gc-sweep.js';
+import { SqlLeases } from './leases.js';
+import { SqlLifecycleSettings } from './lifecycle-settings.js';
+import { SqlRetention } from './retention.js';
+import { SqlTrash } from './trash.js';
+import { SqlUsage } from './usage.js';
 import { SqlManifests } from './manifests.js';
 import { SqlRepositories } from './repositories.js';
 import { SqlJobs } from './jobs.js';
@@ -16,7 +26,8 @@ import { SqlTags } from './tags.js';
 import { SqlUploads } from './uploads.js';
 import { retryAborted } from './retry.js';
 
-class SqlQueries implements MetadataQueries {
+/** The query groups over one connection (the pool, or a transaction's). */
+export class SqlQueries implements MetadataQueries {
   readonly repositories: SqlRepositories;
   readonly blobs: SqlBlobs;
   readonly uploads: SqlUploads;
@@ -24,9 +35,18 @@ class SqlQueries implements MetadataQueries {
   readonly tags: SqlTags;
   readonly settings: SqlSettings;
   readonly jobs: SqlJobs;
+  readonly gc: SqlGc;
+  readonly gcSweep: SqlGcSweep;
+  readonly fences: SqlFences;
+  readonly gcRuns: SqlGcRuns;
+  readonly leases: SqlLeases;
+  readonly lifecycleSettings: SqlLifecycleSettings;
+  readonly retention: SqlRetention;
+  readonly trash: SqlTrash;
+  readonly usage: SqlUsage;
 
-  constructor(readonly executor: Kysely<Database>, dialect: Dialect) {
-    const db = executor;
+  /** `db`: for this store's own modules and white-box tests; not part of the interface. */
+  constructor(readonly db: Kysely<Database>, dialect: Dialect) {
     this.repositories = new SqlRepositories(db);
     this.blobs = new SqlBlobs(db, dialect);
     this.uploads = new SqlUploads(db);
@@ -34,12 +54,24 @@ class SqlQueries implements MetadataQueries {
     this.tags = new SqlTags(db);
     this.settings = new SqlSettings(db);
     this.jobs = new SqlJobs(db, dialect);
+    this.gc = new SqlGc(db);
+    this.gcSweep = new SqlGcSweep(db, dialect);
+    this.fences = new SqlFences(db, dialect);
+    this.gcRuns = new SqlGcRuns(db);
+    this.leases = new SqlLeases(db);
+    this.lifecycleSettings = new SqlLifecycleSettings(db);
+    this.retention = new SqlRetention(db);
+    this.trash = new SqlTrash(db);
+    this.usage = new SqlUsage(db);
   }
 }
 
+/** Times a read-committed SQLite transaction is tried again after SQLITE_BUSY. */
+const SQLITE_BUSY_RETRIES = 5;
+
 export class SqlMetadataStore extends SqlQueries implements MetadataStore {
   constructor(
-    readonly db: Kysely<Database>,
+    db: Kysely<Database>,
     readonly dialect: Dialect,
     /** Runs the migrator under a lock so nodes starting together do not race. */
     private readonly withMigrationLock: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
@@ -47,7 +79,8 @@ export class SqlMetadataStore extends SqlQueries implements MetadataStore {
     super(db, dialect);
   }
 
-  async transaction<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: MetadataQueries) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
+    if (options.isolation === 'read-committed') return this.readCommitted(fn);
     if (this.dialect === 'sqlite') {
       // BEGIN IMMEDIATE (see sqlite.ts): one writer at a time, so serializable as it stands.
       return this.db.transaction().execute((trx) => fn(new SqlQueries(trx, this.dialect)));
@@ -60,6 +93,31 @@ export class SqlMetadataStore extends SqlQueries implements MetadataStore {
         .setIsolationLevel('serializable')
         .execute((trx) => fn(new SqlQueries(trx, this.dialect))),
     );
+  }
+
+  /** See `Isolation` in ../store.ts. */
+  private async readCommitted<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T> {
+    // PostgreSQL's default isolation; the methods used lock what they re-check.
+    if (this.dialect === 'postgres') return retryAborted(() => this.db.transaction().execute((trx) => fn(new SqlQueries(trx, this.dialect))));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.db.connection().execute(async (conn) => {
+          await sql`begin immediate`.execute(conn);
+          try {
+            const r = await fn(new SqlQueries(conn, this.dialect));
+            await sql`commit`.execute(conn);
+            return r;
+          } catch (e) {
+            await sql`rollback`.execute(conn).catch(() => {});
+            throw e;
+          }
+        });
+      } catch (e) {
+        // Another process held the write lock past the busy timeout: try again a few times.
+        if ((e as { code?: string }).code === 'SQLITE_BUSY' && attempt < SQLITE_BUSY_RETRIES) continue;
+        throw e;
+      }
+    }
   }
 
   async migrate(): Promise<void> {

@@ -34,4 +34,28 @@ export class SqlTags implements TagQueries {
     const r = await this.db.deleteFrom('tags').where('repository_id', '=', id).where('name', '=', tag).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }
+
+  async digestOf(repo: RepoName, tag: string): Promise<Digest | undefined> {
+    const row = await this.db
+      .selectFrom('tags as t')
+      .innerJoin('repositories as r', 'r.id', 't.repository_id')
+      .innerJoin('manifests as m', 'm.id', 't.manifest_id')
+      .select('m.digest')
+      .where('r.name', '=', repo)
+      .where('t.name', '=', tag)
+      .executeTakeFirst();
+    return row?.digest as Digest | undefined;
+  }
+
+  async pointingAt(repo: RepoName, digest: Digest): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('tags as t')
+      .innerJoin('repositories as r', 'r.id', 't.repository_id')
+      .innerJoin('manifests as m', 'm.id', 't.manifest_id')
+      .select('t.name')
+      .where('r.name', '=', repo)
+      .where('m.digest', '=', digest)
+      .execute();
+    return rows.map((r) => r.name);
+  }
 }

@@ -12,7 +12,7 @@
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { clientConfig, type PostgresConfig } from '../../metadata/postgres.js';
+import { clientConfig, type PostgresConfig } from '../postgres.js';
 import { ALL_REPOSITORIES, type ChangeFeed } from '../change-feed.js';
 import { Barrier } from './barrier.js';
 
