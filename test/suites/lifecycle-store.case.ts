@@ -166,11 +166,17 @@ export function lifecycleStoreSuite(name: string, open: () => Promise<StoreHarne
       await s.manifests.insert(repo('u/b'), m, 1);
       await s.tags.set(repo('u/a'), 't1' as Tag, m.digest, 1);
       await s.tags.set(repo('u/b'), 't2' as Tag, m.digest, 1);
-      await s.uploads.create({ id: 'u-up', repository: repo('u/empty'), handle: 'h' }, 1);
+      await s.uploads.create({ id: 'u-up', repository: repo('u/empty'), handle: 'h', project: 'u' }, 1);
+      await s.uploads.create({ id: 'u-up2', repository: repo('u/b'), handle: 'h', project: 'u' }, 1);
+      assert.equal(await s.uploads.advance('u-up', 0, 40, 'h', 2), true);
+      assert.equal(await s.uploads.advance('u-up2', 0, 2, 'h', 2), true);
       const size = m.content.length;
-      assert.deepEqual(await s.usage.of({ project: 'u' }), { bytes: 300 + size, blobBytes: 300, manifestBytes: size, blobs: 2, manifests: 1, repositories: 2, tags: 2 });
-      assert.deepEqual(await s.usage.of({ repository: 'u/b' }), { bytes: 100 + size, blobBytes: 100, manifestBytes: size, blobs: 1, manifests: 1, repositories: 1, tags: 1 });
-      assert.deepEqual(await s.usage.of({ project: 'none' }), { bytes: 0, blobBytes: 0, manifestBytes: 0, blobs: 0, manifests: 0, repositories: 0, tags: 0 });
+      assert.deepEqual(await s.usage.of({ project: 'u' }), { bytes: 300 + size, blobBytes: 300, manifestBytes: size, blobs: 2, manifests: 1, repositories: 2, tags: 2, uploadBytes: 42 });
+      assert.deepEqual(await s.usage.of({ repository: 'u/b' }), { bytes: 100 + size, blobBytes: 100, manifestBytes: size, blobs: 1, manifests: 1, repositories: 1, tags: 1, uploadBytes: 2 });
+      assert.deepEqual(await s.usage.of({ project: 'none' }), { bytes: 0, blobBytes: 0, manifestBytes: 0, blobs: 0, manifests: 0, repositories: 0, tags: 0, uploadBytes: 0 });
+      assert.equal(await s.usage.openUploadBytes({ project: 'u' }, 'u-up'), 2, 'all but the named session');
+      assert.equal(await s.usage.heldBlobSize('u', shared!), 100);
+      assert.equal(await s.usage.heldBlobSize('v', shared!), undefined);
       assert.deepEqual((await s.usage.byRepository('u')).map((x) => [x.repository, x.usage.bytes]), [
         ['u/a', 300 + size],
         ['u/b', 100 + size],
@@ -180,6 +186,7 @@ export function lifecycleStoreSuite(name: string, open: () => Promise<StoreHarne
       assert.equal(await s.usage.references('u', digest('nope')), false);
       assert.equal(await s.usage.references('v', shared!), false);
       await s.uploads.delete('u-up');
+      await s.uploads.delete('u-up2');
       await drop(['u/a', 'u/b', 'u/empty'], [shared!, onlyA!]);
     });
   });
