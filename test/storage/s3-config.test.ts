@@ -8,6 +8,7 @@ test('storage.driver s3 gets a default for every key', () => {
   assert.deepEqual(storage, {
     driver: 's3',
     s3: { region: 'us-east-1', bucket: 'berth', prefix: '', forcePathStyle: false, redirect: false, redirectExpirySeconds: 600, partSizeBytes: 16 * 1024 * 1024 },
+    verifyReads: false,
   });
 });
 
