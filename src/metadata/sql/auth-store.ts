@@ -168,13 +168,16 @@ class SqlAudit implements AuditQueries {
   }
 
   async query(f: AuditFilter): Promise<AuditRecord[]> {
-    let q = this.db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(f.limit);
+    // Newest first by the event's time: request events are written in batches after the
+    // changes recorded in their transactions, so ids alone do not follow time.
+    let q = this.db.selectFrom('audit_events').selectAll().orderBy('at', 'desc').orderBy('id', 'desc').limit(f.limit);
     if (f.project !== undefined) q = q.where('project', '=', f.project);
     if (f.actor !== undefined) q = q.where('actor', '=', f.actor);
     if (f.action !== undefined) q = q.where('action', '=', f.action);
     if (f.since !== undefined) q = q.where('at', '>=', f.since);
     if (f.until !== undefined) q = q.where('at', '<', f.until);
-    if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
+    const b = f.before;
+    if (b !== undefined) q = q.where((eb) => eb.or([eb('at', '<', b.at), eb.and([eb('at', '=', b.at), eb('id', '<', b.id)])]));
     return (await q.execute()).map((r) => ({
       id: Number(r.id),
       at: Number(r.at),
