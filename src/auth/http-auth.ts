@@ -58,10 +58,12 @@ export function scopeFor(action: RegistryAction, repo: string): string | undefin
   }
 }
 
-export function challenge(request: FastifyRequest, options: HttpAuthOptions, scope?: string, error?: string): string {
+export function challenge(request: FastifyRequest, options: HttpAuthOptions, scope?: string, error?: string, description?: string): string {
   let h = `Bearer realm="${realmOf(request, options)}",service="${options.service}"`;
   if (scope) h += `,scope="${scope}"`;
   if (error) h += `,error="${error}"`;
+  // RFC 6750: clients (skopeo, podman) print the description of an insufficient_scope error.
+  if (error && description) h += `,error_description="${description.replace(/[\\"]/g, "'").replace(/[^\x20-\x7e]/g, '?')}"`;
   return h;
 }
 
@@ -106,7 +108,12 @@ export function installAuthentication(app: FastifyInstance, authenticator: Authe
 }
 
 /** The real /v2 authorizer: the policy decides every route's declared action. */
-export function registryAuthorizer(access: AccessService, store: AuthStore, audit: AuditLog, options: HttpAuthOptions): RegistryAuthorizer {
+/**
+ * `subject` finds the account behind a registry token, so that a token lacking an action is
+ * refused with the account's own reason (a missing project, a robot without `delete`) rather
+ * than told to ask for a scope the token endpoint would refuse again.
+ */
+export function registryAuthorizer(access: AccessService, store: AuthStore, audit: AuditLog, options: HttpAuthOptions, subject: (name: string) => Promise<Principal | undefined> = async () => undefined): RegistryAuthorizer {
   async function createProject(p: Principal, project: string): Promise<void> {
     const owner = p.kind === 'user' ? p.name : p.kind === 'token' ? p.subject : undefined;
     if (owner === undefined) return;
@@ -130,9 +137,15 @@ export function registryAuthorizer(access: AccessService, store: AuthStore, audi
         if (action === 'push' && options.autoCreateProjects && (d.createProject || !(await access.project(projectOf(repo))))) await createProject(p, projectOf(repo));
         return;
       }
-      // A token lacking a scope gets a challenge naming it, so the client can ask for a new one.
+      if (p.kind === 'token' && action !== 'base' && action !== 'catalog') {
+        // The token endpoint leaves out what the account may not do: say why, once, as a denial.
+        const who = await subject(p.subject);
+        const own = who ? await access.check(who, action, resource) : undefined;
+        if (own && !own.allow) throw new OciError('DENIED', { reason: own.reason });
+      }
+      // A token lacking a scope the account has gets a challenge naming it, so the client can ask for a new one.
       if (d.needsLogin || p.kind === 'token') {
-        throw new OciError('UNAUTHORIZED', { reason: d.reason }, { headers: { 'WWW-Authenticate': challenge(request, options, scopeFor(action, repo), p.kind === 'token' ? 'insufficient_scope' : undefined) } });
+        throw new OciError('UNAUTHORIZED', { reason: d.reason }, { headers: { 'WWW-Authenticate': challenge(request, options, scopeFor(action, repo), p.kind === 'token' ? 'insufficient_scope' : undefined, d.reason) } });
       }
       throw new OciError('DENIED', { reason: d.reason });
     },

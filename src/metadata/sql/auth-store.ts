@@ -40,7 +40,14 @@ class SqlProjects implements ProjectQueries {
           union
           select mb.digest from manifest_blobs mb join manifests m on m.id = mb.manifest_id join repositories r on r.id = m.repository_id where r.project = ${name})), 0)
         + coalesce((select sum(m.size) from manifests m join repositories r on r.id = m.repository_id where r.project = ${name}), 0) as bytes`.execute(this.db);
-    return { ...p, repositoryCount: await this.repositoryCount(name), storageBytes: Number(usage.rows[0]?.bytes ?? 0) };
+    // As listed (metadata/sql/browse.ts): repositories that hold a manifest.
+    const listed = await this.db
+      .selectFrom('repositories as r')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('r.project', '=', name)
+      .where(({ exists, selectFrom }) => exists(selectFrom('manifests as m').select('m.id').whereRef('m.repository_id', '=', 'r.id')))
+      .executeTakeFirstOrThrow();
+    return { ...p, repositoryCount: Number(listed.n), storageBytes: Number(usage.rows[0]?.bytes ?? 0) };
   }
 
   async insert(p: { name: string; public: boolean }, now: number): Promise<ProjectRecord> {
