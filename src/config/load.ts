@@ -70,7 +70,9 @@ const PREFIX = 'BERTH_';
 /** Environment variables with this prefix that are not configuration keys. */
 /** `BERTH_TEST_*` variables steer the test suite, not the server. */
 const TEST_PREFIX = 'BERTH_TEST_';
-const NOT_CONFIG = new Set(['BERTH_ADMIN_PASSWORD', 'BERTH_CONFIG']);
+// The CLI's own variables: a terminal where `berth login` ran (BERTH_PASSWORD exported, as the
+// README's walkthrough does) must still be able to start the server.
+const NOT_CONFIG = new Set(['BERTH_ADMIN_PASSWORD', 'BERTH_CONFIG', 'BERTH_PASSWORD', 'BERTH_CURRENT_PASSWORD', 'BERTH_CLI_CONFIG']);
 
 export function fromEnv(env: NodeJS.ProcessEnv): Tree {
   const tree: Tree = {};
