@@ -3,6 +3,7 @@
  * validates the configuration, builds the registry through the composition root, listens, and
  * closes cleanly on SIGINT/SIGTERM.
  */
+import cluster from 'node:cluster';
 import { loadConfig } from '../config/load.js';
 import { createBerth, openMetadata } from '../main.js';
 import { START_FAILED_EXIT } from '../cluster/primary.js';
@@ -29,8 +30,8 @@ export async function runServer(opts: ServeOptions, { prepareStores }: { prepare
     const address = await berth.listen();
     berth.app.log.info({ address, dataDir: config.dataDir }, `berth listening on ${address}`);
   } catch (e) {
-    // The CLI's handler prints the message; the primary sees this exit code and stops.
-    process.exitCode = START_FAILED_EXIT;
+    // The CLI's handler prints the message; a primary sees this exit code and stops.
+    if (cluster.isWorker) process.exitCode = START_FAILED_EXIT;
     throw e;
   }
   let closing = false;
