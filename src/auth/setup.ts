@@ -71,7 +71,7 @@ export async function createAccessControl(
     const boot = await users.bootstrap(deps.adminPassword);
     if (boot.generated) {
       // Printed once, on the first start with an empty database; never logged again.
-      process.stdout.write(`\nberth: created the system admin "admin" with password: ${boot.generated}\nberth: it is shown only this once. Sign in with \`npx berth login <host:port> -u admin\` (or skopeo/podman/docker login);\nberth: change it with \`npx berth user passwd me\`. Lost it? Stop nothing, run \`npx berth user passwd admin --data-dir <data folder>\`.\n\n`);
+      process.stdout.write(`\nberth: created the system admin "admin" with password: ${boot.generated}\nberth: it is shown only this once. Sign in with \`npx berth login <host:port> -u admin\` (or skopeo/podman/docker login);\nberth: change it with \`npx berth user passwd me\`. Lost it? Run \`npx berth user passwd admin --data-dir <data folder>\` (the server may keep running).\n\n`);
     } else if (boot.created) deps.logger.info('created the system admin "admin" from BERTH_ADMIN_PASSWORD');
     else if (deps.adminPassword) {
       deps.logger.warn('BERTH_ADMIN_PASSWORD is ignored: the admin account exists already (it only sets the first password); to reset a lost password run `berth user passwd admin --data-dir DIR` with the server\'s data folder');

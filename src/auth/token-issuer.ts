@@ -90,6 +90,8 @@ export class TokenIssuer {
     // Keys written before sealing existed are sealed now (one rewrite, then never plain again).
     for (const k of await this.store.keys.list()) {
       if (!KeySealer.isSealed(k.privateJwk)) await this.store.keys.replace(k.kid, this.sealer.seal(k.privateJwk));
+      // Opened now (not when first used), so a node given another key-encryption key refuses to start.
+      else this.sealer.open(k.privateJwk);
     }
     if (!(await this.store.keys.list()).some((k) => k.retiredAt === null)) await this.rotate();
   }
