@@ -137,15 +137,18 @@ export function registryAuthorizer(access: AccessService, store: AuthStore, audi
         if (action === 'push' && options.autoCreateProjects && (d.createProject || !(await access.project(projectOf(repo))))) await createProject(p, projectOf(repo));
         return;
       }
+      let reason = d.reason;
       if (p.kind === 'token' && action !== 'base' && action !== 'catalog') {
-        // The token endpoint leaves out what the account may not do: say why, once, as a denial.
+        // The token endpoint leaves out what the account may not do; "request a token with that
+        // scope" would send the client round again, so the refusal carries the account's reason.
         const who = await subject(p.subject);
         const own = who ? await access.check(who, action, resource) : undefined;
-        if (own && !own.allow) throw new OciError('DENIED', { reason: own.reason });
+        if (own && !own.allow) reason = own.reason;
       }
-      // A token lacking a scope the account has gets a challenge naming it, so the client can ask for a new one.
+      // A token lacking a scope gets a challenge naming it (insufficient_scope, as the token spec
+      // has it), with the reason as its error_description, which clients print.
       if (d.needsLogin || p.kind === 'token') {
-        throw new OciError('UNAUTHORIZED', { reason: d.reason }, { headers: { 'WWW-Authenticate': challenge(request, options, scopeFor(action, repo), p.kind === 'token' ? 'insufficient_scope' : undefined, d.reason) } });
+        throw new OciError('UNAUTHORIZED', { reason }, { headers: { 'WWW-Authenticate': challenge(request, options, scopeFor(action, repo), p.kind === 'token' ? 'insufficient_scope' : undefined, reason) } });
       }
       throw new OciError('DENIED', { reason: d.reason });
     },
