@@ -9,7 +9,8 @@
  * primary < 45 MB, an idle worker < 80 MB, the whole tree < 200 MB on 2 cores.
  *
  * Flags: `--workers N` (default: the configured default), `--direct` (run `node dist/src/cli/main.js
- * serve` without npm), `--idle-seconds S` (default 25: V8's memory reducer shrinks an idle heap after about 10-20 s), `--json`.
+ * serve` without npm), `--second-start` (start once to create the admin and signing key, stop,
+ * and measure the next start: what an installed registry runs every day), `--idle-seconds S` (default 25: V8's memory reducer shrinks an idle heap after about 10-20 s), `--json`.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -66,11 +67,11 @@ export async function processTree(root: number): Promise<Proc[]> {
 function role(p: Proc, tree: Proc[]): string {
   if (/\bnpm\b|npm-cli\.js/.test(p.command)) return 'npm';
   if (/^(\/bin\/)?sh -c/.test(p.command)) return 'shell';
-  if (/cli\/main\.js serve/.test(p.command)) {
-    const nodeChildren = tree.filter((c) => c.ppid === p.pid && /node/.test(c.command));
-    return nodeChildren.length > 0 ? 'primary' : tree.some((x) => x.pid === p.ppid && /cli\/main\.js serve/.test(x.command)) ? 'worker' : 'server';
+  const serve = (x: Proc) => /^(\S*\/)?node .*cli\/main\.js serve/.test(x.command);
+  if (serve(p)) {
+    if (tree.some((c) => c.ppid === p.pid && serve(c))) return 'primary';
+    return tree.some((x) => x.pid === p.ppid && serve(x)) ? 'worker' : 'server';
   }
-  if (tree.some((x) => x.pid === p.ppid && /cli\/main\.js serve/.test(x.command))) return 'worker';
   return 'other';
 }
 
@@ -83,6 +84,17 @@ async function main(): Promise<void> {
   const port = await freePort();
   const serveArgs = ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'warn', ...(workers ? ['--workers', workers] : [])];
   const [cmd, args] = direct ? [process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'serve', ...serveArgs]] : ['npm', ['start', '--silent', '--', ...serveArgs]];
+  if (process.argv.includes('--second-start')) {
+    const first = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'serve', ...serveArgs, '--workers', '1'], { cwd: ROOT, env: { ...process.env, BERTH_ADMIN_PASSWORD: 'footprint-admin-1' }, stdio: 'ignore' });
+    for (;;) {
+      const r = await fetch(`http://127.0.0.1:${port}/v2/`).catch(() => undefined);
+      await r?.body?.cancel();
+      if (r) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    first.kill('SIGTERM');
+    await new Promise((res) => first.once('exit', res));
+  }
   const started = performance.now();
   const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, BERTH_ADMIN_PASSWORD: 'footprint-admin-1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let log = '';
@@ -110,10 +122,10 @@ async function main(): Promise<void> {
     const tree = await processTree(child.pid!);
     const rows = tree.map((p) => ({ pid: p.pid, role: role(p, tree), rssMb: Math.round(p.rssMb * 10) / 10, command: p.command.slice(0, 100) }));
     const total = Math.round(tree.reduce((s, p) => s + p.rssMb, 0) * 10) / 10;
-    const result = { command: [direct ? 'node dist/src/cli/main.js serve' : 'npm start --', ...serveArgs.map((a) => (a === dataDir ? '<tmp>' : a))].join(' '), readyMs: Math.round(readyMs), processes: rows, totalMb: total };
+    const result = { secondStart: process.argv.includes('--second-start'), command: [direct ? 'node dist/src/cli/main.js serve' : 'npm start --', ...serveArgs.map((a) => (a === dataDir ? '<tmp>' : a))].join(' '), readyMs: Math.round(readyMs), processes: rows, totalMb: total };
     if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else {
-      process.stdout.write(`${result.command}\n/v2/ answered after ${result.readyMs} ms; after ${idleSeconds} s idle:\n`);
+      process.stdout.write(`${result.command}${result.secondStart ? ' (second start)' : ''}\n/v2/ answered after ${result.readyMs} ms; after ${idleSeconds} s idle:\n`);
       for (const r of rows) process.stdout.write(`  ${r.role.padEnd(8)} pid ${String(r.pid).padEnd(8)} ${r.rssMb.toFixed(1).padStart(6)} MB  ${r.command}\n`);
       process.stdout.write(`  ${'total'.padEnd(22)} ${total.toFixed(1).padStart(6)} MB\n`);
     }
