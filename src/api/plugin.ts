@@ -60,7 +60,8 @@ export function apiPlugin(services: ApiServices, access: AccessService, enabled:
         handler: async (request, reply) => route.handle(request, reply, services),
       });
     }
-    const doc = openApiDocument(apiRoutes, API_PREFIX);
-    app.get('/openapi.json', { config: { action: 'anyone' } }, async () => doc);
+    // Built on first request: the document (JSON Schemas of every body) is memory no other request needs.
+    let doc: Record<string, unknown> | undefined;
+    app.get('/openapi.json', { config: { action: 'anyone' } }, async () => (doc ??= openApiDocument(apiRoutes, API_PREFIX)));
   };
 }

@@ -58,10 +58,12 @@ export function scopeFor(action: RegistryAction, repo: string): string | undefin
   }
 }
 
-export function challenge(request: FastifyRequest, options: HttpAuthOptions, scope?: string, error?: string): string {
+export function challenge(request: FastifyRequest, options: HttpAuthOptions, scope?: string, error?: string, description?: string): string {
   let h = `Bearer realm="${realmOf(request, options)}",service="${options.service}"`;
   if (scope) h += `,scope="${scope}"`;
   if (error) h += `,error="${error}"`;
+  // RFC 6750: clients (skopeo, podman) print the description of an insufficient_scope error.
+  if (error && description) h += `,error_description="${description.replace(/[\\"]/g, "'").replace(/[^\x20-\x7e]/g, '?')}"`;
   return h;
 }
 
@@ -106,7 +108,13 @@ export function installAuthentication(app: FastifyInstance, authenticator: Authe
 }
 
 /** The real /v2 authorizer: the policy decides every route's declared action. */
-export function registryAuthorizer(access: AccessService, store: AuthStore, audit: AuditLog, options: HttpAuthOptions, authenticator: Pick<Authenticator, 'subject'>): RegistryAuthorizer {
+/**
+ * `subject` finds the account behind a registry token, so that a token lacking an action is
+ * refused with the account's own reason (a missing project, a robot without `delete`) rather
+ * than told to ask for a scope the token endpoint would refuse again, and so that a catalog
+ * grant lists what that account may pull now.
+ */
+export function registryAuthorizer(access: AccessService, store: AuthStore, audit: AuditLog, options: HttpAuthOptions, subject: (name: string) => Promise<Principal | undefined> = async () => undefined): RegistryAuthorizer {
   // Who a catalog request lists for, resolved once per request (a page may check many names).
   const listers = new WeakMap<FastifyRequest, Promise<Principal>>();
   function lister(request: FastifyRequest): Promise<Principal> {
@@ -115,7 +123,7 @@ export function registryAuthorizer(access: AccessService, store: AuthStore, audi
       const caller = request.principal;
       // A registry token stands for its subject as that account is now: a removed or
       // disabled subject lists nothing it could not pull anonymously.
-      p = caller.kind === 'token' ? (caller.subject === '' ? Promise.resolve(ANONYMOUS) : authenticator.subject(caller.subject).then((s) => s ?? ANONYMOUS)) : Promise.resolve(caller);
+      p = caller.kind === 'token' ? (caller.subject === '' ? Promise.resolve(ANONYMOUS) : subject(caller.subject).then((s) => s ?? ANONYMOUS)) : Promise.resolve(caller);
       listers.set(request, p);
     }
     return p;
@@ -144,9 +152,18 @@ export function registryAuthorizer(access: AccessService, store: AuthStore, audi
         if (action === 'push' && options.autoCreateProjects && (d.createProject || !(await access.project(projectOf(repo))))) await createProject(p, projectOf(repo));
         return;
       }
-      // A token lacking a scope gets a challenge naming it, so the client can ask for a new one.
+      let reason = d.reason;
+      if (p.kind === 'token' && action !== 'base' && action !== 'catalog') {
+        // The token endpoint leaves out what the account may not do; "request a token with that
+        // scope" would send the client round again, so the refusal carries the account's reason.
+        const who = await subject(p.subject);
+        const own = who ? await access.check(who, action, resource) : undefined;
+        if (own && !own.allow) reason = own.reason;
+      }
+      // A token lacking a scope gets a challenge naming it (insufficient_scope, as the token spec
+      // has it), with the reason as its error_description, which clients print.
       if (d.needsLogin || p.kind === 'token') {
-        throw new OciError('UNAUTHORIZED', { reason: d.reason }, { headers: { 'WWW-Authenticate': challenge(request, options, scopeFor(action, repo), p.kind === 'token' ? 'insufficient_scope' : undefined) } });
+        throw new OciError('UNAUTHORIZED', { reason }, { headers: { 'WWW-Authenticate': challenge(request, options, scopeFor(action, repo), p.kind === 'token' ? 'insufficient_scope' : undefined, reason) } });
       }
       throw new OciError('DENIED', { reason: d.reason });
     },

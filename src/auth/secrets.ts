@@ -4,17 +4,21 @@
  * so a SHA-256 of them is enough to store and compare (no dictionary to attack).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { hash, verify } from '@node-rs/argon2';
 
 export const PAT_PREFIX = 'berth_pat_';
 
-export function hashPassword(password: string): Promise<string> {
-  return hash(password);
+// argon2 (a native library) loads on the first password check, not at start: a registry that
+// only serves tokens, robots' CI pulls and anonymous reads may never need it.
+let argon2: Promise<typeof import('@node-rs/argon2')> | undefined;
+const loadArgon2 = () => (argon2 ??= import('@node-rs/argon2'));
+
+export async function hashPassword(password: string): Promise<string> {
+  return (await loadArgon2()).hash(password);
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await verify(passwordHash, password);
+    return await (await loadArgon2()).verify(passwordHash, password);
   } catch {
     return false;
   }
@@ -23,7 +27,7 @@ export async function verifyPassword(passwordHash: string, password: string): Pr
 /** A hash that keeps the time of a failed lookup close to a real one (no user-name probing by timing). */
 let dummyHash: Promise<string> | undefined;
 export async function burnPasswordCheck(password: string): Promise<void> {
-  dummyHash ??= hash(randomSecret());
+  dummyHash ??= hashPassword(randomSecret());
   await verifyPassword(await dummyHash, password);
 }
 

@@ -71,8 +71,11 @@ export async function createAccessControl(
     const boot = await users.bootstrap(deps.adminPassword);
     if (boot.generated) {
       // Printed once, on the first start with an empty database; never logged again.
-      process.stdout.write(`\nberth: created the system admin "admin" with password: ${boot.generated}\nberth: change it with \`berth user passwd admin\` or set BERTH_ADMIN_PASSWORD on first start.\n\n`);
+      process.stdout.write(`\nberth: created the system admin "admin" with password: ${boot.generated}\nberth: it is shown only this once. Sign in with \`npx berth login <host:port> -u admin\` (or skopeo/podman/docker login);\nberth: change it with \`npx berth user passwd me\`. Lost it? Run \`npx berth user passwd admin --data-dir <data folder>\` (the server may keep running).\n\n`);
     } else if (boot.created) deps.logger.info('created the system admin "admin" from BERTH_ADMIN_PASSWORD');
+    else if (deps.adminPassword) {
+      deps.logger.warn('BERTH_ADMIN_PASSWORD is ignored: the admin account exists already (it only sets the first password); to reset a lost password run `berth user passwd admin --data-dir DIR` with the server\'s data folder');
+    }
   }
 
   const httpOptions = { service: a.service, realm: a.realm, autoCreateProjects: a.autoCreateProjects };
@@ -88,7 +91,7 @@ export async function createAccessControl(
   };
 
   return {
-    authorizer: a.enabled ? registryAuthorizer(access, store, audit, httpOptions, authenticator) : allowAll,
+    authorizer: a.enabled ? registryAuthorizer(access, store, audit, httpOptions, (subject) => authenticator.subject(subject)) : allowAll,
     installHooks(app) {
       installAuthentication(app, authenticator, httpOptions);
       installRegistryAudit(app, audit, config.audit.recordPulls);

@@ -14,7 +14,12 @@
  * shared database has it now, so every process and node agrees, across restarts.
  */
 import { hash, randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import type { CryptoKey, JWK, JWTPayload } from 'jose';
+
+// jose loads with the first token issued or checked (or the first start's key), not with the
+// server: every process pays its memory only once tokens are in use.
+let josePromise: Promise<typeof import('jose')> | undefined;
+const jose = () => (josePromise ??= import('jose'));
 import type { AuthStore } from '../metadata/auth-store.js';
 import type { Grant } from '../policy/principal.js';
 import { KeySealer } from './key-sealing.js';
@@ -68,6 +73,8 @@ export class TokenIssuer {
   private keys = new Map<string, Key>();
   private active: Key | undefined;
   private lastReload = 0;
+  /** The keys, read from the store on first use. */
+  private loading: Promise<void> | undefined;
   /** Verified access tokens by SHA-256 of the token (never the token), until they expire. */
   private verified = new Map<string, { claims: AccessClaims; exp: number }>();
 
@@ -83,13 +90,23 @@ export class TokenIssuer {
     // Keys written before sealing existed are sealed now (one rewrite, then never plain again).
     for (const k of await this.store.keys.list()) {
       if (!KeySealer.isSealed(k.privateJwk)) await this.store.keys.replace(k.kid, this.sealer.seal(k.privateJwk));
+      // Opened now (not when first used), so a node given another key-encryption key refuses to start.
+      else this.sealer.open(k.privateJwk);
     }
-    await this.reload();
-    if (!this.active) await this.rotate();
+    if (!(await this.store.keys.list()).some((k) => k.retiredAt === null)) await this.rotate();
+  }
+
+  private ensureKeys(): Promise<void> {
+    this.loading ??= this.reload().catch((e: unknown) => {
+      this.loading = undefined;
+      throw e;
+    });
+    return this.loading;
   }
 
   /** Signs with a fresh key from now on; the previous key stays valid for verification. */
   async rotate(): Promise<string> {
+    const { generateKeyPair, exportJWK } = await jose();
     const { privateKey } = await generateKeyPair(ALG, { extractable: true });
     const jwk = await exportJWK(privateKey);
     const kid = randomUUID();
@@ -100,11 +117,13 @@ export class TokenIssuer {
       // Keys retired longer ago than any token lives can go.
       await tx.keys.deleteRetiredBefore(t - 1000 * (this.options.refreshTtlSeconds + this.options.accessTtlSeconds));
     });
-    await this.reload();
+    this.loading = this.reload();
+    await this.loading;
     return kid;
   }
 
   private async reload(): Promise<void> {
+    const { importJWK } = await jose();
     this.lastReload = this.now();
     const keys = new Map<string, Key>();
     let active: Key | undefined;
@@ -140,8 +159,10 @@ export class TokenIssuer {
   }
 
   private async sign(claims: JWTPayload, subject: string, iat: number, ttl: number): Promise<string> {
+    await this.ensureKeys();
     const key = this.active;
     if (!key) throw new Error('token issuer not initialised');
+    const { SignJWT } = await jose();
     return new SignJWT(claims)
       .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'JWT' })
       .setIssuer(this.options.issuer)
@@ -194,6 +215,7 @@ export class TokenIssuer {
   private async verify(token: string, use: 'access' | 'refresh'): Promise<JWTPayload> {
     let payload: JWTPayload;
     try {
+      const { jwtVerify } = await jose();
       const r = await jwtVerify(token, async (header) => this.publicKey(header.kid), {
         algorithms: [ALG],
         issuer: this.options.issuer,
@@ -212,6 +234,7 @@ export class TokenIssuer {
 
   private async publicKey(kid: string | undefined): Promise<CryptoKey> {
     if (kid === undefined) throw new TokenError('token has no kid');
+    await this.ensureKeys();
     let key = this.keys.get(kid);
     if (!key && this.now() - this.lastReload > 5000) {
       await this.reload();

@@ -1,5 +1,5 @@
 /**
- * V8 heap tuning for the `berth` process, imported first by the CLI entry so that it applies
+ * V8 heap tuning for a server process, imported by `berth serve` before the server modules so that it applies
  * before the rest of the program is loaded (the one import kept for its side effect).
  *
  * V8 doubles the young generation whenever it fills quickly, up to 2 x 16 MiB, and never

@@ -6,7 +6,7 @@
  * names the key.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 
@@ -56,7 +56,8 @@ function readYaml(file: string): Tree {
   }
   let value: unknown;
   try {
-    value = parseYaml(text);
+    // The YAML parser loads only when there is a file to read (it costs memory in every process).
+    value = (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
   } catch (e) {
     throw new ConfigError(`configuration file ${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
@@ -69,7 +70,9 @@ const PREFIX = 'BERTH_';
 /** Environment variables with this prefix that are not configuration keys. */
 /** `BERTH_TEST_*` variables steer the test suite, not the server. */
 const TEST_PREFIX = 'BERTH_TEST_';
-const NOT_CONFIG = new Set(['BERTH_ADMIN_PASSWORD', 'BERTH_CONFIG']);
+// The CLI's own variables: a terminal where `berth login` ran (BERTH_PASSWORD exported, as the
+// README's walkthrough does) must still be able to start the server.
+const NOT_CONFIG = new Set(['BERTH_ADMIN_PASSWORD', 'BERTH_CONFIG', 'BERTH_PASSWORD', 'BERTH_CURRENT_PASSWORD', 'BERTH_CLI_CONFIG']);
 
 export function fromEnv(env: NodeJS.ProcessEnv): Tree {
   const tree: Tree = {};
@@ -84,13 +87,23 @@ export function fromEnv(env: NodeJS.ProcessEnv): Tree {
   return tree;
 }
 
-function scalar(raw: string): unknown {
-  try {
-    const v = parseYaml(raw);
-    return v === null || typeof v === 'object' ? raw : v;
-  } catch {
-    return raw;
+/** An environment value read as a YAML scalar (booleans, numbers, quoted strings); anything else stays the raw string. */
+export function scalar(raw: string): unknown {
+  const s = raw.trim();
+  if (/^(true|True|TRUE)$/.test(s)) return true;
+  if (/^(false|False|FALSE)$/.test(s)) return false;
+  if (/^[-+]?(\d+|\d+\.\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) return Number(s);
+  if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.slice(2), 16);
+  if (/^0o[0-7]+$/.test(s)) return parseInt(s.slice(2), 8);
+  if (/^"(?:[^"\\]|\\.)*"$/.test(s)) {
+    try {
+      return JSON.parse(s) as string;
+    } catch {
+      return raw;
+    }
   }
+  if (/^'(?:[^']|'')*'$/.test(s)) return s.slice(1, -1).replace(/''/g, "'");
+  return raw;
 }
 
 export function setPath(tree: Tree, path: string[], value: unknown): void {

@@ -159,7 +159,7 @@ export const configSchema = z
       })
       .default({ enabled: true, concurrency: 2, pollMs: 1000, leaseSeconds: 300 })
       .describe('Durable background jobs stored in the metadata store.'),
-    workers: z.number().int().min(0).default(0).describe('Processes `berth serve` runs on this host, sharing the listen port (0: one per CPU core; 1: no cluster).'),
+    workers: z.number().int().min(0).default(1).describe('Processes `berth serve` runs on this host, sharing the listen port (1: one process, no cluster; 0: one per CPU core; N > 1: a small supervising primary and N workers).'),
     registry: z
       .strictObject({
         maxManifestBytes: z.number().int().min(1024).default(4 * MiB).describe('Largest manifest accepted by PUT, in bytes.'),

@@ -73,7 +73,14 @@ export class OciError extends Error {
     return this.statusOverride ?? OCI_ERRORS[this.code].status;
   }
 
+  /**
+   * A refusal's `message` is its reason (clients print `message`, as `denied: <message>`): a
+   * user told only "requested access to the resource is denied" cannot tell a missing project
+   * from a missing permission. Other codes keep the table's message; `detail` is unchanged.
+   */
   toJSON(): { code: OciErrorCode; message: string; detail: unknown } {
-    return { code: this.code, message: this.messageOverride ?? OCI_ERRORS[this.code].message, detail: this.detail };
+    const reason = (this.detail as { reason?: unknown } | null)?.reason;
+    const explained = (this.code === 'DENIED' || this.code === 'UNAUTHORIZED' || this.code === 'TOOMANYREQUESTS') && typeof reason === 'string' && reason !== '';
+    return { code: this.code, message: explained ? reason : (this.messageOverride ?? OCI_ERRORS[this.code].message), detail: this.detail };
   }
 }

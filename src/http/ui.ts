@@ -5,10 +5,9 @@
  * to `/ui/`. Security headers (CSP, no framing) apply to everything this plugin sends. When the
  * UI was not built, /ui answers 503 with a problem document saying how to build it.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ProblemError } from '../errors/problem.js';
 
@@ -32,6 +31,20 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/** The types of what Vite emits (ui/dist holds nothing else). */
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+};
 
 function wantsHtml(request: FastifyRequest): boolean {
   if (request.method !== 'GET' && request.method !== 'HEAD') return false;
@@ -69,22 +82,22 @@ export function uiPlugin(opts: UiOptions): FastifyPluginAsync {
             .filter((e) => e.isFile())
             .map((e) => relative(opts.root, join(e.parentPath, e.name)).split('\\').join('/')),
         );
-        await ui.register(fastifyStatic, {
-          root: opts.root,
-          serve: false,
-          cacheControl: false,
-          setHeaders: (res, path) => {
-            res.setHeader('Cache-Control', path.startsWith(join(opts.root, 'assets')) ? IMMUTABLE : 'no-cache');
-          },
-        });
+        // A few immutable files: streamed as they are, with their type, length and caching (no
+        // static-file plugin loaded for it; the files never change while the server runs).
+        const send = (reply: FastifyReply, path: string) => {
+          const file = join(opts.root, path);
+          reply.header('Content-Type', TYPES[extname(path)] ?? 'application/octet-stream');
+          reply.header('Content-Length', String(statSync(file).size));
+          reply.header('Cache-Control', path.startsWith('assets/') ? IMMUTABLE : 'no-cache');
+          return reply.send(createReadStream(file));
+        };
         ui.get('/*', { config }, async (request: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
           const path = request.params['*'] ?? '';
-          if (files.has(path) && path !== 'index.html') return reply.sendFile(path);
+          if (files.has(path) && path !== 'index.html') return send(reply, path);
           // Client-side routes (and /ui/ itself) get the app; a missing file with an extension
           // (a stale asset) is a real 404.
           if (path !== '' && !wantsHtml(request)) throw new ProblemError(404, 'Not Found', `no UI file at ${request.url.split('?')[0]}`);
-          reply.header('Cache-Control', 'no-cache');
-          return reply.sendFile('index.html');
+          return send(reply, 'index.html');
         });
       },
       { prefix: '/ui' },

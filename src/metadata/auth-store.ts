@@ -87,8 +87,8 @@ export interface AuditFilter {
   action?: string | undefined;
   since?: number | undefined;
   until?: number | undefined;
-  /** Only events with an id below this (keyset pagination, newest first). */
-  beforeId?: number | undefined;
+  /** Only events older than this one (keyset pagination, newest first: by time, then id). */
+  before?: { at: number; id: number } | undefined;
   limit: number;
 }
 

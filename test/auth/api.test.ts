@@ -124,7 +124,9 @@ describe('management API and audit log', () => {
     assert.ok(mine.items.every((e: { actor: string; action: string }) => e.actor === 'aud' && e.action === 'login'));
     const p1 = await ok(api(b.url, 'GET', '/audit?limit=2', ADMIN));
     const p2 = await ok(api(b.url, 'GET', `/audit?limit=2&cursor=${p1.next}`, ADMIN));
-    assert.ok(p2.items[0].id < p1.items[1].id);
+    // Newest first by time, then id: the second page starts below the first page's last entry.
+    const [first, last] = [p2.items[0], p1.items[1]] as { at: string; id: number }[];
+    assert.ok(Date.parse(first!.at) < Date.parse(last!.at) || (first!.at === last!.at && first!.id < last!.id));
     // A project member without audit.read is refused; the whole log is for system admins.
     assert.equal((await api(b.url, 'GET', '/audit', basic('aud', 'aud-password-1'))).status, 403);
   });

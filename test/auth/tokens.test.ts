@@ -115,6 +115,9 @@ describe('registry tokens', () => {
     assert.equal(r.status, 401);
     assert.match(r.challenge ?? '', /scope="repository:b\/app:pull"/);
     assert.match(r.challenge ?? '', /error="insufficient_scope"/);
+    // Why, in the description clients print: the robot's own refusal, not "request a token".
+    assert.match(r.challenge ?? '', /error_description="[^"]*(robot|project b)[^"]*"/);
+    assert.doesNotMatch(r.challenge ?? '', /request a token/);
   });
 
   test('asking for more than allowed grants the intersection', async () => {

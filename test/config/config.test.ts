@@ -69,6 +69,24 @@ describe('configuration', () => {
     for (const [key, prop] of Object.entries(schema.properties)) assert.ok(prop.description, `${key} has a description`);
   });
 
+  it('the CLI\'s own variables are not configuration keys (a terminal that ran `berth login` can start the server)', () => {
+    const c = loadConfig({ env: { BERTH_PASSWORD: 'secret-1', BERTH_CURRENT_PASSWORD: 'secret-0', BERTH_CLI_CONFIG: '/tmp/cli.json', BERTH_ADMIN_PASSWORD: 'x', BERTH_DATA_DIR: '/d' } });
+    assert.equal(c.dataDir, '/d');
+  });
+
+  it('serves in one process by default; a worker that cannot start stops the primary with one line and exit 1', async () => {
+    assert.equal(loadConfig({ env: {} }).workers, 1);
+    const started = Date.now();
+    await assert.rejects(run('node', [CLI, 'serve', '--workers', '2', '--listen', 'bad'], { env: { ...process.env }, timeout: 30_000 }), (e: { code: number; stderr: string; stdout: string }) => {
+      assert.equal(e.code, 1);
+      assert.equal(e.stderr.trim().split('\n').length, 1, e.stderr);
+      assert.match(e.stderr, /listen/);
+      assert.match(e.stdout, /worker could not start; stopping/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 20_000, 'no restart loop');
+  });
+
   it('the CLI: --version, --help, config schema, and a one-line error with exit 1 on bad config', async () => {
     const v = await run('node', [CLI, '--version']);
     assert.match(v.stdout.trim(), /^\d+\.\d+\.\d+$/);

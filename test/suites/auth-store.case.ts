@@ -186,7 +186,7 @@ export function authStoreSuite(name: string, open: () => Promise<AuthHarness>, s
       assert.deepEqual((await s.audit.query({ actor: 'ann', limit: 10 })).map((e) => e.at), [3, 1]);
       assert.deepEqual((await s.audit.query({ project: 'p', action: 'pull', limit: 10 })).map((e) => e.at), [2]);
       assert.deepEqual((await s.audit.query({ since: 2, until: 3, limit: 10 })).map((e) => e.at), [2]);
-      assert.deepEqual((await s.audit.query({ beforeId: all[0]!.id, limit: 1 })).map((e) => e.at), [2]);
+      assert.deepEqual((await s.audit.query({ before: { at: all[0]!.at, id: all[0]!.id }, limit: 1 })).map((e) => e.at), [2]);
       assert.equal(await s.audit.deleteBefore(3), 2);
       assert.equal(await s.audit.deleteBefore(4), 1);
     });

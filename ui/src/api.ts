@@ -87,8 +87,9 @@ export interface User {
   admin: boolean;
 }
 export interface Session {
-  user: User;
-  csrfToken: string;
+  /** null: not signed in (GET /auth/me answers 200 either way). */
+  user: User | null;
+  csrfToken: string | null;
 }
 export type Role = 'admin' | 'maintainer' | 'developer' | 'guest';
 export interface Project {
@@ -150,7 +151,10 @@ export interface ManifestDetail {
   digest: string;
   mediaType: string;
   artifactType: string | null;
+  /** The manifest document's own bytes. */
   size: number;
+  /** The image: manifest, config and layers (an index: every platform), each blob once. */
+  totalSize: number;
   tags: string[];
   manifest: Record<string, unknown>;
   config: Record<string, unknown> | null;

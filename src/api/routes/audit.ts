@@ -12,6 +12,14 @@ function time(s: string | undefined, name: string): number | undefined {
   return t;
 }
 
+/** The cursor is the last event's time and id (`at.id`): the order is by time, then id. */
+function before(cursor: string | undefined): { at: number; id: number } | undefined {
+  if (cursor === undefined) return undefined;
+  const m = /^(\d+)\.(\d+)$/.exec(cursor);
+  if (!m) throw new ProblemError(400, 'Bad Request', 'invalid cursor');
+  return { at: Number(m[1]), id: Number(m[2]) };
+}
+
 const auditResource = (request: FastifyRequest): Resource => {
   const project = query(request).project;
   return project ? { kind: 'project', project } : { kind: 'system' };
@@ -35,11 +43,12 @@ export const auditRoutes: ApiRoute[] = [
         action: q.action || undefined,
         since: time(q.since, 'since'),
         until: time(q.until, 'until'),
-        beforeId: decodeCursor<number>(q.cursor, 'number'),
+        before: before(decodeCursor<string>(q.cursor, 'string')),
         limit: limit + 1,
       });
       const items = rows.slice(0, limit).map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
-      return { items, next: rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null };
+      const last = rows[limit - 1];
+      return { items, next: rows.length > limit && last ? encodeCursor(`${last.at}.${last.id}`) : null };
     },
   },
 ];

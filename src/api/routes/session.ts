@@ -49,12 +49,14 @@ export const sessionRoutes: ApiRoute[] = [
   {
     method: 'GET',
     url: '/auth/me',
-    action: 'signedIn',
-    summary: 'The signed-in user (and the session CSRF token when signed in with the cookie).',
+    // The web UI asks on every load: being signed out is an answer, not an error (a 401 here
+    // would be a red line in the browser console of every anonymous visitor).
+    action: 'anyone',
+    summary: 'The signed-in user (and the session CSRF token when signed in with the cookie); `user` is null when not signed in as a user.',
     async handle(request) {
       const p = request.principal;
-      if (p.kind !== 'user') throw new ProblemError(401, 'Unauthorized', 'not signed in as a user');
-      return { user: { name: p.name, admin: p.admin }, csrfToken: request.csrfToken ?? null };
+      if (p.kind !== 'user') return { user: null, csrfToken: null, signedIn: false };
+      return { user: { name: p.name, admin: p.admin }, csrfToken: request.csrfToken ?? null, signedIn: true };
     },
   },
 ];

@@ -127,7 +127,10 @@ export class RepositoryService {
       digest: m.digest,
       mediaType: m.mediaType,
       artifactType: m.artifactType,
-      size: info.size,
+      // The manifest document's own bytes, and the image's: the manifest, its config and layers
+      // (an index: with every platform's manifest and blobs), each distinct blob once.
+      size: m.content.length,
+      totalSize: info.size,
       tags: info.tags,
       manifest: parsed,
       config: Array.isArray(parsed.manifests) ? null : await this.config(parsed),

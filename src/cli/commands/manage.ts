@@ -2,58 +2,86 @@
  * `berth login`, `project`, `member`, `robot`, `user`, `token`: commands over the management
  * API. Each prints a table by default and JSON with `--json`.
  */
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { auth, call, loadLogin, output, saveLogin } from '../client.js';
+import { auth, call, configPath, formatBytes, loadLogin, output, savedLogin, saveLogin, serverUrl, type Column } from '../client.js';
 
-async function prompt(question: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return (await rl.question(question)).trim();
-  } finally {
-    rl.close();
-  }
+/**
+ * Asks on stderr and reads one line of stdin. A closed input (a script, `< /dev/null`, CI)
+ * fails with a message naming the flag or variable to use instead, rather than waiting forever.
+ */
+async function prompt(question: string, instead: string): Promise<string> {
+  const { createInterface } = await import('node:readline');
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY === true });
+    let answered = false;
+    rl.once('line', (line) => {
+      answered = true;
+      rl.close();
+      resolve(line.trim());
+    });
+    rl.once('close', () => {
+      if (!answered) reject(new Error(`no input for "${question.replace(/:\s*$/, '')}" (stdin is closed); ${instead}`));
+    });
+    rl.setPrompt(question);
+    rl.prompt();
+  });
 }
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (text === '') throw new Error('--password-stdin: stdin was empty');
+  return text;
 }
+
+/** Projects in `list` and `create` alike. */
+const PROJECT_COLUMNS: Column[] = [
+  'name',
+  'public',
+  'role',
+  { key: 'repositoryCount', header: 'REPOSITORIES' },
+  { key: 'storageBytes', header: 'STORAGE', format: (v) => formatBytes(Number(v)) },
+  { key: 'createdAt', header: 'CREATED' },
+];
 
 export function registerManagementCommands(program: Command): void {
   program
-    .command('login <url>')
-    .description('sign in to a Berth server and store a personal access token in ~/.config/berth/cli.json')
+    .command('login <server>')
+    .description('sign in to a Berth server (host:port as skopeo and docker take it, or a URL) and store a personal access token in ~/.config/berth/cli.json')
     .option('-u, --username <name>', 'user name (prompted when missing)')
-    .option('--password-stdin', 'read the password from stdin')
+    .option('--password-stdin', 'read the password from stdin (else $BERTH_PASSWORD, else a prompt)')
     .option('--json', 'print JSON')
-    .action(async (url: string, o: { username?: string; passwordStdin?: boolean; json?: boolean }) => {
-      const username = o.username ?? (await prompt('Username: '));
-      const password = o.passwordStdin ? await readStdin() : process.env.BERTH_PASSWORD ?? (await prompt('Password: '));
+    .action(async (server: string, o: { username?: string; passwordStdin?: boolean; json?: boolean }) => {
+      const url = serverUrl(server);
+      const username = o.username ?? (await prompt('Username: ', 'pass --username NAME'));
+      const password = o.passwordStdin ? await readStdin() : process.env.BERTH_PASSWORD ?? (await prompt('Password: ', 'pass --password-stdin or set BERTH_PASSWORD'));
       const basic = { url, authorization: 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64') };
       const t = await call('POST', '/users/me/tokens', { name: `berth-cli@${process.env.HOSTNAME ?? 'host'}`, expiresInDays: 90 }, basic);
       saveLogin({ url, user: username, token: t.token });
-      output({ url, user: username, token: t.id, expiresAt: t.expiresAt }, !!o.json);
+      if (o.json) return output({ url, user: username, token: t.id, expiresAt: t.expiresAt }, true);
+      process.stdout.write(`Logged in to ${url} as ${username} (token ${t.id} saved in ${configPath()}${t.expiresAt ? `, expires ${t.expiresAt}` : ''})\n`);
     });
 
   program
     .command('logout')
-    .description('revoke the stored token')
+    .description('revoke the stored token and forget it')
     .action(async () => {
-      const login = loadLogin();
+      const login = savedLogin();
+      if (!login) return void process.stdout.write('Not logged in\n');
       const id = /^berth_pat_([^_]+)_/.exec(login.token)?.[1];
       if (id) await call('DELETE', `/users/me/tokens/${id}`, undefined, auth(login));
       saveLogin({ url: login.url, user: login.user, token: '' });
+      process.stdout.write(`Logged out of ${login.url} (token ${id ?? ''} revoked)\n`.replace(' ()', ''));
     });
 
   const project = program.command('project').description('projects');
-  project.command('list').option('--json').action(async (o: { json?: boolean }) => output((await call('GET', '/projects?limit=500')).items, !!o.json, ['name', 'public', 'role', 'repositoryCount', 'storageBytes', 'createdAt']));
+  project.command('list').option('--json').action(async (o: { json?: boolean }) => output((await call('GET', '/projects?limit=500')).items, !!o.json, PROJECT_COLUMNS));
   project
     .command('create <name>')
     .option('--public', 'anyone may pull')
     .option('--json')
-    .action(async (name: string, o: { public?: boolean; json?: boolean }) => output(await call('POST', '/projects', { name, public: !!o.public }), !!o.json));
+    .action(async (name: string, o: { public?: boolean; json?: boolean }) => output(await call('POST', '/projects', { name, public: !!o.public }), !!o.json, PROJECT_COLUMNS));
   project.command('delete <name>').action(async (name: string) => void (await call('DELETE', `/projects/${encodeURIComponent(name)}`)));
 
   const member = program.command('member').description('project members');
@@ -90,23 +118,33 @@ export function registerManagementCommands(program: Command): void {
     .option('--password-stdin')
     .option('--json')
     .action(async (name: string, o: { admin?: boolean; passwordStdin?: boolean; json?: boolean }) => {
-      const password = o.passwordStdin ? await readStdin() : await prompt('Password: ');
-      output(await call('POST', '/users', { name, password, admin: !!o.admin }), !!o.json);
+      const password = o.passwordStdin ? await readStdin() : await prompt('Password: ', 'pass --password-stdin');
+      output(await call('POST', '/users', { name, password, admin: !!o.admin }), !!o.json, ['name', 'admin', 'disabled', 'createdAt']);
     });
   user
     .command('passwd <name>')
-    .description("set a password; your own needs the current one (prompted, or BERTH_CURRENT_PASSWORD)")
+    .description('set a password; your own needs the current one (prompted, or BERTH_CURRENT_PASSWORD). With --data-dir or --config: reset it offline in that database (no server, no current password; for a lost admin password)')
     .option('--password-stdin', 'read the new password from stdin')
-    .action(async (name: string, o: { passwordStdin?: boolean }) => {
+    .option('-d, --data-dir <dir>', 'offline: the data folder of a stopped or running registry (its SQLite database)')
+    .option('-c, --config <file>', 'offline: the YAML configuration naming the database')
+    .action(async (name: string, o: { passwordStdin?: boolean; dataDir?: string; config?: string }) => {
+      if (o.dataDir !== undefined || o.config !== undefined) {
+        const { resetPasswordOffline } = await import('../offline-passwd.js');
+        const password = o.passwordStdin ? await readStdin() : await prompt('New password: ', 'pass --password-stdin');
+        const where = await resetPasswordOffline({ user: name, password, ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}), ...(o.config !== undefined ? { config: o.config } : {}) });
+        process.stdout.write(`Password of ${name} changed in ${where}; its tokens and sessions issued before now no longer work\n`);
+        return;
+      }
       const own = name === 'me' || name === loadLogin().user;
       let currentPassword: string | undefined;
       if (own) {
         currentPassword = process.env.BERTH_CURRENT_PASSWORD;
         if (currentPassword === undefined && o.passwordStdin) throw new Error('changing your own password needs the current one: set BERTH_CURRENT_PASSWORD (stdin holds the new one)');
-        currentPassword ??= await prompt('Current password: ');
+        currentPassword ??= await prompt('Current password: ', 'set BERTH_CURRENT_PASSWORD');
       }
-      const password = o.passwordStdin ? await readStdin() : await prompt('New password: ');
+      const password = o.passwordStdin ? await readStdin() : await prompt('New password: ', 'pass --password-stdin');
       await call('PATCH', `/users/${name}`, { password, ...(currentPassword !== undefined ? { currentPassword } : {}) });
+      process.stdout.write(`Password of ${name} changed\n`);
     });
   user.command('disable <name>').action(async (name: string) => void (await call('PATCH', `/users/${name}`, { disabled: true })));
   user.command('delete <name>').action(async (name: string) => void (await call('DELETE', `/users/${name}`)));

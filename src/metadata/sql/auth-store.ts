@@ -40,7 +40,14 @@ class SqlProjects implements ProjectQueries {
           union
           select mb.digest from manifest_blobs mb join manifests m on m.id = mb.manifest_id join repositories r on r.id = m.repository_id where r.project = ${name})), 0)
         + coalesce((select sum(m.size) from manifests m join repositories r on r.id = m.repository_id where r.project = ${name}), 0) as bytes`.execute(this.db);
-    return { ...p, repositoryCount: await this.repositoryCount(name), storageBytes: Number(usage.rows[0]?.bytes ?? 0) };
+    // As listed (metadata/sql/browse.ts): repositories that hold a manifest.
+    const listed = await this.db
+      .selectFrom('repositories as r')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('r.project', '=', name)
+      .where(({ exists, selectFrom }) => exists(selectFrom('manifests as m').select('m.id').whereRef('m.repository_id', '=', 'r.id')))
+      .executeTakeFirstOrThrow();
+    return { ...p, repositoryCount: Number(listed.n), storageBytes: Number(usage.rows[0]?.bytes ?? 0) };
   }
 
   async insert(p: { name: string; public: boolean }, now: number): Promise<ProjectRecord> {
@@ -168,13 +175,16 @@ class SqlAudit implements AuditQueries {
   }
 
   async query(f: AuditFilter): Promise<AuditRecord[]> {
-    let q = this.db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(f.limit);
+    // Newest first by the event's time: request events are written in batches after the
+    // changes recorded in their transactions, so ids alone do not follow time.
+    let q = this.db.selectFrom('audit_events').selectAll().orderBy('at', 'desc').orderBy('id', 'desc').limit(f.limit);
     if (f.project !== undefined) q = q.where('project', '=', f.project);
     if (f.actor !== undefined) q = q.where('actor', '=', f.actor);
     if (f.action !== undefined) q = q.where('action', '=', f.action);
     if (f.since !== undefined) q = q.where('at', '>=', f.since);
     if (f.until !== undefined) q = q.where('at', '<', f.until);
-    if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
+    const b = f.before;
+    if (b !== undefined) q = q.where((eb) => eb.or([eb('at', '<', b.at), eb.and([eb('at', '=', b.at), eb('id', '<', b.id)])]));
     return (await q.execute()).map((r) => ({
       id: Number(r.id),
       at: Number(r.at),

@@ -36,7 +36,14 @@ export class BrowseQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
   async repositories(f: { project?: string | undefined; q?: string | undefined; after?: string | undefined; limit: number }): Promise<RepositoryRow[]> {
-    let q = this.db.selectFrom('repositories as r').select(['r.id', 'r.name', 'r.project']).orderBy('r.name').limit(f.limit);
+    // A repository is listed while it holds a manifest: one whose last tag was deleted and whose
+    // images garbage collection removed is gone for its users (its row may stay for links).
+    let q = this.db
+      .selectFrom('repositories as r')
+      .select(['r.id', 'r.name', 'r.project'])
+      .where(({ exists, selectFrom }) => exists(selectFrom('manifests as m').select('m.id').whereRef('m.repository_id', '=', 'r.id')))
+      .orderBy('r.name')
+      .limit(f.limit);
     if (f.project !== undefined) q = q.where('r.project', '=', f.project);
     if (f.q) q = q.where('r.name', 'like', `%${f.q}%`); // `_` matches any character: broader, never narrower
     if (f.after !== undefined) q = q.where('r.name', '>', f.after);

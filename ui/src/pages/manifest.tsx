@@ -71,8 +71,12 @@ export function ManifestPage({ repo, digest }: { repo: string; digest: string })
               <dd>{d.artifactType ?? <span className="muted">image</span>}</dd>
             </div>
             <div>
+              <dt>{isIndex(d.mediaType) ? 'Total size (all platforms)' : 'Image size'}</dt>
+              <dd title={`${d.totalSize} bytes`}>{bytes(d.totalSize)}</dd>
+            </div>
+            <div>
               <dt>Manifest size</dt>
-              <dd>{bytes(d.size)}</dd>
+              <dd title={`${d.size} bytes`}>{bytes(d.size)}</dd>
             </div>
             <div>
               <dt>Tags</dt>

@@ -25,7 +25,16 @@ export function ProjectsPage() {
       {user?.admin || !authEnabled ? <CreateProject onCreated={list.reload} /> : null}
       <Listing
         list={list}
-        empty={<Empty title="No projects yet.">{user?.admin ? 'Create one above, then push to <host>/<project>/<image>.' : 'Ask an administrator to create one or to add you to one.'}</Empty>}
+        empty={
+          !user && authEnabled ? (
+            // Signed out, the list holds public projects only: an empty one says nothing about the registry.
+            <Empty title="Sign in to see projects.">
+              Signed out, you see only public projects, and there are none. <Link to="/login">Sign in</Link> to see the projects you belong to.
+            </Empty>
+          ) : (
+            <Empty title="No projects yet.">{user?.admin ? 'Create one above, then push to <host>/<project>/<image>.' : 'Ask an administrator to create one or to add you to one.'}</Empty>
+          )
+        }
       >
         {(items) => (
           <DataTable caption="Projects" columns={['Name', 'Visibility', ['Repositories', 'num'], ['Storage', 'num'], 'Quota', 'Your role']}>

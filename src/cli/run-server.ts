@@ -1,0 +1,49 @@
+/**
+ * One server process of `berth serve` (the only one, or a worker of the primary): loads and
+ * validates the configuration, builds the registry through the composition root, listens, and
+ * closes cleanly on SIGINT/SIGTERM.
+ */
+import cluster from 'node:cluster';
+import { loadConfig } from '../config/load.js';
+import { createBerth, openMetadata } from '../main.js';
+import { START_FAILED_EXIT } from '../cluster/primary.js';
+import type { ServeOptions } from './serve.js';
+
+export async function runServer(opts: ServeOptions, { prepareStores }: { prepareStores: boolean }): Promise<void> {
+  let berth;
+  try {
+    const overrides: Record<string, unknown> = {};
+    if (opts.listen !== undefined) overrides.listen = opts.listen;
+    if (opts.dataDir !== undefined) overrides.dataDir = opts.dataDir;
+    if (opts.logLevel !== undefined) overrides.logLevel = opts.logLevel;
+    if (opts.workers !== undefined) overrides.workers = Number(opts.workers);
+    const config = loadConfig({ file: opts.config ?? process.env.BERTH_CONFIG, overrides });
+    if (prepareStores && config.metadata.driver === 'sqlite') {
+      // Only this host's processes use a SQLite file, and none is running yet (this is the only
+      // server or the primary's first worker), so no write lease taken before this start can
+      // still be held: a crashed process's leases must not block its uploads.
+      const meta = await openMetadata(config);
+      await meta.uploads.releaseAllLocks();
+      await meta.close();
+    }
+    berth = await createBerth(config);
+    const address = await berth.listen();
+    berth.app.log.info({ address, dataDir: config.dataDir }, `berth listening on ${address}`);
+  } catch (e) {
+    // The CLI's handler prints the message; a primary sees this exit code and stops.
+    if (cluster.isWorker) process.exitCode = START_FAILED_EXIT;
+    throw e;
+  }
+  let closing = false;
+  const stop = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    berth.app.log.info({ signal }, 'shutting down');
+    berth.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
