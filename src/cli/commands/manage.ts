@@ -4,7 +4,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { auth, call, loadLogin, output, saveLogin } from '../client.js';
+import { auth, call, listAll, loadLogin, output, saveLogin } from '../client.js';
 
 async function prompt(question: string): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -48,7 +48,7 @@ export function registerManagementCommands(program: Command): void {
     });
 
   const project = program.command('project').description('projects');
-  project.command('list').option('--json').action(async (o: { json?: boolean }) => output((await call('GET', '/projects?limit=500')).items, !!o.json, ['name', 'public', 'role', 'repositoryCount', 'storageBytes', 'createdAt']));
+  project.command('list').option('--json').action(async (o: { json?: boolean }) => output(await listAll('/projects'), !!o.json, ['name', 'public', 'role', 'repositoryCount', 'storageBytes', 'createdAt']));
   project
     .command('create <name>')
     .option('--public', 'anyone may pull')
@@ -57,7 +57,7 @@ export function registerManagementCommands(program: Command): void {
   project.command('delete <name>').action(async (name: string) => void (await call('DELETE', `/projects/${encodeURIComponent(name)}`)));
 
   const member = program.command('member').description('project members');
-  member.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output((await call('GET', `/projects/${o.project}/members`)).items, !!o.json, ['user', 'role']));
+  member.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output(await listAll(`/projects/${o.project}/members`), !!o.json, ['user', 'role']));
   member
     .command('set <user> <role>')
     .requiredOption('--project <p>')
@@ -65,7 +65,7 @@ export function registerManagementCommands(program: Command): void {
   member.command('remove <user>').requiredOption('--project <p>').action(async (user: string, o: { project: string }) => void (await call('DELETE', `/projects/${o.project}/members/${user}`)));
 
   const robot = program.command('robot').description('robot accounts');
-  robot.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output((await call('GET', `/projects/${o.project}/robots`)).items, !!o.json, ['name', 'permissions', 'expiresAt', 'lastUsedAt']));
+  robot.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output(await listAll(`/projects/${o.project}/robots`), !!o.json, ['name', 'permissions', 'expiresAt', 'lastUsedAt']));
   robot
     .command('create <name>')
     .requiredOption('--project <p>')
@@ -83,7 +83,7 @@ export function registerManagementCommands(program: Command): void {
   robot.command('delete <name>').requiredOption('--project <p>').action(async (name: string, o: { project: string }) => void (await call('DELETE', `/projects/${o.project}/robots/${encodeURIComponent(name)}`)));
 
   const user = program.command('user').description('users (system admins)');
-  user.command('list').option('--json').action(async (o: { json?: boolean }) => output((await call('GET', '/users?limit=500')).items, !!o.json, ['name', 'admin', 'disabled', 'createdAt']));
+  user.command('list').option('--json').action(async (o: { json?: boolean }) => output(await listAll('/users'), !!o.json, ['name', 'admin', 'disabled', 'createdAt']));
   user
     .command('create <name>')
     .option('--admin')
@@ -112,7 +112,7 @@ export function registerManagementCommands(program: Command): void {
   user.command('delete <name>').action(async (name: string) => void (await call('DELETE', `/users/${name}`)));
 
   const token = program.command('token').description('personal access tokens');
-  token.command('list').option('--user <name>', 'user', 'me').option('--json').action(async (o: { user: string; json?: boolean }) => output((await call('GET', `/users/${o.user}/tokens`)).items, !!o.json, ['id', 'name', 'scopes', 'expiresAt', 'lastUsedAt']));
+  token.command('list').option('--user <name>', 'user', 'me').option('--json').action(async (o: { user: string; json?: boolean }) => output(await listAll(`/users/${o.user}/tokens`), !!o.json, ['id', 'name', 'scopes', 'expiresAt', 'lastUsedAt']));
   token
     .command('create <name>')
     .option('--user <name>', 'user', 'me')
