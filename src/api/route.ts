@@ -73,7 +73,7 @@ export function parseInput<T>(schema: z.ZodType<T>, value: unknown, what: 'body'
   return r.data;
 }
 
-/** The request body, as the route's body schema parsed it (the plugin did before the handler). */
+/** The request body by its schema (the plugin parsed it by the declared one already; parsing again is idempotent). */
 export function body<T>(schema: z.ZodType<T>, request: FastifyRequest): T {
   return parseInput(schema, request.body, 'body');
 }

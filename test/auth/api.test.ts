@@ -229,6 +229,45 @@ describe('management API and audit log', () => {
     }
   });
 
+  test('answers match their declared response schemas (the UI types come from them)', async () => {
+    // After the tests above: team has members, content, settings, runs and audit events.
+    await ok(api(b.url, 'PUT', '/projects/team/retention', ADMIN, { rules: [{ keep: { kind: 'lastPushed', count: 5 } }] }));
+    await ok(api(b.url, 'POST', '/projects/team/robots', ADMIN, { name: 'shape', permissions: ['pull'] }));
+    const repo = encodeURIComponent('team/app');
+    const tags = await ok(api(b.url, 'GET', `/repositories/${repo}/tags`, ADMIN));
+    const paths: [string, string][] = [
+      ['/auth/me', '/auth/me'],
+      ['/projects', '/projects'],
+      ['/projects/:name', '/projects/team'],
+      ['/projects/:name/members', '/projects/team/members'],
+      ['/projects/:name/robots', '/projects/team/robots'],
+      ['/users', '/users'],
+      ['/users/:name/tokens', '/users/me/tokens'],
+      ['/repositories', '/repositories'],
+      ['/repositories/:repo', `/repositories/${repo}`],
+      ['/repositories/:repo/tags', `/repositories/${repo}/tags`],
+      ['/repositories/:repo/manifests/:digest', `/repositories/${repo}/manifests/${tags.items[0].digest}`],
+      ['/audit', '/audit?limit=500'],
+      ['/gc', '/gc'],
+      ['/retention/runs', '/retention/runs'],
+      ['/trash', '/trash'],
+      ['/usage', '/usage'],
+      ['/projects/:name/retention', '/projects/team/retention'],
+      ['/projects/:name/immutability', '/projects/team/immutability'],
+      ['/projects/:name/quota', '/projects/team/quota'],
+      ['/projects/:name/usage', '/projects/team/usage'],
+    ];
+    for (const [url, path] of paths) {
+      const route = apiRoutes.find((r) => r.method === 'GET' && r.url === url)!;
+      assert.ok(route?.response, url);
+      const body = await ok(api(b.url, 'GET', path, ADMIN));
+      const r = route.response.safeParse(body);
+      assert.ok(r.success, `${path}: ${r.success ? '' : JSON.stringify(r.error.issues.slice(0, 3))}`);
+    }
+    const runs = (await ok(api(b.url, 'GET', '/gc', ADMIN))).items;
+    if (runs.length > 0) assert.ok(apiRoutes.find((r) => r.url === '/gc/:id')!.response!.safeParse(await ok(api(b.url, 'GET', `/gc/${runs[0].id}`, ADMIN))).success);
+  });
+
   test('lifecycle changes write the audit events their routes declare', async () => {
     await ok(api(b.url, 'PUT', '/projects/team/quota', ADMIN, { bytes: 1_000_000 }));
     await ok(api(b.url, 'PUT', '/projects/team/immutability', ADMIN, { rules: [{ name: 'releases', tags: ['v*'] }] }));
