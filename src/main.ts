@@ -1,6 +1,9 @@
 /**
- * Composition root: configuration -> stores -> services -> HTTP. Every object is built here
- * and handed its dependencies; nothing registers itself by import.
+ * Composition root: configuration -> stores -> services -> HTTP. Every object is built here,
+ * in createBerth, and handed its dependencies; nothing registers itself by import. The layers
+ * keep their own modules (auth/ the authenticator, token issuer and HTTP hooks; api/ the
+ * /api/v1 routes and services; registry/ the /v2 core; lifecycle/ the rules and jobs), and
+ * this file is the one place that sees them all.
  */
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
@@ -22,8 +25,24 @@ import { ListingService } from './registry/listing.js';
 import { ManifestCache } from './registry/manifest-cache.js';
 import { ManifestService } from './registry/manifests.js';
 import { PullRecorder } from './registry/pull-recorder.js';
-import type { RegistryAuthorizer } from './registry/routes/index.js';
-import { createAccessControl } from './auth/setup.js';
+import { allowAll, type RegistryAuthorizer } from './registry/routes/index.js';
+import { apiPlugin, API_PREFIX } from './api/plugin.js';
+import type { ApiServices } from './api/services/index.js';
+import { ProjectService } from './api/services/projects.js';
+import { RepositoryService } from './api/services/repositories.js';
+import { RobotService } from './api/services/robots.js';
+import { UserService } from './api/services/users.js';
+import { AuditLog } from './audit/audit-log.js';
+import { Authenticator } from './auth/authenticator.js';
+import { CredentialCache } from './auth/credential-cache.js';
+import { installAuthentication, installRegistryAudit, registryAuthorizer } from './auth/http-auth.js';
+import { KeySealer } from './auth/key-sealing.js';
+import { LoginLimiter } from './auth/login-limiter.js';
+import { TokenIssuer } from './auth/token-issuer.js';
+import { tokenRoutes } from './auth/token-routes.js';
+import { BrowseQueries } from './metadata/sql/browse.js';
+import { SqlAuthStore } from './metadata/sql/auth-store.js';
+import { AccessService } from './policy/access.js';
 import { UploadService } from './registry/uploads.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
@@ -79,6 +98,20 @@ export function createLogger(config: Config): Logger {
   return pino({ level: config.logLevel, base: { service: 'berth' } });
 }
 
+/** The system admin `admin`, created on the first start with an empty database. */
+async function bootstrapAdmin(users: UserService, logger: Logger): Promise<void> {
+  const boot = await users.bootstrap(process.env.BERTH_ADMIN_PASSWORD);
+  if (boot.generated) {
+    // Printed once, on the first start with an empty database; never logged again.
+    process.stdout.write(
+      `\nberth: created the system admin "admin" with password: ${boot.generated}\nberth: it is shown only this once. Sign in with \`npx berth login <host:port> -u admin\` (or skopeo/podman/docker login);\nberth: change it with \`npx berth user passwd me\`. Lost it? Run \`npx berth user passwd admin --data-dir <data folder>\` (the server may keep running).\n\n`,
+    );
+  } else if (boot.created) logger.info('created the system admin "admin" from BERTH_ADMIN_PASSWORD');
+  else if (process.env.BERTH_ADMIN_PASSWORD) {
+    logger.warn("BERTH_ADMIN_PASSWORD is ignored: the admin account exists already (it only sets the first password); to reset a lost password run `berth user passwd admin --data-dir DIR` with the server's data folder");
+  }
+}
+
 export interface BerthOptions {
   /** Replaces the permission check on /v2 (tests use it to prove every route asks). */
   authorize?: RegistryAuthorizer;
@@ -104,7 +137,41 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     health: new HealthService(meta),
     limits: { maxManifestBytes: config.registry.maxManifestBytes, uploadIdleMs: config.registry.uploadIdleTimeoutSeconds * 1000 },
   };
-  const access = await createAccessControl(config, { meta, blobs, manifests: registry.manifests, logger, adminPassword: process.env.BERTH_ADMIN_PASSWORD });
+
+  // Access control: the auth store, policy, audit log, token issuer, authenticator.
+  const a = config.auth;
+  const authStore = new SqlAuthStore(meta.db);
+  const audit = new AuditLog(authStore, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal });
+  const access = new AccessService(authStore, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
+  const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));
+  const tokens = new TokenIssuer(authStore, { issuer: a.issuer, service: a.service, accessTtlSeconds: a.tokenTtlSeconds, refreshTtlSeconds: a.refreshTokenTtlSeconds }, sealer);
+  await tokens.init();
+  const limiter = new LoginLimiter(authStore.loginFailures, {
+    maxPerAccountAddress: a.maxFailedLogins,
+    maxPerAddress: a.maxFailedLoginsPerAddress,
+    windowMs: a.failedLoginWindowSeconds * 1000,
+    maxDelayMs: a.failedLoginMaxDelayMs,
+  });
+  const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit);
+
+  // The /api/v1 services.
+  const sessionTtlMs = a.sessionTtlHours * 3600_000;
+  const users = new UserService(authStore, authenticator, audit, sessionTtlMs);
+  if (a.enabled) await bootstrapAdmin(users, logger);
+  const api: ApiServices = {
+    projects: new ProjectService(authStore, access, audit),
+    robots: new RobotService(authStore, authenticator, audit),
+    users,
+    repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, registry.manifests, access, audit, a.enabled),
+    lifecycle,
+    audit,
+    authenticator,
+    sessionTtlMs,
+    tokens,
+  };
+
+  // HTTP: authentication hooks, /v2, the token endpoint, /api/v1, /ui.
+  const httpAuth = { service: a.service, realm: a.realm, autoCreateProjects: a.autoCreateProjects };
   const s = config.http;
   const limits = {
     headersTimeoutMs: s.headersTimeoutSeconds * 1000,
@@ -114,7 +181,23 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     maxConnectionsPerAddress: s.maxConnectionsPerAddress,
     maxConnections: s.maxConnections,
   };
-  const app = await buildServer({ logger, trustProxy: config.http.trustProxy, registry, authorize: options.authorize ?? access.authorizer, hooks: (a) => access.installHooks(a), plugins: access.plugins, lifecycle, guardApi: (a) => access.guardApi(a), limits });
+  const app = await buildServer({
+    logger,
+    trustProxy: config.http.trustProxy,
+    registry,
+    authorize: options.authorize ?? (a.enabled ? registryAuthorizer(access, authStore, audit, httpAuth, (subject) => authenticator.subject(subject)) : allowAll),
+    hooks(root) {
+      installAuthentication(root, authenticator, httpAuth);
+      installRegistryAudit(root, audit, config.audit.recordPulls);
+    },
+    plugins: [
+      tokenRoutes({ access, authenticator, tokens, audit, service: a.service }),
+      async (root) => {
+        await root.register(apiPlugin(api, access, a.enabled), { prefix: API_PREFIX });
+      },
+    ],
+    limits,
+  });
 
   // Background jobs: every kind this process can run is registered here, by name.
   const handlers = new Map<string, JobHandler>([...lifecycle.jobHandlers].map(([kind, run]) => [kind, (payload) => run(payload)]));
@@ -146,7 +229,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     },
     async close() {
       await app.close();
-      await access.close();
+      await audit.close();
       await lifecycle.close();
       stopJobs.abort();
       await working;

@@ -100,9 +100,9 @@ export function installAuthentication(app: FastifyInstance, authenticator: Authe
         if (e.retryAfter) throw new OciError('TOOMANYREQUESTS', { reason: e.message }, { headers: { 'Retry-After': String(e.retryAfter) } });
         throw new OciError('UNAUTHORIZED', { reason: e.message }, { headers: { 'WWW-Authenticate': challenge(request, options, undefined, 'invalid_token') } });
       }
-      if (e.retryAfter) throw new ProblemError(429, 'Too Many Requests', e.message, {}, { 'Retry-After': String(e.retryAfter) });
+      if (e.retryAfter) throw new ProblemError('TOO_MANY_REQUESTS', e.message, {}, { 'Retry-After': String(e.retryAfter) });
       // As in the API plugin: no Basic challenge (a browser password dialog) for the web UI's fetches.
-      throw new ProblemError(401, 'Unauthorized', e.message, {}, request.headers['x-requested-with'] ? {} : { 'WWW-Authenticate': 'Basic realm="berth"' });
+      throw new ProblemError('UNAUTHORIZED', e.message, {}, request.headers['x-requested-with'] ? {} : { 'WWW-Authenticate': 'Basic realm="berth"' });
     }
   });
 }

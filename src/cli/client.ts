@@ -64,6 +64,19 @@ export async function call(method: string, path: string, body?: unknown, login: 
   return parsed;
 }
 
+/** Every item of an /api/v1 list, following its `next` cursors page by page. */
+export async function listAll(path: string, login?: { url: string; authorization: string }): Promise<any[]> {
+  const items: any[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: { items: any[]; next: string | null } = await call('GET', `${path}${sep}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, undefined, login);
+    items.push(...page.items);
+    cursor = page.next;
+  } while (cursor);
+  return items;
+}
+
 export function auth(login: SavedLogin): { url: string; authorization: string } {
   return { url: login.url, authorization: `Bearer ${login.token}` };
 }

@@ -5,7 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { databaseUnavailable, OciError, storageFull, type OciErrorCode } from '../errors/oci.js';
-import { ProblemError } from '../errors/problem.js';
+import { ProblemError, problemCodeForStatus } from '../errors/problem.js';
 import { asStorageFull, isUnavailable } from '../errors/store.js';
 
 /** Framework errors (by status) mapped to the closest OCI code. */
@@ -108,14 +108,14 @@ export function installErrorHandler(app: FastifyInstance): void {
       err instanceof ProblemError
         ? err
         : infra
-          ? new ProblemError(infra.status, infra.status === 507 ? 'Insufficient Storage' : 'Service Unavailable', (infra.detail as { reason: string }).reason, {}, infra.headers)
+          ? new ProblemError(problemCodeForStatus(infra.status), (infra.detail as { reason: string }).reason, {}, infra.headers)
           : ProblemError.from(err, status, requestId);
     return reply.code(problem.status).headers(problem.headers).header('Content-Type', 'application/problem+json').send(JSON.stringify(problem.toJSON()));
   });
 
   app.setNotFoundHandler(async (request, reply) => {
     if (isV2(request)) throw new OciError('NAME_UNKNOWN', { reason: 'no such registry endpoint' }, { status: 404 });
-    throw new ProblemError(404, 'Not Found', `no route for ${request.method} ${request.url.split('?')[0]}`);
+    throw new ProblemError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`);
   });
 }
 

@@ -11,8 +11,6 @@ import type { RegistryServices } from '../registry/services.js';
 import { applyConnectionLimits, CHECK_INTERVAL_MS, type ConnectionLimits } from './connection-limits.js';
 import { installErrorHandler } from './error-handler.js';
 import { defaultUiRoot, uiPlugin } from './ui.js';
-import { lifecycleApiPlugin } from '../api/lifecycle/index.js';
-import type { Lifecycle } from '../lifecycle/services.js';
 
 export interface ServerDeps {
   logger: Logger;
@@ -24,9 +22,6 @@ export interface ServerDeps {
   hooks?: (app: FastifyInstance) => void;
   /** Further areas (token endpoint, /api/v1), registered after /v2. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
-  lifecycle?: Lifecycle;
-  /** Installs the management API's permission hook in a feature plugin's context. */
-  guardApi?: (app: FastifyInstance) => void;
   /** Timeouts, minimum rates and connection caps (config `server`); Node's defaults without. */
   limits?: ConnectionLimits;
 }
@@ -63,12 +58,5 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(registryPlugin(deps.registry, deps.authorize));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   await app.register(uiPlugin({ root: defaultUiRoot() }));
-  const lifecycle = deps.lifecycle;
-  if (lifecycle) {
-    await app.register(async (scope) => {
-      deps.guardApi?.(scope);
-      await scope.register(lifecycleApiPlugin(lifecycle));
-    });
-  }
   return app;
 }

@@ -71,7 +71,7 @@ export function uiPlugin(opts: UiOptions): FastifyPluginAsync {
         });
         if (!built) {
           ui.get('/*', { config }, async () => {
-            throw new ProblemError(503, 'UI not built', 'run `npm run build:ui` to build the web UI into ui/dist');
+            throw new ProblemError('UNAVAILABLE', 'the web UI is not built; run `npm run build:ui` to build it into ui/dist');
           });
           return;
         }
@@ -96,7 +96,7 @@ export function uiPlugin(opts: UiOptions): FastifyPluginAsync {
           if (files.has(path) && path !== 'index.html') return send(reply, path);
           // Client-side routes (and /ui/ itself) get the app; a missing file with an extension
           // (a stale asset) is a real 404.
-          if (path !== '' && !wantsHtml(request)) throw new ProblemError(404, 'Not Found', `no UI file at ${request.url.split('?')[0]}`);
+          if (path !== '' && !wantsHtml(request)) throw new ProblemError('NOT_FOUND', `no UI file at ${request.url.split('?')[0]}`);
           return send(reply, 'index.html');
         });
       },

@@ -4,7 +4,7 @@
  * 10,000 tags only ever loads one page at a time.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, ApiError, query, type Page } from './api';
+import { apiUrl, ApiError, request, type Args, type ItemOf, type ListPath, type Op, type Page, type PathOf, type ResponseOf } from './api';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -13,25 +13,33 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** GETs `path` (null: nothing to load) and reloads when it changes. */
-export function useApi<T>(path: string | null): Loaded<T> {
-  const [state, setState] = useState<{ data?: T; error?: ApiError; loading: boolean }>({ loading: path !== null });
+/** GETs `url` (from apiUrl; null: nothing to load) and reloads when it changes. */
+function useUrl<T>(url: string | null): Loaded<T> {
+  const [state, setState] = useState<{ data?: T; error?: ApiError; loading: boolean }>({ loading: url !== null });
   const [nonce, setNonce] = useState(0);
   useEffect(() => {
-    if (path === null) return;
+    if (url === null) return;
     const ctl = new AbortController();
     setState((s) => ({ ...s, loading: true }));
-    api<T>(path, { signal: ctl.signal }).then(
-      (data) => setState({ data, loading: false }),
+    request('get', url, { signal: ctl.signal }).then(
+      (data) => setState({ data: data as T, loading: false }),
       (error: unknown) => {
         if (ctl.signal.aborted) return;
         setState({ error: error instanceof ApiError ? error : new ApiError(0, String(error)), loading: false });
       },
     );
     return () => ctl.abort();
-  }, [path, nonce]);
+  }, [url, nonce]);
   const reload = useCallback(() => setNonce((n) => n + 1), []);
   return { data: state.data, error: state.error, loading: state.loading, reload };
+}
+
+type GetArgs<P extends PathOf<'get'>> = Pick<Args<Op<P, 'get'>>, 'params' | 'query'>;
+
+/** GETs `path` (null: nothing to load) with its params and query; reloads when they change. */
+export function useApi<P extends PathOf<'get'>>(path: P | null, ...args: Op<NoInfer<P>, 'get'>['params'] extends Record<string, never> ? [args?: GetArgs<NoInfer<P>>] : [args: GetArgs<NoInfer<P>>]): Loaded<ResponseOf<P>> {
+  const a = args[0] as { params?: Record<string, string>; query?: Record<string, string | number | null | undefined> } | undefined;
+  return useUrl<ResponseOf<P>>(path === null ? null : apiUrl(path, a?.params, a?.query));
 }
 
 export interface Pager<T> extends Loaded<Page<T>> {
@@ -43,12 +51,14 @@ export interface Pager<T> extends Loaded<Page<T>> {
 }
 
 /**
- * Keyset pagination over `base` (a list path) with extra query `params`; going back re-requests
- * the remembered cursor instead of keeping every page in memory.
+ * Keyset pagination over the list `path` (null: nothing to load) with its path `params` and
+ * extra query; going back re-requests the remembered cursor instead of keeping every page in
+ * memory.
  */
-export function usePager<T>(base: string | null, params: Record<string, string | number | null | undefined>, limit = 50): Pager<T> {
+export function usePager<P extends ListPath>(path: P | null, args: GetArgs<NoInfer<P>>, limit = 50): Pager<ItemOf<P>> {
+  const a = args as { params?: Record<string, string>; query?: Record<string, string | number | null | undefined> };
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const key = base === null ? null : base + query(params);
+  const key = path === null ? null : apiUrl(path, a.params, a.query);
   const lastKey = useRef(key);
   if (lastKey.current !== key) {
     // A new filter starts again at the first page.
@@ -56,8 +66,8 @@ export function usePager<T>(base: string | null, params: Record<string, string |
     if (cursors.length !== 1) setCursors([null]);
   }
   const cursor = cursors[cursors.length - 1];
-  const path = base === null ? null : base + query({ ...params, limit, cursor });
-  const loaded = useApi<Page<T>>(path);
+  const url = path === null ? null : apiUrl(path, a.params, { ...a.query, limit, cursor });
+  const loaded = useUrl<Page<ItemOf<P>>>(url);
   const nextCursor = loaded.data?.next ?? null;
   return {
     ...loaded,

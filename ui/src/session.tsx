@@ -3,7 +3,7 @@
  * or by any 401. `authEnabled` is false when the registry has no /auth endpoints (open mode).
  */
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
-import { api, ApiError, onUnauthorized, setCsrfToken, type Session, type User } from './api';
+import { api, ApiError, onUnauthorized, setCsrfToken, type User } from './api';
 
 interface SessionState {
   ready: boolean;
@@ -21,7 +21,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [authEnabled, setAuthEnabled] = useState(true);
 
   useEffect(() => {
-    api<Session>('/auth/me', { quiet401: true }).then(
+    api.get('/auth/me', { quiet401: true }).then(
       (s) => {
         setCsrfToken(s.csrfToken);
         setUser(s.user);
@@ -39,14 +39,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const signIn = useCallback(async (username: string, password: string) => {
-    const s = await api<Session>('/auth/login', { method: 'POST', body: { username, password }, quiet401: true });
+    const s = await api.post('/auth/login', { body: { username, password }, quiet401: true });
     setCsrfToken(s.csrfToken);
     setUser(s.user);
   }, []);
 
   const signOut = useCallback(async () => {
     try {
-      await api('/auth/logout', { method: 'POST', quiet401: true });
+      await api.post('/auth/logout', { quiet401: true });
     } finally {
       setCsrfToken(null);
       setUser(null);

@@ -3,12 +3,13 @@ import type { FastifyRequest } from 'fastify';
 import { ProblemError } from '../../errors/problem.js';
 import type { Resource } from '../../policy/authorize.js';
 import { decodeCursor, encodeCursor, parseLimit } from '../paging.js';
-import { query, type ApiRoute } from '../route.js';
+import { AuditEntry, pageOf } from '../schemas.js';
+import { LIST_QUERY, query, queryOf, type ApiRoute } from '../route.js';
 
 function time(s: string | undefined, name: string): number | undefined {
   if (!s) return undefined;
   const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-  if (Number.isNaN(t)) throw new ProblemError(400, 'Bad Request', `${name} must be an ISO time or epoch milliseconds`);
+  if (Number.isNaN(t)) throw new ProblemError('INVALID', `${name} must be an ISO time or epoch milliseconds`);
   return t;
 }
 
@@ -16,7 +17,7 @@ function time(s: string | undefined, name: string): number | undefined {
 function before(cursor: string | undefined): { at: number; id: number } | undefined {
   if (cursor === undefined) return undefined;
   const m = /^(\d+)\.(\d+)$/.exec(cursor);
-  if (!m) throw new ProblemError(400, 'Bad Request', 'invalid cursor');
+  if (!m) throw new ProblemError('INVALID', 'invalid cursor');
   return { at: Number(m[1]), id: Number(m[2]) };
 }
 
@@ -33,7 +34,10 @@ export const auditRoutes: ApiRoute[] = [
     action: 'audit.read',
     resource: auditResource,
     summary: 'Audit events, newest first, filtered by project, user, action and time.',
-    query: ['project', 'user', 'action', 'since', 'until', 'limit', 'cursor'],
+    body: null,
+    query: queryOf({ project: true, user: true, action: true, since: true, until: true, ...LIST_QUERY }),
+    response: pageOf(AuditEntry),
+    audit: null,
     async handle(request, _reply, s) {
       const q = query(request);
       const limit = parseLimit(q.limit, 100, 1000);

@@ -1,7 +1,9 @@
 /** `/projects/{name}/members`: list, set a role, remove. */
 import { z } from 'zod';
 import { ROLES } from '../../policy/roles.js';
-import { body, params, projectResource, type ApiRoute } from '../route.js';
+import { pageOfList, parseLimit } from '../paging.js';
+import { Member, pageOf } from '../schemas.js';
+import { body, LIST_QUERY, params, projectResource, query, queryOf, type ApiRoute } from '../route.js';
 
 const Put = z.strictObject({ role: z.enum(ROLES as ['admin', 'maintainer', 'developer', 'guest']) });
 
@@ -12,8 +14,13 @@ export const memberRoutes: ApiRoute[] = [
     action: 'members.read',
     resource: projectResource,
     summary: 'Members of a project with their roles.',
+    body: null,
+    query: queryOf(LIST_QUERY),
+    response: pageOf(Member),
+    audit: null,
     async handle(request, _reply, s) {
-      return { items: await s.projects.members(params(request).name!), next: null };
+      const q = query(request);
+      return pageOfList(await s.projects.members(params(request).name!), parseLimit(q.limit, 200, 1000), q.cursor);
     },
   },
   {
@@ -23,6 +30,9 @@ export const memberRoutes: ApiRoute[] = [
     resource: projectResource,
     summary: 'Give a user a role in the project (admin, maintainer, developer, guest).',
     body: Put,
+    query: null,
+    response: Member,
+    audit: 'member.set',
     async handle(request, _reply, s) {
       const { name, user } = params(request) as { name: string; user: string };
       const { role } = body(Put, request);
@@ -36,6 +46,10 @@ export const memberRoutes: ApiRoute[] = [
     action: 'members.manage',
     resource: projectResource,
     summary: 'Remove a user from the project.',
+    body: null,
+    query: null,
+    response: null,
+    audit: 'member.remove',
     async handle(request, reply, s) {
       const { name, user } = params(request) as { name: string; user: string };
       await s.projects.removeMember(request.principal, name, user, request.ip);

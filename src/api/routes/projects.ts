@@ -1,7 +1,8 @@
 /** `/projects` and `/projects/{name}`: list, create, read, change visibility, delete. */
 import { z } from 'zod';
 import { parseLimit } from '../paging.js';
-import { body, params, projectResource, query, type ApiRoute } from '../route.js';
+import { pageOf, Project } from '../schemas.js';
+import { body, LIST_QUERY, params, projectResource, query, queryOf, systemResource, type ApiRoute } from '../route.js';
 
 const Create = z.strictObject({ name: z.string().min(1).max(64), public: z.boolean().default(false) });
 const Patch = z.strictObject({ public: z.boolean().optional() });
@@ -11,8 +12,12 @@ export const projectRoutes: ApiRoute[] = [
     method: 'GET',
     url: '/projects',
     action: 'anyone',
+    resource: systemResource,
     summary: 'Projects the caller may see (public ones, and those the caller belongs to).',
-    query: ['limit', 'cursor'],
+    body: null,
+    query: queryOf(LIST_QUERY),
+    response: pageOf(Project),
+    audit: null,
     async handle(request, _reply, s) {
       const q = query(request);
       return s.projects.list(request.principal, parseLimit(q.limit), q.cursor);
@@ -22,8 +27,13 @@ export const projectRoutes: ApiRoute[] = [
     method: 'POST',
     url: '/projects',
     action: 'project.create',
+    resource: systemResource,
     summary: 'Create a project; the caller becomes its admin.',
     body: Create,
+    query: null,
+    response: Project,
+    status: 201,
+    audit: 'project.create',
     async handle(request, reply, s) {
       const input = body(Create, request);
       reply.code(201);
@@ -36,6 +46,10 @@ export const projectRoutes: ApiRoute[] = [
     action: 'project.read',
     resource: projectResource,
     summary: 'One project with its usage and the caller role.',
+    body: null,
+    query: null,
+    response: Project,
+    audit: null,
     async handle(request, _reply, s) {
       return s.projects.get(request.principal, params(request).name!);
     },
@@ -47,6 +61,9 @@ export const projectRoutes: ApiRoute[] = [
     resource: projectResource,
     summary: 'Make a project public or private.',
     body: Patch,
+    query: null,
+    response: Project,
+    audit: 'project.update',
     async handle(request, _reply, s) {
       return s.projects.update(request.principal, params(request).name!, body(Patch, request), request.ip);
     },
@@ -57,6 +74,10 @@ export const projectRoutes: ApiRoute[] = [
     action: 'project.delete',
     resource: projectResource,
     summary: 'Delete an empty project (its members and robots go with it).',
+    body: null,
+    query: null,
+    response: null,
+    audit: 'project.delete',
     async handle(request, reply, s) {
       await s.projects.delete(request.principal, params(request).name!, request.ip);
       reply.code(204);

@@ -1,14 +1,19 @@
 /** `/repositories`, tags and manifests (repository names are one URL-encoded path segment). */
 import { parseLimit } from '../paging.js';
-import { params, query, repositoryResource, type ApiRoute } from '../route.js';
+import { ManifestDetail, pageOf, RepositoryInfo, RepositorySummary, Tag } from '../schemas.js';
+import { LIST_QUERY, params, query, queryOf, repositoryResource, systemResource, type ApiRoute } from '../route.js';
 
 export const repositoryRoutes: ApiRoute[] = [
   {
     method: 'GET',
     url: '/repositories',
     action: 'anyone',
+    resource: systemResource,
     summary: 'Repositories the caller may pull, with counts, sizes and push/pull times.',
-    query: ['project', 'q', 'limit', 'cursor'],
+    body: null,
+    query: queryOf({ project: true, q: true, ...LIST_QUERY }),
+    response: pageOf(RepositorySummary),
+    audit: null,
     async handle(request, _reply, s) {
       const q = query(request);
       return s.repositories.list(request.principal, { project: q.project || undefined, q: q.q || undefined, limit: parseLimit(q.limit), cursor: q.cursor });
@@ -20,6 +25,10 @@ export const repositoryRoutes: ApiRoute[] = [
     action: 'pull',
     resource: repositoryResource,
     summary: 'One repository and what the caller may do with it.',
+    body: null,
+    query: null,
+    response: RepositoryInfo,
+    audit: null,
     async handle(request, _reply, s) {
       return s.repositories.get(request.principal, params(request).repo!);
     },
@@ -30,7 +39,10 @@ export const repositoryRoutes: ApiRoute[] = [
     action: 'pull',
     resource: repositoryResource,
     summary: 'Tags in name order with digest, size and platforms.',
-    query: ['q', 'limit', 'cursor'],
+    body: null,
+    query: queryOf({ q: true, ...LIST_QUERY }),
+    response: pageOf(Tag),
+    audit: null,
     async handle(request, _reply, s) {
       const q = query(request);
       return s.repositories.tags(params(request).repo!, { q: q.q || undefined, limit: parseLimit(q.limit), cursor: q.cursor });
@@ -42,6 +54,10 @@ export const repositoryRoutes: ApiRoute[] = [
     action: 'delete',
     resource: repositoryResource,
     summary: 'Delete a tag (the manifest stays).',
+    body: null,
+    query: null,
+    response: null,
+    audit: 'delete',
     async handle(request, reply, s) {
       const p = params(request);
       await s.repositories.deleteTag(request.principal, p.repo!, p.tag!, request.ip);
@@ -55,6 +71,10 @@ export const repositoryRoutes: ApiRoute[] = [
     action: 'pull',
     resource: repositoryResource,
     summary: 'One manifest with its config, layers, children and referrers.',
+    body: null,
+    query: null,
+    response: ManifestDetail,
+    audit: null,
     async handle(request, _reply, s) {
       const p = params(request);
       return s.repositories.manifest(p.repo!, p.digest!);
@@ -66,6 +86,10 @@ export const repositoryRoutes: ApiRoute[] = [
     action: 'delete',
     resource: repositoryResource,
     summary: 'Delete a manifest and the tags pointing at it.',
+    body: null,
+    query: null,
+    response: null,
+    audit: 'delete',
     async handle(request, reply, s) {
       const p = params(request);
       await s.repositories.deleteManifest(request.principal, p.repo!, p.digest!, request.ip);

@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import { SESSION_COOKIE, AuthFailure, readCredentials } from '../../auth/authenticator.js';
 import { ProblemError } from '../../errors/problem.js';
-import { body, type ApiRoute } from '../route.js';
+import { principalName } from '../../policy/principal.js';
+import { Me, Session } from '../schemas.js';
+import { body, systemResource, type ApiRoute } from '../route.js';
 
 const Login = z.strictObject({ username: z.string().min(1).max(200), password: z.string().min(1).max(1024) });
 
@@ -15,8 +17,12 @@ export const sessionRoutes: ApiRoute[] = [
     method: 'POST',
     url: '/auth/login',
     action: 'anyone',
+    resource: systemResource,
     summary: 'Sign in with a user name and password; sets the session cookie and returns the CSRF token.',
     body: Login,
+    query: null,
+    response: Session,
+    audit: 'login',
     async handle(request, reply, s) {
       const input = body(Login, request);
       let p;
@@ -24,10 +30,10 @@ export const sessionRoutes: ApiRoute[] = [
         p = await s.authenticator.login(input.username, input.password, request.ip, 'ui');
       } catch (e) {
         if (!(e instanceof AuthFailure)) throw e;
-        if (e.retryAfter) throw new ProblemError(429, 'Too Many Requests', e.message, {}, { 'Retry-After': String(e.retryAfter) });
-        throw new ProblemError(401, 'Unauthorized', e.message);
+        if (e.retryAfter) throw new ProblemError('TOO_MANY_REQUESTS', e.message, {}, { 'Retry-After': String(e.retryAfter) });
+        throw new ProblemError('UNAUTHORIZED', e.message);
       }
-      if (p.kind !== 'user') throw new ProblemError(403, 'Forbidden', 'robot accounts cannot sign in to the web UI');
+      if (p.kind !== 'user') throw new ProblemError('FORBIDDEN', 'robot accounts cannot sign in to the web UI');
       const session = await s.users.startSession(p);
       reply.header('Set-Cookie', cookie(session.id, Math.floor(s.sessionTtlMs / 1000), request.protocol === 'https'));
       return { user: { name: p.name, admin: p.admin }, csrfToken: session.csrfToken };
@@ -37,10 +43,19 @@ export const sessionRoutes: ApiRoute[] = [
     method: 'POST',
     url: '/auth/logout',
     action: 'anyone',
+    resource: systemResource,
     summary: 'End the session and clear the cookie.',
+    body: null,
+    query: null,
+    response: null,
+    audit: 'logout',
     async handle(request, reply, s) {
       const c = readCredentials(request.headers);
-      if (c.kind === 'session') await s.users.endSession(c.id);
+      if (c.kind === 'session') {
+        await s.users.endSession(c.id);
+        const who = principalName(request.principal);
+        if (request.principal.kind === 'user') s.audit.record({ actor: who, action: 'logout', resource: `user:${who}`, result: 'success', sourceAddress: request.ip });
+      }
       reply.header('Set-Cookie', cookie('', 0, request.protocol === 'https'));
       reply.code(204);
       return null;
@@ -52,6 +67,11 @@ export const sessionRoutes: ApiRoute[] = [
     // The web UI asks on every load: being signed out is an answer, not an error (a 401 here
     // would be a red line in the browser console of every anonymous visitor).
     action: 'anyone',
+    resource: systemResource,
+    body: null,
+    query: null,
+    response: Me,
+    audit: null,
     summary: 'The signed-in user (and the session CSRF token when signed in with the cookie); `user` is null when not signed in as a user.',
     async handle(request) {
       const p = request.principal;

@@ -52,12 +52,12 @@ export class ProjectService {
 
   async get(caller: Principal, name: string): Promise<ProjectView> {
     const p = await this.store.projects.summary(name);
-    if (!p) throw new ProblemError(404, 'Not Found', `project ${name} does not exist`);
+    if (!p) throw new ProblemError('NOT_FOUND', `project ${name} does not exist`);
     return this.view(p, caller);
   }
 
   async create(caller: Principal, input: { name: string; public: boolean }, address: string): Promise<ProjectView> {
-    if (!PROJECT_NAME.test(input.name) || input.name.length > 64) throw new ProblemError(422, 'Unprocessable Content', 'project name must be lowercase letters and digits, optionally separated by . _ __ or -, at most 64 characters');
+    if (!PROJECT_NAME.test(input.name) || input.name.length > 64) throw new ProblemError('INVALID', 'project name must be lowercase letters and digits, optionally separated by . _ __ or -, at most 64 characters');
     try {
       await this.store.transaction(async (tx) => {
         await tx.projects.insert(input, this.now());
@@ -65,7 +65,7 @@ export class ProjectService {
         await this.audit.recordIn(tx, { actor: principalName(caller), action: 'project.create', resource: `project:${input.name}`, project: input.name, result: 'success', sourceAddress: address, detail: { public: input.public } });
       });
     } catch (e) {
-      if (e instanceof ConflictError) throw new ProblemError(409, 'Conflict', `project ${input.name} already exists`);
+      if (e instanceof ConflictError) throw new ProblemError('CONFLICT', `project ${input.name} already exists`);
       throw e;
     }
     this.access.invalidate();
@@ -78,16 +78,16 @@ export class ProjectService {
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'project.update', resource: `project:${name}`, project: name, result: 'success', sourceAddress: address, detail: changes });
       return true;
     });
-    if (!found) throw new ProblemError(404, 'Not Found', `project ${name} does not exist`);
+    if (!found) throw new ProblemError('NOT_FOUND', `project ${name} does not exist`);
     this.access.invalidate();
     return this.get(caller, name);
   }
 
   async delete(caller: Principal, name: string, address: string): Promise<void> {
     await this.store.transaction(async (tx) => {
-      if (!(await tx.projects.get(name))) throw new ProblemError(404, 'Not Found', `project ${name} does not exist`);
+      if (!(await tx.projects.get(name))) throw new ProblemError('NOT_FOUND', `project ${name} does not exist`);
       const n = await tx.projects.repositoryCount(name);
-      if (n > 0) throw new ProblemError(409, 'Conflict', `project ${name} still has ${n} repositories; delete them first`);
+      if (n > 0) throw new ProblemError('CONFLICT', `project ${name} still has ${n} repositories; delete them first`);
       await tx.projects.delete(name);
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'project.delete', resource: `project:${name}`, project: name, result: 'success', sourceAddress: address });
     });
@@ -95,15 +95,15 @@ export class ProjectService {
   }
 
   async members(name: string): Promise<{ user: string; role: Role }[]> {
-    if (!(await this.store.projects.get(name))) throw new ProblemError(404, 'Not Found', `project ${name} does not exist`);
+    if (!(await this.store.projects.get(name))) throw new ProblemError('NOT_FOUND', `project ${name} does not exist`);
     return this.store.members.list(name);
   }
 
   async setMember(caller: Principal, project: string, user: string, role: Role, address: string): Promise<void> {
     await this.store.transaction(async (tx) => {
-      if (!(await tx.projects.get(project))) throw new ProblemError(404, 'Not Found', `project ${project} does not exist`);
+      if (!(await tx.projects.get(project))) throw new ProblemError('NOT_FOUND', `project ${project} does not exist`);
       const u = await tx.users.byName(user);
-      if (!u) throw new ProblemError(404, 'Not Found', `user ${user} does not exist`);
+      if (!u) throw new ProblemError('NOT_FOUND', `user ${user} does not exist`);
       await tx.members.set(project, u.id, role, this.now());
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'member.set', resource: `project:${project}/member:${user}`, project, result: 'success', sourceAddress: address, detail: { role } });
     });
@@ -113,7 +113,7 @@ export class ProjectService {
   async removeMember(caller: Principal, project: string, user: string, address: string): Promise<void> {
     await this.store.transaction(async (tx) => {
       const u = await tx.users.byName(user);
-      if (!u || !(await tx.members.remove(project, u.id))) throw new ProblemError(404, 'Not Found', `user ${user} is not a member of project ${project}`);
+      if (!u || !(await tx.members.remove(project, u.id))) throw new ProblemError('NOT_FOUND', `user ${user} is not a member of project ${project}`);
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'member.remove', resource: `project:${project}/member:${user}`, project, result: 'success', sourceAddress: address });
     });
     this.access.invalidate();

@@ -6,7 +6,7 @@
  */
 import type { AuditLog } from '../../audit/audit-log.js';
 import { OciError } from '../../errors/oci.js';
-import { ProblemError } from '../../errors/problem.js';
+import { ProblemError, problemCodeForStatus } from '../../errors/problem.js';
 import type { BrowseQueries, RepositoryRow } from '../../metadata/sql/browse.js';
 import type { MetadataStore } from '../../metadata/store.js';
 import type { AccessService } from '../../policy/access.js';
@@ -70,7 +70,7 @@ export class RepositoryService {
   async get(caller: Principal, name: string) {
     const repo = parseRepo(name);
     const r = await this.browse.repository(repo);
-    if (!r) throw new ProblemError(404, 'Not Found', `repository ${name} does not exist`);
+    if (!r) throw new ProblemError('NOT_FOUND', `repository ${name} does not exist`);
     const permissions: string[] = [];
     for (const a of REPOSITORY_ACTIONS) if (await this.may(caller, a, repo)) permissions.push(a);
     return { name: r.name, project: r.project, tagCount: r.tagCount, sizeBytes: r.sizeBytes, permissions };
@@ -79,7 +79,7 @@ export class RepositoryService {
   async tags(name: string, f: { q?: string | undefined; limit: number; cursor?: string | undefined }) {
     const repo = parseRepo(name);
     const rows = await this.browse.tags(repo, { q: f.q, after: decodeCursor<string>(f.cursor, 'string'), limit: f.limit + 1 });
-    if (!rows) throw new ProblemError(404, 'Not Found', `repository ${name} does not exist`);
+    if (!rows) throw new ProblemError('NOT_FOUND', `repository ${name} does not exist`);
     const page = pageOf(rows, f.limit, (t) => t.name, (t) => t);
     const items = [];
     for (const t of page.items) {
@@ -118,7 +118,7 @@ export class RepositoryService {
     const digest = parseDigestOr404(digestText);
     const m = await this.meta.manifests.get(repo, { kind: 'digest', digest });
     const info = m && (await this.browse.manifestInfo(repo, digest));
-    if (!m || !info) throw new ProblemError(404, 'Not Found', `manifest ${digestText} does not exist in ${name}`);
+    if (!m || !info) throw new ProblemError('NOT_FOUND', `manifest ${digestText} does not exist in ${name}`);
     const parsed = safeJson(m.content) ?? {};
     const layerList = Array.isArray(parsed.layers) ? (parsed.layers as Json[]) : [];
     const childList = Array.isArray(parsed.manifests) ? (parsed.manifests as Json[]) : [];
@@ -156,8 +156,8 @@ export class RepositoryService {
     } catch (e) {
       if (e instanceof OciError) {
         this.audit.record({ actor: principalName(caller), action: 'delete', resource, project: projectOf(repo), result: 'failure', sourceAddress: address, detail: { code: e.code } });
-        const status = e.status === 404 ? 404 : e.status === 405 ? 405 : e.status >= 500 ? 500 : 409;
-        throw new ProblemError(status, status === 404 ? 'Not Found' : 'Conflict', e.message === e.code ? String(e.detail) : `${e.message}${e.detail ? `: ${JSON.stringify(e.detail)}` : ''}`);
+        const code = e.status === 404 ? 'NOT_FOUND' : e.status === 405 ? 'METHOD_NOT_ALLOWED' : e.status >= 500 ? problemCodeForStatus(e.status) : 'CONFLICT';
+        throw new ProblemError(code, e.message === e.code ? String(e.detail) : `${e.message}${e.detail ? `: ${JSON.stringify(e.detail)}` : ''}`);
       }
       throw e;
     }
@@ -178,7 +178,7 @@ function parseRepo(name: string): RepoName {
   try {
     return parseRepoName(name);
   } catch {
-    throw new ProblemError(404, 'Not Found', `repository ${name.slice(0, 300)} does not exist`);
+    throw new ProblemError('NOT_FOUND', `repository ${name.slice(0, 300)} does not exist`);
   }
 }
 
@@ -186,6 +186,6 @@ function parseDigestOr404(d: string): Digest {
   try {
     return parseDigest(d);
   } catch {
-    throw new ProblemError(400, 'Bad Request', `invalid digest ${d.slice(0, 200)}`);
+    throw new ProblemError('INVALID', `invalid digest ${d.slice(0, 200)}`);
   }
 }

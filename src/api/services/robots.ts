@@ -43,26 +43,26 @@ export class RobotService {
   }
 
   async list(project: string): Promise<RobotView[]> {
-    if (!(await this.store.projects.get(project))) throw new ProblemError(404, 'Not Found', `project ${project} does not exist`);
+    if (!(await this.store.projects.get(project))) throw new ProblemError('NOT_FOUND', `project ${project} does not exist`);
     return (await this.store.robots.list(project)).map(view);
   }
 
   async create(caller: Principal, project: string, input: { name: string; permissions: string[]; expiresInDays?: number | undefined }, address: string): Promise<{ name: string; secret: string; permissions: RepositoryAction[]; expiresAt: string | null }> {
-    if (!ROBOT_NAME.test(input.name) || input.name.length > 64) throw new ProblemError(422, 'Unprocessable Content', 'robot name must be lowercase letters and digits, optionally separated by . _ or -');
+    if (!ROBOT_NAME.test(input.name) || input.name.length > 64) throw new ProblemError('INVALID', 'robot name must be lowercase letters and digits, optionally separated by . _ or -');
     const bad = input.permissions.filter((p) => !isRepositoryAction(p));
-    if (bad.length > 0 || input.permissions.length === 0) throw new ProblemError(422, 'Unprocessable Content', `permissions must be a non-empty list of pull, push, delete${bad.length ? ` (not ${bad.join(', ')})` : ''}`);
+    if (bad.length > 0 || input.permissions.length === 0) throw new ProblemError('INVALID', `permissions must be a non-empty list of pull, push, delete${bad.length ? ` (not ${bad.join(', ')})` : ''}`);
     const permissions = [...new Set(input.permissions)] as RepositoryAction[];
     const secret = randomSecret();
     const name = RobotService.fullName(project, input.name);
     const expiresAt = input.expiresInDays ? this.now() + input.expiresInDays * 86400_000 : null;
     try {
       await this.store.transaction(async (tx) => {
-        if (!(await tx.projects.get(project))) throw new ProblemError(404, 'Not Found', `project ${project} does not exist`);
+        if (!(await tx.projects.get(project))) throw new ProblemError('NOT_FOUND', `project ${project} does not exist`);
         await tx.robots.insert({ name, project, secretHash: sha256Hex(secret), permissions: { [project]: permissions }, expiresAt, createdAt: this.now() });
         await this.audit.recordIn(tx, { actor: principalName(caller), action: 'robot.create', resource: name, project, result: 'success', sourceAddress: address, detail: { permissions, expiresAt } });
       });
     } catch (e) {
-      if (e instanceof ConflictError) throw new ProblemError(409, 'Conflict', `robot ${name} already exists`);
+      if (e instanceof ConflictError) throw new ProblemError('CONFLICT', `robot ${name} already exists`);
       throw e;
     }
     return { name, secret, permissions, expiresAt: iso(expiresAt) };
@@ -72,7 +72,7 @@ export class RobotService {
     const name = robotName.startsWith('robot$') ? robotName : RobotService.fullName(project, robotName);
     await this.store.transaction(async (tx) => {
       const r = await tx.robots.byName(name);
-      if (!r || r.project !== project) throw new ProblemError(404, 'Not Found', `robot ${name} does not exist in project ${project}`);
+      if (!r || r.project !== project) throw new ProblemError('NOT_FOUND', `robot ${name} does not exist in project ${project}`);
       await tx.robots.delete(name);
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'robot.delete', resource: name, project, result: 'success', sourceAddress: address });
     });

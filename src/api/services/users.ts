@@ -35,7 +35,7 @@ function tokenView(t: AccessTokenRecord) {
 }
 
 function checkPassword(p: string): void {
-  if (p.length < 8 || p.length > 256) throw new ProblemError(422, 'Unprocessable Content', 'password must be 8 to 256 characters');
+  if (p.length < 8 || p.length > 256) throw new ProblemError('INVALID', 'password must be 8 to 256 characters');
 }
 
 export class UserService {
@@ -72,7 +72,7 @@ export class UserService {
   }
 
   async create(caller: Principal, input: { name: string; password: string; admin?: boolean | undefined }, address: string): Promise<UserView> {
-    if (!USER_NAME.test(input.name)) throw new ProblemError(422, 'Unprocessable Content', 'user name must be 1-64 lowercase letters, digits, . _ or -, starting with a letter or digit');
+    if (!USER_NAME.test(input.name)) throw new ProblemError('INVALID', 'user name must be 1-64 lowercase letters, digits, . _ or -, starting with a letter or digit');
     checkPassword(input.password);
     const passwordHash = await hashPassword(input.password);
     try {
@@ -83,7 +83,7 @@ export class UserService {
       });
       return view(u);
     } catch (e) {
-      if (e instanceof ConflictError) throw new ProblemError(409, 'Conflict', `user ${input.name} already exists`);
+      if (e instanceof ConflictError) throw new ProblemError('CONFLICT', `user ${input.name} already exists`);
       throw e;
     }
   }
@@ -95,7 +95,7 @@ export class UserService {
     address: string,
   ): Promise<UserView> {
     const callerIsAdmin = caller.kind === 'user' && caller.admin;
-    if (!callerIsAdmin && (changes.admin !== undefined || changes.disabled !== undefined)) throw new ProblemError(403, 'Forbidden', 'only system admins may change admin or disabled');
+    if (!callerIsAdmin && (changes.admin !== undefined || changes.disabled !== undefined)) throw new ProblemError('FORBIDDEN', 'only system admins may change admin or disabled');
     if (changes.password !== undefined) {
       checkPassword(changes.password);
       // One's own password changes only with the current one: a stolen session or token must
@@ -107,7 +107,7 @@ export class UserService {
     const voidCredentials = passwordHash !== undefined || changes.disabled === true;
     const u = await this.store.transaction(async (tx) => {
       const u = await tx.users.byName(name);
-      if (!u) throw new ProblemError(404, 'Not Found', `user ${name} does not exist`);
+      if (!u) throw new ProblemError('NOT_FOUND', `user ${name} does not exist`);
       await tx.users.update(
         u.id,
         {
@@ -128,16 +128,16 @@ export class UserService {
   }
 
   private async checkCurrentPassword(name: string, current: string | undefined): Promise<void> {
-    if (current === undefined) throw new ProblemError(422, 'Unprocessable Content', 'changing your own password needs currentPassword');
+    if (current === undefined) throw new ProblemError('INVALID', 'changing your own password needs currentPassword');
     const u = await this.user(name);
-    if (!(await verifyPassword(u.passwordHash, current))) throw new ProblemError(403, 'Forbidden', 'currentPassword is wrong');
+    if (!(await verifyPassword(u.passwordHash, current))) throw new ProblemError('FORBIDDEN', 'currentPassword is wrong');
   }
 
   async delete(caller: Principal, name: string, address: string): Promise<void> {
-    if (caller.kind === 'user' && caller.name === name) throw new ProblemError(409, 'Conflict', 'you cannot delete your own account');
+    if (caller.kind === 'user' && caller.name === name) throw new ProblemError('CONFLICT', 'you cannot delete your own account');
     await this.store.transaction(async (tx) => {
       const u = await tx.users.byName(name);
-      if (!u) throw new ProblemError(404, 'Not Found', `user ${name} does not exist`);
+      if (!u) throw new ProblemError('NOT_FOUND', `user ${name} does not exist`);
       await tx.users.delete(u.id);
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'user.delete', resource: `user:${name}`, result: 'success', sourceAddress: address });
     });
@@ -146,7 +146,7 @@ export class UserService {
 
   private async user(name: string): Promise<UserRecord> {
     const u = await this.store.users.byName(name);
-    if (!u) throw new ProblemError(404, 'Not Found', `user ${name} does not exist`);
+    if (!u) throw new ProblemError('NOT_FOUND', `user ${name} does not exist`);
     return u;
   }
 
@@ -155,14 +155,14 @@ export class UserService {
   }
 
   async createToken(caller: Principal, name: string, input: { name: string; scopes?: string[] | undefined; expiresInDays?: number | undefined }, address: string): Promise<{ id: string; name: string; token: string; scopes: string[]; expiresAt: string | null }> {
-    if (!input.name || input.name.length > 100) throw new ProblemError(422, 'Unprocessable Content', 'token name must be 1-100 characters');
+    if (!input.name || input.name.length > 100) throw new ProblemError('INVALID', 'token name must be 1-100 characters');
     const scopes = [...new Set(input.scopes ?? [])];
     const bad = scopes.filter((s) => !(TOKEN_SCOPES as readonly string[]).includes(s));
-    if (bad.length > 0) throw new ProblemError(422, 'Unprocessable Content', `scopes must be among ${TOKEN_SCOPES.join(', ')} (not ${bad.join(', ')})`);
+    if (bad.length > 0) throw new ProblemError('INVALID', `scopes must be among ${TOKEN_SCOPES.join(', ')} (not ${bad.join(', ')})`);
     // A caller signed in with a scoped token creates tokens within its own scopes only.
     const own = caller.kind === 'user' ? caller.scopes : undefined;
     if (own && (scopes.length === 0 || scopes.some((sc) => !own.has(sc)))) {
-      throw new ProblemError(403, 'Forbidden', `a token with scopes ${[...own].join(', ')} can create tokens with those scopes only (ask for scopes within them)`);
+      throw new ProblemError('FORBIDDEN', `a token with scopes ${[...own].join(', ')} can create tokens with those scopes only (ask for scopes within them)`);
     }
     const u = await this.user(name);
     const t = newAccessToken();
@@ -177,7 +177,7 @@ export class UserService {
   async deleteToken(caller: Principal, name: string, id: string, address: string): Promise<void> {
     const u = await this.user(name);
     await this.store.transaction(async (tx) => {
-      if (!(await tx.tokens.delete(u.id, id))) throw new ProblemError(404, 'Not Found', `token ${id} does not exist`);
+      if (!(await tx.tokens.delete(u.id, id))) throw new ProblemError('NOT_FOUND', `token ${id} does not exist`);
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'token.delete', resource: `user:${name}/token:${id}`, result: 'success', sourceAddress: address });
     });
     this.authenticator.accountsChanged();

@@ -3,7 +3,7 @@
  * API. Each prints a table by default and JSON with `--json`.
  */
 import type { Command } from 'commander';
-import { auth, call, configPath, formatBytes, loadLogin, output, savedLogin, saveLogin, serverUrl, type Column } from '../client.js';
+import { auth, call, configPath, formatBytes, listAll, loadLogin, output, savedLogin, saveLogin, serverUrl, type Column } from '../client.js';
 
 /**
  * Asks on stderr and reads one line of stdin. A closed input (a script, `< /dev/null`, CI)
@@ -76,7 +76,7 @@ export function registerManagementCommands(program: Command): void {
     });
 
   const project = program.command('project').description('projects');
-  project.command('list').option('--json').action(async (o: { json?: boolean }) => output((await call('GET', '/projects?limit=500')).items, !!o.json, PROJECT_COLUMNS));
+  project.command('list').option('--json').action(async (o: { json?: boolean }) => output(await listAll('/projects'), !!o.json, PROJECT_COLUMNS));
   project
     .command('create <name>')
     .option('--public', 'anyone may pull')
@@ -85,7 +85,7 @@ export function registerManagementCommands(program: Command): void {
   project.command('delete <name>').action(async (name: string) => void (await call('DELETE', `/projects/${encodeURIComponent(name)}`)));
 
   const member = program.command('member').description('project members');
-  member.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output((await call('GET', `/projects/${o.project}/members`)).items, !!o.json, ['user', 'role']));
+  member.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output(await listAll(`/projects/${o.project}/members`), !!o.json, ['user', 'role']));
   member
     .command('set <user> <role>')
     .requiredOption('--project <p>')
@@ -93,7 +93,7 @@ export function registerManagementCommands(program: Command): void {
   member.command('remove <user>').requiredOption('--project <p>').action(async (user: string, o: { project: string }) => void (await call('DELETE', `/projects/${o.project}/members/${user}`)));
 
   const robot = program.command('robot').description('robot accounts');
-  robot.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output((await call('GET', `/projects/${o.project}/robots`)).items, !!o.json, ['name', 'permissions', 'expiresAt', 'lastUsedAt']));
+  robot.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output(await listAll(`/projects/${o.project}/robots`), !!o.json, ['name', 'permissions', 'expiresAt', 'lastUsedAt']));
   robot
     .command('create <name>')
     .requiredOption('--project <p>')
@@ -111,7 +111,7 @@ export function registerManagementCommands(program: Command): void {
   robot.command('delete <name>').requiredOption('--project <p>').action(async (name: string, o: { project: string }) => void (await call('DELETE', `/projects/${o.project}/robots/${encodeURIComponent(name)}`)));
 
   const user = program.command('user').description('users (system admins)');
-  user.command('list').option('--json').action(async (o: { json?: boolean }) => output((await call('GET', '/users?limit=500')).items, !!o.json, ['name', 'admin', 'disabled', 'createdAt']));
+  user.command('list').option('--json').action(async (o: { json?: boolean }) => output(await listAll('/users'), !!o.json, ['name', 'admin', 'disabled', 'createdAt']));
   user
     .command('create <name>')
     .option('--admin')
@@ -150,7 +150,7 @@ export function registerManagementCommands(program: Command): void {
   user.command('delete <name>').action(async (name: string) => void (await call('DELETE', `/users/${name}`)));
 
   const token = program.command('token').description('personal access tokens');
-  token.command('list').option('--user <name>', 'user', 'me').option('--json').action(async (o: { user: string; json?: boolean }) => output((await call('GET', `/users/${o.user}/tokens`)).items, !!o.json, ['id', 'name', 'scopes', 'expiresAt', 'lastUsedAt']));
+  token.command('list').option('--user <name>', 'user', 'me').option('--json').action(async (o: { user: string; json?: boolean }) => output(await listAll(`/users/${o.user}/tokens`), !!o.json, ['id', 'name', 'scopes', 'expiresAt', 'lastUsedAt']));
   token
     .command('create <name>')
     .option('--user <name>', 'user', 'me')

@@ -15,7 +15,7 @@ export function AdminPage() {
   useTitle('Administration');
   const { user, ready } = useSession();
   // Probe once here so the tab shows only when the registry offers garbage collection.
-  const gc = useApi<unknown>('/gc');
+  const gc = useApi('/gc');
   const hasGc = gc.data !== undefined;
   if (ready && !user?.admin) return <Empty title="Administration is for administrators.">Sign in with an administrator account.</Empty>;
   return (

@@ -39,7 +39,7 @@ export function AuditLog() {
     300,
   );
   const filters = useMemo(() => JSON.parse(key) as Record<string, string | undefined>, [key]);
-  const log = usePager<AuditEntry>('/audit', filters, 50);
+  const log = usePager('/audit', { query: filters }, 50);
   return (
     <section aria-label="Audit log">
       <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Audit filters">

@@ -2,7 +2,6 @@
  * Lifecycle settings (retention, immutability, quota) of a project, shown only when the registry
  * answers for them: each is probed, and a 404 hides its panel instead of showing an error.
  */
-import { seg } from '../api';
 import { Facts } from '../components/facts';
 import { useApi } from '../hooks';
 
@@ -16,14 +15,14 @@ export function Lifecycle({ project }: { project: string }) {
   return (
     <>
       {POLICIES.map(([path, title]) => (
-        <Policy key={path} url={`/projects/${seg(project)}/${path}`} title={title} />
+        <Policy key={path} path={`/projects/{name}/${path}`} project={project} title={title} />
       ))}
     </>
   );
 }
 
-export function Policy({ url, title }: { url: string; title: string }) {
-  const policy = useApi<unknown>(url);
+export function Policy({ path, project, title }: { path: `/projects/{name}/${(typeof POLICIES)[number][0]}`; project: string; title: string }) {
+  const policy = useApi(path, { params: { name: project } });
   if (policy.error || policy.data === undefined) return null;
   return (
     <section className="card" aria-label={title}>

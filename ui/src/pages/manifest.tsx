@@ -4,7 +4,7 @@
  * children of an index, and referrers (signatures, SBOMs, attestations) grouped by artifact type.
  */
 import { Link, useNavigate, useSearchParams } from 'react-router';
-import { api, seg, type ManifestDetail, type RepositoryInfo } from '../api';
+import { api, type ManifestDetail } from '../api';
 import { useConfirm } from '../components/confirm';
 import { CopyField } from '../components/copy';
 import { Facts } from '../components/facts';
@@ -21,15 +21,15 @@ export function ManifestPage({ repo, digest }: { repo: string; digest: string })
   const [params] = useSearchParams();
   const tag = params.get('tag') ?? undefined;
   useTitle(`${repo}${tag ? `:${tag}` : `@${shortDigest(digest)}`}`);
-  const m = useApi<ManifestDetail>(`/repositories/${seg(repo)}/manifests/${seg(digest)}`);
-  const info = useApi<RepositoryInfo>(`/repositories/${seg(repo)}`);
+  const m = useApi('/repositories/{repo}/manifests/{digest}', { params: { repo, digest } });
+  const info = useApi('/repositories/{repo}', { params: { repo } });
   const navigate = useNavigate();
   const [confirmDelete, deleteDialog] = useConfirm((doomed: ManifestDetail) => ({
     title: 'Delete this manifest?',
     body: `The manifest ${doomed.digest} and every tag pointing at it (${doomed.tags.join(', ') || 'none'}) are removed from ${repo}.`,
     action: 'Delete manifest',
     onConfirm: async () => {
-      await api(`/repositories/${seg(repo)}/manifests/${seg(doomed.digest)}`, { method: 'DELETE' });
+      await api.delete('/repositories/{repo}/manifests/{digest}', { params: { repo, digest: doomed.digest } });
       navigate(repoPath(repo));
     },
   }));

@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { api, seg, type Member, type Page, type Project, type Role } from '../api';
+import { api, type Role } from '../api';
 import { useConfirm } from '../components/confirm';
 import { Empty, ErrorBox, Loading } from '../components/feedback';
 import { Field, InlineForm, useAction } from '../components/form';
@@ -22,7 +22,7 @@ export function ProjectSettingsPage() {
   const { name = '' } = useParams();
   useTitle(`${name} settings`);
   const { user } = useSession();
-  const project = useApi<Project>(`/projects/${seg(name)}`);
+  const project = useApi('/projects/{name}', { params: { name } });
   const navigate = useNavigate();
   const visibility = useAction();
   const [confirmDelete, deleteDialog] = useConfirm((doomed: string) => ({
@@ -30,7 +30,7 @@ export function ProjectSettingsPage() {
     body: 'The project, its members and its robot accounts are removed. This cannot be undone.',
     action: 'Delete project',
     onConfirm: async () => {
-      await api(`/projects/${seg(doomed)}`, { method: 'DELETE' });
+      await api.delete('/projects/{name}', { params: { name: doomed } });
       navigate('/');
     },
   }));
@@ -38,7 +38,7 @@ export function ProjectSettingsPage() {
 
   function setVisibility(isPublic: boolean) {
     void visibility.run(async () => {
-      await api(`/projects/${seg(name)}`, { method: 'PATCH', body: { public: isPublic } });
+      await api.patch('/projects/{name}', { params: { name }, body: { public: isPublic } });
       project.reload();
     });
   }
@@ -86,8 +86,7 @@ export function ProjectSettingsPage() {
 }
 
 function Members({ project }: { project: string }) {
-  const base = `/projects/${seg(project)}/members`;
-  const members = useApi<Page<Member>>(`${base}?limit=200`);
+  const members = useApi('/projects/{name}/members', { params: { name: project }, query: { limit: 200 } });
   const [user, setUser] = useState('');
   const [role, setRole] = useState<Role>('developer');
   const change = useAction();
@@ -96,13 +95,13 @@ function Members({ project }: { project: string }) {
     body: 'They lose the access this project gave them.',
     action: 'Remove member',
     onConfirm: async () => {
-      await api(`${base}/${seg(member)}`, { method: 'DELETE' });
+      await api.delete('/projects/{name}/members/{user}', { params: { name: project, user: member } });
       members.reload();
     },
   }));
 
   async function put(u: string, r: Role) {
-    await api(`${base}/${seg(u)}`, { method: 'PUT', body: { role: r } });
+    await api.put('/projects/{name}/members/{user}', { params: { name: project, user: u }, body: { role: r } });
     members.reload();
   }
   async function add() {

@@ -3,7 +3,6 @@
  * change them (project admins and maintainers, system administrators).
  */
 import { Link, useParams } from 'react-router';
-import { seg, type Project } from '../api';
 import { Facts } from '../components/facts';
 import { ErrorBox, Loading } from '../components/feedback';
 import { bytes } from '../format';
@@ -17,7 +16,7 @@ export function ProjectPage() {
   const { name = '' } = useParams();
   useTitle(name);
   const { user, authEnabled } = useSession();
-  const project = useApi<Project>(`/projects/${seg(name)}`);
+  const project = useApi('/projects/{name}', { params: { name } });
   const p = project.data;
   const canManage = !authEnabled || !!user?.admin || p?.role === 'admin' || p?.role === 'maintainer';
   return (

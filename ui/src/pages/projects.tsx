@@ -16,7 +16,7 @@ import { useSession } from '../session';
 export function ProjectsPage() {
   useTitle('Projects');
   const { user, authEnabled } = useSession();
-  const list = usePager<Project>('/projects', {});
+  const list = usePager('/projects', {});
   return (
     <>
       <div className="page-head">
@@ -76,7 +76,7 @@ function CreateProject({ onCreated }: { onCreated(): void }) {
   const [name, setName] = useState('');
   const [isPublic, setPublic] = useState(false);
   async function create() {
-    await api('/projects', { method: 'POST', body: { name, public: isPublic } });
+    await api.post('/projects', { body: { name, public: isPublic } });
     setName('');
     onCreated();
   }

@@ -14,7 +14,7 @@ import { repoPath } from '../links';
 export function RepoList({ project }: { project?: string }) {
   const [q, setQ] = useState('');
   const search = useDebounced(q.trim());
-  const list = usePager<RepositorySummary>('/repositories', { project, q: search });
+  const list = usePager('/repositories', { query: { project, q: search } });
   return (
     <>
       <SearchBox label="Search repositories" placeholder="Search repositories by name" value={q} onChange={setQ} />

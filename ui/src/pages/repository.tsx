@@ -5,7 +5,7 @@
  */
 import { Fragment, useMemo, useState } from 'react';
 import { Link } from 'react-router';
-import { api, seg, type RepositoryInfo, type Tag } from '../api';
+import { api } from '../api';
 import { useConfirm } from '../components/confirm';
 import { CopyButton } from '../components/copy';
 import { Facts } from '../components/facts';
@@ -20,17 +20,17 @@ import { PullCommands } from './pull-commands';
 
 export function RepositoryPage({ repo }: { repo: string }) {
   useTitle(repo);
-  const info = useApi<RepositoryInfo>(`/repositories/${seg(repo)}`);
+  const info = useApi('/repositories/{repo}', { params: { repo } });
   const [q, setQ] = useState('');
   const search = useDebounced(q.trim());
-  const tags = usePager<Tag>(info.data ? `/repositories/${seg(repo)}/tags` : null, { q: search }, 100);
+  const tags = usePager(info.data ? '/repositories/{repo}/tags' : null, { params: { repo }, query: { q: search } }, 100);
   const [open, setOpen] = useState<string | null>(null);
   const [confirmDelete, deleteDialog] = useConfirm((tag: string) => ({
     title: `Delete tag ${tag}?`,
     body: `The tag ${repo}:${tag} is removed. The image stays while another tag or digest reference keeps it.`,
     action: 'Delete tag',
     onConfirm: async () => {
-      await api(`/repositories/${seg(repo)}/tags/${seg(tag)}`, { method: 'DELETE' });
+      await api.delete('/repositories/{repo}/tags/{tag}', { params: { repo, tag } });
       tags.reload();
       info.reload();
     },

@@ -3,7 +3,7 @@
  * ready-made login command), list them, revoke them.
  */
 import { useState } from 'react';
-import { api, seg, type Page, type Robot } from '../api';
+import { api, type ResponseOf } from '../api';
 import { useConfirm } from '../components/confirm';
 import { CopyField } from '../components/copy';
 import { Empty } from '../components/feedback';
@@ -15,16 +15,10 @@ import { useApi } from '../hooks';
 
 const PERMISSIONS = ['pull', 'push', 'delete'] as const;
 
-interface Created {
-  name: string;
-  secret: string;
-  permissions: string[];
-  expiresAt: string | null;
-}
+type Created = ResponseOf<'/projects/{name}/robots', 'post'>;
 
 export function Robots({ project }: { project: string }) {
-  const base = `/projects/${seg(project)}/robots`;
-  const robots = useApi<Page<Robot>>(`${base}?limit=200`);
+  const robots = useApi('/projects/{name}/robots', { params: { name: project }, query: { limit: 200 } });
   const [name, setName] = useState('');
   const [perms, setPerms] = useState<string[]>(['pull']);
   const [days, setDays] = useState('');
@@ -34,15 +28,14 @@ export function Robots({ project }: { project: string }) {
     body: "Pipelines using this robot's secret stop working at once.",
     action: 'Revoke robot',
     onConfirm: async () => {
-      await api(`${base}/${seg(robot)}`, { method: 'DELETE' });
+      await api.delete('/projects/{name}/robots/{robot}', { params: { name: project, robot } });
       robots.reload();
     },
   }));
 
   async function create() {
-    const body: Record<string, unknown> = { name: name.trim(), permissions: perms };
-    if (days) body.expiresInDays = Number(days);
-    setCreated(await api<Created>(base, { method: 'POST', body }));
+    const body = { name: name.trim(), permissions: perms, ...(days ? { expiresInDays: Number(days) } : {}) };
+    setCreated(await api.post('/projects/{name}/robots', { params: { name: project }, body }));
     setName('');
     robots.reload();
   }

@@ -3,7 +3,7 @@
  * user): create (the token is shown once, with a copy button), list, revoke.
  */
 import { useState } from 'react';
-import { api, seg, type Page, type TokenRow } from '../api';
+import { api, type TokenRow } from '../api';
 import { useConfirm } from '../components/confirm';
 import { CopyField } from '../components/copy';
 import { Empty } from '../components/feedback';
@@ -25,8 +25,7 @@ export function TokensPage() {
 }
 
 export function Tokens({ user }: { user: string }) {
-  const base = `/users/${seg(user)}/tokens`;
-  const tokens = useApi<Page<TokenRow>>(`${base}?limit=200`);
+  const tokens = useApi('/users/{name}/tokens', { params: { name: user }, query: { limit: 200 } });
   const [name, setName] = useState('');
   const [days, setDays] = useState('90');
   const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
@@ -35,15 +34,14 @@ export function Tokens({ user }: { user: string }) {
     body: 'Anything using this token loses access at once.',
     action: 'Revoke token',
     onConfirm: async () => {
-      await api(`${base}/${seg(String(t.id))}`, { method: 'DELETE' });
+      await api.delete('/users/{name}/tokens/{id}', { params: { name: user, id: String(t.id) } });
       tokens.reload();
     },
   }));
 
   async function create() {
-    const body: Record<string, unknown> = { name: name.trim() };
-    if (days) body.expiresInDays = Number(days);
-    setCreated(await api<{ id: string; name: string; token: string }>(base, { method: 'POST', body }));
+    const body = { name: name.trim(), ...(days ? { expiresInDays: Number(days) } : {}) };
+    setCreated(await api.post('/users/{name}/tokens', { params: { name: user }, body }));
     setName('');
     tokens.reload();
   }

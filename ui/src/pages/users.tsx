@@ -3,7 +3,7 @@
  * delete, and manage a user's personal access tokens.
  */
 import { useState } from 'react';
-import { api, seg, type UserRow } from '../api';
+import { api, type UserRow } from '../api';
 import { useConfirm } from '../components/confirm';
 import { Empty, PagerControls } from '../components/feedback';
 import { Check, Field, InlineForm, useAction } from '../components/form';
@@ -14,7 +14,7 @@ import { useSession } from '../session';
 import { Tokens } from './tokens';
 
 export function Users() {
-  const users = usePager<UserRow>('/users', {}, 100);
+  const users = usePager('/users', {}, 100);
   const { user: me } = useSession();
   const action = useAction();
   const [tokensOf, setTokensOf] = useState<string | null>(null);
@@ -23,14 +23,14 @@ export function Users() {
     body: 'The account, its memberships and its tokens are removed.',
     action: 'Delete user',
     onConfirm: async () => {
-      await api(`/users/${seg(name)}`, { method: 'DELETE' });
+      await api.delete('/users/{name}', { params: { name } });
       users.reload();
     },
   }));
 
   function patch(name: string, body: Record<string, unknown>) {
     void action.run(async () => {
-      await api(`/users/${seg(name)}`, { method: 'PATCH', body });
+      await api.patch('/users/{name}', { params: { name }, body });
       users.reload();
     });
   }
@@ -100,7 +100,7 @@ function CreateUser({ onCreated }: { onCreated(): void }) {
   const [password, setPassword] = useState('');
   const [admin, setAdmin] = useState(false);
   async function create() {
-    await api('/users', { method: 'POST', body: { name: name.trim(), password, admin } });
+    await api.post('/users', { body: { name: name.trim(), password, admin } });
     setName('');
     setPassword('');
     setAdmin(false);
