@@ -14,6 +14,7 @@ import { RobotService } from '../api/services/robots.js';
 import { UserService } from '../api/services/users.js';
 import { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
+import { LifecycleSettings } from '../lifecycle/settings.js';
 import { BrowseQueries } from '../metadata/sql/browse.js';
 import { SqlAuthStore } from '../metadata/sql/auth-store.js';
 import { SqlMetadataStore } from '../metadata/sql/store.js';
@@ -77,7 +78,7 @@ export async function createAccessControl(
 
   const httpOptions = { service: a.service, realm: a.realm, autoCreateProjects: a.autoCreateProjects };
   const services = {
-    projects: new ProjectService(store, access, audit),
+    projects: new ProjectService(store, access, audit, new LifecycleSettings(deps.meta)),
     robots: new RobotService(store, authenticator, audit),
     users,
     repositories: new RepositoryService(deps.meta, new BrowseQueries(db), deps.blobs, deps.manifests, access, audit, a.enabled),

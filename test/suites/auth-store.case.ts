@@ -61,7 +61,7 @@ export function authStoreSuite(name: string, open: () => Promise<AuthHarness>, s
 
     it('keeps projects with memberships and robots, and summarises their content', async () => {
       const p = await s.projects.insert({ name: 'team', public: false }, 10);
-      assert.deepEqual(p, { name: 'team', public: false, quotaBytes: null, createdAt: 10 });
+      assert.deepEqual(p, { name: 'team', public: false, createdAt: 10 });
       await assert.rejects(s.projects.insert({ name: 'team', public: true }, 11), ConflictError);
       await s.projects.insert({ name: 'open', public: true }, 12);
       assert.equal(await s.projects.update('team', { public: true }), true);
@@ -73,7 +73,7 @@ export function authStoreSuite(name: string, open: () => Promise<AuthHarness>, s
       await h.meta.blobs.insert({ digest: d, size: 1234 }, 1);
       await h.meta.blobs.link('team/app' as RepoName, d, 'pushed', 1);
       assert.equal(await s.projects.repositoryCount('team'), 1);
-      assert.deepEqual(await s.projects.summary('team'), { name: 'team', public: true, quotaBytes: null, createdAt: 10, repositoryCount: 1, storageBytes: 1234 });
+      assert.deepEqual(await s.projects.summary('team'), { name: 'team', public: true, createdAt: 10, repositoryCount: 1, storageBytes: 1234 });
       assert.equal(await s.projects.summary('absent'), undefined);
       assert.deepEqual((await s.projects.list(undefined, 10)).map((x) => [x.name, x.storageBytes]), [
         ['open', 0],
