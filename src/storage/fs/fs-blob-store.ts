@@ -38,7 +38,7 @@ export interface FsOps {
 const nodeFs: FsOps = { open: (path, flags) => openFile(path, flags) };
 
 export class FsBlobStore implements BlobStore {
-  readonly capabilities = { redirect: false };
+  readonly capabilities = { redirect: false, copy: true };
   private readonly blobsDir: string;
   private readonly uploadsDir: string;
 
