@@ -9,7 +9,7 @@ import type { MetadataStore } from '../metadata/store.js';
 import { ImmutabilityPolicy } from '../policy/immutability.js';
 import { lifecycleWritePolicy } from '../policy/lifecycle-writes.js';
 import { QuotaPolicy } from '../policy/quota.js';
-import type { WritePolicy } from '../registry/write-policy.js';
+import type { WritePolicy } from '../policy/write-policy.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { GarbageCollector } from './gc.js';
 import { GcRuns } from './gc-runs.js';
