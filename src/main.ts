@@ -10,7 +10,8 @@ import type { Config } from './config/schema.js';
 import { buildServer } from './http/server.js';
 import { SharedSecrets } from './cluster/shared-secrets.js';
 import { JobQueue } from './jobs/queue.js';
-import { JobWorker, type JobHandler } from './jobs/worker.js';
+import { jobHandlers } from './jobs/kinds.js';
+import { JobWorker } from './jobs/worker.js';
 import { openSqlite } from './metadata/sqlite.js';
 import type { SqlMetadataStore } from './metadata/sql/store.js';
 import type { MetadataStore } from './metadata/store.js';
@@ -116,8 +117,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   };
   const app = await buildServer({ logger, trustProxy: config.http.trustProxy, registry, authorize: options.authorize ?? access.authorizer, hooks: (a) => access.installHooks(a), plugins: access.plugins, lifecycle, guardApi: (a) => access.guardApi(a), limits });
 
-  // Background jobs: every kind this process can run is registered here, by name.
-  const handlers = new Map<string, JobHandler>([...lifecycle.jobHandlers].map(([kind, run]) => [kind, (payload) => run(payload)]));
+  // Background jobs: every kind is declared in src/jobs/kinds.ts.
+  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger });
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,

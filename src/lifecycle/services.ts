@@ -15,7 +15,7 @@ import { GarbageCollector } from './gc.js';
 import { GcRuns } from './gc-runs.js';
 import { Leases } from './lease.js';
 import { RetentionService } from './retention.js';
-import { LifecycleScheduler, lifecycleJobHandlers, type OfferJob } from './scheduler.js';
+import { LifecycleScheduler, type OfferJob } from './scheduler.js';
 import { LifecycleSettings } from './settings.js';
 import { TrashService } from './trash.js';
 
@@ -31,8 +31,6 @@ export interface Lifecycle {
   immutability: ImmutabilityPolicy;
   writePolicy: WritePolicy;
   scheduler: LifecycleScheduler;
-  /** Handlers of the scheduled-run job kinds, for the job worker. */
-  jobHandlers: Map<string, (payload: unknown) => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -63,7 +61,6 @@ export function createLifecycle(config: Config, meta: MetadataStore, blobs: Blob
     immutability,
     writePolicy: lifecycleWritePolicy(meta, immutability, quota),
     scheduler,
-    jobHandlers: lifecycleJobHandlers(runs, retention, leases, logger.child({ area: 'lifecycle' })),
     async close() {
       scheduler.stop();
       await runs.drain();
