@@ -22,6 +22,16 @@ async function readStdin(): Promise<string> {
 }
 
 export function registerManagementCommands(program: Command): void {
+  sessionCommands(program);
+  projectCommands(program);
+  memberCommands(program);
+  robotCommands(program);
+  userCommands(program);
+  tokenCommands(program);
+  auditCommand(program);
+}
+
+function sessionCommands(program: Command): void {
   program
     .command('login <url>')
     .description('sign in to a Berth server and store a personal access token in ~/.config/berth/cli.json')
@@ -46,7 +56,9 @@ export function registerManagementCommands(program: Command): void {
       if (id) await call('DELETE', `/users/me/tokens/${id}`, undefined, auth(login));
       saveLogin({ url: login.url, user: login.user, token: '' });
     });
+}
 
+function projectCommands(program: Command): void {
   const project = program.command('project').description('projects');
   project.command('list').option('--json').action(async (o: { json?: boolean }) => output((await call('GET', '/projects?limit=500')).items, !!o.json, ['name', 'public', 'role', 'repositoryCount', 'storageBytes', 'createdAt']));
   project
@@ -55,7 +67,9 @@ export function registerManagementCommands(program: Command): void {
     .option('--json')
     .action(async (name: string, o: { public?: boolean; json?: boolean }) => output(await call('POST', '/projects', { name, public: !!o.public }), !!o.json));
   project.command('delete <name>').action(async (name: string) => void (await call('DELETE', `/projects/${encodeURIComponent(name)}`)));
+}
 
+function memberCommands(program: Command): void {
   const member = program.command('member').description('project members');
   member.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output((await call('GET', `/projects/${o.project}/members`)).items, !!o.json, ['user', 'role']));
   member
@@ -63,7 +77,9 @@ export function registerManagementCommands(program: Command): void {
     .requiredOption('--project <p>')
     .action(async (user: string, role: string, o: { project: string }) => void (await call('PUT', `/projects/${o.project}/members/${user}`, { role })));
   member.command('remove <user>').requiredOption('--project <p>').action(async (user: string, o: { project: string }) => void (await call('DELETE', `/projects/${o.project}/members/${user}`)));
+}
 
+function robotCommands(program: Command): void {
   const robot = program.command('robot').description('robot accounts');
   robot.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output((await call('GET', `/projects/${o.project}/robots`)).items, !!o.json, ['name', 'permissions', 'expiresAt', 'lastUsedAt']));
   robot
@@ -81,7 +97,9 @@ export function registerManagementCommands(program: Command): void {
       if (!o.json) process.stderr.write('The secret is shown only once.\n');
     });
   robot.command('delete <name>').requiredOption('--project <p>').action(async (name: string, o: { project: string }) => void (await call('DELETE', `/projects/${o.project}/robots/${encodeURIComponent(name)}`)));
+}
 
+function userCommands(program: Command): void {
   const user = program.command('user').description('users (system admins)');
   user.command('list').option('--json').action(async (o: { json?: boolean }) => output((await call('GET', '/users?limit=500')).items, !!o.json, ['name', 'admin', 'disabled', 'createdAt']));
   user
@@ -110,7 +128,9 @@ export function registerManagementCommands(program: Command): void {
     });
   user.command('disable <name>').action(async (name: string) => void (await call('PATCH', `/users/${name}`, { disabled: true })));
   user.command('delete <name>').action(async (name: string) => void (await call('DELETE', `/users/${name}`)));
+}
 
+function tokenCommands(program: Command): void {
   const token = program.command('token').description('personal access tokens');
   token.command('list').option('--user <name>', 'user', 'me').option('--json').action(async (o: { user: string; json?: boolean }) => output((await call('GET', `/users/${o.user}/tokens`)).items, !!o.json, ['id', 'name', 'scopes', 'expiresAt', 'lastUsedAt']));
   token
@@ -123,7 +143,9 @@ export function registerManagementCommands(program: Command): void {
       output(await call('POST', `/users/${o.user}/tokens`, { name, ...(o.scope ? { scopes: o.scope } : {}), ...(o.expiresInDays ? { expiresInDays: o.expiresInDays } : {}) }), !!o.json, ['id', 'name', 'token', 'scopes', 'expiresAt']),
     );
   token.command('delete <id>').option('--user <name>', 'user', 'me').action(async (id: string, o: { user: string }) => void (await call('DELETE', `/users/${o.user}/tokens/${id}`)));
+}
 
+function auditCommand(program: Command): void {
   program
     .command('audit')
     .description('audit log')
