@@ -6,14 +6,12 @@
  * afterEach fails a test that left a row behind.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ConflictError } from '../../src/errors/store.js';
 import type { AuthStore } from '../../src/metadata/auth-store.js';
 import type { MetadataStore } from '../../src/metadata/store.js';
-import type { Digest, RepoName } from '../../src/registry/names.js';
-
-const digest = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}` as Digest;
+import type { RepoName } from '../../src/registry/names.js';
+import { digest, storeHooks } from './store-fixtures.js';
 
 export interface AuthHarness {
   auth: AuthStore;
@@ -27,16 +25,9 @@ export function authStoreSuite(name: string, open: () => Promise<AuthHarness>, s
   describe(`AuthStore contract: ${name}`, { skip }, () => {
     let h: AuthHarness;
     let s: AuthStore;
-    before(async () => {
-      h = await open();
-      s = h.auth;
-    });
-    after(async () => {
-      await h?.close();
-    });
-    afterEach(async () => {
-      const left = Object.entries(await h.rowCounts()).filter(([, n]) => n > 0);
-      assert.deepEqual(left, [], 'the test left rows behind');
+    storeHooks(open, (x) => {
+      h = x;
+      s = x.auth;
     });
 
     it('keeps users, refuses a taken name, and records when credentials changed', async () => {
