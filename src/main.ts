@@ -13,7 +13,8 @@ import type { Config } from './config/schema.js';
 import { buildServer } from './http/server.js';
 import { SharedSecrets } from './cluster/shared-secrets.js';
 import { JobQueue } from './jobs/queue.js';
-import { JobWorker, type JobHandler } from './jobs/worker.js';
+import { jobHandlers } from './jobs/kinds.js';
+import { JobWorker } from './jobs/worker.js';
 import { openSqlite } from './metadata/sqlite.js';
 import type { SqlMetadataStore } from './metadata/sql/store.js';
 import type { MetadataStore } from './metadata/store.js';
@@ -159,7 +160,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const users = new UserService(authStore, authenticator, audit, sessionTtlMs);
   if (a.enabled) await bootstrapAdmin(users, logger);
   const api: ApiServices = {
-    projects: new ProjectService(authStore, access, audit),
+    projects: new ProjectService(authStore, access, audit, lifecycle.settings),
     robots: new RobotService(authStore, authenticator, audit),
     users,
     repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, registry.manifests, access, audit, a.enabled),
@@ -199,8 +200,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     limits,
   });
 
-  // Background jobs: every kind this process can run is registered here, by name.
-  const handlers = new Map<string, JobHandler>([...lifecycle.jobHandlers].map(([kind, run]) => [kind, (payload) => run(payload)]));
+  // Background jobs: every kind is declared in src/jobs/kinds.ts.
+  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger });
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,

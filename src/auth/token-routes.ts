@@ -55,6 +55,41 @@ function list(v: unknown): string[] {
   return (Array.isArray(v) ? v : [v]).map(String);
 }
 
+/** A form body; a repeated key (`scope`) becomes a list. */
+function parseForm(body: string): Record<string, string | string[]> {
+  const form: Record<string, string | string[]> = {};
+  for (const [k, v] of new URLSearchParams(body)) {
+    const prev = form[k];
+    form[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return form;
+}
+
+/** Who an OAuth2 token request (POST /auth/token) speaks for: a password or a refresh token. */
+async function principalOfGrant(authenticator: Authenticator, grantType: string, f: Record<string, unknown>, ip: string): Promise<Principal> {
+  if (grantType === 'password') {
+    if (typeof f.username !== 'string' || typeof f.password !== 'string') throw new OciError('UNAUTHORIZED', { reason: 'username and password are required' });
+    try {
+      return await authenticator.login(f.username, f.password, ip, 'oauth2');
+    } catch (e) {
+      if (!(e instanceof AuthFailure)) throw e;
+      if (e.retryAfter) throw new OciError('TOOMANYREQUESTS', { reason: e.message }, { headers: { 'Retry-After': String(e.retryAfter) } });
+      throw new OciError('UNAUTHORIZED', { reason: e.message });
+    }
+  }
+  if (grantType === 'refresh_token') {
+    // The refresh token stands for the credential it was issued for (a personal access
+    // token keeps its scopes), never more, and only while that credential stands.
+    try {
+      return await authenticator.refresh(String(f.refresh_token ?? ''));
+    } catch (e) {
+      if (!(e instanceof AuthFailure)) throw e;
+      throw new OciError('UNAUTHORIZED', { reason: e.message });
+    }
+  }
+  throw new OciError('UNSUPPORTED', { reason: `grant_type must be password or refresh_token, not ${JSON.stringify(grantType.slice(0, 50))}` }, { status: 400 });
+}
+
 export function tokenRoutes(deps: { access: AccessService; authenticator: Authenticator; tokens: TokenIssuer; audit: AuditLog; service: string }) {
   const { access, authenticator, tokens, audit, service } = deps;
 
@@ -85,14 +120,7 @@ export function tokenRoutes(deps: { access: AccessService; authenticator: Authen
   }
 
   return async function plugin(app: FastifyInstance): Promise<void> {
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
-      const form: Record<string, string | string[]> = {};
-      for (const [k, v] of new URLSearchParams(body as string)) {
-        const prev = form[k];
-        form[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-      }
-      done(null, form);
-    });
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => done(null, parseForm(body as string)));
 
     app.get('/auth/token', { config: { action: 'anyone' } }, async (request) => {
       const q = request.query as Record<string, unknown>;
@@ -105,28 +133,7 @@ export function tokenRoutes(deps: { access: AccessService; authenticator: Authen
       checkService(f.service);
       const scopes = list(f.scope).flatMap((s) => s.split(' ')).filter(Boolean);
       const grantType = String(f.grant_type ?? '');
-      let principal: Principal;
-      if (grantType === 'password') {
-        if (typeof f.username !== 'string' || typeof f.password !== 'string') throw new OciError('UNAUTHORIZED', { reason: 'username and password are required' });
-        try {
-          principal = await authenticator.login(f.username, f.password, request.ip, 'oauth2');
-        } catch (e) {
-          if (!(e instanceof AuthFailure)) throw e;
-          if (e.retryAfter) throw new OciError('TOOMANYREQUESTS', { reason: e.message }, { headers: { 'Retry-After': String(e.retryAfter) } });
-          throw new OciError('UNAUTHORIZED', { reason: e.message });
-        }
-      } else if (grantType === 'refresh_token') {
-        // The refresh token stands for the credential it was issued for (a personal access
-        // token keeps its scopes), never more, and only while that credential stands.
-        try {
-          principal = await authenticator.refresh(String(f.refresh_token ?? ''));
-        } catch (e) {
-          if (!(e instanceof AuthFailure)) throw e;
-          throw new OciError('UNAUTHORIZED', { reason: e.message });
-        }
-      } else {
-        throw new OciError('UNSUPPORTED', { reason: `grant_type must be password or refresh_token, not ${JSON.stringify(grantType.slice(0, 50))}` }, { status: 400 });
-      }
+      const principal = await principalOfGrant(authenticator, grantType, f, request.ip);
       return respond(request, principal, scopes, true, grantType);
     });
   };

@@ -85,14 +85,50 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits, 
   // Node's own refusal is only the backstop for a burst faster than evictions free descriptors.
   server.maxConnections = Math.floor(cap * 1.25);
 
-  const perAddress = new Map<string, number>();
-  /** Every open connection, oldest first (a Map keeps insertion order). */
-  const tracked = new Map<Socket, Tracked>();
-  const minBytesPerWindow = (limits.minBytesPerSecond * limits.rateWindowMs) / 1000;
+  const connections = new Connections(limits, cap, now);
+  server.on('connection', (socket: Socket) => connections.admit(socket));
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => connections.serving(req, res));
+  const timer = setInterval(() => connections.enforceRate(), CHECK_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 
-  /** Whether the server is waiting on this connection's client (a body to send, a response to take). */
-  function waitingOnClient(socket: Socket, t: Tracked): boolean {
-    return (t.reading !== undefined && t.reading.readableLength === 0) || socket.writableLength > 0;
+/** The open connections of one server: who may connect, who is being served, who is too slow. */
+class Connections {
+  private readonly perAddress = new Map<string, number>();
+  /** Every open connection, oldest first (a Map keeps insertion order). */
+  private readonly tracked = new Map<Socket, Tracked>();
+  private readonly minBytesPerWindow: number;
+
+  constructor(
+    private readonly limits: ConnectionLimits,
+    private readonly cap: number,
+    private readonly now: () => number,
+  ) {
+    this.minBytesPerWindow = (limits.minBytesPerSecond * limits.rateWindowMs) / 1000;
+  }
+
+  /** A new connection: refused past its address's cap, or at the total cap when nothing can make room. */
+  admit(socket: Socket): void {
+    if (!this.countAddress(socket)) return void socket.destroy();
+    if (this.tracked.size >= this.cap && !this.evict()) return void socket.destroy();
+    this.tracked.set(socket, { busy: false, reading: undefined, since: this.now(), read: 0, written: 0 });
+    socket.once('close', () => this.tracked.delete(socket));
+  }
+
+  /** Counts the connection against its address; false when the address is at its cap. */
+  private countAddress(socket: Socket): boolean {
+    if (this.limits.maxConnectionsPerAddress <= 0) return true;
+    const address = socket.remoteAddress ?? '';
+    const open = this.perAddress.get(address) ?? 0;
+    if (open >= this.limits.maxConnectionsPerAddress) return false;
+    this.perAddress.set(address, open + 1);
+    socket.once('close', () => {
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, n);
+    });
+    return true;
   }
 
   /**
@@ -101,51 +137,21 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits, 
    * minimum rate so far. Slow clients therefore cannot keep a new one out; only connections
    * whose requests are being served can.
    */
-  function evictFor(): boolean {
+  private evict(): boolean {
     let slowest: Socket | undefined;
-    const at = now();
-    for (const [socket, t] of tracked) {
-      if (!t.busy) {
-        socket.destroy();
-        tracked.delete(socket);
-        return true;
-      }
-      if (slowest === undefined && minBytesPerWindow > 0 && waitingOnClient(socket, t) && at - t.since >= CHECK_INTERVAL_MS) {
-        const moved = socket.bytesRead - t.read + (socket.bytesWritten - t.written);
-        if (moved < (limits.minBytesPerSecond * (at - t.since)) / 1000) slowest = socket;
+    const at = this.now();
+    for (const [socket, t] of this.tracked) {
+      if (!t.busy) return this.close(socket);
+      if (slowest === undefined && this.minBytesPerWindow > 0 && waitingOnClient(socket, t) && at - t.since >= CHECK_INTERVAL_MS) {
+        if (moved(socket, t) < (this.limits.minBytesPerSecond * (at - t.since)) / 1000) slowest = socket;
       }
     }
-    if (!slowest) return false;
-    slowest.destroy();
-    tracked.delete(slowest);
-    return true;
+    return slowest ? this.close(slowest) : false;
   }
 
-  server.on('connection', (socket: Socket) => {
-    const address = socket.remoteAddress ?? '';
-    if (limits.maxConnectionsPerAddress > 0) {
-      const open = perAddress.get(address) ?? 0;
-      if (open >= limits.maxConnectionsPerAddress) {
-        socket.destroy();
-        return;
-      }
-      perAddress.set(address, open + 1);
-      socket.once('close', () => {
-        const n = (perAddress.get(address) ?? 1) - 1;
-        if (n <= 0) perAddress.delete(address);
-        else perAddress.set(address, n);
-      });
-    }
-    if (tracked.size >= cap && !evictFor()) {
-      socket.destroy();
-      return;
-    }
-    tracked.set(socket, { busy: false, reading: undefined, since: now(), read: 0, written: 0 });
-    socket.once('close', () => tracked.delete(socket));
-  });
-
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const t = tracked.get(req.socket);
+  /** A request on a tracked connection: busy until its response closes, reading while its body arrives. */
+  serving(req: IncomingMessage, res: ServerResponse): void {
+    const t = this.tracked.get(req.socket);
     if (!t) return;
     t.busy = true;
     res.once('close', () => {
@@ -160,30 +166,39 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits, 
     };
     req.once('end', done);
     req.once('close', done);
-  });
+  }
 
-  const timer = setInterval(() => {
-    if (minBytesPerWindow <= 0) return;
-    const at = now();
-    for (const [socket, t] of tracked) {
-      if (!waitingOnClient(socket, t)) {
-        t.since = at;
-        t.read = socket.bytesRead;
-        t.written = socket.bytesWritten;
+  /** The rate rule: closes each connection the server waited on for a window while it moved too few bytes. */
+  enforceRate(): void {
+    if (this.minBytesPerWindow <= 0) return;
+    const at = this.now();
+    for (const [socket, t] of this.tracked) {
+      const waited = waitingOnClient(socket, t);
+      if (waited && at - t.since < this.limits.rateWindowMs) continue;
+      if (waited && moved(socket, t) < this.minBytesPerWindow) {
+        this.close(socket);
         continue;
       }
-      if (at - t.since < limits.rateWindowMs) continue;
-      const moved = socket.bytesRead - t.read + (socket.bytesWritten - t.written);
-      if (moved < minBytesPerWindow) {
-        socket.destroy();
-        tracked.delete(socket);
-        continue;
-      }
+      // Not waiting on the client, or the window passed at the rate: a new window starts.
       t.since = at;
       t.read = socket.bytesRead;
       t.written = socket.bytesWritten;
     }
-  }, CHECK_INTERVAL_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+  }
+
+  private close(socket: Socket): true {
+    socket.destroy();
+    this.tracked.delete(socket);
+    return true;
+  }
+}
+
+/** Whether the server is waiting on this connection's client (a body to send, a response to take). */
+function waitingOnClient(socket: Socket, t: Tracked): boolean {
+  return (t.reading !== undefined && t.reading.readableLength === 0) || socket.writableLength > 0;
+}
+
+/** Bytes moved either way since the connection's rate window started. */
+function moved(socket: Socket, t: Tracked): number {
+  return socket.bytesRead - t.read + (socket.bytesWritten - t.written);
 }

@@ -8,18 +8,10 @@ import type { GcRunRecord } from '../metadata/gc-store.js';
 import type { MetadataQueries } from '../metadata/store.js';
 import type { GarbageCollector, GcProgress, GcReport, GcRunOptions } from './gc.js';
 import type { Leases } from './lease.js';
+import { withIsoTimes, type WithIsoTimes } from './times.js';
 
-export interface GcRun {
-  id: number;
-  trigger: string;
-  dryRun: boolean;
-  status: 'running' | 'succeeded' | 'failed';
-  startedAt: string;
-  finishedAt: string | null;
-  progress: GcProgress | null;
-  result: GcReport | null;
-  error: string | null;
-}
+/** A garbage collection run as the API shows it (with live progress while it runs here). */
+export type GcRun = Omit<WithIsoTimes<GcRunRecord, 'startedAt' | 'finishedAt'>, 'progress' | 'result'> & { progress: GcProgress | null; result: GcReport | null };
 
 const LEASE_MS = 60_000;
 
@@ -101,16 +93,6 @@ export class GcRuns {
   }
 
   private toRun(r: GcRunRecord): GcRun {
-    return {
-      id: r.id,
-      trigger: r.trigger,
-      dryRun: r.dryRun,
-      status: r.status,
-      startedAt: new Date(r.startedAt).toISOString(),
-      finishedAt: r.finishedAt === null ? null : new Date(r.finishedAt).toISOString(),
-      progress: this.live.get(r.id) ?? (r.progress as GcProgress | null),
-      result: r.result as GcReport | null,
-      error: r.error,
-    };
+    return { ...withIsoTimes(r, ['startedAt', 'finishedAt']), progress: this.live.get(r.id) ?? (r.progress as GcProgress | null), result: r.result as GcReport | null };
   }
 }

@@ -12,6 +12,7 @@ import type { RetentionRunRecord } from '../metadata/lifecycle-store.js';
 import type { MetadataQueries, MetadataStore } from '../metadata/store.js';
 import type { ImmutabilityPolicy } from '../policy/immutability.js';
 import { matchesAny, pathInProject, type LifecycleSettings, type RetentionPolicy, type RetentionRule } from './settings.js';
+import { iso, withIsoTimes, type WithIsoTimes } from './times.js';
 
 const DAY = 86_400_000;
 
@@ -33,17 +34,8 @@ export interface RetentionPlan {
 }
 
 /** A retention run as the API lists it. */
-export interface RetentionRun {
-  id: number;
-  project: string;
-  trigger: string;
-  dryRun: boolean;
-  status: RetentionRunRecord['status'];
-  startedAt: string;
-  finishedAt: string | null;
-  result: unknown;
-  error: string | null;
-}
+/** A retention run as the API shows it. */
+export type RetentionRun = WithIsoTimes<RetentionRunRecord, 'startedAt' | 'finishedAt'>;
 
 export interface RetentionReport extends RetentionPlan {
   runId: number;
@@ -143,9 +135,9 @@ export class RetentionService {
         runId,
         project,
         dryRun: opts.dryRun,
-        startedAt: new Date(started).toISOString(),
-        finishedAt: new Date(this.now()).toISOString(),
-        restorableUntil: opts.dryRun ? null : new Date(expiresAt).toISOString(),
+        startedAt: iso(started),
+        finishedAt: iso(this.now()),
+        restorableUntil: opts.dryRun ? null : iso(expiresAt),
         ...p,
       };
       if (!opts.dryRun) for (const repo of new Set(p.tags.map((t) => t.repository))) await this.onChange(repo);
@@ -159,17 +151,7 @@ export class RetentionService {
 
   /** Runs newest first, of one project when given, keyset-paginated by id. */
   async runs(filter: { project?: string | undefined; before?: number | undefined; limit: number }): Promise<RetentionRun[]> {
-    return (await this.meta.retention.listRuns(filter)).map((r) => ({
-      id: r.id,
-      project: r.project,
-      trigger: r.trigger,
-      dryRun: r.dryRun,
-      status: r.status,
-      startedAt: new Date(r.startedAt).toISOString(),
-      finishedAt: r.finishedAt === null ? null : new Date(r.finishedAt).toISOString(),
-      result: r.result,
-      error: r.error,
-    }));
+    return (await this.meta.retention.listRuns(filter)).map((r) => withIsoTimes(r, ['startedAt', 'finishedAt']));
   }
 
   private async computePlan(q: MetadataQueries, project: string, policy: RetentionPolicy, now: number): Promise<RetentionPlan> {

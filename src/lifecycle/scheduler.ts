@@ -1,45 +1,17 @@
 /**
  * Scheduled lifecycle work: garbage collection on `lifecycle.gc.schedule` and each project's
  * retention policy on its own `schedule` (cron syntax, via croner). When a schedule fires,
- * this node offers a job (`gc.run`, `retention.run`) to the durable queue; the dedupe key
+ * this node offers a job (`gc.run`, `retention.run`: src/jobs/kinds.ts) to the durable queue; the dedupe key
  * keeps one pending job per run however many nodes offer it, and whichever node's worker
  * claims it does the run (leases still serialize runs against API-started ones). Project
  * schedules are re-read every minute and whenever the API changes a policy.
  */
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
-import type { GcRuns } from './gc-runs.js';
-import type { Leases } from './lease.js';
-import type { RetentionService } from './retention.js';
+import type { OfferJob } from '../jobs/kinds.js';
 import type { LifecycleSettings } from './settings.js';
 
-/** Job kinds of scheduled lifecycle runs. */
-export const GC_RUN = 'gc.run';
-export const RETENTION_RUN = 'retention.run';
-
-/** Puts a job on the durable queue unless one with the same dedupe key is pending. */
-export type OfferJob = (kind: string, payload: unknown, dedupeKey: string) => Promise<unknown>;
-
-/** The job handlers that perform scheduled runs, registered by main.ts with the worker. */
-export function lifecycleJobHandlers(runs: GcRuns, retention: RetentionService, leases: Leases, logger: Logger): Map<string, (payload: unknown) => Promise<void>> {
-  return new Map([
-    [
-      GC_RUN,
-      async () => {
-        const { id, report } = await runs.run('schedule');
-        logger.info({ run: id, bytesFreed: report.bytesFreed, totals: report.totals }, 'scheduled garbage collection finished');
-      },
-    ],
-    [
-      RETENTION_RUN,
-      async (payload: unknown) => {
-        const project = (payload as { project: string }).project;
-        const r = await leases.with(`retention:${project}`, 600_000, () => retention.run(project, { dryRun: false, trigger: 'schedule' }));
-        if (r) logger.info({ project, run: r.value.runId, removed: r.value.tags.length }, 'scheduled retention run finished');
-      },
-    ],
-  ]);
-}
+export type { OfferJob };
 
 export class LifecycleScheduler {
   private gcJob: Cron | undefined;
@@ -56,7 +28,7 @@ export class LifecycleScheduler {
   async start(): Promise<void> {
     if (this.gcSchedule) {
       this.gcJob = new Cron(this.gcSchedule, { protect: true }, async () => {
-        await this.offer(GC_RUN, {}, GC_RUN).catch((e: unknown) => this.logger.warn({ err: e }, 'could not queue scheduled garbage collection'));
+        await this.offer('gc.run', {}, 'gc.run').catch((e: unknown) => this.logger.warn({ err: e }, 'could not queue scheduled garbage collection'));
       });
     }
     await this.refresh();
@@ -77,7 +49,7 @@ export class LifecycleScheduler {
     for (const [project, schedule] of wanted) {
       if (this.retentionJobs.has(project)) continue;
       const job = new Cron(schedule, { protect: true }, async () => {
-        await this.offer(RETENTION_RUN, { project }, `${RETENTION_RUN}:${project}`).catch((e: unknown) => this.logger.warn({ project, err: e }, 'could not queue scheduled retention run'));
+        await this.offer('retention.run', { project }, `retention.run:${project}`).catch((e: unknown) => this.logger.warn({ project, err: e }, 'could not queue scheduled retention run'));
       });
       this.retentionJobs.set(project, { schedule, job });
     }

@@ -9,13 +9,13 @@ import type { MetadataStore } from '../metadata/store.js';
 import { ImmutabilityPolicy } from '../policy/immutability.js';
 import { lifecycleWritePolicy } from '../policy/lifecycle-writes.js';
 import { QuotaPolicy } from '../policy/quota.js';
-import type { WritePolicy } from '../registry/write-policy.js';
+import type { WritePolicy } from '../policy/write-policy.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { GarbageCollector } from './gc.js';
 import { GcRuns } from './gc-runs.js';
 import { Leases } from './lease.js';
 import { RetentionService } from './retention.js';
-import { LifecycleScheduler, lifecycleJobHandlers, type OfferJob } from './scheduler.js';
+import { LifecycleScheduler, type OfferJob } from './scheduler.js';
 import { LifecycleSettings } from './settings.js';
 import { TrashService } from './trash.js';
 
@@ -31,8 +31,6 @@ export interface Lifecycle {
   immutability: ImmutabilityPolicy;
   writePolicy: WritePolicy;
   scheduler: LifecycleScheduler;
-  /** Handlers of the scheduled-run job kinds, for the job worker. */
-  jobHandlers: Map<string, (payload: unknown) => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -63,7 +61,6 @@ export function createLifecycle(config: Config, meta: MetadataStore, blobs: Blob
     immutability,
     writePolicy: lifecycleWritePolicy(meta, immutability, quota),
     scheduler,
-    jobHandlers: lifecycleJobHandlers(runs, retention, leases, logger.child({ area: 'lifecycle' })),
     async close() {
       scheduler.stop();
       await runs.drain();

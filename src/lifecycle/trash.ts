@@ -7,18 +7,12 @@
 import type { TrashRecord } from '../metadata/lifecycle-store.js';
 import type { MetadataQueries, MetadataStore } from '../metadata/store.js';
 import type { Digest, RepoName, Tag } from '../registry/names.js';
+import { iso, withIsoTimes, type WithIsoTimes } from './times.js';
 
-export interface TrashEntry {
-  id: number;
-  runId: number;
-  project: string;
-  repository: string;
-  tag: string | null;
-  digest: string;
-  removedAt: string;
-  expiresAt: string;
-  restoredAt: string | null;
-}
+const TIMES = ['removedAt', 'expiresAt', 'restoredAt'] as const;
+
+/** A trash entry as the API shows it. */
+export type TrashEntry = WithIsoTimes<TrashRecord, (typeof TIMES)[number]>;
 
 export interface RestoreResult {
   restored: TrashEntry[];
@@ -26,17 +20,7 @@ export interface RestoreResult {
 }
 
 function toEntry(r: TrashRecord): TrashEntry {
-  return {
-    id: r.id,
-    runId: r.runId,
-    project: r.project,
-    repository: r.repository,
-    tag: r.tag,
-    digest: r.digest,
-    removedAt: new Date(r.removedAt).toISOString(),
-    expiresAt: new Date(r.expiresAt).toISOString(),
-    restoredAt: r.restoredAt === null ? null : new Date(r.restoredAt).toISOString(),
-  };
+  return withIsoTimes(r, TIMES);
 }
 
 export class TrashService {
@@ -61,7 +45,7 @@ export class TrashService {
         for (const row of await tx.trash.restorable({ ids: sel.ids, runId: sel.runId, project: sel.project, order: 'oldest' }, now)) {
           const skipped = await this.restoreEntry(tx, row, now);
           if (skipped) out.skipped.push({ entry: toEntry(row), reason: skipped });
-          else out.restored.push({ ...toEntry(row), restoredAt: new Date(now).toISOString() });
+          else out.restored.push({ ...toEntry(row), restoredAt: iso(now) });
         }
         return out;
       },

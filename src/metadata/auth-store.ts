@@ -21,12 +21,14 @@ export interface UserRecord {
 export interface ProjectRecord {
   name: string;
   public: boolean;
-  quotaBytes: number | null;
   createdAt: number;
 }
 
+/** A project with its usage figures (UsageQueries.of: the one usage query). */
 export interface ProjectSummary extends ProjectRecord {
+  /** Repositories holding content. */
   repositoryCount: number;
+  /** Distinct blob bytes + distinct manifest bytes. */
   storageBytes: number;
 }
 
@@ -114,6 +116,7 @@ export interface AuthQueries {
     insert(p: { name: string; public: boolean }, now: number): Promise<ProjectRecord>;
     update(name: string, changes: { public?: boolean }): Promise<boolean>;
     delete(name: string): Promise<boolean>;
+    /** Every repository of the project, empty ones too (a project with any cannot be deleted). */
     repositoryCount(name: string): Promise<number>;
   };
   members: {

@@ -16,7 +16,6 @@ export interface UsersTable {
 export interface ProjectsTable {
   name: string;
   public: number;
-  quota_bytes: number | null;
   created_at: number;
 }
 

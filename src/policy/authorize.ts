@@ -46,43 +46,58 @@ function describe(action: Action, resource: Resource): string {
 export function authorize(principal: Principal, action: Action, resource: Resource, facts: Facts): Decision {
   if (action === 'anyone') return allow;
   if (principal.kind === 'anonymous' && action !== 'base' && resource.kind === 'system') return deny(principal, `authentication required for ${action}`);
-
-  // A registry token is exactly its grants (already the intersection of asked and allowed).
-  if (principal.kind === 'token') {
-    if (action === 'base') return allow;
-    if (action === 'catalog') return principal.grants.some((g) => g.type === 'registry' && g.name === 'catalog' && g.actions.includes('*')) ? allow : deny(principal, 'token does not grant registry:catalog:*');
-    if (resource.kind === 'repository' && isRepositoryAction(action)) {
-      const ok = principal.grants.some((g) => g.type === 'repository' && g.name === resource.name && (g.actions.includes(action) || g.actions.includes('*')));
-      return ok ? allow : deny(principal, `token does not grant ${action} on repository ${resource.name}; request a token with scope repository:${resource.name}:${action}`);
-    }
-    return deny(principal, `registry tokens cannot be used for ${action}`);
-  }
+  if (principal.kind === 'token') return byRegistryToken(principal, action, resource);
 
   if (action === 'base') return principal.kind === 'anonymous' ? deny(principal, 'authentication required') : allow;
   if (action === 'signedIn') return allow; // anonymous was refused above
   // Listing the catalog is allowed to everyone signed in; the listing filters it per repository.
   if (action === 'catalog') return principal.kind === 'anonymous' ? deny(principal, 'authentication required to list repositories') : allow;
 
-  const scoped = principal.kind === 'user' ? principal.scopes : undefined;
-  if (scoped) {
-    const needed = isRepositoryAction(action) ? action : action.endsWith('.read') || action === 'project.read' ? undefined : 'manage';
-    if (needed !== undefined && !scoped.has(needed)) return deny(principal, `personal access token lacks scope ${needed} needed for ${describe(action, resource)}`);
-  }
-
+  const narrowed = scopeRefusal(principal, action, resource);
+  if (narrowed) return narrowed;
   if (resource.kind === 'user') {
     if (principal.kind === 'user' && (principal.admin || principal.name === resource.name)) return allow;
     return deny(principal, `${action} on user ${resource.name} needs that user or a system admin`);
   }
+  if (resource.kind === 'system') return onSystem(principal, action, facts);
+  return inProject(principal, action, resource, facts);
+}
 
-  if (resource.kind === 'system') {
-    const admin = principal.kind === 'user' && principal.admin;
-    if (action === 'project.create') {
-      if (principal.kind !== 'user') return deny(principal, 'only users may create projects');
-      return admin || facts.projectCreation === 'everyone' ? allow : deny(principal, 'only system admins may create projects (auth.projectCreation is adminOnly)');
-    }
-    return admin ? allow : deny(principal, `${action} needs a system admin`);
+/** A registry token is exactly its grants (already the intersection of asked and allowed). */
+function byRegistryToken(principal: Extract<Principal, { kind: 'token' }>, action: Action, resource: Resource): Decision {
+  if (action === 'base') return allow;
+  if (action === 'catalog') return principal.grants.some((g) => g.type === 'registry' && g.name === 'catalog' && g.actions.includes('*')) ? allow : deny(principal, 'token does not grant registry:catalog:*');
+  if (resource.kind === 'repository' && isRepositoryAction(action)) {
+    const ok = principal.grants.some((g) => g.type === 'repository' && g.name === resource.name && (g.actions.includes(action) || g.actions.includes('*')));
+    return ok ? allow : deny(principal, `token does not grant ${action} on repository ${resource.name}; request a token with scope repository:${resource.name}:${action}`);
   }
+  return deny(principal, `registry tokens cannot be used for ${action}`);
+}
 
+/**
+ * A personal access token narrows its user: a repository action needs its scope, a management
+ * write needs `manage`, a read needs none. Undefined when the scopes allow the action (the
+ * user's own rights decide next).
+ */
+function scopeRefusal(principal: Principal, action: Action, resource: Resource): Decision | undefined {
+  const scoped = principal.kind === 'user' ? principal.scopes : undefined;
+  if (!scoped) return undefined;
+  const needed = isRepositoryAction(action) ? action : action.endsWith('.read') || action === 'project.read' ? undefined : 'manage';
+  return needed !== undefined && !scoped.has(needed) ? deny(principal, `personal access token lacks scope ${needed} needed for ${describe(action, resource)}`) : undefined;
+}
+
+/** System-wide actions: system admins only, but project creation as configured. */
+function onSystem(principal: Principal, action: Action, facts: Facts): Decision {
+  const admin = principal.kind === 'user' && principal.admin;
+  if (action === 'project.create') {
+    if (principal.kind !== 'user') return deny(principal, 'only users may create projects');
+    return admin || facts.projectCreation === 'everyone' ? allow : deny(principal, 'only system admins may create projects (auth.projectCreation is adminOnly)');
+  }
+  return admin ? allow : deny(principal, `${action} needs a system admin`);
+}
+
+/** Actions on a project or one of its repositories: system admins, robots, roles, public projects. */
+function inProject(principal: Principal, action: Action, resource: Resource & { project: string }, facts: Facts): Decision {
   const project = facts.project;
   const admin = principal.kind === 'user' && principal.admin;
   if (!project) {

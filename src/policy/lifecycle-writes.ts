@@ -3,7 +3,7 @@
  * each run on the transaction that makes the change.
  */
 import type { MetadataStore } from '../metadata/store.js';
-import type { WritePolicy } from '../registry/write-policy.js';
+import type { WritePolicy } from './write-policy.js';
 import type { ImmutabilityPolicy } from './immutability.js';
 import type { QuotaPolicy } from './quota.js';
 

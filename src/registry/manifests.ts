@@ -10,7 +10,7 @@ import { parseManifest } from './manifest/parse.js';
 import type { ManifestCache } from './manifest-cache.js';
 import { referenceString, type Digest, type Reference, type RepoName } from './names.js';
 import type { PullRecorder } from './pull-recorder.js';
-import { allowAllWrites, type WritePolicy } from './write-policy.js';
+import { allowAllWrites, type WritePolicy } from '../policy/write-policy.js';
 
 export interface PushedManifest {
   digest: Digest;

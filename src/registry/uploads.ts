@@ -37,7 +37,7 @@ import type { MetadataStore } from '../metadata/store.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { hashStream, newHash, tapHash } from './digester.js';
 import { digestAlgorithm, projectOf, type Digest, type RepoName } from './names.js';
-import { allowAllWrites, type UploadRoom, type WritePolicy } from './write-policy.js';
+import { allowAllWrites, type UploadRoom, type WritePolicy } from '../policy/write-policy.js';
 
 export interface UploadStatus {
   id: string;

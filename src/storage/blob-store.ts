@@ -18,6 +18,8 @@ export interface ByteRange {
 export interface BlobStoreCapabilities {
   /** `redirectUrl` can hand out a URL the client may download from directly. */
   readonly redirect: boolean;
+  /** `openCopy` is offered (stores over local files); without it `read` serves every blob. */
+  readonly copy: boolean;
 }
 
 /** An opened blob (or range of one), ready to be copied into a Writable: see `BlobStore.openCopy`. */
@@ -51,7 +53,7 @@ export interface BlobStore {
    * committed blob, or its inclusive `range`, for copying into a Writable through a few reused
    * buffers (a read stream allocates a buffer per chunk). Throws NotFoundError, like `read`,
    * before anything is written. The bytes are exactly those `read` streams. Every opened copy
-   * must end in `writeTo` or `close`.
+   * must end in `writeTo` or `close`. Present exactly when `capabilities.copy` is set.
    */
   openCopy?(digest: Digest, range?: ByteRange): Promise<BlobCopy>;
 

@@ -5,6 +5,7 @@
  * test can show exactly which specs failed. Under CI=true a missing binary is a failure;
  * elsewhere the test skips with the reason.
  */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { ADMIN, ADMIN_PASSWORD, api, ok } from './auth.js';
 
 /** The repository root (dist/test/helpers -> ../../..), and shared/ beside it as in a CI clone. */
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -55,4 +57,17 @@ export async function runConformance(url: string, user: string, password: string
   } finally {
     await rm(results, { recursive: true, force: true });
   }
+}
+
+/**
+ * Creates the project `conformance` through the API as the admin and runs the whole suite in
+ * it as that admin: every spec must run and pass.
+ */
+export async function assertConformance(url: string): Promise<void> {
+  await ok(api(url, 'POST', '/projects', ADMIN, { name: 'conformance', public: false }));
+  const r = await runConformance(url, 'admin', ADMIN_PASSWORD, `conformance/r${Date.now()}`);
+  assert.ok(r.tests > 50, `expected the whole suite to run, got ${r.tests} specs:\n${r.output}`);
+  assert.deepEqual(r.failed, [], `failed specs:\n${r.failed.join('\n')}\n${r.output}`);
+  assert.equal(r.failures + r.errors, 0, r.output);
+  assert.equal(r.exitCode, 0, r.output);
 }

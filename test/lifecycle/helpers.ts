@@ -17,15 +17,15 @@ export interface Recount {
   tags: number;
 }
 
-/** Usage per project, recomputed from scratch. */
-export async function recount(db: Kysely<Database>): Promise<Map<string, Recount>> {
+/** Usage per project (or per repository with `by: 'repository'`), recomputed from scratch. */
+export async function recount(db: Kysely<Database>, by: 'project' | 'repository' = 'project'): Promise<Map<string, Recount>> {
   const repos = await db.selectFrom('repositories').selectAll().execute();
   const blobs = new Map((await db.selectFrom('blobs').selectAll().execute()).map((b) => [b.digest, Number(b.size)]));
   const links = await db.selectFrom('repository_blobs').selectAll().execute();
   const manifests = await db.selectFrom('manifests').select(['id', 'repository_id', 'digest', 'size']).execute();
   const mblobs = await db.selectFrom('manifest_blobs').selectAll().execute();
   const tags = await db.selectFrom('tags').selectAll().execute();
-  const projectOfRepo = new Map(repos.map((r) => [Number(r.id), r.project]));
+  const projectOfRepo = new Map(repos.map((r) => [Number(r.id), by === 'project' ? r.project : r.name]));
   const manifestRepo = new Map(manifests.map((m) => [Number(m.id), Number(m.repository_id)]));
   const out = new Map<string, { blobs: Set<string>; manifests: Map<string, number>; repos: Set<number>; tags: number }>();
   const get = (p: string) => {

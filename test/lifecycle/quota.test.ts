@@ -2,14 +2,23 @@
  * Quotas and usage: shared blobs counted once per project, refused pushes (bytes, repository
  * and tag limits) leave nothing behind, and a randomized sequence of pushes, mounts, deletes,
  * GC runs, retention runs and restores keeps usage equal to an independent recount after
- * every step. Also tag immutability through the API and /v2.
+ * every step, on every surface that shows it (API project list and summary, repository list,
+ * the lifecycle usage endpoints, and `berth usage` at checkpoints). Also tag immutability
+ * through the API and /v2.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { startBerth, type TestBerth } from '../helpers/berth.js';
 import { sqlOf } from '../helpers/metadata.js';
 import { bytes, imageManifest, pushImage, putManifest, randomBlob, rng, sha256 } from '../helpers/oci.js';
-import { recount } from './helpers.js';
+import { recount, type Recount } from './helpers.js';
+
+const run = promisify(execFile);
+const cliMain = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const cliEnv = { ...process.env, BERTH_LOG_LEVEL: 'silent' };
 
 const lifecycle = { gc: { schedule: null }, schedulerEnabled: false };
 
@@ -19,13 +28,56 @@ async function api(t: TestBerth, method: string, path: string, body?: unknown): 
   return { status: r.status, json: text ? JSON.parse(text) : null };
 }
 
+const NONE = { bytes: 0, blobs: 0, manifests: 0, repositories: 0, tags: 0 };
+
+/** Usage as the store computes it (quota enforcement reads the same query) equals the recount. */
 async function assertExact(t: TestBerth, step: string): Promise<void> {
   const db = sqlOf(t.berth.meta);
   const truth = await recount(db);
   for (const project of ['a', 'b']) {
     const u = await t.berth.meta.usage.of({ project });
-    const r = truth.get(project) ?? { bytes: 0, blobs: 0, manifests: 0, repositories: 0, tags: 0 };
+    const r = truth.get(project) ?? NONE;
     assert.deepEqual({ bytes: u.bytes, blobs: u.blobs, manifests: u.manifests, repositories: u.repositories, tags: u.tags }, r, `usage of ${project} after ${step}`);
+  }
+}
+
+const pick5 = (u: { bytes: number; blobs: number; manifests: number; repositories: number; tags: number }) => ({ bytes: u.bytes, blobs: u.blobs, manifests: u.manifests, repositories: u.repositories, tags: u.tags });
+
+/**
+ * Every surface that shows usage agrees with the recount: the lifecycle usage endpoints
+ * (per project with its repositories, and across projects), the project list and summary,
+ * the repository list, and (with `cli`) `berth usage` run as a separate process.
+ */
+async function assertEverySurface(t: TestBerth, step: string, cli = false): Promise<void> {
+  await assertExact(t, step);
+  const db = sqlOf(t.berth.meta);
+  const byProject = await recount(db);
+  const byRepo = await recount(db, 'repository');
+  const list = (await api(t, 'GET', '/api/v1/projects?limit=100')).json.items as { name: string; storageBytes: number; repositoryCount: number }[];
+  const all = (await api(t, 'GET', '/api/v1/usage')).json.items as { project: string; usage: Recount }[];
+  for (const project of ['a', 'b']) {
+    const want = byProject.get(project) ?? NONE;
+    const at = `${project} after ${step}`;
+    const usage = (await api(t, 'GET', `/api/v1/projects/${project}/usage`)).json as { usage: Recount; repositories: (Recount & { name: string })[] };
+    assert.deepEqual(pick5(usage.usage), want, `usage endpoint of ${at}`);
+    const wantRepos = [...byRepo].filter(([name]) => name.startsWith(`${project}/`)).sort(([x], [y]) => (x < y ? -1 : 1));
+    assert.deepEqual(usage.repositories.map((r) => [r.name, pick5(r)]), wantRepos, `usage endpoint's repositories of ${at}`);
+    assert.deepEqual(pick5(all.find((i) => i.project === project)?.usage ?? NONE), want, `/api/v1/usage of ${at}`);
+    const summary = (await api(t, 'GET', `/api/v1/projects/${project}`)).json as { storageBytes: number; repositoryCount: number };
+    assert.deepEqual([summary.storageBytes, summary.repositoryCount], [want.bytes, want.repositories], `project summary of ${at}`);
+    const listed = list.find((p) => p.name === project);
+    assert.deepEqual([listed?.storageBytes, listed?.repositoryCount], [want.bytes, want.repositories], `project list of ${at}`);
+    const repos = (await api(t, 'GET', `/api/v1/repositories?project=${project}&limit=100`)).json.items as { name: string; sizeBytes: number; tagCount: number; manifestCount: number }[];
+    for (const r of repos) {
+      const w = byRepo.get(r.name) ?? NONE;
+      assert.deepEqual([r.sizeBytes, r.tagCount, r.manifestCount], [w.bytes, w.tags, w.manifests], `repository list: ${r.name} after ${step}`);
+    }
+    assert.deepEqual(repos.filter((r) => r.sizeBytes > 0 || r.manifestCount > 0).map((r) => r.name).sort(), wantRepos.filter(([, w]) => w.bytes > 0).map(([n]) => n), `repository list of ${at}`);
+    if (cli) {
+      const out = JSON.parse((await run(process.execPath, [cliMain, 'usage', project, '--json', '--data-dir', t.dataDir], { env: cliEnv })).stdout) as { usage: Recount; repositories: { repository: string; usage: Recount }[] };
+      assert.deepEqual(pick5(out.usage), want, `berth usage ${at}`);
+      assert.deepEqual(out.repositories.map((r) => [r.repository, pick5(r.usage)]), wantRepos, `berth usage's repositories of ${at}`);
+    }
   }
 }
 
@@ -93,7 +145,11 @@ test('usage equals a recount after every step of a randomized sequence', { timeo
     const pool = Array.from({ length: 8 }, (_, i) => randomBlob(500 + i * 300, (i + 1) / 17));
     const repos = ['a/one', 'a/two', 'b/one', 'b/deep/two'];
     const tags = ['t1', 't2', 't3'];
+    for (const name of ['a', 'b']) assert.equal((await api(t, 'POST', '/api/v1/projects', { name, public: true })).status, 201);
     await api(t, 'PUT', '/api/v1/projects/a/quota', { bytes: 9_000 });
+    // The quota the projects API shows (the UI's Quota column) is the one the push path enforces.
+    assert.equal((await api(t, 'GET', '/api/v1/projects/a')).json.quotaBytes, 9_000);
+    assert.equal((await api(t, 'GET', '/api/v1/projects/b')).json.quotaBytes, null);
     await api(t, 'PUT', '/api/v1/projects/a/retention', { rules: [{ keep: { kind: 'lastPushed', count: 1 } }] });
     await api(t, 'PUT', '/api/v1/projects/b/retention', { rules: [{ keep: { kind: 'lastPushed', count: 1 } }] });
     const steps: Record<string, number> = {};
@@ -135,7 +191,7 @@ test('usage equals a recount after every step of a randomized sequence', { timeo
         await putManifest(t.url, repo, pick(tags), m).catch(() => {});
       }
       steps[name] = (steps[name] ?? 0) + 1;
-      await assertExact(t, `step ${i} (${name})`);
+      await assertEverySurface(t, `step ${i} (${name})`, i % 40 === 39);
       const ua = await t.berth.meta.usage.of({ project: 'a' });
       assert.ok(ua.bytes <= 9_000, `project a stays within its quota (${ua.bytes})`);
     }

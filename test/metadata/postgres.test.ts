@@ -8,7 +8,7 @@ import { SqlAuthStore } from '../../src/metadata/sql/auth-store.js';
 import { postgresConfig, postgresHarness } from '../helpers/metadata.js';
 import { postgresSkipReason } from '../helpers/postgres.js';
 import { authStoreSuite } from '../suites/auth-store.case.js';
-import { changeFeedSuite } from '../suites/change-feed.case.js';
+import { changeFeedSuite, feedPair } from '../suites/change-feed.case.js';
 import { gcStoreSuite } from '../suites/gc-store.case.js';
 import { lifecycleStoreSuite } from '../suites/lifecycle-store.case.js';
 import { metadataStoreSuite } from '../suites/metadata-store.case.js';
@@ -32,17 +32,7 @@ changeFeedSuite(
     const log = pino({ level: 'silent' });
     const cfg = postgresConfig(h.location.where);
     const otherStore = await h.another();
-    const feed = await PostgresChangeFeed.open(cfg, h.store.db, log);
-    const other = await PostgresChangeFeed.open(cfg, otherStore.db, log);
-    return {
-      feed,
-      other,
-      async close() {
-        await feed.close();
-        await other.close();
-        await h.close();
-      },
-    };
+    return feedPair(await PostgresChangeFeed.open(cfg, h.store.db, log), await PostgresChangeFeed.open(cfg, otherStore.db, log), h);
   },
   skip,
 );

@@ -4,7 +4,7 @@ import { LocalChangeFeed } from '../../src/metadata/change-feed.js';
 import { SqliteChangeFeed } from '../../src/metadata/feeds/sqlite.js';
 import { sqliteHarness } from '../helpers/metadata.js';
 import { authStoreSuite } from '../suites/auth-store.case.js';
-import { changeFeedSuite } from '../suites/change-feed.case.js';
+import { changeFeedSuite, feedPair } from '../suites/change-feed.case.js';
 import { gcStoreSuite } from '../suites/gc-store.case.js';
 import { lifecycleStoreSuite } from '../suites/lifecycle-store.case.js';
 import { metadataStoreSuite } from '../suites/metadata-store.case.js';
@@ -22,15 +22,5 @@ changeFeedSuite('in-process', async () => {
 });
 changeFeedSuite('sqlite (processes sharing one file)', async () => {
   const h = await sqliteHarness();
-  const feed = SqliteChangeFeed.open(h.location.where);
-  const other = SqliteChangeFeed.open(h.location.where);
-  return {
-    feed,
-    other,
-    async close() {
-      await feed.close();
-      await other.close();
-      await h.close();
-    },
-  };
+  return feedPair(SqliteChangeFeed.open(h.location.where), SqliteChangeFeed.open(h.location.where), h);
 });

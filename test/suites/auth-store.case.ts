@@ -6,14 +6,12 @@
  * afterEach fails a test that left a row behind.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ConflictError } from '../../src/errors/store.js';
 import type { AuthStore } from '../../src/metadata/auth-store.js';
 import type { MetadataStore } from '../../src/metadata/store.js';
-import type { Digest, RepoName } from '../../src/registry/names.js';
-
-const digest = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}` as Digest;
+import type { RepoName } from '../../src/registry/names.js';
+import { digest, storeHooks } from './store-fixtures.js';
 
 export interface AuthHarness {
   auth: AuthStore;
@@ -27,16 +25,9 @@ export function authStoreSuite(name: string, open: () => Promise<AuthHarness>, s
   describe(`AuthStore contract: ${name}`, { skip }, () => {
     let h: AuthHarness;
     let s: AuthStore;
-    before(async () => {
-      h = await open();
-      s = h.auth;
-    });
-    after(async () => {
-      await h?.close();
-    });
-    afterEach(async () => {
-      const left = Object.entries(await h.rowCounts()).filter(([, n]) => n > 0);
-      assert.deepEqual(left, [], 'the test left rows behind');
+    storeHooks(open, (x) => {
+      h = x;
+      s = x.auth;
     });
 
     it('keeps users, refuses a taken name, and records when credentials changed', async () => {
@@ -61,7 +52,7 @@ export function authStoreSuite(name: string, open: () => Promise<AuthHarness>, s
 
     it('keeps projects with memberships and robots, and summarises their content', async () => {
       const p = await s.projects.insert({ name: 'team', public: false }, 10);
-      assert.deepEqual(p, { name: 'team', public: false, quotaBytes: null, createdAt: 10 });
+      assert.deepEqual(p, { name: 'team', public: false, createdAt: 10 });
       await assert.rejects(s.projects.insert({ name: 'team', public: true }, 11), ConflictError);
       await s.projects.insert({ name: 'open', public: true }, 12);
       assert.equal(await s.projects.update('team', { public: true }), true);
@@ -73,7 +64,7 @@ export function authStoreSuite(name: string, open: () => Promise<AuthHarness>, s
       await h.meta.blobs.insert({ digest: d, size: 1234 }, 1);
       await h.meta.blobs.link('team/app' as RepoName, d, 'pushed', 1);
       assert.equal(await s.projects.repositoryCount('team'), 1);
-      assert.deepEqual(await s.projects.summary('team'), { name: 'team', public: true, quotaBytes: null, createdAt: 10, repositoryCount: 1, storageBytes: 1234 });
+      assert.deepEqual(await s.projects.summary('team'), { name: 'team', public: true, createdAt: 10, repositoryCount: 1, storageBytes: 1234 });
       assert.equal(await s.projects.summary('absent'), undefined);
       assert.deepEqual((await s.projects.list(undefined, 10)).map((x) => [x.name, x.storageBytes]), [
         ['open', 0],

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { NotFoundError, StorageFullError } from '../../src/errors/store.js';
 import type { Digest } from '../../src/registry/names.js';
@@ -348,27 +349,36 @@ export function blobStoreSuite(name: string, open: () => Promise<BlobStoreFixtur
       }
     });
 
-    test('openCopy, when offered, writes exactly the bytes read streams', async () => {
-      const copyOpener = store.openCopy?.bind(store);
-      if (!copyOpener) return; // an optional fast path; read() alone serves this store's blobs
-      const data = randomBlob(3_500_000, 0.3); // more than the copier's buffers hold, so they are reused
+    test('ranged reads, and openCopy where the store offers it, serve exactly the blob\'s bytes', async () => {
+      assert.equal(typeof store.openCopy === 'function', store.capabilities.copy, 'openCopy is offered exactly when capabilities.copy says so');
+      const data = randomBlob(3_500_000, 0.3); // more than a copier's buffers hold, so they are reused
       const digest = digestOf(data);
-      await assert.rejects(copyOpener(digest), NotFoundError);
+      const ranges = [undefined, { start: 0, end: 0 }, { start: 1000, end: 3_499_999 }, { start: 262_143, end: 800_001 }];
+      await assert.rejects(store.read(digest), NotFoundError);
+      if (store.openCopy) await assert.rejects(store.openCopy(digest), NotFoundError);
       const id = randomUUID();
       await store.commitUpload(id, await upload(id, data, [data.length]), data.length, digest);
-      for (const range of [undefined, { start: 0, end: 0 }, { start: 1000, end: 3_499_999 }, { start: 262_143, end: 800_001 }]) {
-        const sink = slowSink();
-        await (await copyOpener(digest, range)).writeTo(sink);
+      for (const range of ranges) {
         const expected = range ? data.subarray(range.start, range.end + 1) : data;
-        await new Promise<void>((resolve) => sink.end(resolve));
-        assert.ok(sink.bytes().equals(expected), `bytes of range ${JSON.stringify(range)}`);
+        // What every store serves with: read(), into a destination as slow as a socket.
+        const viaRead = slowSink();
+        await pipeline(await store.read(digest, range), viaRead);
+        assert.ok(viaRead.bytes().equals(expected), `read() bytes of range ${JSON.stringify(range)}`);
+        if (!store.openCopy) continue;
+        const viaCopy = slowSink();
+        await (await store.openCopy(digest, range)).writeTo(viaCopy);
+        await new Promise<void>((resolve) => viaCopy.end(resolve));
+        assert.ok(viaCopy.bytes().equals(expected), `openCopy bytes of range ${JSON.stringify(range)}`);
       }
-      // A destination that goes away mid-copy: rejected as a premature close, not a hang.
-      const gone = slowSink(600_000);
-      await assert.rejects((await copyOpener(digest)).writeTo(gone), (e: { code?: string }) => e.code === 'ERR_STREAM_PREMATURE_CLOSE');
-      // Opened and never copied: close releases it.
-      await (await copyOpener(digest)).close();
+      // A destination that goes away mid-blob: rejected as a premature close, not a hang.
+      const premature = (e: { code?: string }) => e.code === 'ERR_STREAM_PREMATURE_CLOSE';
+      await assert.rejects(pipeline(await store.read(digest), slowSink(600_000)), premature);
+      if (store.openCopy) await assert.rejects((await store.openCopy(digest)).writeTo(slowSink(600_000)), premature);
+      // Opened and never read: destroying the stream (closing the copy) releases the blob, so it can be deleted.
+      (await store.read(digest)).destroy();
+      if (store.openCopy) await (await store.openCopy(digest)).close();
       await store.delete(digest);
+      await assert.rejects(store.read(digest, { start: 0, end: 0 }), NotFoundError);
     });
 
     test('redirect URLs serve the blob to a plain HTTP client when the store offers them', async () => {

@@ -17,6 +17,19 @@ export interface FeedHarness {
   close(): Promise<void>;
 }
 
+/** A harness of two feeds over one database; closing it closes both feeds, then the database. */
+export function feedPair(feed: ChangeFeed, other: ChangeFeed, database: { close(): Promise<void> }): FeedHarness {
+  return {
+    feed,
+    other,
+    async close() {
+      await feed.close();
+      await other.close();
+      await database.close();
+    },
+  };
+}
+
 function collect(feed: ChangeFeed): string[] {
   const heard: string[] = [];
   feed.subscribe((repo) => heard.push(repo));

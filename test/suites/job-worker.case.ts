@@ -50,6 +50,18 @@ async function until(cond: () => Promise<boolean>, ms = 15_000): Promise<void> {
   }
 }
 
+/** Runs `w` until job `id` reaches `status`, then stops it and waits for it to finish. */
+async function runUntil(w: JobWorker, queue: JobQueue, id: number, status: 'succeeded' | 'failed'): Promise<void> {
+  const stop = new AbortController();
+  const running = w.run(stop.signal);
+  try {
+    await until(async () => (await queue.get(id))?.status === status);
+  } finally {
+    stop.abort();
+    await running;
+  }
+}
+
 export function jobWorkerSuite(name: string, open: () => Promise<StoreHarness>, skip?: string): void {
   describe(`job worker: ${name}`, { skip }, () => {
     let h: StoreHarness;
@@ -78,11 +90,7 @@ export function jobWorkerSuite(name: string, open: () => Promise<StoreHarness>, 
         },
       }, { id: 'w', backoffMs: 100 });
       const id = await queue.enqueue('flaky', {}, { maxAttempts: 5 });
-      const stop = new AbortController();
-      const running = w.run(stop.signal);
-      await until(async () => (await queue.get(id))?.status === 'succeeded');
-      stop.abort();
-      await running;
+      await runUntil(w, queue, id, 'succeeded');
       const job = (await queue.get(id))!;
       assert.equal(job.attempts, 3);
       assert.equal(job.lastError, 'failure 2');
@@ -93,11 +101,7 @@ export function jobWorkerSuite(name: string, open: () => Promise<StoreHarness>, 
     it('fails a job for good once its attempts are spent', async () => {
       const w = worker(h.store, { bad: async () => Promise.reject(new Error('always')) }, { id: 'w' });
       const id = await queue.enqueue('bad', {}, { maxAttempts: 2 });
-      const stop = new AbortController();
-      const running = w.run(stop.signal);
-      await until(async () => (await queue.get(id))?.status === 'failed');
-      stop.abort();
-      await running;
+      await runUntil(w, queue, id, 'failed');
       assert.equal((await queue.get(id))?.attempts, 2);
       assert.deepEqual((await queue.list({ status: 'failed' })).map((j) => j.id), [id]);
     });
@@ -111,11 +115,7 @@ export function jobWorkerSuite(name: string, open: () => Promise<StoreHarness>, 
         },
       }, { id: 'w', leaseMs: 200 });
       const id = await queue.enqueue('slow', {}, { maxAttempts: 3 });
-      const stop = new AbortController();
-      const running = w.run(stop.signal);
-      await until(async () => (await queue.get(id))?.status === 'succeeded');
-      stop.abort();
-      await running;
+      await runUntil(w, queue, id, 'succeeded');
       const job = (await queue.get(id))!;
       assert.equal(job.attempts, 2);
       assert.match(job.lastError ?? '', /timed out after 180 ms/);
@@ -163,11 +163,7 @@ export function jobWorkerSuite(name: string, open: () => Promise<StoreHarness>, 
       }
       let payload: unknown;
       const w = worker(h.store, { work: async (p) => void (payload = p) }, { id: 'survivor' });
-      const stop = new AbortController();
-      const running = w.run(stop.signal);
-      await until(async () => (await queue.get(id))?.status === 'succeeded');
-      stop.abort();
-      await running;
+      await runUntil(w, queue, id, 'succeeded');
       assert.deepEqual(payload, { important: true });
       const job = (await queue.get(id))!;
       assert.equal(job.attempts, 2);

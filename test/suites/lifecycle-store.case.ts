@@ -5,36 +5,16 @@
  * fails a test that left a row behind (run records are history, kept by contract).
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { MetadataStore, NewManifest } from '../../src/metadata/store.js';
 import type { Digest, RepoName, Tag } from '../../src/registry/names.js';
 import type { StoreHarness } from '../helpers/metadata.js';
-
-const repo = (s: string) => s as RepoName;
-const digest = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}` as Digest;
-
-function manifest(content: string, over: Partial<NewManifest> = {}): NewManifest {
-  return { digest: digest(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: null, subject: null, content: Buffer.from(content), annotations: null, blobs: [], children: [], ...over };
-}
-
-const HISTORY = new Set(['gc_runs', 'retention_runs']);
+import { digest, manifest, repo, RUN_HISTORY, storeHooks } from './store-fixtures.js';
 
 export function lifecycleStoreSuite(name: string, open: () => Promise<StoreHarness>, skip?: string): void {
   describe(`Lifecycle store contract: ${name}`, { skip }, () => {
-    let h: StoreHarness;
     let s: MetadataStore;
-    before(async () => {
-      h = await open();
-      s = h.store;
-    });
-    after(async () => {
-      await h?.close();
-    });
-    afterEach(async () => {
-      const left = Object.entries(await h.rowCounts()).filter(([t, n]) => n > 0 && !HISTORY.has(t));
-      assert.deepEqual(left, [], 'the test left rows behind');
-    });
+    storeHooks(open, (x) => void (s = x.store), RUN_HISTORY);
 
     async function blobs(r: RepoName, ...names: string[]): Promise<Digest[]> {
       const ds = names.map(digest);

@@ -4,37 +4,20 @@
  * any table still holds a row.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ConflictError } from '../../src/errors/store.js';
-import type { MetadataStore, NewManifest } from '../../src/metadata/store.js';
+import type { MetadataStore } from '../../src/metadata/store.js';
 import type { Digest, RepoName, Reference, Tag } from '../../src/registry/names.js';
 import type { StoreHarness } from '../helpers/metadata.js';
+import { digest, manifest, repo, storeHooks } from './store-fixtures.js';
 
-const repo = (s: string) => s as RepoName;
 const tag = (s: string): Reference => ({ kind: 'tag', tag: s as Tag });
 const byDigest = (d: Digest): Reference => ({ kind: 'digest', digest: d });
-const digest = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}` as Digest;
-
-function manifest(content: string, over: Partial<NewManifest> = {}): NewManifest {
-  return { digest: digest(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: null, subject: null, content: Buffer.from(content), annotations: null, blobs: [], children: [], ...over };
-}
 
 export function metadataStoreSuite(name: string, open: () => Promise<StoreHarness>, skip?: string): void {
   describe(`MetadataStore contract: ${name}`, { skip }, () => {
-    let h: StoreHarness;
     let s: MetadataStore;
-    before(async () => {
-      h = await open();
-      s = h.store;
-    });
-    after(async () => {
-      await h?.close();
-    });
-    afterEach(async () => {
-      const left = Object.entries(await h.rowCounts()).filter(([, n]) => n > 0);
-      assert.deepEqual(left, [], 'the test left rows behind');
-    });
+    storeHooks(open, (x) => void (s = x.store));
 
     /** Pushes blobs into a repository (as a finished upload does). */
     async function blobs(r: RepoName, ...names: string[]): Promise<Digest[]> {

@@ -6,6 +6,7 @@
 import type { AuditLog } from '../../audit/audit-log.js';
 import { ProblemError } from '../../errors/problem.js';
 import { ConflictError } from '../../errors/store.js';
+import type { LifecycleSettings } from '../../lifecycle/settings.js';
 import type { AuthStore, ProjectSummary, Role } from '../../metadata/auth-store.js';
 import type { AccessService } from '../../policy/access.js';
 import { principalName, type Principal } from '../../policy/principal.js';
@@ -18,6 +19,7 @@ export interface ProjectView {
   public: boolean;
   repositoryCount: number;
   storageBytes: number;
+  /** The project's byte quota (its lifecycle quota setting), null when unlimited. */
   quotaBytes: number | null;
   role: Role | null;
   createdAt: string;
@@ -28,12 +30,14 @@ export class ProjectService {
     private readonly store: AuthStore,
     private readonly access: AccessService,
     private readonly audit: AuditLog,
+    private readonly settings: Pick<LifecycleSettings, 'get'>,
     private readonly now: () => number = Date.now,
   ) {}
 
   private async view(p: ProjectSummary, caller: Principal): Promise<ProjectView> {
     const role = caller.kind === 'user' ? ((await this.access.rolesOf(caller.id))[p.name] ?? null) : null;
-    return { name: p.name, public: p.public, repositoryCount: p.repositoryCount, storageBytes: p.storageBytes, quotaBytes: p.quotaBytes, role, createdAt: new Date(p.createdAt).toISOString() };
+    const quotaBytes = (await this.settings.get(p.name)).quota?.bytes ?? null;
+    return { name: p.name, public: p.public, repositoryCount: p.repositoryCount, storageBytes: p.storageBytes, quotaBytes, role, createdAt: new Date(p.createdAt).toISOString() };
   }
 
   async list(caller: Principal, limit: number, cursor: string | undefined): Promise<Page<ProjectView>> {

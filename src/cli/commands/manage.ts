@@ -46,6 +46,16 @@ const PROJECT_COLUMNS: Column[] = [
 ];
 
 export function registerManagementCommands(program: Command): void {
+  sessionCommands(program);
+  projectCommands(program);
+  memberCommands(program);
+  robotCommands(program);
+  userCommands(program);
+  tokenCommands(program);
+  auditCommand(program);
+}
+
+function sessionCommands(program: Command): void {
   program
     .command('login <server>')
     .description('sign in to a Berth server (host:port as skopeo and docker take it, or a URL) and store a personal access token in ~/.config/berth/cli.json')
@@ -74,7 +84,9 @@ export function registerManagementCommands(program: Command): void {
       saveLogin({ url: login.url, user: login.user, token: '' });
       process.stdout.write(`Logged out of ${login.url} (token ${id ?? ''} revoked)\n`.replace(' ()', ''));
     });
+}
 
+function projectCommands(program: Command): void {
   const project = program.command('project').description('projects');
   project.command('list').option('--json').action(async (o: { json?: boolean }) => output(await listAll('/projects'), !!o.json, PROJECT_COLUMNS));
   project
@@ -83,7 +95,9 @@ export function registerManagementCommands(program: Command): void {
     .option('--json')
     .action(async (name: string, o: { public?: boolean; json?: boolean }) => output(await call('POST', '/projects', { name, public: !!o.public }), !!o.json, PROJECT_COLUMNS));
   project.command('delete <name>').action(async (name: string) => void (await call('DELETE', `/projects/${encodeURIComponent(name)}`)));
+}
 
+function memberCommands(program: Command): void {
   const member = program.command('member').description('project members');
   member.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output(await listAll(`/projects/${o.project}/members`), !!o.json, ['user', 'role']));
   member
@@ -91,7 +105,9 @@ export function registerManagementCommands(program: Command): void {
     .requiredOption('--project <p>')
     .action(async (user: string, role: string, o: { project: string }) => void (await call('PUT', `/projects/${o.project}/members/${user}`, { role })));
   member.command('remove <user>').requiredOption('--project <p>').action(async (user: string, o: { project: string }) => void (await call('DELETE', `/projects/${o.project}/members/${user}`)));
+}
 
+function robotCommands(program: Command): void {
   const robot = program.command('robot').description('robot accounts');
   robot.command('list').requiredOption('--project <p>').option('--json').action(async (o: { project: string; json?: boolean }) => output(await listAll(`/projects/${o.project}/robots`), !!o.json, ['name', 'permissions', 'expiresAt', 'lastUsedAt']));
   robot
@@ -109,7 +125,9 @@ export function registerManagementCommands(program: Command): void {
       if (!o.json) process.stderr.write('The secret is shown only once.\n');
     });
   robot.command('delete <name>').requiredOption('--project <p>').action(async (name: string, o: { project: string }) => void (await call('DELETE', `/projects/${o.project}/robots/${encodeURIComponent(name)}`)));
+}
 
+function userCommands(program: Command): void {
   const user = program.command('user').description('users (system admins)');
   user.command('list').option('--json').action(async (o: { json?: boolean }) => output(await listAll('/users'), !!o.json, ['name', 'admin', 'disabled', 'createdAt']));
   user
@@ -148,7 +166,9 @@ export function registerManagementCommands(program: Command): void {
     });
   user.command('disable <name>').action(async (name: string) => void (await call('PATCH', `/users/${name}`, { disabled: true })));
   user.command('delete <name>').action(async (name: string) => void (await call('DELETE', `/users/${name}`)));
+}
 
+function tokenCommands(program: Command): void {
   const token = program.command('token').description('personal access tokens');
   token.command('list').option('--user <name>', 'user', 'me').option('--json').action(async (o: { user: string; json?: boolean }) => output(await listAll(`/users/${o.user}/tokens`), !!o.json, ['id', 'name', 'scopes', 'expiresAt', 'lastUsedAt']));
   token
@@ -161,7 +181,9 @@ export function registerManagementCommands(program: Command): void {
       output(await call('POST', `/users/${o.user}/tokens`, { name, ...(o.scope ? { scopes: o.scope } : {}), ...(o.expiresInDays ? { expiresInDays: o.expiresInDays } : {}) }), !!o.json, ['id', 'name', 'token', 'scopes', 'expiresAt']),
     );
   token.command('delete <id>').option('--user <name>', 'user', 'me').action(async (id: string, o: { user: string }) => void (await call('DELETE', `/users/${o.user}/tokens/${id}`)));
+}
 
+function auditCommand(program: Command): void {
   program
     .command('audit')
     .description('audit log')

@@ -9,6 +9,7 @@ import { scale } from './0003-scale.js';
 import { lifecycle } from './0004-lifecycle.js';
 import { credentials } from './0005-credentials.js';
 import { uploadOwners } from './0006-upload-owners.js';
+import { dropProjectQuotaColumn } from './0007-project-quota-column.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -118,5 +119,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0004-lifecycle': lifecycle(dialect),
     '0005-credentials': credentials(dialect),
     '0006-upload-owners': uploadOwners(dialect),
+    '0007-project-quota-column': dropProjectQuotaColumn(dialect),
   };
 }

@@ -3,18 +3,19 @@
  * here; accounts in auth-accounts.ts. Built over the metadata store's connection so that one
  * database holds everything.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { ConflictError } from '../../errors/store.js';
 import type { AuditEvent, AuditFilter, AuditRecord, AuthQueries, ProjectQueries, RobotQueries, KeyQueries, AuditQueries, AuthStore, ProjectRecord, ProjectSummary, RobotRecord, SigningKeyRecord } from '../auth-store.js';
 import type { Database } from '../tables.js';
 import { isUniqueViolation, SqlLoginFailures, SqlMembers, SqlSessions, SqlTokens, SqlUsers } from './auth-accounts.js';
+import { SqlUsage } from './usage.js';
 
 class SqlProjects implements ProjectQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
   async get(name: string): Promise<ProjectRecord | undefined> {
     const r = await this.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
-    return r && { name: r.name, public: Number(r.public) === 1, quotaBytes: r.quota_bytes === null ? null : Number(r.quota_bytes), createdAt: Number(r.created_at) };
+    return r && { name: r.name, public: Number(r.public) === 1, createdAt: Number(r.created_at) };
   }
 
   async list(after: string | undefined, limit: number, names?: string[]): Promise<ProjectSummary[]> {
@@ -33,31 +34,19 @@ class SqlProjects implements ProjectQueries {
   async summary(name: string): Promise<ProjectSummary | undefined> {
     const p = await this.get(name);
     if (!p) return undefined;
-    // Distinct blobs of the project (linked or referenced) plus its manifests' own bytes.
-    const usage = await sql<{ bytes: number | string | null }>`
-      select coalesce((select sum(b.size) from blobs b where b.digest in (
-          select rb.digest from repository_blobs rb join repositories r on r.id = rb.repository_id where r.project = ${name}
-          union
-          select mb.digest from manifest_blobs mb join manifests m on m.id = mb.manifest_id join repositories r on r.id = m.repository_id where r.project = ${name})), 0)
-        + coalesce((select sum(m.size) from manifests m join repositories r on r.id = m.repository_id where r.project = ${name}), 0) as bytes`.execute(this.db);
-    // As listed (metadata/sql/browse.ts): repositories that hold a manifest.
-    const listed = await this.db
-      .selectFrom('repositories as r')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('r.project', '=', name)
-      .where(({ exists, selectFrom }) => exists(selectFrom('manifests as m').select('m.id').whereRef('m.repository_id', '=', 'r.id')))
-      .executeTakeFirstOrThrow();
-    return { ...p, repositoryCount: Number(listed.n), storageBytes: Number(usage.rows[0]?.bytes ?? 0) };
+    // The one usage query (quota enforcement, the lifecycle usage endpoint and the CLI read it too).
+    const usage = await new SqlUsage(this.db).of({ project: name });
+    return { ...p, repositoryCount: usage.repositories, storageBytes: usage.bytes };
   }
 
   async insert(p: { name: string; public: boolean }, now: number): Promise<ProjectRecord> {
     try {
-      await this.db.insertInto('projects').values({ name: p.name, public: p.public ? 1 : 0, quota_bytes: null, created_at: now }).execute();
+      await this.db.insertInto('projects').values({ name: p.name, public: p.public ? 1 : 0, created_at: now }).execute();
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError(`project ${p.name} exists`);
       throw e;
     }
-    return { name: p.name, public: p.public, quotaBytes: null, createdAt: now };
+    return { name: p.name, public: p.public, createdAt: now };
   }
 
   async update(name: string, changes: { public?: boolean }): Promise<boolean> {

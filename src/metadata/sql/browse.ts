@@ -6,6 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../tables.js';
 import { manifestRow } from './manifests.js';
+import { SqlUsage } from './usage.js';
 
 export interface RepositoryRow {
   name: string;
@@ -33,7 +34,11 @@ function num(v: unknown): number {
 }
 
 export class BrowseQueries {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly usage: SqlUsage;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.usage = new SqlUsage(db);
+  }
 
   async repositories(f: { project?: string | undefined; q?: string | undefined; after?: string | undefined; limit: number }): Promise<RepositoryRow[]> {
     // A repository is listed while it holds a manifest: one whose last tag was deleted and whose
@@ -58,26 +63,22 @@ export class BrowseQueries {
     return r && this.stats(Number(r.id), r.name, r.project);
   }
 
+  /** Counts and size from the one usage query (UsageQueries.of), push and pull times beside it. */
   private async stats(id: number, name: string, project: string): Promise<RepositoryRow> {
-    const r = await sql<Record<string, unknown>>`
-      select
-        (select count(*) from tags where repository_id = ${id}) as tag_count,
-        (select count(*) from manifests where repository_id = ${id}) as manifest_count,
-        (select max(pushed_at) from manifests where repository_id = ${id}) as pushed_at,
-        (select max(last_pulled_at) from manifests where repository_id = ${id}) as pulled_at,
-        coalesce((select sum(size) from manifests where repository_id = ${id}), 0)
-          + coalesce((select sum(b.size) from blobs b where b.digest in (
-              select digest from repository_blobs where repository_id = ${id}
-              union select mb.digest from manifest_blobs mb join manifests m on m.id = mb.manifest_id where m.repository_id = ${id})), 0) as size_bytes`.execute(this.db);
-    const row = r.rows[0] ?? {};
+    const usage = await this.usage.of({ repository: name });
+    const times = await this.db
+      .selectFrom('manifests')
+      .select((eb) => [eb.fn.max('pushed_at').as('pushed_at'), eb.fn.max('last_pulled_at').as('pulled_at')])
+      .where('repository_id', '=', id)
+      .executeTakeFirst();
     return {
       name,
       project,
-      tagCount: num(row.tag_count),
-      manifestCount: num(row.manifest_count),
-      sizeBytes: num(row.size_bytes),
-      pushedAt: row.pushed_at == null ? null : num(row.pushed_at),
-      pulledAt: row.pulled_at == null ? null : num(row.pulled_at),
+      tagCount: usage.tags,
+      manifestCount: usage.manifests,
+      sizeBytes: usage.bytes,
+      pushedAt: times?.pushed_at == null ? null : num(times.pushed_at),
+      pulledAt: times?.pulled_at == null ? null : num(times.pulled_at),
     };
   }
 

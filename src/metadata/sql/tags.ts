@@ -35,27 +35,18 @@ export class SqlTags implements TagQueries {
     return Number(r.numDeletedRows) > 0;
   }
 
+  /** The repository's tags joined to their manifests (t, m). */
+  private tagsWithManifests(repo: RepoName) {
+    return this.db.selectFrom('tags as t').innerJoin('repositories as r', 'r.id', 't.repository_id').innerJoin('manifests as m', 'm.id', 't.manifest_id').where('r.name', '=', repo);
+  }
+
   async digestOf(repo: RepoName, tag: string): Promise<Digest | undefined> {
-    const row = await this.db
-      .selectFrom('tags as t')
-      .innerJoin('repositories as r', 'r.id', 't.repository_id')
-      .innerJoin('manifests as m', 'm.id', 't.manifest_id')
-      .select('m.digest')
-      .where('r.name', '=', repo)
-      .where('t.name', '=', tag)
-      .executeTakeFirst();
+    const row = await this.tagsWithManifests(repo).select('m.digest').where('t.name', '=', tag).executeTakeFirst();
     return row?.digest as Digest | undefined;
   }
 
   async pointingAt(repo: RepoName, digest: Digest): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('tags as t')
-      .innerJoin('repositories as r', 'r.id', 't.repository_id')
-      .innerJoin('manifests as m', 'm.id', 't.manifest_id')
-      .select('t.name')
-      .where('r.name', '=', repo)
-      .where('m.digest', '=', digest)
-      .execute();
+    const rows = await this.tagsWithManifests(repo).select('t.name').where('m.digest', '=', digest).execute();
     return rows.map((r) => r.name);
   }
 }

@@ -74,7 +74,11 @@ export function contentLength(request: FastifyRequest): number | undefined {
  * `/total` suffix are tolerated). Undefined when absent; a string says why it is unreadable.
  */
 export function chunkRange(request: FastifyRequest): ChunkRange | string | undefined {
-  const h = request.headers['content-range'];
+  return parseContentRange(request.headers['content-range']);
+}
+
+/** The pure half of chunkRange: the header's value in, the range or why it is unreadable out. */
+export function parseContentRange(h: string | undefined): ChunkRange | string | undefined {
   if (h === undefined) return undefined;
   const m = /^(?:bytes[ =])?(\d{1,15})-(\d{1,15})(?:\/(?:\d+|\*))?$/.exec(h.trim());
   if (!m) return `invalid Content-Range ${JSON.stringify(h.slice(0, 100))}: expected <start>-<end>`;

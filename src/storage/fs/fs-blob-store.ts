@@ -38,7 +38,7 @@ export interface FsOps {
 const nodeFs: FsOps = { open: (path, flags) => openFile(path, flags) };
 
 export class FsBlobStore implements BlobStore {
-  readonly capabilities = { redirect: false };
+  readonly capabilities = { redirect: false, copy: true };
   private readonly blobsDir: string;
   private readonly uploadsDir: string;
 
@@ -142,13 +142,7 @@ export class FsBlobStore implements BlobStore {
       throw isNotFound(e) ? new NotFoundError(`upload ${id}`) : e;
     });
     let written = 0;
-    // Write-back runs beside the receive: every EARLY_SYNC_BYTES an fdatasync starts in the
-    // background (one at a time), so the disk writes while the socket still delivers and the
-    // final fdatasync only has the tail left. Durability is unchanged: that final fdatasync
-    // still completes before this method returns.
-    let early: Promise<void> | undefined;
-    let earlyError: unknown;
-    let unsynced = 0;
+    const writeBack = new EarlySync(fh);
     let started = false;
     try {
       // Writing past the end of a shorter file would leave a hole that reads as zeros.
@@ -160,16 +154,9 @@ export class FsBlobStore implements BlobStore {
       let batchBytes = 0;
       const flush = async () => {
         await writeAll(fh, batch, offset + written - batchBytes);
-        unsynced += batchBytes;
+        writeBack.wrote(batchBytes);
         batch = [];
         batchBytes = 0;
-        if (unsynced >= EARLY_SYNC_BYTES && !early) {
-          unsynced = 0;
-          early = fh.datasync().then(
-            () => void (early = undefined),
-            (e: unknown) => void ((earlyError = e), (early = undefined)),
-          );
-        }
       };
       for await (const chunk of source) {
         signal?.throwIfAborted();
@@ -179,22 +166,21 @@ export class FsBlobStore implements BlobStore {
         if (batchBytes >= 1024 * 1024) await flush();
       }
       await flush();
-      await early;
-      if (earlyError) throw earlyError;
+      await writeBack.settle();
       // Only ever shortens the file: every byte up to offset + written was just written.
       await fh.truncate(offset + written);
       await fh.datasync();
       const size = (await fh.stat()).size;
       if (size !== offset + written) throw new Error(`upload ${id} holds ${size} bytes after a write to ${offset + written}`);
     } catch (e) {
-      await early?.catch(() => {});
+      await writeBack.quiet();
       // On a full disk the space this failed write took is given back (its bytes are not part
       // of the upload; the next write at `offset` would replace them anyway). Not after an
       // abort: the write lease may have passed to a writer whose bytes follow `offset` now.
       if (started && asStorageFull(e) && !signal?.aborted) await fh.truncate(offset).catch(() => {});
       fullAsStorageFull(e);
     } finally {
-      await early;
+      await writeBack.quiet();
       await fh.close();
     }
     return { handle, written };
@@ -325,5 +311,41 @@ async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * Write-back beside the receive: every EARLY_SYNC_BYTES written, an fdatasync starts in the
+ * background (one at a time), so the disk writes while the socket still delivers and the
+ * final fdatasync only has the tail left. Durability is unchanged: the writer's final
+ * fdatasync still completes before it reports the bytes written.
+ */
+class EarlySync {
+  private early: Promise<void> | undefined;
+  private error: unknown;
+  private unsynced = 0;
+
+  constructor(private readonly fh: Pick<FileHandle, 'datasync'>) {}
+
+  /** `bytes` more were written; starts a background sync when enough are unsynced. */
+  wrote(bytes: number): void {
+    this.unsynced += bytes;
+    if (this.unsynced < EARLY_SYNC_BYTES || this.early) return;
+    this.unsynced = 0;
+    this.early = this.fh.datasync().then(
+      () => void (this.early = undefined),
+      (e: unknown) => void ((this.error = e), (this.early = undefined)),
+    );
+  }
+
+  /** Waits for the background sync; throws what any background sync failed with. */
+  async settle(): Promise<void> {
+    await this.early;
+    if (this.error) throw this.error;
+  }
+
+  /** Waits for the background sync, whatever its outcome (before closing the file). */
+  async quiet(): Promise<void> {
+    await this.early?.catch(() => {});
   }
 }

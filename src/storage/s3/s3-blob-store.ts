@@ -32,7 +32,7 @@ export class S3BlobStore implements BlobStore {
     private readonly client: S3Client,
     private readonly options: S3BlobStoreOptions,
   ) {
-    this.capabilities = { redirect: options.redirect };
+    this.capabilities = { redirect: options.redirect, copy: false };
     this.keys = new S3Keys(options.bucket, options.prefix);
     this.uploads = new S3Uploads(client, this.keys, options.partSizeBytes);
   }

@@ -79,51 +79,26 @@ export class S3Uploads {
     // `h` is the persisted state, so what its predecessor dropped is garbage by now.
     const cleanup = this.deleteNames(id, h.drop).catch(() => {});
 
-    const P = h.p;
-    const generation = newGeneration();
-    const keptParts = Math.floor(offset / P);
+    const keptParts = Math.floor(offset / h.p);
     const old = stagedObjects(h);
-    let buf = Buffer.allocUnsafe(P);
-    let fill = 0;
-    let nextPart = keptParts;
+    const parts = new PartWriter(id, h.p, keptParts, (name, body) => this.put(id, name, body, signal));
     let written = 0;
-    const inflight: Promise<void>[] = [];
     let begun = false;
-
     // Bytes between the last kept whole part and `offset` are re-staged with the new ones.
     const begin = async () => {
       begun = true;
-      const lead = offset - keptParts * P;
-      if (lead > 0) {
-        const from = old.find((o) => o.start === keptParts * P);
-        if (!from) throw new Error(`upload ${id}: handle has no object at ${keptParts * P}`);
-        fill = await this.readInto(id, from.name, buf, lead, signal);
-      }
-    };
-    const flushPart = async () => {
-      if (nextPart >= MAX_PARTS) throw new Error(`upload ${id}: more than ${MAX_PARTS} parts of ${P} bytes`);
-      const body = buf;
-      const name = partName(generation, nextPart++);
-      // Up to PARALLEL_PARTS parts upload while the next one fills.
-      if (inflight.length >= PARALLEL_PARTS) await inflight.shift();
-      const put = this.put(id, name, body, signal);
-      put.catch(() => {});
-      inflight.push(put);
-      buf = Buffer.allocUnsafe(P);
-      fill = 0;
+      const lead = offset - keptParts * h.p;
+      if (lead === 0) return;
+      const from = old.find((o) => o.start === keptParts * h.p);
+      if (!from) throw new Error(`upload ${id}: handle has no object at ${keptParts * h.p}`);
+      await parts.preload((buf) => this.readInto(id, from.name, buf, lead, signal));
     };
 
     for await (const chunk of source) {
       if (chunk.length === 0) continue;
       signal?.throwIfAborted();
       if (!begun) await begin();
-      for (let pos = 0; pos < chunk.length; ) {
-        const n = Math.min(chunk.length - pos, P - fill);
-        chunk.copy(buf, fill, pos, pos + n);
-        fill += n;
-        pos += n;
-        if (fill === P) await flushPart();
-      }
+      await parts.add(chunk);
       written += chunk.length;
     }
     if (!begun && offset === h.s) {
@@ -131,17 +106,16 @@ export class S3Uploads {
       return { handle: encodeHandle({ ...h, drop: [] }), written: 0 };
     }
     if (!begun) await begin();
-    await Promise.all(inflight);
-    if (fill > 0) await this.put(id, tailName(generation), buf.subarray(0, fill), signal);
+    const staged = await parts.finish();
     await cleanup;
 
     const next: UploadHandle = {
       v: 1,
-      p: P,
+      p: h.p,
       s: offset + written,
-      r: nextPart > keptParts ? [...runsBelow(h, keptParts), [generation, keptParts, nextPart - 1]] : runsBelow(h, keptParts),
-      t: fill > 0 ? generation : '',
-      drop: old.filter((o) => o.start + o.size > keptParts * P).map((o) => o.name),
+      r: staged.lastPart >= keptParts ? [...runsBelow(h, keptParts), [parts.generation, keptParts, staged.lastPart]] : runsBelow(h, keptParts),
+      t: staged.tail ? parts.generation : '',
+      drop: old.filter((o) => o.start + o.size > keptParts * h.p).map((o) => o.name),
     };
     return { handle: encodeHandle(next), written };
   }
@@ -370,5 +344,60 @@ export class S3Uploads {
     }
     if (fill !== length) throw new Error(`upload ${id}: ${name} has ${fill} bytes, ${length} expected`);
     return fill;
+  }
+}
+
+/**
+ * Cuts the bytes of one write into whole parts of `partSize` bytes, staged under a new
+ * generation from part `firstPart` on, and a tail object with the rest. Up to PARALLEL_PARTS
+ * parts upload while the next one fills.
+ */
+class PartWriter {
+  readonly generation = newGeneration();
+  private buf: Buffer;
+  private fill = 0;
+  private nextPart: number;
+  private readonly inflight: Promise<void>[] = [];
+
+  constructor(
+    private readonly id: string,
+    private readonly partSize: number,
+    firstPart: number,
+    private readonly put: (name: string, body: Buffer) => Promise<void>,
+  ) {
+    this.buf = Buffer.allocUnsafe(partSize);
+    this.nextPart = firstPart;
+  }
+
+  /** Fills the start of the first part (bytes kept from before the write); `read` returns how many it wrote. */
+  async preload(read: (buf: Buffer) => Promise<number>): Promise<void> {
+    this.fill = await read(this.buf);
+  }
+
+  async add(chunk: Buffer): Promise<void> {
+    for (let pos = 0; pos < chunk.length; ) {
+      const n = Math.min(chunk.length - pos, this.partSize - this.fill);
+      chunk.copy(this.buf, this.fill, pos, pos + n);
+      this.fill += n;
+      pos += n;
+      if (this.fill === this.partSize) await this.flushPart();
+    }
+  }
+
+  private async flushPart(): Promise<void> {
+    if (this.nextPart >= MAX_PARTS) throw new Error(`upload ${this.id}: more than ${MAX_PARTS} parts of ${this.partSize} bytes`);
+    if (this.inflight.length >= PARALLEL_PARTS) await this.inflight.shift();
+    const put = this.put(partName(this.generation, this.nextPart++), this.buf);
+    put.catch(() => {});
+    this.inflight.push(put);
+    this.buf = Buffer.allocUnsafe(this.partSize);
+    this.fill = 0;
+  }
+
+  /** Waits for the parts in flight and stages the rest as the tail: the last whole part's index, and whether a tail was staged. */
+  async finish(): Promise<{ lastPart: number; tail: boolean }> {
+    await Promise.all(this.inflight);
+    if (this.fill > 0) await this.put(tailName(this.generation), this.buf.subarray(0, this.fill));
+    return { lastPart: this.nextPart - 1, tail: this.fill > 0 };
   }
 }

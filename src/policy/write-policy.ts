@@ -1,11 +1,12 @@
 /**
- * The checks the registry core asks for while it writes: quotas and tag immutability live in
- * src/policy and are handed in by main.ts. Each in-transaction check runs on the transaction
+ * The checks the registry core asks for while it writes (declared here, below the registry,
+ * so the policy that implements them never imports the registry): quotas and tag
+ * immutability (lifecycle-writes.ts) are handed in by main.ts. Each in-transaction check runs on the transaction
  * that makes the change, so check and write commit (or roll back) together; a check refuses
  * by throwing an OciError (usually DENIED with a reason naming the rule or the limit).
  */
 import type { MetadataQueries } from '../metadata/store.js';
-import type { Digest, RepoName, Tag } from './names.js';
+import type { Digest, RepoName, Tag } from '../registry/names.js';
 
 /** What an upload write may add (bytes), and the error that refuses more. */
 export interface UploadRoom {
