@@ -11,7 +11,7 @@ import { ProblemError } from '../errors/problem.js';
 import type { AuthStore } from '../metadata/auth-store.js';
 import type { AccessService } from '../policy/access.js';
 import { ANONYMOUS, principalName, type Principal } from '../policy/principal.js';
-import { projectOf, type RepoName } from '../registry/names.js';
+import { projectOf, type RepoName } from '../domain/names.js';
 import { matchRoute, type RegistryAuthorizer } from '../registry/routes/index.js';
 import type { RegistryAction } from '../registry/routes/route.js';
 import { AuthFailure, type Authenticator } from './authenticator.js';

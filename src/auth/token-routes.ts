@@ -11,7 +11,7 @@ import { OciError } from '../errors/oci.js';
 import type { AccessService } from '../policy/access.js';
 import { principalName, type Grant, type Principal } from '../policy/principal.js';
 import { REPOSITORY_ACTIONS, isRepositoryAction } from '../policy/roles.js';
-import { isRepoName, projectOf, type RepoName } from '../registry/names.js';
+import { isRepoName, projectOf, type RepoName } from '../domain/names.js';
 import { AuthFailure, type Authenticator } from './authenticator.js';
 import type { TokenIssuer } from './token-issuer.js';
 

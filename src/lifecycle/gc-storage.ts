@@ -4,7 +4,7 @@
  * bytes no blob row accounts for (queued as `orphan` reviews, deleted by the sweep through
  * the same byte-deletion fence once they stayed orphaned for the grace period).
  */
-import type { Digest } from '../registry/names.js';
+import type { Digest } from '../domain/names.js';
 import type { GcContext } from './gc.js';
 import { chunks, parallel } from './batches.js';
 

@@ -10,7 +10,7 @@
  */
 import type { LockedManifest, Review, ReviewKind } from '../metadata/gc-store.js';
 import type { MetadataQueries } from '../metadata/store.js';
-import type { Digest } from '../registry/names.js';
+import type { Digest } from '../domain/names.js';
 import type { GcContext, GcPolicy, RemovedItem } from './gc.js';
 import { holds } from './gc-mark.js';
 

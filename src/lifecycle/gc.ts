@@ -44,7 +44,7 @@
  */
 import type { LifecycleConfig } from '../config/schema.js';
 import type { MetadataQueries, MetadataStore } from '../metadata/store.js';
-import type { Digest } from '../registry/names.js';
+import type { Digest } from '../domain/names.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { parallel } from './batches.js';
 import { expireUploads, finishPendingDeletions, scanStorage } from './gc-storage.js';

@@ -6,7 +6,7 @@
  */
 import type { TrashRecord } from '../metadata/lifecycle-store.js';
 import type { MetadataQueries, MetadataStore } from '../metadata/store.js';
-import type { Digest, RepoName, Tag } from '../registry/names.js';
+import type { Digest, RepoName, Tag } from '../domain/names.js';
 import { iso, withIsoTimes, type WithIsoTimes } from './times.js';
 
 const TIMES = ['removedAt', 'expiresAt', 'restoredAt'] as const;

@@ -14,7 +14,7 @@
  * writer, so the same methods take no row locks there. Use them inside
  * `transaction(fn, { isolation: 'read-committed' })` for the re-checks to hold.
  */
-import type { Digest } from '../registry/names.js';
+import type { Digest } from '../domain/names.js';
 
 export type ReviewKind = 'manifest' | 'link' | 'blob' | 'orphan';
 

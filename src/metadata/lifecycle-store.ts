@@ -8,7 +8,7 @@
  * Methods that several steps of one decision use (retention's snapshot and move, a restore's
  * reads and writes) are meant to run inside `transaction(fn, { isolation: 'read-committed' })`.
  */
-import type { Digest } from '../registry/names.js';
+import type { Digest } from '../domain/names.js';
 
 export interface LeaseQueries {
   /**

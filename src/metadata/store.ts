@@ -9,7 +9,7 @@
  * Every implementation passes the contract suites in test/suites/metadata-store.case.ts,
  * gc-store.case.ts and lifecycle-store.case.ts.
  */
-import type { Digest, RepoName, Reference, Tag } from '../registry/names.js';
+import type { Digest, RepoName, Reference, Tag } from '../domain/names.js';
 import type { FenceQueries, GcQueries, GcRunQueries, GcSweepQueries } from './gc-store.js';
 import type { LeaseQueries, LifecycleSettingsQueries, RetentionQueries, TrashQueries, UsageQueries } from './lifecycle-store.js';
 

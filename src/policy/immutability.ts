@@ -7,7 +7,7 @@
  */
 import { OciError } from '../errors/oci.js';
 import type { MetadataQueries } from '../metadata/store.js';
-import { projectOf, type Digest, type RepoName } from '../registry/names.js';
+import { projectOf, type Digest, type RepoName } from '../domain/names.js';
 import { matchesAny, pathInProject, type LifecycleSettings } from '../lifecycle/settings.js';
 
 export class ImmutabilityPolicy {

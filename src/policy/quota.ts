@@ -18,7 +18,7 @@
  */
 import { OciError } from '../errors/oci.js';
 import type { MetadataQueries } from '../metadata/store.js';
-import { projectOf, type Digest, type RepoName } from '../registry/names.js';
+import { projectOf, type Digest, type RepoName } from '../domain/names.js';
 import type { LifecycleSettings, Quota } from '../lifecycle/settings.js';
 import type { UploadRoom } from './write-policy.js';
 

@@ -6,7 +6,7 @@
  * by throwing an OciError (usually DENIED with a reason naming the rule or the limit).
  */
 import type { MetadataQueries } from '../metadata/store.js';
-import type { Digest, RepoName, Tag } from '../registry/names.js';
+import type { Digest, RepoName, Tag } from '../domain/names.js';
 
 /** What an upload write may add (bytes), and the error that refuses more. */
 export interface UploadRoom {

@@ -19,7 +19,7 @@ import { NotFoundError } from '../errors/store.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BlobCopy, BlobStore, ByteRange } from '../storage/blob-store.js';
 import { newHash } from './digester.js';
-import { digestAlgorithm, type Digest, type RepoName } from './names.js';
+import { digestAlgorithm, type Digest, type RepoName } from '../domain/names.js';
 import { allowAllWrites, type WritePolicy } from '../policy/write-policy.js';
 
 export type BlobBody =

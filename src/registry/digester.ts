@@ -4,7 +4,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { digestAlgorithm, type Digest, type DigestAlgorithm } from './names.js';
+import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../domain/names.js';
 
 export function newHash(algorithm: DigestAlgorithm = 'sha256'): Hash {
   return createHash(algorithm);

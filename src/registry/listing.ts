@@ -6,7 +6,7 @@
 import { OciError } from '../errors/oci.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { MediaType } from './manifest/media-types.js';
-import type { Digest, RepoName } from './names.js';
+import type { Digest, RepoName } from '../domain/names.js';
 
 export interface Page<T> {
   items: T[];

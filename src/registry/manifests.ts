@@ -8,7 +8,7 @@ import { ALL_REPOSITORIES, type ChangeFeed } from '../metadata/change-feed.js';
 import { digestLike, digestOf } from './digester.js';
 import { parseManifest } from './manifest/parse.js';
 import type { ManifestCache } from './manifest-cache.js';
-import { referenceString, type Digest, type Reference, type RepoName } from './names.js';
+import { referenceString, type Digest, type Reference, type RepoName } from '../domain/names.js';
 import type { PullRecorder } from './pull-recorder.js';
 import { allowAllWrites, type WritePolicy } from '../policy/write-policy.js';
 

@@ -3,7 +3,7 @@
  * collected in memory and written in one batch every few seconds (and on close).
  */
 import type { MetadataStore } from '../metadata/store.js';
-import type { Digest, RepoName } from './names.js';
+import type { Digest, RepoName } from '../domain/names.js';
 
 export class PullRecorder {
   private pending = new Map<string, { repo: RepoName; digest: Digest; at: number }>();

@@ -36,7 +36,7 @@ import { NotFoundError } from '../errors/store.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { hashStream, newHash, tapHash } from './digester.js';
-import { digestAlgorithm, projectOf, type Digest, type RepoName } from './names.js';
+import { digestAlgorithm, projectOf, type Digest, type RepoName } from '../domain/names.js';
 import { allowAllWrites, type UploadRoom, type WritePolicy } from '../policy/write-policy.js';
 
 export interface UploadStatus {

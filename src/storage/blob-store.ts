@@ -7,7 +7,7 @@
  * Every implementation passes the one contract suite in test/suites/blob-store.case.ts.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { Digest } from '../registry/names.js';
+import type { Digest } from '../domain/names.js';
 
 /** An inclusive byte range, as in HTTP. */
 export interface ByteRange {

@@ -20,7 +20,7 @@ import type { GcReport } from '../../src/lifecycle/gc.js';
 import { createLifecycle } from '../../src/lifecycle/services.js';
 import { openPostgres } from '../../src/metadata/postgres.js';
 import type { MetadataQueries, MetadataStore, TransactionOptions } from '../../src/metadata/store.js';
-import type { Digest, RepoName } from '../../src/registry/names.js';
+import type { Digest, RepoName } from '../../src/domain/names.js';
 import { UploadService } from '../../src/registry/uploads.js';
 import { FsBlobStore } from '../../src/storage/fs/fs-blob-store.js';
 import { postgresConfig, sqlOf } from '../helpers/metadata.js';

@@ -13,7 +13,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { GcReport } from '../../src/lifecycle/gc.js';
 import { createLifecycle } from '../../src/lifecycle/services.js';
 import { openSqlite } from '../../src/metadata/sqlite.js';
-import type { Digest, RepoName } from '../../src/registry/names.js';
+import type { Digest, RepoName } from '../../src/domain/names.js';
 import { UploadService } from '../../src/registry/uploads.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { FsBlobStore } from '../../src/storage/fs/fs-blob-store.js';

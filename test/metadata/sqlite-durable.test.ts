@@ -12,7 +12,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
 import { openSqlite } from '../../src/metadata/sqlite.js';
 import { durableSqliteDialect } from '../../src/metadata/sqlite-durable.js';
-import type { RepoName } from '../../src/registry/names.js';
+import type { RepoName } from '../../src/domain/names.js';
 
 interface Db {
   t: { id: number; v: string };

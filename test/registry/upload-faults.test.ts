@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openSqlite } from '../../src/metadata/sqlite.js';
 import type { SqlMetadataStore } from '../../src/metadata/sql/store.js';
 import type { MetadataStore } from '../../src/metadata/store.js';
-import type { Digest, RepoName } from '../../src/registry/names.js';
+import type { Digest, RepoName } from '../../src/domain/names.js';
 import { UploadService } from '../../src/registry/uploads.js';
 import { FsBlobStore } from '../../src/storage/fs/fs-blob-store.js';
 import { startBerth, type TestBerth } from '../helpers/berth.js';

@@ -9,7 +9,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Digest } from '../../src/registry/names.js';
+import type { Digest } from '../../src/domain/names.js';
 import { FsBlobStore } from '../../src/storage/fs/fs-blob-store.js';
 
 async function* chunks(data: Buffer, size: number): AsyncIterable<Buffer> {

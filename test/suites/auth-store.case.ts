@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { ConflictError } from '../../src/errors/store.js';
 import type { AuthStore } from '../../src/metadata/auth-store.js';
 import type { MetadataStore } from '../../src/metadata/store.js';
-import type { RepoName } from '../../src/registry/names.js';
+import type { RepoName } from '../../src/domain/names.js';
 import { digest, storeHooks } from './store-fixtures.js';
 
 export interface AuthHarness {

@@ -10,7 +10,7 @@ import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { NotFoundError, StorageFullError } from '../../src/errors/store.js';
-import type { Digest } from '../../src/registry/names.js';
+import type { Digest } from '../../src/domain/names.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import type { WriteFaults } from '../helpers/faults.js';
 import { randomBlob } from '../helpers/oci.js';

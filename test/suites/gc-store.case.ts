@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MetadataStore } from '../../src/metadata/store.js';
-import type { Digest, RepoName, Tag } from '../../src/registry/names.js';
+import type { Digest, RepoName, Tag } from '../../src/domain/names.js';
 import type { StoreHarness } from '../helpers/metadata.js';
 import { digest, manifest, repo, RUN_HISTORY, storeHooks } from './store-fixtures.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConflictError } from '../../src/errors/store.js';
 import type { MetadataStore } from '../../src/metadata/store.js';
-import type { Digest, RepoName, Reference, Tag } from '../../src/registry/names.js';
+import type { Digest, RepoName, Reference, Tag } from '../../src/domain/names.js';
 import type { StoreHarness } from '../helpers/metadata.js';
 import { digest, manifest, repo, storeHooks } from './store-fixtures.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, afterEach, before } from 'node:test';
 import type { NewManifest } from '../../src/metadata/store.js';
-import type { Digest, RepoName } from '../../src/registry/names.js';
+import type { Digest, RepoName } from '../../src/domain/names.js';
 
 export const repo = (s: string) => s as RepoName;
 export const digest = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}` as Digest;

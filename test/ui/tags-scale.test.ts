@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import type { Digest, RepoName, Tag } from '../../src/registry/names.js';
+import type { Digest, RepoName, Tag } from '../../src/domain/names.js';
 import { browserMissing, launch, openPage, screenshot } from '../helpers/browser.js';
 import { RegistryClient } from './fixtures.js';
 import { startUiBerth, type UiBerth } from './setup.js';

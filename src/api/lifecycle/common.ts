@@ -8,7 +8,7 @@ import type { Resource } from '../../policy/authorize.js';
 import type { Action } from '../../policy/roles.js';
 import { ProblemError } from '../../errors/problem.js';
 import { principalName } from '../../policy/principal.js';
-import { isRepoName } from '../../registry/names.js';
+import { isRepoName } from '../../domain/names.js';
 import type { ApiServices } from '../services/index.js';
 
 /**

@@ -13,7 +13,7 @@ import type { AccessService } from '../../policy/access.js';
 import { principalName, type Principal } from '../../policy/principal.js';
 import { REPOSITORY_ACTIONS } from '../../policy/roles.js';
 import type { ManifestService } from '../../registry/manifests.js';
-import { parseDigest, parseRepoName, parseTag, projectOf, type Digest, type RepoName } from '../../registry/names.js';
+import { parseDigest, parseRepoName, parseTag, projectOf, type Digest, type RepoName } from '../../domain/names.js';
 import type { BlobStore } from '../../storage/blob-store.js';
 import { decodeCursor, pageOf, type Page } from '../paging.js';
 

@@ -1,7 +1,7 @@
 /** Blob rows and the links that let a repository serve a blob. */
 import type { Kysely } from 'kysely';
 import { ConflictError } from '../../errors/store.js';
-import type { Digest, RepoName } from '../../registry/names.js';
+import type { Digest, RepoName } from '../../domain/names.js';
 import type { BlobQueries, BlobRecord } from '../store.js';
 import type { Dialect } from '../migrations/index.js';
 import type { Database } from '../tables.js';

@@ -7,7 +7,7 @@
  * no row is created or locked there.
  */
 import type { Kysely } from 'kysely';
-import type { Digest } from '../../registry/names.js';
+import type { Digest } from '../../domain/names.js';
 import type { FenceQueries } from '../gc-store.js';
 import type { Dialect } from '../migrations/index.js';
 import type { Database } from '../tables.js';

@@ -6,7 +6,7 @@
  * until this transaction ends. The decisions are made in src/lifecycle/gc-sweep.ts.
  */
 import type { Kysely } from 'kysely';
-import type { Digest } from '../../registry/names.js';
+import type { Digest } from '../../domain/names.js';
 import type { GcSweepQueries, LockedManifest } from '../gc-store.js';
 import type { Dialect } from '../migrations/index.js';
 import type { Database } from '../tables.js';

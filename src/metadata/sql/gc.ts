@@ -5,7 +5,7 @@
  * snapshot of the graph (`manifestGraph`).
  */
 import { sql, type Kysely } from 'kysely';
-import type { Digest } from '../../registry/names.js';
+import type { Digest } from '../../domain/names.js';
 import type { GcQueries, ManifestGraph, Review, ReviewKind } from '../gc-store.js';
 import type { Database } from '../tables.js';
 import { inParts } from './parts.js';

@@ -1,6 +1,6 @@
 /** Manifest rows and the graph they form: manifest -> blob and index -> child manifest edges. */
 import type { Kysely } from 'kysely';
-import type { Digest, RepoName, Reference } from '../../registry/names.js';
+import type { Digest, RepoName, Reference } from '../../domain/names.js';
 import type { ManifestQueries, ManifestRecord, NewManifest, ReferrerRecord } from '../store.js';
 import type { Database } from '../tables.js';
 import { ensureRepository, repositoryId } from './repositories.js';

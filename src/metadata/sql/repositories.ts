@@ -1,6 +1,6 @@
 /** Repository rows: created on first use, listed for the catalog. */
 import type { Kysely } from 'kysely';
-import { projectOf, type RepoName } from '../../registry/names.js';
+import { projectOf, type RepoName } from '../../domain/names.js';
 import type { RepositoryQueries } from '../store.js';
 import type { Database } from '../tables.js';
 

@@ -1,6 +1,6 @@
 /** Tag rows: one per (repository, name), each pointing at one manifest of that repository. */
 import type { Kysely } from 'kysely';
-import type { Digest, RepoName, Tag } from '../../registry/names.js';
+import type { Digest, RepoName, Tag } from '../../domain/names.js';
 import type { TagQueries } from '../store.js';
 import type { Database } from '../tables.js';
 import { NotFoundError } from '../../errors/store.js';

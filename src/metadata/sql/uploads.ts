@@ -1,6 +1,6 @@
 /** Upload session rows: where an upload stands, so any node can continue it. */
 import type { Kysely, Selectable } from 'kysely';
-import type { RepoName } from '../../registry/names.js';
+import type { RepoName } from '../../domain/names.js';
 import type { UploadQueries, UploadRecord } from '../store.js';
 import type { Database, UploadsTable } from '../tables.js';
 

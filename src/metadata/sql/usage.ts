@@ -3,7 +3,7 @@
  * after every delete, GC pass, retention run, restore or failed push, and cannot drift.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Digest } from '../../registry/names.js';
+import type { Digest } from '../../domain/names.js';
 import type { Usage, UsageQueries, UsageScope } from '../lifecycle-store.js';
 import type { Database } from '../tables.js';
 

@@ -4,7 +4,7 @@
  * The bytes themselves are never rewritten; the digest is of the bytes as pushed.
  */
 import { OciError } from '../../errors/oci.js';
-import { checkDigest, type Digest } from '../names.js';
+import { checkDigest, type Digest } from '../../domain/names.js';
 import { FOREIGN_LAYER_TYPES, IMAGE_MANIFEST_TYPES, INDEX_TYPES, MANIFEST_TYPES, SCHEMA1_TYPES } from './media-types.js';
 
 export interface Descriptor {

@@ -2,7 +2,7 @@
 import { OciError } from '../../errors/oci.js';
 import type { FastifyReply } from 'fastify';
 import type { BlobCopy, ByteRange } from '../../storage/blob-store.js';
-import { parseDigest } from '../names.js';
+import { parseDigest } from '../../domain/names.js';
 import type { RegistryRoute, RouteContext } from './route.js';
 import { sendEmpty } from './respond.js';
 

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OciError } from '../../errors/oci.js';
-import { parseRepoName, type RepoName } from '../names.js';
+import { parseRepoName, type RepoName } from '../../domain/names.js';
 import type { RegistryServices } from '../services.js';
 import { baseRoutes } from './base.js';
 import { blobRoutes } from './blobs.js';

@@ -1,6 +1,6 @@
 /** `/v2/<name>/manifests/<reference>`: GET, HEAD, PUT, DELETE. */
 import type { ManifestRecord } from '../../metadata/store.js';
-import { parseExistingReference, parseReference } from '../names.js';
+import { parseExistingReference, parseReference } from '../../domain/names.js';
 import type { RegistryRoute, RouteContext } from './route.js';
 import { readBody, sendEmpty } from './respond.js';
 

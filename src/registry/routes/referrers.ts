@@ -1,7 +1,7 @@
 /** `GET /v2/<name>/referrers/<digest>` with the `artifactType` filter and paging. */
 import { MediaType } from '../manifest/media-types.js';
 import { ListingService } from '../listing.js';
-import { parseDigest } from '../names.js';
+import { parseDigest } from '../../domain/names.js';
 import type { RegistryRoute } from './route.js';
 import { linkHeader, sendJson } from './respond.js';
 

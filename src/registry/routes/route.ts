@@ -4,7 +4,7 @@
  * action it needs on its repository; the permission hook reads it before any handler runs.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { RepoName } from '../names.js';
+import type { RepoName } from '../../domain/names.js';
 import type { RegistryServices } from '../services.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { asStorageFull, NotFoundError } from '../../errors/store.js';
-import type { Digest } from '../../registry/names.js';
+import type { Digest } from '../../domain/names.js';
 import type { BlobCopy, BlobStore, ByteRange } from '../blob-store.js';
 import { copyFileRange } from './copy.js';
 

@@ -10,7 +10,7 @@
  *   uploads/<id>/commit                the multipart upload of a commit in progress
  */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import type { Digest } from '../../registry/names.js';
+import type { Digest } from '../../domain/names.js';
 
 export interface S3Settings {
   endpoint?: string | undefined;

@@ -10,7 +10,7 @@ import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCom
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
 import { NotFoundError, UnavailableError } from '../../errors/store.js';
-import type { Digest } from '../../registry/names.js';
+import type { Digest } from '../../domain/names.js';
 import type { BlobStore, BlobStoreCapabilities, ByteRange } from '../blob-store.js';
 import { createS3Client, isS3NotFound, S3Keys, type S3Settings } from './client.js';
 import { S3Uploads } from './uploads.js';

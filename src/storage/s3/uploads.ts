@@ -27,7 +27,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { asStorageFull, NotFoundError } from '../../errors/store.js';
-import type { Digest } from '../../registry/names.js';
+import type { Digest } from '../../domain/names.js';
 import { isS3NotFound, type S3Keys } from './client.js';
 import {
   MAX_PARTS,
