@@ -141,7 +141,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
 
   // Access control: the auth store, policy, audit log, token issuer, authenticator.
   const a = config.auth;
-  const authStore = new SqlAuthStore(meta.db);
+  const authStore = new SqlAuthStore(meta.db, meta.dialect);
   const audit = new AuditLog(authStore, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal });
   const access = new AccessService(authStore, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
   const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));

@@ -57,7 +57,7 @@ async function target(opts: CommonOpts): Promise<Target> {
       const { SqlAuthStore } = await import('../metadata/sql/auth-store.js');
       const { SqlMetadataStore } = await import('../metadata/sql/store.js');
       // A project is a row of its own (access control on) or the first segment of a repository (open registry).
-      const auth = lc.meta instanceof SqlMetadataStore ? new SqlAuthStore(lc.meta.db) : undefined;
+      const auth = lc.meta instanceof SqlMetadataStore ? new SqlAuthStore(lc.meta.db, lc.meta.dialect) : undefined;
       return (await auth?.projects.get(project)) !== undefined || (await lc.meta.usage.projects()).includes(project);
     },
   };

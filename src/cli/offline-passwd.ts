@@ -32,7 +32,7 @@ export async function resetPasswordOffline(o: OfflineReset): Promise<string> {
   const passwordHash = await hashPassword(o.password);
   const meta = await openMetadata(config);
   try {
-    const store = new SqlAuthStore(meta.db);
+    const store = new SqlAuthStore(meta.db, meta.dialect);
     await store.transaction(async (tx) => {
       const u = await tx.users.byName(o.user);
       if (!u) throw new Error(`user ${o.user} does not exist in ${where}`);

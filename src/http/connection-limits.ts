@@ -69,6 +69,8 @@ interface Tracked {
   busy: boolean;
   /** The request whose body is being read, while it is. */
   reading: IncomingMessage | undefined;
+  /** Responses this connection has received: a client that was served is a real one. */
+  served: number;
   /** Start of the current rate window and the byte counts then. */
   since: number;
   read: number;
@@ -112,7 +114,7 @@ class Connections {
   admit(socket: Socket): void {
     if (!this.countAddress(socket)) return void socket.destroy();
     if (this.tracked.size >= this.cap && !this.evict()) return void socket.destroy();
-    this.tracked.set(socket, { busy: false, reading: undefined, since: this.now(), read: 0, written: 0 });
+    this.tracked.set(socket, { busy: false, reading: undefined, served: 0, since: this.now(), read: 0, written: 0 });
     socket.once('close', () => this.tracked.delete(socket));
   }
 
@@ -132,21 +134,29 @@ class Connections {
   }
 
   /**
-   * At the cap, a new connection takes the place of the oldest one that holds nothing: one
-   * idle between requests or still sending its headers, else a body that is slower than the
-   * minimum rate so far. Slow clients therefore cannot keep a new one out; only connections
-   * whose requests are being served can.
+   * At the cap, a new connection takes the place of the oldest one that holds nothing: first
+   * one that has not completed a request yet (silent, or still sending its headers: what a
+   * flood of slow clients looks like), then one idle between requests (a client that was
+   * served, whose next request would otherwise meet a reset), else a body that is slower than
+   * the minimum rate so far. Slow clients therefore cannot keep a new one out; only
+   * connections whose requests are being served can.
    */
   private evict(): boolean {
     let slowest: Socket | undefined;
+    let idle: Socket | undefined;
     const at = this.now();
     for (const [socket, t] of this.tracked) {
-      if (!t.busy) return this.close(socket);
+      if (!t.busy && t.served === 0) return this.close(socket);
+      if (!t.busy) {
+        idle ??= socket;
+        continue;
+      }
       if (slowest === undefined && this.minBytesPerWindow > 0 && waitingOnClient(socket, t) && at - t.since >= CHECK_INTERVAL_MS) {
         if (moved(socket, t) < (this.limits.minBytesPerSecond * (at - t.since)) / 1000) slowest = socket;
       }
     }
-    return slowest ? this.close(slowest) : false;
+    const victim = idle ?? slowest;
+    return victim ? this.close(victim) : false;
   }
 
   /** A request on a tracked connection: busy until its response closes, reading while its body arrives. */
@@ -157,6 +167,7 @@ class Connections {
     res.once('close', () => {
       t.busy = false;
       t.reading = undefined;
+      t.served++;
     });
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     if (!hasBody) return;

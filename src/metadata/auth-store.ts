@@ -4,6 +4,7 @@
  * (the policy and the services in src/auth, src/api and src/audit decide); `transaction`
  * lets a change and its audit event commit together.
  */
+import type { TransactionOptions } from './store.js';
 
 export type Role = 'admin' | 'maintainer' | 'developer' | 'guest';
 
@@ -173,7 +174,8 @@ export interface AuthQueries {
 }
 
 export interface AuthStore extends AuthQueries {
-  transaction<T>(fn: (tx: AuthQueries) => Promise<T>): Promise<T>;
+  /** Runs `fn` in one transaction with the isolation named (default serializable); see MetadataStore.transaction. */
+  transaction<T>(fn: (tx: AuthQueries) => Promise<T>, options?: TransactionOptions): Promise<T>;
 }
 
 export type UserQueries = AuthQueries['users'];

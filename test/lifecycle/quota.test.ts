@@ -74,9 +74,10 @@ async function assertEverySurface(t: TestBerth, step: string, cli = false): Prom
     }
     assert.deepEqual(repos.filter((r) => r.sizeBytes > 0 || r.manifestCount > 0).map((r) => r.name).sort(), wantRepos.filter(([, w]) => w.bytes > 0).map(([n]) => n), `repository list of ${at}`);
     if (cli) {
-      const out = JSON.parse((await run(process.execPath, [cliMain, 'usage', project, '--json', '--data-dir', t.dataDir], { env: cliEnv })).stdout) as { usage: Recount; repositories: { repository: string; usage: Recount }[] };
+      // The same shape as the usage endpoint's: each repository is its name and its figures.
+      const out = JSON.parse((await run(process.execPath, [cliMain, 'usage', project, '--json', '--data-dir', t.dataDir], { env: cliEnv })).stdout) as { usage: Recount; repositories: (Recount & { name: string })[] };
       assert.deepEqual(pick5(out.usage), want, `berth usage ${at}`);
-      assert.deepEqual(out.repositories.map((r) => [r.repository, pick5(r.usage)]), wantRepos, `berth usage's repositories of ${at}`);
+      assert.deepEqual(out.repositories.map((r) => [r.name, pick5(r)]), wantRepos, `berth usage's repositories of ${at}`);
     }
   }
 }

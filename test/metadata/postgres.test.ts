@@ -21,7 +21,7 @@ authStoreSuite(
   'postgres',
   async () => {
     const h = await postgresHarness();
-    return { auth: new SqlAuthStore(h.store.db), meta: h.store, rowCounts: () => h.rowCounts(), close: () => h.close() };
+    return { auth: new SqlAuthStore(h.store.db, h.store.dialect), meta: h.store, rowCounts: () => h.rowCounts(), close: () => h.close() };
   },
   skip,
 );

@@ -14,7 +14,7 @@ gcStoreSuite('sqlite', sqliteHarness);
 lifecycleStoreSuite('sqlite', sqliteHarness);
 authStoreSuite('sqlite', async () => {
   const h = await sqliteHarness();
-  return { auth: new SqlAuthStore(h.store.db), meta: h.store, rowCounts: () => h.rowCounts(), close: () => h.close() };
+  return { auth: new SqlAuthStore(h.store.db, h.store.dialect), meta: h.store, rowCounts: () => h.rowCounts(), close: () => h.close() };
 });
 changeFeedSuite('in-process', async () => {
   const feed = new LocalChangeFeed();

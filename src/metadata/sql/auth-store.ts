@@ -6,7 +6,10 @@
 import type { Kysely, Selectable } from 'kysely';
 import { ConflictError } from '../../errors/store.js';
 import type { AuditEvent, AuditFilter, AuditRecord, AuthQueries, ProjectQueries, RobotQueries, KeyQueries, AuditQueries, AuthStore, ProjectRecord, ProjectSummary, RobotRecord, SigningKeyRecord } from '../auth-store.js';
+import type { Dialect } from '../migrations/index.js';
+import type { TransactionOptions } from '../store.js';
 import type { Database } from '../tables.js';
+import { transact } from './store.js';
 import { isUniqueViolation, SqlLoginFailures, SqlMembers, SqlSessions, SqlTokens, SqlUsers } from './auth-accounts.js';
 import { SqlUsage } from './usage.js';
 
@@ -218,12 +221,16 @@ class SqlAuthQueries implements AuthQueries {
 }
 
 export class SqlAuthStore extends SqlAuthQueries implements AuthStore {
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {
     super(db);
   }
 
-  transaction<T>(fn: (tx: AuthQueries) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new SqlAuthQueries(trx)));
+  /** The metadata store's one transaction mechanism (sql/store.ts `transact`), serializable unless named. */
+  transaction<T>(fn: (tx: AuthQueries) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
+    return transact(this.db, this.dialect, options, (trx) => fn(new SqlAuthQueries(trx)));
   }
 }
 

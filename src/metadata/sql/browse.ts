@@ -6,7 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../tables.js';
 import { manifestRow } from './manifests.js';
-import { SqlUsage } from './usage.js';
+import { holdsContent, SqlUsage } from './usage.js';
 
 export interface RepositoryRow {
   name: string;
@@ -41,12 +41,12 @@ export class BrowseQueries {
   }
 
   async repositories(f: { project?: string | undefined; q?: string | undefined; after?: string | undefined; limit: number }): Promise<RepositoryRow[]> {
-    // A repository is listed while it holds a manifest: one whose last tag was deleted and whose
-    // images garbage collection removed is gone for its users (its row may stay for links).
+    // Listed while it holds content, as usage counts it: one whose last tag was deleted and
+    // whose images garbage collection removed is gone for its users.
     let q = this.db
       .selectFrom('repositories as r')
       .select(['r.id', 'r.name', 'r.project'])
-      .where(({ exists, selectFrom }) => exists(selectFrom('manifests as m').select('m.id').whereRef('m.repository_id', '=', 'r.id')))
+      .where(holdsContent)
       .orderBy('r.name')
       .limit(f.limit);
     if (f.project !== undefined) q = q.where('r.project', '=', f.project);

@@ -69,6 +69,43 @@ export class SqlQueries implements MetadataQueries {
 /** Times a read-committed SQLite transaction is tried again after SQLITE_BUSY. */
 const SQLITE_BUSY_RETRIES = 5;
 
+/**
+ * The one transaction mechanism of every store over this database (MetadataStore, AuthStore):
+ * runs `body` on a transaction's connection with the isolation named by the caller.
+ * - serializable: SQLite BEGIN IMMEDIATE (one writer at a time, so serializable as it stands);
+ *   PostgreSQL SERIALIZABLE, which keeps the checks made inside true at commit, and a
+ *   transaction the server aborts to keep that promise is simply run again.
+ * - read-committed: PostgreSQL's default isolation (the methods used lock what they re-check),
+ *   run again when aborted as a deadlock victim; SQLite an explicit BEGIN IMMEDIATE on a
+ *   connection of its own, tried again when another process held the lock too long.
+ * `body` may run more than once: it keeps its effects inside the database.
+ */
+export async function transact<T>(db: Kysely<Database>, dialect: Dialect, options: TransactionOptions, body: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  if (options.isolation === 'serializable') {
+    if (dialect === 'sqlite') return db.transaction().execute(body);
+    return retryAborted(() => db.transaction().setIsolationLevel('serializable').execute(body));
+  }
+  if (dialect === 'postgres') return retryAborted(() => db.transaction().execute(body));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const r = await body(conn);
+          await sql`commit`.execute(conn);
+          return r;
+        } catch (e) {
+          await sql`rollback`.execute(conn).catch(() => {});
+          throw e;
+        }
+      });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_BUSY' && attempt < SQLITE_BUSY_RETRIES) continue;
+      throw e;
+    }
+  }
+}
+
 export class SqlMetadataStore extends SqlQueries implements MetadataStore {
   constructor(
     db: Kysely<Database>,
@@ -79,45 +116,8 @@ export class SqlMetadataStore extends SqlQueries implements MetadataStore {
     super(db, dialect);
   }
 
-  async transaction<T>(fn: (tx: MetadataQueries) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
-    if (options.isolation === 'read-committed') return this.readCommitted(fn);
-    if (this.dialect === 'sqlite') {
-      // BEGIN IMMEDIATE (see sqlite.ts): one writer at a time, so serializable as it stands.
-      return this.db.transaction().execute((trx) => fn(new SqlQueries(trx, this.dialect)));
-    }
-    // PostgreSQL: SERIALIZABLE keeps the checks a service makes inside the transaction true
-    // at commit; a transaction the server aborts to keep that promise is simply run again.
-    return retryAborted(() =>
-      this.db
-        .transaction()
-        .setIsolationLevel('serializable')
-        .execute((trx) => fn(new SqlQueries(trx, this.dialect))),
-    );
-  }
-
-  /** See `Isolation` in ../store.ts. */
-  private async readCommitted<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T> {
-    // PostgreSQL's default isolation; the methods used lock what they re-check.
-    if (this.dialect === 'postgres') return retryAborted(() => this.db.transaction().execute((trx) => fn(new SqlQueries(trx, this.dialect))));
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.db.connection().execute(async (conn) => {
-          await sql`begin immediate`.execute(conn);
-          try {
-            const r = await fn(new SqlQueries(conn, this.dialect));
-            await sql`commit`.execute(conn);
-            return r;
-          } catch (e) {
-            await sql`rollback`.execute(conn).catch(() => {});
-            throw e;
-          }
-        });
-      } catch (e) {
-        // Another process held the write lock past the busy timeout: try again a few times.
-        if ((e as { code?: string }).code === 'SQLITE_BUSY' && attempt < SQLITE_BUSY_RETRIES) continue;
-        throw e;
-      }
-    }
+  transaction<T>(fn: (tx: MetadataQueries) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
+    return transact(this.db, this.dialect, options, (trx) => fn(new SqlQueries(trx, this.dialect)));
   }
 
   async migrate(): Promise<void> {

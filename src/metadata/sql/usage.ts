@@ -2,7 +2,7 @@
  * Usage figures: not counters kept beside the graph but queries over it, so they are exact
  * after every delete, GC pass, retention run, restore or failed push, and cannot drift.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Digest } from '../../domain/names.js';
 import type { Usage, UsageQueries, UsageScope } from '../lifecycle-store.js';
 import type { Database } from '../tables.js';
@@ -28,6 +28,18 @@ function scopeDigests(db: Kysely<Database>, scope: UsageScope) {
     );
 }
 
+/**
+ * The one rule for a repository that counts (in usage and quotas) and is listed: it holds
+ * content, a manifest or a blob link. One whose images garbage collection removed is gone.
+ * For a query over `repositories as r`.
+ */
+export function holdsContent(eb: ExpressionBuilder<Database & { r: Database['repositories'] }, 'r'>) {
+  return eb.or([
+    eb.exists(eb.selectFrom('manifests as m').select('m.id').whereRef('m.repository_id', '=', 'r.id')),
+    eb.exists(eb.selectFrom('repository_blobs as rb').select('rb.digest').whereRef('rb.repository_id', '=', 'r.id')),
+  ]);
+}
+
 export class SqlUsage implements UsageQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -48,12 +60,7 @@ export class SqlUsage implements UsageQueries {
       .selectFrom('repositories as r')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where(inScope(scope))
-      .where(({ or, exists, selectFrom }) =>
-        or([
-          exists(selectFrom('manifests as m').select('m.id').whereRef('m.repository_id', '=', 'r.id')),
-          exists(selectFrom('repository_blobs as rb').select('rb.digest').whereRef('rb.repository_id', '=', 'r.id')),
-        ]),
-      )
+      .where(holdsContent)
       .executeTakeFirstOrThrow();
     const tags = await db
       .selectFrom('tags as t')
