@@ -211,7 +211,7 @@ async function main(): Promise<void> {
     const notes = [
       `Sections: ${[...only].join(', ')} (BENCH_ONLY to pick); whole run took ${seconds.toFixed(0)} s${process.env.BENCH_QUICK === '1' ? ' (BENCH_QUICK=1: smoke run, not figures)' : ''}.`,
       `Load average (1 / 5 / 15 min) ${avg(loadBefore)} at the start and ${avg(loadAfter)} at the end: the machine is shared, and anything above the core count means other work ran alongside and the figures are noisier.`,
-      'All servers on 127.0.0.1, the load generator on the same machine; every Berth is started with explicit BERTH_WORKERS and BERTH_AUTH__ENABLED, so the defaults (one worker per core, access control on) do not change what a row means.',
+      'All servers on 127.0.0.1, the load generator on the same machine; every Berth is started with explicit BERTH_WORKERS and BERTH_AUTH__ENABLED, so the defaults (one process, access control on) do not change what a row means.',
     ];
     const m = machine();
     process.stdout.write(`\n${tables.map(textTable).join('\n\n')}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
