@@ -136,6 +136,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences }),
     listing: new ListingService(meta, config.registry),
     health: new HealthService(meta),
+    readGates: [],
     limits: { maxManifestBytes: config.registry.maxManifestBytes, uploadIdleMs: config.registry.uploadIdleTimeoutSeconds * 1000 },
   };
 
