@@ -133,7 +133,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       maxOpenPerOwner: config.registry.maxOpenUploadsPerPrincipal,
       maxAgeMs: config.registry.uploadMaxAgeSeconds * 1000,
     }),
-    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences }),
+    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [] }),
     listing: new ListingService(meta, config.registry),
     health: new HealthService(meta),
     readGates: [],

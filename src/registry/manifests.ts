@@ -11,6 +11,7 @@ import type { ManifestCache } from './manifest-cache.js';
 import { referenceString, type Digest, type Reference, type RepoName } from '../domain/names.js';
 import type { PullRecorder } from './pull-recorder.js';
 import { allowAllWrites, type WritePolicy } from '../policy/write-policy.js';
+import { notifyChange, type RegistryChangeListener } from '../policy/registry-changes.js';
 
 export interface PushedManifest {
   digest: Digest;
@@ -25,9 +26,17 @@ export class ManifestService {
     private readonly pulls: PullRecorder,
     private readonly now: () => number = Date.now,
     private readonly policy: WritePolicy = allowAllWrites,
-    private readonly limits: { maxReferences: number } = { maxReferences: 10_000 },
+    private readonly options: {
+      maxReferences: number;
+      /** Told of every push and delete inside its transaction (see policy/registry-changes.ts). */
+      listeners?: readonly RegistryChangeListener[];
+    } = { maxReferences: 10_000 },
   ) {
     changes.subscribe((repo) => (repo === ALL_REPOSITORIES ? cache.clear() : cache.invalidate(repo)));
+  }
+
+  private get listeners(): readonly RegistryChangeListener[] {
+    return this.options.listeners ?? [];
   }
 
   /** The manifest for a tag or digest, or MANIFEST_UNKNOWN. `pulled` records a pull (GET, not HEAD). */
@@ -49,7 +58,7 @@ export class ManifestService {
   }
 
   async put(repo: RepoName, ref: Reference, body: Buffer, contentType: string | undefined): Promise<PushedManifest> {
-    const parsed = parseManifest(body, contentType, this.limits.maxReferences);
+    const parsed = parseManifest(body, contentType, this.options.maxReferences);
     let digest: Digest;
     if (ref.kind === 'digest') {
       digest = digestLike(body, ref.digest);
@@ -84,6 +93,15 @@ export class ManifestService {
       );
       if (ref.kind === 'tag') await tx.tags.set(repo, ref.tag, digest, now);
       await this.policy.manifestPushed(tx, repo, digest);
+      await notifyChange(this.listeners, tx, {
+        kind: 'manifest.pushed',
+        repo,
+        digest,
+        tag: ref.kind === 'tag' ? ref.tag : null,
+        mediaType: parsed.mediaType,
+        artifactType: parsed.artifactType,
+        subject: parsed.subject,
+      });
     }, { isolation: 'serializable' });
     if (ref.kind === 'tag') await this.changes.publish(repo);
     return { digest, subject: parsed.subject };
@@ -95,6 +113,7 @@ export class ManifestService {
       await this.meta.transaction(async (tx) => {
         await this.policy.tagDelete(tx, repo, ref.tag);
         if (!(await tx.tags.delete(repo, ref.tag))) throw new OciError('MANIFEST_UNKNOWN', { tag: ref.tag });
+        await notifyChange(this.listeners, tx, { kind: 'tag.deleted', repo, tag: ref.tag });
       }, { isolation: 'serializable' });
     } else {
       await this.meta.transaction(async (tx) => {
@@ -108,6 +127,7 @@ export class ManifestService {
         }
         await this.policy.manifestDelete(tx, repo, ref.digest);
         if (!(await tx.manifests.delete(repo, ref.digest))) throw new OciError('MANIFEST_UNKNOWN', { digest: ref.digest });
+        await notifyChange(this.listeners, tx, { kind: 'manifest.deleted', repo, digest: ref.digest });
       }, { isolation: 'serializable' });
     }
     await this.changes.publish(repo);
