@@ -48,6 +48,9 @@ import { UploadService } from './registry/uploads.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
+import { SqlScanStore } from './metadata/sql/scans.js';
+import { SecurityGate } from './scanning/gate.js';
+import { ScanService } from './scanning/service.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -126,6 +129,14 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const cache = new ManifestCache(config.registry.manifestCacheEntries);
   const jobs = new JobQueue(meta.jobs);
   const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key));
+  // Vulnerability scanning: the pull gate reads results and policies; the service (built once
+  // the audit log exists) scans, imports the database and answers the API.
+  const scanStore = new SqlScanStore(meta.db, meta.dialect);
+  const securityGate = new SecurityGate(scanStore, { refreshMs: config.scanning.gateRefreshMs, maxEntries: config.scanning.gateCacheEntries });
+  let scans: ScanService | undefined;
+  const scanOnPush = async (...args: Parameters<ScanService['onChange']>) => {
+    if (config.scanning.onPush) await scans!.onChange(...args);
+  };
   const registry = {
     blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy, { verifyReads: config.storage.verifyReads }),
     uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy, {
@@ -133,10 +144,10 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       maxOpenPerOwner: config.registry.maxOpenUploadsPerPrincipal,
       maxAgeMs: config.registry.uploadMaxAgeSeconds * 1000,
     }),
-    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [] }),
+    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [scanOnPush] }),
     listing: new ListingService(meta, config.registry),
     health: new HealthService(meta),
-    readGates: [],
+    readGates: [securityGate],
     limits: { maxManifestBytes: config.registry.maxManifestBytes, uploadIdleMs: config.registry.uploadIdleTimeoutSeconds * 1000 },
   };
 
@@ -155,6 +166,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     maxDelayMs: a.failedLoginMaxDelayMs,
   });
   const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit);
+  scans = new ScanService(meta, scanStore, blobs, audit, logger.child({ component: 'scanning' }), Date.now, () => securityGate.invalidate());
 
   // The /api/v1 services.
   const sessionTtlMs = a.sessionTtlHours * 3600_000;
@@ -202,7 +214,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   });
 
   // Background jobs: every kind is declared in src/jobs/kinds.ts.
-  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger });
+  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, scans, logger });
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,

@@ -191,6 +191,14 @@ export const configSchema = z
     auth: authSchema,
     audit: auditSchema,
     lifecycle: lifecycleSchema,
+    scanning: z
+      .strictObject({
+        onPush: z.boolean().default(true).describe('Scan every pushed image manifest (each platform of an index) through the job queue.'),
+        gateRefreshMs: z.number().int().min(0).default(1000).describe('How often, at most, a process checks whether scan results or security policies changed elsewhere, in milliseconds (the pull gate caches its verdicts in between).'),
+        gateCacheEntries: z.number().int().min(1).default(50_000).describe('Pull-gate verdicts kept in memory per process.'),
+      })
+      .default({ onPush: true, gateRefreshMs: 1000, gateCacheEntries: 50_000 })
+      .describe('Vulnerability scanning: package inventory, OSV matching, the per-project pull gate.'),
   })
   .describe('Berth configuration');
 

@@ -13,6 +13,8 @@ import { z } from 'zod';
 import type { GcRuns } from '../lifecycle/gc-runs.js';
 import type { Leases } from '../lifecycle/lease.js';
 import type { RetentionService } from '../lifecycle/retention.js';
+import { parseDigest, parseRepoName } from '../domain/names.js';
+import type { ScanService } from '../scanning/service.js';
 import type { JobContext, JobHandler } from './worker.js';
 
 /** The services job handlers call, handed in by the composition root. */
@@ -20,6 +22,7 @@ export interface JobServices {
   runs: GcRuns;
   retention: RetentionService;
   leases: Leases;
+  scans: ScanService;
   logger: Logger;
 }
 
@@ -47,6 +50,20 @@ export const JOB_KINDS = {
     async run(s, { project }) {
       const r = await s.leases.with(`retention:${project}`, 600_000, () => s.retention.run(project, { dryRun: false, trigger: 'schedule' }));
       if (r) s.logger.info({ project, run: r.value.runId, removed: r.value.tags.length }, 'scheduled retention run finished');
+    },
+  }),
+  'scan.manifest': kind({
+    description: 'Scans one pushed image manifest: reads its layers, records its inventory and vulnerabilities.',
+    payload: z.strictObject({ repository: z.string().min(1), digest: z.string().min(1) }),
+    async run(s, { repository, digest }, ctx) {
+      await s.scans.scan(parseRepoName(repository), parseDigest(digest), ctx.signal);
+    },
+  }),
+  'scan.rescan': kind({
+    description: 'Matches every stored inventory against the vulnerability database again (after it changed); reads no layer.',
+    payload: z.strictObject({}),
+    async run(s, _p, ctx) {
+      await s.scans.rescanAll(ctx.signal);
     },
   }),
 };

@@ -144,7 +144,7 @@ class SqlKeys implements KeyQueries {
   }
 }
 
-class SqlAudit implements AuditQueries {
+export class SqlAudit implements AuditQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(events: AuditEvent[]): Promise<void> {

@@ -1,0 +1,92 @@
+/**
+ * The scanning store: the OSV database, scan results with their inventories and findings,
+ * security policies and named state values. It holds no rules: what matches, what a policy
+ * refuses and when to rescan are decided in src/scanning. Results are keyed by manifest
+ * digest (content-addressed: the same image in two repositories is scanned once).
+ *
+ * `transaction` gives the scan queries, the audit log's and the job queue's on one connection,
+ * so a stored result and its `scan.completed` audit entry (or an import and its rescan job)
+ * commit together.
+ */
+import type { AuditQueries } from './auth-store.js';
+import type { JobQueries, TransactionOptions } from './store.js';
+
+export interface StoredAdvisory {
+  id: string;
+  modified: string;
+  aliases: string[];
+  summary: string;
+  severity: string;
+  cvss: { score: number; vector: string } | null;
+}
+
+export interface AdvisoryInput extends StoredAdvisory {
+  /** Affected entries: the ecosystem family ("Debian"), package name, and the entry as JSON-able. */
+  affected: { family: string; name: string; entry: unknown }[];
+}
+
+export type ScanStatus = 'running' | 'done' | 'failed' | 'unsupported';
+
+export interface ScanResultRecord {
+  digest: string;
+  status: ScanStatus;
+  reason: string | null;
+  inventory: unknown;
+  vulnerabilities: unknown[];
+  dbVersion: string | null;
+  scanner: string;
+  scannedAt: number | null;
+  updatedAt: number;
+}
+
+export interface FindingRow {
+  advisoryId: string;
+  package: string;
+  severity: string;
+}
+
+export interface ScanQueries {
+  /** Inserts or replaces advisories (and all their affected entries). */
+  putAdvisories(list: AdvisoryInput[], now: number): Promise<void>;
+  /** The number of advisories stored. */
+  advisoryCount(): Promise<number>;
+  /**
+   * Affected entries naming any of `packages` (family + name), with their advisory; entries
+   * as stored (JSON values).
+   */
+  affectedBy(packages: { family: string; name: string }[]): Promise<{ advisory: StoredAdvisory; entry: unknown }[]>;
+  /** The result of a manifest, undefined when it was never scanned. */
+  result(digest: string): Promise<ScanResultRecord | undefined>;
+  /** Results of several manifests (missing ones are left out). */
+  results(digests: string[]): Promise<ScanResultRecord[]>;
+  /**
+   * Writes a manifest's result (replacing any) and its findings. `findings` index the
+   * vulnerabilities for search.
+   */
+  putResult(r: Omit<ScanResultRecord, 'updatedAt'>, findings: FindingRow[], now: number): Promise<void>;
+  /** Stored inventories in digest order after `after`, up to `limit` (rescans page through them). */
+  inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; scanner: string }[]>;
+  /** Digests whose findings name `advisoryId` (or an alias stored as the id) or `package`. */
+  findDigests(q: { advisoryId?: string | undefined; package?: string | undefined }, limit: number): Promise<{ digest: string; advisoryId: string; package: string; severity: string }[]>;
+  /** A project's policy as stored (JSON), undefined when unset. '*' is the system default. */
+  policy(project: string): Promise<unknown>;
+  /** Stores (or with null clears) a project's policy. */
+  setPolicy(project: string, policy: unknown, now: number): Promise<void>;
+  /** A named state value. */
+  state(name: string): Promise<string | undefined>;
+  setState(name: string, value: string): Promise<void>;
+  /** Adds one to a numeric state value (0 when unset); returns the new value. Atomic. */
+  bump(name: string): Promise<number>;
+}
+
+export interface ScanTx {
+  scans: ScanQueries;
+  audit: AuditQueries;
+  /** The job queue, to enqueue follow-up work (a rescan) that commits with the change. */
+  jobs: JobQueries;
+}
+
+export interface ScanStore extends ScanQueries {
+  /** Runs `fn` in one transaction (default serializable; see MetadataStore.transaction). */
+  transaction<T>(fn: (tx: ScanTx) => Promise<T>, options?: TransactionOptions): Promise<T>;
+}

@@ -1,0 +1,19 @@
+/** Row types of the scanning tables (migration 0010-scanning). */
+export interface ScanTables {
+  vuln_advisories: { id: string; modified: string; aliases: string; summary: string; severity: string; cvss: string | null; imported_at: number };
+  vuln_affected: { advisory_id: string; family: string; name: string; entry: string };
+  scan_results: {
+    digest: string;
+    status: string;
+    reason: string | null;
+    inventory: string | null;
+    vulnerabilities: string | null;
+    db_version: string | null;
+    scanner: string;
+    scanned_at: number | null;
+    updated_at: number;
+  };
+  scan_findings: { digest: string; advisory_id: string; package: string; severity: string };
+  security_policies: { project: string; policy: string; updated_at: number };
+  scanning_state: { name: string; value: string };
+}

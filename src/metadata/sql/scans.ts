@@ -1,0 +1,177 @@
+/**
+ * The ScanStore over Kysely (both dialects): tables of migration 0010-scanning.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from '../migrations/index.js';
+import type { AdvisoryInput, FindingRow, ScanQueries, ScanResultRecord, ScanStatus, ScanStore, ScanTx, StoredAdvisory } from '../scan-store.js';
+import type { TransactionOptions } from '../store.js';
+import type { Database } from '../tables.js';
+import { SqlAudit } from './auth-store.js';
+import { SqlJobs } from './jobs.js';
+import { transact } from './store.js';
+
+const CHUNK = 400;
+const chunks = <T>(xs: T[], n = CHUNK): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+
+function toAdvisory(r: { id: string; modified: string; aliases: string; summary: string; severity: string; cvss: string | null }): StoredAdvisory {
+  return { id: r.id, modified: r.modified, aliases: JSON.parse(r.aliases) as string[], summary: r.summary, severity: r.severity, cvss: r.cvss ? (JSON.parse(r.cvss) as StoredAdvisory['cvss']) : null };
+}
+
+function toResult(r: Database['scan_results']): ScanResultRecord {
+  return {
+    digest: r.digest,
+    status: r.status as ScanStatus,
+    reason: r.reason,
+    inventory: r.inventory ? JSON.parse(r.inventory) : null,
+    vulnerabilities: r.vulnerabilities ? (JSON.parse(r.vulnerabilities) as unknown[]) : [],
+    dbVersion: r.db_version,
+    scanner: r.scanner,
+    scannedAt: r.scanned_at === null ? null : Number(r.scanned_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+export class SqlScans implements ScanQueries {
+  constructor(protected readonly db: Kysely<Database>) {}
+
+  async putAdvisories(list: AdvisoryInput[], now: number): Promise<void> {
+    for (const part of chunks(list, 200)) {
+      const ids = part.map((a) => a.id);
+      await this.db.deleteFrom('vuln_affected').where('advisory_id', 'in', ids).execute();
+      await this.db.deleteFrom('vuln_advisories').where('id', 'in', ids).execute();
+      await this.db
+        .insertInto('vuln_advisories')
+        .values(part.map((a) => ({ id: a.id, modified: a.modified, aliases: JSON.stringify(a.aliases), summary: a.summary, severity: a.severity, cvss: a.cvss ? JSON.stringify(a.cvss) : null, imported_at: now })))
+        .execute();
+      const rows = part.flatMap((a) => a.affected.map((e) => ({ advisory_id: a.id, family: e.family, name: e.name, entry: JSON.stringify(e.entry) })));
+      for (const r of chunks(rows, 200)) if (r.length) await this.db.insertInto('vuln_affected').values(r).execute();
+    }
+  }
+
+  async advisoryCount(): Promise<number> {
+    const r = await this.db.selectFrom('vuln_advisories').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async affectedBy(packages: { family: string; name: string }[]): Promise<{ advisory: StoredAdvisory; entry: unknown }[]> {
+    const byFamily = new Map<string, Set<string>>();
+    for (const p of packages) {
+      if (!byFamily.has(p.family)) byFamily.set(p.family, new Set());
+      byFamily.get(p.family)!.add(p.name);
+    }
+    const out: { advisory: StoredAdvisory; entry: unknown }[] = [];
+    for (const [family, names] of byFamily) {
+      for (const part of chunks([...names])) {
+        const rows = await this.db
+          .selectFrom('vuln_affected as f')
+          .innerJoin('vuln_advisories as a', 'a.id', 'f.advisory_id')
+          .select(['a.id', 'a.modified', 'a.aliases', 'a.summary', 'a.severity', 'a.cvss', 'f.entry'])
+          .where('f.family', '=', family)
+          .where('f.name', 'in', part)
+          .execute();
+        for (const r of rows) out.push({ advisory: toAdvisory(r), entry: JSON.parse(r.entry) });
+      }
+    }
+    return out;
+  }
+
+  async result(digest: string): Promise<ScanResultRecord | undefined> {
+    const r = await this.db.selectFrom('scan_results').selectAll().where('digest', '=', digest).executeTakeFirst();
+    return r && toResult(r);
+  }
+
+  async results(digests: string[]): Promise<ScanResultRecord[]> {
+    const out: ScanResultRecord[] = [];
+    for (const part of chunks(digests)) if (part.length) out.push(...(await this.db.selectFrom('scan_results').selectAll().where('digest', 'in', part).execute()).map(toResult));
+    return out;
+  }
+
+  async putResult(r: Omit<ScanResultRecord, 'updatedAt'>, findings: FindingRow[], now: number): Promise<void> {
+    const row = {
+      digest: r.digest,
+      status: r.status,
+      reason: r.reason,
+      inventory: r.inventory === null || r.inventory === undefined ? null : JSON.stringify(r.inventory),
+      vulnerabilities: JSON.stringify(r.vulnerabilities),
+      db_version: r.dbVersion,
+      scanner: r.scanner,
+      scanned_at: r.scannedAt,
+      updated_at: now,
+    };
+    await this.db.deleteFrom('scan_findings').where('digest', '=', r.digest).execute();
+    await this.db
+      .insertInto('scan_results')
+      .values(row)
+      .onConflict((oc) => oc.column('digest').doUpdateSet({ ...row }))
+      .execute();
+    for (const part of chunks(findings, 200)) {
+      if (part.length) await this.db.insertInto('scan_findings').values(part.map((f) => ({ digest: r.digest, advisory_id: f.advisoryId, package: f.package, severity: f.severity }))).execute();
+    }
+  }
+
+  async inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; scanner: string }[]> {
+    let q = this.db.selectFrom('scan_results').select(['digest', 'inventory', 'scanner']).where('inventory', 'is not', null).orderBy('digest').limit(limit);
+    if (after !== null) q = q.where('digest', '>', after);
+    return (await q.execute()).map((r) => ({ digest: r.digest, inventory: JSON.parse(r.inventory!), scanner: r.scanner }));
+  }
+
+  async findDigests(q: { advisoryId?: string | undefined; package?: string | undefined }, limit: number): Promise<{ digest: string; advisoryId: string; package: string; severity: string }[]> {
+    let s = this.db.selectFrom('scan_findings').select(['digest', 'advisory_id', 'package', 'severity']).orderBy('digest').orderBy('advisory_id').limit(limit);
+    if (q.advisoryId !== undefined) s = s.where('advisory_id', '=', q.advisoryId);
+    if (q.package !== undefined) s = s.where('package', '=', q.package);
+    return (await s.execute()).map((r) => ({ digest: r.digest, advisoryId: r.advisory_id, package: r.package, severity: r.severity }));
+  }
+
+  async policy(project: string): Promise<unknown> {
+    const r = await this.db.selectFrom('security_policies').select('policy').where('project', '=', project).executeTakeFirst();
+    return r ? JSON.parse(r.policy) : undefined;
+  }
+
+  async setPolicy(project: string, policy: unknown, now: number): Promise<void> {
+    if (policy === null || policy === undefined) {
+      await this.db.deleteFrom('security_policies').where('project', '=', project).execute();
+      return;
+    }
+    const json = JSON.stringify(policy);
+    await this.db
+      .insertInto('security_policies')
+      .values({ project, policy: json, updated_at: now })
+      .onConflict((oc) => oc.column('project').doUpdateSet({ policy: json, updated_at: now }))
+      .execute();
+  }
+
+  async state(name: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('scanning_state').select('value').where('name', '=', name).executeTakeFirst())?.value;
+  }
+
+  async setState(name: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('scanning_state')
+      .values({ name, value })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ value }))
+      .execute();
+  }
+
+  async bump(name: string): Promise<number> {
+    const r = await this.db
+      .insertInto('scanning_state')
+      .values({ name, value: '1' })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ value: sql<string>`cast(cast(scanning_state.value as bigint) + 1 as text)` }))
+      .returning('value')
+      .executeTakeFirstOrThrow();
+    return Number(r.value);
+  }
+}
+
+export class SqlScanStore extends SqlScans implements ScanStore {
+  constructor(
+    db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {
+    super(db);
+  }
+
+  transaction<T>(fn: (tx: ScanTx) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
+    return transact(this.db, this.dialect, options, (trx) => fn({ scans: new SqlScans(trx), audit: new SqlAudit(trx), jobs: new SqlJobs(trx, this.dialect) }));
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * Scanning as a service: scanning one image manifest (read its layers once, record the
+ * inventory and its findings), rescanning every stored inventory when the database changes
+ * (matching only: no layer is read again), importing the OSV database (one transaction, so a
+ * bad file changes nothing), and reading results for the API, the CLI and the read gate.
+ *
+ * A result is stored with a `scan.completed` audit entry in the same transaction; the event
+ * outbox, when it exists, belongs in that transaction too (see `complete`). Every stored
+ * result or database change bumps the `gate.version` counter, which read-gate caches in
+ * every process compare (see gate.ts).
+ */
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log.js';
+import { projectOf, type Digest, type RepoName } from '../domain/names.js';
+import type { ScanResultRecord, ScanStore } from '../metadata/scan-store.js';
+import type { MetadataQueries, MetadataStore } from '../metadata/store.js';
+import type { RegistryChange } from '../policy/registry-changes.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { readInventory, wantFile, type Inventory } from './inventory.js';
+import { walkLayers } from './layers.js';
+import { familyOf, lookupKeys, matchInventory, summarize, type Finding } from './match.js';
+import { parseAdvisory, type Severity } from './osv.js';
+import type { OsvDocument } from './vulndb.js';
+
+export const SCANNER = 'berth';
+export const GATE_VERSION = 'gate.version';
+const DB_VERSION = 'db.version';
+const DB_UPDATED = 'db.updatedAt';
+
+const IMAGE_MANIFESTS = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
+const IMAGE_CONFIGS = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
+export const INDEX_MANIFESTS = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+
+/** Whether a pushed manifest is an image worth scanning (not an index, SBOM, signature or other artifact). */
+export function isScannableImage(m: { mediaType: string; artifactType: string | null; subject: string | null }): boolean {
+  return IMAGE_MANIFESTS.has(m.mediaType) && m.artifactType === null && m.subject === null;
+}
+
+export interface DatabaseInfo {
+  version: string | null;
+  updatedAt: number | null;
+  advisories: number;
+}
+
+export interface ScanReport {
+  status: 'pending' | 'running' | 'done' | 'failed' | 'unsupported';
+  reason: string | null;
+  scannedAt: number | null;
+  database: { version: string | null };
+  summary: Record<Severity, number>;
+  vulnerabilities: Finding[];
+  /** For an index: the report of each platform's manifest. */
+  manifests?: { digest: string; status: string }[];
+}
+
+interface ImageManifestJson {
+  mediaType?: string;
+  config?: { mediaType?: string; digest?: string };
+  layers?: { mediaType?: string; digest?: string; size?: number }[];
+  manifests?: { digest?: string; mediaType?: string }[];
+}
+
+export class ScanService {
+  constructor(
+    private readonly meta: MetadataStore,
+    readonly store: ScanStore,
+    private readonly blobs: BlobStore,
+    private readonly audit: AuditLog,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+    /** Told after this process changed results or policies (drops the read gate's cache). */
+    private readonly changed: () => void = () => {},
+  ) {}
+
+  /** The RegistryChangeListener: an image push enqueues its scan in the push's transaction. */
+  readonly onChange = async (tx: MetadataQueries, change: RegistryChange): Promise<void> => {
+    if (change.kind !== 'manifest.pushed' || !isScannableImage(change)) return;
+    const now = this.now();
+    await tx.jobs.enqueue({ kind: 'scan.manifest', payload: { repository: change.repo, digest: change.digest }, maxAttempts: 3, runAt: now, dedupeKey: `scan:${change.digest}` }, now);
+  };
+
+  async databaseInfo(): Promise<DatabaseInfo> {
+    const [version, updated, advisories] = await Promise.all([this.store.state(DB_VERSION), this.store.state(DB_UPDATED), this.store.advisoryCount()]);
+    return { version: version ?? null, updatedAt: updated ? Number(updated) : null, advisories };
+  }
+
+  /** Matches an inventory against the stored database. */
+  async match(inventory: Inventory): Promise<Finding[]> {
+    return matchInventory(inventory, await this.store.affectedBy(lookupKeys(inventory)));
+  }
+
+  /**
+   * Scans `digest` of `repo`: reads the layers, stores inventory and findings. Never throws
+   * for a bad image: the result is `failed` with the reason (the push stays).
+   */
+  async scan(repo: RepoName, digest: Digest, signal?: AbortSignal): Promise<ScanResultRecord> {
+    const manifest = await this.meta.manifests.get(repo, { kind: 'digest', digest });
+    if (!manifest) throw new Error(`manifest ${digest} is not in ${repo}`);
+    if (!isScannableImage(manifest)) return this.complete(repo, { digest, status: 'unsupported', reason: `not an image manifest (${manifest.artifactType ?? manifest.mediaType})`, inventory: null, vulnerabilities: [] });
+    let json: ImageManifestJson;
+    try {
+      json = JSON.parse(manifest.content.toString('utf8')) as ImageManifestJson;
+    } catch {
+      return this.complete(repo, { digest, status: 'failed', reason: 'the manifest is not JSON', inventory: null, vulnerabilities: [] });
+    }
+    if (json.config?.mediaType && !IMAGE_CONFIGS.has(json.config.mediaType)) {
+      return this.complete(repo, { digest, status: 'unsupported', reason: `not a container image (config ${json.config.mediaType})`, inventory: null, vulnerabilities: [] });
+    }
+    const started = this.now();
+    await this.store.putResult({ digest, status: 'running', reason: null, inventory: null, vulnerabilities: [], dbVersion: null, scanner: SCANNER, scannedAt: null }, [], started);
+    try {
+      const layers = (json.layers ?? []).map((l) => ({ open: () => this.blobs.read(l.digest as Digest, undefined, signal) }));
+      const walked = await walkLayers(layers, (path) => wantFile(path), signal);
+      const inventory = readInventory(walked.files);
+      const vulnerabilities = await this.match(inventory);
+      this.logger.info({ repo, digest, packages: inventory.packages.length, vulnerabilities: vulnerabilities.length, entries: walked.entries, ms: this.now() - started }, 'scan finished');
+      return await this.complete(repo, { digest, status: 'done', reason: null, inventory, vulnerabilities });
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      const reason = e instanceof Error ? e.message : String(e);
+      this.logger.warn({ repo, digest, reason }, 'scan failed');
+      return this.complete(repo, { digest, status: 'failed', reason: `could not read the image's layers: ${reason}`, inventory: null, vulnerabilities: [] });
+    }
+  }
+
+  /**
+   * Stores a result with its `scan.completed` audit entry in one transaction. The lead's
+   * event outbox writes its `scan.completed` event here, in this same transaction.
+   */
+  private async complete(repo: RepoName | null, r: { digest: string; status: ScanResultRecord['status']; reason: string | null; inventory: Inventory | null; vulnerabilities: Finding[] }): Promise<ScanResultRecord> {
+    const now = this.now();
+    const dbVersion = (await this.store.state(DB_VERSION)) ?? null;
+    const record = { ...r, dbVersion, scanner: SCANNER, scannedAt: now };
+    await this.store.transaction(async (tx) => {
+      await tx.scans.putResult(record, r.vulnerabilities.map((v) => ({ advisoryId: v.id, package: v.package, severity: v.severity })), now);
+      await tx.scans.bump(GATE_VERSION);
+      await this.audit.recordIn(tx, {
+        actor: 'system:scanner',
+        action: 'scan.completed',
+        resource: repo ? `${repo}@${r.digest}` : r.digest,
+        project: repo ? projectOf(repo) : null,
+        result: r.status === 'failed' ? 'failure' : 'success',
+        detail: { digest: r.digest, status: r.status, reason: r.reason, database: dbVersion, summary: summarize(r.vulnerabilities) },
+      });
+    });
+    this.changed();
+    return { ...record, updatedAt: now };
+  }
+
+  /**
+   * Matches every stored inventory again (after a database change). Reads no layer; pages
+   * through results so memory stays bounded. Returns how many inventories were matched.
+   */
+  async rescanAll(signal?: AbortSignal): Promise<{ inventories: number; changed: number }> {
+    const dbVersion = (await this.store.state(DB_VERSION)) ?? null;
+    let after: string | null = null;
+    let inventories = 0;
+    let changed = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      const page = await this.store.inventories(after, 200);
+      if (page.length === 0) break;
+      // One advisory lookup per page: the union of the page's packages.
+      const keys = new Map<string, { family: string; name: string }>();
+      for (const row of page) for (const k of lookupKeys(row.inventory as Inventory)) keys.set(`${k.family}\0${k.name}`, k);
+      const rows = await this.store.affectedBy([...keys.values()]);
+      const byKey = new Map<string, typeof rows>();
+      for (const row of rows) {
+        const e = row.entry as { ecosystem: string; name: string };
+        const k = `${familyOf(e.ecosystem)}\0${e.name}`;
+        if (!byKey.has(k)) byKey.set(k, []);
+        byKey.get(k)!.push(row);
+      }
+      const now = this.now();
+      await this.store.transaction(async (tx) => {
+        for (const row of page) {
+          const inv = row.inventory as Inventory;
+          const vulns = matchInventory(inv, lookupKeys(inv).flatMap((k) => byKey.get(`${k.family}\0${k.name}`) ?? []));
+          const prev = await tx.scans.result(row.digest);
+          if (prev && JSON.stringify(prev.vulnerabilities) !== JSON.stringify(vulns)) changed++;
+          await tx.scans.putResult({ digest: row.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: vulns, dbVersion, scanner: row.scanner, scannedAt: now }, vulns.map((v) => ({ advisoryId: v.id, package: v.package, severity: v.severity })), now);
+        }
+        await tx.scans.bump(GATE_VERSION);
+      }, { isolation: 'read-committed' });
+      this.changed();
+      inventories += page.length;
+      after = page[page.length - 1]!.digest;
+    }
+    this.logger.info({ inventories, changed, database: dbVersion }, 'rescan finished');
+    return { inventories, changed };
+  }
+
+  /**
+   * Imports OSV documents in one transaction (all or nothing: the first unreadable file
+   * rejects the whole import, naming it), sets the database version, and enqueues the
+   * rescan in the same transaction.
+   */
+  async importDatabase(docs: AsyncIterable<OsvDocument>, actor: string): Promise<{ imported: number; version: string }> {
+    const now = this.now();
+    return this.store.transaction(
+      async (tx) => {
+        let batch: Parameters<typeof tx.scans.putAdvisories>[0] = [];
+        let imported = 0;
+        for await (const doc of docs) {
+          let a;
+          try {
+            a = parseAdvisory(JSON.parse(doc.text));
+          } catch (e) {
+            throw new VulnDbError(`${doc.name}: ${e instanceof Error ? e.message : String(e)}`);
+          }
+          batch.push({ id: a.id, modified: a.modified, aliases: a.aliases, summary: a.summary, severity: a.severity, cvss: a.cvss, affected: a.affected.map((e) => ({ family: familyOf(e.ecosystem), name: e.name, entry: e })) });
+          if (batch.length >= 500) {
+            await tx.scans.putAdvisories(batch, now);
+            imported += batch.length;
+            batch = [];
+          }
+        }
+        await tx.scans.putAdvisories(batch, now);
+        imported += batch.length;
+        if (imported === 0) throw new VulnDbError('no OSV JSON files found');
+        const generation = await tx.scans.bump('db.generation');
+        const version = `osv-${new Date(now).toISOString().slice(0, 10)}-${generation}`;
+        await tx.scans.setState(DB_VERSION, version);
+        await tx.scans.setState(DB_UPDATED, String(now));
+        await tx.scans.bump(GATE_VERSION);
+        await this.audit.recordIn(tx, { actor, action: 'vulndb.import', resource: 'vulnerability-db', result: 'success', detail: { imported, version } });
+        await tx.jobs.enqueue({ kind: 'scan.rescan', payload: {}, maxAttempts: 3, runAt: now, dedupeKey: 'scan.rescan' }, now);
+        return { imported, version };
+      },
+      { isolation: 'read-committed' },
+    );
+  }
+
+  /** The report of a manifest of `repo` (an index: its platforms' results together). */
+  async report(repo: RepoName, digest: Digest): Promise<ScanReport | undefined> {
+    const manifest = await this.meta.manifests.get(repo, { kind: 'digest', digest });
+    if (!manifest) return undefined;
+    if (INDEX_MANIFESTS.has(manifest.mediaType)) {
+      const children = ((JSON.parse(manifest.content.toString('utf8')) as ImageManifestJson).manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string');
+      const results = new Map((await this.store.results(children)).map((r) => [r.digest, r]));
+      const parts = children.map((d) => ({ digest: d, status: results.get(d)?.status ?? 'pending' }));
+      const vulns = new Map<string, Finding>();
+      for (const r of results.values()) for (const v of r.vulnerabilities as Finding[]) vulns.set(`${v.id}\0${v.ecosystem}\0${v.package}\0${v.installedVersion}`, v);
+      const statuses = parts.filter((p) => p.status !== 'unsupported').map((p) => p.status);
+      const status = statuses.length === 0 ? 'unsupported' : (['failed', 'running', 'pending'].find((s) => statuses.includes(s as never)) ?? 'done');
+      const all = [...vulns.values()];
+      return { status: status as ScanReport['status'], reason: null, scannedAt: Math.max(0, ...[...results.values()].map((r) => r.scannedAt ?? 0)) || null, database: { version: [...results.values()][0]?.dbVersion ?? null }, summary: summarize(all), vulnerabilities: all, manifests: parts };
+    }
+    const r = await this.store.result(digest);
+    if (!r) return { status: isScannableImage(manifest) ? 'pending' : 'unsupported', reason: null, scannedAt: null, database: { version: null }, summary: summarize([]), vulnerabilities: [] };
+    const vulns = r.vulnerabilities as Finding[];
+    return { status: r.status, reason: r.reason, scannedAt: r.scannedAt, database: { version: r.dbVersion }, summary: summarize(vulns), vulnerabilities: vulns };
+  }
+
+  /** The stored inventory of a scanned manifest (for SBOMs); undefined when there is none. */
+  async inventory(digest: Digest): Promise<Inventory | undefined> {
+    const r = await this.store.result(digest);
+    return r?.inventory ? (r.inventory as Inventory) : undefined;
+  }
+}
+
+/** An import that cannot be read (the API maps it to a 400 problem, the CLI to a message). */
+export class VulnDbError extends Error {}
