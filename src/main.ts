@@ -32,6 +32,7 @@ import type { ApiServices } from './api/services/index.js';
 import { ProjectService } from './api/services/projects.js';
 import { RepositoryService } from './api/services/repositories.js';
 import { RobotService } from './api/services/robots.js';
+import { SecurityApi } from './api/services/security.js';
 import { UserService } from './api/services/users.js';
 import { AuditLog } from './audit/audit-log.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -177,6 +178,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     robots: new RobotService(authStore, authenticator, audit),
     users,
     repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, registry.manifests, access, audit, a.enabled),
+    security: new SecurityApi(scans, access, a.enabled),
     lifecycle,
     audit,
     authenticator,

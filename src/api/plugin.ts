@@ -17,6 +17,7 @@ import { memberRoutes } from './routes/members.js';
 import { projectRoutes } from './routes/projects.js';
 import { repositoryRoutes } from './routes/repositories.js';
 import { robotRoutes } from './routes/robots.js';
+import { securityRoutes } from './routes/security.js';
 import { sessionRoutes } from './routes/session.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -37,6 +38,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...systemRoutes,
   ...projectLifecycleRoutes,
   ...lifecycleRunRoutes,
+  ...securityRoutes,
 ];
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -63,6 +65,8 @@ function installPermissionHook(app: FastifyInstance, access: AccessService, enab
 export function apiPlugin(services: ApiServices, access: AccessService, enabled: boolean) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     installPermissionHook(app, access, enabled);
+    // Archives (vulnerability database imports) reach their route as the raw request stream.
+    app.addContentTypeParser(['application/zip', 'application/gzip', 'application/x-gzip', 'application/x-tar', 'application/octet-stream'], (_request, payload, done) => done(null, payload));
 
     for (const route of apiRoutes) {
       app.route({

@@ -68,6 +68,8 @@ export interface ScanQueries {
   inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; scanner: string }[]>;
   /** Digests whose findings name `advisoryId` (or an alias stored as the id) or `package`. */
   findDigests(q: { advisoryId?: string | undefined; package?: string | undefined }, limit: number): Promise<{ digest: string; advisoryId: string; package: string; severity: string }[]>;
+  /** The repositories holding each manifest of `digests`, with the tags pointing at it there. */
+  holders(digests: string[]): Promise<{ digest: string; repository: string; tags: string[] }[]>;
   /** A project's policy as stored (JSON), undefined when unset. '*' is the system default. */
   policy(project: string): Promise<unknown>;
   /** Stores (or with null clears) a project's policy. */

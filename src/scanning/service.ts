@@ -20,6 +20,7 @@ import { readInventory, wantFile, type Inventory } from './inventory.js';
 import { walkLayers } from './layers.js';
 import { familyOf, lookupKeys, matchInventory, summarize, type Finding } from './match.js';
 import { parseAdvisory, type Severity } from './osv.js';
+import { SecurityPolicySchema, type SecurityPolicy } from './policy.js';
 import type { OsvDocument } from './vulndb.js';
 
 export const SCANNER = 'berth';
@@ -58,6 +59,11 @@ interface ImageManifestJson {
   config?: { mediaType?: string; digest?: string };
   layers?: { mediaType?: string; digest?: string; size?: number }[];
   manifests?: { digest?: string; mediaType?: string }[];
+}
+
+/** Search rows of findings: one per identifier and alias, so a CVE finds a GHSA or DSA advisory. */
+function findingRows(vulns: Finding[]): { advisoryId: string; package: string; severity: string }[] {
+  return vulns.flatMap((v) => [...new Set([v.id, ...v.aliases])].map((id) => ({ advisoryId: id, package: v.package, severity: v.severity })));
 }
 
 export class ScanService {
@@ -132,7 +138,7 @@ export class ScanService {
     const dbVersion = (await this.store.state(DB_VERSION)) ?? null;
     const record = { ...r, dbVersion, scanner: SCANNER, scannedAt: now };
     await this.store.transaction(async (tx) => {
-      await tx.scans.putResult(record, r.vulnerabilities.map((v) => ({ advisoryId: v.id, package: v.package, severity: v.severity })), now);
+      await tx.scans.putResult(record, findingRows(r.vulnerabilities), now);
       await tx.scans.bump(GATE_VERSION);
       await this.audit.recordIn(tx, {
         actor: 'system:scanner',
@@ -178,7 +184,7 @@ export class ScanService {
           const vulns = matchInventory(inv, lookupKeys(inv).flatMap((k) => byKey.get(`${k.family}\0${k.name}`) ?? []));
           const prev = await tx.scans.result(row.digest);
           if (prev && JSON.stringify(prev.vulnerabilities) !== JSON.stringify(vulns)) changed++;
-          await tx.scans.putResult({ digest: row.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: vulns, dbVersion, scanner: row.scanner, scannedAt: now }, vulns.map((v) => ({ advisoryId: v.id, package: v.package, severity: v.severity })), now);
+          await tx.scans.putResult({ digest: row.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: vulns, dbVersion, scanner: row.scanner, scannedAt: now }, findingRows(vulns), now);
         }
         await tx.scans.bump(GATE_VERSION);
       }, { isolation: 'read-committed' });
@@ -201,7 +207,17 @@ export class ScanService {
       async (tx) => {
         let batch: Parameters<typeof tx.scans.putAdvisories>[0] = [];
         let imported = 0;
-        for await (const doc of docs) {
+        const it = docs[Symbol.asyncIterator]();
+        for (;;) {
+          let next: IteratorResult<OsvDocument>;
+          try {
+            next = await it.next();
+          } catch (e) {
+            // The source itself is unreadable (not an archive, a truncated one).
+            throw new VulnDbError(e instanceof Error ? e.message : String(e));
+          }
+          if (next.done) break;
+          const doc = next.value;
           let a;
           try {
             a = parseAdvisory(JSON.parse(doc.text));
@@ -228,7 +244,7 @@ export class ScanService {
         return { imported, version };
       },
       { isolation: 'read-committed' },
-    );
+    ).finally(() => this.changed());
   }
 
   /** The report of a manifest of `repo` (an index: its platforms' results together). */
@@ -250,6 +266,62 @@ export class ScanService {
     if (!r) return { status: isScannableImage(manifest) ? 'pending' : 'unsupported', reason: null, scannedAt: null, database: { version: null }, summary: summarize([]), vulnerabilities: [] };
     const vulns = r.vulnerabilities as Finding[];
     return { status: r.status, reason: r.reason, scannedAt: r.scannedAt, database: { version: r.dbVersion }, summary: summarize(vulns), vulnerabilities: vulns };
+  }
+
+  /** A project's own policy (null when unset) and the one in force ('*' is the system default). */
+  async policy(project: string): Promise<{ policy: SecurityPolicy | null; effective: SecurityPolicy; inherited: boolean }> {
+    const own = await this.store.policy(project);
+    const fallback = project === '*' ? undefined : await this.store.policy('*');
+    const parse = (v: unknown): SecurityPolicy | null => (v === undefined ? null : SecurityPolicySchema.parse(v));
+    const policy = parse(own);
+    return { policy, effective: policy ?? parse(fallback) ?? SecurityPolicySchema.parse({}), inherited: policy === null };
+  }
+
+  /** Sets (or with null removes) a project's policy ('*': the system default), audited in the same transaction. */
+  async setPolicy(project: string, policy: SecurityPolicy | null, actor: string, sourceAddress: string | null): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await tx.scans.setPolicy(project, policy, this.now());
+      await tx.scans.bump(GATE_VERSION);
+      await this.audit.recordIn(tx, { actor, action: policy ? 'security.set' : 'security.delete', resource: project === '*' ? 'security:default' : `project:${project}`, project: project === '*' ? null : project, result: 'success', sourceAddress, detail: policy });
+    });
+    this.changed();
+  }
+
+  /** Enqueues a scan of `digest` of `repo` now (on demand); false when one is already queued. */
+  async requestScan(repo: RepoName, digest: Digest): Promise<boolean> {
+    const manifest = await this.meta.manifests.get(repo, { kind: 'digest', digest });
+    if (!manifest) throw new Error('unknown manifest');
+    const now = this.now();
+    const digests = INDEX_MANIFESTS.has(manifest.mediaType) ? ((JSON.parse(manifest.content.toString('utf8')) as ImageManifestJson).manifests ?? []).map((m) => m.digest as Digest) : [digest];
+    let queued = false;
+    for (const d of digests) {
+      const id = await this.meta.jobs.enqueue({ kind: 'scan.manifest', payload: { repository: repo, digest: d }, maxAttempts: 3, runAt: now, dedupeKey: `scan:${d}` }, now);
+      queued ||= id !== undefined;
+    }
+    return queued;
+  }
+
+  /**
+   * Images affected by a vulnerability (its id as the database names it) or holding a
+   * vulnerable package, in repositories `mayRead` admits.
+   */
+  async search(q: { id?: string | undefined; package?: string | undefined }, mayRead: (repo: string) => Promise<boolean>, limit = 500): Promise<{ repository: string; digest: string; tags: string[]; id: string; package: string; severity: string }[]> {
+    const found = await this.store.findDigests({ advisoryId: q.id, package: q.package }, limit);
+    const holders = await this.store.holders(found.map((f) => f.digest));
+    const readable = new Map<string, boolean>();
+    const out: { repository: string; digest: string; tags: string[]; id: string; package: string; severity: string }[] = [];
+    for (const h of holders) {
+      if (!readable.has(h.repository)) readable.set(h.repository, await mayRead(h.repository));
+      if (!readable.get(h.repository)) continue;
+      for (const f of found) if (f.digest === h.digest) out.push({ repository: h.repository, digest: h.digest, tags: h.tags, id: f.advisoryId, package: f.package, severity: f.severity });
+    }
+    return out;
+  }
+
+  /** Enqueues a rescan of every stored inventory. */
+  async requestRescan(): Promise<boolean> {
+    const now = this.now();
+    return (await this.meta.jobs.enqueue({ kind: 'scan.rescan', payload: {}, maxAttempts: 3, runAt: now, dedupeKey: 'scan.rescan' }, now)) !== undefined;
   }
 
   /** The stored inventory of a scanned manifest (for SBOMs); undefined when there is none. */

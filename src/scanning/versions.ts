@@ -249,10 +249,15 @@ const MAVEN_ALIASES: Record<string, string> = { a: 'alpha', b: 'beta', m: 'miles
 
 function mavenItems(v: string): (number | string)[] {
   const items: (number | string)[] = [];
-  for (const part of v.toLowerCase().split(/[.-]/)) {
-    for (const piece of part.match(/\d+|[a-z]+/g) ?? ['']) items.push(/^\d+$/.test(piece) ? Number(piece) : (MAVEN_ALIASES[piece] ?? piece));
+  // Each dash-separated part loses its trailing zeros and "ga"/"final" ("1.0-alpha" is "1-alpha").
+  for (const segment of v.toLowerCase().split('-')) {
+    const part: (number | string)[] = [];
+    for (const dotted of segment.split('.')) {
+      for (const piece of dotted.match(/\d+|[a-z]+/g) ?? ['']) part.push(/^\d+$/.test(piece) ? Number(piece) : (MAVEN_ALIASES[piece] ?? piece));
+    }
+    while (part.length > (items.length ? 0 : 1) && (part[part.length - 1] === 0 || part[part.length - 1] === '')) part.pop();
+    items.push(...part);
   }
-  while (items.length > 1 && (items[items.length - 1] === 0 || items[items.length - 1] === '')) items.pop();
   return items;
 }
 

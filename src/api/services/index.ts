@@ -6,6 +6,7 @@ import type { Lifecycle } from '../../lifecycle/services.js';
 import type { ProjectService } from './projects.js';
 import type { RepositoryService } from './repositories.js';
 import type { RobotService } from './robots.js';
+import type { SecurityApi } from './security.js';
 import type { UserService } from './users.js';
 
 export interface ApiServices {
@@ -13,6 +14,7 @@ export interface ApiServices {
   robots: RobotService;
   users: UserService;
   repositories: RepositoryService;
+  security: SecurityApi;
   lifecycle: Lifecycle;
   audit: AuditLog;
   authenticator: Authenticator;

@@ -122,6 +122,28 @@ export class SqlScans implements ScanQueries {
     return (await s.execute()).map((r) => ({ digest: r.digest, advisoryId: r.advisory_id, package: r.package, severity: r.severity }));
   }
 
+  async holders(digests: string[]): Promise<{ digest: string; repository: string; tags: string[] }[]> {
+    const out = new Map<string, { digest: string; repository: string; tags: string[] }>();
+    for (const part of chunks([...new Set(digests)])) {
+      if (!part.length) continue;
+      const rows = await this.db
+        .selectFrom('manifests as m')
+        .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+        .leftJoin('tags as t', 't.manifest_id', 'm.id')
+        .select(['m.digest', 'r.name', 't.name as tag'])
+        .where('m.digest', 'in', part)
+        .orderBy('r.name')
+        .orderBy('t.name')
+        .execute();
+      for (const r of rows) {
+        const k = `${r.digest}\0${r.name}`;
+        if (!out.has(k)) out.set(k, { digest: r.digest, repository: r.name, tags: [] });
+        if (r.tag) out.get(k)!.tags.push(r.tag);
+      }
+    }
+    return [...out.values()];
+  }
+
   async policy(project: string): Promise<unknown> {
     const r = await this.db.selectFrom('security_policies').select('policy').where('project', '=', project).executeTakeFirst();
     return r ? JSON.parse(r.policy) : undefined;
