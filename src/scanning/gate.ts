@@ -14,7 +14,7 @@ import { projectOf, type Digest, type RepoName } from '../domain/names.js';
 import type { ScanStore } from '../metadata/scan-store.js';
 import type { Finding } from './match.js';
 import { judge, SecurityPolicySchema, type ImageScan, type SecurityPolicy, type Verdict } from './policy.js';
-import { GATE_VERSION, INDEX_MANIFESTS, isScannableImage } from './service.js';
+import { GATE_VERSION, INDEX_MANIFESTS, isArtifact, isScannableImage } from './service.js';
 
 interface GateManifest {
   digest: Digest;
@@ -85,7 +85,7 @@ export class SecurityGate {
 
   async check(repo: RepoName, manifest: GateManifest): Promise<void> {
     // Signatures, SBOMs and other artifacts are never refused: tools must reach them to decide.
-    if (manifest.subject !== null || manifest.artifactType !== null) return;
+    if (isArtifact(manifest)) return;
     await this.refresh();
     const project = projectOf(repo);
     const key = `${project}\0${manifest.digest}`;

@@ -8,7 +8,7 @@
  * too. `GIT` ranges name commits, not versions, and are ignored. Severity is the CVSS v3/v4
  * base score computed from the vector, else the database's own rating.
  */
-import { Cvss3P0, Cvss3P1, Cvss4P0 } from 'ae-cvss-calculator';
+import cvss from 'ae-cvss-calculator';
 import { COMPARE, orderOf, type Compare } from './versions.js';
 
 export const SEVERITIES = ['unknown', 'low', 'medium', 'high', 'critical'] as const;
@@ -65,7 +65,7 @@ export function ratingOf(score: number): Severity {
 /** The CVSS base score of a v3.0, v3.1 or v4.0 vector; null when it is not one. */
 export function cvssBaseScore(vector: string): number | null {
   try {
-    const v = vector.startsWith('CVSS:4.0/') ? new Cvss4P0(vector) : vector.startsWith('CVSS:3.1/') ? new Cvss3P1(vector) : vector.startsWith('CVSS:3.0/') ? new Cvss3P0(vector) : null;
+    const v = vector.startsWith('CVSS:4.0/') ? new cvss.Cvss4P0(vector) : vector.startsWith('CVSS:3.1/') ? new cvss.Cvss3P1(vector) : vector.startsWith('CVSS:3.0/') ? new cvss.Cvss3P0(vector) : null;
     const base = v?.calculateScores().base;
     return typeof base === 'number' && Number.isFinite(base) ? base : null;
   } catch {

@@ -32,9 +32,17 @@ const IMAGE_MANIFESTS = new Set(['application/vnd.oci.image.manifest.v1+json', '
 const IMAGE_CONFIGS = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 export const INDEX_MANIFESTS = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 
-/** Whether a pushed manifest is an image worth scanning (not an index, SBOM, signature or other artifact). */
-export function isScannableImage(m: { mediaType: string; artifactType: string | null; subject: string | null }): boolean {
-  return IMAGE_MANIFESTS.has(m.mediaType) && m.artifactType === null && m.subject === null;
+/**
+ * Whether a pushed manifest is an image worth scanning: not an index, SBOM, signature or other
+ * artifact. (The registry records an image's artifact type as its config media type.)
+ */
+export function isScannableImage(m: { mediaType: string; artifactType?: string | null; subject?: string | null }): boolean {
+  return IMAGE_MANIFESTS.has(m.mediaType) && (!m.artifactType || IMAGE_CONFIGS.has(m.artifactType)) && !m.subject;
+}
+
+/** Whether a manifest is an artifact (SBOM, signature, attestation ...) rather than an image or index. */
+export function isArtifact(m: { mediaType: string; artifactType?: string | null; subject?: string | null }): boolean {
+  return !!m.subject || (!!m.artifactType && !IMAGE_CONFIGS.has(m.artifactType));
 }
 
 export interface DatabaseInfo {
@@ -59,6 +67,16 @@ interface ImageManifestJson {
   config?: { mediaType?: string; digest?: string };
   layers?: { mediaType?: string; digest?: string; size?: number }[];
   manifests?: { digest?: string; mediaType?: string }[];
+}
+
+export interface SearchHit {
+  repository: string;
+  digest: string;
+  tags: string[];
+  /** The identifier searched for (or, searching by package, each advisory's own id and aliases). */
+  id: string;
+  packages: string[];
+  severity: string;
 }
 
 /** Search rows of findings: one per identifier and alias, so a CVE finds a GHSA or DSA advisory. */
@@ -305,17 +323,23 @@ export class ScanService {
    * Images affected by a vulnerability (its id as the database names it) or holding a
    * vulnerable package, in repositories `mayRead` admits.
    */
-  async search(q: { id?: string | undefined; package?: string | undefined }, mayRead: (repo: string) => Promise<boolean>, limit = 500): Promise<{ repository: string; digest: string; tags: string[]; id: string; package: string; severity: string }[]> {
+  async search(q: { id?: string | undefined; package?: string | undefined }, mayRead: (repo: string) => Promise<boolean>, limit = 2000): Promise<SearchHit[]> {
     const found = await this.store.findDigests({ advisoryId: q.id, package: q.package }, limit);
     const holders = await this.store.holders(found.map((f) => f.digest));
     const readable = new Map<string, boolean>();
-    const out: { repository: string; digest: string; tags: string[]; id: string; package: string; severity: string }[] = [];
+    const hits = new Map<string, SearchHit>();
     for (const h of holders) {
       if (!readable.has(h.repository)) readable.set(h.repository, await mayRead(h.repository));
       if (!readable.get(h.repository)) continue;
-      for (const f of found) if (f.digest === h.digest) out.push({ repository: h.repository, digest: h.digest, tags: h.tags, id: f.advisoryId, package: f.package, severity: f.severity });
+      for (const f of found) {
+        if (f.digest !== h.digest) continue;
+        const key = `${h.repository}\0${h.digest}\0${f.advisoryId}`;
+        const hit = hits.get(key) ?? { repository: h.repository, digest: h.digest, tags: h.tags, id: f.advisoryId, packages: [], severity: f.severity };
+        if (!hit.packages.includes(f.package)) hit.packages.push(f.package);
+        hits.set(key, hit);
+      }
     }
-    return out;
+    return [...hits.values()];
   }
 
   /** Enqueues a rescan of every stored inventory. */

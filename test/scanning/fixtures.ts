@@ -44,6 +44,17 @@ export function hostDpkg(pkg: string): { version: string; source: string } {
   return { version: /\nVersion: (.+)/.exec(para)![1]!, source: /\nSource: (\S+)/.exec(para)?.[1] ?? pkg };
 }
 
+/** The installed binary packages of this machine built from source package `source`, sorted. */
+export function hostBinariesOf(source: string): string[] {
+  const status = readFileSync('/var/lib/dpkg/status', 'utf8');
+  return status
+    .split(/\n\n/)
+    .filter((p) => /\nStatus: .* installed\n/.test(p))
+    .filter((p) => (/\nSource: (\S+)/.exec(p)?.[1] ?? /^Package: (\S+)/.exec(p)![1]) === source)
+    .map((p) => /^Package: (\S+)/.exec(p)![1]!)
+    .sort();
+}
+
 /** This machine's Python dist-info folders (name, version, METADATA bytes). */
 export function hostWheels(): { dir: string; name: string; version: string; metadata: Buffer }[] {
   const base = '/usr/lib/python3/dist-packages';

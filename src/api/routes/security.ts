@@ -37,7 +37,7 @@ const Report = z.object({
 });
 const Imported = z.object({ imported: z.number(), version: z.string() });
 const Queued = z.object({ queued: z.boolean() });
-const SearchResults = z.object({ results: z.array(z.object({ repository: z.string(), digest: z.string(), tags: z.array(z.string()), id: z.string(), package: z.string(), severity: z.string() })) });
+const SearchResults = z.object({ results: z.array(z.object({ repository: z.string(), digest: z.string(), tags: z.array(z.string()), id: z.string(), packages: z.array(z.string()), severity: z.string() })) });
 const ReportQuery = queryOf({ severity: true, fixed: true, package: true });
 
 function reportFilter(q: Record<string, string | undefined>) {
