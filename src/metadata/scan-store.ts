@@ -64,6 +64,8 @@ export interface ScanQueries {
    * vulnerabilities for search.
    */
   putResult(r: Omit<ScanResultRecord, 'updatedAt'>, findings: FindingRow[], now: number): Promise<void>;
+  /** Forgets the results (and findings) of `digests`; no-op for unknown ones. */
+  deleteResults(digests: string[]): Promise<void>;
   /** Stored inventories in digest order after `after`, up to `limit` (rescans page through them). */
   inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; scanner: string }[]>;
   /** Digests whose findings name `advisoryId` (or an alias stored as the id) or `package`. */

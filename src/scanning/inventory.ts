@@ -6,7 +6,7 @@
  * `PKG-INFO`. Each package carries its OSV ecosystem name, so matching needs nothing else.
  * Readers are pure: bytes in, packages out; a file they cannot read is skipped, not fatal.
  */
-import Database from 'better-sqlite3';
+import { rpmPackages } from './rpmdb.js';
 
 export interface OsInfo {
   id: string;
@@ -116,51 +116,6 @@ function apk(text: string, ecosystem: string, path: string): Package[] {
   return out;
 }
 
-// rpm header tags and types (rpmtag.h)
-const RPMTAG = { NAME: 1000, VERSION: 1001, RELEASE: 1002, EPOCH: 1003, SOURCERPM: 1044 };
-const RPM_INT32 = 4;
-const RPM_STRING = 6;
-
-/** Reads the tags we need from one rpm header blob (index count, data length, entries, data). */
-export function parseRpmHeader(blob: Buffer): Record<number, string | number> {
-  const il = blob.readUInt32BE(0);
-  const dl = blob.readUInt32BE(4);
-  const dataStart = 8 + il * 16;
-  if (il > 100_000 || dataStart + dl > blob.length) throw new Error('not an rpm header');
-  const out: Record<number, string | number> = {};
-  const wanted = new Set(Object.values(RPMTAG));
-  for (let i = 0; i < il; i++) {
-    const e = 8 + i * 16;
-    const tag = blob.readUInt32BE(e);
-    if (!wanted.has(tag)) continue;
-    const type = blob.readUInt32BE(e + 4);
-    const offset = blob.readInt32BE(e + 8);
-    const at = dataStart + offset;
-    if (type === RPM_INT32) out[tag] = blob.readInt32BE(at);
-    else if (type === RPM_STRING || type === 8 || type === 9) out[tag] = blob.toString('utf8', at, blob.indexOf(0, at));
-  }
-  return out;
-}
-
-function rpm(bytes: Buffer, ecosystem: string, path: string): Package[] {
-  const db = new Database(bytes, { readonly: true });
-  try {
-    const out: Package[] = [];
-    for (const row of db.prepare('SELECT blob FROM Packages').iterate() as Iterable<{ blob: Buffer }>) {
-      const h = parseRpmHeader(row.blob);
-      const name = h[RPMTAG.NAME];
-      if (typeof name !== 'string' || name === 'gpg-pubkey') continue;
-      const epoch = h[RPMTAG.EPOCH];
-      const version = `${epoch !== undefined && epoch !== 0 ? `${epoch}:` : ''}${h[RPMTAG.VERSION]}-${h[RPMTAG.RELEASE]}`;
-      const srpm = typeof h[RPMTAG.SOURCERPM] === 'string' ? /^(.+)-[^-]+-[^-]+\.src\.rpm$/.exec(h[RPMTAG.SOURCERPM] as string)?.[1] : undefined;
-      out.push({ name, version, ecosystem, type: 'rpm', source: srpm && srpm !== name ? srpm : undefined, path });
-    }
-    return out;
-  } finally {
-    db.close();
-  }
-}
-
 function npmPackage(text: string, path: string): Package[] {
   const j = JSON.parse(text) as { name?: unknown; version?: unknown };
   return typeof j.name === 'string' && typeof j.version === 'string' ? [{ name: j.name, version: j.version, ecosystem: 'npm', type: 'npm', path }] : [];
@@ -195,7 +150,7 @@ export function readInventory(files: ReadonlyMap<string, Buffer>): Inventory {
     try {
       if (path === 'var/lib/dpkg/status' || path.startsWith('var/lib/dpkg/status.d/')) packages.push(...dpkg(bytes.toString('utf8'), osEco, path));
       else if (path === 'lib/apk/db/installed') packages.push(...apk(bytes.toString('utf8'), osEco, path));
-      else if (path.endsWith('rpmdb.sqlite')) packages.push(...rpm(bytes, osEco, path));
+      else if (path.endsWith('rpmdb.sqlite')) packages.push(...rpmPackages(bytes).map((p) => ({ ...p, ecosystem: osEco, type: 'rpm', path })));
       else if (path.endsWith('/package.json')) packages.push(...npmPackage(bytes.toString('utf8'), path));
       else if (path.endsWith('package-lock.json')) packages.push(...npmLock(bytes.toString('utf8'), path));
       else if (/(METADATA|PKG-INFO|\.egg-info)$/.test(path)) packages.push(...python(bytes.toString('utf8'), path));

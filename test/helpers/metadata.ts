@@ -54,6 +54,12 @@ const TABLES = [
   'signing_keys',
   'audit_events',
   'login_failures',
+  'vuln_advisories',
+  'vuln_affected',
+  'scan_results',
+  'scan_findings',
+  'security_policies',
+  'scanning_state',
 ];
 
 /**

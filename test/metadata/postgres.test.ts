@@ -12,11 +12,20 @@ import { changeFeedSuite, feedPair } from '../suites/change-feed.case.js';
 import { gcStoreSuite } from '../suites/gc-store.case.js';
 import { lifecycleStoreSuite } from '../suites/lifecycle-store.case.js';
 import { metadataStoreSuite } from '../suites/metadata-store.case.js';
+import { scanStoreSuite } from '../suites/scan-store.case.js';
+import { SqlScanStore } from '../../src/metadata/sql/scans.js';
 
 const skip = await postgresSkipReason();
 metadataStoreSuite('postgres', postgresHarness, skip);
 gcStoreSuite('postgres', postgresHarness, skip);
 lifecycleStoreSuite('postgres', postgresHarness, skip);
+scanStoreSuite(
+  'postgres',
+  async () => {
+    const h = await postgresHarness();
+    return { scans: new SqlScanStore(h.store.db, h.store.dialect), meta: h.store, rowCounts: () => h.rowCounts(), close: () => h.close() };
+  }, skip,
+);
 authStoreSuite(
   'postgres',
   async () => {

@@ -8,10 +8,19 @@ import { changeFeedSuite, feedPair } from '../suites/change-feed.case.js';
 import { gcStoreSuite } from '../suites/gc-store.case.js';
 import { lifecycleStoreSuite } from '../suites/lifecycle-store.case.js';
 import { metadataStoreSuite } from '../suites/metadata-store.case.js';
+import { scanStoreSuite } from '../suites/scan-store.case.js';
+import { SqlScanStore } from '../../src/metadata/sql/scans.js';
 
 metadataStoreSuite('sqlite', sqliteHarness);
 gcStoreSuite('sqlite', sqliteHarness);
 lifecycleStoreSuite('sqlite', sqliteHarness);
+scanStoreSuite(
+  'sqlite',
+  async () => {
+    const h = await sqliteHarness();
+    return { scans: new SqlScanStore(h.store.db, h.store.dialect), meta: h.store, rowCounts: () => h.rowCounts(), close: () => h.close() };
+  },
+);
 authStoreSuite('sqlite', async () => {
   const h = await sqliteHarness();
   return { auth: new SqlAuthStore(h.store.db, h.store.dialect), meta: h.store, rowCounts: () => h.rowCounts(), close: () => h.close() };

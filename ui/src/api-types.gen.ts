@@ -814,4 +814,222 @@ export interface ApiPaths {
       };
     };
   };
+  "/projects/{name}/security": {
+    get: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        project: string;
+        policy: {
+          blockSeverity: "none" | "low" | "medium" | "high" | "critical";
+          blockUnscanned: boolean;
+          allowlist: {
+            id: string;
+            expires?: string | string;
+          }[];
+        } | null;
+        effective: {
+          blockSeverity: "none" | "low" | "medium" | "high" | "critical";
+          blockUnscanned: boolean;
+          allowlist: {
+            id: string;
+            expires?: string | string;
+          }[];
+        };
+        inherited: boolean;
+      };
+    };
+    put: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: {
+        blockSeverity?: "none" | "low" | "medium" | "high" | "critical";
+        blockUnscanned?: boolean;
+        allowlist?: {
+          id: string;
+          expires?: string | string;
+        }[];
+      };
+      response: {
+        project: string;
+        policy: {
+          blockSeverity: "none" | "low" | "medium" | "high" | "critical";
+          blockUnscanned: boolean;
+          allowlist: {
+            id: string;
+            expires?: string | string;
+          }[];
+        } | null;
+        effective: {
+          blockSeverity: "none" | "low" | "medium" | "high" | "critical";
+          blockUnscanned: boolean;
+          allowlist: {
+            id: string;
+            expires?: string | string;
+          }[];
+        };
+        inherited: boolean;
+      };
+    };
+    delete: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/security/default": {
+    get: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        project: string;
+        policy: {
+          blockSeverity: "none" | "low" | "medium" | "high" | "critical";
+          blockUnscanned: boolean;
+          allowlist: {
+            id: string;
+            expires?: string | string;
+          }[];
+        } | null;
+        effective: {
+          blockSeverity: "none" | "low" | "medium" | "high" | "critical";
+          blockUnscanned: boolean;
+          allowlist: {
+            id: string;
+            expires?: string | string;
+          }[];
+        };
+        inherited: boolean;
+      };
+    };
+    put: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        blockSeverity?: "none" | "low" | "medium" | "high" | "critical";
+        blockUnscanned?: boolean;
+        allowlist?: {
+          id: string;
+          expires?: string | string;
+        }[];
+      };
+      response: {
+        project: string;
+        policy: {
+          blockSeverity: "none" | "low" | "medium" | "high" | "critical";
+          blockUnscanned: boolean;
+          allowlist: {
+            id: string;
+            expires?: string | string;
+          }[];
+        } | null;
+        effective: {
+          blockSeverity: "none" | "low" | "medium" | "high" | "critical";
+          blockUnscanned: boolean;
+          allowlist: {
+            id: string;
+            expires?: string | string;
+          }[];
+        };
+        inherited: boolean;
+      };
+    };
+  };
+  "/vulnerability-db": {
+    get: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        version: string | null;
+        updatedAt: number | null;
+        advisories: number;
+      };
+    };
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        imported: number;
+        version: string;
+      };
+    };
+  };
+  "/vulnerability-db/rescan": {
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        queued: boolean;
+      };
+    };
+  };
+  "/repositories/{repo}/manifests/{digest}/vulnerabilities": {
+    get: {
+      params: { repo: string; digest: string };
+      query: { severity?: string | number | null; fixed?: string | number | null; package?: string | number | null };
+      body: undefined;
+      response: {
+        status: "pending" | "running" | "done" | "failed" | "unsupported";
+        reason: string | null;
+        scannedAt: number | null;
+        database: {
+          version: string | null;
+          updatedAt: number | null;
+          advisories: number;
+        };
+        summary: Record<string, number>;
+        vulnerabilities: {
+          id: string;
+          aliases: string[];
+          summary: string;
+          package: string;
+          ecosystem: string;
+          installedVersion: string;
+          fixedVersion: string | null;
+          severity: "unknown" | "low" | "medium" | "high" | "critical";
+          cvss: {
+            score: number;
+            vector: string;
+          } | null;
+        }[];
+        manifests?: {
+          digest: string;
+          status: string;
+        }[];
+      };
+    };
+  };
+  "/repositories/{repo}/manifests/{digest}/scan": {
+    post: {
+      params: { repo: string; digest: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        queued: boolean;
+      };
+    };
+  };
+  "/vulnerabilities/search": {
+    get: {
+      params: Record<string, never>;
+      query: { id?: string | number | null; package?: string | number | null };
+      body: undefined;
+      response: {
+        results: {
+          repository: string;
+          digest: string;
+          tags: string[];
+          id: string;
+          packages: string[];
+          severity: string;
+        }[];
+      };
+    };
+  };
 }

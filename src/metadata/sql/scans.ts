@@ -109,6 +109,14 @@ export class SqlScans implements ScanQueries {
     }
   }
 
+  async deleteResults(digests: string[]): Promise<void> {
+    for (const part of chunks(digests)) {
+      if (!part.length) continue;
+      await this.db.deleteFrom('scan_findings').where('digest', 'in', part).execute();
+      await this.db.deleteFrom('scan_results').where('digest', 'in', part).execute();
+    }
+  }
+
   async inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; scanner: string }[]> {
     let q = this.db.selectFrom('scan_results').select(['digest', 'inventory', 'scanner']).where('inventory', 'is not', null).orderBy('digest').limit(limit);
     if (after !== null) q = q.where('digest', '>', after);
