@@ -46,6 +46,7 @@ import { BrowseQueries } from './metadata/sql/browse.js';
 import { SqlAuthStore } from './metadata/sql/auth-store.js';
 import { AccessService } from './policy/access.js';
 import { UploadService } from './registry/uploads.js';
+import { attachArtifact } from './registry/referrer-artifacts.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
@@ -167,7 +168,9 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     maxDelayMs: a.failedLoginMaxDelayMs,
   });
   const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit);
-  scans = new ScanService(meta, scanStore, blobs, audit, logger.child({ component: 'scanning' }), Date.now, () => securityGate.invalidate());
+  scans = new ScanService(meta, scanStore, blobs, audit, logger.child({ component: 'scanning' }), Date.now, () => securityGate.invalidate(), (repo, subject, type, bytes, notes) =>
+    attachArtifact(registry.uploads, registry.manifests, repo, subject, type, bytes, notes),
+  );
 
   // The /api/v1 services.
   const sessionTtlMs = a.sessionTtlHours * 3600_000;

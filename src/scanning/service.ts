@@ -20,6 +20,7 @@ import { readInventory, wantFile, type Inventory } from './inventory.js';
 import { walkLayers } from './layers.js';
 import { familyOf, lookupKeys, matchInventory, summarize, type Finding } from './match.js';
 import { parseAdvisory, type Severity } from './osv.js';
+import { SBOM_FORMATS, sbomBytes, type SbomFormat } from './sbom.js';
 import { SecurityPolicySchema, type SecurityPolicy } from './policy.js';
 import type { OsvDocument } from './vulndb.js';
 
@@ -94,6 +95,8 @@ export class ScanService {
     private readonly now: () => number = Date.now,
     /** Told after this process changed results or policies (drops the read gate's cache). */
     private readonly changed: () => void = () => {},
+    /** Attaches an SBOM to the image as an OCI 1.1 referrer (wired by main.ts over the registry). */
+    private readonly attach?: (repo: RepoName, subject: { digest: string; mediaType: string; size: number }, artifactType: string, bytes: Buffer, annotations: Record<string, string>) => Promise<unknown>,
   ) {}
 
   /** The RegistryChangeListener: an image push enqueues its scan in the push's transaction. */
@@ -138,13 +141,35 @@ export class ScanService {
       const inventory = readInventory(walked.files);
       const vulnerabilities = await this.match(inventory);
       this.logger.info({ repo, digest, packages: inventory.packages.length, vulnerabilities: vulnerabilities.length, entries: walked.entries, ms: this.now() - started }, 'scan finished');
-      return await this.complete(repo, { digest, status: 'done', reason: null, inventory, vulnerabilities });
+      const done = await this.complete(repo, { digest, status: 'done', reason: null, inventory, vulnerabilities });
+      await this.attachSboms(repo, manifest, inventory);
+      return done;
     } catch (e) {
       if (signal?.aborted) throw e;
       const reason = e instanceof Error ? e.message : String(e);
       this.logger.warn({ repo, digest, reason }, 'scan failed');
       return this.complete(repo, { digest, status: 'failed', reason: `could not read the image's layers: ${reason}`, inventory: null, vulnerabilities: [] });
     }
+  }
+
+  /** Publishes both SBOMs as referrers of the image; a refusal (a quota, say) is logged, not fatal. */
+  private async attachSboms(repo: RepoName, manifest: { digest: Digest; mediaType: string; size: number; pushedAt: number }, inventory: Inventory): Promise<void> {
+    if (!this.attach) return;
+    for (const format of Object.keys(SBOM_FORMATS) as SbomFormat[]) {
+      try {
+        const bytes = sbomBytes(format, { repository: repo, digest: manifest.digest, createdAt: manifest.pushedAt }, inventory);
+        await this.attach(repo, manifest, SBOM_FORMATS[format].artifactType, bytes, { 'org.opencontainers.image.created': new Date(manifest.pushedAt).toISOString(), 'dev.berth.sbom.format': format });
+      } catch (e) {
+        this.logger.warn({ repo, digest: manifest.digest, format, err: e instanceof Error ? e.message : String(e) }, 'could not attach the SBOM');
+      }
+    }
+  }
+
+  /** The SBOM of a scanned image manifest of `repo`; undefined when it has no inventory (yet). */
+  async sbom(repo: RepoName, digest: Digest, format: SbomFormat): Promise<Buffer | undefined> {
+    const manifest = await this.meta.manifests.get(repo, { kind: 'digest', digest });
+    const inventory = manifest && (await this.inventory(digest));
+    return inventory && sbomBytes(format, { repository: repo, digest, createdAt: manifest.pushedAt }, inventory);
   }
 
   /**

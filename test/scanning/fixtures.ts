@@ -6,6 +6,7 @@
  * the expected findings follow from the data, not from constants.
  */
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,12 +135,30 @@ export function rpmdb(pkgs: { name: string; version: string; release: string; ep
   return bytes;
 }
 
+const schema = (name: string): object => JSON.parse(readFileSync(join(ROOT, 'test/fixtures/schemas', name), 'utf8')) as object;
+
+/** A validator of the vendored schema `main` (draft 2020-12 or draft-07), with the schemas it refers to. */
+async function validator(main: string, refs: string[], draft2020: boolean): Promise<(doc: unknown) => string | null> {
+  const require = createRequire(import.meta.url);
+  type AjvLike = { addSchema(s: object): void; compile(s: object): ((d: unknown) => boolean) & { errors?: unknown }; errorsText(e: unknown): string };
+  const Impl = (draft2020 ? require('ajv/dist/2020') : require('ajv')).default as new (o: object) => AjvLike;
+  const ajv = new Impl({ strict: false, allErrors: true });
+  (require('ajv-formats').default as (a: AjvLike) => void)(ajv);
+  for (const r of refs) ajv.addSchema(schema(r));
+  const validate = ajv.compile(schema(main));
+  return (doc) => (validate(doc) ? null : ajv.errorsText(validate.errors));
+}
+
 /** Validates `docs` against the vendored OSV schema; throws naming the first invalid one. */
 export async function validateOsv(docs: unknown[]): Promise<void> {
-  const { default: Ajv2020 } = await import('ajv/dist/2020.js');
-  const { default: addFormats } = await import('ajv-formats');
-  const ajv = new (Ajv2020 as unknown as typeof import('ajv').default)({ strict: false, allErrors: true });
-  (addFormats as unknown as (a: unknown) => void)(ajv);
-  const validate = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'test/fixtures/schemas/osv.schema.json'), 'utf8')) as object);
-  for (const d of docs) if (!validate(d)) throw new Error(`${(d as { id: string }).id} does not follow the OSV schema: ${ajv.errorsText(validate.errors)}`);
+  const check = await validator('osv.schema.json', [], true);
+  for (const d of docs) {
+    const e = check(d);
+    if (e) throw new Error(`${(d as { id: string }).id} does not follow the OSV schema: ${e}`);
+  }
 }
+
+/** Errors of `doc` against the official SPDX 2.3 schema (null when valid). */
+export const spdxErrors = async (doc: unknown) => (await validator('spdx-2.3.schema.json', [], false))(doc);
+/** Errors of `doc` against the official CycloneDX 1.6 schema (null when valid). */
+export const cycloneDxErrors = async (doc: unknown) => (await validator('cyclonedx-1.6.schema.json', ['cyclonedx-spdx.schema.json', 'cyclonedx-jsf-0.82.schema.json'], false))(doc);

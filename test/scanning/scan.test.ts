@@ -18,7 +18,7 @@ import type { Digest } from '../../src/domain/names.js';
 import { startBerth, type TestBerth } from '../helpers/berth.js';
 import { pushImage } from '../helpers/oci.js';
 import { missingTools, run } from '../helpers/tools.js';
-import { apkInstalled, gzipLayer, hostBinariesOf, hostDpkg, hostWheels, npmPackage, tarOf, validateOsv, zstdLayer } from './fixtures.js';
+import { apkInstalled, cycloneDxErrors, gzipLayer, hostBinariesOf, hostDpkg, spdxErrors, hostWheels, npmPackage, tarOf, validateOsv, zstdLayer } from './fixtures.js';
 
 const CVSS_CRITICAL = 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H'; // 9.8
 const CVSS4_MEDIUM = 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N'; // 6.9
@@ -148,6 +148,41 @@ describe('vulnerability scanning', { skip: missingTools('zstd', 'zip', 'skopeo')
       a.vulnerabilities.map((v: { id: string; package: string; fixedVersion: string; severity: string }) => [v.id, v.package, v.fixedVersion, v.severity]),
       [['ALPINE-CVE-2099-0011', 'libcrypto3', '3.1.4-r6', 'medium']],
     );
+  });
+
+  it('publishes SPDX 2.3 and CycloneDX 1.6 SBOMs that follow the official schemas, as OCI 1.1 referrers of the image', async () => {
+    const path = `/repositories/${encodeURIComponent('secure/debian')}/manifests/${debian}/sbom`;
+    const spdx = await fetch(`${t.url}/api/v1${path}?format=spdx`);
+    assert.equal(spdx.status, 200);
+    assert.equal(spdx.headers.get('content-type'), 'application/spdx+json');
+    const spdxBytes = Buffer.from(await spdx.arrayBuffer());
+    const spdxDoc = JSON.parse(spdxBytes.toString('utf8'));
+    assert.equal(await spdxErrors(spdxDoc), null);
+    const cdx = await fetch(`${t.url}/api/v1${path}?format=cyclonedx`);
+    const cdxBytes = Buffer.from(await cdx.arrayBuffer());
+    const cdxDoc = JSON.parse(cdxBytes.toString('utf8'));
+    assert.equal(await cycloneDxErrors(cdxDoc), null);
+    assert.equal(cdxDoc.specVersion, '1.6');
+
+    // Both list every package of the inventory with its package URL.
+    const libcPurl = spdxDoc.packages.find((p: { name: string }) => p.name === 'libc6').externalRefs[0].referenceLocator;
+    assert.equal(decodeURIComponent(libcPurl), `pkg:deb/debian/libc6@${libc.version}?distro=debian-12&upstream=${libc.source}`);
+    assert.ok(cdxDoc.components.some((c: { name: string; purl: string }) => c.name === 'semver' && c.purl === `pkg:npm/semver@${semver.version}`));
+    assert.equal(spdxDoc.packages.length - 1, cdxDoc.components.length);
+    assert.equal((await api('GET', `${path}?format=xml`)).status, 400);
+
+    // Attached as referrers, byte for byte what the API serves.
+    const refs = (await (await fetch(`${t.url}/v2/secure/debian/referrers/${debian}`)).json()) as { manifests: { digest: string; artifactType: string }[] };
+    const types = refs.manifests.map((m) => m.artifactType).sort();
+    assert.deepEqual(types, ['application/spdx+json', 'application/vnd.cyclonedx+json']);
+    for (const m of refs.manifests) {
+      const am = (await (await fetch(`${t.url}/v2/secure/debian/manifests/${m.digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json()) as { subject: { digest: string }; layers: { digest: string }[] };
+      assert.equal(am.subject.digest, debian);
+      const blob = Buffer.from(await (await fetch(`${t.url}/v2/secure/debian/blobs/${am.layers[0]!.digest}`)).arrayBuffer());
+      assert.ok(blob.equals(m.artifactType === 'application/spdx+json' ? spdxBytes : cdxBytes));
+    }
+    // The SBOM artifacts themselves are not scanned.
+    assert.equal((await report('secure/debian', refs.manifests[0]!.digest)).status, 'unsupported');
   });
 
   it('a layer that is not an archive fails the scan, not the push', async () => {

@@ -182,6 +182,22 @@ export const securityRoutes: ApiRoute[] = [
     },
   },
   {
+    method: 'GET',
+    url: '/repositories/:repo/manifests/:digest/sbom',
+    action: 'pull',
+    resource: repositoryResource,
+    summary: "A scanned image's SBOM: SPDX 2.3 JSON (format=spdx, the default) or CycloneDX 1.6 JSON (format=cyclonedx).",
+    body: null,
+    query: queryOf({ format: true }),
+    response: z.record(z.string(), z.unknown()),
+    audit: null,
+    async handle(request, reply, s) {
+      const p = params(request);
+      const sbom = await s.security.sbom(p.repo!, p.digest!, query(request).format);
+      return reply.type(sbom.contentType).send(sbom.bytes);
+    },
+  },
+  {
     method: 'POST',
     url: '/repositories/:repo/manifests/:digest/scan',
     action: 'push',

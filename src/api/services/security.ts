@@ -17,6 +17,7 @@ import { principalName, type Principal } from '../../policy/principal.js';
 import type { Finding } from '../../scanning/match.js';
 import { severityRank, type Severity } from '../../scanning/osv.js';
 import type { SecurityPolicy } from '../../scanning/policy.js';
+import { SBOM_FORMATS, type SbomFormat } from '../../scanning/sbom.js';
 import { VulnDbError, type ScanService } from '../../scanning/service.js';
 import { osvDocuments } from '../../scanning/vulndb.js';
 
@@ -54,6 +55,14 @@ export class SecurityApi {
       (filter.fixed === undefined || (v.fixedVersion !== null) === filter.fixed) &&
       (filter.package === undefined || v.package === filter.package);
     return { ...r, database: { ...r.database, ...(await this.scans.databaseInfo()), version: r.database.version }, vulnerabilities: r.vulnerabilities.filter(keep) };
+  }
+
+  async sbom(repoName: string, digestText: string, format: string | undefined): Promise<{ contentType: string; bytes: Buffer }> {
+    const f = format ?? 'spdx';
+    if (!(f in SBOM_FORMATS)) throw new ProblemError('INVALID', `format: one of ${Object.keys(SBOM_FORMATS).join(', ')}`);
+    const bytes = await this.scans.sbom(repoOr404(repoName), digestOr400(digestText), f as SbomFormat);
+    if (!bytes) throw new ProblemError('NOT_FOUND', `no SBOM for ${digestText.slice(0, 200)} in ${repoName.slice(0, 300)}: it does not exist or has not been scanned`);
+    return { contentType: SBOM_FORMATS[f as SbomFormat].artifactType, bytes };
   }
 
   async requestScan(repoName: string, digestText: string): Promise<{ queued: boolean }> {
