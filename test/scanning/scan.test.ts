@@ -18,7 +18,7 @@ import type { Digest } from '../../src/domain/names.js';
 import { startBerth, type TestBerth } from '../helpers/berth.js';
 import { pushImage } from '../helpers/oci.js';
 import { missingTools, run } from '../helpers/tools.js';
-import { apkInstalled, cycloneDxErrors, gzipLayer, hostBinariesOf, hostDpkg, spdxErrors, hostWheels, npmPackage, tarOf, validateOsv, zstdLayer } from './fixtures.js';
+import { ROOT, apkInstalled, cycloneDxErrors, gzipLayer, hostBinariesOf, hostDpkg, spdxErrors, hostWheels, npmPackage, tarOf, validateOsv, zstdLayer } from './fixtures.js';
 
 const CVSS_CRITICAL = 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H'; // 9.8
 const CVSS4_MEDIUM = 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N'; // 6.9
@@ -228,6 +228,41 @@ describe('vulnerability scanning', { skip: missingTools('zstd', 'zip', 'skopeo')
     }
     const info = await api('GET', '/vulnerability-db');
     assert.equal(info.body.advisories, advisories().length + 1);
+    assert.equal(info.body.version, (await report('secure/debian', debian)).database.version);
+  });
+
+  it('the CLI scans, lists vulnerabilities, prints SBOMs and imports a folder', async () => {
+    const env = { BERTH_CLI_CONFIG: join(work, 'cli.json') };
+    // The CLI always signs in: a user and a personal access token (access control is off here).
+    assert.equal((await api('POST', '/users', { name: 'cli', password: 'cli-password-1', admin: true })).status, 201);
+    const token = await api('POST', '/users/cli/tokens', { name: 'cli' });
+    assert.equal(token.status, 201, JSON.stringify(token.body));
+    await writeFile(env.BERTH_CLI_CONFIG, JSON.stringify({ url: t.url, user: 'cli', token: token.body.token }));
+    const berth = (...args: string[]) => run(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), ...args], { env });
+    const scanned = await berth('scan', 'secure/alpine:v1');
+    assert.match(scanned.stdout, /^secure\/alpine:v1: done; critical 0, high 0, medium 1, low 0, unknown 0; database osv-/);
+    const table = (await berth('vulns', 'secure/alpine:v1')).stdout;
+    assert.match(table, /SEVERITY\s+ID\s+PACKAGE\s+INSTALLED VERSION\s+FIXED VERSION/);
+    assert.match(table, /medium\s+ALPINE-CVE-2099-0011\s+libcrypto3\s+3\.1\.4-r5\s+3\.1\.4-r6/);
+    const json = JSON.parse((await berth('vulns', `secure/debian@${debian}`, '--severity', 'critical', '--json')).stdout);
+    assert.ok(json.vulnerabilities.length > 0 && json.vulnerabilities.every((v: { severity: string }) => v.severity === 'critical'));
+    const sbom = JSON.parse((await berth('sbom', 'secure/alpine:v1', '--format', 'cyclonedx')).stdout);
+    assert.deepEqual(sbom.components.map((c: { name: string }) => c.name).sort(), ['busybox', 'libcrypto3']);
+
+    const dir = join(work, 'db3');
+    await mkdir(join(dir, 'alpine'), { recursive: true });
+    const extra = { id: 'ALPINE-CVE-2099-0012', modified: '2026-03-01T00:00:00Z', affected: [{ package: { ecosystem: 'Alpine:v3.19', name: 'busybox' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '1.36.1-r6' }] }] }] };
+    await validateOsv([extra]);
+    await writeFile(join(dir, 'alpine', `${extra.id}.json`), JSON.stringify(extra));
+    const imported = await berth('vulndb', 'import', dir);
+    assert.match(imported.stdout, /^IMPORTED\s+VERSION\n1\s+osv-/);
+    const version = imported.stdout.trim().split(/\s+/).pop()!;
+    const a = await settled('secure/alpine', alpine, version);
+    assert.ok(a.vulnerabilities.some((v: { id: string }) => v.id === extra.id));
+    // Bad input: one line on stderr, a non-zero exit.
+    await writeFile(join(work, 'not-an-archive.txt'), 'hello');
+    await assert.rejects(berth('vulndb', 'import', join(work, 'not-an-archive.txt')), /berth: .*not a folder, \.zip, \.tar\.gz or \.tar/);
+    await assert.rejects(berth('vulns', 'secure/alpine:nope'), /berth: secure\/alpine has no tag nope/);
   });
 
   it('a bad database import is refused and changes nothing', async () => {

@@ -1005,6 +1005,14 @@ export interface ApiPaths {
       };
     };
   };
+  "/repositories/{repo}/manifests/{digest}/sbom": {
+    get: {
+      params: { repo: string; digest: string };
+      query: { format?: string | number | null };
+      body: undefined;
+      response: Record<string, unknown>;
+    };
+  };
   "/repositories/{repo}/manifests/{digest}/scan": {
     post: {
       params: { repo: string; digest: string };
