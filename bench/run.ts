@@ -7,7 +7,9 @@
  *           on the filesystem and the reference on S3 (its own bucket on the same gateway),
  *           plus tag-list and catalog p99 over 10,000 repositories;
  *   auth    manifest GET with access control: anonymous, Basic, Bearer; reference with htpasswd;
- *   workers manifest GET with BERTH_WORKERS=2 against 1, with CPU per request.
+ *   workers manifest GET with BERTH_WORKERS=2 against 1, with CPU per request;
+ *   scan    vulnerability scanning in process: inventory of a 1 GiB image against `tar -tz`,
+ *           a rescan of 10,000 inventories against 100,000 advisories, peak RSS (bench/scan.ts).
  * Servers, temporary folders, the database and the bucket are removed whatever happens. Prints
  * the tables and writes bench/results/latest.{json,md}.
  *
@@ -24,9 +26,10 @@ import { createPgS3, listingTable, seedTags, type PgS3 } from './pg-s3.js';
 import { machine, REF_BERTH, textTable, writeResults, type Row, type Table } from './report.js';
 import { startBerth, startReference, type Registry } from './servers.js';
 import { workersTable } from './workers.js';
+import { scanTable, type ScanSettings } from './scan.js';
 import { runAll, type Figures, type Settings } from './workloads.js';
 
-const settings: Settings = {
+const settings: Settings & ScanSettings = {
   blobMiB: 256,
   chunkMiB: 8,
   bigMiB: 1024,
@@ -41,11 +44,15 @@ const settings: Settings = {
   tagConcurrency: 16,
   tagListConnections: 1,
   tagListSeconds: 3,
+  scanLayerMiB: 1024,
+  scanFiles: 50_000,
+  scanInventories: 10_000,
+  scanAdvisories: 100_000,
 };
-if (process.env.BENCH_QUICK === '1') Object.assign(settings, { blobMiB: 16, bigMiB: 64, repeat: 1, images: 20, tags: 100, tagPutSeconds: 2, loadSeconds: 1, tagListSeconds: 1 });
+if (process.env.BENCH_QUICK === '1') Object.assign(settings, { blobMiB: 16, bigMiB: 64, repeat: 1, images: 20, tags: 100, tagPutSeconds: 2, loadSeconds: 1, tagListSeconds: 1, scanLayerMiB: 64, scanFiles: 5000, scanInventories: 500, scanAdvisories: 10_000 });
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
 
-const SECTIONS = ['table', 'pgs3', 'auth', 'workers'] as const;
+const SECTIONS = ['table', 'pgs3', 'auth', 'workers', 'scan'] as const;
 type Section = (typeof SECTIONS)[number];
 function sections(): Set<Section> {
   const raw = process.env.BENCH_ONLY?.trim();
@@ -205,6 +212,7 @@ async function main(): Promise<void> {
       tables.push(await workersTable(settings, logLevel, log, own));
       await stopAll();
     }
+    if (only.has('scan')) tables.push(await scanTable(settings, log));
     const seconds = (performance.now() - started) / 1000;
     const loadAfter = loadavg();
     const avg = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');

@@ -66,9 +66,13 @@ export interface ScanQueries {
   putResult(r: Omit<ScanResultRecord, 'updatedAt'>, findings: FindingRow[], now: number): Promise<void>;
   /** Forgets the results (and findings) of `digests`; no-op for unknown ones. */
   deleteResults(digests: string[]): Promise<void>;
-  /** Stored inventories in digest order after `after`, up to `limit` (rescans page through them). */
-  inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; scanner: string }[]>;
-  /** Digests whose findings name `advisoryId` (or an alias stored as the id) or `package`. */
+  /** Stored inventories (with their current findings) in digest order after `after`, up to `limit` (rescans page through them). */
+  inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; vulnerabilities: unknown[]; scanner: string }[]>;
+  /** Replaces a result's findings (not its inventory) after matching it against `dbVersion` at `now`. */
+  setFindings(digest: string, vulnerabilities: unknown[], findings: FindingRow[], dbVersion: string | null, now: number): Promise<void>;
+  /** Records that the results of `digests` were matched against `dbVersion` at `now` (findings unchanged). */
+  markMatched(digests: string[], dbVersion: string | null, now: number): Promise<void>;
+  /** Findings naming the advisory `advisoryId` (its id, or any of its aliases) or `package`, by digest. */
   findDigests(q: { advisoryId?: string | undefined; package?: string | undefined }, limit: number): Promise<{ digest: string; advisoryId: string; package: string; severity: string }[]>;
   /** The repositories holding each manifest of `digests`, with the tags pointing at it there. */
   holders(digests: string[]): Promise<{ digest: string; repository: string; tags: string[] }[]>;

@@ -1,6 +1,7 @@
 /** Row types of the scanning tables (migration 0010-scanning). */
 export interface ScanTables {
   vuln_advisories: { id: string; modified: string; aliases: string; summary: string; severity: string; cvss: string | null; imported_at: number };
+  vuln_aliases: { alias: string; advisory_id: string };
   vuln_affected: { advisory_id: string; family: string; name: string; entry: string };
   scan_results: {
     digest: string;

@@ -116,15 +116,22 @@ export function parseAdvisory(json: unknown): Advisory {
   };
 }
 
+/** Each range's events in version order, sorted once per range object (rescans reuse entries). */
+const sortedEvents = new WeakMap<OsvRange, OsvEvent[]>();
+
 /** Whether `version` falls in one range; and the fixed version that ends it. */
 function inRange(range: OsvRange, version: string, cmp: Compare): { affected: boolean; fixed: string | null } {
-  const key = (e: OsvEvent): string => e.introduced ?? e.fixed ?? e.last_affected ?? e.limit ?? '';
-  const order = (a: OsvEvent, b: OsvEvent): number => {
-    if (a.introduced === '0') return b.introduced === '0' ? 0 : -1;
-    if (b.introduced === '0') return 1;
-    return cmp(key(a), key(b));
-  };
-  const events = [...range.events].sort(order);
+  let events = sortedEvents.get(range);
+  if (!events) {
+    const key = (e: OsvEvent): string => e.introduced ?? e.fixed ?? e.last_affected ?? e.limit ?? '';
+    const order = (a: OsvEvent, b: OsvEvent): number => {
+      if (a.introduced === '0') return b.introduced === '0' ? 0 : -1;
+      if (b.introduced === '0') return 1;
+      return cmp(key(a), key(b));
+    };
+    events = [...range.events].sort(order);
+    sortedEvents.set(range, events);
+  }
   let affected = false;
   let fixed: string | null = null;
   for (const e of events) {

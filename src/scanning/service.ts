@@ -18,7 +18,7 @@ import type { RegistryChange } from '../policy/registry-changes.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { readInventory, wantFile, type Inventory } from './inventory.js';
 import { walkLayers } from './layers.js';
-import { familyOf, lookupKeys, matchInventory, summarize, type Finding } from './match.js';
+import { familyOf, lookupKeys, matchInventory, summarize, type AdvisoryRow, type Finding } from './match.js';
 import { parseAdvisory, type Severity } from './osv.js';
 import { SBOM_FORMATS, sbomBytes, type SbomFormat } from './sbom.js';
 import { SecurityPolicySchema, type SecurityPolicy } from './policy.js';
@@ -28,6 +28,8 @@ export const SCANNER = 'berth';
 export const GATE_VERSION = 'gate.version';
 const DB_VERSION = 'db.version';
 const DB_UPDATED = 'db.updatedAt';
+/** Advisory rows a rescan keeps parsed across pages before it starts over. */
+const RESCAN_CACHE_ROWS = 300_000;
 
 const IMAGE_MANIFESTS = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
 const IMAGE_CONFIGS = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
@@ -74,15 +76,15 @@ export interface SearchHit {
   repository: string;
   digest: string;
   tags: string[];
-  /** The identifier searched for (or, searching by package, each advisory's own id and aliases). */
+  /** The advisory's id (searching by an alias finds the advisories that carry it). */
   id: string;
   packages: string[];
   severity: string;
 }
 
-/** Search rows of findings: one per identifier and alias, so a CVE finds a GHSA or DSA advisory. */
+/** Search rows of findings: one per advisory and package (aliases are the database's, see vuln_aliases). */
 function findingRows(vulns: Finding[]): { advisoryId: string; package: string; severity: string }[] {
-  return vulns.flatMap((v) => [...new Set([v.id, ...v.aliases])].map((id) => ({ advisoryId: id, package: v.package, severity: v.severity })));
+  return vulns.map((v) => ({ advisoryId: v.id, package: v.package, severity: v.severity }));
 }
 
 export class ScanService {
@@ -202,6 +204,10 @@ export class ScanService {
    */
   async rescanAll(signal?: AbortSignal): Promise<{ inventories: number; changed: number }> {
     const dbVersion = (await this.store.state(DB_VERSION)) ?? null;
+    // Advisory rows by (family, name), kept across pages (inventories share most packages);
+    // dropped whole when they grow past RESCAN_CACHE_ROWS, to bound memory.
+    const cache = new Map<string, AdvisoryRow[]>();
+    let cachedRows = 0;
     let after: string | null = null;
     let inventories = 0;
     let changed = 0;
@@ -209,29 +215,35 @@ export class ScanService {
       signal?.throwIfAborted();
       const page = await this.store.inventories(after, 200);
       if (page.length === 0) break;
-      // One advisory lookup per page: the union of the page's packages.
-      const keys = new Map<string, { family: string; name: string }>();
-      for (const row of page) for (const k of lookupKeys(row.inventory as Inventory)) keys.set(`${k.family}\0${k.name}`, k);
-      const rows = await this.store.affectedBy([...keys.values()]);
-      const byKey = new Map<string, typeof rows>();
-      for (const row of rows) {
+      const missing = new Map<string, { family: string; name: string }>();
+      for (const row of page) for (const k of lookupKeys(row.inventory as Inventory)) if (!cache.has(`${k.family}\0${k.name}`)) missing.set(`${k.family}\0${k.name}`, k);
+      if (cachedRows > RESCAN_CACHE_ROWS) {
+        cache.clear();
+        cachedRows = 0;
+        for (const row of page) for (const k of lookupKeys(row.inventory as Inventory)) missing.set(`${k.family}\0${k.name}`, k);
+      }
+      for (const k of missing.keys()) cache.set(k, []);
+      for (const row of await this.store.affectedBy([...missing.values()])) {
         const e = row.entry as { ecosystem: string; name: string };
-        const k = `${familyOf(e.ecosystem)}\0${e.name}`;
-        if (!byKey.has(k)) byKey.set(k, []);
-        byKey.get(k)!.push(row);
+        cache.get(`${familyOf(e.ecosystem)}\0${e.name}`)?.push(row);
+        cachedRows++;
       }
       const now = this.now();
+      const unchanged: string[] = [];
+      const updates: { digest: string; vulns: Finding[] }[] = [];
+      for (const row of page) {
+        const inv = row.inventory as Inventory;
+        const vulns = matchInventory(inv, lookupKeys(inv).flatMap((k) => cache.get(`${k.family}\0${k.name}`) ?? []));
+        if (JSON.stringify(row.vulnerabilities) === JSON.stringify(vulns)) unchanged.push(row.digest);
+        else updates.push({ digest: row.digest, vulns });
+      }
       await this.store.transaction(async (tx) => {
-        for (const row of page) {
-          const inv = row.inventory as Inventory;
-          const vulns = matchInventory(inv, lookupKeys(inv).flatMap((k) => byKey.get(`${k.family}\0${k.name}`) ?? []));
-          const prev = await tx.scans.result(row.digest);
-          if (prev && JSON.stringify(prev.vulnerabilities) !== JSON.stringify(vulns)) changed++;
-          await tx.scans.putResult({ digest: row.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: vulns, dbVersion, scanner: row.scanner, scannedAt: now }, findingRows(vulns), now);
-        }
+        await tx.scans.markMatched(unchanged, dbVersion, now);
+        for (const u of updates) await tx.scans.setFindings(u.digest, u.vulns, findingRows(u.vulns), dbVersion, now);
         await tx.scans.bump(GATE_VERSION);
       }, { isolation: 'read-committed' });
       this.changed();
+      changed += updates.length;
       inventories += page.length;
       after = page[page.length - 1]!.digest;
     }

@@ -56,6 +56,7 @@ const TABLES = [
   'login_failures',
   'vuln_advisories',
   'vuln_affected',
+  'vuln_aliases',
   'scan_results',
   'scan_findings',
   'security_policies',

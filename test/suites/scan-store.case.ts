@@ -18,7 +18,7 @@ export interface ScanHarness {
   close(): Promise<void>;
 }
 
-const KEPT: ReadonlySet<string> = new Set(['vuln_advisories', 'vuln_affected', 'scanning_state', 'audit_events']);
+const KEPT: ReadonlySet<string> = new Set(['vuln_advisories', 'vuln_affected', 'vuln_aliases', 'scanning_state', 'audit_events']);
 
 const advisory = (id: string, affected: { family: string; name: string }[]) => ({
   id,
@@ -67,17 +67,28 @@ export function scanStoreSuite(name: string, open: () => Promise<ScanHarness>, s
       const inv = { os: null, packages: [{ name: 'openssl', version: '1', ecosystem: 'Debian:12', type: 'deb', path: 'x' }] };
       await s.putResult({ digest: m1.digest, status: 'running', reason: null, inventory: null, vulnerabilities: [], dbVersion: null, scanner: 'berth', scannedAt: null }, [], 5);
       assert.equal((await s.result(m1.digest))!.status, 'running');
-      await s.putResult({ digest: m1.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: [{ id: 'S-1' }], dbVersion: 'v1', scanner: 'berth', scannedAt: 10 }, [{ advisoryId: 'S-1', package: 'openssl', severity: 'high' }, { advisoryId: 'CVE-S-1', package: 'openssl', severity: 'high' }], 10);
+      await s.putAdvisories([advisory('S-9', [{ family: 'Debian', name: 'openssl' }])], 1);
+      await s.putResult({ digest: m1.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: [{ id: 'S-9' }], dbVersion: 'v1', scanner: 'berth', scannedAt: 10 }, [{ advisoryId: 'S-9', package: 'openssl', severity: 'high' }, { advisoryId: 'OTHER-1', package: 'libssl', severity: 'low' }], 10);
       await s.putResult({ digest: m2.digest, status: 'failed', reason: 'bad layer', inventory: null, vulnerabilities: [], dbVersion: 'v1', scanner: 'berth', scannedAt: 11 }, [], 11);
-      assert.deepEqual(await s.result(m1.digest), { digest: m1.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: [{ id: 'S-1' }], dbVersion: 'v1', scanner: 'berth', scannedAt: 10, updatedAt: 10 });
+      assert.deepEqual(await s.result(m1.digest), { digest: m1.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: [{ id: 'S-9' }], dbVersion: 'v1', scanner: 'berth', scannedAt: 10, updatedAt: 10 });
       assert.equal(await s.result(digest('never')), undefined);
       assert.deepEqual((await s.results([m1.digest, m2.digest, digest('never')])).map((x) => x.status).sort(), ['done', 'failed']);
 
       assert.deepEqual((await s.inventories(null, 10)).map((x) => x.digest), [m1.digest], 'only results with an inventory');
       assert.deepEqual(await s.inventories(m1.digest, 10), []);
 
-      assert.deepEqual(await s.findDigests({ advisoryId: 'CVE-S-1' }, 10), [{ digest: m1.digest, advisoryId: 'CVE-S-1', package: 'openssl', severity: 'high' }]);
-      assert.deepEqual((await s.findDigests({ package: 'openssl' }, 10)).map((f) => f.advisoryId).sort(), ['CVE-S-1', 'S-1']);
+      // By the advisory's id or one of its aliases.
+      assert.deepEqual(await s.findDigests({ advisoryId: 'CVE-S-9' }, 10), [{ digest: m1.digest, advisoryId: 'S-9', package: 'openssl', severity: 'high' }]);
+      assert.deepEqual(await s.findDigests({ advisoryId: 'S-9' }, 10), [{ digest: m1.digest, advisoryId: 'S-9', package: 'openssl', severity: 'high' }]);
+      assert.deepEqual((await s.findDigests({ package: 'libssl' }, 10)).map((f) => f.advisoryId), ['OTHER-1']);
+      assert.deepEqual(await s.findDigests({ advisoryId: 'CVE-S-1' }, 10), []);
+
+      // Findings replaced without touching the inventory.
+      await s.setFindings(m1.digest, [{ id: 'OTHER-1' }], [{ advisoryId: 'OTHER-1', package: 'libssl', severity: 'low' }], 'v1b', 15);
+      assert.deepEqual(await s.result(m1.digest), { digest: m1.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: [{ id: 'OTHER-1' }], dbVersion: 'v1b', scanner: 'berth', scannedAt: 15, updatedAt: 15 });
+      assert.deepEqual(await s.findDigests({ package: 'openssl' }, 10), []);
+      await s.markMatched([m1.digest], 'v1c', 16);
+      assert.deepEqual([(await s.result(m1.digest))!.dbVersion, (await s.result(m1.digest))!.scannedAt], ['v1c', 16]);
       const byDigest = (a: { digest: string }, b: { digest: string }) => (a.digest < b.digest ? -1 : 1);
       assert.deepEqual((await s.holders([m1.digest, m2.digest])).sort(byDigest), [
         { digest: m1.digest, repository: 'scanproj/app', tags: ['v1'] },
@@ -86,7 +97,7 @@ export function scanStoreSuite(name: string, open: () => Promise<ScanHarness>, s
 
       // A new result replaces the findings too.
       await s.putResult({ digest: m1.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: [], dbVersion: 'v2', scanner: 'berth', scannedAt: 20 }, [], 20);
-      assert.deepEqual(await s.findDigests({ package: 'openssl' }, 10), []);
+      assert.deepEqual(await s.findDigests({ package: 'libssl' }, 10), []);
 
       await s.deleteResults([m1.digest, m2.digest]);
       assert.deepEqual(await s.results([m1.digest, m2.digest]), []);

@@ -33,6 +33,14 @@ export function scanning(dialect: Dialect): Migration {
         .execute();
       await db.schema.createIndex('vuln_affected_package').on('vuln_affected').columns(['family', 'name']).execute();
       await db.schema.createIndex('vuln_affected_advisory').on('vuln_affected').column('advisory_id').execute();
+      // Other identifiers of an advisory (CVE ids of a DSA or GHSA), so search by either finds it.
+      await db.schema
+        .createTable('vuln_aliases')
+        .addColumn('alias', 'text', (c) => c.notNull())
+        .addColumn('advisory_id', 'text', (c) => c.notNull().references('vuln_advisories.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('vuln_aliases_pk', ['alias', 'advisory_id'])
+        .execute();
+      await db.schema.createIndex('vuln_aliases_advisory').on('vuln_aliases').column('advisory_id').execute();
 
       await db.schema
         .createTable('scan_results')

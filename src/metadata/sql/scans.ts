@@ -38,6 +38,7 @@ export class SqlScans implements ScanQueries {
     for (const part of chunks(list, 200)) {
       const ids = part.map((a) => a.id);
       await this.db.deleteFrom('vuln_affected').where('advisory_id', 'in', ids).execute();
+      await this.db.deleteFrom('vuln_aliases').where('advisory_id', 'in', ids).execute();
       await this.db.deleteFrom('vuln_advisories').where('id', 'in', ids).execute();
       await this.db
         .insertInto('vuln_advisories')
@@ -45,6 +46,8 @@ export class SqlScans implements ScanQueries {
         .execute();
       const rows = part.flatMap((a) => a.affected.map((e) => ({ advisory_id: a.id, family: e.family, name: e.name, entry: JSON.stringify(e.entry) })));
       for (const r of chunks(rows, 200)) if (r.length) await this.db.insertInto('vuln_affected').values(r).execute();
+      const aliases = part.flatMap((a) => [...new Set(a.aliases)].filter((x) => x !== a.id).map((alias) => ({ alias, advisory_id: a.id })));
+      for (const r of chunks(aliases, 400)) if (r.length) await this.db.insertInto('vuln_aliases').values(r).execute();
     }
   }
 
@@ -104,9 +107,7 @@ export class SqlScans implements ScanQueries {
       .values(row)
       .onConflict((oc) => oc.column('digest').doUpdateSet({ ...row }))
       .execute();
-    for (const part of chunks(findings, 200)) {
-      if (part.length) await this.db.insertInto('scan_findings').values(part.map((f) => ({ digest: r.digest, advisory_id: f.advisoryId, package: f.package, severity: f.severity }))).execute();
-    }
+    await this.insertFindings(r.digest, findings);
   }
 
   async deleteResults(digests: string[]): Promise<void> {
@@ -117,15 +118,32 @@ export class SqlScans implements ScanQueries {
     }
   }
 
-  async inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; scanner: string }[]> {
-    let q = this.db.selectFrom('scan_results').select(['digest', 'inventory', 'scanner']).where('inventory', 'is not', null).orderBy('digest').limit(limit);
+  async inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; vulnerabilities: unknown[]; scanner: string }[]> {
+    let q = this.db.selectFrom('scan_results').select(['digest', 'inventory', 'vulnerabilities', 'scanner']).where('inventory', 'is not', null).orderBy('digest').limit(limit);
     if (after !== null) q = q.where('digest', '>', after);
-    return (await q.execute()).map((r) => ({ digest: r.digest, inventory: JSON.parse(r.inventory!), scanner: r.scanner }));
+    return (await q.execute()).map((r) => ({ digest: r.digest, inventory: JSON.parse(r.inventory!), vulnerabilities: r.vulnerabilities ? (JSON.parse(r.vulnerabilities) as unknown[]) : [], scanner: r.scanner }));
+  }
+
+  async setFindings(digest: string, vulnerabilities: unknown[], findings: FindingRow[], dbVersion: string | null, now: number): Promise<void> {
+    await this.db.deleteFrom('scan_findings').where('digest', '=', digest).execute();
+    await this.db.updateTable('scan_results').set({ vulnerabilities: JSON.stringify(vulnerabilities), db_version: dbVersion, scanned_at: now, updated_at: now }).where('digest', '=', digest).execute();
+    await this.insertFindings(digest, findings);
+  }
+
+  private async insertFindings(digest: string, findings: FindingRow[]): Promise<void> {
+    for (const part of chunks(findings, 1000)) {
+      if (part.length) await this.db.insertInto('scan_findings').values(part.map((f) => ({ digest, advisory_id: f.advisoryId, package: f.package, severity: f.severity }))).execute();
+    }
+  }
+
+  async markMatched(digests: string[], dbVersion: string | null, now: number): Promise<void> {
+    for (const part of chunks(digests)) if (part.length) await this.db.updateTable('scan_results').set({ db_version: dbVersion, scanned_at: now, updated_at: now }).where('digest', 'in', part).execute();
   }
 
   async findDigests(q: { advisoryId?: string | undefined; package?: string | undefined }, limit: number): Promise<{ digest: string; advisoryId: string; package: string; severity: string }[]> {
     let s = this.db.selectFrom('scan_findings').select(['digest', 'advisory_id', 'package', 'severity']).orderBy('digest').orderBy('advisory_id').limit(limit);
-    if (q.advisoryId !== undefined) s = s.where('advisory_id', '=', q.advisoryId);
+    const id = q.advisoryId;
+    if (id !== undefined) s = s.where((eb) => eb.or([eb('advisory_id', '=', id), eb('advisory_id', 'in', eb.selectFrom('vuln_aliases').select('advisory_id').where('alias', '=', id))]));
     if (q.package !== undefined) s = s.where('package', '=', q.package);
     return (await s.execute()).map((r) => ({ digest: r.digest, advisoryId: r.advisory_id, package: r.package, severity: r.severity }));
   }
