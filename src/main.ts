@@ -53,6 +53,7 @@ import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
 import { SqlScanStore } from './metadata/sql/scans.js';
 import { SecurityGate } from './scanning/gate.js';
 import { ScanService } from './scanning/service.js';
+import type { RegistryChangeListener } from './policy/registry-changes.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -136,9 +137,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const scanStore = new SqlScanStore(meta.db, meta.dialect);
   const securityGate = new SecurityGate(scanStore, { refreshMs: config.scanning.gateRefreshMs, maxEntries: config.scanning.gateCacheEntries });
   let scans: ScanService | undefined;
-  const scanOnPush = async (...args: Parameters<ScanService['onChange']>) => {
-    if (config.scanning.onPush) await scans!.onChange(...args);
-  };
+  const scanOnPush: RegistryChangeListener = (tx, change) => scans!.listener({ scanOnPush: config.scanning.onPush, databaseRepository: config.scanning.databaseRepository })(tx, change);
   const registry = {
     blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy, { verifyReads: config.storage.verifyReads }),
     uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy, {

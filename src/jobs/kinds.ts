@@ -59,6 +59,14 @@ export const JOB_KINDS = {
       await s.scans.scan(parseRepoName(repository), parseDigest(digest), ctx.signal);
     },
   }),
+  'vulndb.import': kind({
+    description: 'Imports the OSV database carried by an artifact pushed into scanning.databaseRepository.',
+    payload: z.strictObject({ repository: z.string().min(1), digest: z.string().min(1) }),
+    async run(s, { repository, digest }) {
+      const r = await s.scans.importFromArtifact(parseRepoName(repository), parseDigest(digest));
+      s.logger.info({ repository, digest, imported: r.imported, version: r.version }, 'vulnerability database imported from the registry');
+    },
+  }),
   'scan.rescan': kind({
     description: 'Matches every stored inventory against the vulnerability database again (after it changed); reads no layer.',
     payload: z.strictObject({}),

@@ -9,6 +9,11 @@
  * result or database change bumps the `gate.version` counter, which read-gate caches in
  * every process compare (see gate.ts).
  */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
 import { projectOf, type Digest, type RepoName } from '../domain/names.js';
@@ -22,7 +27,7 @@ import { familyOf, lookupKeys, matchInventory, summarize, type AdvisoryRow, type
 import { parseAdvisory, type Severity } from './osv.js';
 import { SBOM_FORMATS, sbomBytes, type SbomFormat } from './sbom.js';
 import { SecurityPolicySchema, type SecurityPolicy } from './policy.js';
-import type { OsvDocument } from './vulndb.js';
+import { osvDocuments, type OsvDocument } from './vulndb.js';
 
 export const SCANNER = 'berth';
 export const GATE_VERSION = 'gate.version';
@@ -101,12 +106,48 @@ export class ScanService {
     private readonly attach?: (repo: RepoName, subject: { digest: string; mediaType: string; size: number }, artifactType: string, bytes: Buffer, annotations: Record<string, string>) => Promise<unknown>,
   ) {}
 
-  /** The RegistryChangeListener: an image push enqueues its scan in the push's transaction. */
-  readonly onChange = async (tx: MetadataQueries, change: RegistryChange): Promise<void> => {
-    if (change.kind !== 'manifest.pushed' || !isScannableImage(change)) return;
-    const now = this.now();
-    await tx.jobs.enqueue({ kind: 'scan.manifest', payload: { repository: change.repo, digest: change.digest }, maxAttempts: 3, runAt: now, dedupeKey: `scan:${change.digest}` }, now);
-  };
+  /**
+   * The RegistryChangeListener: an image push enqueues its scan, and a push into the database
+   * repository (`databaseRepository`) its import, in the push's transaction.
+   */
+  listener(opts: { scanOnPush: boolean; databaseRepository: string | null }) {
+    return async (tx: MetadataQueries, change: RegistryChange): Promise<void> => {
+      if (change.kind !== 'manifest.pushed') return;
+      const now = this.now();
+      if (opts.databaseRepository !== null && change.repo === opts.databaseRepository && !INDEX_MANIFESTS.has(change.mediaType) && !change.subject) {
+        await tx.jobs.enqueue({ kind: 'vulndb.import', payload: { repository: change.repo, digest: change.digest }, maxAttempts: 3, runAt: now, dedupeKey: `vulndb.import:${change.digest}` }, now);
+        return;
+      }
+      if (!opts.scanOnPush || !isScannableImage(change)) return;
+      await tx.jobs.enqueue({ kind: 'scan.manifest', payload: { repository: change.repo, digest: change.digest }, maxAttempts: 3, runAt: now, dedupeKey: `scan:${change.digest}` }, now);
+    };
+  }
+
+  /**
+   * Imports the OSV database carried by an artifact of this registry: every layer a .zip,
+   * .tar.gz or .tar of OSV JSON files (spooled to a temporary file: a zip needs random access).
+   */
+  async importFromArtifact(repo: RepoName, digest: Digest): Promise<{ imported: number; version: string }> {
+    const manifest = await this.meta.manifests.get(repo, { kind: 'digest', digest });
+    if (!manifest) throw new VulnDbError(`manifest ${digest} is not in ${repo}`);
+    const layers = ((JSON.parse(manifest.content.toString('utf8')) as ImageManifestJson).layers ?? []).map((l) => l.digest as Digest);
+    if (layers.length === 0) throw new VulnDbError(`${repo}@${digest} has no layers to import`);
+    const dir = await mkdtemp(join(tmpdir(), 'berth-vulndb-'));
+    try {
+      const paths: string[] = [];
+      for (const [i, layer] of layers.entries()) {
+        const path = join(dir, `layer-${i}`);
+        await pipeline(await this.blobs.read(layer), createWriteStream(path));
+        paths.push(path);
+      }
+      const docs = (async function* () {
+        for (const p of paths) yield* osvDocuments(p);
+      })();
+      return await this.importDatabase(docs, `system:vulndb ${repo}@${digest}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
 
   async databaseInfo(): Promise<DatabaseInfo> {
     const [version, updated, advisories] = await Promise.all([this.store.state(DB_VERSION), this.store.state(DB_UPDATED), this.store.advisoryCount()]);
@@ -143,9 +184,9 @@ export class ScanService {
       const inventory = readInventory(walked.files);
       const vulnerabilities = await this.match(inventory);
       this.logger.info({ repo, digest, packages: inventory.packages.length, vulnerabilities: vulnerabilities.length, entries: walked.entries, ms: this.now() - started }, 'scan finished');
-      const done = await this.complete(repo, { digest, status: 'done', reason: null, inventory, vulnerabilities });
+      // SBOMs first, so a result that reads `done` has its referrers in place.
       await this.attachSboms(repo, manifest, inventory);
-      return done;
+      return await this.complete(repo, { digest, status: 'done', reason: null, inventory, vulnerabilities });
     } catch (e) {
       if (signal?.aborted) throw e;
       const reason = e instanceof Error ? e.message : String(e);

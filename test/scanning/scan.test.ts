@@ -80,7 +80,7 @@ describe('vulnerability scanning', { skip: missingTools('zstd', 'zip', 'skopeo')
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'berth-scan-'));
-    t = await startBerth({ jobs: { enabled: true, concurrency: 2, pollMs: 50, leaseSeconds: 60 }, scanning: { onPush: true, gateRefreshMs: 0, gateCacheEntries: 1000 } });
+    t = await startBerth({ jobs: { enabled: true, concurrency: 2, pollMs: 50, leaseSeconds: 60 }, scanning: { onPush: true, gateRefreshMs: 0, gateCacheEntries: 1000, databaseRepository: 'security/osv' } });
     const docs = advisories();
     await validateOsv([...docs, LATER]);
     const imported = await api('POST', '/vulnerability-db', await tarGz(docs), 'application/gzip');
@@ -263,6 +263,22 @@ describe('vulnerability scanning', { skip: missingTools('zstd', 'zip', 'skopeo')
     await writeFile(join(work, 'not-an-archive.txt'), 'hello');
     await assert.rejects(berth('vulndb', 'import', join(work, 'not-an-archive.txt')), /berth: .*not a folder, \.zip, \.tar\.gz or \.tar/);
     await assert.rejects(berth('vulns', 'secure/alpine:nope'), /berth: secure\/alpine has no tag nope/);
+  });
+
+  it('picks the database up from an OCI artifact pushed into the registry itself', async () => {
+    const before = (await api('GET', '/vulnerability-db')).body;
+    const mirrored = { id: 'ALPINE-CVE-2099-0013', modified: '2026-04-01T00:00:00Z', affected: [{ package: { ecosystem: 'Alpine:v3.19', name: 'busybox' }, versions: ['1.36.1-r5'] }] };
+    await validateOsv([mirrored]);
+    await pushImage(t.url, 'security/osv', 'latest', { layers: [await tarGz([mirrored])] });
+    let info = before;
+    for (let i = 0; i < 200 && info.version === before.version; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      info = (await api('GET', '/vulnerability-db')).body;
+    }
+    assert.notEqual(info.version, before.version);
+    assert.equal(info.advisories, before.advisories + 1);
+    const a = await settled('secure/alpine', alpine, info.version);
+    assert.ok(a.vulnerabilities.some((v: { id: string; fixedVersion: string | null }) => v.id === mirrored.id && v.fixedVersion === null));
   });
 
   it('a bad database import is refused and changes nothing', async () => {
