@@ -3,9 +3,10 @@
  * them (`readInventory`): the operating system from os-release, and packages from dpkg's
  * status (and distroless `status.d/`), apk's installed database, the rpm sqlite database,
  * npm `package.json` files under `node_modules` and lock files, and Python `METADATA` /
- * `PKG-INFO`. Each package carries its OSV ecosystem name, so matching needs nothing else.
+ * `PKG-INFO`, and Go binaries' build info (binaries.ts). Each package carries its OSV ecosystem name, so matching needs nothing else.
  * Readers are pure: bytes in, packages out; a file they cannot read is skipped, not fatal.
  */
+import { isGoBuildInfo, parseGoBuildInfo } from './binaries.js';
 import { rpmPackages } from './rpmdb.js';
 
 export interface OsInfo {
@@ -148,7 +149,13 @@ export function readInventory(files: ReadonlyMap<string, Buffer>): Inventory {
   const packages: Package[] = [];
   for (const [path, bytes] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
     try {
-      if (path === 'var/lib/dpkg/status' || path.startsWith('var/lib/dpkg/status.d/')) packages.push(...dpkg(bytes.toString('utf8'), osEco, path));
+      if (isGoBuildInfo(bytes)) {
+        const info = parseGoBuildInfo(bytes);
+        if (info) {
+          if (/^go\d/.test(info.go)) packages.push({ name: 'stdlib', version: info.go.slice(2), ecosystem: 'Go', type: 'golang', path });
+          for (const m of info.modules) packages.push({ name: m.path, version: m.version.replace(/^v/, ''), ecosystem: 'Go', type: 'golang', path });
+        }
+      } else if (path === 'var/lib/dpkg/status' || path.startsWith('var/lib/dpkg/status.d/')) packages.push(...dpkg(bytes.toString('utf8'), osEco, path));
       else if (path === 'lib/apk/db/installed') packages.push(...apk(bytes.toString('utf8'), osEco, path));
       else if (path.endsWith('rpmdb.sqlite')) packages.push(...rpmPackages(bytes).map((p) => ({ ...p, ecosystem: osEco, type: 'rpm', path })));
       else if (path.endsWith('/package.json')) packages.push(...npmPackage(bytes.toString('utf8'), path));

@@ -25,6 +25,18 @@ export interface LayerSource {
 /** The most bytes of a file worth keeping, or 0 to skip it. Paths have no leading slash. */
 export type WantFile = (path: string, size: number) => number;
 
+/**
+ * A probe looks for something inside files too big to keep whole (the build info of a Go or
+ * Rust binary): it sees the file's chunks as they stream by and returns what it kept (at most
+ * a few KiB), or undefined.
+ */
+export interface Probe {
+  push(chunk: Buffer): void;
+  end(): Buffer | undefined;
+}
+/** Whether to probe an executable file (mode has an execute bit), and how. */
+export type ProbeFile = (path: string, size: number, mode: number) => Probe | undefined;
+
 export interface WalkResult {
   files: Map<string, Buffer>;
   /** Entries read across every layer. */
@@ -86,7 +98,7 @@ function normalize(name: string): string {
 const under = (path: string, dir: string): boolean => dir === '' || path === dir || path.startsWith(`${dir}/`);
 
 /** Walks `layers` bottom to top; resolves to the wanted files of the merged file system. */
-export async function walkLayers(layers: readonly LayerSource[], want: WantFile, signal?: AbortSignal): Promise<WalkResult> {
+export async function walkLayers(layers: readonly LayerSource[], want: WantFile, signal?: AbortSignal, probe?: ProbeFile): Promise<WalkResult> {
   const files = new Map<string, Buffer>();
   let entries = 0;
   let bytes = 0;
@@ -117,6 +129,17 @@ export async function walkLayers(layers: readonly LayerSource[], want: WantFile,
           });
           stream.on('end', () => {
             added.set(path, Buffer.concat(chunks));
+            next();
+          });
+          return;
+        }
+        const mode = header.mode ?? 0;
+        const p = (header.type === 'file' || header.type === 'contiguous-file') && mode & 0o111 ? probe?.(path, header.size ?? 0, mode) : undefined;
+        if (p) {
+          stream.on('data', (c: unknown) => p.push(c as Buffer));
+          stream.on('end', () => {
+            const kept = p.end();
+            if (kept) added.set(path, kept);
             next();
           });
           return;

@@ -37,6 +37,10 @@ export function purlOf(p: Package, os: OsInfo | null): string {
       const scoped = p.name.startsWith('@') && p.name.includes('/');
       return new PackageURL('npm', scoped ? p.name.slice(0, p.name.indexOf('/')) : undefined, scoped ? p.name.slice(p.name.indexOf('/') + 1) : p.name, p.version).toString();
     }
+    case 'golang': {
+      const i = p.name.lastIndexOf('/');
+      return new PackageURL('golang', i > 0 ? p.name.slice(0, i) : undefined, i > 0 ? p.name.slice(i + 1) : p.name, `v${p.version}`).toString();
+    }
     case 'pypi':
       return new PackageURL('pypi', undefined, p.name.toLowerCase().replace(/[-_.]+/g, '-'), p.version).toString();
     default:

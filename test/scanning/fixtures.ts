@@ -16,7 +16,7 @@ import tar from 'tar-stream';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-export type Entry = { name: string; data?: Buffer | string; type?: 'file' | 'directory' };
+export type Entry = { name: string; data?: Buffer | string; type?: 'file' | 'directory'; mode?: number };
 
 export async function tarOf(entries: Entry[]): Promise<Buffer> {
   const pack = tar.pack();
@@ -27,7 +27,7 @@ export async function tarOf(entries: Entry[]): Promise<Buffer> {
   const done = new Promise<void>((resolve) => pack.on('end', () => resolve()));
   for (const e of entries) {
     if (e.type === 'directory') pack.entry({ name: e.name, type: 'directory' });
-    else pack.entry({ name: e.name }, typeof e.data === 'string' ? Buffer.from(e.data) : (e.data ?? Buffer.alloc(0)));
+    else pack.entry({ name: e.name, ...(e.mode !== undefined ? { mode: e.mode } : {}) }, typeof e.data === 'string' ? Buffer.from(e.data) : (e.data ?? Buffer.alloc(0)));
   }
   pack.finalize();
   await done;

@@ -8,13 +8,18 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
+import { goBuildInfoProbe } from '../../src/scanning/binaries.js';
 import { readInventory, wantFile } from '../../src/scanning/inventory.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { walkLayers } from '../../src/scanning/layers.js';
 import { missingTools } from '../helpers/tools.js';
 import { apkInstalled, gzipLayer, hostDpkg, hostWheels, npmPackage, rpmdb, tarOf, zstdLayer } from './fixtures.js';
 
 const source = (b: Buffer) => ({ open: async () => Readable.from([b.subarray(0, 7), b.subarray(7)]) });
-const scan = async (layers: Buffer[]) => readInventory((await walkLayers(layers.map(source), (p) => wantFile(p))).files);
+const scan = async (layers: Buffer[]) => readInventory((await walkLayers(layers.map(source), (p) => wantFile(p), undefined, () => goBuildInfoProbe())).files);
 
 describe('inventory', { skip: missingTools('zstd') }, () => {
   it('reads dpkg, Python and npm packages across gzip and zstd layers, applying whiteouts in order', async () => {
@@ -90,5 +95,32 @@ describe('inventory', { skip: missingTools('zstd') }, () => {
     await assert.rejects(scan([good.subarray(0, good.length - 200)]));
     // A plain (uncompressed) tar reads too.
     assert.equal((await scan([await tarOf([{ name: 'etc/os-release', data: 'ID=alpine\nVERSION_ID=3.20.0\n' }])])).os?.id, 'alpine');
+  });
+
+  it('reads the build info of a Go binary built here (toolchain and modules)', { skip: missingTools('go') }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-go-'));
+    try {
+      mkdirSync(join(dir, 'lib'));
+      writeFileSync(join(dir, 'lib', 'go.mod'), 'module example.com/lib\n\ngo 1.19\n');
+      writeFileSync(join(dir, 'lib', 'lib.go'), 'package lib\n\nfunc Hello() string { return "hello" }\n');
+      writeFileSync(join(dir, 'go.mod'), 'module example.com/app\n\ngo 1.19\n\nrequire example.com/lib v1.2.3\n\nreplace example.com/lib v1.2.3 => ./lib\n');
+      writeFileSync(join(dir, 'main.go'), 'package main\n\nimport "example.com/lib"\n\nfunc main() { println(lib.Hello()) }\n');
+      const env = { ...process.env, GOCACHE: join(dir, 'cache'), GOPATH: join(dir, 'gopath'), GOPROXY: 'off', GOFLAGS: '-mod=mod', CGO_ENABLED: '0', GOTOOLCHAIN: 'local' };
+      execFileSync('go', ['build', '-o', 'app', '.'], { cwd: dir, env, stdio: 'pipe' });
+      const goVersion = execFileSync('go', ['env', 'GOVERSION'], { env }).toString().trim();
+      const binary = readFileSync(join(dir, 'app'));
+      // Large enough that the build info sits far past the first chunk the walker sees.
+      assert.ok(binary.length > 500_000);
+      const inv = await scan([await gzipLayer([{ name: 'usr/local/bin/app', data: binary, mode: 0o755 }, { name: 'usr/share/app.dat', data: binary, mode: 0o644 }])]);
+      assert.deepEqual(
+        inv.packages.map((p) => [p.name, p.version, p.ecosystem, p.path]),
+        [
+          ['stdlib', goVersion.replace(/^go/, ''), 'Go', 'usr/local/bin/app'],
+          ['example.com/lib', '1.2.3', 'Go', 'usr/local/bin/app'],
+        ],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

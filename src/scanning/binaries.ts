@@ -1,0 +1,79 @@
+/**
+ * Packages compiled into binaries: Go's embedded build info (the `\xff Go buildinf:` header
+ * the linker writes since Go 1.18: the toolchain version and the module list, as `go version
+ * -m` prints it). The probe streams over executables and keeps only the bytes after the magic,
+ * so a large binary never sits in memory.
+ */
+import type { Probe } from './layers.js';
+
+const GO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
+/** Bytes kept after the magic: the header and the two strings (module lists are small). */
+const KEEP = 256 * 1024;
+
+/** A probe that finds Go build info in a streamed executable. */
+export function goBuildInfoProbe(): Probe {
+  let tail = Buffer.alloc(0);
+  let kept: Buffer[] | undefined;
+  let keptBytes = 0;
+  return {
+    push(chunk) {
+      if (kept) {
+        if (keptBytes < KEEP) {
+          kept.push(chunk.subarray(0, KEEP - keptBytes));
+          keptBytes += Math.min(chunk.length, KEEP - keptBytes);
+        }
+        return;
+      }
+      const buf = tail.length ? Buffer.concat([tail, chunk]) : chunk;
+      const at = buf.indexOf(GO_MAGIC);
+      if (at >= 0) {
+        kept = [buf.subarray(at, at + KEEP)];
+        keptBytes = Math.min(buf.length - at, KEEP);
+        return;
+      }
+      tail = Buffer.from(buf.subarray(Math.max(0, buf.length - GO_MAGIC.length + 1)));
+    },
+    end() {
+      return kept ? Buffer.concat(kept) : undefined;
+    },
+  };
+}
+
+export function isGoBuildInfo(b: Buffer): boolean {
+  return b.subarray(0, GO_MAGIC.length).equals(GO_MAGIC);
+}
+
+function uvarint(b: Buffer, at: number): [number, number] {
+  let x = 0;
+  let shift = 0;
+  for (let i = at; i < b.length && i < at + 10; i++) {
+    const c = b[i]!;
+    x += (c & 0x7f) * 2 ** shift;
+    if (c < 0x80) return [x, i + 1];
+    shift += 7;
+  }
+  throw new Error('bad varint');
+}
+
+/** The Go toolchain and modules of a binary's build info (kept by the probe); null when it is not readable. */
+export function parseGoBuildInfo(b: Buffer): { go: string; modules: { path: string; version: string }[] } | null {
+  if (!isGoBuildInfo(b) || b.length < 32) return null;
+  const flags = b[15]!;
+  // Go 1.18+ writes the strings inline after the 32-byte header; older binaries hold pointers.
+  if (!(flags & 2)) return null;
+  const [vlen, vstart] = uvarint(b, 32);
+  const go = b.toString('utf8', vstart, vstart + vlen);
+  const [mlen, mstart] = uvarint(b, vstart + vlen);
+  let mod = b.toString('latin1', mstart, mstart + mlen);
+  // The module info is framed by 16-byte sentinels.
+  if (mod.length >= 33 && mod[mod.length - 17] === '\n') mod = mod.slice(16, -16);
+  mod = Buffer.from(mod, 'latin1').toString('utf8');
+  const modules: { path: string; version: string }[] = [];
+  for (const line of mod.split('\n')) {
+    const f = line.split('\t');
+    if ((f[0] === 'mod' || f[0] === 'dep') && f[1] && f[2] && f[2] !== '(devel)') modules.push({ path: f[1], version: f[2] });
+    // A replacement by another module is what was built; one by a local folder keeps the name required.
+    if (f[0] === '=>' && modules.length && f[1] && f[2] && f[2] !== '(devel)' && !/^[./]/.test(f[1])) modules[modules.length - 1] = { path: f[1], version: f[2] };
+  }
+  return { go, modules };
+}
