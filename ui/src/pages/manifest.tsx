@@ -16,6 +16,7 @@ import { manifestPath, repoPath } from '../links';
 import { RepoCrumbs } from './breadcrumbs';
 import { ConfigView, HistoryView } from './config-view';
 import { PullCommands } from './pull-commands';
+import { VulnerabilitySection } from './vulnerabilities';
 
 export function ManifestPage({ repo, digest }: { repo: string; digest: string }) {
   const [params] = useSearchParams();
@@ -88,6 +89,7 @@ export function ManifestPage({ repo, digest }: { repo: string; digest: string })
             <PullCommands repo={repo} reference={tag ?? d.digest} />
           </section>
           {isIndex(d.mediaType) ? <Children repo={repo} d={d} /> : null}
+          {!d.artifactType || d.artifactType.startsWith('application/vnd.oci.image.config') || d.artifactType.startsWith('application/vnd.docker.container') ? <VulnerabilitySection repo={repo} digest={d.digest} /> : null}
           {d.config ? <ConfigView config={d.config} /> : null}
           {!isIndex(d.mediaType) ? (
             <section aria-labelledby="layers-h">

@@ -15,6 +15,7 @@ import { DataTable, Listing } from '../components/table';
 import { ago, bytes, dateTime, isIndex, mediaTypeLabel, platform, shortDigest } from '../format';
 import { useApi, useDebounced, usePager, useTitle } from '../hooks';
 import { manifestPath } from '../links';
+import { SeveritySummary } from './vulnerabilities';
 import { RepoCrumbs } from './breadcrumbs';
 import { PullCommands } from './pull-commands';
 
@@ -66,7 +67,7 @@ export function RepositoryPage({ repo }: { repo: string }) {
           <SearchBox label="Filter tags" placeholder="Filter tags by name" value={q} onChange={setQ} />
           <Listing list={tags} loading="Loading tags" empty={<Empty title={search ? `No tag matches “${search}”.` : 'This repository has no tags.'} />}>
             {(items) => (
-              <DataTable className="tags" busy={tags.loading} caption={`Tags of ${repo}`} columns={['Tag', 'Digest', 'Type', ['Size', 'num'], 'Platforms', 'Pushed', 'Pulled']} actions>
+              <DataTable className="tags" busy={tags.loading} caption={`Tags of ${repo}`} columns={['Tag', 'Digest', 'Type', ['Size', 'num'], 'Platforms', 'Vulnerabilities', 'Pushed', 'Pulled']} actions>
                 {items.map((t) => {
                   const same = (byDigest.get(t.digest) ?? []).filter((n) => n !== t.name);
                   return (
@@ -91,6 +92,9 @@ export function RepositoryPage({ repo }: { repo: string }) {
                           ) : (
                             <span className="muted">{isIndex(t.mediaType) ? 'unknown' : '—'}</span>
                           )}
+                        </td>
+                        <td>
+                          <SeveritySummary repo={repo} digest={t.digest} />
                         </td>
                         <td title={dateTime(t.pushedAt)}>{ago(t.pushedAt)}</td>
                         <td title={dateTime(t.pulledAt)}>{ago(t.pulledAt)}</td>
