@@ -4,7 +4,7 @@
  * .tar.gz and a .zip; findings follow each ecosystem's version order and range kinds; a
  * database change rescans stored inventories without reading a layer; a layer that is not an
  * archive fails the scan, not the push; the project policy refuses pulls with DENIED (also
- * through skopeo, whose output shows the reason), an allowlist lets them through until it
+ * through skopeo and podman, whose output shows the reason), an allowlist lets them through until it
  * expires, and other projects are unaffected.
  */
 import assert from 'node:assert/strict';
@@ -54,7 +54,7 @@ async function tarGz(docs: Record<string, unknown>[]): Promise<Buffer> {
   return gzipSync(await tarOf(docs.map((d) => ({ name: `osv/${String(d.id)}.json`, data: JSON.stringify(d) }))));
 }
 
-describe('vulnerability scanning', { skip: missingTools('zstd', 'zip', 'skopeo'), timeout: 180_000 }, () => {
+describe('vulnerability scanning', { skip: missingTools('zstd', 'zip', 'skopeo', 'podman'), timeout: 180_000 }, () => {
   let t: TestBerth;
   let work: string;
   let debian: string;
@@ -306,6 +306,9 @@ describe('vulnerability scanning', { skip: missingTools('zstd', 'zip', 'skopeo')
     // skopeo shows the reason to its user.
     await assert.rejects(run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${t.host}/secure/debian:v1`]), /DENIED|denied/);
     await assert.rejects(run('skopeo', ['copy', '--src-tls-verify=false', `docker://${t.host}/secure/debian:v1`, `oci:${join(work, 'out')}:v1`]), /DEBIAN-CVE-2099-0001/);
+    // podman (headless, private vfs storage) too.
+    const podman = ['--root', join(work, 'podman'), '--runroot', join(work, 'podman-run'), '--storage-driver', 'vfs', '--events-backend', 'file', '--cgroup-manager', 'cgroupfs'];
+    await assert.rejects(run('podman', [...podman, 'pull', '--tls-verify=false', `${t.host}/secure/debian:v1`]), /DEBIAN-CVE-2099-0001/);
 
     // The allowlist names the alias (the CVE), unexpired: allowed. Expired: refused again.
     await api('PUT', '/projects/secure/security', { blockSeverity: 'high', allowlist: [{ id: 'CVE-2099-0001', expires: '2999-01-01' }] });
