@@ -1,10 +1,93 @@
 /**
- * Packages compiled into binaries: Go's embedded build info (the `\xff Go buildinf:` header
+ * Packages inside files too big to keep: Java archives (jar, war, ear: `pom.properties` and
+ * `META-INF/MANIFEST.MF`, read with yauzl once the archive has streamed by; only the packages
+ * found are kept) and Go's embedded build info (the `\xff Go buildinf:` header
  * the linker writes since Go 1.18: the toolchain version and the module list, as `go version
  * -m` prints it). The probe streams over executables and keeps only the bytes after the magic,
  * so a large binary never sits in memory.
  */
+import yauzl from 'yauzl';
 import type { Probe } from './layers.js';
+
+/** Marks a kept buffer as the packages found in a Java archive (JSON after the marker). */
+const JAR_MARK = Buffer.from('\0berth-jar\n');
+/** Largest archive read (a bigger one is skipped: its bytes would sit in memory). */
+const MAX_JAR = 64 * 1024 * 1024;
+
+export interface JarPackage {
+  group: string;
+  artifact: string;
+  version: string;
+}
+
+async function jarPackages(bytes: Buffer): Promise<JarPackage[]> {
+  const zip = await yauzl.fromBufferPromise(bytes, { lazyEntries: true });
+  const out: JarPackage[] = [];
+  let manifest: string | undefined;
+  try {
+    for (;;) {
+      const entry = await new Promise<yauzl.Entry | null>((resolve, reject) => {
+        zip.once('entry', resolve).once('end', () => resolve(null)).once('error', reject);
+        zip.readEntry();
+      });
+      zip.removeAllListeners('entry').removeAllListeners('end').removeAllListeners('error');
+      if (!entry) break;
+      const name = entry.fileName;
+      if (!/^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/.test(name) && name !== 'META-INF/MANIFEST.MF') continue;
+      if (entry.uncompressedSize > 1024 * 1024) continue;
+      const chunks: Buffer[] = [];
+      for await (const c of await zip.openReadStreamPromise(entry)) chunks.push(c as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (name === 'META-INF/MANIFEST.MF') manifest = text;
+      else {
+        const prop = (k: string) => new RegExp(`^${k}\\s*[=:]\\s*(.+?)\\s*$`, 'm').exec(text)?.[1];
+        const [group, artifact, version] = [prop('groupId'), prop('artifactId'), prop('version')];
+        if (group && artifact && version) out.push({ group, artifact, version });
+      }
+    }
+  } finally {
+    zip.close();
+  }
+  if (out.length === 0 && manifest) {
+    // No Maven metadata: the manifest's bundle or implementation names, when it has both parts.
+    const field = (k: string) => new RegExp(`^${k}:\\s*(.+?)\\s*$`, 'm').exec(manifest!)?.[1];
+    const group = field('Implementation-Vendor-Id') ?? field('Bundle-SymbolicName')?.split(';')[0]?.split('.').slice(0, -1).join('.');
+    const artifact = field('Implementation-Title') ?? field('Bundle-SymbolicName')?.split(';')[0]?.split('.').pop();
+    const version = field('Implementation-Version') ?? field('Bundle-Version');
+    if (group && artifact && version) out.push({ group, artifact, version });
+  }
+  return out;
+}
+
+/** A probe that keeps a Java archive while it streams by and reads its Maven coordinates. */
+export function jarProbe(size: number): Probe | undefined {
+  if (size > MAX_JAR) return undefined;
+  const chunks: Buffer[] = [];
+  return {
+    push(chunk) {
+      chunks.push(chunk);
+    },
+    async end() {
+      try {
+        const found = await jarPackages(Buffer.concat(chunks));
+        return found.length ? Buffer.concat([JAR_MARK, Buffer.from(JSON.stringify(found))]) : undefined;
+      } catch {
+        return undefined; // not a readable archive: nothing from it
+      }
+    },
+  };
+}
+
+export function jarContents(b: Buffer): JarPackage[] | null {
+  return b.subarray(0, JAR_MARK.length).equals(JAR_MARK) ? (JSON.parse(b.subarray(JAR_MARK.length).toString('utf8')) as JarPackage[]) : null;
+}
+
+/** The probe for a file: Java archives by name, Go binaries among executables. */
+export function probeFor(path: string, size: number, mode: number): Probe | undefined {
+  if (/\.(jar|war|ear)$/.test(path)) return jarProbe(size);
+  if (mode & 0o111 && size > 1024) return goBuildInfoProbe();
+  return undefined;
+}
 
 const GO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
 /** Bytes kept after the magic: the header and the two strings (module lists are small). */

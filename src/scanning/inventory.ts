@@ -3,10 +3,10 @@
  * them (`readInventory`): the operating system from os-release, and packages from dpkg's
  * status (and distroless `status.d/`), apk's installed database, the rpm sqlite database,
  * npm `package.json` files under `node_modules` and lock files, and Python `METADATA` /
- * `PKG-INFO`, and Go binaries' build info (binaries.ts). Each package carries its OSV ecosystem name, so matching needs nothing else.
+ * `PKG-INFO`, Java archives' Maven coordinates and Go binaries' build info (binaries.ts). Each package carries its OSV ecosystem name, so matching needs nothing else.
  * Readers are pure: bytes in, packages out; a file they cannot read is skipped, not fatal.
  */
-import { isGoBuildInfo, parseGoBuildInfo } from './binaries.js';
+import { isGoBuildInfo, jarContents, parseGoBuildInfo } from './binaries.js';
 import { rpmPackages } from './rpmdb.js';
 
 export interface OsInfo {
@@ -149,7 +149,10 @@ export function readInventory(files: ReadonlyMap<string, Buffer>): Inventory {
   const packages: Package[] = [];
   for (const [path, bytes] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
     try {
-      if (isGoBuildInfo(bytes)) {
+      const jar = jarContents(bytes);
+      if (jar) {
+        for (const j of jar) packages.push({ name: `${j.group}:${j.artifact}`, version: j.version, ecosystem: 'Maven', type: 'maven', path });
+      } else if (isGoBuildInfo(bytes)) {
         const info = parseGoBuildInfo(bytes);
         if (info) {
           if (/^go\d/.test(info.go)) packages.push({ name: 'stdlib', version: info.go.slice(2), ecosystem: 'Go', type: 'golang', path });

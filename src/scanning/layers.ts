@@ -32,9 +32,9 @@ export type WantFile = (path: string, size: number) => number;
  */
 export interface Probe {
   push(chunk: Buffer): void;
-  end(): Buffer | undefined;
+  end(): Buffer | undefined | Promise<Buffer | undefined>;
 }
-/** Whether to probe an executable file (mode has an execute bit), and how. */
+/** Whether to probe a regular file nobody wants whole (by its path, size and mode), and how. */
 export type ProbeFile = (path: string, size: number, mode: number) => Probe | undefined;
 
 export interface WalkResult {
@@ -134,13 +134,17 @@ export async function walkLayers(layers: readonly LayerSource[], want: WantFile,
           return;
         }
         const mode = header.mode ?? 0;
-        const p = (header.type === 'file' || header.type === 'contiguous-file') && mode & 0o111 ? probe?.(path, header.size ?? 0, mode) : undefined;
+        const p = header.type === 'file' || header.type === 'contiguous-file' ? probe?.(path, header.size ?? 0, mode) : undefined;
         if (p) {
           stream.on('data', (c: unknown) => p.push(c as Buffer));
           stream.on('end', () => {
-            const kept = p.end();
-            if (kept) added.set(path, kept);
-            next();
+            Promise.resolve(p.end()).then(
+              (kept) => {
+                if (kept) added.set(path, kept);
+                next();
+              },
+              (e: Error) => next(e),
+            );
           });
           return;
         }

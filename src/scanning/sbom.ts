@@ -41,6 +41,10 @@ export function purlOf(p: Package, os: OsInfo | null): string {
       const i = p.name.lastIndexOf('/');
       return new PackageURL('golang', i > 0 ? p.name.slice(0, i) : undefined, i > 0 ? p.name.slice(i + 1) : p.name, `v${p.version}`).toString();
     }
+    case 'maven': {
+      const [group, artifact] = p.name.split(':');
+      return new PackageURL('maven', group, artifact ?? p.name, p.version).toString();
+    }
     case 'pypi':
       return new PackageURL('pypi', undefined, p.name.toLowerCase().replace(/[-_.]+/g, '-'), p.version).toString();
     default:

@@ -21,7 +21,7 @@ import type { ScanResultRecord, ScanStore } from '../metadata/scan-store.js';
 import type { MetadataQueries, MetadataStore } from '../metadata/store.js';
 import type { RegistryChange } from '../policy/registry-changes.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { goBuildInfoProbe } from './binaries.js';
+import { probeFor } from './binaries.js';
 import { readInventory, wantFile, type Inventory } from './inventory.js';
 import { walkLayers } from './layers.js';
 import { familyOf, lookupKeys, matchInventory, summarize, type AdvisoryRow, type Finding } from './match.js';
@@ -181,7 +181,7 @@ export class ScanService {
     await this.store.putResult({ digest, status: 'running', reason: null, inventory: null, vulnerabilities: [], dbVersion: null, scanner: SCANNER, scannedAt: null }, [], started);
     try {
       const layers = (json.layers ?? []).map((l) => ({ open: () => this.blobs.read(l.digest as Digest, undefined, signal) }));
-      const walked = await walkLayers(layers, (path) => wantFile(path), signal, () => goBuildInfoProbe());
+      const walked = await walkLayers(layers, (path) => wantFile(path), signal, probeFor);
       const inventory = readInventory(walked.files);
       const vulnerabilities = await this.match(inventory);
       this.logger.info({ repo, digest, packages: inventory.packages.length, vulnerabilities: vulnerabilities.length, entries: walked.entries, ms: this.now() - started }, 'scan finished');
