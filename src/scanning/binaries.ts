@@ -8,6 +8,7 @@
  */
 import yauzl from 'yauzl';
 import type { Probe } from './layers.js';
+import { zipEntries } from './zip.js';
 
 /** Marks a kept buffer as the packages found in a Java archive (JSON after the marker). */
 const JAR_MARK = Buffer.from('\0berth-jar\n');
@@ -25,13 +26,7 @@ async function jarPackages(bytes: Buffer): Promise<JarPackage[]> {
   const out: JarPackage[] = [];
   let manifest: string | undefined;
   try {
-    for (;;) {
-      const entry = await new Promise<yauzl.Entry | null>((resolve, reject) => {
-        zip.once('entry', resolve).once('end', () => resolve(null)).once('error', reject);
-        zip.readEntry();
-      });
-      zip.removeAllListeners('entry').removeAllListeners('end').removeAllListeners('error');
-      if (!entry) break;
+    for await (const entry of zipEntries(zip)) {
       const name = entry.fileName;
       if (!/^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/.test(name) && name !== 'META-INF/MANIFEST.MF') continue;
       if (entry.uncompressedSize > 1024 * 1024) continue;

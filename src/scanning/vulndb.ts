@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
+import { zipEntries } from './zip.js';
 
 export interface OsvDocument {
   /** Where it came from (a path inside the source), for error messages. */
@@ -44,18 +45,7 @@ async function* fromFolder(root: string, dir = ''): AsyncGenerator<OsvDocument> 
 async function* fromZip(path: string): AsyncGenerator<OsvDocument> {
   const zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false });
   try {
-    const entries = (async function* () {
-      for (;;) {
-        const entry = await new Promise<yauzl.Entry | null>((resolve, reject) => {
-          zip.once('entry', resolve).once('end', () => resolve(null)).once('error', reject);
-          zip.readEntry();
-        });
-        zip.removeAllListeners('entry').removeAllListeners('end').removeAllListeners('error');
-        if (!entry) return;
-        yield entry;
-      }
-    })();
-    for await (const entry of entries) {
+    for await (const entry of zipEntries(zip)) {
       if (entry.fileName.endsWith('/') || !entry.fileName.endsWith('.json')) continue;
       yield { name: entry.fileName, text: await readAll(await zip.openReadStreamPromise(entry), entry.fileName) };
     }
