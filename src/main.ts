@@ -32,6 +32,7 @@ import type { ApiServices } from './api/services/index.js';
 import { ProjectService } from './api/services/projects.js';
 import { RepositoryService } from './api/services/repositories.js';
 import { RobotService } from './api/services/robots.js';
+import { SigningApi } from './api/services/signing.js';
 import { UserService } from './api/services/users.js';
 import { AuditLog } from './audit/audit-log.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -175,6 +176,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     authenticator,
     sessionTtlMs,
     tokens,
+    signing: new SigningApi(authStore, signing, audit),
   };
 
   // HTTP: authentication hooks, /v2, the token endpoint, /api/v1, /ui.
