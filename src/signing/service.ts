@@ -202,8 +202,9 @@ export class SigningService {
     const sigDigests = new Set<string>();
     const tagged = await this.o.meta.tags.digestOf(repo, cosignSignatureTag(subject.digest));
     if (tagged) sigDigests.add(tagged);
-    for (const r of await this.o.meta.manifests.referrers(repo, subject.digest, { limit: MAX_SIGNATURE_MANIFESTS })) {
-      if (r.artifactType && SIGNATURE_ARTIFACT_TYPES.has(r.artifactType)) sigDigests.add(r.digest);
+    // Per signature type, so other referrers (SBOMs, attestations) never crowd signatures out.
+    for (const artifactType of SIGNATURE_ARTIFACT_TYPES) {
+      for (const r of await this.o.meta.manifests.referrers(repo, subject.digest, { artifactType, limit: MAX_SIGNATURE_MANIFESTS })) sigDigests.add(r.digest);
     }
     const out: SignatureCheck[] = [];
     for (const d of [...sigDigests].slice(0, MAX_SIGNATURE_MANIFESTS)) {
