@@ -141,11 +141,6 @@ export class SigningService {
     return this.view(project, policy, keys);
   }
 
-  async deletePolicy(project: string): Promise<void> {
-    await this.o.meta.signing.setPolicy(project, NO_STORED, this.now());
-    await this.announce(project);
-  }
-
   /** Replaces the project's active signing key; the old one stays as a verifying key. */
   async rotateKey(project: string): Promise<PolicyView> {
     const keys = await this.o.meta.transaction(async (tx) => {
@@ -174,7 +169,7 @@ export class SigningService {
   }
 
   private view(project: string, policy: SigningPolicy, keys: SigningKeyRecord[]): PolicyView {
-    const trust = compileTrust({ ...policy, verify: { ...policy.verify } });
+    const trust = compileTrust(policy);
     return {
       project,
       verify: {
@@ -287,6 +282,3 @@ export class SigningService {
     throw new OciError('DENIED', { reason, policy: `signing policy of project ${project}`, digest: m.digest });
   }
 }
-
-/** What a deleted policy is stored as (no keys trusted, nothing enforced, no signing). */
-const NO_STORED: SigningPolicy = { verify: { keys: [], certificates: [], enforce: false }, signOnPush: false };
