@@ -167,7 +167,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const users = new UserService(authStore, authenticator, audit, sessionTtlMs);
   if (a.enabled) await bootstrapAdmin(users, logger);
   const api: ApiServices = {
-    projects: new ProjectService(authStore, access, audit, lifecycle.settings),
+    projects: new ProjectService(authStore, access, audit, lifecycle.settings, Date.now, (project) => signing.forget(project)),
     robots: new RobotService(authStore, authenticator, audit),
     users,
     repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, registry.manifests, access, audit, a.enabled),

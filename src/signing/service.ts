@@ -141,6 +141,12 @@ export class SigningService {
     return this.view(project, policy, keys);
   }
 
+  /** Forgets the project's policy and keys (its name was deleted, or newly created). */
+  async forget(project: string): Promise<void> {
+    await this.o.meta.transaction((tx) => tx.signing.delete(project));
+    await this.announce(project);
+  }
+
   /** Replaces the project's active signing key; the old one stays as a verifying key. */
   async rotateKey(project: string): Promise<PolicyView> {
     const keys = await this.o.meta.transaction(async (tx) => {

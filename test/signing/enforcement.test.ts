@@ -195,6 +195,17 @@ describe('signature enforcement', () => {
     assert.equal((await api(b.url, 'PUT', '/projects/nope/signing', undefined, { verify: { enforce: true } })).status, 404);
   });
 
+  it('forgets the policy and keys of a deleted project: a project re-created under its name starts clean', async () => {
+    assert.equal((await api(b.url, 'POST', '/projects', undefined, { name: 'gone' })).status, 201);
+    const set = await api(b.url, 'PUT', '/projects/gone/signing', undefined, { verify: { keys: [openssl.publicKey], enforce: true }, signOnPush: true });
+    assert.equal(set.body.signingKeys.length, 1);
+    assert.equal((await api(b.url, 'DELETE', '/projects/gone', undefined)).status, 204);
+    assert.equal((await api(b.url, 'POST', '/projects', undefined, { name: 'gone' })).status, 201);
+    const fresh = (await api(b.url, 'GET', '/projects/gone/signing', undefined)).body;
+    assert.deepEqual([fresh.verify.keys, fresh.verify.enforce, fresh.signOnPush, fresh.signingKeys], [[], false, false, []]);
+    assert.equal((await api(b.url, 'GET', '/projects/gone/signing/public-key', undefined)).status, 404);
+  });
+
   describe('real clients see the refusal', { skip: missingTools('skopeo', 'podman') }, () => {
     it('skopeo inspect and podman pull print the policy and the reason', async () => {
       await pushImage(b.url, R, 'client-unsigned');
