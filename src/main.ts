@@ -226,7 +226,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       return (await meta.manifests.get(repo as RepoName, { kind: 'digest', digest })) !== undefined;
     },
   };
-  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger, signing: { service: signing, artifacts, referenceHost: '' } });
+  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger, signing: { service: signing, artifacts, referenceHost: config.signing.referenceHost } });
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,

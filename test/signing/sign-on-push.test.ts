@@ -30,7 +30,7 @@ async function waitForSignature(url: string, repo: string, digest: string): Prom
 describe('sign on push', () => {
   let b: TestBerth;
   before(async () => {
-    b = await startBerth({ jobs: { enabled: true, concurrency: 2, pollMs: 50, leaseSeconds: 60 } });
+    b = await startBerth({ jobs: { enabled: true, concurrency: 2, pollMs: 50, leaseSeconds: 60 }, signing: { referenceHost: 'registry.example:5000' } });
     assert.equal((await api(b.url, 'POST', '/projects', undefined, { name: P })).status, 201);
   });
   after(() => b?.close());
@@ -48,6 +48,7 @@ describe('sign on push', () => {
     const sigs = await cosignVerify(b.url, R, one.digest, first.publicKey);
     assert.equal(sigs.length, 1);
     assert.equal(sigs[0]!.payload.critical.image['docker-manifest-digest'], one.digest);
+    assert.equal(sigs[0]!.payload.critical.identity['docker-reference'], `registry.example:5000/${R}`, 'signing.referenceHost names the registry');
     // Enforcement trusts the project's own key.
     assert.equal((await fetch(`${b.url}/v2/${R}/manifests/one`)).status, 200);
     // The signature manifest was not signed in turn.
