@@ -140,7 +140,7 @@ export function SigningPolicy({ project }: { project: string }) {
           <input type="checkbox" name="enforce" checked={enforce} onChange={(e) => setEnforce(e.target.checked)} /> Only serve images a trusted key or certificate signed
         </label>
         <label>
-          <input type="checkbox" name="signOnPush" checked={signOnPush} onChange={(e) => setSignOnPush(e.target.checked)} /> Sign every pushed image with the project's key
+          <input type="checkbox" name="signOnPush" checked={signOnPush} onChange={(e) => setSignOnPush(e.target.checked)} /> Sign each image Berth receives with the project's key
         </label>
         <label>
           Trusted public keys (PEM; cosign, Sigstore bundles)
