@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { api } from '../helpers/auth.js';
 import { startBerth, type TestBerth } from '../helpers/berth.js';
-import { browserMissing, launch, openPage } from '../helpers/browser.js';
+import { browserMissing, launch, openPage, seriousViolations } from '../helpers/browser.js';
 import { pushImage } from '../helpers/oci.js';
 import { nodeKey, payloadFor, pushCosign } from './helpers.js';
 
@@ -52,6 +52,7 @@ describe('signatures in the web UI', { skip: missing ?? undefined }, () => {
       assert.match((await badge('signed').textContent())!, new RegExp(`verified · ${fingerprint.slice(0, 19)}`));
       assert.equal(await badge('stranger').getAttribute('data-signature'), 'unverified');
       assert.equal(await badge('plain').getAttribute('data-signature'), 'unsigned');
+      assert.deepEqual(await seriousViolations(t.page), [], 'repository page');
 
       await t.page.goto(`/ui/r/${R}/-/manifests/${signedDigest}?tag=signed`);
       const section = t.page.locator('section[aria-labelledby="sig-h"]');
@@ -61,6 +62,7 @@ describe('signatures in the web UI', { skip: missing ?? undefined }, () => {
       await t.page.goto('/ui/projects/web/settings');
       await t.page.getByRole('heading', { name: 'Signatures' }).waitFor();
       assert.match((await t.page.getByLabel('Trusted keys').textContent())!, new RegExp(fingerprint));
+      assert.deepEqual(await seriousViolations(t.page), [], 'project settings');
       assert.deepEqual(t.errors, []);
     } finally {
       await t.close();
