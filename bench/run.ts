@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: Berth side by side with the reference registry (CNCF Distribution) on the
- * same machine, the same workloads and the same bytes, in four sections:
+ * same machine, the same workloads and the same bytes, in five sections:
  *   table   Berth as one open process (BERTH_WORKERS=1, BERTH_AUTH__ENABLED=false) on SQLite +
  *           filesystem against the reference on filesystem: blobs, small images, manifests, tags;
  *   pgs3    the same workloads on Berth over PostgreSQL + S3 (Ceph RGW), against the reference
  *           on the filesystem and the reference on S3 (its own bucket on the same gateway),
  *           plus tag-list and catalog p99 over 10,000 repositories;
  *   auth    manifest GET with access control: anonymous, Basic, Bearer; reference with htpasswd;
- *   workers manifest GET with BERTH_WORKERS=2 against 1, with CPU per request.
+ *   workers manifest GET with BERTH_WORKERS=2 against 1, with CPU per request;
+ *   signing manifest GET with signature enforcement on against off (images signed on push).
  * Servers, temporary folders, the database and the bucket are removed whatever happens. Prints
  * the tables and writes bench/results/latest.{json,md}.
  *
@@ -24,6 +25,7 @@ import { createPgS3, listingTable, seedTags, type PgS3 } from './pg-s3.js';
 import { machine, REF_BERTH, textTable, writeResults, type Row, type Table } from './report.js';
 import { startBerth, startReference, type Registry } from './servers.js';
 import { workersTable } from './workers.js';
+import { signingTable } from './signing.js';
 import { runAll, type Figures, type Settings } from './workloads.js';
 
 const settings: Settings = {
@@ -45,7 +47,7 @@ const settings: Settings = {
 if (process.env.BENCH_QUICK === '1') Object.assign(settings, { blobMiB: 16, bigMiB: 64, repeat: 1, images: 20, tags: 100, tagPutSeconds: 2, loadSeconds: 1, tagListSeconds: 1 });
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
 
-const SECTIONS = ['table', 'pgs3', 'auth', 'workers'] as const;
+const SECTIONS = ['table', 'pgs3', 'auth', 'workers', 'signing'] as const;
 type Section = (typeof SECTIONS)[number];
 function sections(): Set<Section> {
   const raw = process.env.BENCH_ONLY?.trim();
@@ -203,6 +205,10 @@ async function main(): Promise<void> {
     }
     if (only.has('workers')) {
       tables.push(await workersTable(settings, logLevel, log, own));
+      await stopAll();
+    }
+    if (only.has('signing')) {
+      tables.push(await signingTable(settings, logLevel, log, own));
       await stopAll();
     }
     const seconds = (performance.now() - started) / 1000;

@@ -32,6 +32,7 @@ import type { ApiServices } from './api/services/index.js';
 import { ProjectService } from './api/services/projects.js';
 import { RepositoryService } from './api/services/repositories.js';
 import { RobotService } from './api/services/robots.js';
+import { SigningApi } from './api/services/signing.js';
 import { UserService } from './api/services/users.js';
 import { AuditLog } from './audit/audit-log.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -48,6 +49,9 @@ import { UploadService } from './registry/uploads.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
+import { SigningService } from './signing/service.js';
+import { sha256Digest, signOnPushListener, type ArtifactWriter } from './signing/signer.js';
+import { parseReference, type RepoName } from './domain/names.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -126,6 +130,13 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const cache = new ManifestCache(config.registry.manifestCacheEntries);
   const jobs = new JobQueue(meta.jobs);
   const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key));
+  // Access control's stores (the rest below), the key sealer and signatures: the read gate needs them.
+  const a = config.auth;
+  const authStore = new SqlAuthStore(meta.db, meta.dialect);
+  const audit = new AuditLog(authStore, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal });
+  const access = new AccessService(authStore, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
+  const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));
+  const signing = new SigningService({ meta, blobs, sealer, changes, audit, logger: logger.child({ component: 'signing' }) });
   const registry = {
     blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy, { verifyReads: config.storage.verifyReads }),
     uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy, {
@@ -133,19 +144,14 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       maxOpenPerOwner: config.registry.maxOpenUploadsPerPrincipal,
       maxAgeMs: config.registry.uploadMaxAgeSeconds * 1000,
     }),
-    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [] }),
+    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [signOnPushListener()] }),
     listing: new ListingService(meta, config.registry),
     health: new HealthService(meta),
-    readGates: [],
+    readGates: [signing],
     limits: { maxManifestBytes: config.registry.maxManifestBytes, uploadIdleMs: config.registry.uploadIdleTimeoutSeconds * 1000 },
   };
 
-  // Access control: the auth store, policy, audit log, token issuer, authenticator.
-  const a = config.auth;
-  const authStore = new SqlAuthStore(meta.db, meta.dialect);
-  const audit = new AuditLog(authStore, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal });
-  const access = new AccessService(authStore, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
-  const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));
+  // Access control: the token issuer and authenticator.
   const tokens = new TokenIssuer(authStore, { issuer: a.issuer, service: a.service, accessTtlSeconds: a.tokenTtlSeconds, refreshTtlSeconds: a.refreshTokenTtlSeconds }, sealer);
   await tokens.init();
   const limiter = new LoginLimiter(authStore.loginFailures, {
@@ -161,7 +167,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const users = new UserService(authStore, authenticator, audit, sessionTtlMs);
   if (a.enabled) await bootstrapAdmin(users, logger);
   const api: ApiServices = {
-    projects: new ProjectService(authStore, access, audit, lifecycle.settings),
+    projects: new ProjectService(authStore, access, audit, lifecycle.settings, Date.now, (project) => signing.forget(project)),
     robots: new RobotService(authStore, authenticator, audit),
     users,
     repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, registry.manifests, access, audit, a.enabled),
@@ -170,6 +176,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     authenticator,
     sessionTtlMs,
     tokens,
+    signing: new SigningApi(authStore, signing, audit),
   };
 
   // HTTP: authentication hooks, /v2, the token endpoint, /api/v1, /ui.
@@ -202,7 +209,24 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   });
 
   // Background jobs: every kind is declared in src/jobs/kinds.ts.
-  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger });
+  const artifacts: ArtifactWriter = {
+    async putBlob(repo, bytes) {
+      const digest = sha256Digest(bytes);
+      if ((await meta.blobs.sizeInRepository(repo, digest)) === undefined) await registry.uploads.putMonolithic(repo, digest, (async function* () { yield bytes; })(), bytes.length);
+      return digest;
+    },
+    async getManifest(repo, tag) {
+      const digest = await meta.tags.digestOf(repo, tag);
+      return digest ? (await meta.manifests.get(repo, { kind: 'digest', digest }))?.content : undefined;
+    },
+    async putManifest(repo, tag, body, mediaType) {
+      await registry.manifests.put(repo, parseReference(tag), body, mediaType);
+    },
+    async exists(repo, digest) {
+      return (await meta.manifests.get(repo as RepoName, { kind: 'digest', digest })) !== undefined;
+    },
+  };
+  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger, signing: { service: signing, artifacts, referenceHost: config.signing.referenceHost } });
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,

@@ -17,6 +17,7 @@ import { memberRoutes } from './routes/members.js';
 import { projectRoutes } from './routes/projects.js';
 import { repositoryRoutes } from './routes/repositories.js';
 import { robotRoutes } from './routes/robots.js';
+import { signingRoutes } from './routes/signing.js';
 import { sessionRoutes } from './routes/session.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -37,6 +38,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...systemRoutes,
   ...projectLifecycleRoutes,
   ...lifecycleRunRoutes,
+  ...signingRoutes,
 ];
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -13,6 +13,9 @@ import { z } from 'zod';
 import type { GcRuns } from '../lifecycle/gc-runs.js';
 import type { Leases } from '../lifecycle/lease.js';
 import type { RetentionService } from '../lifecycle/retention.js';
+import type { SigningService } from '../signing/service.js';
+import { SIGN_JOB, signManifest, type ArtifactWriter } from '../signing/signer.js';
+import type { Digest, RepoName } from '../domain/names.js';
 import type { JobContext, JobHandler } from './worker.js';
 
 /** The services job handlers call, handed in by the composition root. */
@@ -21,6 +24,8 @@ export interface JobServices {
   retention: RetentionService;
   leases: Leases;
   logger: Logger;
+  /** Sign on push: the project's keys, where signatures are written, the host named in payloads. */
+  signing: { service: SigningService; artifacts: ArtifactWriter; referenceHost: string };
 }
 
 interface JobKind<P extends z.ZodTypeAny> {
@@ -47,6 +52,14 @@ export const JOB_KINDS = {
     async run(s, { project }) {
       const r = await s.leases.with(`retention:${project}`, 600_000, () => s.retention.run(project, { dryRun: false, trigger: 'schedule' }));
       if (r) s.logger.info({ project, run: r.value.runId, removed: r.value.tags.length }, 'scheduled retention run finished');
+    },
+  }),
+  [SIGN_JOB]: kind({
+    description: "Signs a pushed manifest with its project's key and stores a cosign signature (signing policy signOnPush).",
+    payload: z.strictObject({ repository: z.string().min(1), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/) }),
+    async run(s, { repository, digest }) {
+      const r = await signManifest(s.signing.service, s.signing.artifacts, repository as RepoName, digest as Digest, s.signing.referenceHost);
+      s.logger.info({ repository, digest, result: r }, 'sign on push');
     },
   }),
 };

@@ -12,6 +12,7 @@
 import type { Digest, RepoName, Reference, Tag } from '../domain/names.js';
 import type { FenceQueries, GcQueries, GcRunQueries, GcSweepQueries } from './gc-store.js';
 import type { LeaseQueries, LifecycleSettingsQueries, RetentionQueries, TrashQueries, UsageQueries } from './lifecycle-store.js';
+import type { SigningQueries } from './signing-store.js';
 
 export interface BlobRecord {
   digest: Digest;
@@ -250,6 +251,8 @@ export interface MetadataQueries {
   readonly trash: TrashQueries;
   /** Usage figures recounted from the reference graph. */
   readonly usage: UsageQueries;
+  /** Projects' signing policies and signing keys. */
+  readonly signing: SigningQueries;
 }
 
 /**

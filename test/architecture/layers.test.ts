@@ -35,6 +35,7 @@ const LAYERS: Record<string, number> = {
   lifecycle: 3,
   jobs: 3,
   audit: 3,
+  signing: 3,
   // 4: the only places that touch SQL or bytes.
   metadata: 4,
   storage: 4,

@@ -54,6 +54,8 @@ const TABLES = [
   'signing_keys',
   'audit_events',
   'login_failures',
+  'project_signing',
+  'project_signing_keys',
 ];
 
 /**

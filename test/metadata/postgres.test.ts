@@ -12,11 +12,13 @@ import { changeFeedSuite, feedPair } from '../suites/change-feed.case.js';
 import { gcStoreSuite } from '../suites/gc-store.case.js';
 import { lifecycleStoreSuite } from '../suites/lifecycle-store.case.js';
 import { metadataStoreSuite } from '../suites/metadata-store.case.js';
+import { signingStoreSuite } from '../suites/signing-store.case.js';
 
 const skip = await postgresSkipReason();
 metadataStoreSuite('postgres', postgresHarness, skip);
 gcStoreSuite('postgres', postgresHarness, skip);
 lifecycleStoreSuite('postgres', postgresHarness, skip);
+signingStoreSuite('postgres', postgresHarness, skip);
 authStoreSuite(
   'postgres',
   async () => {

@@ -8,10 +8,12 @@ import { changeFeedSuite, feedPair } from '../suites/change-feed.case.js';
 import { gcStoreSuite } from '../suites/gc-store.case.js';
 import { lifecycleStoreSuite } from '../suites/lifecycle-store.case.js';
 import { metadataStoreSuite } from '../suites/metadata-store.case.js';
+import { signingStoreSuite } from '../suites/signing-store.case.js';
 
 metadataStoreSuite('sqlite', sqliteHarness);
 gcStoreSuite('sqlite', sqliteHarness);
 lifecycleStoreSuite('sqlite', sqliteHarness);
+signingStoreSuite('sqlite', sqliteHarness);
 authStoreSuite('sqlite', async () => {
   const h = await sqliteHarness();
   return { auth: new SqlAuthStore(h.store.db, h.store.dialect), meta: h.store, rowCounts: () => h.rowCounts(), close: () => h.close() };

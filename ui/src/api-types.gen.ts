@@ -814,4 +814,139 @@ export interface ApiPaths {
       };
     };
   };
+  "/projects/{name}/signing": {
+    get: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        project: string;
+        verify: {
+          keys: {
+            fingerprint: string;
+            type: string;
+            publicKey: string;
+          }[];
+          certificates: {
+            subject: string;
+            fingerprint: string;
+            notAfter: string;
+            certificate: string;
+          }[];
+          enforce: boolean;
+        };
+        signOnPush: boolean;
+        signingKeys: {
+          fingerprint: string;
+          createdAt: string;
+          retiredAt: string | null;
+          active: boolean;
+        }[];
+      };
+    };
+    put: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: {
+        verify?: {
+          keys?: string[];
+          certificates?: string[];
+          enforce?: boolean;
+        };
+        signOnPush?: boolean;
+      };
+      response: {
+        project: string;
+        verify: {
+          keys: {
+            fingerprint: string;
+            type: string;
+            publicKey: string;
+          }[];
+          certificates: {
+            subject: string;
+            fingerprint: string;
+            notAfter: string;
+            certificate: string;
+          }[];
+          enforce: boolean;
+        };
+        signOnPush: boolean;
+        signingKeys: {
+          fingerprint: string;
+          createdAt: string;
+          retiredAt: string | null;
+          active: boolean;
+        }[];
+      };
+    };
+  };
+  "/projects/{name}/signing/rotate": {
+    post: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        project: string;
+        verify: {
+          keys: {
+            fingerprint: string;
+            type: string;
+            publicKey: string;
+          }[];
+          certificates: {
+            subject: string;
+            fingerprint: string;
+            notAfter: string;
+            certificate: string;
+          }[];
+          enforce: boolean;
+        };
+        signOnPush: boolean;
+        signingKeys: {
+          fingerprint: string;
+          createdAt: string;
+          retiredAt: string | null;
+          active: boolean;
+        }[];
+      };
+    };
+  };
+  "/projects/{name}/signing/public-key": {
+    get: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        project: string;
+        fingerprint: string;
+        publicKey: string;
+        previous: {
+          fingerprint: string;
+          publicKey: string;
+          createdAt: string;
+        }[];
+      };
+    };
+  };
+  "/repositories/{repo}/manifests/{digest}/signatures": {
+    get: {
+      params: { repo: string; digest: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        digest: string;
+        signed: boolean;
+        verified: boolean;
+        coveredBy: string | null;
+        signatures: {
+          format: "cosign" | "sigstore-bundle" | "notation";
+          manifest: string;
+          verified: boolean;
+          signer: string | null;
+          reason: string;
+        }[];
+      };
+    };
+  };
 }

@@ -6,6 +6,7 @@ import type { Lifecycle } from '../../lifecycle/services.js';
 import type { ProjectService } from './projects.js';
 import type { RepositoryService } from './repositories.js';
 import type { RobotService } from './robots.js';
+import type { SigningApi } from './signing.js';
 import type { UserService } from './users.js';
 
 export interface ApiServices {
@@ -18,4 +19,5 @@ export interface ApiServices {
   authenticator: Authenticator;
   sessionTtlMs: number;
   tokens: TokenIssuer;
+  signing: SigningApi;
 }

@@ -18,6 +18,7 @@ import { SqlLifecycleSettings } from './lifecycle-settings.js';
 import { SqlRetention } from './retention.js';
 import { SqlTrash } from './trash.js';
 import { SqlUsage } from './usage.js';
+import { SqlSigning } from './signing.js';
 import { SqlManifests } from './manifests.js';
 import { SqlRepositories } from './repositories.js';
 import { SqlJobs } from './jobs.js';
@@ -44,6 +45,7 @@ export class SqlQueries implements MetadataQueries {
   readonly retention: SqlRetention;
   readonly trash: SqlTrash;
   readonly usage: SqlUsage;
+  readonly signing: SqlSigning;
 
   /** `db`: for this store's own modules and white-box tests; not part of the interface. */
   constructor(readonly db: Kysely<Database>, dialect: Dialect) {
@@ -63,6 +65,7 @@ export class SqlQueries implements MetadataQueries {
     this.retention = new SqlRetention(db);
     this.trash = new SqlTrash(db);
     this.usage = new SqlUsage(db);
+    this.signing = new SqlSigning(db);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Project settings: visibility, members and their roles, robot accounts (the secret is shown
- * once, right after creation, with a copy button), and lifecycle policies where the registry
- * offers them.
+ * once, right after creation, with a copy button), lifecycle policies where the registry
+ * offers them, and the signing policy.
  */
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -15,6 +15,7 @@ import { projectPath } from '../links';
 import { useSession } from '../session';
 import { Lifecycle } from './lifecycle';
 import { Robots } from './robots';
+import { SigningPolicy } from './signatures';
 
 const ROLES: Role[] = ['admin', 'maintainer', 'developer', 'guest'];
 
@@ -69,6 +70,7 @@ export function ProjectSettingsPage() {
           <Members project={name} />
           <Robots project={name} />
           <Lifecycle project={name} />
+          <SigningPolicy project={name} />
           {user?.admin ? (
             <section className="card danger-zone" aria-labelledby="del-h">
               <h2 id="del-h">Delete project</h2>
