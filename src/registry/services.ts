@@ -3,7 +3,6 @@ import type { BlobService } from './blobs.js';
 import type { HealthService } from './health.js';
 import type { ListingService } from './listing.js';
 import type { ManifestService } from './manifests.js';
-import type { ManifestReadGate } from './read-gates.js';
 import type { UploadService } from './uploads.js';
 
 export interface RegistryServices {
@@ -12,8 +11,6 @@ export interface RegistryServices {
   manifests: ManifestService;
   listing: ListingService;
   health: HealthService;
-  /** Rules asked before a manifest is served (see read-gates.ts); empty by default. */
-  readGates: readonly ManifestReadGate[];
   limits: {
     maxManifestBytes: number;
     /** An upload body that sends nothing for this long is ended (0: never). */

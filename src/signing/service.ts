@@ -11,7 +11,8 @@
  * change feed), when a signature tag moves (a tag push: announced), or when the project's
  * keys or policy change (this service announces `signing:<project>` after commit). Every
  * process and node subscribes to the same feed (PostgreSQL NOTIFY, the SQLite changes table),
- * and a read first waits for the feed's barrier (`sync`); when the feed cannot promise that
+ * and the manifest service waits for the feed's barrier (`sync`) before it asks the gate;
+ * when the feed cannot promise that
  * (connection down) the caches are bypassed. A verification that raced with an invalidation
  * does not store its result (the `version` check).
  */
@@ -259,9 +260,9 @@ export class SigningService {
   }
 
   /** Resolves when the project's policy lets `m` be served from `repo`; throws OciError DENIED otherwise. */
-  async check(repo: RepoName, m: ManifestRecord): Promise<void> {
+  async check(repo: RepoName, m: ManifestRecord, cachesFresh: boolean): Promise<void> {
     const project = projectOf(repo);
-    const cached = await this.o.changes.sync();
+    const cached = cachesFresh;
     const { policy, trust, broken } = await this.compiled(project, cached);
     if (!policy.verify.enforce) return;
     if (cached && this.allowed.get(repo)?.has(m.digest)) return;

@@ -3,7 +3,6 @@ import type { ManifestRecord } from '../../metadata/store.js';
 import { parseExistingReference, parseReference } from '../../domain/names.js';
 import type { RegistryRoute, RouteContext } from './route.js';
 import { readBody, sendEmpty } from './respond.js';
-import { checkReadGates } from '../read-gates.js';
 
 const PATH = /^(.+)\/manifests\/([^/]+)$/;
 
@@ -19,7 +18,6 @@ function manifestHeaders(m: ManifestRecord): Record<string, string> {
 async function fetchManifest({ request, reply, repo, param, services }: RouteContext): Promise<void> {
   const head = request.method === 'HEAD';
   const m = await services.manifests.get(repo, parseExistingReference(param), !head);
-  if (services.readGates.length > 0) await checkReadGates(services.readGates, repo, m);
   reply.code(200).headers(manifestHeaders(m));
   reply.send(head ? undefined : m.content);
 }
