@@ -48,6 +48,7 @@ import { UploadService } from './registry/uploads.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
+import { createProxy, type Proxy } from './proxy/setup.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -57,6 +58,8 @@ export interface Berth {
   jobs: JobQueue;
   secrets: SharedSecrets;
   lifecycle: Lifecycle;
+  /** The pull-through caches, when `proxy.upstreams` lists any. */
+  proxy: Proxy | undefined;
   /** Starts listening on `config.listen`; resolves to the bound address (host:port). */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -126,7 +129,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const cache = new ManifestCache(config.registry.manifestCacheEntries);
   const jobs = new JobQueue(meta.jobs);
   const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key));
-  const registry = {
+  const core = {
     blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy, { verifyReads: config.storage.verifyReads }),
     uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy, {
       maxOpenPerRepository: config.registry.maxOpenUploadsPerRepository,
@@ -143,6 +146,9 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   // Access control: the auth store, policy, audit log, token issuer, authenticator.
   const a = config.auth;
   const authStore = new SqlAuthStore(meta.db, meta.dialect);
+  // Pull-through caches wrap the core's services; without upstreams the core serves /v2 as is.
+  const proxy = config.proxy.upstreams.length > 0 ? await createProxy(config.proxy, meta.db, core, authStore, logger) : undefined;
+  const registry = proxy?.registry ?? core;
   const audit = new AuditLog(authStore, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal });
   const access = new AccessService(authStore, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
   const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));
@@ -164,7 +170,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     projects: new ProjectService(authStore, access, audit, lifecycle.settings),
     robots: new RobotService(authStore, authenticator, audit),
     users,
-    repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, registry.manifests, access, audit, a.enabled),
+    repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, core.manifests, access, audit, a.enabled),
     lifecycle,
     audit,
     authenticator,
@@ -221,6 +227,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     jobs,
     secrets: new SharedSecrets(meta.settings),
     lifecycle,
+    proxy,
     async listen() {
       const i = config.listen.lastIndexOf(':');
       const host = config.listen.slice(0, i).replace(/^\[|\]$/g, '');

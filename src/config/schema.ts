@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { auditSchema, authSchema } from './auth-schema.js';
+import { proxySchema } from './proxy-schema.js';
 
 const MiB = 1024 * 1024;
 
@@ -191,6 +192,7 @@ export const configSchema = z
     auth: authSchema,
     audit: auditSchema,
     lifecycle: lifecycleSchema,
+    proxy: proxySchema,
   })
   .describe('Berth configuration');
 

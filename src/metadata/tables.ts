@@ -172,6 +172,18 @@ export interface TrashTable {
   restored_at: number | null;
 }
 
+export interface ProxyManifestsTable {
+  repository: string;
+  reference: string;
+  upstream: string;
+  digest: string;
+  media_type: string;
+  content: Buffer;
+  fetched_at: number;
+  checked_at: number;
+  pulled_at: number;
+}
+
 export interface Database extends AuthTables {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -191,4 +203,5 @@ export interface Database extends AuthTables {
   project_lifecycle: ProjectLifecycleTable;
   retention_runs: RetentionRunsTable;
   trash: TrashTable;
+  proxy_manifests: ProxyManifestsTable;
 }

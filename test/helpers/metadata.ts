@@ -54,6 +54,7 @@ const TABLES = [
   'signing_keys',
   'audit_events',
   'login_failures',
+  'proxy_manifests',
 ];
 
 /**

@@ -4,6 +4,7 @@ import { parseExistingReference, parseReference } from '../../domain/names.js';
 import type { RegistryRoute, RouteContext } from './route.js';
 import { readBody, sendEmpty } from './respond.js';
 import { checkReadGates } from '../read-gates.js';
+import type { ServedHeaders } from '../services.js';
 
 const PATH = /^(.+)\/manifests\/([^/]+)$/;
 
@@ -21,6 +22,8 @@ async function fetchManifest({ request, reply, repo, param, services }: RouteCon
   const m = await services.manifests.get(repo, parseExistingReference(param), !head);
   if (services.readGates.length > 0) await checkReadGates(services.readGates, repo, m);
   reply.code(200).headers(manifestHeaders(m));
+  const extra = (m as ServedHeaders).headers;
+  if (extra) reply.headers(extra);
   reply.send(head ? undefined : m.content);
 }
 
