@@ -21,6 +21,23 @@ export interface CachedManifest {
   pulledAt: number;
 }
 
+/** A preheat request and its progress. */
+export interface PreheatRecord {
+  id: string;
+  upstream: string;
+  references: string[];
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  /** References finished (fetched or failed). */
+  done: number;
+  failed: number;
+  /** Blobs fetched from the upstream, and their bytes. */
+  blobs: number;
+  bytes: number;
+  errors: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface ProxyCacheQueries {
   /** The cached manifest for `reference` of `repo`, or undefined. */
   get(repo: RepoName, reference: string): Promise<CachedManifest | undefined>;
@@ -36,4 +53,11 @@ export interface ProxyCacheQueries {
   delete(repo: RepoName, reference: string): Promise<boolean>;
   /** How many rows and manifest bytes one upstream holds. */
   count(upstream: string): Promise<{ manifests: number; bytes: number }>;
+  /** Records a new preheat request (status queued, nothing done). Throws ConflictError when the id exists. */
+  createPreheat(p: { id: string; upstream: string; references: string[] }, now: number): Promise<PreheatRecord>;
+  /** Writes a preheat's progress; false when it does not exist. */
+  updatePreheat(id: string, progress: Pick<PreheatRecord, 'status' | 'done' | 'failed' | 'blobs' | 'bytes' | 'errors'>, now: number): Promise<boolean>;
+  getPreheat(id: string): Promise<PreheatRecord | undefined>;
+  /** Removes a preheat record; true when it existed. */
+  deletePreheat(id: string): Promise<boolean>;
 }

@@ -184,6 +184,22 @@ export interface ProxyManifestsTable {
   pulled_at: number;
 }
 
+export interface ProxyPreheatsTable {
+  id: string;
+  upstream: string;
+  /** JSON array of the references asked for. */
+  refs: string;
+  status: string;
+  done: number;
+  failed: number;
+  blobs: number;
+  bytes: number;
+  /** JSON array of error lines (reference: why). */
+  errors: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database extends AuthTables {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -204,4 +220,5 @@ export interface Database extends AuthTables {
   retention_runs: RetentionRunsTable;
   trash: TrashTable;
   proxy_manifests: ProxyManifestsTable;
+  proxy_preheats: ProxyPreheatsTable;
 }

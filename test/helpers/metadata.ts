@@ -55,6 +55,7 @@ const TABLES = [
   'audit_events',
   'login_failures',
   'proxy_manifests',
+  'proxy_preheats',
 ];
 
 /**

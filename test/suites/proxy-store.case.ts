@@ -60,5 +60,16 @@ export function proxyStoreSuite(name: string, open: () => Promise<StoreHarness>,
       assert.deepEqual(await c.count('none'), { manifests: 0, bytes: 0 });
       for (const r of ['a', 'b', 'c']) await c.delete(repo('hub/library/alpine'), r);
     });
+
+    it('a preheat record is created queued, takes its progress, and is deleted', async () => {
+      const p = await c.createPreheat({ id: 'p1', upstream: 'hub', references: ['library/alpine:3.20', 'library/busybox@sha256:abc'] }, 5);
+      assert.deepEqual(p, { id: 'p1', upstream: 'hub', references: ['library/alpine:3.20', 'library/busybox@sha256:abc'], status: 'queued', done: 0, failed: 0, blobs: 0, bytes: 0, errors: [], createdAt: 5, updatedAt: 5 });
+      await assert.rejects(c.createPreheat({ id: 'p1', upstream: 'hub', references: [] }, 6), (e: Error) => e.name === 'ConflictError');
+      assert.equal(await c.updatePreheat('p1', { status: 'running', done: 1, failed: 1, blobs: 3, bytes: 1234, errors: ['x: no such tag'] }, 9), true);
+      assert.deepEqual(await c.getPreheat('p1'), { ...p, status: 'running', done: 1, failed: 1, blobs: 3, bytes: 1234, errors: ['x: no such tag'], updatedAt: 9 });
+      assert.equal(await c.updatePreheat('none', { status: 'running', done: 0, failed: 0, blobs: 0, bytes: 0, errors: [] }, 9), false);
+      assert.equal(await c.deletePreheat('p1'), true);
+      assert.equal(await c.getPreheat('p1'), undefined);
+    });
   });
 }

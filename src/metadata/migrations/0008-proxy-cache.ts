@@ -26,6 +26,20 @@ export function proxyCache(dialect: Dialect): Migration {
         .addPrimaryKeyConstraint('proxy_manifests_pk', ['repository', 'reference'])
         .execute();
       await db.schema.createIndex('proxy_manifests_upstream').on('proxy_manifests').columns(['upstream', 'pulled_at']).execute();
+      await db.schema
+        .createTable('proxy_preheats')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('upstream', 'text', (c) => c.notNull())
+        .addColumn('refs', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('done', t.bigint, (c) => c.notNull())
+        .addColumn('failed', t.bigint, (c) => c.notNull())
+        .addColumn('blobs', t.bigint, (c) => c.notNull())
+        .addColumn('bytes', t.bigint, (c) => c.notNull())
+        .addColumn('errors', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.bigint, (c) => c.notNull())
+        .addColumn('updated_at', t.bigint, (c) => c.notNull())
+        .execute();
     },
   };
 }

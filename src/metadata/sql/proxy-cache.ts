@@ -1,8 +1,9 @@
 /** ProxyCacheQueries over Kysely (both dialects): the pull-through cache's manifest rows. */
 import type { Kysely, Selectable } from 'kysely';
 import type { Digest, RepoName } from '../../domain/names.js';
-import type { CachedManifest, ProxyCacheQueries } from '../proxy-store.js';
-import type { Database, ProxyManifestsTable } from '../tables.js';
+import { ConflictError } from '../../errors/store.js';
+import type { CachedManifest, PreheatRecord, ProxyCacheQueries } from '../proxy-store.js';
+import type { Database, ProxyManifestsTable, ProxyPreheatsTable } from '../tables.js';
 
 function toRecord(r: Selectable<ProxyManifestsTable>): CachedManifest {
   return {
@@ -15,6 +16,22 @@ function toRecord(r: Selectable<ProxyManifestsTable>): CachedManifest {
     fetchedAt: Number(r.fetched_at),
     checkedAt: Number(r.checked_at),
     pulledAt: Number(r.pulled_at),
+  };
+}
+
+function toPreheat(r: Selectable<ProxyPreheatsTable>): PreheatRecord {
+  return {
+    id: r.id,
+    upstream: r.upstream,
+    references: JSON.parse(r.refs) as string[],
+    status: r.status as PreheatRecord['status'],
+    done: Number(r.done),
+    failed: Number(r.failed),
+    blobs: Number(r.blobs),
+    bytes: Number(r.bytes),
+    errors: JSON.parse(r.errors) as string[],
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
   };
 }
 
@@ -72,5 +89,37 @@ export class SqlProxyCache implements ProxyCacheQueries {
       .where('upstream', '=', upstream)
       .executeTakeFirstOrThrow();
     return { manifests: Number(r.n), bytes: Number(r.bytes) };
+  }
+
+  async createPreheat(p: { id: string; upstream: string; references: string[] }, now: number): Promise<PreheatRecord> {
+    try {
+      await this.db
+        .insertInto('proxy_preheats')
+        .values({ id: p.id, upstream: p.upstream, refs: JSON.stringify(p.references), status: 'queued', done: 0, failed: 0, blobs: 0, bytes: 0, errors: '[]', created_at: now, updated_at: now })
+        .execute();
+    } catch (e) {
+      if (await this.getPreheat(p.id)) throw new ConflictError(`preheat ${p.id} exists`);
+      throw e;
+    }
+    return (await this.getPreheat(p.id))!;
+  }
+
+  async updatePreheat(id: string, p: Pick<PreheatRecord, 'status' | 'done' | 'failed' | 'blobs' | 'bytes' | 'errors'>, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('proxy_preheats')
+      .set({ status: p.status, done: p.done, failed: p.failed, blobs: p.blobs, bytes: p.bytes, errors: JSON.stringify(p.errors), updated_at: now })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async getPreheat(id: string): Promise<PreheatRecord | undefined> {
+    const r = await this.db.selectFrom('proxy_preheats').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toPreheat(r);
+  }
+
+  async deletePreheat(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('proxy_preheats').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
   }
 }
