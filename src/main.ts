@@ -30,6 +30,7 @@ import { allowAll, type RegistryAuthorizer } from './registry/routes/index.js';
 import { apiPlugin, API_PREFIX } from './api/plugin.js';
 import type { ApiServices } from './api/services/index.js';
 import { ProjectService } from './api/services/projects.js';
+import { ProxyAdminService } from './api/services/proxies.js';
 import { RepositoryService } from './api/services/repositories.js';
 import { RobotService } from './api/services/robots.js';
 import { UserService } from './api/services/users.js';
@@ -147,7 +148,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const a = config.auth;
   const authStore = new SqlAuthStore(meta.db, meta.dialect);
   // Pull-through caches wrap the core's services; without upstreams the core serves /v2 as is.
-  const proxy = config.proxy.upstreams.length > 0 ? await createProxy(config.proxy, meta.db, core, authStore, logger) : undefined;
+  const proxy = config.proxy.upstreams.length > 0 ? await createProxy(config.proxy, meta, meta.db, core, authStore, logger) : undefined;
   const registry = proxy?.registry ?? core;
   const audit = new AuditLog(authStore, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal });
   const access = new AccessService(authStore, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
@@ -176,6 +177,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     authenticator,
     sessionTtlMs,
     tokens,
+    proxies: new ProxyAdminService(proxy, config.proxy.defaultMirror, meta, jobs, audit),
   };
 
   // HTTP: authentication hooks, /v2, the token endpoint, /api/v1, /ui.
@@ -208,7 +210,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   });
 
   // Background jobs: every kind is declared in src/jobs/kinds.ts.
-  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger });
+  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger, proxy: proxy?.jobs });
+  const stopEviction = proxy?.scheduleEviction((kind, payload, key) => jobs.offer(kind, payload, key)) ?? (() => {});
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,
@@ -237,6 +240,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       return typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : config.listen;
     },
     async close() {
+      stopEviction();
       await app.close();
       await audit.close();
       await lifecycle.close();

@@ -15,6 +15,7 @@ import { parseInput, type ApiRoute } from './route.js';
 import { auditRoutes } from './routes/audit.js';
 import { memberRoutes } from './routes/members.js';
 import { projectRoutes } from './routes/projects.js';
+import { proxyRoutes } from './routes/proxies.js';
 import { repositoryRoutes } from './routes/repositories.js';
 import { robotRoutes } from './routes/robots.js';
 import { sessionRoutes } from './routes/session.js';
@@ -37,6 +38,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...systemRoutes,
   ...projectLifecycleRoutes,
   ...lifecycleRunRoutes,
+  ...proxyRoutes,
 ];
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -26,6 +26,7 @@ export const proxySchema = z
   .strictObject({
     defaultMirror: z.string().optional().describe('The upstream that serves pull paths whose first segment is not a local project (Docker `registry-mirrors`). Unset: such paths are not proxied.'),
     downBackoffSeconds: z.number().min(0).default(30).describe('Longest time an upstream that failed (network error, timeout, 5xx, 429) is treated as down; it starts at 1 s and doubles with each failure. While down, cached content is served without asking it.'),
+    evictionIntervalSeconds: z.number().int().min(0).default(3600).describe('How often each upstream with a cacheMaxAgeDays or cacheMaxBytes is offered an eviction job (0: never; eviction can also be run through the API).'),
     upstreams: z.array(upstreamSchema).default([]).describe('Upstream registries, each served as a read-only project of its name.'),
   })
   .prefault({})

@@ -15,12 +15,21 @@ import type { Leases } from '../lifecycle/lease.js';
 import type { RetentionService } from '../lifecycle/retention.js';
 import type { JobContext, JobHandler } from './worker.js';
 
+/** What the pull-through cache's jobs call (src/proxy; absent when no upstream is configured). */
+export interface ProxyJobs {
+  /** Runs the preheat request `id` (its progress is written to its record). */
+  preheat(id: string, signal: AbortSignal): Promise<void>;
+  /** Applies the eviction policy of one upstream; resolves with a summary for the log. */
+  evict(upstream: string): Promise<Record<string, unknown>>;
+}
+
 /** The services job handlers call, handed in by the composition root. */
 export interface JobServices {
   runs: GcRuns;
   retention: RetentionService;
   leases: Leases;
   logger: Logger;
+  proxy?: ProxyJobs | undefined;
 }
 
 interface JobKind<P extends z.ZodTypeAny> {
@@ -47,6 +56,23 @@ export const JOB_KINDS = {
     async run(s, { project }) {
       const r = await s.leases.with(`retention:${project}`, 600_000, () => s.retention.run(project, { dryRun: false, trigger: 'schedule' }));
       if (r) s.logger.info({ project, run: r.value.runId, removed: r.value.tags.length }, 'scheduled retention run finished');
+    },
+  }),
+  'proxy.preheat': kind({
+    description: 'Fetch images into a pull-through cache ahead of time (POST /api/v1/proxies/{name}/preheat); progress is on the request.',
+    payload: z.strictObject({ id: z.string().min(1) }),
+    async run(s, { id }, ctx) {
+      if (!s.proxy) throw new Error('no pull-through cache is configured on this node');
+      await s.proxy.preheat(id, ctx.signal);
+    },
+  }),
+  'proxy.evict': kind({
+    description: "Evict a pull-through cache's least recently pulled images by its cacheMaxAgeDays and cacheMaxBytes (GC then reclaims the bytes).",
+    payload: z.strictObject({ upstream: z.string().min(1) }),
+    async run(s, { upstream }) {
+      if (!s.proxy) throw new Error('no pull-through cache is configured on this node');
+      const report = await s.proxy.evict(upstream);
+      s.logger.info(report, 'pull-through cache eviction finished');
     },
   }),
 };

@@ -12,6 +12,10 @@ import type { AuthStore } from '../metadata/auth-store.js';
 import { SqlProxyCache } from '../metadata/sql/proxy-cache.js';
 import type { Database } from '../metadata/tables.js';
 import type { RegistryServices } from '../registry/services.js';
+import type { OfferJob, ProxyJobs } from '../jobs/kinds.js';
+import type { MetadataStore } from '../metadata/store.js';
+import { Evictor } from './eviction.js';
+import { Preheater } from './preheat.js';
 import { proxyRegistry } from './proxy-registry.js';
 import { PullThrough } from './pull-through.js';
 import { ProxyStats } from './stats.js';
@@ -24,12 +28,17 @@ export interface Proxy {
   pull: PullThrough;
   /** The registry services with proxy projects served through the cache. */
   registry: RegistryServices;
+  evictor: Evictor;
+  /** What the job kinds call. */
+  jobs: ProxyJobs;
+  /** Offers an eviction job per upstream with a policy every `evictionIntervalSeconds`; returns the stop function. */
+  scheduleEviction(offer: OfferJob): () => void;
 }
 
 /** How long a "is this a local project" answer is reused by default-mirror routing. */
 const PROJECT_CHECK_MS = 10_000;
 
-export async function createProxy(config: ProxyConfig, db: Kysely<Database>, core: RegistryServices, auth: AuthStore, logger: Logger, now: () => number = Date.now): Promise<Proxy> {
+export async function createProxy(config: ProxyConfig, meta: MetadataStore, db: Kysely<Database>, core: RegistryServices, auth: AuthStore, logger: Logger, now: () => number = Date.now): Promise<Proxy> {
   const upstreams = new Map(config.upstreams.map((u) => [u.name, new UpstreamClient(u, config.downBackoffSeconds * 1000, now)]));
   for (const u of config.upstreams) {
     if (await auth.projects.get(u.name)) continue;
@@ -52,5 +61,25 @@ export async function createProxy(config: ProxyConfig, db: Kysely<Database>, cor
     known.set(name, { local, at: now() });
     return local;
   };
-  return { upstreams, stats, cache, pull, registry: proxyRegistry(core, pull, config, isLocalProject) };
+  const preheater = new Preheater(pull, upstreams, cache, now);
+  const evictor = new Evictor(meta, cache, now);
+  const jobs: ProxyJobs = {
+    preheat: (id, signal) => preheater.run(id, signal),
+    async evict(name) {
+      const u = upstreams.get(name);
+      if (!u) throw new Error(`upstream ${name} is not configured on this node`);
+      return { ...(await evictor.evict(u.config)) };
+    },
+  };
+  const scheduleEviction = (offer: OfferJob) => {
+    if (config.evictionIntervalSeconds <= 0) return () => {};
+    const timer = setInterval(() => {
+      for (const u of config.upstreams) {
+        if (u.cacheMaxAgeDays > 0 || u.cacheMaxBytes > 0) void offer('proxy.evict', { upstream: u.name }, `proxy.evict:${u.name}`).catch((e: unknown) => logger.warn({ err: e, upstream: u.name }, 'could not offer a cache eviction job'));
+      }
+    }, config.evictionIntervalSeconds * 1000);
+    timer.unref();
+    return () => clearInterval(timer);
+  };
+  return { upstreams, stats, cache, pull, registry: proxyRegistry(core, pull, config, isLocalProject), evictor, jobs, scheduleEviction };
 }

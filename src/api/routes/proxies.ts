@@ -1,0 +1,124 @@
+/** `/proxies`: the pull-through caches (health, size, counters), preheat requests and their progress, eviction. */
+import { z } from 'zod';
+import { body, params, systemResource, type ApiRoute } from '../route.js';
+
+const Health = z.object({ up: z.boolean(), lastError: z.string().nullable(), retryAt: z.string().nullable(), consecutiveFailures: z.number().int() });
+export const Upstream = z.object({
+  name: z.string(),
+  url: z.string(),
+  mirrorOf: z.array(z.string()),
+  defaultMirror: z.boolean(),
+  username: z.string(),
+  hasPassword: z.boolean(),
+  tagTtlSeconds: z.number().int(),
+  cacheMaxAgeDays: z.number(),
+  cacheMaxBytes: z.number().int(),
+  health: Health,
+  cache: z.object({ bytes: z.number().int(), blobs: z.number().int(), manifests: z.number().int() }),
+  stats: z.object({
+    upstreamRequests: z.number().int(),
+    manifestHits: z.number().int(),
+    manifestMisses: z.number().int(),
+    blobHits: z.number().int(),
+    blobMisses: z.number().int(),
+    staleServed: z.number().int(),
+    tagsChanged: z.number().int(),
+    bytesFromUpstream: z.number().int(),
+    bytesFromCache: z.number().int(),
+    verifyFailures: z.number().int(),
+    hitRatio: z.number().nullable(),
+  }),
+});
+export const Preheat = z.object({
+  id: z.string(),
+  upstream: z.string(),
+  references: z.array(z.string()),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  done: z.number().int(),
+  failed: z.number().int(),
+  blobs: z.number().int(),
+  bytes: z.number().int(),
+  errors: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const Eviction = z.object({ upstream: z.string(), manifestsEvicted: z.number().int(), blobsUnlinked: z.number().int(), bytesBefore: z.number().int(), bytesAfter: z.number().int() });
+
+const PreheatBody = z.strictObject({ references: z.array(z.string().min(1).max(512)).min(1).max(1000) });
+
+export const proxyRoutes: ApiRoute[] = [
+  {
+    method: 'GET',
+    url: '/proxies',
+    action: 'signedIn',
+    resource: systemResource,
+    summary: 'The pull-through caches: each upstream with its health, cache size and counters (never its password).',
+    body: null,
+    query: null,
+    response: z.object({ items: z.array(Upstream) }),
+    audit: null,
+    async handle(_request, _reply, s) {
+      return { items: await s.proxies.list() };
+    },
+  },
+  {
+    method: 'GET',
+    url: '/proxies/:name',
+    action: 'signedIn',
+    resource: systemResource,
+    summary: 'One pull-through cache.',
+    body: null,
+    query: null,
+    response: Upstream,
+    audit: null,
+    async handle(request, _reply, s) {
+      return s.proxies.get(params(request).name!);
+    },
+  },
+  {
+    method: 'POST',
+    url: '/proxies/:name/preheat',
+    action: 'system.manage',
+    resource: systemResource,
+    summary: 'Fetch images into the cache ahead of time (a background job); poll the returned request for progress.',
+    body: PreheatBody,
+    query: null,
+    response: Preheat,
+    status: 202,
+    audit: 'proxy.preheat',
+    async handle(request, reply, s) {
+      const r = await s.proxies.preheat(request.principal, params(request).name!, body(PreheatBody, request).references, request.ip);
+      reply.code(202);
+      return r;
+    },
+  },
+  {
+    method: 'GET',
+    url: '/proxies/:name/preheat/:id',
+    action: 'signedIn',
+    resource: systemResource,
+    summary: 'A preheat request and its progress.',
+    body: null,
+    query: null,
+    response: Preheat,
+    audit: null,
+    async handle(request, _reply, s) {
+      const { name, id } = params(request) as { name: string; id: string };
+      return s.proxies.preheatStatus(name, id);
+    },
+  },
+  {
+    method: 'POST',
+    url: '/proxies/:name/evict',
+    action: 'system.manage',
+    resource: systemResource,
+    summary: "Apply the upstream's eviction policy now (cacheMaxAgeDays, cacheMaxBytes; least recently pulled first); GC reclaims the bytes.",
+    body: null,
+    query: null,
+    response: Eviction,
+    audit: 'proxy.evict',
+    async handle(request, _reply, s) {
+      return s.proxies.evict(request.principal, params(request).name!, request.ip);
+    },
+  },
+];
