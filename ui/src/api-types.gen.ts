@@ -817,7 +817,7 @@ export interface ApiPaths {
   "/proxies": {
     get: {
       params: Record<string, never>;
-      query: Record<string, never>;
+      query: { limit?: string | number | null; cursor?: string | number | null };
       body: undefined;
       response: {
         items: {
@@ -855,6 +855,7 @@ export interface ApiPaths {
             hitRatio: number | null;
           };
         }[];
+        next: string | null;
       };
     };
   };

@@ -1,6 +1,8 @@
 /** `/proxies`: the pull-through caches (health, size, counters), preheat requests and their progress, eviction. */
 import { z } from 'zod';
-import { body, params, systemResource, type ApiRoute } from '../route.js';
+import { pageOfList, parseLimit } from '../paging.js';
+import { pageOf } from '../schemas.js';
+import { body, LIST_QUERY, params, query, queryOf, systemResource, type ApiRoute } from '../route.js';
 
 const Health = z.object({ up: z.boolean(), lastError: z.string().nullable(), retryAt: z.string().nullable(), consecutiveFailures: z.number().int() });
 export const Upstream = z.object({
@@ -54,11 +56,12 @@ export const proxyRoutes: ApiRoute[] = [
     resource: systemResource,
     summary: 'The pull-through caches: each upstream with its health, cache size and counters (never its password).',
     body: null,
-    query: null,
-    response: z.object({ items: z.array(Upstream) }),
+    query: queryOf(LIST_QUERY),
+    response: pageOf(Upstream),
     audit: null,
-    async handle(_request, _reply, s) {
-      return { items: await s.proxies.list() };
+    async handle(request, _reply, s) {
+      const q = query(request);
+      return pageOfList(await s.proxies.list(), parseLimit(q.limit, 100, 1000), q.cursor);
     },
   },
   {
