@@ -16,10 +16,9 @@ import type { UpstreamClient } from './upstream-client.js';
 /** `name:tag`, `name@digest` or `name` (latest), split; throws OciError on a bad part. */
 export function parseImageReference(s: string): { name: string; ref: Reference } {
   const at = s.indexOf('@');
-  if (at >= 0) return { name: s.slice(0, at), ref: parseReference(s.slice(at + 1)) };
   const colon = s.lastIndexOf(':');
-  if (colon > s.lastIndexOf('/')) return { name: s.slice(0, colon), ref: parseReference(s.slice(colon + 1)) };
-  return { name: s, ref: parseReference('latest') };
+  const [name, ref] = at >= 0 ? [s.slice(0, at), s.slice(at + 1)] : colon > s.lastIndexOf('/') ? [s.slice(0, colon), s.slice(colon + 1)] : [s, 'latest'];
+  return { name: parseRepoName(name), ref: parseReference(ref) };
 }
 
 export class Preheater {

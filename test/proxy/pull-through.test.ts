@@ -67,6 +67,9 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry')
           { name: 'secure', url: secured.url, username: 'alice', password: 's3cret' },
           { name: 'badauth', url: secured.url, username: 'alice', password: 'wrong' },
           { name: 'central', url: central.url, username: 'admin', password: ADMIN_PASSWORD },
+          { name: 'small', url: counting.url, cacheMaxBytes: 250_000 },
+          // About 1.7 s: old enough to evict within the test.
+          { name: 'aged', url: counting.url, cacheMaxAgeDays: 0.00002 },
         ],
       },
     });
@@ -284,5 +287,86 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry')
     const c = await fetch(`${cache.url}/v2/central/${ns}/app/manifests/v1`, { headers: { accept: ACCEPT } });
     assert.equal(c.headers.get('docker-content-digest'), centralImage.digest);
     await c.arrayBuffer();
+  });
+
+  test('the API lists each upstream with health, cache size and counters, never its password', async () => {
+    const r = await fetch(`${cache.url}/api/v1/proxies`);
+    assert.equal(r.status, 200);
+    const text = await r.text();
+    assert.ok(!text.includes('s3cret') && !text.includes(ADMIN_PASSWORD), 'no password in the answer');
+    const { items } = JSON.parse(text) as { items: { name: string; defaultMirror: boolean; hasPassword: boolean; health: { up: boolean }; cache: { bytes: number; blobs: number; manifests: number }; stats: { blobMisses: number; hitRatio: number | null } }[] };
+    const hub = items.find((i) => i.name === 'hub')!;
+    assert.equal(hub.defaultMirror, true);
+    assert.equal(hub.health.up, true);
+    assert.ok(hub.cache.bytes > 256 * MiB && hub.cache.blobs >= 4 && hub.cache.manifests >= 2, JSON.stringify(hub.cache));
+    assert.ok(hub.stats.blobMisses > 0 && hub.stats.hitRatio! > 0);
+    assert.equal(items.find((i) => i.name === 'secure')!.hasPassword, true);
+  });
+
+  test('preheat fetches every platform of an image ahead of time, with progress; a bad reference is reported, not fatal', async () => {
+    const pre = await seedIndex(plain.url, `${ns}/pre`, 'v1', ['amd64', 'arm64']);
+    const r = await fetch(`${cache.url}/api/v1/proxies/hub/preheat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ references: [`${ns}/pre:v1`, `${ns}/absent:v1`] }) });
+    assert.equal(r.status, 202);
+    const { id } = (await r.json()) as { id: string };
+    let p: { status: string; done: number; failed: number; blobs: number; bytes: number; errors: string[] } | undefined;
+    for (let i = 0; i < 100; i++) {
+      p = (await (await fetch(`${cache.url}/api/v1/proxies/hub/preheat/${id}`)).json()) as typeof p;
+      if (p!.status === 'succeeded' || p!.status === 'failed') break;
+      await sleep(200);
+    }
+    assert.equal(p!.status, 'succeeded', JSON.stringify(p));
+    assert.equal(p!.done, 2);
+    assert.equal(p!.failed, 1);
+    assert.match(p!.errors[0]!, new RegExp(`${ns}/absent:v1`));
+    assert.equal(p!.blobs, 6, 'config and two layers of each platform');
+    for (const child of Object.values(pre.children)) {
+      for (const d of child.blobs) {
+        const b = await fetch(`${cache.url}/v2/hub/${ns}/pre/blobs/${d}`);
+        assert.equal(b.headers.get('x-berth-proxy'), 'hit', 'preheated');
+        await b.arrayBuffer();
+        assert.equal(counting.count('GET', `/blobs/${d}`), 1);
+      }
+    }
+    const bad = await fetch(`${cache.url}/api/v1/proxies/hub/preheat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ references: ['Not A Ref!'] }) });
+    assert.equal(bad.status, 400);
+    await bad.arrayBuffer();
+  });
+
+  test('eviction by size (least recently pulled first) and by age unlinks the evicted blobs', async () => {
+    const pull = async (upstream: string, name: string, img: SeededImage) => {
+      const m = await fetch(`${cache.url}/v2/${upstream}/${ns}/${name}/manifests/v1`, { headers: { accept: ACCEPT } });
+      assert.equal(m.status, 200);
+      await m.arrayBuffer();
+      for (const d of img.blobs) await (await fetch(`${cache.url}/v2/${upstream}/${ns}/${name}/blobs/${d}`)).arrayBuffer();
+      await sleep(20);
+    };
+    const held = (upstream: string, name: string, img: SeededImage) => cache.berth.meta.blobs.sizeInRepository(`${upstream}/${ns}/${name}` as RepoName, img.blobs[1] as never);
+    const imgs: SeededImage[] = [];
+    for (const n of ['e1', 'e2', 'e3']) imgs.push(await seedImage(plain.url, `${ns}/${n}`, 'v1', { layers: [randomBlob(100_000)] }));
+    await pull('small', 'e1', imgs[0]!);
+    await pull('small', 'e2', imgs[1]!);
+    await pull('small', 'e3', imgs[2]!);
+    await pull('small', 'e1', imgs[0]!); // e1 is now the most recently pulled; e2 the least
+    await sleep(100);
+    const r = await fetch(`${cache.url}/api/v1/proxies/small/evict`, { method: 'POST' });
+    assert.equal(r.status, 200);
+    const report = (await r.json()) as { manifestsEvicted: number; blobsUnlinked: number; bytesBefore: number; bytesAfter: number };
+    assert.ok(report.bytesBefore > 250_000, JSON.stringify(report));
+    assert.ok(report.bytesAfter <= 250_000, JSON.stringify(report));
+    assert.equal(report.manifestsEvicted, 1);
+    assert.equal(report.blobsUnlinked, 2);
+    assert.equal(await held('small', 'e2', imgs[1]!), undefined, 'the least recently pulled image went');
+    assert.ok((await held('small', 'e1', imgs[0]!)) !== undefined && (await held('small', 'e3', imgs[2]!)) !== undefined);
+    // Pulled again, it simply flows from the upstream again.
+    await pull('small', 'e2', imgs[1]!);
+    assert.equal(await held('small', 'e2', imgs[1]!), 100_000);
+
+    await pull('aged', 'e3', imgs[2]!);
+    const early = (await (await fetch(`${cache.url}/api/v1/proxies/aged/evict`, { method: 'POST' })).json()) as { manifestsEvicted: number };
+    assert.equal(early.manifestsEvicted, 0, 'younger than cacheMaxAgeDays');
+    await sleep(1900);
+    const late = (await (await fetch(`${cache.url}/api/v1/proxies/aged/evict`, { method: 'POST' })).json()) as { manifestsEvicted: number };
+    assert.equal(late.manifestsEvicted, 1);
+    assert.equal(await held('aged', 'e3', imgs[2]!), undefined);
   });
 });
