@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerManagementCommands } from './commands/manage.js';
+import { registerProxyCommands } from './commands/proxy.js';
 import { registerLifecycleCommands } from './lifecycle.js';
 import { serve, type ServeOptions } from './serve.js';
 
@@ -71,6 +72,7 @@ configCmd
 
 registerManagementCommands(program);
 registerLifecycleCommands(program);
+registerProxyCommands(program);
 
 try {
   await program.parseAsync(process.argv);
