@@ -18,7 +18,6 @@
  * - The store write and the attached streams never hold the whole blob in memory.
  */
 import { PassThrough } from 'node:stream';
-import { once } from 'node:events';
 
 export type BlobSink = PassThrough;
 
@@ -89,8 +88,21 @@ export class BlobFlight {
     const waits: Promise<unknown>[] = [];
     for (const sink of this.sinks) {
       if (sink.destroyed) continue;
-      if (!sink.write(chunk)) waits.push(Promise.race([once(sink, 'drain'), once(sink, 'close')]).catch(() => {}));
+      if (!sink.write(chunk)) waits.push(drained(sink));
     }
     if (waits.length > 0) await Promise.all(waits);
   }
+}
+
+/** Resolves when `sink` drains or closes, removing both listeners either way. */
+function drained(sink: BlobSink): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      sink.off('drain', done);
+      sink.off('close', done);
+      resolve();
+    };
+    sink.on('drain', done);
+    sink.on('close', done);
+  });
 }
