@@ -59,8 +59,8 @@ export interface Berth {
   jobs: JobQueue;
   secrets: SharedSecrets;
   lifecycle: Lifecycle;
-  /** The pull-through caches, when `proxy.upstreams` lists any. */
-  proxy: Proxy | undefined;
+  /** The pull-through caches (upstreams from the configuration and the API). */
+  proxy: Proxy;
   /** Starts listening on `config.listen`; resolves to the bound address (host:port). */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -147,12 +147,12 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   // Access control: the auth store, policy, audit log, token issuer, authenticator.
   const a = config.auth;
   const authStore = new SqlAuthStore(meta.db, meta.dialect);
-  // Pull-through caches wrap the core's services; without upstreams the core serves /v2 as is.
-  const proxy = config.proxy.upstreams.length > 0 ? await createProxy(config.proxy, meta, meta.db, core, authStore, logger) : undefined;
-  const registry = proxy?.registry ?? core;
   const audit = new AuditLog(authStore, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal });
   const access = new AccessService(authStore, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
   const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));
+  // Pull-through caches wrap the core's services (one map lookup for ordinary projects).
+  const proxy = await createProxy(config.proxy, meta, meta.db, core, authStore, sealer, logger);
+  const registry = proxy.registry;
   const tokens = new TokenIssuer(authStore, { issuer: a.issuer, service: a.service, accessTtlSeconds: a.tokenTtlSeconds, refreshTtlSeconds: a.refreshTokenTtlSeconds }, sealer);
   await tokens.init();
   const limiter = new LoginLimiter(authStore.loginFailures, {
@@ -210,8 +210,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   });
 
   // Background jobs: every kind is declared in src/jobs/kinds.ts.
-  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger, proxy: proxy?.jobs });
-  const stopEviction = proxy?.scheduleEviction((kind, payload, key) => jobs.offer(kind, payload, key)) ?? (() => {});
+  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger, proxy: proxy.jobs });
+  const stopProxy = proxy.start((kind, payload, key) => jobs.offer(kind, payload, key));
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,
@@ -240,7 +240,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       return typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : config.listen;
     },
     async close() {
-      stopEviction();
+      stopProxy();
       await app.close();
       await audit.close();
       await lifecycle.close();

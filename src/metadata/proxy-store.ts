@@ -61,3 +61,21 @@ export interface ProxyCacheQueries {
   /** Removes a preheat record; true when it existed. */
   deletePreheat(id: string): Promise<boolean>;
 }
+
+/** An upstream added through the API: its settings (JSON, no password) and its sealed password. */
+export interface StoredUpstream {
+  name: string;
+  settings: Record<string, unknown>;
+  /** Sealed by the caller (never the plain password); empty when there is none. */
+  passwordSealed: string;
+  createdAt: number;
+}
+
+export interface ProxyUpstreamQueries {
+  /** Every stored upstream, by name. */
+  list(): Promise<StoredUpstream[]>;
+  /** Throws ConflictError when the name exists. */
+  insert(u: StoredUpstream): Promise<void>;
+  /** True when it existed. */
+  delete(name: string): Promise<boolean>;
+}

@@ -200,6 +200,15 @@ export interface ProxyPreheatsTable {
   updated_at: number;
 }
 
+export interface ProxyUpstreamsTable {
+  name: string;
+  /** JSON of the upstream's settings without its password. */
+  settings: string;
+  /** The password, sealed (empty when there is none). */
+  password_sealed: string;
+  created_at: number;
+}
+
 export interface Database extends AuthTables {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -221,4 +230,5 @@ export interface Database extends AuthTables {
   trash: TrashTable;
   proxy_manifests: ProxyManifestsTable;
   proxy_preheats: ProxyPreheatsTable;
+  proxy_upstreams: ProxyUpstreamsTable;
 }

@@ -4,7 +4,7 @@
  * refused with DENIED, and everything else reaches the core unchanged, after one map lookup
  * of the repository's first segment. Transparent mirroring (`?ns=` from containerd, bare
  * paths for Docker's `registry-mirrors` through `proxy.defaultMirror`) is the `routeRepo`
- * step, asked only for pulls and only when some upstream mirrors something.
+ * step, asked only for pulls; without `?ns=` and a default mirror it returns at once.
  */
 import type { ProxyConfig } from '../config/proxy-schema.js';
 import { OciError } from '../errors/oci.js';
@@ -23,11 +23,8 @@ function refuse(u: UpstreamClient, repo: string): never {
   });
 }
 
-export function proxyRegistry(core: RegistryServices, pull: PullThrough, config: ProxyConfig, isLocalProject: LocalProjectCheck): RegistryServices {
+export function proxyRegistry(core: RegistryServices, pull: PullThrough, config: ProxyConfig, mirrorFor: (ns: string) => string | undefined, isLocalProject: LocalProjectCheck): RegistryServices {
   const { manifests, blobs, uploads } = core;
-  const mirrors = new Map<string, string>();
-  for (const u of config.upstreams) for (const ns of u.mirrorOf) if (!mirrors.has(ns)) mirrors.set(ns, u.name);
-  const routed = mirrors.size > 0 || config.defaultMirror !== undefined;
   const writes = <A extends unknown[], R>(fn: (repo: RepoName, ...rest: A) => Promise<R>) =>
     (repo: RepoName, ...rest: A): Promise<R> => {
       const u = pull.upstreamOf(repo);
@@ -62,21 +59,16 @@ export function proxyRegistry(core: RegistryServices, pull: PullThrough, config:
       finish: writes(uploads.finish.bind(uploads)),
       cancel: writes(uploads.cancel.bind(uploads)),
     },
-    ...(routed
-      ? {
-          async routeRepo(repo: RepoName, query: Record<string, string | undefined>): Promise<RepoName> {
-            if (pull.upstreamOf(repo)) return repo;
-            const ns = query.ns;
-            if (ns !== undefined) {
-              const name = mirrors.get(ns);
-              return name ? parseRepoName(`${name}/${repo}`) : repo;
-            }
-            if (config.defaultMirror === undefined) return repo;
-            const slash = repo.indexOf('/');
-            if (await isLocalProject(slash < 0 ? repo : repo.slice(0, slash))) return repo;
-            return parseRepoName(`${config.defaultMirror}/${repo}`);
-          },
-        }
-      : {}),
+    async routeRepo(repo: RepoName, query: Record<string, string | undefined>): Promise<RepoName> {
+      const ns = query.ns;
+      if ((ns === undefined && config.defaultMirror === undefined) || pull.upstreamOf(repo)) return repo;
+      if (ns !== undefined) {
+        const name = mirrorFor(ns);
+        return name ? parseRepoName(`${name}/${repo}`) : repo;
+      }
+      const slash = repo.indexOf('/');
+      if (await isLocalProject(slash < 0 ? repo : repo.slice(0, slash))) return repo;
+      return parseRepoName(`${config.defaultMirror}/${repo}`);
+    },
   };
 }

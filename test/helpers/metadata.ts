@@ -56,6 +56,7 @@ const TABLES = [
   'login_failures',
   'proxy_manifests',
   'proxy_preheats',
+  'proxy_upstreams',
 ];
 
 /**

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { RepoName } from '../../src/domain/names.js';
+import { SqlProxyUpstreams } from '../../src/metadata/sql/proxy-cache.js';
+import type { SqlMetadataStore } from '../../src/metadata/sql/store.js';
 import { startBerth, type TestBerth } from '../helpers/berth.js';
 import { randomBlob, sha256 } from '../helpers/oci.js';
 import { BerthProcess } from '../helpers/process.js';
@@ -104,7 +106,7 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry')
     const r = await fetch(`${cache.url}/v2/hub/${ns}/app/blobs/${app.blobs[1]}`);
     assert.equal(r.headers.get('x-berth-proxy'), 'hit');
     assert.equal((await sha256Of(r.body)).digest, app.blobs[1]);
-    const stats = cache.berth.proxy!.stats.of('hub');
+    const stats = cache.berth.proxy.stats.of('hub');
     assert.ok(stats.blobHits >= 1 && stats.blobMisses >= 3 && stats.bytesFromUpstream > 0);
   });
 
@@ -120,8 +122,8 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry')
     assert.equal(counting.count('GET', `/manifests/${amd.digest}`), 0, 'the other platform was not fetched');
     for (const d of amd.blobs) assert.equal(counting.count('GET', `/blobs/${d}`), 0);
     const repo = `hub/${ns}/multi` as RepoName;
-    assert.equal((await cache.berth.proxy!.cache.get(repo, 'latest'))?.digest, multi.digest);
-    assert.equal(await cache.berth.proxy!.cache.get(repo, amd.digest), undefined);
+    assert.equal((await cache.berth.proxy.cache.get(repo, 'latest'))?.digest, multi.digest);
+    assert.equal(await cache.berth.proxy.cache.get(repo, amd.digest), undefined);
   });
 
   test('mirror requests: ?ns= picks the upstream that mirrors it; bare paths go to the default mirror unless the project is local', async () => {
@@ -213,7 +215,7 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry')
       assert.deepEqual(await sha256Of(ok.body), { digest, size: blob.length });
       assert.equal(counting.count('GET', `/blobs/${digest}`), 2);
     }
-    assert.ok(cache.berth.proxy!.stats.of('hub').verifyFailures >= 2);
+    assert.ok(cache.berth.proxy.stats.of('hub').verifyFailures >= 2);
   });
 
   test('a tag moved upstream is seen after tagTtlSeconds, not before', async () => {
@@ -251,7 +253,7 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry')
     assert.equal(err.errors[0]!.code, 'UNAVAILABLE');
     assert.equal(err.errors[0]!.detail.upstream, 'hub');
     assert.match(err.errors[0]!.message, /upstream hub/);
-    const health = cache.berth.proxy!.upstreams.get('hub')!.health();
+    const health = cache.berth.proxy.upstreams.get('hub')!.health();
     assert.equal(health.up, false, 'the failing upstream is remembered as down');
 
     await plain.start();
@@ -368,5 +370,36 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry')
     const late = (await (await fetch(`${cache.url}/api/v1/proxies/aged/evict`, { method: 'POST' })).json()) as { manifestsEvicted: number };
     assert.equal(late.manifestsEvicted, 1);
     assert.equal(await held('aged', 'e3', imgs[2]!), undefined);
+  });
+
+  test('upstreams added through the API: password stored sealed and never returned, pulls flow, delete stops them; configured ones stay', async () => {
+    const img = await seedImage(secured.url, `${ns}/viaapi`, 'v1', { headers: basic('alice', 's3cret') });
+    const post = (body: unknown) => fetch(`${cache.url}/api/v1/proxies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const created = await post({ name: 'added', url: secured.url, username: 'alice', password: 's3cret', tagTtlSeconds: 60 });
+    const text = await created.text();
+    assert.equal(created.status, 201, text);
+    assert.ok(!text.includes('s3cret'));
+    assert.equal((JSON.parse(text) as { source: string; hasPassword: boolean }).source, 'api');
+    const stored = await new SqlProxyUpstreams((cache.berth.meta as SqlMetadataStore).db).list();
+    const mine = stored.find((u) => u.name === 'added')!;
+    assert.match(mine.passwordSealed, /^sealed:v1:/);
+    assert.ok(!JSON.stringify(mine).includes('s3cret'), 'the password is not stored in the clear');
+
+    assert.equal((await post({ name: 'added', url: secured.url })).status, 409, 'a taken name conflicts');
+    assert.equal((await post({ name: 'hub', url: secured.url })).status, 409, 'a configured name conflicts');
+    assert.equal((await post({ name: 'Bad Name', url: secured.url })).status, 400);
+
+    const m = await fetch(`${cache.url}/v2/added/${ns}/viaapi/manifests/v1`, { headers: { accept: ACCEPT } });
+    assert.equal(m.status, 200);
+    assert.equal(m.headers.get('docker-content-digest'), img.digest);
+    await m.arrayBuffer();
+
+    assert.equal((await fetch(`${cache.url}/api/v1/proxies/hub`, { method: 'DELETE' })).status, 409, 'configured upstreams are removed in the configuration');
+    assert.equal((await fetch(`${cache.url}/api/v1/proxies/added`, { method: 'DELETE' })).status, 204);
+    const list = (await (await fetch(`${cache.url}/api/v1/proxies`)).json()) as { items: { name: string }[] };
+    assert.ok(!list.items.some((i) => i.name === 'added'));
+    const push = await fetch(`${cache.url}/v2/added/${ns}/x/blobs/uploads/`, { method: 'POST' });
+    assert.equal(push.status, 202, 'no longer a cache: an ordinary project again');
+    await push.arrayBuffer();
   });
 });

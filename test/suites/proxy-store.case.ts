@@ -5,14 +5,32 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CachedManifest, ProxyCacheQueries } from '../../src/metadata/proxy-store.js';
+import type { CachedManifest, ProxyCacheQueries, ProxyUpstreamQueries } from '../../src/metadata/proxy-store.js';
 import type { StoreHarness } from '../helpers/metadata.js';
 import { digest, repo, storeHooks } from './store-fixtures.js';
 
-export function proxyStoreSuite(name: string, open: () => Promise<StoreHarness>, cacheOf: (h: StoreHarness) => ProxyCacheQueries, skip?: string): void {
+export function proxyStoreSuite(name: string, open: () => Promise<StoreHarness>, cacheOf: (h: StoreHarness) => ProxyCacheQueries, upstreamsOf: (h: StoreHarness) => ProxyUpstreamQueries, skip?: string): void {
   describe(`Proxy cache store contract: ${name}`, { skip }, () => {
     let c: ProxyCacheQueries;
-    storeHooks(open, (h) => void (c = cacheOf(h)));
+    let ups: ProxyUpstreamQueries;
+    storeHooks(open, (h) => {
+      c = cacheOf(h);
+      ups = upstreamsOf(h);
+    });
+
+    it('stored upstreams: insert, list by name, a second insert of a name conflicts, delete', async () => {
+      const a = { name: 'quay', settings: { url: 'https://quay.io', mirrorOf: ['quay.io'] }, passwordSealed: 'sealed:v1:abc', createdAt: 3 };
+      const b = { name: 'ghcr', settings: { url: 'https://ghcr.io' }, passwordSealed: '', createdAt: 4 };
+      await ups.insert(a);
+      await ups.insert(b);
+      assert.deepEqual(await ups.list(), [b, a]);
+      await assert.rejects(ups.insert({ ...a, passwordSealed: 'other' }), (e: Error) => e.name === 'ConflictError');
+      assert.deepEqual((await ups.list())[1], a, 'a conflicting insert changes nothing');
+      assert.equal(await ups.delete('quay'), true);
+      assert.equal(await ups.delete('quay'), false);
+      assert.equal(await ups.delete('ghcr'), true);
+      assert.deepEqual(await ups.list(), []);
+    });
 
     const row = (reference: string, over: Partial<CachedManifest> = {}): CachedManifest => ({
       repository: repo('hub/library/alpine'),

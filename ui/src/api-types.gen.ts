@@ -822,6 +822,7 @@ export interface ApiPaths {
       response: {
         items: {
           name: string;
+          source: "config" | "api";
           url: string;
           mirrorOf: string[];
           defaultMirror: boolean;
@@ -858,14 +859,73 @@ export interface ApiPaths {
         next: string | null;
       };
     };
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        name: string;
+        url: string;
+        mirrorOf?: string[];
+        username?: string;
+        password?: string;
+        public?: boolean;
+        tagTtlSeconds?: number;
+        timeoutSeconds?: number;
+        cacheMaxAgeDays?: number;
+        cacheMaxBytes?: number;
+      };
+      response: {
+        name: string;
+        source: "config" | "api";
+        url: string;
+        mirrorOf: string[];
+        defaultMirror: boolean;
+        username: string;
+        hasPassword: boolean;
+        tagTtlSeconds: number;
+        cacheMaxAgeDays: number;
+        cacheMaxBytes: number;
+        health: {
+          up: boolean;
+          lastError: string | null;
+          retryAt: string | null;
+          consecutiveFailures: number;
+        };
+        cache: {
+          bytes: number;
+          blobs: number;
+          manifests: number;
+        };
+        stats: {
+          upstreamRequests: number;
+          manifestHits: number;
+          manifestMisses: number;
+          blobHits: number;
+          blobMisses: number;
+          staleServed: number;
+          tagsChanged: number;
+          bytesFromUpstream: number;
+          bytesFromCache: number;
+          verifyFailures: number;
+          hitRatio: number | null;
+        };
+      };
+    };
   };
   "/proxies/{name}": {
+    delete: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
     get: {
       params: { name: string };
       query: Record<string, never>;
       body: undefined;
       response: {
         name: string;
+        source: "config" | "api";
         url: string;
         mirrorOf: string[];
         defaultMirror: boolean;

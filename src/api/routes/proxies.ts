@@ -7,6 +7,7 @@ import { body, LIST_QUERY, params, query, queryOf, systemResource, type ApiRoute
 const Health = z.object({ up: z.boolean(), lastError: z.string().nullable(), retryAt: z.string().nullable(), consecutiveFailures: z.number().int() });
 export const Upstream = z.object({
   name: z.string(),
+  source: z.enum(['config', 'api']),
   url: z.string(),
   mirrorOf: z.array(z.string()),
   defaultMirror: z.boolean(),
@@ -46,6 +47,19 @@ export const Preheat = z.object({
 });
 export const Eviction = z.object({ upstream: z.string(), manifestsEvicted: z.number().int(), blobsUnlinked: z.number().int(), bytesBefore: z.number().int(), bytesAfter: z.number().int() });
 
+const CreateBody = z.strictObject({
+  name: z.string().min(1).max(64),
+  url: z.string().min(1).max(2048),
+  mirrorOf: z.array(z.string().min(1).max(255)).max(50).optional(),
+  username: z.string().max(256).optional(),
+  password: z.string().max(4096).optional(),
+  public: z.boolean().optional(),
+  tagTtlSeconds: z.number().int().min(0).optional(),
+  timeoutSeconds: z.number().min(0.1).optional(),
+  cacheMaxAgeDays: z.number().min(0).optional(),
+  cacheMaxBytes: z.number().int().min(0).optional(),
+});
+
 const PreheatBody = z.strictObject({ references: z.array(z.string().min(1).max(512)).min(1).max(1000) });
 
 export const proxyRoutes: ApiRoute[] = [
@@ -62,6 +76,39 @@ export const proxyRoutes: ApiRoute[] = [
     async handle(request, _reply, s) {
       const q = query(request);
       return pageOfList(await s.proxies.list(), parseLimit(q.limit, 100, 1000), q.cursor);
+    },
+  },
+  {
+    method: 'POST',
+    url: '/proxies',
+    action: 'system.manage',
+    resource: systemResource,
+    summary: 'Add an upstream registry, served as a read-only project of its name; its password is stored sealed and never returned.',
+    body: CreateBody,
+    query: null,
+    response: Upstream,
+    status: 201,
+    audit: 'proxy.create',
+    async handle(request, reply, s) {
+      const r = await s.proxies.create(request.principal, body(CreateBody, request), request.ip);
+      reply.code(201);
+      return r;
+    },
+  },
+  {
+    method: 'DELETE',
+    url: '/proxies/:name',
+    action: 'system.manage',
+    resource: systemResource,
+    summary: 'Remove an upstream added through the API (its project and cached content stay until deleted).',
+    body: null,
+    query: null,
+    response: null,
+    audit: 'proxy.delete',
+    async handle(request, reply, s) {
+      await s.proxies.delete(request.principal, params(request).name!, request.ip);
+      reply.code(204);
+      return null;
     },
   },
   {

@@ -20,6 +20,26 @@ export function registerProxyCommands(program: Command): void {
   const proxy = program.command('proxy').description('pull-through caches (upstreams are configured in the proxy section of the configuration)');
   proxy.command('list').option('--json').action(async (o: { json?: boolean }) => output(await listAll('/proxies'), !!o.json, COLUMNS));
   proxy
+    .command('create <name> <url>')
+    .description('add an upstream registry, served as a read-only project <name> (the password is read from stdin with --password-stdin)')
+    .option('--mirror-of <registry...>', 'registries it mirrors for ?ns= requests (e.g. docker.io)')
+    .option('-u, --username <user>', 'user name at the upstream')
+    .option('--password-stdin', 'read the upstream password from stdin')
+    .option('--public', 'create its project public (anonymous pulls)')
+    .option('--tag-ttl-seconds <n>', 'revalidate tags after this long', (v) => Number(v))
+    .option('--json')
+    .action(async (name: string, url: string, o: { mirrorOf?: string[]; username?: string; passwordStdin?: boolean; public?: boolean; tagTtlSeconds?: number; json?: boolean }) => {
+      let password: string | undefined;
+      if (o.passwordStdin) {
+        const chunks: Buffer[] = [];
+        for await (const c of process.stdin) chunks.push(c as Buffer);
+        password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+      }
+      const body = { name, url, ...(o.mirrorOf ? { mirrorOf: o.mirrorOf } : {}), ...(o.username ? { username: o.username } : {}), ...(password ? { password } : {}), ...(o.public ? { public: true } : {}), ...(o.tagTtlSeconds !== undefined ? { tagTtlSeconds: o.tagTtlSeconds } : {}) };
+      output(await call('POST', '/proxies', body), !!o.json, COLUMNS);
+    });
+  proxy.command('delete <name>').description('remove an upstream added through the API').action(async (name: string) => void (await call('DELETE', `/proxies/${encodeURIComponent(name)}`)));
+  proxy
     .command('preheat <upstream> <references...>')
     .description('fetch images (name:tag or name@digest, as the upstream names them) into the cache ahead of time')
     .option('--wait', 'wait until it finishes, printing progress on stderr')

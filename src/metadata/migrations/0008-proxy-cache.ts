@@ -40,6 +40,13 @@ export function proxyCache(dialect: Dialect): Migration {
         .addColumn('created_at', t.bigint, (c) => c.notNull())
         .addColumn('updated_at', t.bigint, (c) => c.notNull())
         .execute();
+      await db.schema
+        .createTable('proxy_upstreams')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('password_sealed', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.bigint, (c) => c.notNull())
+        .execute();
     },
   };
 }

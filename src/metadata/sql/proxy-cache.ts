@@ -2,7 +2,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Digest, RepoName } from '../../domain/names.js';
 import { ConflictError } from '../../errors/store.js';
-import type { CachedManifest, PreheatRecord, ProxyCacheQueries } from '../proxy-store.js';
+import type { CachedManifest, PreheatRecord, ProxyCacheQueries, ProxyUpstreamQueries, StoredUpstream } from '../proxy-store.js';
 import type { Database, ProxyManifestsTable, ProxyPreheatsTable } from '../tables.js';
 
 function toRecord(r: Selectable<ProxyManifestsTable>): CachedManifest {
@@ -120,6 +120,29 @@ export class SqlProxyCache implements ProxyCacheQueries {
 
   async deletePreheat(id: string): Promise<boolean> {
     const r = await this.db.deleteFrom('proxy_preheats').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+}
+
+export class SqlProxyUpstreams implements ProxyUpstreamQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async list(): Promise<StoredUpstream[]> {
+    const rows = await this.db.selectFrom('proxy_upstreams').selectAll().orderBy('name').execute();
+    return rows.map((r) => ({ name: r.name, settings: JSON.parse(r.settings) as Record<string, unknown>, passwordSealed: r.password_sealed, createdAt: Number(r.created_at) }));
+  }
+
+  async insert(u: StoredUpstream): Promise<void> {
+    const r = await this.db
+      .insertInto('proxy_upstreams')
+      .values({ name: u.name, settings: JSON.stringify(u.settings), password_sealed: u.passwordSealed, created_at: u.createdAt })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) throw new ConflictError(`upstream ${u.name} exists`);
+  }
+
+  async delete(name: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('proxy_upstreams').where('name', '=', name).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }
 }
