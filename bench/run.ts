@@ -9,6 +9,7 @@
  *   auth    manifest GET with access control: anonymous, Basic, Bearer; reference with htpasswd;
  *   workers manifest GET with BERTH_WORKERS=2 against 1, with CPU per request;
  *   signing manifest GET with signature enforcement on against off (images signed on push).
+ *   proxy   the pull-through cache: cold and warm pulls against a direct pull from the upstream.
  * Servers, temporary folders, the database and the bucket are removed whatever happens. Prints
  * the tables and writes bench/results/latest.{json,md}.
  *
@@ -26,9 +27,10 @@ import { machine, REF_BERTH, textTable, writeResults, type Row, type Table } fro
 import { startBerth, startReference, type Registry } from './servers.js';
 import { workersTable } from './workers.js';
 import { signingTable } from './signing.js';
+import { proxyTable } from './proxy.js';
 import { runAll, type Figures, type Settings } from './workloads.js';
 
-const settings: Settings = {
+const settings: Settings & { proxyMiB: number } = {
   blobMiB: 256,
   chunkMiB: 8,
   bigMiB: 1024,
@@ -43,11 +45,12 @@ const settings: Settings = {
   tagConcurrency: 16,
   tagListConnections: 1,
   tagListSeconds: 3,
+  proxyMiB: 512,
 };
-if (process.env.BENCH_QUICK === '1') Object.assign(settings, { blobMiB: 16, bigMiB: 64, repeat: 1, images: 20, tags: 100, tagPutSeconds: 2, loadSeconds: 1, tagListSeconds: 1 });
+if (process.env.BENCH_QUICK === '1') Object.assign(settings, { blobMiB: 16, bigMiB: 64, repeat: 1, images: 20, tags: 100, tagPutSeconds: 2, loadSeconds: 1, tagListSeconds: 1, proxyMiB: 64 });
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
 
-const SECTIONS = ['table', 'pgs3', 'auth', 'workers', 'signing'] as const;
+const SECTIONS = ['table', 'pgs3', 'auth', 'workers', 'signing', 'proxy'] as const;
 type Section = (typeof SECTIONS)[number];
 function sections(): Set<Section> {
   const raw = process.env.BENCH_ONLY?.trim();
@@ -209,6 +212,10 @@ async function main(): Promise<void> {
     }
     if (only.has('signing')) {
       tables.push(await signingTable(settings, logLevel, log, own));
+      await stopAll();
+    }
+    if (only.has('proxy')) {
+      tables.push(await proxyTable(settings, logLevel, log, own));
       await stopAll();
     }
     const seconds = (performance.now() - started) / 1000;

@@ -30,6 +30,7 @@ import { allowAll, type RegistryAuthorizer } from './registry/routes/index.js';
 import { apiPlugin, API_PREFIX } from './api/plugin.js';
 import type { ApiServices } from './api/services/index.js';
 import { ProjectService } from './api/services/projects.js';
+import { ProxyAdminService } from './api/services/proxies.js';
 import { RepositoryService } from './api/services/repositories.js';
 import { RobotService } from './api/services/robots.js';
 import { SigningApi } from './api/services/signing.js';
@@ -52,6 +53,7 @@ import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
 import { SigningService } from './signing/service.js';
 import { sha256Digest, signOnPushListener, type ArtifactWriter } from './signing/signer.js';
 import { parseReference, type RepoName } from './domain/names.js';
+import { createProxy, type Proxy } from './proxy/setup.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -61,6 +63,8 @@ export interface Berth {
   jobs: JobQueue;
   secrets: SharedSecrets;
   lifecycle: Lifecycle;
+  /** The pull-through caches (upstreams from the configuration and the API). */
+  proxy: Proxy;
   /** Starts listening on `config.listen`; resolves to the bound address (host:port). */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -137,7 +141,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const access = new AccessService(authStore, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
   const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));
   const signing = new SigningService({ meta, blobs, sealer, changes, audit, logger: logger.child({ component: 'signing' }) });
-  const registry = {
+  const core = {
     blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy, { verifyReads: config.storage.verifyReads }),
     uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy, {
       maxOpenPerRepository: config.registry.maxOpenUploadsPerRepository,
@@ -149,6 +153,10 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     health: new HealthService(meta),
     limits: { maxManifestBytes: config.registry.maxManifestBytes, uploadIdleMs: config.registry.uploadIdleTimeoutSeconds * 1000 },
   };
+
+  // Pull-through caches wrap the core's services (one map lookup for ordinary projects).
+  const proxy = await createProxy(config.proxy, meta, meta.db, core, authStore, sealer, logger);
+  const registry = proxy.registry;
 
   // Access control: the token issuer and authenticator.
   const tokens = new TokenIssuer(authStore, { issuer: a.issuer, service: a.service, accessTtlSeconds: a.tokenTtlSeconds, refreshTtlSeconds: a.refreshTokenTtlSeconds }, sealer);
@@ -169,13 +177,14 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     projects: new ProjectService(authStore, access, audit, lifecycle.settings, Date.now, (project) => signing.forget(project)),
     robots: new RobotService(authStore, authenticator, audit),
     users,
-    repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, registry.manifests, access, audit, a.enabled),
+    repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, core.manifests, access, audit, a.enabled),
     lifecycle,
     audit,
     authenticator,
     sessionTtlMs,
     tokens,
     signing: new SigningApi(authStore, signing, audit),
+    proxies: new ProxyAdminService(proxy, config.proxy.defaultMirror, meta, jobs, audit),
   };
 
   // HTTP: authentication hooks, /v2, the token endpoint, /api/v1, /ui.
@@ -225,7 +234,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       return (await meta.manifests.get(repo as RepoName, { kind: 'digest', digest })) !== undefined;
     },
   };
-  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger, signing: { service: signing, artifacts, referenceHost: config.signing.referenceHost } });
+  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger, signing: { service: signing, artifacts, referenceHost: config.signing.referenceHost }, proxy: proxy.jobs });
+  const stopProxy = proxy.start((kind, payload, key) => jobs.offer(kind, payload, key));
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,
@@ -244,6 +254,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     jobs,
     secrets: new SharedSecrets(meta.settings),
     lifecycle,
+    proxy,
     async listen() {
       const i = config.listen.lastIndexOf(':');
       const host = config.listen.slice(0, i).replace(/^\[|\]$/g, '');
@@ -253,6 +264,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       return typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : config.listen;
     },
     async close() {
+      stopProxy();
       await app.close();
       await audit.close();
       await lifecycle.close();

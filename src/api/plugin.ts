@@ -15,6 +15,7 @@ import { parseInput, type ApiRoute } from './route.js';
 import { auditRoutes } from './routes/audit.js';
 import { memberRoutes } from './routes/members.js';
 import { projectRoutes } from './routes/projects.js';
+import { proxyRoutes } from './routes/proxies.js';
 import { repositoryRoutes } from './routes/repositories.js';
 import { robotRoutes } from './routes/robots.js';
 import { signingRoutes } from './routes/signing.js';
@@ -39,6 +40,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...projectLifecycleRoutes,
   ...lifecycleRunRoutes,
   ...signingRoutes,
+  ...proxyRoutes,
 ];
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerManagementCommands } from './commands/manage.js';
+import { registerProxyCommands } from './commands/proxy.js';
 import { registerLifecycleCommands } from './lifecycle.js';
 import { registerSigningCommands } from './commands/signing.js';
 import { serve, type ServeOptions } from './serve.js';
@@ -73,6 +74,7 @@ configCmd
 registerManagementCommands(program);
 registerLifecycleCommands(program);
 registerSigningCommands(program);
+registerProxyCommands(program);
 
 try {
   await program.parseAsync(process.argv);

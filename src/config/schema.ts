@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { auditSchema, authSchema } from './auth-schema.js';
 import { signingSchema } from './signing-schema.js';
+import { proxySchema } from './proxy-schema.js';
 
 const MiB = 1024 * 1024;
 
@@ -193,6 +194,7 @@ export const configSchema = z
     audit: auditSchema,
     lifecycle: lifecycleSchema,
     signing: signingSchema,
+    proxy: proxySchema,
   })
   .describe('Berth configuration');
 

@@ -18,6 +18,14 @@ import { SIGN_JOB, signManifest, type ArtifactWriter } from '../signing/signer.j
 import type { Digest, RepoName } from '../domain/names.js';
 import type { JobContext, JobHandler } from './worker.js';
 
+/** What the pull-through cache's jobs call (src/proxy; absent when no upstream is configured). */
+export interface ProxyJobs {
+  /** Runs the preheat request `id` (its progress is written to its record). */
+  preheat(id: string, signal: AbortSignal): Promise<void>;
+  /** Applies the eviction policy of one upstream; resolves with a summary for the log. */
+  evict(upstream: string): Promise<Record<string, unknown>>;
+}
+
 /** The services job handlers call, handed in by the composition root. */
 export interface JobServices {
   runs: GcRuns;
@@ -26,6 +34,7 @@ export interface JobServices {
   logger: Logger;
   /** Sign on push: the project's keys, where signatures are written, the host named in payloads. */
   signing: { service: SigningService; artifacts: ArtifactWriter; referenceHost: string };
+  proxy?: ProxyJobs | undefined;
 }
 
 interface JobKind<P extends z.ZodTypeAny> {
@@ -60,6 +69,23 @@ export const JOB_KINDS = {
     async run(s, { repository, digest }) {
       const r = await signManifest(s.signing.service, s.signing.artifacts, repository as RepoName, digest as Digest, s.signing.referenceHost);
       s.logger.info({ repository, digest, result: r }, 'sign on push');
+    },
+  }),
+  'proxy.preheat': kind({
+    description: 'Fetch images into a pull-through cache ahead of time (POST /api/v1/proxies/{name}/preheat); progress is on the request.',
+    payload: z.strictObject({ id: z.string().min(1) }),
+    async run(s, { id }, ctx) {
+      if (!s.proxy) throw new Error('no pull-through cache is configured on this node');
+      await s.proxy.preheat(id, ctx.signal);
+    },
+  }),
+  'proxy.evict': kind({
+    description: "Evict a pull-through cache's least recently pulled images by its cacheMaxAgeDays and cacheMaxBytes (GC then reclaims the bytes).",
+    payload: z.strictObject({ upstream: z.string().min(1) }),
+    async run(s, { upstream }) {
+      if (!s.proxy) throw new Error('no pull-through cache is configured on this node');
+      const report = await s.proxy.evict(upstream);
+      s.logger.info(report, 'pull-through cache eviction finished');
     },
   }),
 };

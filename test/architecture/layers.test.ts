@@ -28,6 +28,8 @@ const LAYERS: Record<string, number> = {
   // 2: use cases: the OCI Distribution core and the management API.
   registry: 2,
   api: 2,
+  // The pull-through cache: a decorator of the registry's services.
+  proxy: 2,
   // 3: rules: permissions, quotas and gates, credentials and tokens, lifecycle (GC, retention,
   // trash), jobs, audit.
   policy: 3,

@@ -56,6 +56,9 @@ const TABLES = [
   'login_failures',
   'project_signing',
   'project_signing_keys',
+  'proxy_manifests',
+  'proxy_preheats',
+  'proxy_upstreams',
 ];
 
 /**

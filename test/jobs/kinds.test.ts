@@ -15,6 +15,7 @@ function services(calls: string[]): JobServices {
     retention: { run: async (project: string) => (calls.push(`retention:${project}`), { runId: 2, tags: [] }) },
     leases: { with: async (_name: string, _ms: number, fn: () => Promise<unknown>) => ({ value: await fn() }) },
     logger: pino({ level: 'silent' }),
+    proxy: { preheat: async (id: string) => void calls.push(`preheat:${id}`), evict: async (upstream: string) => (calls.push(`evict:${upstream}`), {}) },
   } as unknown as JobServices;
 }
 
@@ -31,7 +32,9 @@ describe('job kinds', () => {
     const h = jobHandlers(services(calls));
     await h.get('gc.run')!({}, ctx('gc.run'));
     await h.get('retention.run')!({ project: 'team' }, ctx('retention.run'));
-    assert.deepEqual(calls, ['gc:schedule', 'retention:team']);
+    await h.get('proxy.preheat')!({ id: 'p1' }, ctx('proxy.preheat'));
+    await h.get('proxy.evict')!({ upstream: 'hub' }, ctx('proxy.evict'));
+    assert.deepEqual(calls, ['gc:schedule', 'retention:team', 'preheat:p1', 'evict:hub']);
   });
 
   it('an unreadable payload fails the attempt before any service runs', async () => {

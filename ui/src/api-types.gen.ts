@@ -949,4 +949,207 @@ export interface ApiPaths {
       };
     };
   };
+  "/proxies": {
+    get: {
+      params: Record<string, never>;
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          name: string;
+          source: "config" | "api";
+          url: string;
+          mirrorOf: string[];
+          defaultMirror: boolean;
+          username: string;
+          hasPassword: boolean;
+          tagTtlSeconds: number;
+          cacheMaxAgeDays: number;
+          cacheMaxBytes: number;
+          health: {
+            up: boolean;
+            lastError: string | null;
+            retryAt: string | null;
+            consecutiveFailures: number;
+          };
+          cache: {
+            bytes: number;
+            blobs: number;
+            manifests: number;
+          };
+          stats: {
+            upstreamRequests: number;
+            manifestHits: number;
+            manifestMisses: number;
+            blobHits: number;
+            blobMisses: number;
+            staleServed: number;
+            tagsChanged: number;
+            bytesFromUpstream: number;
+            bytesFromCache: number;
+            verifyFailures: number;
+            hitRatio: number | null;
+          };
+        }[];
+        next: string | null;
+      };
+    };
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        name: string;
+        url: string;
+        mirrorOf?: string[];
+        username?: string;
+        password?: string;
+        public?: boolean;
+        tagTtlSeconds?: number;
+        timeoutSeconds?: number;
+        cacheMaxAgeDays?: number;
+        cacheMaxBytes?: number;
+      };
+      response: {
+        name: string;
+        source: "config" | "api";
+        url: string;
+        mirrorOf: string[];
+        defaultMirror: boolean;
+        username: string;
+        hasPassword: boolean;
+        tagTtlSeconds: number;
+        cacheMaxAgeDays: number;
+        cacheMaxBytes: number;
+        health: {
+          up: boolean;
+          lastError: string | null;
+          retryAt: string | null;
+          consecutiveFailures: number;
+        };
+        cache: {
+          bytes: number;
+          blobs: number;
+          manifests: number;
+        };
+        stats: {
+          upstreamRequests: number;
+          manifestHits: number;
+          manifestMisses: number;
+          blobHits: number;
+          blobMisses: number;
+          staleServed: number;
+          tagsChanged: number;
+          bytesFromUpstream: number;
+          bytesFromCache: number;
+          verifyFailures: number;
+          hitRatio: number | null;
+        };
+      };
+    };
+  };
+  "/proxies/{name}": {
+    delete: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+    get: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        name: string;
+        source: "config" | "api";
+        url: string;
+        mirrorOf: string[];
+        defaultMirror: boolean;
+        username: string;
+        hasPassword: boolean;
+        tagTtlSeconds: number;
+        cacheMaxAgeDays: number;
+        cacheMaxBytes: number;
+        health: {
+          up: boolean;
+          lastError: string | null;
+          retryAt: string | null;
+          consecutiveFailures: number;
+        };
+        cache: {
+          bytes: number;
+          blobs: number;
+          manifests: number;
+        };
+        stats: {
+          upstreamRequests: number;
+          manifestHits: number;
+          manifestMisses: number;
+          blobHits: number;
+          blobMisses: number;
+          staleServed: number;
+          tagsChanged: number;
+          bytesFromUpstream: number;
+          bytesFromCache: number;
+          verifyFailures: number;
+          hitRatio: number | null;
+        };
+      };
+    };
+  };
+  "/proxies/{name}/preheat": {
+    post: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: {
+        references: string[];
+      };
+      response: {
+        id: string;
+        upstream: string;
+        references: string[];
+        status: "queued" | "running" | "succeeded" | "failed";
+        done: number;
+        failed: number;
+        blobs: number;
+        bytes: number;
+        errors: string[];
+        createdAt: string;
+        updatedAt: string;
+      };
+    };
+  };
+  "/proxies/{name}/preheat/{id}": {
+    get: {
+      params: { name: string; id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: string;
+        upstream: string;
+        references: string[];
+        status: "queued" | "running" | "succeeded" | "failed";
+        done: number;
+        failed: number;
+        blobs: number;
+        bytes: number;
+        errors: string[];
+        createdAt: string;
+        updatedAt: string;
+      };
+    };
+  };
+  "/proxies/{name}/evict": {
+    post: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        upstream: string;
+        manifestsEvicted: number;
+        blobsUnlinked: number;
+        bytesBefore: number;
+        bytesAfter: number;
+      };
+    };
+  };
 }

@@ -4,6 +4,7 @@ import type { Authenticator } from '../../auth/authenticator.js';
 import type { TokenIssuer } from '../../auth/token-issuer.js';
 import type { Lifecycle } from '../../lifecycle/services.js';
 import type { ProjectService } from './projects.js';
+import type { ProxyAdminService } from './proxies.js';
 import type { RepositoryService } from './repositories.js';
 import type { RobotService } from './robots.js';
 import type { SigningApi } from './signing.js';
@@ -20,4 +21,5 @@ export interface ApiServices {
   sessionTtlMs: number;
   tokens: TokenIssuer;
   signing: SigningApi;
+  proxies: ProxyAdminService;
 }

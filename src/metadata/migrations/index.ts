@@ -11,6 +11,7 @@ import { credentials } from './0005-credentials.js';
 import { uploadOwners } from './0006-upload-owners.js';
 import { dropProjectQuotaColumn } from './0007-project-quota-column.js';
 import { signing } from './0011-signing.js';
+import { proxyCache } from './0008-proxy-cache.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -122,5 +123,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0006-upload-owners': uploadOwners(dialect),
     '0007-project-quota-column': dropProjectQuotaColumn(dialect),
     '0011-signing': signing(dialect),
+    '0008-proxy-cache': proxyCache(dialect),
   };
 }

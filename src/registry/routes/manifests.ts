@@ -3,6 +3,7 @@ import type { ManifestRecord } from '../../metadata/store.js';
 import { parseExistingReference, parseReference } from '../../domain/names.js';
 import type { RegistryRoute, RouteContext } from './route.js';
 import { readBody, sendEmpty } from './respond.js';
+import type { ServedHeaders } from '../services.js';
 
 const PATH = /^(.+)\/manifests\/([^/]+)$/;
 
@@ -19,6 +20,8 @@ async function fetchManifest({ request, reply, repo, param, services }: RouteCon
   const head = request.method === 'HEAD';
   const m = await services.manifests.get(repo, parseExistingReference(param), !head);
   reply.code(200).headers(manifestHeaders(m));
+  const extra = (m as ServedHeaders).headers;
+  if (extra) reply.headers(extra);
   reply.send(head ? undefined : m.content);
 }
 
