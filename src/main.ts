@@ -41,6 +41,8 @@ import { KeySealer } from './auth/key-sealing.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { TokenIssuer } from './auth/token-issuer.js';
 import { tokenRoutes } from './auth/token-routes.js';
+import { WorkloadIdentity } from './auth/workload-identity.js';
+import { TrustPolicyService } from './api/services/trust-policies.js';
 import { BrowseQueries } from './metadata/sql/browse.js';
 import { SqlAuthStore } from './metadata/sql/auth-store.js';
 import { AccessService } from './policy/access.js';
@@ -154,7 +156,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     windowMs: a.failedLoginWindowSeconds * 1000,
     maxDelayMs: a.failedLoginMaxDelayMs,
   });
-  const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit);
+  const wi = a.workloadIdentity;
+  const workload = wi.enabled
+    ? new WorkloadIdentity(authStore, { allowHttpIssuers: wi.allowHttpIssuers, jwksCooldownMs: wi.jwksCooldownSeconds * 1000, jwksMaxAgeMs: wi.jwksMaxAgeSeconds * 1000, fetchTimeoutMs: wi.fetchTimeoutSeconds * 1000, clockToleranceSeconds: wi.clockSkewSeconds })
+    : undefined;
+  const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit, Date.now, { workload });
 
   // The /api/v1 services.
   const sessionTtlMs = a.sessionTtlHours * 3600_000;
@@ -163,6 +169,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const api: ApiServices = {
     projects: new ProjectService(authStore, access, audit, lifecycle.settings),
     robots: new RobotService(authStore, authenticator, audit),
+    trustPolicies: new TrustPolicyService(authStore, audit, workload, { allowHttpIssuers: wi.allowHttpIssuers }),
     users,
     repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, registry.manifests, access, audit, a.enabled),
     lifecycle,

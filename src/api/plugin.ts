@@ -17,6 +17,7 @@ import { memberRoutes } from './routes/members.js';
 import { projectRoutes } from './routes/projects.js';
 import { repositoryRoutes } from './routes/repositories.js';
 import { robotRoutes } from './routes/robots.js';
+import { trustPolicyRoutes } from './routes/trust-policies.js';
 import { sessionRoutes } from './routes/session.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -30,6 +31,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...projectRoutes,
   ...memberRoutes,
   ...robotRoutes,
+  ...trustPolicyRoutes,
   ...userRoutes,
   ...tokenRoutes,
   ...repositoryRoutes,

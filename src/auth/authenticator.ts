@@ -16,6 +16,13 @@ import type { CredentialCache } from './credential-cache.js';
 import type { LoginLimiter } from './login-limiter.js';
 import { burnPasswordCheck, parseAccessToken, sameHash, sha256Hex, verifyPassword } from './secrets.js';
 import { TokenError, type TokenIssuer, type TokenOrigin } from './token-issuer.js';
+import { WORKLOAD_USER, WorkloadIdentity, WorkloadIdentityError } from './workload-identity.js';
+
+/** Identity providers beside local accounts; each is absent when not configured. */
+export interface IdentityProviders {
+  /** Keyless CI login (user `oidc`, an ID token as the password) through projects' trust policies. */
+  workload?: WorkloadIdentity | undefined;
+}
 
 export const SESSION_COOKIE = 'berth_session';
 
@@ -100,6 +107,7 @@ export class Authenticator {
     private readonly limiter: LoginLimiter,
     private readonly audit: AuditLog,
     private readonly now: () => number = Date.now,
+    private readonly providers: IdentityProviders = {},
   ) {}
 
   /** Token accounts recently read: by subject, id and personal access token id. */
@@ -144,6 +152,7 @@ export class Authenticator {
   async login(user: string, secret: string, address: string, via: string): Promise<Verified> {
     // No account has one, and PostgreSQL text cannot hold one: refuse before any lookup.
     if (user.includes('\0') || secret.includes('\0')) throw new AuthFailure('user names and secrets cannot contain NUL characters');
+    if (user === WORKLOAD_USER && this.providers.workload) return this.workload(secret, address, via);
     const key = this.cache.keyOf(user, secret);
     const cached = await this.remembered(key);
     if (cached) return cached;
@@ -172,6 +181,32 @@ export class Authenticator {
     await this.limiter.succeed(user, address);
     this.cache.set(key, { principal: p, verifiedAt: this.now() });
     this.audit.record({ actor: user, action: 'login', resource: `user:${user}`, result: 'success', sourceAddress: address, detail: { via } });
+    return p;
+  }
+
+  /**
+   * A CI job's ID token: throttled like a robot (per address, never slowed), audited with the
+   * issuer and subject. Not kept in the credential cache: the token carries its own expiry and
+   * the verifier keeps the issuer's keys and policies warm.
+   */
+  private async workload(token: string, address: string, via: string): Promise<Verified> {
+    const known = this.providers.workload!.remembered(token);
+    if (known) return known;
+    // Throttled per claimed subject and address (like a robot: refused past the limit, never
+    // slowed), so one job retrying a bad token does not lock out every job behind its address.
+    const account = `${WORKLOAD_USER}:${WorkloadIdentity.claimedSubject(token)}`;
+    const gate = await this.limiter.check(account, address, true);
+    if (gate.retryAfter > 0) throw new AuthFailure(`too many failed logins; retry in ${gate.retryAfter} seconds`, gate.retryAfter);
+    let p;
+    try {
+      p = await this.providers.workload!.verify(token);
+    } catch (e) {
+      if (!(e instanceof WorkloadIdentityError)) throw e;
+      await this.limiter.fail(account, address, true);
+      this.audit.record({ actor: WORKLOAD_USER, action: 'login', resource: `user:${WORKLOAD_USER}`, result: 'failure', sourceAddress: address, detail: { via, kind: 'workload', reason: e.message } });
+      throw new AuthFailure(e.message);
+    }
+    this.audit.record({ actor: p.name, action: 'login', resource: `user:${WORKLOAD_USER}`, result: 'success', sourceAddress: address, detail: { via, kind: 'workload', issuer: p.issuer, subject: p.subject, permissions: p.permissions } });
     return p;
   }
 
@@ -238,6 +273,8 @@ export class Authenticator {
         return this.tokens.originNow({ account: p.id, via: 'password' });
       case 'robot':
         return this.tokens.originNow({ account: p.id, via: 'robot' });
+      case 'workload':
+        return this.tokens.originNow({ account: 0, via: 'workload' });
       default:
         return undefined;
     }
@@ -276,6 +313,8 @@ export class Authenticator {
 
   /** Whether a registry token's origin still stands; read at most every ACCOUNT_RECHECK_MS when `cached`. */
   private async originLive(subject: string, origin: TokenOrigin, cached: boolean): Promise<boolean> {
+    // A CI job's token holds exactly what its ID token was granted, and expires with it.
+    if (origin.via === 'workload') return true;
     const key = `${subject}\0${origin.account}\0${origin.pat ?? ''}`;
     let hit = cached ? this.accounts.get(key) : undefined;
     if (!hit || hit.until <= this.now()) {
@@ -288,6 +327,7 @@ export class Authenticator {
 
   /** The account a token's origin names, as it is now; undefined when it is gone, another, disabled or expired. */
   private async accountState(subject: string, origin: TokenOrigin): Promise<AccountState | undefined> {
+    if (origin.via === 'workload') return undefined; // no refresh: log in again with a new ID token
     if (origin.via === 'robot') {
       const r = await this.store.robots.byName(subject);
       if (!r || r.id !== origin.account || (r.expiresAt !== null && r.expiresAt <= this.now())) return undefined;

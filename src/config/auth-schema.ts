@@ -47,6 +47,17 @@ export const authSchema = z
     maxFailedLoginsPerAddress: z.number().int().min(1).default(50).describe('Failed logins allowed per client address (over all accounts) within `failedLoginWindowSeconds` before 429.'),
     failedLoginWindowSeconds: z.number().int().min(1).default(300).describe('Window of the failed-login limits; also the longest Retry-After sent.'),
     failedLoginMaxDelayMs: z.number().int().min(0).max(10000).default(2000).describe('Longest slowdown of a password check for a user whose failures from all addresses passed `maxFailedLogins`.'),
+    workloadIdentity: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Accept keyless CI logins: user name `oidc`, an OIDC ID token as the password, checked against the trust policies of projects (`/api/v1/projects/{name}/trust-policies`).'),
+        allowHttpIssuers: z.boolean().default(false).describe('Accept trust policies and tokens of `http://` issuers (test providers on loopback only; real issuers are https).'),
+        jwksCooldownSeconds: z.number().min(0).max(3600).default(30).describe('Least time between two fetches of one issuer\'s JWKS; a token signed by an unknown key id fetches it again after this.'),
+        jwksMaxAgeSeconds: z.number().int().min(1).default(600).describe('How long a fetched JWKS is used before it is fetched again.'),
+        fetchTimeoutSeconds: z.number().min(0.1).max(60).default(5).describe('Timeout of a request for an issuer\'s discovery document or JWKS.'),
+        clockSkewSeconds: z.number().int().min(0).max(300).default(30).describe('Leeway for the `exp`, `nbf` and `iat` claims of ID tokens.'),
+      })
+      .prefault({})
+      .describe('Keyless CI login by workload identity (OIDC ID tokens of GitLab CI, GitHub Actions, Jenkins, CircleCI).'),
     keyEncryptionKey: z
       .string()
       .min(32)

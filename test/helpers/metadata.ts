@@ -54,6 +54,8 @@ const TABLES = [
   'signing_keys',
   'audit_events',
   'login_failures',
+  'trust_policies',
+  'external_identities',
 ];
 
 /**

@@ -192,6 +192,52 @@ export interface ApiPaths {
       response: undefined;
     };
   };
+  "/projects/{name}/trust-policies": {
+    get: {
+      params: { name: string };
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          id: number;
+          issuer: string;
+          audience: string;
+          claims: Record<string, string>;
+          permissions: string[];
+          createdBy: string;
+          createdAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+    post: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: {
+        issuer: string;
+        audience: string;
+        claims: Record<string, string>;
+        permissions: string[];
+      };
+      response: {
+        id: number;
+        issuer: string;
+        audience: string;
+        claims: Record<string, string>;
+        permissions: string[];
+        createdBy: string;
+        createdAt: string;
+      };
+    };
+  };
+  "/projects/{name}/trust-policies/{id}": {
+    delete: {
+      params: { name: string; id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+  };
   "/users": {
     get: {
       params: Record<string, never>;

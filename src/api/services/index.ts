@@ -6,11 +6,13 @@ import type { Lifecycle } from '../../lifecycle/services.js';
 import type { ProjectService } from './projects.js';
 import type { RepositoryService } from './repositories.js';
 import type { RobotService } from './robots.js';
+import type { TrustPolicyService } from './trust-policies.js';
 import type { UserService } from './users.js';
 
 export interface ApiServices {
   projects: ProjectService;
   robots: RobotService;
+  trustPolicies: TrustPolicyService;
   users: UserService;
   repositories: RepositoryService;
   lifecycle: Lifecycle;
