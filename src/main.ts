@@ -42,6 +42,8 @@ import { LoginLimiter } from './auth/login-limiter.js';
 import { TokenIssuer } from './auth/token-issuer.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import { WorkloadIdentity } from './auth/workload-identity.js';
+import { GroupSync } from './auth/group-sync.js';
+import { LdapDirectory } from './auth/ldap.js';
 import { TrustPolicyService } from './api/services/trust-policies.js';
 import { BrowseQueries } from './metadata/sql/browse.js';
 import { SqlAuthStore } from './metadata/sql/auth-store.js';
@@ -160,7 +162,10 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const workload = wi.enabled
     ? new WorkloadIdentity(authStore, { allowHttpIssuers: wi.allowHttpIssuers, jwksCooldownMs: wi.jwksCooldownSeconds * 1000, jwksMaxAgeMs: wi.jwksMaxAgeSeconds * 1000, fetchTimeoutMs: wi.fetchTimeoutSeconds * 1000, clockToleranceSeconds: wi.clockSkewSeconds })
     : undefined;
-  const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit, Date.now, { workload });
+  // Accounts of identity providers (LDAP, OIDC) get their project roles from their groups.
+  const groups = new GroupSync(authStore, audit, { mappings: a.groupMappings, adminGroups: a.adminGroups }, () => access.invalidate());
+  const ldap = a.ldap ? new LdapDirectory({ ...a.ldap, timeoutMs: a.ldap.timeoutSeconds * 1000 }) : undefined;
+  const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit, Date.now, { workload, ldap, groups });
 
   // The /api/v1 services.
   const sessionTtlMs = a.sessionTtlHours * 3600_000;

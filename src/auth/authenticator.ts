@@ -17,11 +17,17 @@ import type { LoginLimiter } from './login-limiter.js';
 import { burnPasswordCheck, parseAccessToken, sameHash, sha256Hex, verifyPassword } from './secrets.js';
 import { TokenError, type TokenIssuer, type TokenOrigin } from './token-issuer.js';
 import { WORKLOAD_USER, WorkloadIdentity, WorkloadIdentityError } from './workload-identity.js';
+import { SignInRefused, type GroupSync } from './group-sync.js';
+import { LdapUnavailable, type LdapDirectory } from './ldap.js';
 
 /** Identity providers beside local accounts; each is absent when not configured. */
 export interface IdentityProviders {
   /** Keyless CI login (user `oidc`, an ID token as the password) through projects' trust policies. */
   workload?: WorkloadIdentity | undefined;
+  /** Passwords of accounts that are not local are checked against this directory. */
+  ldap?: LdapDirectory | undefined;
+  /** Creates provider accounts and applies their groups' roles (needed with `ldap`). */
+  groups?: GroupSync | undefined;
 }
 
 export const SESSION_COOKIE = 'berth_session';
@@ -39,6 +45,8 @@ export class AuthFailure extends Error {
   constructor(
     message: string,
     readonly retryAfter?: number,
+    /** The credential could not be checked (an identity provider is down): not counted as a failed login. */
+    readonly unavailable = false,
   ) {
     super(message);
   }
@@ -168,9 +176,13 @@ export class Authenticator {
     try {
       if (robot) p = await this.robot(user, secret);
       else if (parseAccessToken(secret)) p = await this.accessToken(user, secret, address);
-      else p = await this.password(user, secret);
+      else p = await this.password(user, secret, address);
     } catch (e) {
       if (!(e instanceof AuthFailure)) throw e;
+      if (e.unavailable) {
+        this.audit.record({ actor: user, action: 'login', resource: `user:${user}`, result: 'failure', sourceAddress: address, detail: { via, reason: e.message } });
+        throw e;
+      }
       reason = e.message;
     }
     if (!p) {
@@ -182,6 +194,24 @@ export class Authenticator {
     this.cache.set(key, { principal: p, verifiedAt: this.now() });
     this.audit.record({ actor: user, action: 'login', resource: `user:${user}`, result: 'success', sourceAddress: address, detail: { via } });
     return p;
+  }
+
+  /** A directory login: the directory checks the password; the account and its roles follow its groups. */
+  private async directory(name: string, password: string, address: string): Promise<Verified | undefined> {
+    let found;
+    try {
+      found = await this.providers.ldap!.authenticate(name, password);
+    } catch (e) {
+      if (e instanceof LdapUnavailable) throw new AuthFailure(e.message, undefined, true);
+      throw e;
+    }
+    if (!found) return undefined;
+    try {
+      return userPrincipal(await this.providers.groups!.signIn('ldap', found.dn, found.name, found.groups, address), 'password');
+    } catch (e) {
+      if (e instanceof SignInRefused) throw new AuthFailure(e.message);
+      throw e;
+    }
   }
 
   /**
@@ -210,8 +240,10 @@ export class Authenticator {
     return p;
   }
 
-  private async password(name: string, password: string): Promise<Verified | undefined> {
+  private async password(name: string, password: string, address: string): Promise<Verified | undefined> {
     const u = await this.store.users.byName(name);
+    // With a directory, every account but the local ones (a real password hash here) is the directory's.
+    if (this.providers.ldap && (!u || u.passwordHash.startsWith('!'))) return this.directory(name, password, address);
     if (!u) {
       await burnPasswordCheck(password);
       return undefined;
