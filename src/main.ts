@@ -44,6 +44,7 @@ import { tokenRoutes } from './auth/token-routes.js';
 import { WorkloadIdentity } from './auth/workload-identity.js';
 import { GroupSync } from './auth/group-sync.js';
 import { LdapDirectory } from './auth/ldap.js';
+import { OidcSignIn } from './auth/oidc.js';
 import { TrustPolicyService } from './api/services/trust-policies.js';
 import { BrowseQueries } from './metadata/sql/browse.js';
 import { SqlAuthStore } from './metadata/sql/auth-store.js';
@@ -174,7 +175,15 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const api: ApiServices = {
     projects: new ProjectService(authStore, access, audit, lifecycle.settings),
     robots: new RobotService(authStore, authenticator, audit),
-    trustPolicies: new TrustPolicyService(authStore, audit, workload, { allowHttpIssuers: wi.allowHttpIssuers }),
+    trustPolicies: new TrustPolicyService(authStore, audit, workload, { allowHttpIssuers: wi.allowHttpIssuers, groupMappings: a.groupMappings, adminGroups: a.adminGroups }),
+    oidc: a.oidc
+      ? {
+          signIn: new OidcSignIn({ ...a.oidc, timeoutMs: a.oidc.timeoutSeconds * 1000 }),
+          groups,
+          label: a.oidc.buttonLabel,
+          redirectUrl: a.oidc.redirectUrl,
+        }
+      : undefined,
     users,
     repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, registry.manifests, access, audit, a.enabled),
     lifecycle,

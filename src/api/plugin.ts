@@ -17,6 +17,8 @@ import { memberRoutes } from './routes/members.js';
 import { projectRoutes } from './routes/projects.js';
 import { repositoryRoutes } from './routes/repositories.js';
 import { robotRoutes } from './routes/robots.js';
+import { oidcRoutes } from './routes/oidc.js';
+import { groupMappingRoutes } from './routes/group-mappings.js';
 import { trustPolicyRoutes } from './routes/trust-policies.js';
 import { sessionRoutes } from './routes/session.js';
 import { systemRoutes } from './routes/system.js';
@@ -28,10 +30,12 @@ export const API_PREFIX = '/api/v1';
 
 export const apiRoutes: readonly ApiRoute[] = [
   ...sessionRoutes,
+  ...oidcRoutes,
   ...projectRoutes,
   ...memberRoutes,
   ...robotRoutes,
   ...trustPolicyRoutes,
+  ...groupMappingRoutes,
   ...userRoutes,
   ...tokenRoutes,
   ...repositoryRoutes,

@@ -47,6 +47,21 @@ export const authSchema = z
     maxFailedLoginsPerAddress: z.number().int().min(1).default(50).describe('Failed logins allowed per client address (over all accounts) within `failedLoginWindowSeconds` before 429.'),
     failedLoginWindowSeconds: z.number().int().min(1).default(300).describe('Window of the failed-login limits; also the longest Retry-After sent.'),
     failedLoginMaxDelayMs: z.number().int().min(0).max(10000).default(2000).describe('Longest slowdown of a password check for a user whose failures from all addresses passed `maxFailedLogins`.'),
+    oidc: z
+      .strictObject({
+        issuer: z.string().url().describe('The identity provider\'s issuer URL (its discovery document is <issuer>/.well-known/openid-configuration).'),
+        clientId: z.string().min(1).describe('Client id Berth is registered with at the provider.'),
+        clientSecret: z.string().min(1).optional().describe('Client secret (BERTH_AUTH__OIDC__CLIENT_SECRET keeps it out of the file); absent: a public client (PKCE only).'),
+        scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email', 'groups']).describe('Scopes requested at sign-in.'),
+        usernameClaim: z.string().default('preferred_username').describe('Claim that names the Berth user (falls back to email, then sub); created on first sign-in.'),
+        groupsClaim: z.string().default('groups').describe('Claim listing the user\'s groups (read from the ID token, else from userinfo), matched against `auth.groupMappings` and `auth.adminGroups`.'),
+        buttonLabel: z.string().min(1).max(60).default('Sign in with SSO').describe('Label of the sign-in button in the web UI.'),
+        redirectUrl: z.string().url().optional().describe('The callback URL registered at the provider. Default: <scheme>://<Host>/api/v1/auth/oidc/callback of the request.'),
+        allowHttp: z.boolean().default(false).describe('Accept an http:// issuer (loopback test providers only).'),
+        timeoutSeconds: z.number().min(0.1).max(60).default(10).describe('Timeout of requests to the provider.'),
+      })
+      .optional()
+      .describe('OIDC sign-in for the web UI (authorization code flow with PKCE). Users are created on first sign-in; their groups map to roles at every sign-in. Robot accounts and personal access tokens stay independent of the OIDC session.'),
     ldap: z
       .strictObject({
         url: z.string().regex(/^ldaps?:\/\/[^/]+\/?$/, 'an ldap:// or ldaps:// URL with host and port only').describe('Directory URL: ldaps://host:636, or ldap://host:389 (with `startTls` for an encrypted connection).'),

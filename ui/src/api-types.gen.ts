@@ -45,6 +45,35 @@ export interface ApiPaths {
       };
     };
   };
+  "/auth/providers": {
+    get: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        oidc: {
+          label: string;
+          loginUrl: string;
+        } | null;
+      };
+    };
+  };
+  "/auth/oidc/login": {
+    get: {
+      params: Record<string, never>;
+      query: { next?: string | number | null };
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/auth/oidc/callback": {
+    get: {
+      params: Record<string, never>;
+      query: { code?: string | number | null; state?: string | number | null; iss?: string | number | null; error?: string | number | null; error_description?: string | number | null; session_state?: string | number | null };
+      body: undefined;
+      response: undefined;
+    };
+  };
   "/projects": {
     get: {
       params: Record<string, never>;
@@ -236,6 +265,21 @@ export interface ApiPaths {
       query: Record<string, never>;
       body: undefined;
       response: undefined;
+    };
+  };
+  "/projects/{name}/group-mappings": {
+    get: {
+      params: { name: string };
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          group: string;
+          role: "admin" | "maintainer" | "developer" | "guest";
+          admin: boolean;
+        }[];
+        next: string | null;
+      };
     };
   };
   "/users": {

@@ -2,6 +2,8 @@
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { TokenIssuer } from '../../auth/token-issuer.js';
+import type { GroupSync } from '../../auth/group-sync.js';
+import type { OidcSignIn } from '../../auth/oidc.js';
 import type { Lifecycle } from '../../lifecycle/services.js';
 import type { ProjectService } from './projects.js';
 import type { RepositoryService } from './repositories.js';
@@ -20,4 +22,6 @@ export interface ApiServices {
   authenticator: Authenticator;
   sessionTtlMs: number;
   tokens: TokenIssuer;
+  /** OIDC sign-in for the UI, when `auth.oidc` is configured. */
+  oidc?: { signIn: OidcSignIn; groups: GroupSync; label: string; redirectUrl?: string | undefined } | undefined;
 }

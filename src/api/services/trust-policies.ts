@@ -1,11 +1,13 @@
 /**
- * Trust policies of a project (keyless CI login): which OIDC issuer's ID tokens, for which
+ * How identities from outside reach a project: the groups of identity providers that map to
+ * its roles (`auth.groupMappings`, read-only here), and its trust policies (keyless CI login): which OIDC issuer's ID tokens, for which
  * audience and with which claims, may act on the project, with which repository actions.
  * A policy must name at least one claim: trusting every job of a shared issuer (gitlab.com,
  * GitHub Actions) would let any of their users push here.
  */
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { WorkloadIdentity } from '../../auth/workload-identity.js';
+import type { GroupMapping } from '../../auth/group-sync.js';
 import { ProblemError } from '../../errors/problem.js';
 import type { AuthStore, TrustPolicyRecord } from '../../metadata/auth-store.js';
 import { principalName, type Principal } from '../../policy/principal.js';
@@ -37,9 +39,15 @@ export class TrustPolicyService {
     private readonly store: AuthStore,
     private readonly audit: AuditLog,
     private readonly workload: WorkloadIdentity | undefined,
-    private readonly options: { allowHttpIssuers: boolean },
+    private readonly options: { allowHttpIssuers: boolean; groupMappings: GroupMapping[]; adminGroups: string[] },
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** The groups that grant roles in `project` (and whether each also makes system admins). */
+  async groupMappings(project: string): Promise<{ group: string; role: GroupMapping['role']; admin: boolean }[]> {
+    if (!(await this.store.projects.get(project))) throw new ProblemError('NOT_FOUND', `project ${project} does not exist`);
+    return this.options.groupMappings.filter((m) => m.project === project).map((m) => ({ group: m.group, role: m.role, admin: this.options.adminGroups.includes(m.group) }));
+  }
 
   async list(project: string): Promise<TrustPolicyView[]> {
     if (!(await this.store.projects.get(project))) throw new ProblemError('NOT_FOUND', `project ${project} does not exist`);

@@ -1,6 +1,7 @@
 /**
- * Project settings: visibility, members and their roles, robot accounts (the secret is shown
- * once, right after creation, with a copy button), and lifecycle policies where the registry
+ * Project settings: visibility, members and their roles, the identity-provider groups that
+ * grant roles, robot accounts (the secret is shown once, right after creation, with a copy
+ * button), trust policies for keyless CI login, and lifecycle policies where the registry
  * offers them.
  */
 import { useState } from 'react';
@@ -15,6 +16,7 @@ import { projectPath } from '../links';
 import { useSession } from '../session';
 import { Lifecycle } from './lifecycle';
 import { Robots } from './robots';
+import { GroupMappings, TrustPolicies } from './identity';
 
 const ROLES: Role[] = ['admin', 'maintainer', 'developer', 'guest'];
 
@@ -67,7 +69,9 @@ export function ProjectSettingsPage() {
             <ErrorBox error={visibility.error} />
           </section>
           <Members project={name} />
+          <GroupMappings project={name} />
           <Robots project={name} />
+          {p.role === 'admin' || p.role === 'maintainer' || user?.admin ? <TrustPolicies project={name} /> : null}
           <Lifecycle project={name} />
           {user?.admin ? (
             <section className="card danger-zone" aria-labelledby="del-h">

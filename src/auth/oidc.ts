@@ -1,0 +1,129 @@
+/**
+ * OIDC sign-in for the web UI (openid-client): the authorization code flow with PKCE (S256),
+ * `state` and `nonce`. `begin` makes the provider's authorization URL and the values the
+ * callback must see again; they travel in a short-lived HttpOnly cookie (SameSite=Lax, so the
+ * provider's redirect back carries it), which keeps any node able to finish any sign-in.
+ * `complete` exchanges the code: openid-client checks the state, the PKCE verifier, the ID
+ * token's signature against the issuer's JWKS (fetched again on an unknown key id), `iss`,
+ * `aud`, expiry and the nonce. The user name and groups come from the ID token, or from the
+ * userinfo endpoint when the ID token leaves them out. Group roles are applied by GroupSync.
+ */
+import type { Configuration } from 'openid-client';
+
+let clientPromise: Promise<typeof import('openid-client')> | undefined;
+const oidc = () => (clientPromise ??= import('openid-client'));
+
+export interface OidcOptions {
+  issuer: string;
+  clientId: string;
+  /** Absent: a public client (PKCE only). */
+  clientSecret?: string | undefined;
+  scopes: string[];
+  usernameClaim: string;
+  groupsClaim: string;
+  /** Accept an http:// issuer (loopback test providers only). */
+  allowHttp: boolean;
+  timeoutMs: number;
+}
+
+/** What the callback must see again; kept in the flow cookie. */
+export interface PendingSignIn {
+  state: string;
+  nonce: string;
+  verifier: string;
+  /** Where the UI goes after signing in (a path of this site). */
+  next: string;
+}
+
+export interface OidcIdentity {
+  subject: string;
+  name: string;
+  groups: string[];
+}
+
+/** The provider refused, or what came back does not check out. */
+export class OidcSignInError extends Error {
+  override readonly name = 'OidcSignInError';
+}
+
+const USER_NAME = /^[a-z0-9]+(?:[._@-][a-z0-9]+)*$/;
+
+/** A Berth user name from a claim value: lower case, characters outside [a-z0-9._@-] become `-`. */
+export function userNameOf(value: string): string {
+  return value
+    .toLowerCase()
+    .replace(/[^a-z0-9._@-]+/g, '-')
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
+    .slice(0, 64);
+}
+
+export class OidcSignIn {
+  private config: Promise<Configuration> | undefined;
+
+  constructor(private readonly options: OidcOptions) {}
+
+  private async configuration(): Promise<Configuration> {
+    if (!this.config) {
+      const o = this.options;
+      const c = await oidc();
+      this.config = c
+        .discovery(new URL(o.issuer), o.clientId, o.clientSecret ? { client_secret: o.clientSecret } : undefined, o.clientSecret ? c.ClientSecretBasic(o.clientSecret) : c.None(), {
+          ...(o.allowHttp ? { execute: [c.allowInsecureRequests] } : {}),
+          timeout: Math.ceil(o.timeoutMs / 1000),
+        })
+        .catch((e: unknown) => {
+          this.config = undefined; // try the discovery again next time
+          throw new OidcSignInError(`the identity provider ${o.issuer} cannot be reached: ${(e as Error).message}`);
+        });
+    }
+    return this.config;
+  }
+
+  /** The provider's authorization URL and what the callback must see again. */
+  async begin(redirectUri: string, next: string): Promise<{ url: string; pending: PendingSignIn }> {
+    const c = await oidc();
+    const config = await this.configuration();
+    const verifier = c.randomPKCECodeVerifier();
+    const pending: PendingSignIn = { state: c.randomState(), nonce: c.randomNonce(), verifier, next };
+    const url = c.buildAuthorizationUrl(config, {
+      redirect_uri: redirectUri,
+      scope: this.options.scopes.join(' '),
+      code_challenge: await c.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state: pending.state,
+      nonce: pending.nonce,
+    });
+    return { url: url.href, pending };
+  }
+
+  /** Finishes the flow at `callbackUrl` (the full URL the provider redirected to). Throws OidcSignInError. */
+  async complete(callbackUrl: URL, pending: PendingSignIn): Promise<OidcIdentity> {
+    const c = await oidc();
+    const config = await this.configuration();
+    let claims: Record<string, unknown>;
+    let accessToken: string;
+    try {
+      const tokens = await c.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true });
+      claims = (tokens.claims() ?? {}) as Record<string, unknown>;
+      accessToken = tokens.access_token;
+    } catch (e) {
+      throw new OidcSignInError(`sign-in refused: ${(e as Error).message}`);
+    }
+    const subject = String(claims.sub);
+    const o = this.options;
+    if (claims[o.usernameClaim] === undefined || claims[o.groupsClaim] === undefined) {
+      try {
+        const info = (await c.fetchUserInfo(config, accessToken, subject)) as Record<string, unknown>;
+        claims = { ...info, ...claims };
+      } catch (e) {
+        throw new OidcSignInError(`cannot read the user's claims from the identity provider: ${(e as Error).message}`);
+      }
+    }
+    const raw = claims[o.usernameClaim] ?? claims.email ?? subject;
+    const name = userNameOf(String(raw));
+    if (!USER_NAME.test(name)) throw new OidcSignInError(`claim ${o.usernameClaim} (${JSON.stringify(String(raw).slice(0, 64))}) does not make a user name`);
+    const g = claims[o.groupsClaim];
+    const groups = Array.isArray(g) ? g.filter((x): x is string => typeof x === 'string') : typeof g === 'string' ? [g] : [];
+    return { subject, name, groups };
+  }
+}
