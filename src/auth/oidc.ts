@@ -107,7 +107,10 @@ export class OidcSignIn {
       claims = (tokens.claims() ?? {}) as Record<string, unknown>;
       accessToken = tokens.access_token;
     } catch (e) {
-      throw new OidcSignInError(`sign-in refused: ${(e as Error).message}`);
+      // openid-client's cause says what did not check out (the state, the nonce, iss, aud, ...).
+      const cause = (e as { cause?: unknown }).cause;
+      const what = cause instanceof Error && cause.message !== (e as Error).message ? `: ${cause.message}` : '';
+      throw new OidcSignInError(`sign-in refused: ${(e as Error).message}${what}`);
     }
     const subject = String(claims.sub);
     const o = this.options;

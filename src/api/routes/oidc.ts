@@ -59,7 +59,7 @@ function safeNext(next: string | undefined): string {
   return next && /^\/(?![/\\])/.test(next) ? next.slice(0, 500) : '/';
 }
 
-async function callback(request: FastifyRequest, reply: FastifyReply, s: ApiServices): Promise<null> {
+async function callback(request: FastifyRequest, reply: FastifyReply, s: ApiServices): Promise<FastifyReply> {
   const o = enabled(s);
   const secure = request.protocol === 'https';
   const pending = readFlow(request);
@@ -91,8 +91,7 @@ async function callback(request: FastifyRequest, reply: FastifyReply, s: ApiServ
   const session = await s.users.startSession(userPrincipal(user!, 'session') as { id: number });
   s.audit.record({ actor: user!.name, action: 'login', resource: `user:${user!.name}`, result: 'success', sourceAddress: request.ip, detail: { via: 'oidc', subject: identity!.subject, groups: identity!.groups.slice(0, 100) } });
   reply.header('Set-Cookie', [flowCookie('', 0, secure), sessionCookie(session.id, Math.floor(s.sessionTtlMs / 1000), secure)]);
-  reply.redirect(`/ui${pending!.next}`, 303);
-  return null;
+  return reply.redirect(`/ui${pending!.next}`, 303);
 }
 
 export const oidcRoutes: ApiRoute[] = [
@@ -130,8 +129,7 @@ export const oidcRoutes: ApiRoute[] = [
         throw e;
       }
       reply.header('Set-Cookie', flowCookie(Buffer.from(JSON.stringify(begun.pending)).toString('base64url'), 600, request.protocol === 'https'));
-      reply.redirect(begun.url, 303);
-      return null;
+      return reply.redirect(begun.url, 303);
     },
   },
   {
