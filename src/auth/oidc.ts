@@ -41,6 +41,16 @@ export interface OidcIdentity {
   groups: string[];
 }
 
+/** A device sign-in started for the CLI: what the user needs, and what finishing it needs. */
+export interface DeviceStart {
+  deviceCode: string;
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete: string | null;
+  interval: number;
+  expiresIn: number;
+}
+
 /** The provider refused, or what came back does not check out. */
 export class OidcSignInError extends Error {
   override readonly name = 'OidcSignInError';
@@ -112,6 +122,59 @@ export class OidcSignIn {
       const what = cause instanceof Error && cause.message !== (e as Error).message ? `: ${cause.message}` : '';
       throw new OidcSignInError(`sign-in refused: ${(e as Error).message}${what}`);
     }
+    return this.identity(claims, accessToken);
+  }
+
+  /**
+   * Starts the device authorization flow (RFC 8628) for the CLI, where the provider offers it:
+   * the user opens `verificationUri` in any browser and enters `userCode`. Throws OidcSignInError.
+   */
+  async startDevice(): Promise<DeviceStart> {
+    const c = await oidc();
+    const config = await this.configuration();
+    if (!config.serverMetadata().device_authorization_endpoint) throw new OidcSignInError('the identity provider offers no device flow: sign in to the web UI, create a personal access token there, and run `berth login SERVER -u NAME --password-stdin` with it');
+    try {
+      const r = await c.initiateDeviceAuthorization(config, { scope: this.options.scopes.join(' ') });
+      return { deviceCode: r.device_code, userCode: r.user_code, verificationUri: r.verification_uri, verificationUriComplete: r.verification_uri_complete ?? null, interval: r.interval ?? 5, expiresIn: r.expires_in };
+    } catch (e) {
+      throw new OidcSignInError(`the identity provider refused to start a device sign-in: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Waits (polling at the provider's interval, at most `waitMs`) until the user approved
+   * `start`; the identity then, or undefined when the user has not decided yet (ask again).
+   * Throws OidcSignInError when the provider refused (denied, expired, bad code).
+   */
+  async finishDevice(start: Pick<DeviceStart, 'deviceCode' | 'userCode' | 'verificationUri' | 'interval' | 'expiresIn'>, waitMs: number): Promise<OidcIdentity | undefined> {
+    const signal = AbortSignal.timeout(waitMs);
+    const c = await oidc();
+    const config = await this.configuration();
+    let claims: Record<string, unknown>;
+    let accessToken: string;
+    try {
+      const tokens = await c.pollDeviceAuthorizationGrant(
+        config,
+        { device_code: start.deviceCode, user_code: start.userCode, verification_uri: start.verificationUri, interval: start.interval, expires_in: start.expiresIn },
+        undefined,
+        { signal },
+      );
+      claims = (tokens.claims() ?? {}) as Record<string, unknown>;
+      if (claims.sub === undefined) throw new Error('the provider returned no ID token');
+      accessToken = tokens.access_token;
+    } catch (e) {
+      if (signal.aborted) return undefined;
+      const cause = (e as { cause?: unknown }).cause;
+      const what = cause instanceof Error && cause.message !== (e as Error).message ? `: ${cause.message}` : '';
+      throw new OidcSignInError(`device sign-in did not complete: ${(e as Error).message}${what}`);
+    }
+    return this.identity(claims, accessToken);
+  }
+
+  /** The user name and groups from the ID token's claims, completed from userinfo when it leaves them out. */
+  private async identity(claims: Record<string, unknown>, accessToken: string): Promise<OidcIdentity> {
+    const c = await oidc();
+    const config = await this.configuration();
     const subject = String(claims.sub);
     const o = this.options;
     if (claims[o.usernameClaim] === undefined || claims[o.groupsClaim] === undefined) {

@@ -1,7 +1,8 @@
 /**
  * A real OpenID Provider for tests: `oidc-provider` (the certified Node implementation) on a
  * loopback port, with one confidential client for Berth and its built-in development login
- * (any login name, any password: the login name is the account). Each account's groups are
+ * (any login name, any password: the login name is the account), and the device flow for
+ * the CLI. Each account's groups are
  * read at every sign-in from `groups`, so a test can move a user between groups. The provider
  * serves the groups claim from userinfo (not the ID token), as many real providers do.
  *
@@ -45,13 +46,13 @@ export async function startOidcProvider(): Promise<TestOidcProvider> {
     async setRedirectUri(uri) {
       const { default: Provider } = await import('oidc-provider');
       const provider = new Provider(issuer, {
-        clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [uri], response_types: ['code'], grant_types: ['authorization_code'], token_endpoint_auth_method: 'client_secret_basic' }],
+        clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [uri], response_types: ['code'], grant_types: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'], token_endpoint_auth_method: 'client_secret_basic' }],
         async findAccount(_ctx, id) {
           return { accountId: id, claims: async () => ({ sub: id, preferred_username: id, email: `${id}@example.org`, groups: groups.get(id) ?? [] }) };
         },
         claims: { openid: ['sub'], profile: ['preferred_username'], email: ['email'], groups: ['groups'] },
         scopes: ['openid', 'profile', 'email', 'groups'],
-        features: { devInteractions: { enabled: true } },
+        features: { devInteractions: { enabled: true }, deviceFlow: { enabled: true } },
         pkce: { required: () => true },
         cookies: { keys: ['oidc-provider-test-cookie-key'] },
       });

@@ -4,9 +4,15 @@
  * the user in, creates the account and grants the roles its groups map to; a group removed at
  * the provider removes the role at the next sign-in; a tampered `state` and a tampered `nonce`
  * are refused and start no session. A personal access token made in that session keeps
- * working after the session ends. Nothing leaves loopback (the provider's page font is refused).
+ * working after the session ends. `berth login --oidc` signs in with the device flow, approved
+ * in the browser, and stores a personal access token. Nothing leaves loopback (the provider's
+ * page font is refused).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { ADMIN, api, ok, startAuthBerth } from '../helpers/auth.js';
@@ -143,4 +149,42 @@ describe('OIDC sign-in through a real provider and Chromium', { skip: missing ??
     }
   });
   }
+
+  test('berth login --oidc: the device code approved in a browser ends with a stored personal access token', async () => {
+    idp.groups.set('frank', ['app-devs']);
+    const dir = await mkdtemp(join(tmpdir(), 'berth-cli-oidc-'));
+    const cli = spawn(process.execPath, [new URL('../../src/cli/main.js', import.meta.url).pathname, 'login', b.host, '--oidc'], { env: { ...process.env, BERTH_LOG_LEVEL: 'silent', BERTH_CLI_CONFIG: join(dir, 'cli.json') } });
+    let stderr = '';
+    let stdout = '';
+    cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number>((r) => cli.on('exit', (code) => r(code ?? -1)));
+    const link = await new Promise<string>((resolve, reject) => {
+      cli.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const m = /open (\S+) in a browser/.exec(stderr);
+        if (m) resolve(m[1]!);
+      });
+      void exited.then((code) => reject(new Error(`berth login exited ${code}: ${stderr}`)));
+    });
+    const t = await openPage(browser, b.url);
+    try {
+      await blockInternet(t.context);
+      await t.page.goto(link);
+      await t.page.getByRole('button', { name: 'Continue' }).click(); // confirm the code shown
+      await providerLogin(t, 'frank');
+      await t.page.getByText(/Sign-in Success|signed in|success/i).first().waitFor();
+      assert.equal(await exited, 0, stderr);
+      assert.match(stdout, /Logged in to .* as frank/);
+      const saved = JSON.parse(await readFile(join(dir, 'cli.json'), 'utf8')) as { user: string; token: string };
+      assert.equal(saved.user, 'frank');
+      assert.match(saved.token, /^berth_pat_/);
+      const me = await api(b.url, 'GET', '/users/me/tokens', `Bearer ${saved.token}`);
+      assert.equal(me.status, 200);
+      assert.equal((await members()).frank, 'developer');
+    } finally {
+      cli.kill();
+      await t.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -66,6 +66,43 @@ export interface ApiPaths {
       response: undefined;
     };
   };
+  "/auth/oidc/device": {
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        deviceCode: string;
+        userCode: string;
+        verificationUri: string;
+        verificationUriComplete: string | null;
+        interval: number;
+        expiresIn: number;
+      };
+    };
+  };
+  "/auth/oidc/device/token": {
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        deviceCode: string;
+        userCode: string;
+        verificationUri: string;
+        interval: number;
+        expiresIn: number;
+        tokenName?: string;
+        expiresInDays?: number;
+      };
+      response: {
+        pending: boolean;
+        user: string | null;
+        token: string | null;
+        id: string | null;
+        expiresAt: string | null;
+      };
+    };
+  };
   "/auth/oidc/callback": {
     get: {
       params: Record<string, never>;

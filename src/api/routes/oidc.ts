@@ -11,12 +11,33 @@ import { SignInRefused } from '../../auth/group-sync.js';
 import { OidcSignInError, type PendingSignIn } from '../../auth/oidc.js';
 import { userPrincipal } from '../../auth/authenticator.js';
 import { ProblemError } from '../../errors/problem.js';
-import { query, queryOf, systemResource, type ApiRoute } from '../route.js';
+import { body, query, queryOf, systemResource, type ApiRoute } from '../route.js';
 import type { ApiServices } from '../services/index.js';
 import { sessionCookie } from './session.js';
 
 const FLOW_COOKIE = 'berth_oidc';
 const FLOW_PATH = '/api/v1/auth/oidc';
+
+const DeviceStarted = z.object({ deviceCode: z.string(), userCode: z.string(), verificationUri: z.string(), verificationUriComplete: z.string().nullable(), interval: z.number(), expiresIn: z.number() });
+const DeviceFinish = z.strictObject({
+  deviceCode: z.string().min(1).max(2000),
+  userCode: z.string().min(1).max(200),
+  verificationUri: z.string().min(1).max(2000),
+  interval: z.number().int().min(1).max(60),
+  expiresIn: z.number().int().min(1).max(86400),
+  tokenName: z.string().min(1).max(100).default('berth-cli'),
+  expiresInDays: z.number().int().min(1).max(3650).optional(),
+});
+const DeviceResult = z.object({
+  pending: z.boolean().describe('true: the user has not approved yet; ask again.'),
+  user: z.string().nullable(),
+  token: z.string().nullable().describe('A personal access token (berth_pat_...), independent of the OIDC session.'),
+  id: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+});
+
+/** How long one device-token request waits for the user's approval before answering `pending`. */
+const DEVICE_WAIT_MS = 20_000;
 
 const Providers = z.object({ oidc: z.object({ label: z.string(), loginUrl: z.string() }).nullable() });
 
@@ -130,6 +151,62 @@ export const oidcRoutes: ApiRoute[] = [
       }
       reply.header('Set-Cookie', flowCookie(Buffer.from(JSON.stringify(begun.pending)).toString('base64url'), 600, request.protocol === 'https'));
       return reply.redirect(begun.url, 303);
+    },
+  },
+  {
+    method: 'POST',
+    url: '/auth/oidc/device',
+    action: 'anyone',
+    resource: systemResource,
+    summary: 'Starts a device sign-in for the CLI (`berth login --oidc`) where the identity provider offers the device flow: open verificationUri and enter userCode.',
+    body: null,
+    query: null,
+    response: DeviceStarted,
+    audit: 'login.device',
+    async handle(request, _reply, s) {
+      const o = enabled(s);
+      try {
+        const started = await o.signIn.startDevice();
+        s.audit.record({ actor: 'anonymous', action: 'login.device', resource: 'oidc', result: 'success', sourceAddress: request.ip, detail: { userCode: started.userCode } });
+        return started;
+      } catch (e) {
+        if (e instanceof OidcSignInError) throw new ProblemError('UNAVAILABLE', e.message);
+        throw e;
+      }
+    },
+  },
+  {
+    method: 'POST',
+    url: '/auth/oidc/device/token',
+    action: 'anyone',
+    resource: systemResource,
+    summary: 'Finishes a device sign-in: waits up to 20 s for the user\'s approval (pending: ask again), then applies group roles and returns a new personal access token.',
+    body: DeviceFinish,
+    query: null,
+    response: DeviceResult,
+    audit: 'login',
+    async handle(request, _reply, s) {
+      const o = enabled(s);
+      const input = body(DeviceFinish, request);
+      let identity;
+      try {
+        identity = await o.signIn.finishDevice(input, DEVICE_WAIT_MS);
+      } catch (e) {
+        if (!(e instanceof OidcSignInError)) throw e;
+        s.audit.record({ actor: 'anonymous', action: 'login', resource: 'oidc', result: 'failure', sourceAddress: request.ip, detail: { via: 'oidc-device', reason: e.message } });
+        throw new ProblemError('UNAUTHORIZED', e.message);
+      }
+      if (!identity) return { pending: true, user: null, token: null, id: null, expiresAt: null };
+      let user;
+      try {
+        user = await o.groups.signIn('oidc', identity.subject, identity.name, identity.groups, request.ip);
+      } catch (e) {
+        if (e instanceof SignInRefused) throw new ProblemError('FORBIDDEN', e.message);
+        throw e;
+      }
+      s.audit.record({ actor: user.name, action: 'login', resource: `user:${user.name}`, result: 'success', sourceAddress: request.ip, detail: { via: 'oidc-device', subject: identity.subject, groups: identity.groups.slice(0, 100) } });
+      const t = await s.users.createToken(userPrincipal(user, 'password'), user.name, { name: input.tokenName, expiresInDays: input.expiresInDays }, request.ip);
+      return { pending: false, user: user.name, token: t.token, id: t.id, expiresAt: t.expiresAt };
     },
   },
   {
