@@ -87,6 +87,22 @@ describe('OIDC sign-in through a real provider and Chromium', { skip: missing ??
       const users = await ok(api(b.url, 'GET', '/users', ADMIN));
       assert.deepEqual(users.items.find((u: { name: string }) => u.name === 'carol')?.admin, true, 'ops is an admin group');
 
+      // Project settings show the group mappings and manage trust policies.
+      await t.page.goto('/ui/projects/app/settings');
+      const groups = t.page.getByRole('region', { name: 'Group mappings' });
+      await groups.getByRole('cell', { name: 'app-devs' }).waitFor();
+      assert.match(await groups.innerText(), /ops\s+maintainer\s+yes/);
+      const trust = t.page.getByRole('region', { name: 'Trust policies (keyless CI login)' });
+      await trust.getByLabel('Issuer').fill('https://gitlab.example.com');
+      await trust.getByLabel(/Required claims/).fill('project_path=group/app\nref_protected=true');
+      await trust.getByRole('button', { name: 'Add trust policy' }).click();
+      await trust.getByRole('cell', { name: 'https://gitlab.example.com' }).waitFor();
+      await screenshot(t.page, 'oidc-project-settings');
+      const policies = await ok(api(b.url, 'GET', '/projects/app/trust-policies', ADMIN));
+      assert.deepEqual(policies.items.map((p: any) => [p.issuer, p.audience, p.claims, p.permissions, p.createdBy]), [['https://gitlab.example.com', 'berth', { project_path: 'group/app', ref_protected: 'true' }, ['pull', 'push'], 'carol']]);
+      assert.deepEqual(t.errors, []);
+      await t.page.goto('/ui/');
+
       // The session works for the API, and a personal access token made in it outlives it.
       const me = await t.page.evaluate(async () => (await fetch('/api/v1/auth/me', { headers: { 'X-Requested-With': 'fetch' } })).json());
       assert.equal(me.user.name, 'carol');
