@@ -12,6 +12,7 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuthStore, Role, UserRecord } from '../metadata/auth-store.js';
 import { ROLES } from '../policy/roles.js';
+import { ConflictError } from '../errors/store.js';
 
 export interface GroupMapping {
   group: string;
@@ -50,6 +51,8 @@ export function rolesOfGroups(groups: readonly string[], mappings: readonly Grou
 }
 
 export class GroupSync {
+  private readonly inFlight = new Map<string, Promise<UserRecord>>();
+
   constructor(
     private readonly store: AuthStore,
     private readonly audit: AuditLog,
@@ -64,6 +67,25 @@ export class GroupSync {
    * groups give now. Throws SignInRefused.
    */
   async signIn(provider: 'oidc' | 'ldap', subject: string, name: string, groups: readonly string[], address: string): Promise<UserRecord> {
+    // A client's first requests often come in parallel (a push with Basic credentials): one
+    // sign-in per subject at a time on this process, and a clash with another process's
+    // (the account or link created meanwhile) is resolved by doing it again.
+    const key = `${provider}\0${subject}\0${groups.join('\0')}`;
+    const running = this.inFlight.get(key);
+    if (running) return running;
+    const p = this.sync(provider, subject, name, groups, address).catch((e: unknown) => {
+      if (e instanceof ConflictError) return this.sync(provider, subject, name, groups, address);
+      throw e;
+    });
+    this.inFlight.set(key, p);
+    try {
+      return await p;
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  private async sync(provider: 'oidc' | 'ldap', subject: string, name: string, groups: readonly string[], address: string): Promise<UserRecord> {
     const desired = rolesOfGroups(groups, this.options.mappings);
     const admin = this.options.adminGroups.length > 0 ? groups.some((g) => this.options.adminGroups.includes(g)) : undefined;
     const result = await this.store.transaction(async (tx) => {

@@ -70,10 +70,17 @@ describe('LDAP logins with group sync', { skip: slapdMissing() }, () => {
     assert.deepEqual(me.body.user, { name: 'alice', admin: false });
   });
 
+  test('a new user\'s first requests in parallel create one account', async () => {
+    const carol = basic('carol', 'carol-password-1');
+    const answers = await Promise.all(Array.from({ length: 8 }, () => fetch(`${b.url}/v2/app/web/tags/list`, { headers: { Authorization: carol } })));
+    assert.deepEqual(answers.map((r) => r.status).filter((s) => s !== 404 && s !== 200), [], 'every request authenticated');
+    assert.equal((await members('app')).carol, 'developer');
+  });
+
   test('adminGroups make a system admin; the local admin keeps its local password', async () => {
     assert.equal((await api(b.url, 'GET', '/users', BOB)).status, 200, 'bob is in registry-admins');
     const users = await ok(api(b.url, 'GET', '/users', ADMIN));
-    assert.deepEqual(users.items.map((u: { name: string; admin: boolean }) => [u.name, u.admin]).sort(), [['admin', true], ['alice', false], ['bob', true]]);
+    assert.deepEqual(users.items.map((u: { name: string; admin: boolean }) => [u.name, u.admin]).sort(), [['admin', true], ['alice', false], ['bob', true], ['carol', false]]);
     assert.equal((await api(b.url, 'GET', '/users', basic('admin', 'wrong-password'))).status, 401);
   });
 

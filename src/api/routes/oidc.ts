@@ -61,9 +61,9 @@ function readFlow(request: FastifyRequest): PendingSignIn | undefined {
   return undefined;
 }
 
+/** This server as the browser reached it (`request.protocol` believes X-Forwarded-Proto only under http.trustProxy). */
 function origin(request: FastifyRequest): string {
-  const proto = (request.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0]?.trim() || request.protocol;
-  return `${proto}://${request.headers.host ?? 'localhost'}`;
+  return `${request.protocol}://${request.headers.host ?? 'localhost'}`;
 }
 
 function redirectUri(request: FastifyRequest, s: ApiServices): string {
