@@ -66,12 +66,14 @@ export class LdapDirectory {
   }
 
   private client(): Client {
-    return new Client({ url: this.options.url, timeout: this.options.timeoutMs, connectTimeout: this.options.timeoutMs, ...(this.tls ? { tlsOptions: this.tls } : {}) });
+    const ldaps = this.options.url.startsWith('ldaps:');
+    return new Client({ url: this.options.url, timeout: this.options.timeoutMs, connectTimeout: this.options.timeoutMs, ...(ldaps && this.tls ? { tlsOptions: this.tls } : {}) });
   }
 
   private async open(dn: string, password: string): Promise<Client> {
     const c = this.client();
-    if (this.options.startTls) await c.startTLS(this.tls ?? {});
+    // The certificate is checked against the URL's host (Node would check `localhost` otherwise).
+    if (this.options.startTls) await c.startTLS({ ...(this.tls ?? {}), host: new URL(this.options.url).hostname.replace(/^\[|\]$/g, '') });
     await c.bind(dn, password);
     return c;
   }

@@ -14,6 +14,9 @@ export const LDAP_MANAGER = { dn: 'cn=admin,dc=example,dc=org', password: 'admin
 
 export interface TestSlapd {
   url: string;
+  /** With `tls`: the ldaps:// URL and the CA that signed the server's certificate (ldap:// then offers StartTLS too). */
+  tlsUrl?: string;
+  caFile?: string;
   modify(ldif: string): Promise<void>;
   stop(): Promise<void>;
   close(): Promise<void>;
@@ -32,14 +35,16 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startSlapd(): Promise<TestSlapd> {
+export async function startSlapd(opts: { tls?: boolean } = {}): Promise<TestSlapd> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-slapd-'));
   const port = await freePort();
+  const tlsPort = opts.tls ? await freePort() : undefined;
   const script = join(process.cwd(), 'scripts', 'slapd.sh');
-  await run(script, ['start', dir, String(port), join(process.cwd(), 'test', 'fixtures', 'ldap.ldif')]);
+  await run(script, ['start', dir, String(port), join(process.cwd(), 'test', 'fixtures', 'ldap.ldif')], tlsPort ? { env: { BERTH_SLAPD_TLS_PORT: String(tlsPort) } } : {});
   const url = `ldap://127.0.0.1:${port}`;
   return {
     url,
+    ...(tlsPort ? { tlsUrl: `ldaps://127.0.0.1:${tlsPort}`, caFile: join(dir, 'tls', 'ca.pem') } : {}),
     async modify(ldif) {
       const file = join(dir, `change-${Date.now()}.ldif`);
       const { writeFile } = await import('node:fs/promises');

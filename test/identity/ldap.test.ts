@@ -6,6 +6,7 @@
  * removed, a role set by hand stays); a wrong password, an unknown user and a filter
  * injection are refused; the local bootstrap admin keeps its local password; with the
  * directory down a login fails with a clear error and is not counted as a failed login.
+ * StartTLS and LDAPS work with the directory's CA, and an untrusted certificate is refused.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -23,7 +24,7 @@ describe('LDAP logins with group sync', { skip: slapdMissing() }, () => {
   let b: TestBerth;
 
   before(async () => {
-    ldap = await startSlapd();
+    ldap = await startSlapd({ tls: true });
     b = await startAuthBerth({
       auth: {
         enabled: true,
@@ -128,6 +129,32 @@ describe('LDAP logins with group sync', { skip: slapdMissing() }, () => {
     assert.equal((await api(b.url, 'GET', '/users', ALICE)).status, 200, 'alice is now');
     const sync = await ok(api(b.url, 'GET', '/audit?action=user.sync&user=alice', ADMIN));
     assert.ok(sync.items.some((e: any) => e.detail.provider === 'ldap' && e.detail.set.app === 'developer' && e.detail.admin === true), JSON.stringify(sync.items));
+  });
+
+  test('StartTLS and LDAPS with the directory\'s CA; an untrusted certificate is a clear error', async () => {
+    const base = { bindDn: 'cn=berth,ou=services,dc=example,dc=org', bindPassword: 'berth-bind-secret', userBase: 'ou=people,dc=example,dc=org', groupBase: 'ou=groups,dc=example,dc=org', timeoutSeconds: 2 };
+    for (const ldapConfig of [
+      { url: ldap.url, startTls: true, caFile: ldap.caFile },
+      { url: ldap.tlsUrl!, caFile: ldap.caFile },
+    ]) {
+      const other = await startAuthBerth({ auth: { enabled: true, credentialCacheSeconds: 0, ldap: { ...base, ...ldapConfig } } });
+      try {
+        const r = await fetch(`${other.url}/v2/`, { headers: { Authorization: ALICE } });
+        assert.equal(r.status, 200, `${JSON.stringify(ldapConfig)}: ${await r.text()}`);
+        assert.equal((await fetch(`${other.url}/v2/`, { headers: { Authorization: basic('alice', 'wrong') } })).status, 401);
+      } finally {
+        await other.close();
+      }
+    }
+    const untrusting = await startAuthBerth({ auth: { enabled: true, ldap: { ...base, url: ldap.tlsUrl! } } });
+    try {
+      const r = await fetch(`${untrusting.url}/v2/`, { headers: { Authorization: ALICE } });
+      assert.equal(r.status, 401);
+      const body = (await r.json()) as { errors: { detail: { reason: string } }[] };
+      assert.match(body.errors[0]!.detail.reason, /LDAP directory is unavailable.*(certificate|self.signed)/i);
+    } finally {
+      await untrusting.close();
+    }
   });
 
   test('with the directory down a login fails with a clear error, never against an old password, and is not counted', async () => {
