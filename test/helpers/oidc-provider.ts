@@ -21,6 +21,8 @@ export interface TestOidcProvider {
   groups: Map<string, string[]>;
   /** Registers Berth's callback URL (the client is created with it). */
   setRedirectUri(uri: string): Promise<void>;
+  /** Replaces the signing key (and the provider's sessions, as a restart would): ID tokens name a new kid. */
+  rotateKeys(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,26 +40,36 @@ export async function startOidcProvider(): Promise<TestOidcProvider> {
   const groups = new Map<string, string[]>();
   const clientId = 'berth';
   const clientSecret = 'berth-client-secret-0123456789';
+  let redirectUri = '';
+  async function build(): Promise<void> {
+    const { default: Provider } = await import('oidc-provider');
+    const { generateKeyPair, exportJWK } = await import('jose');
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const jwk = { ...(await exportJWK(privateKey)), kid: `k-${Date.now()}`, alg: 'RS256', use: 'sig' };
+    const provider = new Provider(issuer, {
+      jwks: { keys: [jwk] },
+      clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [redirectUri], response_types: ['code'], grant_types: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'], token_endpoint_auth_method: 'client_secret_basic' }],
+      async findAccount(_ctx, id) {
+        return { accountId: id, claims: async () => ({ sub: id, preferred_username: id, email: `${id}@example.org`, groups: groups.get(id) ?? [] }) };
+      },
+      claims: { openid: ['sub'], profile: ['preferred_username'], email: ['email'], groups: ['groups'] },
+      scopes: ['openid', 'profile', 'email', 'groups'],
+      features: { devInteractions: { enabled: true }, deviceFlow: { enabled: true } },
+      pkce: { required: () => true },
+      cookies: { keys: ['oidc-provider-test-cookie-key'] },
+    });
+    handler = provider.callback();
+  }
   return {
     issuer,
     clientId,
     clientSecret,
     groups,
     async setRedirectUri(uri) {
-      const { default: Provider } = await import('oidc-provider');
-      const provider = new Provider(issuer, {
-        clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [uri], response_types: ['code'], grant_types: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'], token_endpoint_auth_method: 'client_secret_basic' }],
-        async findAccount(_ctx, id) {
-          return { accountId: id, claims: async () => ({ sub: id, preferred_username: id, email: `${id}@example.org`, groups: groups.get(id) ?? [] }) };
-        },
-        claims: { openid: ['sub'], profile: ['preferred_username'], email: ['email'], groups: ['groups'] },
-        scopes: ['openid', 'profile', 'email', 'groups'],
-        features: { devInteractions: { enabled: true }, deviceFlow: { enabled: true } },
-        pkce: { required: () => true },
-        cookies: { keys: ['oidc-provider-test-cookie-key'] },
-      });
-      handler = provider.callback();
+      redirectUri = uri;
+      await build();
     },
+    rotateKeys: build,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -75,7 +75,7 @@ describe('OIDC sign-in through a real provider and Chromium', { skip: missing ??
     await consent.click();
   }
 
-  test('the button signs in through the provider; the groups grant roles; a removed group removes the role next time', async () => {
+  test('the button signs in through the provider; the groups grant roles; after a key rotation, a removed group removes the role', async () => {
     idp.groups.set('carol', ['app-devs', 'ops', 'unmapped']);
     const { t, refused } = await toProviderLogin();
     try {
@@ -123,8 +123,10 @@ describe('OIDC sign-in through a real provider and Chromium', { skip: missing ??
       await t.close();
     }
 
-    // The provider moves carol out of ops; her next sign-in drops maintainer and admin.
+    // The provider moves carol out of ops and rotates its signing key; her next sign-in (its ID
+    // token signed by a key Berth has not seen) drops maintainer and admin.
     idp.groups.set('carol', ['app-devs']);
+    await idp.rotateKeys();
     const again = await toProviderLogin();
     try {
       await providerLogin(again.t, 'carol');
