@@ -169,6 +169,16 @@ describe('keyless CI login by workload identity', { skip }, () => {
     }
   });
 
+  test('berth login --oidc against a server without auth.oidc: one line, non-zero exit', async () => {
+    const cli = new URL('../../src/cli/main.js', import.meta.url).pathname;
+    const r = await run(process.execPath, [cli, 'login', b.host, '--oidc'], { env: { BERTH_LOG_LEVEL: 'silent', BERTH_CLI_CONFIG: join(dir, 'cli.json') } }).then(
+      () => ({ ok: true, out: '' }),
+      (e: Error) => ({ ok: false, out: e.message }),
+    );
+    assert.equal(r.ok, false);
+    assert.match(r.out, /OIDC sign-in is not configured \(auth\.oidc\)/);
+  });
+
   test('a rotated issuer key is fetched on its first unknown kid; a deleted policy stops logins at once', async () => {
     const before = gitlab.jwksFetches;
     await gitlab.rotate();
