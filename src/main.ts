@@ -43,6 +43,11 @@ import { KeySealer } from './auth/key-sealing.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { TokenIssuer } from './auth/token-issuer.js';
 import { tokenRoutes } from './auth/token-routes.js';
+import { WorkloadIdentity } from './auth/workload-identity.js';
+import { GroupSync } from './auth/group-sync.js';
+import { LdapDirectory } from './auth/ldap.js';
+import { OidcSignIn } from './auth/oidc.js';
+import { TrustPolicyService } from './api/services/trust-policies.js';
 import { BrowseQueries } from './metadata/sql/browse.js';
 import { SqlAuthStore } from './metadata/sql/auth-store.js';
 import { AccessService } from './policy/access.js';
@@ -167,7 +172,14 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     windowMs: a.failedLoginWindowSeconds * 1000,
     maxDelayMs: a.failedLoginMaxDelayMs,
   });
-  const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit);
+  const wi = a.workloadIdentity;
+  const workload = wi.enabled
+    ? new WorkloadIdentity(authStore, { allowHttpIssuers: wi.allowHttpIssuers, jwksCooldownMs: wi.jwksCooldownSeconds * 1000, jwksMaxAgeMs: wi.jwksMaxAgeSeconds * 1000, fetchTimeoutMs: wi.fetchTimeoutSeconds * 1000, clockToleranceSeconds: wi.clockSkewSeconds })
+    : undefined;
+  // Accounts of identity providers (LDAP, OIDC) get their project roles from their groups.
+  const groups = new GroupSync(authStore, audit, { mappings: a.groupMappings, adminGroups: a.adminGroups }, () => access.invalidate());
+  const ldap = a.ldap ? new LdapDirectory({ ...a.ldap, timeoutMs: a.ldap.timeoutSeconds * 1000 }) : undefined;
+  const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit, Date.now, { workload, ldap, groups });
 
   // The /api/v1 services.
   const sessionTtlMs = a.sessionTtlHours * 3600_000;
@@ -176,6 +188,15 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const api: ApiServices = {
     projects: new ProjectService(authStore, access, audit, lifecycle.settings, Date.now, (project) => signing.forget(project)),
     robots: new RobotService(authStore, authenticator, audit),
+    trustPolicies: new TrustPolicyService(authStore, audit, workload, { allowHttpIssuers: wi.allowHttpIssuers, groupMappings: a.groupMappings, adminGroups: a.adminGroups }),
+    oidc: a.oidc
+      ? {
+          signIn: new OidcSignIn({ ...a.oidc, timeoutMs: a.oidc.timeoutSeconds * 1000 }),
+          groups,
+          label: a.oidc.buttonLabel,
+          redirectUrl: a.oidc.redirectUrl,
+        }
+      : undefined,
     users,
     repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, core.manifests, access, audit, a.enabled),
     lifecycle,

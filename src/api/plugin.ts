@@ -19,6 +19,9 @@ import { proxyRoutes } from './routes/proxies.js';
 import { repositoryRoutes } from './routes/repositories.js';
 import { robotRoutes } from './routes/robots.js';
 import { signingRoutes } from './routes/signing.js';
+import { oidcRoutes } from './routes/oidc.js';
+import { groupMappingRoutes } from './routes/group-mappings.js';
+import { trustPolicyRoutes } from './routes/trust-policies.js';
 import { sessionRoutes } from './routes/session.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -29,9 +32,12 @@ export const API_PREFIX = '/api/v1';
 
 export const apiRoutes: readonly ApiRoute[] = [
   ...sessionRoutes,
+  ...oidcRoutes,
   ...projectRoutes,
   ...memberRoutes,
   ...robotRoutes,
+  ...trustPolicyRoutes,
+  ...groupMappingRoutes,
   ...userRoutes,
   ...tokenRoutes,
   ...repositoryRoutes,

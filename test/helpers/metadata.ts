@@ -59,6 +59,8 @@ const TABLES = [
   'proxy_manifests',
   'proxy_preheats',
   'proxy_upstreams',
+  'trust_policies',
+  'external_identities',
 ];
 
 /**

@@ -45,6 +45,72 @@ export interface ApiPaths {
       };
     };
   };
+  "/auth/providers": {
+    get: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        oidc: {
+          label: string;
+          loginUrl: string;
+        } | null;
+      };
+    };
+  };
+  "/auth/oidc/login": {
+    get: {
+      params: Record<string, never>;
+      query: { next?: string | number | null };
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/auth/oidc/device": {
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        deviceCode: string;
+        userCode: string;
+        verificationUri: string;
+        verificationUriComplete: string | null;
+        interval: number;
+        expiresIn: number;
+      };
+    };
+  };
+  "/auth/oidc/device/token": {
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        deviceCode: string;
+        userCode: string;
+        verificationUri: string;
+        interval: number;
+        expiresIn: number;
+        tokenName?: string;
+        expiresInDays?: number;
+      };
+      response: {
+        pending: boolean;
+        user: string | null;
+        token: string | null;
+        id: string | null;
+        expiresAt: string | null;
+      };
+    };
+  };
+  "/auth/oidc/callback": {
+    get: {
+      params: Record<string, never>;
+      query: { code?: string | number | null; state?: string | number | null; iss?: string | number | null; error?: string | number | null; error_description?: string | number | null; session_state?: string | number | null };
+      body: undefined;
+      response: undefined;
+    };
+  };
   "/projects": {
     get: {
       params: Record<string, never>;
@@ -190,6 +256,67 @@ export interface ApiPaths {
       query: Record<string, never>;
       body: undefined;
       response: undefined;
+    };
+  };
+  "/projects/{name}/trust-policies": {
+    get: {
+      params: { name: string };
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          id: number;
+          issuer: string;
+          audience: string;
+          claims: Record<string, string>;
+          permissions: string[];
+          createdBy: string;
+          createdAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+    post: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: {
+        issuer: string;
+        audience: string;
+        claims: Record<string, string>;
+        permissions: string[];
+      };
+      response: {
+        id: number;
+        issuer: string;
+        audience: string;
+        claims: Record<string, string>;
+        permissions: string[];
+        createdBy: string;
+        createdAt: string;
+      };
+    };
+  };
+  "/projects/{name}/trust-policies/{id}": {
+    delete: {
+      params: { name: string; id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/projects/{name}/group-mappings": {
+    get: {
+      params: { name: string };
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          group: string;
+          role: "admin" | "maintainer" | "developer" | "guest";
+          admin: boolean;
+        }[];
+        next: string | null;
+      };
     };
   };
   "/users": {

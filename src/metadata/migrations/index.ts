@@ -12,6 +12,7 @@ import { uploadOwners } from './0006-upload-owners.js';
 import { dropProjectQuotaColumn } from './0007-project-quota-column.js';
 import { signing } from './0011-signing.js';
 import { proxyCache } from './0008-proxy-cache.js';
+import { identity } from './0012-identity.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -124,5 +125,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0007-project-quota-column': dropProjectQuotaColumn(dialect),
     '0011-signing': signing(dialect),
     '0008-proxy-cache': proxyCache(dialect),
+    '0012-identity': identity(dialect),
   };
 }

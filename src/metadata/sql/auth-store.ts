@@ -12,6 +12,7 @@ import type { Database } from '../tables.js';
 import { transact } from './store.js';
 import { isUniqueViolation, SqlLoginFailures, SqlMembers, SqlSessions, SqlTokens, SqlUsers } from './auth-accounts.js';
 import { SqlUsage } from './usage.js';
+import { SqlExternalIdentities, SqlTrustPolicies } from './identity.js';
 
 class SqlProjects implements ProjectQueries {
   constructor(private readonly db: Kysely<Database>) {}
@@ -61,6 +62,7 @@ class SqlProjects implements ProjectQueries {
   async delete(name: string): Promise<boolean> {
     await this.db.deleteFrom('project_members').where('project', '=', name).execute();
     await this.db.deleteFrom('robots').where('project', '=', name).execute();
+    await this.db.deleteFrom('trust_policies').where('project', '=', name).execute();
     const r = await this.db.deleteFrom('projects').where('name', '=', name).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }
@@ -206,6 +208,8 @@ class SqlAuthQueries implements AuthQueries {
   readonly keys: SqlKeys;
   readonly audit: SqlAudit;
   readonly loginFailures: SqlLoginFailures;
+  readonly trustPolicies: SqlTrustPolicies;
+  readonly externalIdentities: SqlExternalIdentities;
 
   constructor(db: Kysely<Database>) {
     this.users = new SqlUsers(db);
@@ -217,6 +221,8 @@ class SqlAuthQueries implements AuthQueries {
     this.keys = new SqlKeys(db);
     this.audit = new SqlAudit(db);
     this.loginFailures = new SqlLoginFailures(db);
+    this.trustPolicies = new SqlTrustPolicies(db);
+    this.externalIdentities = new SqlExternalIdentities(db);
   }
 }
 
