@@ -151,7 +151,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const access = new AccessService(authStore, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
   const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));
   // Pull-through caches wrap the core's services (one map lookup for ordinary projects).
-  const proxy = await createProxy(config.proxy, meta, meta.db, core, authStore, sealer, logger);
+  const proxy = await createProxy(config.proxy, meta, meta.db, core, lifecycle.writePolicy, authStore, sealer, logger);
   const registry = proxy.registry;
   const tokens = new TokenIssuer(authStore, { issuer: a.issuer, service: a.service, accessTtlSeconds: a.tokenTtlSeconds, refreshTtlSeconds: a.refreshTokenTtlSeconds }, sealer);
   await tokens.init();

@@ -72,6 +72,7 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry')
           { name: 'small', url: counting.url, cacheMaxBytes: 250_000 },
           // About 1.7 s: old enough to evict within the test.
           { name: 'aged', url: counting.url, cacheMaxAgeDays: 0.00002 },
+          { name: 'limited', url: counting.url },
         ],
       },
     });
@@ -401,5 +402,22 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry')
     const push = await fetch(`${cache.url}/v2/added/${ns}/x/blobs/uploads/`, { method: 'POST' });
     assert.equal(push.status, 202, 'no longer a cache: an ordinary project again');
     await push.arrayBuffer();
+  });
+
+  test("cached content counts against the cache project's quota; a blob that does not fit is DENIED before any byte", async () => {
+    const img = await seedImage(plain.url, `${ns}/quota`, 'v1', { layers: [randomBlob(100_000)] });
+    const q = await fetch(`${cache.url}/api/v1/projects/limited/quota`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bytes: 50_000 }) });
+    assert.equal(q.status, 200, await q.text());
+    const config = await fetch(`${cache.url}/v2/limited/${ns}/quota/blobs/${img.blobs[0]}`);
+    assert.equal(config.status, 200, 'a small blob fits');
+    await config.arrayBuffer();
+    const usage = (await (await fetch(`${cache.url}/api/v1/projects/limited/quota`)).json()) as { usage: { bytes: number } };
+    assert.ok(usage.usage.bytes > 0 && usage.usage.bytes < 50_000, 'the cached blob is counted');
+    const layer = await fetch(`${cache.url}/v2/limited/${ns}/quota/blobs/${img.blobs[1]}`);
+    assert.equal(layer.status, 403);
+    const err = (await layer.json()) as { errors: { code: string; message: string }[] };
+    assert.equal(err.errors[0]!.code, 'DENIED');
+    assert.match(err.errors[0]!.message, /quota/i);
+    assert.equal(await cache.berth.meta.blobs.sizeInRepository(`limited/${ns}/quota` as RepoName, img.blobs[1] as never), undefined);
   });
 });
