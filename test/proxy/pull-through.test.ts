@@ -18,6 +18,7 @@ import { startBerth, type TestBerth } from '../helpers/berth.js';
 import { randomBlob, sha256 } from '../helpers/oci.js';
 import { BerthProcess } from '../helpers/process.js';
 import { missingTools, run } from '../helpers/tools.js';
+import { initLayout, umociImage } from '../helpers/layout.js';
 import { pushBlobTo, seedImage, seedIndex, type SeededImage } from './seed.js';
 import { CountingProxy, startDistribution, type Distribution } from './upstreams.js';
 
@@ -42,7 +43,7 @@ async function sha256Of(body: ReadableStream<Uint8Array> | null): Promise<{ dige
   return { digest: `sha256:${h.digest('hex')}`, size };
 }
 
-describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry'), timeout: 300_000 }, () => {
+describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry', 'podman', 'umoci'), timeout: 300_000 }, () => {
   let plain: Distribution;
   let counting: CountingProxy;
   let secured: Distribution;
@@ -419,5 +420,19 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry')
     assert.equal(err.errors[0]!.code, 'DENIED');
     assert.match(err.errors[0]!.message, /quota/i);
     assert.equal(await cache.berth.meta.blobs.sizeInRepository(`limited/${ns}/quota` as RepoName, img.blobs[1] as never), undefined);
+  });
+
+  test('podman pulls a real image through the cache, by tag and by digest', async () => {
+    const layout = join(work, 'real-layout');
+    await initLayout(layout);
+    const image = await umociImage(layout, 'v1', { scratch: work, files: { '/etc/motd': `through the cache ${Math.random()}\n` } });
+    await skopeo('copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${new URL(plain.url).host}/${ns}/real:v1`);
+    const podman = (...args: string[]) =>
+      run('podman', ['--root', join(work, 'podman'), '--runroot', join(work, 'podman-run'), '--storage-driver', 'vfs', '--events-backend', 'file', '--cgroup-manager', 'cgroupfs', ...args], { timeoutMs: 120_000 });
+    await podman('pull', '--tls-verify=false', `${cache.host}/hub/${ns}/real:v1`);
+    const digest = (await podman('image', 'inspect', '--format', '{{.Digest}}', `${cache.host}/hub/${ns}/real:v1`)).stdout.trim();
+    assert.equal(digest, image.digest, 'podman got the upstream manifest');
+    await podman('pull', '--tls-verify=false', `${cache.host}/hub/${ns}/real@${image.digest}`);
+    assert.equal(counting.count('GET', `/${ns}/real/manifests/v1`), 1);
   });
 });
