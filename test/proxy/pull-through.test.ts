@@ -291,6 +291,10 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry',
     const c = await fetch(`${cache.url}/v2/central/${ns}/app/manifests/v1`, { headers: { accept: ACCEPT } });
     assert.equal(c.headers.get('docker-content-digest'), centralImage.digest);
     await c.arrayBuffer();
+    // One bearer token for the repository's pull scope served every request (manifest, blobs).
+    const client = cache.berth.proxy.upstreams.get('central')!;
+    assert.ok(client.requests > 4, `${client.requests} requests`);
+    assert.equal(client.tokenRequests, 1, 'the token is cached until it expires');
   });
 
   test('the API lists each upstream with health, cache size and counters, never its password', async () => {
