@@ -160,7 +160,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   };
 
   // Pull-through caches wrap the core's services (one map lookup for ordinary projects).
-  const proxy = await createProxy(config.proxy, meta, meta.db, core, authStore, sealer, logger);
+  const proxy = await createProxy(config.proxy, meta, meta.db, core, lifecycle.writePolicy, authStore, sealer, logger);
   const registry = proxy.registry;
 
   // Access control: the token issuer and authenticator.

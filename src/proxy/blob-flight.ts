@@ -21,6 +21,9 @@ import { PassThrough } from 'node:stream';
 
 export type BlobSink = PassThrough;
 
+/** Bytes the store may lag behind the upstream before reading from the upstream pauses. */
+const QUEUE_BYTES = 8 * 1024 * 1024;
+
 /** Stores the stream it is given; rejects when the bytes are not the blob (nothing is kept then). */
 export type StoreBlob = (body: AsyncIterable<Buffer>) => Promise<void>;
 
@@ -62,22 +65,39 @@ export class BlobFlight {
 
   private async run(store: StoreBlob): Promise<void> {
     this.started = true;
+    // The store reads through a bounded queue, so upstream reads and client writes overlap
+    // with the disk writes instead of waiting for each of them in turn.
+    const queue = new ChunkQueue(QUEUE_BYTES);
+    const stored = store(queue.drain());
+    void stored.then(
+      () => queue.close(),
+      () => queue.close(),
+    );
     let held: Buffer | undefined;
-    const self = this;
-    async function* tee(): AsyncIterable<Buffer> {
-      for await (const part of self.source) {
-        const chunk = Buffer.isBuffer(part) ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
-        self.received += chunk.length;
-        if (held) await self.emit(held);
-        held = chunk;
-        yield chunk;
-      }
-    }
+    let sourceError: unknown;
     try {
-      await store(tee());
+      for await (const part of this.source) {
+        const chunk = Buffer.isBuffer(part) ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+        this.received += chunk.length;
+        if (held) await this.emit(held);
+        held = chunk;
+        await queue.push(chunk);
+      }
+      queue.end();
     } catch (e) {
-      for (const sink of this.sinks) sink.destroy(e as Error);
-      throw e;
+      sourceError = e;
+      queue.fail(e);
+    }
+    let storeError: unknown;
+    try {
+      await stored;
+    } catch (e) {
+      storeError = e;
+    }
+    const failure = storeError ?? sourceError;
+    if (failure !== undefined) {
+      for (const sink of this.sinks) sink.destroy(failure as Error);
+      throw failure;
     }
     if (held) await this.emit(held);
     for (const sink of this.sinks) sink.end();
@@ -105,4 +125,68 @@ function drained(sink: BlobSink): Promise<void> {
     sink.on('drain', done);
     sink.on('close', done);
   });
+}
+
+/**
+ * A bounded queue from the upstream reader to the store: `push` waits while more than `limit`
+ * bytes are queued and throws once the store stopped reading; `drain` yields the chunks in
+ * order, throws what `fail` was given, and ends after `end`.
+ */
+class ChunkQueue {
+  private readonly chunks: Buffer[] = [];
+  private bytes = 0;
+  private done = false;
+  private error: unknown;
+  private failed = false;
+  private closed = false;
+  private wakeConsumer: (() => void) | undefined;
+  private wakeProducer: (() => void) | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  async push(chunk: Buffer): Promise<void> {
+    if (this.closed) throw new Error('the store stopped reading the blob');
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    this.wakeConsumer?.();
+    while (this.bytes > this.limit && !this.closed) await new Promise<void>((r) => (this.wakeProducer = r));
+    if (this.closed && this.bytes > 0) throw new Error('the store stopped reading the blob');
+  }
+
+  end(): void {
+    this.done = true;
+    this.wakeConsumer?.();
+  }
+
+  fail(e: unknown): void {
+    this.error = e;
+    this.failed = true;
+    this.done = true;
+    this.wakeConsumer?.();
+  }
+
+  /** The store finished (or gave up): a waiting producer is released. */
+  close(): void {
+    this.closed = true;
+    this.wakeProducer?.();
+  }
+
+  async *drain(): AsyncIterable<Buffer> {
+    try {
+      for (;;) {
+        const chunk = this.chunks.shift();
+        if (chunk) {
+          this.bytes -= chunk.length;
+          if (this.bytes <= this.limit) this.wakeProducer?.();
+          yield chunk;
+          continue;
+        }
+        if (this.failed) throw this.error;
+        if (this.done) return;
+        await new Promise<void>((r) => (this.wakeConsumer = r));
+      }
+    } finally {
+      this.close();
+    }
+  }
 }

@@ -14,6 +14,9 @@
  *   blob linked to the proxy repository), the connection cut before the last byte on a
  *   mismatch. Single flight holds per process; nodes sharing a database each fetch once at
  *   most and the second commit finds the blob already stored.
+ * - Quota: cached blobs are written through the upload service, so they count against the
+ *   cache project's quota; a blob that does not fit is refused (DENIED) before the response
+ *   starts, not cut off half-way.
  * - Stale-if-error: when the upstream fails (network, timeout, 5xx, 429) or is backing off,
  *   cached manifests are served with `Warning: 110` and `X-Berth-Proxy: stale`; content never
  *   cached fails with UNAVAILABLE naming the upstream and its answer.
@@ -27,6 +30,7 @@ import type { BlobInfo } from '../registry/blobs.js';
 import { digestLike, digestOf } from '../registry/digester.js';
 import { baseMediaType, parseManifest } from '../registry/manifest/parse.js';
 import type { RegistryServices } from '../registry/services.js';
+import { allowAllWrites, type WritePolicy } from '../policy/write-policy.js';
 import { referenceString, type Digest, type Reference, type RepoName } from '../domain/names.js';
 import { BlobFlight } from './blob-flight.js';
 import type { ProxyStats } from './stats.js';
@@ -60,6 +64,8 @@ export class PullThrough {
     private readonly core: RegistryServices,
     private readonly stats: ProxyStats,
     private readonly now: () => number = Date.now,
+    /** The project's write checks: a blob that would exceed the cache project's quota is refused before any byte is sent. */
+    private readonly policy: WritePolicy = allowAllWrites,
   ) {}
 
   /** The upstream serving `repo`, when its first segment names one. */
@@ -210,6 +216,11 @@ export class PullThrough {
     if (!Number.isSafeInteger(length) || length < 0) {
       await res.body.cancel();
       throw u.failed(res.status, `upstream ${u.name} sent blob ${digest} without a Content-Length`);
+    }
+    const room = await this.policy.uploadRoom(repo, digest);
+    if (length > room.bytes) {
+      await res.body.cancel();
+      throw room.refusal(length);
     }
     const body = res.body as unknown as AsyncIterable<Uint8Array>;
     const flight = new BlobFlight(length, body, async (bytes) => {

@@ -14,6 +14,7 @@ import { SqlProxyCache, SqlProxyUpstreams } from '../metadata/sql/proxy-cache.js
 import type { MetadataStore } from '../metadata/store.js';
 import type { Database } from '../metadata/tables.js';
 import type { RegistryServices } from '../registry/services.js';
+import type { WritePolicy } from '../policy/write-policy.js';
 import { Evictor } from './eviction.js';
 import { Preheater } from './preheat.js';
 import { proxyRegistry } from './proxy-registry.js';
@@ -46,13 +47,13 @@ const PROJECT_CHECK_MS = 10_000;
 /** How often a node picks up upstreams other nodes added or removed. */
 const RELOAD_MS = 10_000;
 
-export async function createProxy(config: ProxyConfig, meta: MetadataStore, db: Kysely<Database>, core: RegistryServices, auth: AuthStore, sealer: KeySealer, logger: Logger, now: () => number = Date.now): Promise<Proxy> {
+export async function createProxy(config: ProxyConfig, meta: MetadataStore, db: Kysely<Database>, core: RegistryServices, policy: WritePolicy, auth: AuthStore, sealer: KeySealer, logger: Logger, now: () => number = Date.now): Promise<Proxy> {
   const set = new UpstreamSet(config, new SqlProxyUpstreams(db), sealer, auth, logger, now);
   await set.init();
   const upstreams = set.clients;
   const stats = new ProxyStats();
   const cache = new SqlProxyCache(db);
-  const pull = new PullThrough(upstreams, cache, core, stats, now);
+  const pull = new PullThrough(upstreams, cache, core, stats, now, policy);
   const known = new Map<string, { local: boolean; at: number }>();
   const isLocalProject = async (name: string): Promise<boolean> => {
     const hit = known.get(name);

@@ -55,8 +55,9 @@ export class UpstreamClient {
   private failures = 0;
   private downUntil = 0;
   private lastError: string | null = null;
-  /** Requests and token requests sent, for tests and stats. */
+  /** Requests sent (token requests included), and token requests alone, for tests and stats. */
   requests = 0;
+  tokenRequests = 0;
 
   constructor(
     readonly config: UpstreamConfig,
@@ -166,6 +167,7 @@ export class UpstreamClient {
     const u = new URL(realm);
     if (service) u.searchParams.set('service', service);
     u.searchParams.set('scope', scope);
+    this.tokenRequests++;
     const res = await this.send('GET', u.toString(), this.basic());
     if (res.status >= 500 || res.status === 429) throw this.failed(res.status, `token service of upstream ${this.name} answered ${res.status}`);
     if (res.status !== 200) {

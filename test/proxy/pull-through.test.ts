@@ -18,6 +18,7 @@ import { startBerth, type TestBerth } from '../helpers/berth.js';
 import { randomBlob, sha256 } from '../helpers/oci.js';
 import { BerthProcess } from '../helpers/process.js';
 import { missingTools, run } from '../helpers/tools.js';
+import { initLayout, umociImage } from '../helpers/layout.js';
 import { pushBlobTo, seedImage, seedIndex, type SeededImage } from './seed.js';
 import { CountingProxy, startDistribution, type Distribution } from './upstreams.js';
 
@@ -42,7 +43,7 @@ async function sha256Of(body: ReadableStream<Uint8Array> | null): Promise<{ dige
   return { digest: `sha256:${h.digest('hex')}`, size };
 }
 
-describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry'), timeout: 300_000 }, () => {
+describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry', 'podman', 'umoci'), timeout: 300_000 }, () => {
   let plain: Distribution;
   let counting: CountingProxy;
   let secured: Distribution;
@@ -72,6 +73,7 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry')
           { name: 'small', url: counting.url, cacheMaxBytes: 250_000 },
           // About 1.7 s: old enough to evict within the test.
           { name: 'aged', url: counting.url, cacheMaxAgeDays: 0.00002 },
+          { name: 'limited', url: counting.url },
         ],
       },
     });
@@ -289,6 +291,10 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry')
     const c = await fetch(`${cache.url}/v2/central/${ns}/app/manifests/v1`, { headers: { accept: ACCEPT } });
     assert.equal(c.headers.get('docker-content-digest'), centralImage.digest);
     await c.arrayBuffer();
+    // One bearer token for the repository's pull scope served every request (manifest, blobs).
+    const client = cache.berth.proxy.upstreams.get('central')!;
+    assert.ok(client.requests > 4, `${client.requests} requests`);
+    assert.equal(client.tokenRequests, 1, 'the token is cached until it expires');
   });
 
   test('the API lists each upstream with health, cache size and counters, never its password', async () => {
@@ -401,5 +407,36 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry')
     const push = await fetch(`${cache.url}/v2/added/${ns}/x/blobs/uploads/`, { method: 'POST' });
     assert.equal(push.status, 202, 'no longer a cache: an ordinary project again');
     await push.arrayBuffer();
+  });
+
+  test("cached content counts against the cache project's quota; a blob that does not fit is DENIED before any byte", async () => {
+    const img = await seedImage(plain.url, `${ns}/quota`, 'v1', { layers: [randomBlob(100_000)] });
+    const q = await fetch(`${cache.url}/api/v1/projects/limited/quota`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bytes: 50_000 }) });
+    assert.equal(q.status, 200, await q.text());
+    const config = await fetch(`${cache.url}/v2/limited/${ns}/quota/blobs/${img.blobs[0]}`);
+    assert.equal(config.status, 200, 'a small blob fits');
+    await config.arrayBuffer();
+    const usage = (await (await fetch(`${cache.url}/api/v1/projects/limited/quota`)).json()) as { usage: { bytes: number } };
+    assert.ok(usage.usage.bytes > 0 && usage.usage.bytes < 50_000, 'the cached blob is counted');
+    const layer = await fetch(`${cache.url}/v2/limited/${ns}/quota/blobs/${img.blobs[1]}`);
+    assert.equal(layer.status, 403);
+    const err = (await layer.json()) as { errors: { code: string; message: string }[] };
+    assert.equal(err.errors[0]!.code, 'DENIED');
+    assert.match(err.errors[0]!.message, /quota/i);
+    assert.equal(await cache.berth.meta.blobs.sizeInRepository(`limited/${ns}/quota` as RepoName, img.blobs[1] as never), undefined);
+  });
+
+  test('podman pulls a real image through the cache, by tag and by digest', async () => {
+    const layout = join(work, 'real-layout');
+    await initLayout(layout);
+    const image = await umociImage(layout, 'v1', { scratch: work, files: { '/etc/motd': `through the cache ${Math.random()}\n` } });
+    await skopeo('copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${new URL(plain.url).host}/${ns}/real:v1`);
+    const podman = (...args: string[]) =>
+      run('podman', ['--root', join(work, 'podman'), '--runroot', join(work, 'podman-run'), '--storage-driver', 'vfs', '--events-backend', 'file', '--cgroup-manager', 'cgroupfs', ...args], { timeoutMs: 120_000 });
+    await podman('pull', '--tls-verify=false', `${cache.host}/hub/${ns}/real:v1`);
+    const digest = (await podman('image', 'inspect', '--format', '{{.Digest}}', `${cache.host}/hub/${ns}/real:v1`)).stdout.trim();
+    assert.equal(digest, image.digest, 'podman got the upstream manifest');
+    await podman('pull', '--tls-verify=false', `${cache.host}/hub/${ns}/real@${image.digest}`);
+    assert.equal(counting.count('GET', `/${ns}/real/manifests/v1`), 1);
   });
 });

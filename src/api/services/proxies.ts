@@ -14,6 +14,7 @@ import { principalName, type Principal } from '../../policy/principal.js';
 import type { EvictionReport } from '../../proxy/eviction.js';
 import { parseImageReference } from '../../proxy/preheat.js';
 import type { Proxy } from '../../proxy/setup.js';
+import type { UpstreamCounters } from '../../proxy/stats.js';
 import type { UpstreamClient } from '../../proxy/upstream-client.js';
 import { OciError } from '../../errors/oci.js';
 import { ConflictError, NotFoundError } from '../../errors/store.js';
@@ -33,19 +34,7 @@ export interface UpstreamView {
   cacheMaxBytes: number;
   health: { up: boolean; lastError: string | null; retryAt: string | null; consecutiveFailures: number };
   cache: { bytes: number; blobs: number; manifests: number };
-  stats: {
-    upstreamRequests: number;
-    manifestHits: number;
-    manifestMisses: number;
-    blobHits: number;
-    blobMisses: number;
-    staleServed: number;
-    tagsChanged: number;
-    bytesFromUpstream: number;
-    bytesFromCache: number;
-    verifyFailures: number;
-    hitRatio: number | null;
-  };
+  stats: UpstreamCounters & { hitRatio: number | null };
 }
 
 export interface PreheatView {
