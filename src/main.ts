@@ -48,6 +48,10 @@ import { UploadService } from './registry/uploads.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
+import { EventDispatcher } from './events/dispatcher.js';
+import { registryEvents } from './events/registry-events.js';
+import { webhookConsumer, WebhookDeliverer } from './events/webhooks.js';
+import { WebhookService } from './api/services/webhooks.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -133,7 +137,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       maxOpenPerOwner: config.registry.maxOpenUploadsPerPrincipal,
       maxAgeMs: config.registry.uploadMaxAgeSeconds * 1000,
     }),
-    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [] }),
+    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [registryEvents()] }),
     listing: new ListingService(meta, config.registry),
     health: new HealthService(meta),
     readGates: [],
@@ -170,6 +174,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     authenticator,
     sessionTtlMs,
     tokens,
+    webhooks: new WebhookService(meta, authStore, audit, config.webhooks.allowPrivateNetworks),
   };
 
   // HTTP: authentication hooks, /v2, the token endpoint, /api/v1, /ui.
@@ -202,7 +207,15 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   });
 
   // Background jobs: every kind is declared in src/jobs/kinds.ts.
-  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger });
+  const w = config.webhooks;
+  const webhooks = new WebhookDeliverer(
+    meta,
+    lifecycle.leases,
+    audit,
+    { allowPrivateNetworks: w.allowPrivateNetworks, timeoutMs: w.timeoutSeconds * 1000, retryBaseMs: w.retryBaseMs, retryMaxMs: w.retryMaxMs, retryForMs: w.retryForSeconds * 1000, disableAfterFailures: w.disableAfterFailures },
+    logger.child({ component: 'webhooks' }),
+  );
+  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, webhooks, logger });
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,
@@ -211,6 +224,14 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     logger: logger.child({ component: 'jobs' }),
   });
   const working = config.jobs.enabled ? worker.run(stopJobs.signal) : Promise.resolve();
+  // The outbox dispatcher: every node runs one; the cursor's compare-and-set keeps hand-offs single.
+  const dispatcher = new EventDispatcher(meta, [webhookConsumer()], {
+    pollMs: config.events.pollMs,
+    batchSize: config.events.batchSize,
+    retentionMs: config.events.retentionDays * 86400_000,
+    logger: logger.child({ component: 'events' }),
+  });
+  const dispatching = config.jobs.enabled ? dispatcher.run(stopJobs.signal) : Promise.resolve();
   if (config.lifecycle.schedulerEnabled) await lifecycle.scheduler.start();
 
   return {
@@ -235,6 +256,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       await lifecycle.close();
       stopJobs.abort();
       await working;
+      await dispatching;
       await pulls.close();
       await changes.close();
       await blobs.close();

@@ -21,6 +21,7 @@ import { sessionRoutes } from './routes/session.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import type { ApiServices } from './services/index.js';
 
 export const API_PREFIX = '/api/v1';
@@ -37,6 +38,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...systemRoutes,
   ...projectLifecycleRoutes,
   ...lifecycleRunRoutes,
+  ...webhookRoutes,
 ];
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

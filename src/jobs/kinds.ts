@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { GcRuns } from '../lifecycle/gc-runs.js';
 import type { Leases } from '../lifecycle/lease.js';
 import type { RetentionService } from '../lifecycle/retention.js';
+import type { WebhookDeliverer } from '../events/webhooks.js';
 import type { JobContext, JobHandler } from './worker.js';
 
 /** The services job handlers call, handed in by the composition root. */
@@ -20,6 +21,7 @@ export interface JobServices {
   runs: GcRuns;
   retention: RetentionService;
   leases: Leases;
+  webhooks: WebhookDeliverer;
   logger: Logger;
 }
 
@@ -47,6 +49,13 @@ export const JOB_KINDS = {
     async run(s, { project }) {
       const r = await s.leases.with(`retention:${project}`, 600_000, () => s.retention.run(project, { dryRun: false, trigger: 'schedule' }));
       if (r) s.logger.info({ project, run: r.value.runId, removed: r.value.tags.length }, 'scheduled retention run finished');
+    },
+  }),
+  'webhook.deliver': kind({
+    description: "Delivers a webhook subscription's due deliveries, in order (src/events/webhooks.ts).",
+    payload: z.strictObject({ webhook: z.number().int() }),
+    async run(s, { webhook }, ctx) {
+      await s.webhooks.drain(webhook, ctx.signal);
     },
   }),
 };

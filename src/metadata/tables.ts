@@ -4,6 +4,7 @@
  */
 import type { Generated } from 'kysely';
 import type { AuthTables } from './auth-tables.js';
+import type { EventTables } from './event-tables.js';
 
 export interface RepositoriesTable {
   id: Generated<number>;
@@ -172,7 +173,7 @@ export interface TrashTable {
   restored_at: number | null;
 }
 
-export interface Database extends AuthTables {
+export interface Database extends AuthTables, EventTables {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
   repository_blobs: RepositoryBlobsTable;

@@ -7,6 +7,7 @@ import type { ProjectService } from './projects.js';
 import type { RepositoryService } from './repositories.js';
 import type { RobotService } from './robots.js';
 import type { UserService } from './users.js';
+import type { WebhookService } from './webhooks.js';
 
 export interface ApiServices {
   projects: ProjectService;
@@ -18,4 +19,5 @@ export interface ApiServices {
   authenticator: Authenticator;
   sessionTtlMs: number;
   tokens: TokenIssuer;
+  webhooks: WebhookService;
 }

@@ -10,6 +10,7 @@ import { lifecycle } from './0004-lifecycle.js';
 import { credentials } from './0005-credentials.js';
 import { uploadOwners } from './0006-upload-owners.js';
 import { dropProjectQuotaColumn } from './0007-project-quota-column.js';
+import { events } from './0009-events.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -120,5 +121,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0005-credentials': credentials(dialect),
     '0006-upload-owners': uploadOwners(dialect),
     '0007-project-quota-column': dropProjectQuotaColumn(dialect),
+    '0009-events': events(dialect),
   };
 }

@@ -12,6 +12,7 @@ import type { Database } from '../tables.js';
 import { transact } from './store.js';
 import { isUniqueViolation, SqlLoginFailures, SqlMembers, SqlSessions, SqlTokens, SqlUsers } from './auth-accounts.js';
 import { SqlUsage } from './usage.js';
+import { SqlEvents } from './events.js';
 
 class SqlProjects implements ProjectQueries {
   constructor(private readonly db: Kysely<Database>) {}
@@ -206,8 +207,9 @@ class SqlAuthQueries implements AuthQueries {
   readonly keys: SqlKeys;
   readonly audit: SqlAudit;
   readonly loginFailures: SqlLoginFailures;
+  readonly events: SqlEvents;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, dialect: Dialect) {
     this.users = new SqlUsers(db);
     this.projects = new SqlProjects(db);
     this.members = new SqlMembers(db);
@@ -217,6 +219,7 @@ class SqlAuthQueries implements AuthQueries {
     this.keys = new SqlKeys(db);
     this.audit = new SqlAudit(db);
     this.loginFailures = new SqlLoginFailures(db);
+    this.events = new SqlEvents(db, dialect);
   }
 }
 
@@ -225,12 +228,12 @@ export class SqlAuthStore extends SqlAuthQueries implements AuthStore {
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
   ) {
-    super(db);
+    super(db, dialect);
   }
 
   /** The metadata store's one transaction mechanism (sql/store.ts `transact`), serializable unless named. */
   transaction<T>(fn: (tx: AuthQueries) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
-    return transact(this.db, this.dialect, options, (trx) => fn(new SqlAuthQueries(trx)));
+    return transact(this.db, this.dialect, options, (trx) => fn(new SqlAuthQueries(trx, this.dialect)));
   }
 }
 
