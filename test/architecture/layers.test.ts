@@ -29,8 +29,10 @@ const LAYERS: Record<string, number> = {
   registry: 2,
   api: 2,
   // 3: rules: permissions, quotas and gates, credentials and tokens, lifecycle (GC, retention,
-  // trash), jobs, audit.
+  // trash), jobs, audit, the event outbox and its consumers (webhooks), replication.
   policy: 3,
+  events: 3,
+  replication: 3,
   auth: 3,
   lifecycle: 3,
   jobs: 3,

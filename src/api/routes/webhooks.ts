@@ -7,8 +7,8 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { WEBHOOK_EVENTS } from '../../events/emit.js';
 import { ProblemError } from '../../errors/problem.js';
-import { parseLimit } from '../paging.js';
-import { body, params, projectResource, query, queryOf, systemResource, type ApiRoute } from '../route.js';
+import { pageOfList, parseLimit } from '../paging.js';
+import { body, LIST_QUERY, params, projectResource, query, queryOf, systemResource, type ApiRoute } from '../route.js';
 import type { WebhookScope } from '../services/webhooks.js';
 
 const time = z.string().describe('ISO 8601 time');
@@ -50,11 +50,12 @@ function routes(base: string, action: 'webhooks.manage' | 'system.manage', resou
       resource,
       summary: `Webhooks ${where}.`,
       body: null,
-      query: null,
-      response: z.object({ items: z.array(Webhook) }),
+      query: queryOf(LIST_QUERY),
+      response: z.object({ items: z.array(Webhook), next: z.string().nullable() }),
       audit: null,
       async handle(request, _reply, s) {
-        return { items: await s.webhooks.list(scopeOf(request)) };
+        const q = query(request);
+        return pageOfList(await s.webhooks.list(scopeOf(request)), parseLimit(q.limit, 100, 1000), q.cursor);
       },
     },
     {
