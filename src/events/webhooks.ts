@@ -64,6 +64,8 @@ export interface AttemptResult {
 const EXCERPT_BYTES = 1024;
 
 export class WebhookDeliverer {
+  private readonly draining = new Set<number>();
+
   constructor(
     private readonly store: MetadataStore,
     private readonly leases: Leases,
@@ -76,9 +78,17 @@ export class WebhookDeliverer {
   /** Delivers the subscription's due deliveries in order (see the note at the top). */
   async drain(webhookId: number, signal: AbortSignal): Promise<void> {
     for (;;) {
-      const held = await this.leases.with(`webhook:${webhookId}`, 60_000, () => this.drainHeld(webhookId, signal));
+      // The lease keeps other nodes off; `draining` keeps this process's other jobs off (they share its lease holder).
+      if (this.draining.has(webhookId)) return;
+      this.draining.add(webhookId);
+      let held: { value: void } | undefined;
+      try {
+        held = await this.leases.with(`webhook:${webhookId}`, 60_000, () => this.drainHeld(webhookId, signal));
+      } finally {
+        this.draining.delete(webhookId);
+      }
       if (held === undefined || signal.aborted) return; // the holder delivers what is due
-      // Look once more after letting the lease go: a delivery may have arrived meanwhile.
+      // Look once more after letting go: a delivery may have arrived while a job found us busy.
       const head = await this.store.webhooks.head(webhookId);
       const w = await this.store.webhooks.get(webhookId);
       if (!head || !w?.enabled || head.nextAttemptAt > this.now()) return;
