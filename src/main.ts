@@ -52,6 +52,11 @@ import { EventDispatcher } from './events/dispatcher.js';
 import { registryEvents } from './events/registry-events.js';
 import { webhookConsumer, WebhookDeliverer } from './events/webhooks.js';
 import { WebhookService } from './api/services/webhooks.js';
+import { ReplicationService } from './api/services/replication.js';
+import { ReplicationEngine, replicationConsumer } from './replication/engine.js';
+import { OciClient } from './replication/oci-client.js';
+import { ReplicationScheduler } from './replication/scheduler.js';
+import { LocalEndpoint } from './registry/replication-endpoint.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -175,6 +180,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     sessionTtlMs,
     tokens,
     webhooks: new WebhookService(meta, authStore, audit, config.webhooks.allowPrivateNetworks),
+    replication: new ReplicationService(meta, audit),
   };
 
   // HTTP: authentication hooks, /v2, the token endpoint, /api/v1, /ui.
@@ -215,7 +221,15 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     { allowPrivateNetworks: w.allowPrivateNetworks, timeoutMs: w.timeoutSeconds * 1000, retryBaseMs: w.retryBaseMs, retryMaxMs: w.retryMaxMs, retryForMs: w.retryForSeconds * 1000, disableAfterFailures: w.disableAfterFailures },
     logger.child({ component: 'webhooks' }),
   );
-  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, webhooks, logger });
+  const r = config.replication;
+  const replication = new ReplicationEngine(
+    meta,
+    new LocalEndpoint(meta, registry),
+    (target) => new OciClient(target),
+    { concurrency: r.concurrency, bandwidthBytesPerSecond: r.bandwidthBytesPerSecond, runTimeoutMs: r.runTimeoutSeconds * 1000 },
+    logger.child({ component: 'replication' }),
+  );
+  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, webhooks, replication, logger });
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,
@@ -225,13 +239,15 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   });
   const working = config.jobs.enabled ? worker.run(stopJobs.signal) : Promise.resolve();
   // The outbox dispatcher: every node runs one; the cursor's compare-and-set keeps hand-offs single.
-  const dispatcher = new EventDispatcher(meta, [webhookConsumer()], {
+  const dispatcher = new EventDispatcher(meta, [webhookConsumer(), replicationConsumer()], {
     pollMs: config.events.pollMs,
     batchSize: config.events.batchSize,
     retentionMs: config.events.retentionDays * 86400_000,
     logger: logger.child({ component: 'events' }),
   });
   const dispatching = config.jobs.enabled ? dispatcher.run(stopJobs.signal) : Promise.resolve();
+  const cron = new ReplicationScheduler(meta, logger.child({ component: 'replication' }));
+  if (config.jobs.enabled) cron.start();
   if (config.lifecycle.schedulerEnabled) await lifecycle.scheduler.start();
 
   return {
@@ -254,6 +270,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       await app.close();
       await audit.close();
       await lifecycle.close();
+      cron.stop();
       stopJobs.abort();
       await working;
       await dispatching;

@@ -22,6 +22,7 @@ import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { replicationRoutes } from './routes/replication.js';
 import type { ApiServices } from './services/index.js';
 
 export const API_PREFIX = '/api/v1';
@@ -39,6 +40,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...projectLifecycleRoutes,
   ...lifecycleRunRoutes,
   ...webhookRoutes,
+  ...replicationRoutes,
 ];
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -14,6 +14,7 @@ import type { GcRuns } from '../lifecycle/gc-runs.js';
 import type { Leases } from '../lifecycle/lease.js';
 import type { RetentionService } from '../lifecycle/retention.js';
 import type { WebhookDeliverer } from '../events/webhooks.js';
+import type { ReplicationEngine } from '../replication/engine.js';
 import type { JobContext, JobHandler } from './worker.js';
 
 /** The services job handlers call, handed in by the composition root. */
@@ -22,6 +23,7 @@ export interface JobServices {
   retention: RetentionService;
   leases: Leases;
   webhooks: WebhookDeliverer;
+  replication: ReplicationEngine;
   logger: Logger;
 }
 
@@ -56,6 +58,13 @@ export const JOB_KINDS = {
     payload: z.strictObject({ webhook: z.number().int() }),
     async run(s, { webhook }, ctx) {
       await s.webhooks.drain(webhook, ctx.signal);
+    },
+  }),
+  'replication.run': kind({
+    description: 'One run of a replication policy (src/replication/engine.ts).',
+    payload: z.strictObject({ run: z.number().int() }),
+    async run(s, { run }, ctx) {
+      await s.replication.run(run, ctx.signal);
     },
   }),
 };

@@ -8,6 +8,7 @@ import type { RepositoryService } from './repositories.js';
 import type { RobotService } from './robots.js';
 import type { UserService } from './users.js';
 import type { WebhookService } from './webhooks.js';
+import type { ReplicationService } from './replication.js';
 
 export interface ApiServices {
   projects: ProjectService;
@@ -20,4 +21,5 @@ export interface ApiServices {
   sessionTtlMs: number;
   tokens: TokenIssuer;
   webhooks: WebhookService;
+  replication: ReplicationService;
 }
