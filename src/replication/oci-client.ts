@@ -70,6 +70,8 @@ export class OciClient implements Endpoint {
   /** Bearer tokens by scope, and the last one per repository. */
   private readonly tokens = new Map<string, string>();
   private readonly byRepo = new Map<string, string>();
+  /** The registry asked for Basic credentials: send them from now on. */
+  private basicMode = false;
 
   constructor(private readonly opts: RemoteOptions) {
     this.base = new URL(opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
@@ -107,28 +109,36 @@ export class OciClient implements Endpoint {
   }
 
   /**
-   * A request under /v2 for `repo`, authenticated: with the repository's last token (or
-   * Basic), and on a 401 challenge once more with a token for the challenged scope. A
-   * streamed body cannot be sent twice, so a request with one is preceded by an
-   * authenticated request of the same scope (the engine starts every upload with a POST).
+   * A request under /v2 for `repo`, authenticated as the registry asks: first with the
+   * repository's last token (or Basic, once the registry asked for Basic; else anonymously),
+   * and on a 401 once more as its challenge says: a token from the realm for the challenged
+   * scope (Docker token auth), or Basic. A streamed body cannot be sent twice, so a request
+   * with one follows an authenticated request of the same scope (every upload starts with a
+   * POST).
    */
   async request(method: string, path: string, repo: string | undefined, headers: Record<string, string | number>, body: Buffer | Readable | undefined, signal: AbortSignal, absolute?: URL): Promise<Response> {
     const url = absolute ?? new URL(path.replace(/^\//, ''), this.base);
-    const withAuth = (token: string | undefined) => ({ ...headers, ...(token ? { authorization: `Bearer ${token}` } : this.basic() ? { authorization: this.basic()! } : {}) });
-    const current = repo ? this.byRepo.get(repo) : undefined;
+    const withAuth = (token: string | undefined) => ({ ...headers, ...(token ? { authorization: `Bearer ${token}` } : this.basicMode && this.basic() ? { authorization: this.basic()! } : {}) });
+    const current = repo ? this.byRepo.get(repo) : this.byRepo.get('');
     const r = await this.raw(method, url, withAuth(current), body, signal);
     if (r.status !== 401) return r;
-    const challenge = parseChallenge(r.headers['www-authenticate'] as string | undefined);
+    const header = r.headers['www-authenticate'] as string | undefined;
+    const challenge = parseChallenge(header);
     await drain(r.res);
-    if (!challenge) return r;
+    const basicAsked = !challenge && /^basic/i.test(header ?? '') && !this.basicMode && this.basic() !== undefined;
+    if (!challenge && !basicAsked) return r;
     if (body !== undefined && !Buffer.isBuffer(body)) throw new RemoteError(`${this.name}: authentication was asked for in the middle of an upload`);
-    const scope = challenge.scope ?? '';
+    if (basicAsked) {
+      this.basicMode = true;
+      return this.raw(method, url, withAuth(undefined), body, signal);
+    }
+    const scope = challenge!.scope ?? '';
     let token = this.tokens.get(scope);
     if (!token || token === current) {
-      token = await this.token(challenge, signal);
+      token = await this.token(challenge!, signal);
       this.tokens.set(scope, token);
     }
-    if (repo) this.byRepo.set(repo, token);
+    this.byRepo.set(repo ?? '', token);
     return this.raw(method, url, withAuth(token), body, signal);
   }
 
