@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerManagementCommands } from './commands/manage.js';
+import { registerEventCommands } from './commands/events.js';
 import { registerLifecycleCommands } from './lifecycle.js';
 import { serve, type ServeOptions } from './serve.js';
 
@@ -70,6 +71,7 @@ configCmd
   });
 
 registerManagementCommands(program);
+registerEventCommands(program);
 registerLifecycleCommands(program);
 
 try {
