@@ -15,6 +15,7 @@ import { projectPath } from '../links';
 import { useSession } from '../session';
 import { Lifecycle } from './lifecycle';
 import { Robots } from './robots';
+import { Webhooks } from './webhooks';
 
 const ROLES: Role[] = ['admin', 'maintainer', 'developer', 'guest'];
 
@@ -68,6 +69,7 @@ export function ProjectSettingsPage() {
           </section>
           <Members project={name} />
           <Robots project={name} />
+          <Webhooks project={name} />
           <Lifecycle project={name} />
           {user?.admin ? (
             <section className="card danger-zone" aria-labelledby="del-h">
