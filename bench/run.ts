@@ -7,7 +7,9 @@
  *           on the filesystem and the reference on S3 (its own bucket on the same gateway),
  *           plus tag-list and catalog p99 over 10,000 repositories;
  *   auth    manifest GET with access control: anonymous, Basic, Bearer; reference with htpasswd;
- *   workers manifest GET with BERTH_WORKERS=2 against 1, with CPU per request.
+ *   workers manifest GET with BERTH_WORKERS=2 against 1, with CPU per request;
+ *   replication  a push policy copying 200 small images and a 1 GiB image to an empty reference,
+ *           against `skopeo sync` of the same; webhook delivery p99 from the push's acknowledgement.
  * Servers, temporary folders, the database and the bucket are removed whatever happens. Prints
  * the tables and writes bench/results/latest.{json,md}.
  *
@@ -24,6 +26,7 @@ import { createPgS3, listingTable, seedTags, type PgS3 } from './pg-s3.js';
 import { machine, REF_BERTH, textTable, writeResults, type Row, type Table } from './report.js';
 import { startBerth, startReference, type Registry } from './servers.js';
 import { workersTable } from './workers.js';
+import { replicationTable } from './replication.js';
 import { runAll, type Figures, type Settings } from './workloads.js';
 
 const settings: Settings = {
@@ -45,7 +48,7 @@ const settings: Settings = {
 if (process.env.BENCH_QUICK === '1') Object.assign(settings, { blobMiB: 16, bigMiB: 64, repeat: 1, images: 20, tags: 100, tagPutSeconds: 2, loadSeconds: 1, tagListSeconds: 1 });
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
 
-const SECTIONS = ['table', 'pgs3', 'auth', 'workers'] as const;
+const SECTIONS = ['table', 'pgs3', 'auth', 'workers', 'replication'] as const;
 type Section = (typeof SECTIONS)[number];
 function sections(): Set<Section> {
   const raw = process.env.BENCH_ONLY?.trim();
@@ -203,6 +206,10 @@ async function main(): Promise<void> {
     }
     if (only.has('workers')) {
       tables.push(await workersTable(settings, logLevel, log, own));
+      await stopAll();
+    }
+    if (only.has('replication')) {
+      tables.push(await replicationTable(settings, logLevel, log, own));
       await stopAll();
     }
     const seconds = (performance.now() - started) / 1000;
