@@ -124,7 +124,7 @@ describe('replication', { skip: missingTools('skopeo', 'docker-registry') }, () 
     const { id } = await ok(api(a.url, 'POST', '/replication/policies/to-dist/runs', ADMIN));
     const r = await finished(a.url, ADMIN, id);
     assert.equal(r.status, 'succeeded', JSON.stringify(r));
-    assert.deepEqual(r.items.map((i: any) => [i.artifact, i.status, i.digest]), [['team/app:v1', 'copied', content.index.digest]]);
+    assert.deepEqual(r.results.map((i: any) => [i.artifact, i.status, i.digest]), [['team/app:v1', 'copied', content.index.digest]]);
     const raw = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${dist.host}/team/app:v1`]);
     assert.equal(sha(Buffer.from(raw.stdout)), content.index.digest);
     for (const c of content.children) {
@@ -141,7 +141,7 @@ describe('replication', { skip: missingTools('skopeo', 'docker-registry') }, () 
     // Run again: everything is there, nothing is sent.
     const again = await finished(a.url, ADMIN, (await ok(api(a.url, 'POST', '/replication/policies/to-dist/runs', ADMIN))).id);
     assert.equal(again.status, 'succeeded');
-    assert.equal(again.items[0].status, 'skipped');
+    assert.equal(again.results[0].status, 'skipped');
     assert.equal(again.summary.bytesSent, 0);
   });
 
@@ -152,14 +152,14 @@ describe('replication', { skip: missingTools('skopeo', 'docker-registry') }, () 
     const first = await finished(a.url, ADMIN, (await ok(api(a.url, 'POST', '/replication/policies/to-dist/runs', ADMIN))).id);
     assert.equal(first.status, 'failed');
     assert.match(first.error, /artifacts failed: team\/big:b\d: /);
-    assert.ok(first.items.some((i: any) => i.status === 'failed' && /ECONNREFUSED|ECONNRESET|socket hang up|EPIPE/.test(i.error)), JSON.stringify(first.items));
+    assert.ok(first.results.some((i: any) => i.status === 'failed' && /ECONNREFUSED|ECONNRESET|socket hang up|EPIPE/.test(i.error)), JSON.stringify(first.results));
     await proxy.revive();
     const before = proxy.forwarded;
     const second = await finished(a.url, ADMIN, (await ok(api(a.url, 'POST', '/replication/policies/to-dist/runs', ADMIN))).id);
     assert.equal(second.status, 'succeeded', JSON.stringify(second));
     const sent = proxy.forwarded - before;
     // Only the missing layer (3 MiB, plus small configs and manifests) crossed the wire again.
-    assert.deepEqual(second.items.map((i: any) => i.status).sort(), ['copied', 'skipped', 'skipped', 'skipped'], JSON.stringify(second.items));
+    assert.deepEqual(second.results.map((i: any) => i.status).sort(), ['copied', 'skipped', 'skipped', 'skipped'], JSON.stringify(second.results));
     assert.ok(second.summary.bytesSent < 4 * MiB && sent < 4 * MiB, `sent ${sent} bytes: ${JSON.stringify(second.summary)}`);
     for (const tag of ['b1', 'b2', 'b3']) assert.equal(await headDigest(dist.url, undefined, 'team/big', tag), await headDigest(a.url, ADMIN, 'team/big', tag));
   });
@@ -176,7 +176,7 @@ describe('replication', { skip: missingTools('skopeo', 'docker-registry') }, () 
       return r && (await ok(api(b.url, 'GET', `/replication/runs/${r.id}`, ADMIN)));
     }, 10_000, 'site B to copy back');
     assert.equal(back.status, 'succeeded');
-    assert.deepEqual(back.items.map((i: any) => [i.artifact, i.status]), [['team/loop:l1', 'skipped']]);
+    assert.deepEqual(back.results.map((i: any) => [i.artifact, i.status]), [['team/loop:l1', 'skipped']]);
     await new Promise((r) => setTimeout(r, 1000)); // a loop would show by now
     const runsToB = (await ok(api(a.url, 'GET', '/replication/policies/to-b', ADMIN))).runs.filter((x: any) => x.scope?.repository === 'team/loop');
     assert.equal(runsToB.length, 1, JSON.stringify(runsToB));

@@ -1246,7 +1246,7 @@ export interface ApiPaths {
           finishedAt: string | null;
           summary: Record<string, unknown> | null;
           error: string | null;
-          items?: {
+          results?: {
             artifact: string;
             digest: string | null;
             status: "copied" | "skipped" | "failed" | "deleted";
@@ -1293,7 +1293,7 @@ export interface ApiPaths {
         finishedAt: string | null;
         summary: Record<string, unknown> | null;
         error: string | null;
-        items?: {
+        results?: {
           artifact: string;
           digest: string | null;
           status: "copied" | "skipped" | "failed" | "deleted";
@@ -1323,7 +1323,7 @@ export interface ApiPaths {
         finishedAt: string | null;
         summary: Record<string, unknown> | null;
         error: string | null;
-        items?: {
+        results?: {
           artifact: string;
           digest: string | null;
           status: "copied" | "skipped" | "failed" | "deleted";

@@ -30,7 +30,7 @@ const Run = z.object({
   finishedAt: time.nullable(),
   summary: z.record(z.string(), z.unknown()).nullable(),
   error: z.string().nullable(),
-  items: z.array(Item).optional(),
+  results: z.array(Item).optional().describe('The result of every artifact of the run.'),
 });
 const PolicyDetail = Policy.extend({ runs: z.array(Run) });
 const CreateTarget = z.strictObject({ name: z.string().min(1).max(64), url: z.string().min(1).max(2048), username: z.string().max(256).optional(), password: z.string().max(4096).optional(), insecure: z.boolean().optional() });

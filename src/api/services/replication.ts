@@ -58,7 +58,7 @@ export function runView(r: ReplicationRunRecord, items?: ReplicationItemRecord[]
     finishedAt: iso(r.finishedAt),
     summary: r.summary,
     error: r.error,
-    ...(items ? { items: items.map((i) => ({ ...i, at: new Date(i.at).toISOString() })) } : {}),
+    ...(items ? { results: items.map((i) => ({ ...i, at: new Date(i.at).toISOString() })) } : {}),
   };
 }
 

@@ -114,7 +114,7 @@ export function registerEventCommands(program: Command): void {
       const r = await call('GET', `/replication/runs/${encodeURIComponent(id)}`);
       if (o.json) return output(r, true);
       output({ id: r.id, policy: r.policy, status: r.status, ...r.summary, error: r.error }, false);
-      output(r.items, false, ['artifact', 'status', 'digest', 'bytes', 'error']);
+      output(r.results, false, ['artifact', 'status', 'digest', 'bytes', 'error']);
     });
   rep.command('cancel <run>').action(async (id: string) => void (await call('POST', `/replication/runs/${encodeURIComponent(id)}/cancel`)));
 }
