@@ -61,13 +61,13 @@ export async function replicationTable(s: Settings, logLevel: string, log: (l: s
   const host = (r: Registry) => new URL(r.url).host;
   let started = performance.now();
   for (const repo of ['bench/small', 'bench/big']) {
-    const r = spawnSync('skopeo', ['sync', '--scoped', '--src', 'docker', '--dest', 'docker', '--src-tls-verify=false', '--dest-tls-verify=false', `${host(source.registry)}/${repo}`, host(forSkopeo.registry)], { encoding: 'utf8', maxBuffer: 64 * MiB });
+    const r = spawnSync('skopeo', ['sync', '--src', 'docker', '--dest', 'docker', '--src-tls-verify=false', '--dest-tls-verify=false', `${host(source.registry)}/${repo}`, `${host(forSkopeo.registry)}/bench`], { encoding: 'utf8', maxBuffer: 64 * MiB });
     if (r.status !== 0) throw new Error(`skopeo sync ${repo}: ${r.stderr.slice(-500)}`);
   }
   const skopeoSeconds = (performance.now() - started) / 1000;
   log(`  replication: skopeo sync ${skopeoSeconds.toFixed(1)} s`);
 
-  const api = (method: string, path: string, body?: unknown) => fetch(`${url}/api/v1${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const api = (method: string, path: string, body?: unknown) => fetch(`${url}/api/v1${path}`, { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
   await expectOk(await api('POST', '/replication/targets', { name: 'ref', url: forBerth.registry.url }), 'POST target');
   await expectOk(await api('POST', '/replication/policies', { name: 'all', target: 'ref', direction: 'push', repositories: ['bench/**'], tags: ['**'], trigger: 'manual' }), 'POST policy');
   started = performance.now();
@@ -122,7 +122,7 @@ export async function replicationTable(s: Settings, logLevel: string, log: (l: s
     columns: ['skopeo sync', 'Berth', 'Berth/skopeo'],
     rows,
     notes: [
-      'The same source (a Berth, one open process, SQLite + filesystem) and two empty reference registries (filesystem), all on 127.0.0.1; skopeo sync --scoped copies bench/small and bench/big into one, a manual Berth push policy (bench/**, replication.concurrency 8) into the other.',
+      'The same source (a Berth, one open process, SQLite + filesystem) and two empty reference registries (filesystem), all on 127.0.0.1; skopeo sync copies bench/small and bench/big into one, a manual Berth push policy (bench/**, replication.concurrency 8) into the other.',
       `Berth run summary: ${JSON.stringify(run.summary)}.`,
       `Webhook: ${n} sequential small-image pushes, one system-wide webhook on a loopback receiver, events.pollMs=100 and jobs.pollMs=100 (the defaults are 200 and 1000); ${arrivals.size} of ${n} arrived.`,
     ],
