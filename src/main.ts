@@ -268,12 +268,12 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     },
     async close() {
       await app.close();
-      await audit.close();
       await lifecycle.close();
       cron.stop();
       stopJobs.abort();
       await working;
       await dispatching;
+      await audit.close();
       await pulls.close();
       await changes.close();
       await blobs.close();

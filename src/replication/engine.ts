@@ -20,6 +20,7 @@
  * errors), and cancelled when asked; it is stopped at `replication.runTimeoutSeconds`. The end
  * is recorded with a `replication.completed` event in the same transaction.
  */
+import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { emitEvent } from '../events/emit.js';
@@ -142,7 +143,6 @@ class Copier {
         children = children.filter((c) => !c.platform || wanted.has(platformOf(c)) || wanted.has(platformOf({ ...c, platform: { ...c.platform, variant: undefined } })));
         if (children.length !== doc.manifests.length) {
           const body = Buffer.from(JSON.stringify({ ...JSON.parse(m.body.toString('utf8')), manifests: children }));
-          const { createHash } = await import('node:crypto');
           out = { body, mediaType: m.mediaType, digest: `sha256:${createHash('sha256').update(body).digest('hex')}` };
         }
       }
