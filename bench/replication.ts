@@ -67,7 +67,9 @@ export async function replicationTable(s: Settings, logLevel: string, log: (l: s
   const skopeoSeconds = (performance.now() - started) / 1000;
   log(`  replication: skopeo sync ${skopeoSeconds.toFixed(1)} s`);
 
-  const api = (method: string, path: string, body?: unknown) => fetch(`${url}/api/v1${path}`, { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+  // One retry: a keep-alive connection idle through the skopeo run may be closed under us.
+  const api = (method: string, path: string, body?: unknown) => call(method, path, body).catch(() => call(method, path, body));
+  const call = (method: string, path: string, body?: unknown) => fetch(`${url}/api/v1${path}`, { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
   await expectOk(await api('POST', '/replication/targets', { name: 'ref', url: forBerth.registry.url }), 'POST target');
   await expectOk(await api('POST', '/replication/policies', { name: 'all', target: 'ref', direction: 'push', repositories: ['bench/**'], tags: ['**'], trigger: 'manual' }), 'POST policy');
   started = performance.now();
