@@ -18,7 +18,8 @@ function subjectOf(e: EventRecord): string | undefined {
   const d = e.data;
   if (e.repository && typeof d.tag === 'string') return `${e.repository}:${d.tag}`;
   if (e.repository && typeof d.digest === 'string') return `${e.repository}@${d.digest}`;
-  if (e.type === 'artifact.pulled' && typeof d.resource === 'string') return d.resource;
+  // An audit event (a pull) names what it touched as its resource, `repo:reference`.
+  if (e.type.startsWith('audit.') && typeof d.resource === 'string') return d.resource;
   return e.repository ?? undefined;
 }
 

@@ -188,6 +188,24 @@ describe('webhooks', () => {
     }
   });
 
+  it('sends artifact.pulled from the audit log of pulls', async () => {
+    const prx = await new Receiver().start();
+    try {
+      await ok(api(b.url, 'POST', '/projects/team/webhooks', ADMIN, { url: prx.url, events: ['artifact.pulled'] }));
+      const r = await fetch(`${b.url}/v2/team/app/manifests/o1`, { headers: { Authorization: ADMIN, Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+      await prx.waitFor((x) => x.length >= 1);
+      const ev = JSON.parse(prx.requests[0]!.body);
+      assert.equal(ev.type, 'berth.artifact.pulled');
+      assert.equal(ev.subject, 'team/app:o1');
+      assert.equal(ev.data.actor, 'admin');
+      assert.ok(validateCloudEvent(ev), JSON.stringify(validateCloudEvent.errors));
+    } finally {
+      await prx.stop();
+    }
+  });
+
   it('checks input and permissions', async () => {
     assert.equal((await api(b.url, 'POST', '/projects/team/webhooks', ADMIN, { url: rx.url, events: ['nope'] })).status, 400);
     assert.equal((await api(b.url, 'POST', '/projects/team/webhooks', ADMIN, { url: 'ftp://example.com/', events: ['artifact.pushed'] })).status, 400);
