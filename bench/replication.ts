@@ -43,7 +43,7 @@ export async function replicationTable(s: Settings, logLevel: string, log: (l: s
       label: 'berth-source',
       workers: 1,
       auth: false,
-      env: { BERTH_WEBHOOKS__ALLOW_PRIVATE_NETWORKS: 'true', BERTH_EVENTS__POLL_MS: '100', BERTH_JOBS__POLL_MS: '100', BERTH_REPLICATION__CONCURRENCY: '8', BERTH_JOBS__LEASE_SECONDS: '3600' },
+      env: { BERTH_WEBHOOKS__ALLOW_PRIVATE_NETWORKS: 'true', BERTH_REPLICATION__CONCURRENCY: '8', BERTH_JOBS__LEASE_SECONDS: '3600' },
     }),
   );
   const forBerth = await start(startReference(logLevel, { label: 'reference-for-berth' }));
@@ -126,7 +126,7 @@ export async function replicationTable(s: Settings, logLevel: string, log: (l: s
     notes: [
       'The same source (a Berth, one open process, SQLite + filesystem) and two empty reference registries (filesystem), all on 127.0.0.1; skopeo sync copies bench/small and bench/big into one, a manual Berth push policy (bench/**, replication.concurrency 8) into the other.',
       `Berth run summary: ${JSON.stringify(run.summary)}.`,
-      `Webhook: ${n} sequential small-image pushes, one system-wide webhook on a loopback receiver, events.pollMs=100 and jobs.pollMs=100 (the defaults are 200 and 1000); ${arrivals.size} of ${n} arrived.`,
+      `Webhook: ${n} sequential small-image pushes, one system-wide webhook on a loopback receiver, default events.pollMs (200) and jobs.pollMs (1000; the dispatcher wakes the local worker when it hands jobs off); ${arrivals.size} of ${n} arrived.`,
     ],
   };
 }

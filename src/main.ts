@@ -179,8 +179,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     authenticator,
     sessionTtlMs,
     tokens,
-    webhooks: new WebhookService(meta, authStore, audit, config.webhooks.allowPrivateNetworks),
-    replication: new ReplicationService(meta, audit),
+    webhooks: new WebhookService(meta, authStore, audit, config.webhooks.allowPrivateNetworks, sealer),
+    replication: new ReplicationService(meta, audit, sealer),
   };
 
   // HTTP: authentication hooks, /v2, the token endpoint, /api/v1, /ui.
@@ -219,13 +219,14 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     lifecycle.leases,
     audit,
     { allowPrivateNetworks: w.allowPrivateNetworks, timeoutMs: w.timeoutSeconds * 1000, retryBaseMs: w.retryBaseMs, retryMaxMs: w.retryMaxMs, retryForMs: w.retryForSeconds * 1000, disableAfterFailures: w.disableAfterFailures },
+    sealer,
     logger.child({ component: 'webhooks' }),
   );
   const r = config.replication;
   const replication = new ReplicationEngine(
     meta,
     new LocalEndpoint(meta, registry),
-    (target) => new OciClient(target),
+    (target) => new OciClient({ ...target, password: target.password === null ? null : sealer.open(target.password) }),
     { concurrency: r.concurrency, bandwidthBytesPerSecond: r.bandwidthBytesPerSecond, runTimeoutMs: r.runTimeoutSeconds * 1000 },
     logger.child({ component: 'replication' }),
   );
@@ -244,6 +245,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     batchSize: config.events.batchSize,
     retentionMs: config.events.retentionDays * 86400_000,
     logger: logger.child({ component: 'events' }),
+    onDispatched: () => worker.wake(),
   });
   const dispatching = config.jobs.enabled ? dispatcher.run(stopJobs.signal) : Promise.resolve();
   const cron = new ReplicationScheduler(meta, logger.child({ component: 'replication' }));

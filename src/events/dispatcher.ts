@@ -29,6 +29,8 @@ export interface DispatcherOptions {
   /** Events older than this many milliseconds, and already dispatched, are deleted. */
   retentionMs: number;
   logger: Logger;
+  /** Called after a batch was handed off (main.ts wakes this process's job worker, so the jobs start at once). */
+  onDispatched?: () => void;
   now?: () => number;
 }
 
@@ -80,6 +82,7 @@ export class EventDispatcher {
       let n = 0;
       try {
         n = await this.dispatchOnce();
+        if (n > 0) this.opts.onDispatched?.();
         await this.prune();
       } catch (e) {
         this.opts.logger.error({ err: e }, 'event dispatch failed; will retry');

@@ -19,6 +19,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { KeySealer } from '../auth/key-sealing.js';
 import type { Leases } from '../lifecycle/lease.js';
 import type { DeliveryRecord, WebhookRecord } from '../metadata/event-store.js';
 import type { MetadataStore } from '../metadata/store.js';
@@ -71,6 +72,8 @@ export class WebhookDeliverer {
     private readonly leases: Leases,
     private readonly audit: AuditLog,
     private readonly settings: WebhookSettings,
+    /** Opens the sealed signing secrets. */
+    private readonly sealer: KeySealer,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {}
@@ -173,7 +176,7 @@ export class WebhookDeliverer {
             'user-agent': 'Berth-Webhooks/1',
             'webhook-id': d.messageId,
             'webhook-timestamp': String(ts),
-            'webhook-signature': sign(secret, d.messageId, ts, d.body),
+            'webhook-signature': sign(this.sealer.open(secret), d.messageId, ts, d.body),
           },
         },
         (res: IncomingMessage) => {

@@ -61,6 +61,9 @@ describe('webhooks', () => {
   it('delivers a push as a signed CloudEvent that validates against the CloudEvents schema', async () => {
     hook = await ok(api(b.url, 'POST', '/projects/team/webhooks', ADMIN, { url: rx.url, events: ['artifact.pushed', 'tag.deleted'] }));
     assert.match(hook.secret, /^whsec_/);
+    // Stored sealed with the key-encryption key, not as given.
+    const stored = (await b.berth.meta.webhooks.get(hook.id))!.secret;
+    assert.ok(!stored.includes(hook.secret.slice(6)), 'the secret is not stored in the clear');
     const t0 = Date.now();
     pushed = await push(b.url, ADMIN, 'team/app', 'v1');
     await rx.waitFor((r) => r.length >= 1);

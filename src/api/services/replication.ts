@@ -6,6 +6,7 @@
  */
 import { Cron } from 'croner';
 import type { AuditLog } from '../../audit/audit-log.js';
+import type { KeySealer } from '../../auth/key-sealing.js';
 import { ProblemError } from '../../errors/problem.js';
 import { ConflictError } from '../../errors/store.js';
 import type { ReplicationItemRecord, ReplicationPolicyRecord, ReplicationRunRecord, ReplicationTargetRecord } from '../../metadata/event-store.js';
@@ -66,6 +67,8 @@ export class ReplicationService {
   constructor(
     private readonly meta: MetadataStore,
     private readonly audit: AuditLog,
+    /** Seals target passwords at rest (auth.keyEncryptionKey). */
+    private readonly sealer: KeySealer,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -82,7 +85,7 @@ export class ReplicationService {
       throw new ProblemError('INVALID', `url: not a URL: ${input.url}`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ProblemError('INVALID', 'url must be http or https');
-    const t = { name: input.name, url: url.toString().replace(/\/$/, ''), username: input.username ?? null, password: input.password ?? null, insecure: input.insecure ?? false };
+    const t = { name: input.name, url: url.toString().replace(/\/$/, ''), username: input.username ?? null, password: input.password === undefined ? null : this.sealer.seal(input.password), insecure: input.insecure ?? false };
     try {
       await this.meta.replication.insertTarget(t, this.now());
     } catch (e) {

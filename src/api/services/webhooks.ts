@@ -2,10 +2,12 @@
  * Webhook subscriptions, per project (maintainers) or system-wide (admins): create (the
  * secret, generated unless given, is returned once), change, enable again, delete, the
  * delivery log, manual redelivery and a test ping. URLs are checked against the SSRF guard
- * (src/events/outbound.ts) here and again at every delivery.
+ * (src/events/outbound.ts) here and again at every delivery. Secrets are stored sealed with
+ * the key-encryption key (src/auth/key-sealing.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { AuditLog } from '../../audit/audit-log.js';
+import type { KeySealer } from '../../auth/key-sealing.js';
 import { WEBHOOK_EVENTS } from '../../events/emit.js';
 import { BlockedAddressError, checkUrl } from '../../events/outbound.js';
 import { DELIVER_JOB_ATTEMPTS } from '../../events/webhooks.js';
@@ -81,6 +83,8 @@ export class WebhookService {
     private readonly auth: AuthStore,
     private readonly audit: AuditLog,
     private readonly allowPrivateNetworks: boolean,
+    /** Seals signing secrets at rest (auth.keyEncryptionKey), like the token signing keys. */
+    private readonly sealer: KeySealer,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -98,7 +102,7 @@ export class WebhookService {
     const url = await this.checkedUrl(input.url);
     const events = this.checkedEvents(input.events);
     const secret = input.secret ?? `whsec_${randomBytes(24).toString('base64')}`;
-    const w = await this.meta.webhooks.insert({ project: scope, url, events, secret, format: input.format ?? 'cloudevents' }, this.now());
+    const w = await this.meta.webhooks.insert({ project: scope, url, events, secret: this.sealer.seal(secret), format: input.format ?? 'cloudevents' }, this.now());
     this.audit.record({ actor: principalName(caller), action: 'webhook.create', resource: `webhook:${w.id}`, project: scope, result: 'success', sourceAddress: address, detail: { url, events, format: w.format } });
     return { ...view(w), secret };
   }
@@ -108,7 +112,7 @@ export class WebhookService {
     const changes: Parameters<MetadataStore['webhooks']['update']>[1] = {};
     if (input.url !== undefined) changes.url = await this.checkedUrl(input.url);
     if (input.events !== undefined) changes.events = this.checkedEvents(input.events);
-    if (input.secret !== undefined) changes.secret = input.secret;
+    if (input.secret !== undefined) changes.secret = this.sealer.seal(input.secret);
     if (input.format !== undefined) changes.format = input.format;
     if (input.enabled !== undefined) {
       changes.enabled = input.enabled;
