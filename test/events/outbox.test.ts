@@ -3,7 +3,8 @@
  * refused push, a transaction that throws) leaves no event; a committed one survives a
  * SIGKILL of the server before anything was delivered, and after the restart every event
  * reaches the webhook, each once. Across three nodes over one PostgreSQL database every event
- * is handed off once (one delivery per event, however the nodes' dispatchers race).
+ * is handed off once (one delivery per event, however the nodes' dispatchers race), and each
+ * replication run an event triggers is created once and run once.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +16,8 @@ import { startBerth, type TestBerth } from '../helpers/berth.js';
 import { imageManifest, pushImage, randomBlob, sha256 } from '../helpers/oci.js';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../helpers/postgres.js';
 import { BerthProcess } from '../helpers/process.js';
+import { startDistribution, type Distribution } from '../helpers/distribution.js';
+import { missingTools } from '../helpers/tools.js';
 import { TEST_KEY_ENCRYPTION_KEY } from '../helpers/node-process.js';
 import { eventually, Receiver } from '../helpers/receiver.js';
 
@@ -104,13 +107,15 @@ describe('outbox: a SIGKILL between the change and its delivery loses nothing', 
 });
 
 const pgSkip = await postgresSkipReason();
-describe('outbox: three nodes over one PostgreSQL database hand each event off once', { skip: pgSkip }, () => {
+describe('outbox: three nodes over one PostgreSQL database hand each event off once', { skip: pgSkip ?? missingTools('docker-registry') }, () => {
   const rx = new Receiver();
+  let dist: Distribution;
   let db: TestDatabase;
   let dir: string;
   const nodes: TestBerth[] = [];
   before(async () => {
     await rx.start();
+    dist = await startDistribution();
     db = await createTestDatabase();
     dir = await mkdtemp(join(tmpdir(), 'berth-events-nodes-'));
     for (let i = 0; i < 3; i++) {
@@ -128,14 +133,20 @@ describe('outbox: three nodes over one PostgreSQL database hand each event off o
   });
   after(async () => {
     for (const n of nodes) await n.close();
+    await dist?.stop();
     await db?.drop();
     await rx.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('delivers every push from every node exactly once', async () => {
-    const created = await fetch(`${nodes[0]!.url}/api/v1/system/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: rx.url, events: ['artifact.pushed'] }) });
-    assert.equal(created.status, 201, await created.text());
+  it('delivers every push from every node exactly once, and runs each triggered replication once', async () => {
+    const post = async (path: string, body: unknown) => {
+      const r = await fetch(`${nodes[0]!.url}/api/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.ok(r.status === 201, `${path}: ${r.status} ${await r.text()}`);
+    };
+    await post('/system/webhooks', { url: rx.url, events: ['artifact.pushed'] });
+    await post('/replication/targets', { name: 'dist', url: dist.url });
+    await post('/replication/policies', { name: 'copy', target: 'dist', direction: 'push', repositories: ['multi/**'], trigger: 'event' });
     const pushes = Array.from({ length: 30 }, (_, i) => ({ node: nodes[i % 3]!, tag: `t${i}` }));
     await Promise.all(pushes.map(({ node, tag }) => pushImage(node.url, 'multi/app', tag)));
     await rx.waitFor((r) => r.length >= 30, 20_000, '30 deliveries');
@@ -146,5 +157,17 @@ describe('outbox: three nodes over one PostgreSQL database hand each event off o
     const ids = new Set((await nodes[1]!.berth.meta.events.after(0, 1000)).filter((e) => e.type === 'artifact.pushed').map((e) => e.id));
     assert.equal(ids.size, 30);
     await eventually(async () => (await nodes[2]!.berth.jobs.list({ kind: 'webhook.deliver', status: 'queued' })).length === 0, 5000, 'the delivery jobs to finish');
+    // One replication run per push, each run once (one result each), all copied.
+    const meta = nodes[1]!.berth.meta;
+    const runs = await eventually(async () => {
+      const rs = await meta.replication.runs('copy', 1000);
+      return rs.length === 30 && rs.every((r) => r.status === 'succeeded') && rs;
+    }, 30_000, '30 succeeded replication runs');
+    assert.deepEqual(runs.map((r) => r.scope!.reference).sort(), pushes.map((p) => p.tag).sort());
+    for (const r of runs) assert.deepEqual((await meta.replication.items(r.id, 10)).map((i) => [i.artifact, i.status]), [[`multi/app:${r.scope!.reference}`, 'copied']]);
+    const jobs = await nodes[0]!.berth.jobs.list({ kind: 'replication.run', limit: 1000 });
+    assert.equal(jobs.length, 30);
+    assert.ok(jobs.every((j) => j.status === 'succeeded' && j.attempts === 1), JSON.stringify(jobs.map((j) => [j.status, j.attempts, j.lockedBy])));
+    assert.ok(new Set(jobs.map((j) => j.payload && (j.payload as { run: number }).run)).size === 30);
   });
 });
