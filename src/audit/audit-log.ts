@@ -2,8 +2,8 @@
  * The audit log: who did what, when, from where, with what result. Every entry is also an
  * outbox event (`audit.<action>`, src/events/emit.ts), written in the same transaction as the
  * audit row: administrative changes in the transaction of the change (`recordIn`), request
- * events (pulls, pushes, logins) each in a transaction of its own, started at once (nothing is
- * held in memory; `flush` and `query` wait for those in flight). Events older than the
+ * events (pulls, pushes, logins) in a transaction started at once (those recorded while one is
+ * running go together in the next: group commit, no timer; `flush` and `query` wait for them). Events older than the
  * retention period are deleted hourly.
  *
  * What callers can make us write is bounded. Every event is a bounded summary: a long
@@ -65,8 +65,9 @@ function boundedDetail(detail: unknown): unknown {
 }
 
 export class AuditLog {
-  /** Writes of request events in flight. */
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Request events not yet written, and the write in progress. */
+  private pending: AuditEvent[] = [];
+  private writing: Promise<void> | undefined;
   /** The current minute of unauthenticated events: admitted per address and in total, and what was dropped. */
   private windowStart = 0;
   private admitted = new Map<string, number>();
@@ -106,26 +107,42 @@ export class AuditLog {
     this.write(this.event(e));
   }
 
+  /**
+   * Writes at once: the first event starts a transaction, and events recorded while it runs go
+   * together in the next one (group commit), so a busy registry does not queue one write
+   * transaction per request behind the single writer, and nothing waits on a timer.
+   */
   private write(event: AuditEvent): void {
-    const p: Promise<void> = this.store
-      .transaction((tx) => this.insert(tx, event))
-      .catch(() => {})
-      .finally(() => this.inFlight.delete(p));
-    this.inFlight.add(p);
+    this.pending.push(event);
+    this.writing ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, 500);
+      await this.store.transaction((tx) => this.insertAll(tx, batch)).catch(() => {});
+    }
+    this.writing = undefined;
+  }
+
+  private async insertAll(tx: { audit: AuditQueries; events?: EventQueries }, batch: AuditEvent[]): Promise<void> {
+    await tx.audit.insert(batch);
+    if (tx.events) for (const event of batch) await this.append(tx as { events: EventQueries }, event);
+  }
+
+  private append(tx: { events: EventQueries }, event: AuditEvent): Promise<number> {
+    return emitEvent(tx, {
+      type: `audit.${event.action}`,
+      project: event.project,
+      actor: event.actor,
+      at: event.at,
+      data: { resource: event.resource, result: event.result, sourceAddress: event.sourceAddress, detail: event.detail },
+    });
   }
 
   /** The audit row and its outbox event, in `tx`. */
-  private async insert(tx: { audit: AuditQueries; events?: EventQueries }, event: AuditEvent): Promise<void> {
-    await tx.audit.insert([event]);
-    if (tx.events) {
-      await emitEvent(tx as { events: EventQueries }, {
-        type: `audit.${event.action}`,
-        project: event.project,
-        actor: event.actor,
-        at: event.at,
-        data: { resource: event.resource, result: event.result, sourceAddress: event.sourceAddress, detail: event.detail },
-      });
-    }
+  private insert(tx: { audit: AuditQueries; events?: EventQueries }, event: AuditEvent): Promise<void> {
+    return this.insertAll(tx, [event]);
   }
 
   /** Whether an unauthenticated event from `address` may be written in this minute. */
@@ -185,7 +202,7 @@ export class AuditLog {
 
   /** Resolves when every request event recorded so far is written. */
   async flush(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    while (this.writing) await this.writing;
   }
 
   async query(filter: AuditFilter): Promise<AuditRecord[]> {
