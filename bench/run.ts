@@ -10,6 +10,8 @@
  *   workers manifest GET with BERTH_WORKERS=2 against 1, with CPU per request;
  *   signing manifest GET with signature enforcement on against off (images signed on push).
  *   proxy   the pull-through cache: cold and warm pulls against a direct pull from the upstream.
+ *   replication  a push policy copying 200 small images and a 1 GiB image to an empty reference,
+ *           against `skopeo sync` of the same; webhook delivery p99 from the push's acknowledgement.
  * Servers, temporary folders, the database and the bucket are removed whatever happens. Prints
  * the tables and writes bench/results/latest.{json,md}.
  *
@@ -28,6 +30,7 @@ import { startBerth, startReference, type Registry } from './servers.js';
 import { workersTable } from './workers.js';
 import { signingTable } from './signing.js';
 import { proxyTable } from './proxy.js';
+import { replicationTable } from './replication.js';
 import { runAll, type Figures, type Settings } from './workloads.js';
 
 const settings: Settings & { proxyMiB: number } = {
@@ -50,7 +53,7 @@ const settings: Settings & { proxyMiB: number } = {
 if (process.env.BENCH_QUICK === '1') Object.assign(settings, { blobMiB: 16, bigMiB: 64, repeat: 1, images: 20, tags: 100, tagPutSeconds: 2, loadSeconds: 1, tagListSeconds: 1, proxyMiB: 64 });
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
 
-const SECTIONS = ['table', 'pgs3', 'auth', 'workers', 'signing', 'proxy'] as const;
+const SECTIONS = ['table', 'pgs3', 'auth', 'workers', 'signing', 'proxy', 'replication'] as const;
 type Section = (typeof SECTIONS)[number];
 function sections(): Set<Section> {
   const raw = process.env.BENCH_ONLY?.trim();
@@ -216,6 +219,10 @@ async function main(): Promise<void> {
     }
     if (only.has('proxy')) {
       tables.push(await proxyTable(settings, logLevel, log, own));
+      await stopAll();
+    }
+    if (only.has('replication')) {
+      tables.push(await replicationTable(settings, logLevel, log, own));
       await stopAll();
     }
     const seconds = (performance.now() - started) / 1000;

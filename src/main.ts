@@ -59,6 +59,15 @@ import { SigningService } from './signing/service.js';
 import { sha256Digest, signOnPushListener, type ArtifactWriter } from './signing/signer.js';
 import { parseReference, type RepoName } from './domain/names.js';
 import { createProxy, type Proxy } from './proxy/setup.js';
+import { EventDispatcher } from './events/dispatcher.js';
+import { registryEvents } from './events/registry-events.js';
+import { webhookConsumer, WebhookDeliverer } from './events/webhooks.js';
+import { WebhookService } from './api/services/webhooks.js';
+import { ReplicationService } from './api/services/replication.js';
+import { ReplicationEngine, replicationConsumer } from './replication/engine.js';
+import { OciClient } from './replication/oci-client.js';
+import { ReplicationScheduler } from './replication/scheduler.js';
+import { LocalEndpoint } from './registry/replication-endpoint.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -153,7 +162,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       maxOpenPerOwner: config.registry.maxOpenUploadsPerPrincipal,
       maxAgeMs: config.registry.uploadMaxAgeSeconds * 1000,
     }),
-    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [signOnPushListener()], readGates: [signing] }),
+    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [registryEvents(), signOnPushListener()], readGates: [signing] }),
     listing: new ListingService(meta, config.registry),
     health: new HealthService(meta),
     limits: { maxManifestBytes: config.registry.maxManifestBytes, uploadIdleMs: config.registry.uploadIdleTimeoutSeconds * 1000 },
@@ -206,6 +215,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     tokens,
     signing: new SigningApi(authStore, signing, audit),
     proxies: new ProxyAdminService(proxy, config.proxy.defaultMirror, meta, jobs, audit),
+    webhooks: new WebhookService(meta, authStore, audit, config.webhooks.allowPrivateNetworks, sealer),
+    replication: new ReplicationService(meta, audit, sealer),
   };
 
   // HTTP: authentication hooks, /v2, the token endpoint, /api/v1, /ui.
@@ -255,7 +266,24 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       return (await meta.manifests.get(repo as RepoName, { kind: 'digest', digest })) !== undefined;
     },
   };
-  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger, signing: { service: signing, artifacts, referenceHost: config.signing.referenceHost }, proxy: proxy.jobs });
+  const w = config.webhooks;
+  const webhooks = new WebhookDeliverer(
+    meta,
+    lifecycle.leases,
+    audit,
+    { allowPrivateNetworks: w.allowPrivateNetworks, timeoutMs: w.timeoutSeconds * 1000, retryBaseMs: w.retryBaseMs, retryMaxMs: w.retryMaxMs, retryForMs: w.retryForSeconds * 1000, disableAfterFailures: w.disableAfterFailures },
+    sealer,
+    logger.child({ component: 'webhooks' }),
+  );
+  const r = config.replication;
+  const replication = new ReplicationEngine(
+    meta,
+    new LocalEndpoint(meta, registry),
+    (target) => new OciClient({ ...target, password: target.password === null ? null : sealer.open(target.password) }),
+    { concurrency: r.concurrency, bandwidthBytesPerSecond: r.bandwidthBytesPerSecond, runTimeoutMs: r.runTimeoutSeconds * 1000 },
+    logger.child({ component: 'replication' }),
+  );
+  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, webhooks, replication, logger, signing: { service: signing, artifacts, referenceHost: config.signing.referenceHost }, proxy: proxy.jobs });
   const stopProxy = proxy.start((kind, payload, key) => jobs.offer(kind, payload, key));
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
@@ -265,6 +293,17 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     logger: logger.child({ component: 'jobs' }),
   });
   const working = config.jobs.enabled ? worker.run(stopJobs.signal) : Promise.resolve();
+  // The outbox dispatcher: every node runs one; the cursor's compare-and-set keeps hand-offs single.
+  const dispatcher = new EventDispatcher(meta, [webhookConsumer(), replicationConsumer()], {
+    pollMs: config.events.pollMs,
+    batchSize: config.events.batchSize,
+    retentionMs: config.events.retentionDays * 86400_000,
+    logger: logger.child({ component: 'events' }),
+    onDispatched: () => worker.wake(),
+  });
+  const dispatching = config.jobs.enabled ? dispatcher.run(stopJobs.signal) : Promise.resolve();
+  const cron = new ReplicationScheduler(meta, logger.child({ component: 'replication' }));
+  if (config.jobs.enabled) cron.start();
   if (config.lifecycle.schedulerEnabled) await lifecycle.scheduler.start();
 
   return {
@@ -287,10 +326,12 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     async close() {
       stopProxy();
       await app.close();
-      await audit.close();
       await lifecycle.close();
+      cron.stop();
       stopJobs.abort();
       await working;
+      await dispatching;
+      await audit.close();
       await pulls.close();
       await changes.close();
       await blobs.close();

@@ -26,6 +26,8 @@ import { sessionRoutes } from './routes/session.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { replicationRoutes } from './routes/replication.js';
 import type { ApiServices } from './services/index.js';
 
 export const API_PREFIX = '/api/v1';
@@ -47,6 +49,8 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...lifecycleRunRoutes,
   ...signingRoutes,
   ...proxyRoutes,
+  ...webhookRoutes,
+  ...replicationRoutes,
 ];
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

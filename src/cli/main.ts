@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerManagementCommands } from './commands/manage.js';
 import { registerProxyCommands } from './commands/proxy.js';
+import { registerEventCommands } from './commands/events.js';
 import { registerLifecycleCommands } from './lifecycle.js';
 import { registerSigningCommands } from './commands/signing.js';
 import { serve, type ServeOptions } from './serve.js';
@@ -72,6 +73,7 @@ configCmd
   });
 
 registerManagementCommands(program);
+registerEventCommands(program);
 registerLifecycleCommands(program);
 registerSigningCommands(program);
 registerProxyCommands(program);

@@ -192,6 +192,33 @@ export const configSchema = z
       .describe('OCI Distribution behaviour.'),
     auth: authSchema,
     audit: auditSchema,
+    events: z
+      .strictObject({
+        pollMs: z.number().int().min(10).default(200).describe('How often each node looks for new outbox events to hand to webhooks and replication, in milliseconds.'),
+        batchSize: z.number().int().min(1).max(10_000).default(200).describe('Events handed off in one dispatcher transaction.'),
+        retentionDays: z.number().min(0).default(7).describe('Dispatched outbox events older than this are deleted (the audit log keeps its own entries).'),
+      })
+      .default({ pollMs: 200, batchSize: 200, retentionDays: 7 })
+      .describe('The event outbox: every change writes an event in its own transaction; a dispatcher on each node hands them to consumers through the job queue.'),
+    webhooks: z
+      .strictObject({
+        allowPrivateNetworks: z.boolean().default(false).describe('Let webhooks (and replication targets) reach loopback, private, link-local and unique-local addresses. Off, such URLs are refused when created and when delivered (after DNS resolution), against SSRF.'),
+        timeoutSeconds: z.number().min(0.1).default(10).describe('How long one delivery attempt may take before it counts as failed.'),
+        retryBaseMs: z.number().int().min(1).default(10_000).describe('Delay before the second attempt of a failed delivery; doubled for each further one, up to retryMaxMs.'),
+        retryMaxMs: z.number().int().min(1).default(3_600_000).describe('Longest delay between two attempts of a delivery.'),
+        retryForSeconds: z.number().min(0).default(86_400).describe('A delivery still failing this long after it was first tried is given up (marked failed).'),
+        disableAfterFailures: z.number().int().min(1).default(5).describe('A subscription whose deliveries were given up this many times in a row is disabled (with an audit entry) until re-enabled.'),
+      })
+      .default({ allowPrivateNetworks: false, timeoutSeconds: 10, retryBaseMs: 10_000, retryMaxMs: 3_600_000, retryForSeconds: 86_400, disableAfterFailures: 5 })
+      .describe('Outgoing webhooks: signed CloudEvents (or Harbor-format) POSTs per project or system-wide.'),
+    replication: z
+      .strictObject({
+        concurrency: z.number().int().min(1).max(64).default(4).describe('Blobs and manifests one replication run copies at the same time.'),
+        bandwidthBytesPerSecond: z.number().int().min(0).default(0).describe('Upper bound on the bytes per second one run sends or receives (0: no limit).'),
+        runTimeoutSeconds: z.number().int().min(1).default(6 * 3600).describe('A replication run still going after this long is stopped and marked failed.'),
+      })
+      .default({ concurrency: 4, bandwidthBytesPerSecond: 0, runTimeoutSeconds: 6 * 3600 })
+      .describe('Replication to and from other OCI registries.'),
     lifecycle: lifecycleSchema,
     signing: signingSchema,
     proxy: proxySchema,

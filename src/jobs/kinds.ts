@@ -16,6 +16,8 @@ import type { RetentionService } from '../lifecycle/retention.js';
 import type { SigningService } from '../signing/service.js';
 import { SIGN_JOB, signManifest, type ArtifactWriter } from '../signing/signer.js';
 import type { Digest, RepoName } from '../domain/names.js';
+import type { WebhookDeliverer } from '../events/webhooks.js';
+import type { ReplicationEngine } from '../replication/engine.js';
 import type { JobContext, JobHandler } from './worker.js';
 
 /** What the pull-through cache's jobs call (src/proxy; absent when no upstream is configured). */
@@ -31,6 +33,8 @@ export interface JobServices {
   runs: GcRuns;
   retention: RetentionService;
   leases: Leases;
+  webhooks: WebhookDeliverer;
+  replication: ReplicationEngine;
   logger: Logger;
   /** Sign on push: the project's keys, where signatures are written, the host named in payloads. */
   signing: { service: SigningService; artifacts: ArtifactWriter; referenceHost: string };
@@ -86,6 +90,20 @@ export const JOB_KINDS = {
       if (!s.proxy) throw new Error('no pull-through cache is configured on this node');
       const report = await s.proxy.evict(upstream);
       s.logger.info(report, 'pull-through cache eviction finished');
+    },
+  }),
+  'webhook.deliver': kind({
+    description: "Delivers a webhook subscription's due deliveries, in order (src/events/webhooks.ts).",
+    payload: z.strictObject({ webhook: z.number().int() }),
+    async run(s, { webhook }, ctx) {
+      await s.webhooks.drain(webhook, ctx.signal);
+    },
+  }),
+  'replication.run': kind({
+    description: 'One run of a replication policy (src/replication/engine.ts).',
+    payload: z.strictObject({ run: z.number().int() }),
+    async run(s, { run }, ctx) {
+      await s.replication.run(run, ctx.signal);
     },
   }),
 };

@@ -4,6 +4,7 @@
  * (the policy and the services in src/auth, src/api and src/audit decide); `transaction`
  * lets a change and its audit event commit together.
  */
+import type { EventQueries } from './event-store.js';
 import type { TransactionOptions } from './store.js';
 
 export type Role = 'admin' | 'maintainer' | 'developer' | 'guest';
@@ -210,6 +211,8 @@ export interface AuthQueries {
     query(filter: AuditFilter): Promise<AuditRecord[]>;
     deleteBefore(at: number): Promise<number>;
   };
+  /** The outbox (the same table as MetadataQueries.events), so an administrative change's event commits with it. */
+  events: EventQueries;
 }
 
 export interface AuthStore extends AuthQueries {

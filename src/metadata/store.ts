@@ -11,6 +11,7 @@
  */
 import type { Digest, RepoName, Reference, Tag } from '../domain/names.js';
 import type { FenceQueries, GcQueries, GcRunQueries, GcSweepQueries } from './gc-store.js';
+import type { EventQueries, ReplicationQueries, WebhookQueries } from './event-store.js';
 import type { LeaseQueries, LifecycleSettingsQueries, RetentionQueries, TrashQueries, UsageQueries } from './lifecycle-store.js';
 import type { SigningQueries } from './signing-store.js';
 
@@ -253,6 +254,12 @@ export interface MetadataQueries {
   readonly usage: UsageQueries;
   /** Projects' signing policies and signing keys. */
   readonly signing: SigningQueries;
+  /** The outbox: events written in the transaction of the change that caused them. */
+  readonly events: EventQueries;
+  /** Webhook subscriptions and their delivery log. */
+  readonly webhooks: WebhookQueries;
+  /** Replication targets, policies and runs. */
+  readonly replication: ReplicationQueries;
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { Generated } from 'kysely';
 import type { AuthTables } from './auth-tables.js';
 import type { SigningTables } from './signing-tables.js';
+import type { EventTables } from './event-tables.js';
 
 export interface RepositoriesTable {
   id: Generated<number>;
@@ -210,7 +211,7 @@ export interface ProxyUpstreamsTable {
   created_at: number;
 }
 
-export interface Database extends AuthTables, SigningTables {
+export interface Database extends AuthTables, SigningTables, EventTables {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
   repository_blobs: RepositoryBlobsTable;

@@ -31,8 +31,10 @@ const LAYERS: Record<string, number> = {
   // The pull-through cache: a decorator of the registry's services.
   proxy: 2,
   // 3: rules: permissions, quotas and gates, credentials and tokens, lifecycle (GC, retention,
-  // trash), jobs, audit.
+  // trash), jobs, audit, the event outbox and its consumers (webhooks), replication.
   policy: 3,
+  events: 3,
+  replication: 3,
   auth: 3,
   lifecycle: 3,
   jobs: 3,

@@ -27,6 +27,14 @@ export interface StoreHarness {
 }
 
 const TABLES = [
+  'events',
+  'event_cursors',
+  'webhooks',
+  'webhook_deliveries',
+  'replication_targets',
+  'replication_policies',
+  'replication_runs',
+  'replication_items',
   'repositories',
   'blobs',
   'repository_blobs',

@@ -9,6 +9,7 @@ import { postgresConfig, postgresHarness } from '../helpers/metadata.js';
 import { postgresSkipReason } from '../helpers/postgres.js';
 import { authStoreSuite } from '../suites/auth-store.case.js';
 import { changeFeedSuite, feedPair } from '../suites/change-feed.case.js';
+import { eventStoreSuite } from '../suites/event-store.case.js';
 import { gcStoreSuite } from '../suites/gc-store.case.js';
 import { lifecycleStoreSuite } from '../suites/lifecycle-store.case.js';
 import { metadataStoreSuite } from '../suites/metadata-store.case.js';
@@ -19,6 +20,7 @@ metadataStoreSuite('postgres', postgresHarness, skip);
 gcStoreSuite('postgres', postgresHarness, skip);
 lifecycleStoreSuite('postgres', postgresHarness, skip);
 signingStoreSuite('postgres', postgresHarness, skip);
+eventStoreSuite('postgres', postgresHarness, skip);
 authStoreSuite(
   'postgres',
   async () => {

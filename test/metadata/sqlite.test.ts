@@ -5,6 +5,7 @@ import { SqliteChangeFeed } from '../../src/metadata/feeds/sqlite.js';
 import { sqliteHarness } from '../helpers/metadata.js';
 import { authStoreSuite } from '../suites/auth-store.case.js';
 import { changeFeedSuite, feedPair } from '../suites/change-feed.case.js';
+import { eventStoreSuite } from '../suites/event-store.case.js';
 import { gcStoreSuite } from '../suites/gc-store.case.js';
 import { lifecycleStoreSuite } from '../suites/lifecycle-store.case.js';
 import { metadataStoreSuite } from '../suites/metadata-store.case.js';
@@ -14,6 +15,7 @@ metadataStoreSuite('sqlite', sqliteHarness);
 gcStoreSuite('sqlite', sqliteHarness);
 lifecycleStoreSuite('sqlite', sqliteHarness);
 signingStoreSuite('sqlite', sqliteHarness);
+eventStoreSuite('sqlite', sqliteHarness);
 authStoreSuite('sqlite', async () => {
   const h = await sqliteHarness();
   return { auth: new SqlAuthStore(h.store.db, h.store.dialect), meta: h.store, rowCounts: () => h.rowCounts(), close: () => h.close() };

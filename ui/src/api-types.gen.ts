@@ -1279,4 +1279,524 @@ export interface ApiPaths {
       };
     };
   };
+  "/projects/{name}/webhooks": {
+    get: {
+      params: { name: string };
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          id: number;
+          project: string | null;
+          url: string;
+          events: string[];
+          format: "cloudevents" | "harbor";
+          enabled: boolean;
+          disabledReason: string | null;
+          createdAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+    post: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: {
+        url: string;
+        events: ("artifact.pushed" | "artifact.deleted" | "tag.deleted" | "artifact.pulled" | "scan.completed" | "replication.completed" | "quota.warning")[];
+        secret?: string;
+        format?: "cloudevents" | "harbor";
+      };
+      response: {
+        id: number;
+        project: string | null;
+        url: string;
+        events: string[];
+        format: "cloudevents" | "harbor";
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+        secret: string;
+      };
+    };
+  };
+  "/projects/{name}/webhooks/{id}": {
+    get: {
+      params: { name: string; id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        project: string | null;
+        url: string;
+        events: string[];
+        format: "cloudevents" | "harbor";
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+      };
+    };
+    patch: {
+      params: { name: string; id: string };
+      query: Record<string, never>;
+      body: {
+        url?: string;
+        events?: ("artifact.pushed" | "artifact.deleted" | "tag.deleted" | "artifact.pulled" | "scan.completed" | "replication.completed" | "quota.warning")[];
+        secret?: string;
+        format?: "cloudevents" | "harbor";
+        enabled?: boolean;
+      };
+      response: {
+        id: number;
+        project: string | null;
+        url: string;
+        events: string[];
+        format: "cloudevents" | "harbor";
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+      };
+    };
+    delete: {
+      params: { name: string; id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/projects/{name}/webhooks/{id}/deliveries": {
+    get: {
+      params: { name: string; id: string };
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          id: number;
+          eventId: number | null;
+          event: string;
+          messageId: string;
+          status: "pending" | "delivered" | "failed";
+          attempts: number;
+          nextAttemptAt: string | null;
+          responseStatus: number | null;
+          latencyMs: number | null;
+          responseExcerpt: string | null;
+          error: string | null;
+          createdAt: string;
+          updatedAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+  };
+  "/projects/{name}/webhooks/{id}/deliveries/{delivery}/redeliver": {
+    post: {
+      params: { name: string; id: string; delivery: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        eventId: number | null;
+        event: string;
+        messageId: string;
+        status: "pending" | "delivered" | "failed";
+        attempts: number;
+        nextAttemptAt: string | null;
+        responseStatus: number | null;
+        latencyMs: number | null;
+        responseExcerpt: string | null;
+        error: string | null;
+        createdAt: string;
+        updatedAt: string;
+      };
+    };
+  };
+  "/projects/{name}/webhooks/{id}/ping": {
+    post: {
+      params: { name: string; id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        eventId: number | null;
+        event: string;
+        messageId: string;
+        status: "pending" | "delivered" | "failed";
+        attempts: number;
+        nextAttemptAt: string | null;
+        responseStatus: number | null;
+        latencyMs: number | null;
+        responseExcerpt: string | null;
+        error: string | null;
+        createdAt: string;
+        updatedAt: string;
+      };
+    };
+  };
+  "/system/webhooks": {
+    get: {
+      params: Record<string, never>;
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          id: number;
+          project: string | null;
+          url: string;
+          events: string[];
+          format: "cloudevents" | "harbor";
+          enabled: boolean;
+          disabledReason: string | null;
+          createdAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        url: string;
+        events: ("artifact.pushed" | "artifact.deleted" | "tag.deleted" | "artifact.pulled" | "scan.completed" | "replication.completed" | "quota.warning")[];
+        secret?: string;
+        format?: "cloudevents" | "harbor";
+      };
+      response: {
+        id: number;
+        project: string | null;
+        url: string;
+        events: string[];
+        format: "cloudevents" | "harbor";
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+        secret: string;
+      };
+    };
+  };
+  "/system/webhooks/{id}": {
+    get: {
+      params: { id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        project: string | null;
+        url: string;
+        events: string[];
+        format: "cloudevents" | "harbor";
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+      };
+    };
+    patch: {
+      params: { id: string };
+      query: Record<string, never>;
+      body: {
+        url?: string;
+        events?: ("artifact.pushed" | "artifact.deleted" | "tag.deleted" | "artifact.pulled" | "scan.completed" | "replication.completed" | "quota.warning")[];
+        secret?: string;
+        format?: "cloudevents" | "harbor";
+        enabled?: boolean;
+      };
+      response: {
+        id: number;
+        project: string | null;
+        url: string;
+        events: string[];
+        format: "cloudevents" | "harbor";
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+      };
+    };
+    delete: {
+      params: { id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/system/webhooks/{id}/deliveries": {
+    get: {
+      params: { id: string };
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          id: number;
+          eventId: number | null;
+          event: string;
+          messageId: string;
+          status: "pending" | "delivered" | "failed";
+          attempts: number;
+          nextAttemptAt: string | null;
+          responseStatus: number | null;
+          latencyMs: number | null;
+          responseExcerpt: string | null;
+          error: string | null;
+          createdAt: string;
+          updatedAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+  };
+  "/system/webhooks/{id}/deliveries/{delivery}/redeliver": {
+    post: {
+      params: { id: string; delivery: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        eventId: number | null;
+        event: string;
+        messageId: string;
+        status: "pending" | "delivered" | "failed";
+        attempts: number;
+        nextAttemptAt: string | null;
+        responseStatus: number | null;
+        latencyMs: number | null;
+        responseExcerpt: string | null;
+        error: string | null;
+        createdAt: string;
+        updatedAt: string;
+      };
+    };
+  };
+  "/system/webhooks/{id}/ping": {
+    post: {
+      params: { id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        eventId: number | null;
+        event: string;
+        messageId: string;
+        status: "pending" | "delivered" | "failed";
+        attempts: number;
+        nextAttemptAt: string | null;
+        responseStatus: number | null;
+        latencyMs: number | null;
+        responseExcerpt: string | null;
+        error: string | null;
+        createdAt: string;
+        updatedAt: string;
+      };
+    };
+  };
+  "/replication/targets": {
+    get: {
+      params: Record<string, never>;
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          name: string;
+          url: string;
+          username: string | null;
+          insecure: boolean;
+          createdAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        name: string;
+        url: string;
+        username?: string;
+        password?: string;
+        insecure?: boolean;
+      };
+      response: {
+        name: string;
+        url: string;
+        username: string | null;
+        insecure: boolean;
+        createdAt: string;
+      };
+    };
+  };
+  "/replication/targets/{name}": {
+    delete: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/replication/policies": {
+    get: {
+      params: Record<string, never>;
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          name: string;
+          target: string;
+          direction: "push" | "pull";
+          repositories: string[];
+          tags: string[];
+          trigger: "event" | "manual" | "cron";
+          schedule: string | null;
+          options: Record<string, unknown>;
+          enabled: boolean;
+          createdAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        name: string;
+        target: string;
+        direction: "push" | "pull";
+        repositories: string[];
+        tags?: string[];
+        trigger: "event" | "manual" | "cron";
+        schedule?: string;
+        platforms?: string[];
+        referrers?: boolean;
+        deletes?: boolean;
+        enabled?: boolean;
+      };
+      response: {
+        name: string;
+        target: string;
+        direction: "push" | "pull";
+        repositories: string[];
+        tags: string[];
+        trigger: "event" | "manual" | "cron";
+        schedule: string | null;
+        options: Record<string, unknown>;
+        enabled: boolean;
+        createdAt: string;
+      };
+    };
+  };
+  "/replication/policies/{name}": {
+    get: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        name: string;
+        target: string;
+        direction: "push" | "pull";
+        repositories: string[];
+        tags: string[];
+        trigger: "event" | "manual" | "cron";
+        schedule: string | null;
+        options: Record<string, unknown>;
+        enabled: boolean;
+        createdAt: string;
+        runs: {
+          id: number;
+          policy: string;
+          trigger: string;
+          scope: {
+            repository: string;
+            reference: string;
+            deleted?: boolean;
+          } | null;
+          status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+          startedAt: string;
+          finishedAt: string | null;
+          summary: Record<string, unknown> | null;
+          error: string | null;
+          results?: {
+            artifact: string;
+            digest: string | null;
+            status: "copied" | "skipped" | "failed" | "deleted";
+            bytes: number;
+            error: string | null;
+            at: string;
+          }[];
+        }[];
+      };
+    };
+    delete: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/replication/policies/{name}/runs": {
+    post: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+      };
+    };
+  };
+  "/replication/runs/{id}": {
+    get: {
+      params: { id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        policy: string;
+        trigger: string;
+        scope: {
+          repository: string;
+          reference: string;
+          deleted?: boolean;
+        } | null;
+        status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        startedAt: string;
+        finishedAt: string | null;
+        summary: Record<string, unknown> | null;
+        error: string | null;
+        results?: {
+          artifact: string;
+          digest: string | null;
+          status: "copied" | "skipped" | "failed" | "deleted";
+          bytes: number;
+          error: string | null;
+          at: string;
+        }[];
+      };
+    };
+  };
+  "/replication/runs/{id}/cancel": {
+    post: {
+      params: { id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        policy: string;
+        trigger: string;
+        scope: {
+          repository: string;
+          reference: string;
+          deleted?: boolean;
+        } | null;
+        status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        startedAt: string;
+        finishedAt: string | null;
+        summary: Record<string, unknown> | null;
+        error: string | null;
+        results?: {
+          artifact: string;
+          digest: string | null;
+          status: "copied" | "skipped" | "failed" | "deleted";
+          bytes: number;
+          error: string | null;
+          at: string;
+        }[];
+      };
+    };
+  };
 }

@@ -12,6 +12,8 @@ import type { RobotService } from './robots.js';
 import type { SigningApi } from './signing.js';
 import type { TrustPolicyService } from './trust-policies.js';
 import type { UserService } from './users.js';
+import type { WebhookService } from './webhooks.js';
+import type { ReplicationService } from './replication.js';
 
 export interface ApiServices {
   projects: ProjectService;
@@ -28,4 +30,6 @@ export interface ApiServices {
   proxies: ProxyAdminService;
   /** OIDC sign-in for the UI, when `auth.oidc` is configured. */
   oidc?: { signIn: OidcSignIn; groups: GroupSync; label: string; redirectUrl?: string | undefined } | undefined;
+  webhooks: WebhookService;
+  replication: ReplicationService;
 }

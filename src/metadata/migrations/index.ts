@@ -13,6 +13,7 @@ import { dropProjectQuotaColumn } from './0007-project-quota-column.js';
 import { signing } from './0011-signing.js';
 import { proxyCache } from './0008-proxy-cache.js';
 import { identity } from './0012-identity.js';
+import { events } from './0009-events.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -126,5 +127,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0011-signing': signing(dialect),
     '0008-proxy-cache': proxyCache(dialect),
     '0012-identity': identity(dialect),
+    '0009-events': events(dialect),
   };
 }

@@ -13,6 +13,7 @@ import { transact } from './store.js';
 import { isUniqueViolation, SqlLoginFailures, SqlMembers, SqlSessions, SqlTokens, SqlUsers } from './auth-accounts.js';
 import { SqlUsage } from './usage.js';
 import { SqlExternalIdentities, SqlTrustPolicies } from './identity.js';
+import { SqlEvents } from './events.js';
 
 class SqlProjects implements ProjectQueries {
   constructor(private readonly db: Kysely<Database>) {}
@@ -210,8 +211,9 @@ class SqlAuthQueries implements AuthQueries {
   readonly loginFailures: SqlLoginFailures;
   readonly trustPolicies: SqlTrustPolicies;
   readonly externalIdentities: SqlExternalIdentities;
+  readonly events: SqlEvents;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, dialect: Dialect) {
     this.users = new SqlUsers(db);
     this.projects = new SqlProjects(db);
     this.members = new SqlMembers(db);
@@ -223,6 +225,7 @@ class SqlAuthQueries implements AuthQueries {
     this.loginFailures = new SqlLoginFailures(db);
     this.trustPolicies = new SqlTrustPolicies(db);
     this.externalIdentities = new SqlExternalIdentities(db);
+    this.events = new SqlEvents(db, dialect);
   }
 }
 
@@ -231,12 +234,12 @@ export class SqlAuthStore extends SqlAuthQueries implements AuthStore {
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
   ) {
-    super(db);
+    super(db, dialect);
   }
 
   /** The metadata store's one transaction mechanism (sql/store.ts `transact`), serializable unless named. */
   transaction<T>(fn: (tx: AuthQueries) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
-    return transact(this.db, this.dialect, options, (trx) => fn(new SqlAuthQueries(trx)));
+    return transact(this.db, this.dialect, options, (trx) => fn(new SqlAuthQueries(trx, this.dialect)));
   }
 }
 

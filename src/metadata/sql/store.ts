@@ -26,6 +26,9 @@ import { SqlSettings } from './settings.js';
 import { SqlTags } from './tags.js';
 import { SqlUploads } from './uploads.js';
 import { retryAborted } from './retry.js';
+import { SqlEvents } from './events.js';
+import { SqlWebhooks } from './webhooks.js';
+import { SqlReplication } from './replication.js';
 
 /** The query groups over one connection (the pool, or a transaction's). */
 export class SqlQueries implements MetadataQueries {
@@ -46,6 +49,9 @@ export class SqlQueries implements MetadataQueries {
   readonly trash: SqlTrash;
   readonly usage: SqlUsage;
   readonly signing: SqlSigning;
+  readonly events: SqlEvents;
+  readonly webhooks: SqlWebhooks;
+  readonly replication: SqlReplication;
 
   /** `db`: for this store's own modules and white-box tests; not part of the interface. */
   constructor(readonly db: Kysely<Database>, dialect: Dialect) {
@@ -66,6 +72,9 @@ export class SqlQueries implements MetadataQueries {
     this.trash = new SqlTrash(db);
     this.usage = new SqlUsage(db);
     this.signing = new SqlSigning(db);
+    this.events = new SqlEvents(db, dialect);
+    this.webhooks = new SqlWebhooks(db);
+    this.replication = new SqlReplication(db);
   }
 }
 

@@ -18,6 +18,7 @@ import { Lifecycle } from './lifecycle';
 import { Robots } from './robots';
 import { SigningPolicy } from './signatures';
 import { GroupMappings, TrustPolicies } from './identity';
+import { Webhooks } from './webhooks';
 
 const ROLES: Role[] = ['admin', 'maintainer', 'developer', 'guest'];
 
@@ -73,6 +74,7 @@ export function ProjectSettingsPage() {
           <GroupMappings project={name} />
           <Robots project={name} />
           {p.role === 'admin' || p.role === 'maintainer' || user?.admin ? <TrustPolicies project={name} /> : null}
+          <Webhooks project={name} />
           <Lifecycle project={name} />
           <SigningPolicy project={name} />
           {user?.admin ? (
