@@ -6,12 +6,18 @@
  * this file is the one place that sees them all.
  */
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { buildServer } from './http/server.js';
 import { SharedSecrets } from './cluster/shared-secrets.js';
+import { workerExposition } from './cluster/metrics-aggregation.js';
+import { metricsServer } from './http/ops.js';
+import { Metrics } from './ops/metrics.js';
+import { ReadOnlyMode } from './ops/read-only.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobHandlers } from './jobs/kinds.js';
 import { JobWorker } from './jobs/worker.js';
@@ -57,8 +63,12 @@ export interface Berth {
   jobs: JobQueue;
   secrets: SharedSecrets;
   lifecycle: Lifecycle;
-  /** Starts listening on `config.listen`; resolves to the bound address (host:port). */
+  metrics: Metrics;
+  readOnly: ReadOnlyMode;
+  /** Starts listening on `config.listen` (and `metrics.listen`); resolves to the bound address (host:port). */
   listen(): Promise<string>;
+  /** Where `metrics.listen` is bound (host:port), once listening; undefined without one. */
+  metricsAddress(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -113,6 +123,18 @@ async function bootstrapAdmin(users: UserService, logger: Logger): Promise<void>
   }
 }
 
+function hostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
+}
+
+function boundAddress(server: Server, fallback: string): string {
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : fallback;
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 export interface BerthOptions {
   /** Replaces the permission check on /v2 (tests use it to prove every route asks). */
   authorize?: RegistryAuthorizer;
@@ -123,7 +145,13 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const blobs = await openBlobStore(config);
   const changes = await openChangeFeed(config, meta, logger);
   const pulls = new PullRecorder(meta);
-  const cache = new ManifestCache(config.registry.manifestCacheEntries);
+  // Operations: metrics (one registry per process), read-only mode.
+  const metricsOptions = { version: VERSION, collectIntervalMs: config.metrics.collectIntervalSeconds * 1000, logger };
+  const metrics = new Metrics(metricsOptions);
+  metrics.collectFrom(meta, metricsOptions);
+  const readOnly = new ReadOnlyMode(meta.settings, { forced: config.readOnly.enabled, recheckMs: config.readOnly.recheckSeconds * 1000, observe: (on) => metrics.readOnly.set(on ? 1 : 0) });
+  await readOnly.state();
+  const cache = new ManifestCache(config.registry.manifestCacheEntries, (hit) => metrics.manifestCacheLookups.inc({ result: hit ? 'hit' : 'miss' }));
   const jobs = new JobQueue(meta.jobs);
   const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key));
   const registry = {
@@ -132,10 +160,10 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       maxOpenPerRepository: config.registry.maxOpenUploadsPerRepository,
       maxOpenPerOwner: config.registry.maxOpenUploadsPerPrincipal,
       maxAgeMs: config.registry.uploadMaxAgeSeconds * 1000,
-    }),
+    }, (bytes) => metrics.pushedBytes.inc(bytes)),
     manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [] }),
     listing: new ListingService(meta, config.registry),
-    health: new HealthService(meta),
+    health: new HealthService(meta, blobs, { timeoutMs: config.health.timeoutSeconds * 1000, observePing: (s) => metrics.metadataPing.observe(s) }),
     readGates: [],
     limits: { maxManifestBytes: config.registry.maxManifestBytes, uploadIdleMs: config.registry.uploadIdleTimeoutSeconds * 1000 },
   };
@@ -170,7 +198,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     authenticator,
     sessionTtlMs,
     tokens,
+    readOnly,
   };
+
+  // Under `--workers N` a scrape answers with every worker's sum, which the primary collects.
+  const exposition = cluster.isWorker ? await workerExposition(metrics.registry) : () => metrics.exposition();
 
   // HTTP: authentication hooks, /v2, the token endpoint, /api/v1, /ui.
   const httpAuth = { service: a.service, realm: a.realm, autoCreateProjects: a.autoCreateProjects };
@@ -199,7 +231,16 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       },
     ],
     limits,
+    ops: {
+      metrics,
+      health: registry.health,
+      readOnly,
+      exposition,
+      metricsOnMainPort: config.metrics.enabled && config.metrics.listen === null,
+      bearerToken: config.metrics.bearerToken,
+    },
   });
+  let metricsListener: Server | undefined;
 
   // Background jobs: every kind is declared in src/jobs/kinds.ts.
   const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger });
@@ -221,15 +262,25 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     jobs,
     secrets: new SharedSecrets(meta.settings),
     lifecycle,
+    metrics,
+    readOnly,
     async listen() {
-      const i = config.listen.lastIndexOf(':');
-      const host = config.listen.slice(0, i).replace(/^\[|\]$/g, '');
-      const port = Number(config.listen.slice(i + 1));
-      await app.listen({ host, port });
-      const addr = app.server.address();
-      return typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : config.listen;
+      await app.listen(hostPort(config.listen));
+      if (config.metrics.enabled && config.metrics.listen !== null) {
+        const server = metricsServer({ metrics, exposition, bearerToken: config.metrics.bearerToken });
+        const { host, port } = hostPort(config.metrics.listen);
+        await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, host, () => ok()));
+        metricsListener = server;
+        app.log.info({ address: boundAddress(server, config.metrics.listen) }, 'metrics listening');
+      }
+      return boundAddress(app.server, config.listen);
+    },
+    /** Where `metrics.listen` is bound (host:port), once listening; undefined without one. */
+    metricsAddress() {
+      return metricsListener ? boundAddress(metricsListener, '') : undefined;
     },
     async close() {
+      if (metricsListener) await new Promise<void>((ok) => metricsListener!.close(() => ok()));
       await app.close();
       await audit.close();
       await lifecycle.close();

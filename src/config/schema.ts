@@ -129,6 +129,42 @@ const httpSchema = z
   .prefault({})
   .describe('HTTP server: which proxies to believe, and what slow and idle clients may hold.');
 
+const opsSchema = {
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve Prometheus metrics at `GET /metrics`.'),
+      listen: z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port')
+        .nullable()
+        .default(null)
+        .describe('Serve /metrics on this separate address (host:port) instead of the main port, e.g. to keep it off a public listener; null: the main port.'),
+      bearerToken: z.string().min(16).optional().describe('When set, scrapes must send `Authorization: Bearer <token>` (Prometheus `authorization: {credentials: ...}`).'),
+      collectIntervalSeconds: z.number().min(0).default(15).describe('Gauges read from the database (job queue depth, storage per project, last GC run) are re-read at most this often.'),
+    })
+    .prefault({})
+    .describe('Prometheus metrics.'),
+  readOnly: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe('Start read-only: pushes, deletes and management writes are refused (503) while pulls go on; the API switch cannot turn it off.'),
+      recheckSeconds: z.number().min(0).default(1).describe('How often each process re-reads the shared read-only switch (`POST /api/v1/system/read-only`); other nodes follow a change within this time.'),
+    })
+    .prefault({})
+    .describe('Read-only mode.'),
+  health: z
+    .strictObject({
+      timeoutSeconds: z.number().min(0.1).default(3).describe('Deadline of each part of a readiness check (`GET /readyz`: metadata database, migrations, blob store).'),
+    })
+    .prefault({})
+    .describe('Health and readiness checks.'),
+  shutdown: z
+    .strictObject({
+      graceSeconds: z.number().min(0).default(30).describe('On SIGTERM, in-flight requests get this long to finish before their connections are cut (an upload cut there stays resumable from its last durable offset).'),
+    })
+    .prefault({})
+    .describe('Graceful shutdown.'),
+};
+
 export const configSchema = z
   .strictObject({
     listen: z
@@ -191,6 +227,7 @@ export const configSchema = z
     auth: authSchema,
     audit: auditSchema,
     lifecycle: lifecycleSchema,
+    ...opsSchema,
   })
   .describe('Berth configuration');
 

@@ -1,7 +1,8 @@
 /**
  * The HTTP edge: one Fastify instance with request ids, the one error handler, a request log
  * line per response, and the /v2 registry plugin. Further areas (/api, /ui) register here.
- * What slow and idle connections may hold is bounded by connection-limits.ts.
+ * What slow and idle connections may hold is bounded by connection-limits.ts; health, metrics
+ * and the read-only gate are ops.ts.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -10,6 +11,7 @@ import { registryPlugin, type RegistryAuthorizer } from '../registry/routes/inde
 import type { RegistryServices } from '../registry/services.js';
 import { applyConnectionLimits, CHECK_INTERVAL_MS, type ConnectionLimits } from './connection-limits.js';
 import { installErrorHandler } from './error-handler.js';
+import { installOps, type OpsDeps } from './ops.js';
 import { defaultUiRoot, uiPlugin } from './ui.js';
 
 export interface ServerDeps {
@@ -24,6 +26,8 @@ export interface ServerDeps {
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
   /** Timeouts, minimum rates and connection caps (config `server`); Node's defaults without. */
   limits?: ConnectionLimits;
+  /** Health and readiness, metrics and the read-only gate (ops.ts). */
+  ops?: OpsDeps;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -54,6 +58,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
+  if (deps.ops) installOps(app, deps.ops);
   deps.hooks?.(app);
   await app.register(registryPlugin(deps.registry, deps.authorize));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);

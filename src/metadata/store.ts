@@ -168,6 +168,8 @@ export interface SettingQueries {
    * processes and nodes: concurrent callers all get the value of the first one to commit.
    */
   getOrCreate(key: string, value: string): Promise<string>;
+  /** Stores `value` under `key`, replacing any value (last writer wins). */
+  put(key: string, value: string): Promise<void>;
   /** False when the key did not exist. */
   delete(key: string): Promise<boolean>;
 }
@@ -222,6 +224,11 @@ export interface JobQueries {
   list(filter: { status?: JobStatus | undefined; kind?: string | undefined; after?: number | undefined; limit: number }): Promise<JobRecord[]>;
   /** False when the job did not exist. */
   delete(id: number): Promise<boolean>;
+  /**
+   * Queued and running jobs per kind, with the creation time of the oldest queued one
+   * (undefined when none is queued), for metrics. Kinds with neither are left out.
+   */
+  depth(): Promise<{ kind: string; queued: number; running: number; oldestQueuedAt: number | undefined }[]>;
 }
 
 export interface MetadataQueries {
@@ -286,5 +293,7 @@ export interface MetadataStore extends MetadataQueries {
   migrate(): Promise<void>;
   /** Resolves when the database answers a trivial query; throws its connection error otherwise (health checks). */
   ping(): Promise<void>;
+  /** Names of the migrations this version knows that the database has not applied (readiness). */
+  pendingMigrations(): Promise<string[]>;
   close(): Promise<void>;
 }

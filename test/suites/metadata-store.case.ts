@@ -298,8 +298,31 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       assert.equal(new Set(values).size, 1);
       assert.equal(await s.settings.get('k'), values[0]);
       assert.equal(await s.settings.getOrCreate('k', 'other'), values[0]);
+      await s.settings.put('k', 'replaced');
+      assert.equal(await s.settings.get('k'), 'replaced');
+      await s.settings.put('k', 'again');
+      assert.equal(await s.settings.getOrCreate('k', 'other'), 'again');
       assert.equal(await s.settings.delete('k'), true);
       assert.equal(await s.settings.delete('k'), false);
+      await s.settings.put('k2', 'new');
+      assert.equal(await s.settings.get('k2'), 'new');
+      assert.equal(await s.settings.delete('k2'), true);
+    });
+
+    it('reports job depth per kind and applied migrations', async () => {
+      assert.deepEqual(await s.pendingMigrations(), []);
+      const a = await enqueue({ kind: 'depth.a', payload: null, maxAttempts: 1, runAt: 0 }, 500);
+      const b = await enqueue({ kind: 'depth.a', payload: null, maxAttempts: 1, runAt: 0 }, 300);
+      const c = await enqueue({ kind: 'depth.b', payload: null, maxAttempts: 1, runAt: 0 }, 700);
+      const [claimed] = await s.jobs.claim('w', ['depth.b'], 1, 10_000, 800);
+      assert.equal(claimed?.id, c);
+      const depth = (await s.jobs.depth()).filter((d) => d.kind.startsWith('depth.'));
+      assert.deepEqual(depth, [
+        { kind: 'depth.a', queued: 2, running: 0, oldestQueuedAt: 300 },
+        { kind: 'depth.b', queued: 0, running: 1, oldestQueuedAt: undefined },
+      ]);
+      for (const id of [a!, b!, c!]) await s.jobs.delete(id);
+      assert.deepEqual((await s.jobs.depth()).filter((d) => d.kind.startsWith('depth.')), []);
     });
 
     it('queues, claims, completes and retries jobs', async () => {

@@ -3,6 +3,7 @@ import type { AuditLog } from '../../audit/audit-log.js';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { TokenIssuer } from '../../auth/token-issuer.js';
 import type { Lifecycle } from '../../lifecycle/services.js';
+import type { ReadOnlyMode } from '../../ops/read-only.js';
 import type { ProjectService } from './projects.js';
 import type { RepositoryService } from './repositories.js';
 import type { RobotService } from './robots.js';
@@ -18,4 +19,5 @@ export interface ApiServices {
   authenticator: Authenticator;
   sessionTtlMs: number;
   tokens: TokenIssuer;
+  readOnly: ReadOnlyMode;
 }

@@ -120,10 +120,18 @@ export class SqlMetadataStore extends SqlQueries implements MetadataStore {
     return transact(this.db, this.dialect, options, (trx) => fn(new SqlQueries(trx, this.dialect)));
   }
 
-  async migrate(): Promise<void> {
+  private migrator(): Migrator {
     const all = migrations(this.dialect);
     const provider: MigrationProvider = { getMigrations: async (): Promise<Record<string, Migration>> => all };
-    const migrator = new Migrator({ db: this.db, provider, migrationTableName: 'berth_migrations', migrationLockTableName: 'berth_migrations_lock' });
+    return new Migrator({ db: this.db, provider, migrationTableName: 'berth_migrations', migrationLockTableName: 'berth_migrations_lock' });
+  }
+
+  async pendingMigrations(): Promise<string[]> {
+    return (await this.migrator().getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = this.migrator();
     const result = await this.withMigrationLock(() => migrator.migrateToLatest());
     if (result.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
   }

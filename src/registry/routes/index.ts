@@ -74,6 +74,7 @@ export function registryPlugin(services: RegistryServices, authorize: RegistryAu
       if ('allowed' in match) {
         throw new OciError('UNSUPPORTED', { reason: `method ${request.method} is not allowed here` }, { status: 405, headers: { Allow: match.allowed.join(', ') } });
       }
+      request.registryRoute = match.route;
       await authorize.authorize(request, reply, match.route.action, match.repo);
       const may = (action: 'pull' | 'push' | 'delete', repo: string) => authorize.may(request, action, repo);
       const listable = (repo: string) => authorize.listable(request, repo);
