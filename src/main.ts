@@ -202,7 +202,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   };
 
   // Under `--workers N` a scrape answers with every worker's sum, which the primary collects.
-  const exposition = cluster.isWorker ? await workerExposition(metrics.registry) : () => metrics.exposition();
+  const exposition = cluster.isWorker ? workerExposition(metrics.registry) : () => metrics.exposition();
 
   // HTTP: authentication hooks, /v2, the token endpoint, /api/v1, /ui.
   const httpAuth = { service: a.service, realm: a.realm, autoCreateProjects: a.autoCreateProjects };
