@@ -8,10 +8,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { OciError } from '../errors/oci.js';
-import { ProblemError } from '../errors/problem.js';
 import type { Metrics } from '../ops/metrics.js';
-import { isWriteRequest, readOnlyMessage, type ReadOnlyMode } from '../ops/read-only.js';
+import { isWriteRequest, readOnlyRefusal, type ReadOnlyMode } from '../ops/read-only.js';
 import type { HealthService } from '../registry/health.js';
 import { routeTemplate } from '../registry/routes/route.js';
 
@@ -60,9 +58,7 @@ export function installOps(app: FastifyInstance, deps: OpsDeps): void {
     if (!isWriteRequest(request.method, url)) return;
     const state = await deps.readOnly.state();
     if (!state.enabled) return;
-    const message = readOnlyMessage(state);
-    if (isV2(url)) throw new OciError('UNAVAILABLE', { reason: message, readOnly: true }, { message: `service unavailable: ${message}` });
-    throw new ProblemError('UNAVAILABLE', message, { readOnly: true });
+    throw readOnlyRefusal(state, isV2(url));
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -14,6 +14,8 @@
  * Which requests count as writes is `isWriteRequest`, one pure rule the HTTP edge applies to
  * every request before any handler runs.
  */
+import { OciError } from '../errors/oci.js';
+import { ProblemError } from '../errors/problem.js';
 import type { SettingQueries } from '../metadata/store.js';
 
 const KEY = 'system:read-only';
@@ -111,4 +113,17 @@ export function isWriteRequest(method: string, url: string): boolean {
 /** The sentence refused clients read. */
 export function readOnlyMessage(state: ReadOnlyState): string {
   return `the registry is in read-only mode${state.reason ? ` (${state.reason})` : ''}: pulls work, pushes, deletes and changes are refused until an administrator turns it off`;
+}
+
+/** The refusal of a write: OCI UNAVAILABLE (503) on /v2, the UNAVAILABLE problem elsewhere. */
+export function readOnlyRefusal(state: ReadOnlyState, v2: boolean): OciError | ProblemError {
+  const message = readOnlyMessage(state);
+  return v2 ? new OciError('UNAVAILABLE', { reason: message, readOnly: true }, { message: `service unavailable: ${message}` }) : new ProblemError('UNAVAILABLE', message, { readOnly: true });
+}
+
+/** A refusal made by read-only mode: an answer working as intended, not a server failure to log as one. */
+export function isReadOnlyRefusal(err: unknown): boolean {
+  if (err instanceof OciError) return (err.detail as { readOnly?: unknown } | null)?.readOnly === true;
+  if (err instanceof ProblemError) return err.extra.readOnly === true;
+  return false;
 }
