@@ -9,6 +9,7 @@
  * Every implementation passes the contract suites in test/suites/metadata-store.case.ts,
  * gc-store.case.ts and lifecycle-store.case.ts.
  */
+import type { ScrubQueries } from './ops-store.js';
 import type { Digest, RepoName, Reference, Tag } from '../domain/names.js';
 import type { FenceQueries, GcQueries, GcRunQueries, GcSweepQueries } from './gc-store.js';
 import type { LeaseQueries, LifecycleSettingsQueries, RetentionQueries, TrashQueries, UsageQueries } from './lifecycle-store.js';
@@ -257,6 +258,8 @@ export interface MetadataQueries {
   readonly trash: TrashQueries;
   /** Usage figures recounted from the reference graph. */
   readonly usage: UsageQueries;
+  /** Pages over blobs and manifests for scrub (ops-store.ts). */
+  readonly scrub: ScrubQueries;
 }
 
 /**

@@ -24,6 +24,7 @@ import { SqlJobs } from './jobs.js';
 import { SqlSettings } from './settings.js';
 import { SqlTags } from './tags.js';
 import { SqlUploads } from './uploads.js';
+import { SqlScrub } from './scrub.js';
 import { retryAborted } from './retry.js';
 
 /** The query groups over one connection (the pool, or a transaction's). */
@@ -44,6 +45,7 @@ export class SqlQueries implements MetadataQueries {
   readonly retention: SqlRetention;
   readonly trash: SqlTrash;
   readonly usage: SqlUsage;
+  readonly scrub: SqlScrub;
 
   /** `db`: for this store's own modules and white-box tests; not part of the interface. */
   constructor(readonly db: Kysely<Database>, dialect: Dialect) {
@@ -63,6 +65,7 @@ export class SqlQueries implements MetadataQueries {
     this.retention = new SqlRetention(db);
     this.trash = new SqlTrash(db);
     this.usage = new SqlUsage(db);
+    this.scrub = new SqlScrub(db);
   }
 }
 
