@@ -18,6 +18,8 @@ import { workerExposition } from './cluster/metrics-aggregation.js';
 import { metricsServer } from './http/ops.js';
 import { Metrics } from './ops/metrics.js';
 import { ReadOnlyMode } from './ops/read-only.js';
+import { ScrubService } from './ops/scrub.js';
+import { scheduleScrub } from './ops/scrub-schedule.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobHandlers } from './jobs/kinds.js';
 import { JobWorker } from './jobs/worker.js';
@@ -65,6 +67,7 @@ export interface Berth {
   lifecycle: Lifecycle;
   metrics: Metrics;
   readOnly: ReadOnlyMode;
+  scrub: ScrubService;
   /** Starts listening on `config.listen` (and `metrics.listen`); resolves to the bound address (host:port). */
   listen(): Promise<string>;
   /** Where `metrics.listen` is bound (host:port), once listening; undefined without one. */
@@ -103,6 +106,14 @@ export async function openChangeFeed(config: Config, meta: SqlMetadataStore, log
 export async function openBlobStore(config: Config): Promise<BlobStore> {
   if (config.storage.driver === 's3') return (await import('./storage/s3/s3-blob-store.js')).S3BlobStore.open(config.storage.s3);
   return FsBlobStore.open(resolve(config.storage.filesystem.root ?? `${config.dataDir}/storage`));
+}
+
+/** Scrub over the configured stores, quarantining into `scrub.quarantineDir`. */
+export function createScrub(config: Config, meta: MetadataStore, blobs: BlobStore, metrics?: Metrics): ScrubService {
+  return new ScrubService(meta, blobs, {
+    quarantineDir: resolve(config.scrub.quarantineDir ?? `${config.dataDir}/quarantine`),
+    ...(metrics ? { observe: { verified: (n: number) => metrics.scrubbedBytes.inc(n), problem: (kind: string) => metrics.scrubProblems.inc({ kind }) } } : {}),
+  });
 }
 
 export function createLogger(config: Config): Logger {
@@ -243,7 +254,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   let metricsListener: Server | undefined;
 
   // Background jobs: every kind is declared in src/jobs/kinds.ts.
-  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger });
+  const scrub = createScrub(config, meta, blobs, metrics);
+  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger, scrub });
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,
@@ -253,6 +265,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   });
   const working = config.jobs.enabled ? worker.run(stopJobs.signal) : Promise.resolve();
   if (config.lifecycle.schedulerEnabled) await lifecycle.scheduler.start();
+  const stopScrubSchedule = config.lifecycle.schedulerEnabled ? scheduleScrub(config.scrub.schedule, config.scrub.rateMBps * 1e6, (kind, payload, key) => jobs.offer(kind, payload, key), logger) : () => {};
 
   return {
     app,
@@ -264,6 +277,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     lifecycle,
     metrics,
     readOnly,
+    scrub,
     async listen() {
       await app.listen(hostPort(config.listen));
       if (config.metrics.enabled && config.metrics.listen !== null) {
@@ -280,6 +294,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       return metricsListener ? boundAddress(metricsListener, '') : undefined;
     },
     async close() {
+      stopScrubSchedule();
       if (metricsListener) await new Promise<void>((ok) => metricsListener!.close(() => ok()));
       await app.close();
       await audit.close();

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerManagementCommands } from './commands/manage.js';
 import { registerLifecycleCommands } from './lifecycle.js';
+import { registerOpsCommands } from './ops.js';
 import { serve, type ServeOptions } from './serve.js';
 
 // Only commander and the command table load at start; each command imports what it needs when
@@ -71,6 +72,7 @@ configCmd
 
 registerManagementCommands(program);
 registerLifecycleCommands(program);
+registerOpsCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -157,6 +157,14 @@ const opsSchema = {
     })
     .prefault({})
     .describe('Health and readiness checks.'),
+  scrub: z
+    .strictObject({
+      schedule: z.string().nullable().default(null).describe('Cron expression (5 or 6 fields) for a scheduled scrub of every blob and manifest (a `scrub.run` job any node runs); null: only `berth scrub` runs one.'),
+      rateMBps: z.number().min(0).default(50).describe('Scheduled scrubs hash at most this many MB (10^6 bytes) per second, sparing the disks serving pulls (0: no limit).'),
+      quarantineDir: z.string().optional().describe('Folder that receives the bytes of corrupt blobs scrub takes out of service. Default: <dataDir>/quarantine.'),
+    })
+    .prefault({})
+    .describe('Scrub: re-hash stored content, report and quarantine damage.'),
   shutdown: z
     .strictObject({
       graceSeconds: z.number().min(0).default(30).describe('On SIGTERM, in-flight requests get this long to finish before their connections are cut (an upload cut there stays resumable from its last durable offset).'),

@@ -13,6 +13,8 @@ import { z } from 'zod';
 import type { GcRuns } from '../lifecycle/gc-runs.js';
 import type { Leases } from '../lifecycle/lease.js';
 import type { RetentionService } from '../lifecycle/retention.js';
+import type { ScrubService } from '../ops/scrub.js';
+import type { RepoName } from '../domain/names.js';
 import type { JobContext, JobHandler } from './worker.js';
 
 /** The services job handlers call, handed in by the composition root. */
@@ -21,6 +23,7 @@ export interface JobServices {
   retention: RetentionService;
   leases: Leases;
   logger: Logger;
+  scrub: ScrubService;
 }
 
 interface JobKind<P extends z.ZodTypeAny> {
@@ -47,6 +50,21 @@ export const JOB_KINDS = {
     async run(s, { project }) {
       const r = await s.leases.with(`retention:${project}`, 600_000, () => s.retention.run(project, { dryRun: false, trigger: 'schedule' }));
       if (r) s.logger.info({ project, run: r.value.runId, removed: r.value.tags.length }, 'scheduled retention run finished');
+    },
+  }),
+  'scrub.run': kind({
+    description: 'A scrub of stored content (scrub.schedule): re-hash blobs and manifests, quarantine corrupt blobs, log what it found.',
+    payload: z.strictObject({ repository: z.string().min(1).optional(), rateBytesPerSecond: z.number().min(0).optional() }),
+    async run(s, { repository, rateBytesPerSecond }, ctx) {
+      // One run at a time across nodes; a run that loses its lease resumes from its saved position.
+      const r = await s.leases.with(`scrub:${repository ?? '*'}`, 600_000, () =>
+        s.scrub.run({ repository: repository as RepoName | undefined, rateBytesPerSecond, signal: ctx.signal }),
+      );
+      if (!r) return s.logger.info({ repository }, 'scrub already running elsewhere');
+      const report = r.value;
+      const fields = { repository, blobs: report.blobs, manifests: report.manifests, problems: report.problems, complete: report.complete };
+      if (report.problems.length > 0) s.logger.error(fields, 'scrub found damaged or missing content');
+      else s.logger.info(fields, 'scrub finished: no problems');
     },
   }),
 };

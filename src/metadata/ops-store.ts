@@ -17,6 +17,8 @@ export interface ScrubQueries {
    * with their stored bytes; with `repository`, only that repository's.
    */
   manifests(page: { after?: { repository: string; digest: Digest } | undefined; limit: number; repository?: RepoName | undefined }): Promise<{ repository: RepoName; digest: Digest; content: Buffer }[]>;
+  /** How many blob rows `blobs` pages over, and their total size (progress bars). */
+  blobTotals(repository?: RepoName): Promise<{ blobs: number; bytes: number }>;
   /** The repository-and-manifest pairs whose manifests reference `digest` as a blob (config or layer), at most `limit`. */
   referencedBy(digest: Digest, limit: number): Promise<{ repository: RepoName; manifest: Digest }[]>;
 }

@@ -326,6 +326,8 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       assert.deepEqual([...first, ...rest].map((b) => b.digest), all);
       assert.deepEqual(await s.scrub.blobs({ after: all.at(-1), limit: 3 }), []);
       assert.equal(first.find((b) => b.digest === ref)?.size, 4);
+      assert.deepEqual(await s.scrub.blobTotals(), { blobs: 4, bytes: 3 + 3 + 3 + 4 });
+      assert.deepEqual(await s.scrub.blobTotals(repo('scrub/a')), { blobs: 2, bytes: 6 });
       assert.deepEqual((await s.scrub.blobs({ limit: 10, repository: repo('scrub/b') })).map((b) => b.digest), sorted([b1!, ref, a1!]));
       assert.deepEqual((await s.scrub.blobs({ limit: 10, repository: repo('scrub/a') })).map((b) => b.digest), sorted([a1!, a2!]));
       const ms = await s.scrub.manifests({ limit: 1 });

@@ -7,6 +7,21 @@ import type { Database } from '../tables.js';
 export class SqlScrub implements ScrubQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
+  async blobTotals(repository?: RepoName): Promise<{ blobs: number; bytes: number }> {
+    let n = 0;
+    let bytes = 0;
+    // Paged like `blobs` (the same filter), so the figures match what a run visits.
+    for (let after: Digest | undefined; ; ) {
+      const page = await this.blobs({ after, limit: 5000, repository });
+      for (const b of page) {
+        n++;
+        bytes += b.size;
+      }
+      if (page.length < 5000) return { blobs: n, bytes };
+      after = page.at(-1)!.digest;
+    }
+  }
+
   async blobs(page: { after?: Digest | undefined; limit: number; repository?: RepoName | undefined }): Promise<{ digest: Digest; size: number }[]> {
     let q = this.db.selectFrom('blobs as b').select(['b.digest', 'b.size']);
     if (page.after !== undefined) q = q.where('b.digest', '>', page.after);

@@ -1,0 +1,112 @@
+/**
+ * Operator commands over the stores of a data folder or configuration: `berth scrub` (and, as
+ * they land, backup and image-layout export/import). They open the stores directly, so they
+ * need `--data-dir` or `--config` (or BERTH_CONFIG / BERTH_DATA_DIR) and refuse a folder that
+ * holds no Berth database rather than create an empty one; a server may keep running.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { Config } from '../config/schema.js';
+import type { ScrubReport } from '../ops/scrub.js';
+import { formatBytes } from './client.js';
+
+interface StoreOpts {
+  config?: string;
+  dataDir?: string;
+}
+
+/** The configuration these commands act on; throws with the reason when it names no registry. */
+async function storesConfig(opts: StoreOpts): Promise<Config> {
+  const file = opts.config ?? process.env.BERTH_CONFIG;
+  if (file === undefined && opts.dataDir === undefined && process.env.BERTH_DATA_DIR === undefined) {
+    throw new Error('name the registry with --data-dir DIR or --config FILE (or BERTH_DATA_DIR / BERTH_CONFIG)');
+  }
+  const { loadConfig } = await import('../config/load.js');
+  const config = loadConfig({ file, overrides: opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {} });
+  if (config.metadata.driver === 'sqlite') {
+    const db = resolve(config.metadata.sqlite.path ?? `${config.dataDir}/berth.db`);
+    if (!existsSync(db)) throw new Error(`no Berth database at ${db}: is ${resolve(config.dataDir)} the data folder of a registry? (nothing was created)`);
+  }
+  return config;
+}
+
+function parseRate(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--rate must be a positive number of MB per second, not ${JSON.stringify(raw)}`);
+  return n * 1e6;
+}
+
+function formatScrub(r: ScrubReport): string {
+  const lines = [
+    `scrub ${r.complete ? 'finished' : 'stopped (its position is saved; run again to continue)'}${r.repository ? ` for ${r.repository}` : ''}${r.resumedAfter ? ` (resumed after ${r.resumedAfter})` : ''}:`,
+    `  ${r.blobs.checked} blobs (${formatBytes(r.blobs.bytes)}) and ${r.manifests.checked} manifests checked`,
+  ];
+  if (r.problems.length === 0) lines.push('  no problems found');
+  for (const p of r.problems) {
+    lines.push(`  ${p.kind.toUpperCase()} ${p.repository ? `${p.repository}@` : ''}${p.digest}: ${p.detail}`);
+    if (p.quarantinedTo) lines.push(`    bytes moved to ${p.quarantinedTo}`);
+    for (const ref of p.referencedBy ?? []) lines.push(`    used by ${ref.repository}@${ref.manifest}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function registerOpsCommands(program: Command): void {
+  program
+    .command('scrub')
+    .description('re-hash every stored blob and manifest, report corrupt or missing content, and quarantine corrupt blobs (servers may keep running; exit status 2 when problems were found)')
+    .option('--repository <name>', 'only the blobs and manifests of this repository')
+    .option('--rate <MB/s>', 'hash at most this many MB (10^6 bytes) per second')
+    .option('--restart', 'start from the beginning instead of where an interrupted scrub stopped')
+    .option('--json', 'print the report as JSON')
+    .option('-c, --config <file>', 'YAML configuration file (default: $BERTH_CONFIG)')
+    .option('-d, --data-dir <dir>', 'folder for the embedded database and blobs')
+    .action(async (opts: StoreOpts & { repository?: string; rate?: string; restart?: boolean; json?: boolean }) => {
+      const rate = parseRate(opts.rate);
+      const { parseRepoName } = await import('../domain/names.js');
+      let repository;
+      try {
+        repository = opts.repository === undefined ? undefined : parseRepoName(opts.repository);
+      } catch {
+        throw new Error(`--repository: ${JSON.stringify(opts.repository)} is not a valid repository name`);
+      }
+      const config = await storesConfig(opts);
+      const { openBlobStore, openMetadata, createScrub } = await import('../main.js');
+      const meta = await openMetadata(config);
+      const blobs = await openBlobStore(config);
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+      const { SingleBar, Presets } = await import('cli-progress');
+      const bar =
+        !opts.json && process.stderr.isTTY
+          ? new SingleBar({ format: ' {phase} [{bar}] {percentage}% | {value}/{total} blobs | {done} of {size} | {manifests} manifests', stream: process.stderr, hideCursor: true }, Presets.shades_classic)
+          : undefined;
+      let report: ScrubReport;
+      try {
+        let started = false;
+        report = await createScrub(config, meta, blobs).run({
+          repository,
+          rateBytesPerSecond: rate,
+          restart: opts.restart ?? false,
+          signal: stop.signal,
+          onProgress: (p) => {
+            if (!bar) return;
+            const payload = { phase: p.phase.padEnd(9), done: formatBytes(p.bytes), size: formatBytes(p.totalBytes), manifests: p.manifests };
+            if (!started) {
+              bar.start(Math.max(p.totalBlobs, 1), p.blobs, payload);
+              started = true;
+            } else bar.update(p.blobs, payload);
+          },
+        });
+      } finally {
+        bar?.stop();
+        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+        await blobs.close();
+        await meta.close();
+      }
+      process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatScrub(report));
+      if (report.problems.length > 0) process.exitCode = 2;
+    });
+}
