@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerManagementCommands } from './commands/manage.js';
 import { registerLifecycleCommands } from './lifecycle.js';
-import { registerOpsCommands } from './ops.js';
+import { registerBackupCommand, registerOpsCommands } from './ops.js';
 import { serve, type ServeOptions } from './serve.js';
 
 // Only commander and the command table load at start; each command imports what it needs when
@@ -73,6 +73,7 @@ configCmd
 registerManagementCommands(program);
 registerLifecycleCommands(program);
 registerOpsCommands(program);
+registerBackupCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -110,3 +110,69 @@ export function registerOpsCommands(program: Command): void {
       if (report.problems.length > 0) process.exitCode = 2;
     });
 }
+
+/** The embedded default's files, or an error naming what to do instead on PostgreSQL or S3. */
+function embeddedPaths(config: Config): { database: string; storageRoot: string; dataDir: string } {
+  if (config.metadata.driver !== 'sqlite' || config.storage.driver !== 'filesystem') {
+    throw new Error('berth backup and restore cover the embedded default (SQLite + filesystem); on PostgreSQL use pg_dump, on S3 bucket versioning or replication (README: Backup and restore)');
+  }
+  return {
+    database: resolve(config.metadata.sqlite.path ?? `${config.dataDir}/berth.db`),
+    storageRoot: resolve(config.storage.filesystem.root ?? `${config.dataDir}/storage`),
+    dataDir: resolve(config.dataDir),
+  };
+}
+
+/** How long `berth backup` waits for a running garbage collection to finish. */
+const GC_WAIT_MS = 120_000;
+
+export function registerBackupCommand(program: Command): void {
+  program
+    .command('backup')
+    .description('write a consistent copy of the embedded registry (database snapshot + its blobs) into a new folder while the server keeps running')
+    .requiredOption('--to <dir>', 'new or empty folder receiving the backup')
+    .option('--copy', 'copy blob files instead of hard-linking them (another disk, or no hard links)')
+    .option('--json', 'print the report as JSON')
+    .option('-c, --config <file>', 'YAML configuration file (default: $BERTH_CONFIG)')
+    .option('-d, --data-dir <dir>', 'folder for the embedded database and blobs')
+    .action(async (opts: StoreOpts & { to: string; copy?: boolean; json?: boolean }) => {
+      const config = await storesConfig(opts);
+      const paths = embeddedPaths(config);
+      const { openMetadata } = await import('../main.js');
+      const { Leases } = await import('../lifecycle/lease.js');
+      const { backup } = await import('../ops/backup.js');
+      const meta = await openMetadata(config);
+      const leases = new Leases(meta);
+      // Garbage collection is the one thing that deletes bytes of recorded blobs: hold it off.
+      const holdGc = async <T>(fn: () => Promise<T>): Promise<T> => {
+        const deadline = Date.now() + GC_WAIT_MS;
+        for (;;) {
+          const r = await leases.with('gc', 300_000, fn);
+          if (r) return r.value;
+          if (Date.now() > deadline) throw new Error('a garbage collection has been running for over two minutes; try the backup again when it has finished');
+          await new Promise((ok) => setTimeout(ok, 1000));
+        }
+      };
+      try {
+        const report = await backup(paths, resolve(opts.to), { copy: opts.copy ?? false, holdGc });
+        if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        else {
+          process.stdout.write(`backup written to ${report.to}: ${report.blobs} blobs (${formatBytes(report.bytes)}; ${report.linked} hard-linked, ${report.copied} copied) and the database as of ${report.createdAt}\n`);
+          if (report.missing.length > 0) process.stdout.write(`  ${report.missing.length} blob(s) recorded without bytes in storage (run berth scrub): ${report.missing.join(', ')}\n`);
+        }
+      } finally {
+        await meta.close();
+      }
+    });
+}
+
+/** `berth restore --from DIR`: a backup into an empty data folder. */
+export async function restoreBackup(opts: StoreOpts & { from: string; copy?: boolean }): Promise<void> {
+  const file = opts.config ?? process.env.BERTH_CONFIG;
+  if (file === undefined && opts.dataDir === undefined && process.env.BERTH_DATA_DIR === undefined) throw new Error('name the empty data folder to restore into with --data-dir DIR (or --config FILE)');
+  const { loadConfig } = await import('../config/load.js');
+  const config = loadConfig({ file, overrides: opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {} });
+  const { restore } = await import('../ops/backup.js');
+  const r = await restore(resolve(opts.from), embeddedPaths(config), { copy: opts.copy ?? false });
+  process.stdout.write(`restored ${r.blobs} blobs (${r.linked} hard-linked, ${r.copied} copied) and the database into ${r.dataDir}; start it with berth serve --data-dir ${r.dataDir}\n`);
+}
