@@ -2,9 +2,10 @@
  * Every Prometheus metric Berth exposes is declared here, in one registry per server process
  * (no module singleton: main.ts builds one and hands it to whoever counts). Names follow
  * `berth_<area>_<name>_<unit>`. To add a metric, declare it in `Metrics` below (a counter or
- * histogram that code updates) or in `collectors` (a gauge read from the stores at scrape time),
+ * histogram that code updates) or in `collectFrom` (a gauge read from the stores at scrape time),
  * then update it where the event happens; the exposition, the `--workers` aggregation and the
- * Grafana dashboard (ops/grafana-dashboard.json) need nothing else.
+ * Grafana dashboard (docs/grafana/berth-dashboard.json) need nothing else (add a panel there for a
+ * metric worth watching; test/ops/metrics.test.ts checks that every name it uses exists).
  *
  * Under `--workers N` each worker keeps its own registry; the primary asks every worker for its
  * values and sums them (src/cluster/metrics-aggregation.ts). Counters and histograms add up;

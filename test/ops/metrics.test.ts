@@ -9,14 +9,17 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startBerth, type TestBerth } from '../helpers/berth.js';
 import { freePort, startBerthProcess } from '../helpers/node-process.js';
 import { pushImage, randomBlob, sha256 } from '../helpers/oci.js';
 import { missingTools } from '../helpers/tools.js';
+
+const DASHBOARD = fileURLToPath(new URL('../../../docs/grafana/berth-dashboard.json', import.meta.url));
 
 /** The value of one sample line (`name{labels} value`), or undefined when absent. */
 function sample(text: string, series: string): number | undefined {
@@ -114,6 +117,17 @@ describe('metrics', { skip: missingTools('prometheus', 'promtool') }, () => {
         await new Promise((r) => setTimeout(r, 250));
       }
       assert.ok(rate > 0, `PromQL request rate of manifest PUTs is positive (got ${rate}); prometheus output:\n${out}`);
+
+      // Every query of the Grafana dashboard is valid PromQL over metrics Berth exposes.
+      const dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+      const exposed = new Set([...(await (await fetch(`${b.url}/metrics`)).text()).matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap((m) => (m[2] === 'histogram' ? [`${m[1]}_bucket`, `${m[1]}_sum`, `${m[1]}_count`] : [m[1]!])));
+      for (const panel of dashboard.panels) {
+        for (const t of panel.targets) {
+          for (const name of t.expr.match(/berth_[a-z0-9_]+/g) ?? []) assert.ok(exposed.has(name), `dashboard panel "${panel.title}" uses ${name}, which Berth does not expose`);
+          const r = await fetch(`${`http://127.0.0.1:${port}`}/api/v1/query?query=${encodeURIComponent(t.expr.replaceAll('$__rate_interval', '10s').replaceAll('$job', '.*'))}`);
+          assert.equal(r.status, 200, `dashboard panel "${panel.title}": ${t.expr}: ${await r.text()}`);
+        }
+      }
     } finally {
       if (prom && prom.exitCode === null) {
         prom.kill('SIGTERM');
