@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerManagementCommands } from './commands/manage.js';
 import { registerLifecycleCommands } from './lifecycle.js';
-import { registerBackupCommand, registerOpsCommands } from './ops.js';
+import { registerBackupCommand, registerLayoutCommands, registerOpsCommands } from './ops.js';
 import { serve, type ServeOptions } from './serve.js';
 
 // Only commander and the command table load at start; each command imports what it needs when
@@ -74,6 +74,7 @@ registerManagementCommands(program);
 registerLifecycleCommands(program);
 registerOpsCommands(program);
 registerBackupCommand(program);
+registerLayoutCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -176,3 +176,59 @@ export async function restoreBackup(opts: StoreOpts & { from: string; copy?: boo
   const r = await restore(resolve(opts.from), embeddedPaths(config), { copy: opts.copy ?? false });
   process.stdout.write(`restored ${r.blobs} blobs (${r.linked} hard-linked, ${r.copied} copied) and the database into ${r.dataDir}; start it with berth serve --data-dir ${r.dataDir}\n`);
 }
+
+/** Which registry export/import talk to: `--registry`, else the server `berth login` saved (with its token). */
+async function registryTarget(registry: string | undefined): Promise<{ url: string; authorization?: string }> {
+  const { savedLogin, serverUrl } = await import('./client.js');
+  const login = savedLogin();
+  if (registry !== undefined) {
+    const url = serverUrl(registry);
+    return login && login.url === url ? { url, authorization: `Basic ${Buffer.from(`${login.user}:${login.token}`).toString('base64')}` } : { url };
+  }
+  if (!login) throw new Error('name the registry with --registry <host:port>, or run `berth login <host:port>` first');
+  return { url: login.url, authorization: `Basic ${Buffer.from(`${login.user}:${login.token}`).toString('base64')}` };
+}
+
+function splitReference(ref: string): { repository: string; tag: string | undefined } {
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  return colon > slash ? { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { repository: ref, tag: undefined };
+}
+
+export function registerLayoutCommands(program: Command): void {
+  program
+    .command('export <repository[:tag]>')
+    .description('write an image (one tag, or every tag) with all its platforms and referrers as an OCI image layout folder, or a .tar of one')
+    .requiredOption('--to <dir|file.tar>', 'new layout folder, or a path ending in .tar')
+    .option('--registry <host:port>', 'registry to read from (default: the server `berth login` saved)')
+    .option('--json', 'print the report as JSON')
+    .action(async (ref: string, opts: { to: string; registry?: string; json?: boolean }) => {
+      const { parseRepoName } = await import('../domain/names.js');
+      const { repository, tag } = splitReference(ref);
+      try {
+        parseRepoName(repository);
+      } catch {
+        throw new Error(`${JSON.stringify(repository)} is not a valid repository name`);
+      }
+      const { exportLayout } = await import('../ops/layout.js');
+      const r = await exportLayout(await registryTarget(opts.registry), repository, tag, resolve(opts.to));
+      process.stdout.write(opts.json ? JSON.stringify(r, null, 2) + '\n' : `exported ${repository} (${r.tags.join(', ')}): ${r.manifests} manifests, ${r.blobs} blobs, ${r.referrers} referrers, ${formatBytes(r.bytes)} to ${resolve(opts.to)}\n`);
+    });
+
+  program
+    .command('import <layout> <repository>')
+    .description('push every image of an OCI image layout (folder or .tar) into a repository, keeping every digest')
+    .option('--registry <host:port>', 'registry to push to (default: the server `berth login` saved)')
+    .option('--json', 'print the report as JSON')
+    .action(async (layout: string, repository: string, opts: { registry?: string; json?: boolean }) => {
+      const { parseRepoName } = await import('../domain/names.js');
+      try {
+        parseRepoName(repository);
+      } catch {
+        throw new Error(`${JSON.stringify(repository)} is not a valid repository name`);
+      }
+      const { importLayout } = await import('../ops/layout.js');
+      const r = await importLayout(await registryTarget(opts.registry), resolve(layout), repository);
+      process.stdout.write(opts.json ? JSON.stringify(r, null, 2) + '\n' : `imported into ${repository} (${r.tags.join(', ') || 'no tags'}): ${r.manifests} manifests, ${r.blobs} blobs pushed (${formatBytes(r.bytes)}), ${r.referrers} referrers\n`);
+    });
+}
