@@ -7,6 +7,7 @@
  */
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -72,6 +73,8 @@ export interface Berth {
   listen(): Promise<string>;
   /** Where `metrics.listen` is bound (host:port), once listening; undefined without one. */
   metricsAddress(): string | undefined;
+  /** Re-reads `tls.cert` and `tls.key` for new connections (SIGHUP); open connections keep theirs. */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -226,8 +229,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     maxConnectionsPerAddress: s.maxConnectionsPerAddress,
     maxConnections: s.maxConnections,
   };
+  const tlsFiles = async () => (config.tls.cert && config.tls.key ? { cert: await readFile(config.tls.cert), key: await readFile(config.tls.key) } : undefined);
+  const tlsNow = await tlsFiles();
   const app = await buildServer({
     logger,
+    ...(tlsNow ? { tls: { ...tlsNow, http2: config.tls.http2 } } : {}),
     trustProxy: config.http.trustProxy,
     registry,
     authorize: options.authorize ?? (a.enabled ? registryAuthorizer(access, authStore, audit, httpAuth, (subject) => authenticator.subject(subject)) : allowAll),
@@ -292,6 +298,13 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     /** Where `metrics.listen` is bound (host:port), once listening; undefined without one. */
     metricsAddress() {
       return metricsListener ? boundAddress(metricsListener, '') : undefined;
+    },
+    async reloadTls() {
+      const files = await tlsFiles();
+      if (!files) return;
+      // Throws on a bad pair, leaving the running certificate in place.
+      (app.server as unknown as { setSecureContext(o: { cert: Buffer; key: Buffer }): void }).setSecureContext(files);
+      app.log.info({ cert: config.tls.cert }, 'TLS certificate reloaded');
     },
     async close() {
       stopScrubSchedule();

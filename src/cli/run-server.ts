@@ -53,6 +53,9 @@ export async function runServer(opts: ServeOptions, { prepareStores }: { prepare
       () => process.exit(1),
     );
   };
+  process.on('SIGHUP', () => {
+    berth.reloadTls().catch((err: unknown) => berth.app.log.error({ err }, 'TLS reload failed; the previous certificate stays in use'));
+  });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }

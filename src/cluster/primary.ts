@@ -92,6 +92,10 @@ export async function runPrimary(opts: PrimaryOptions): Promise<number> {
   });
 
   serveAggregatedMetrics();
+  // A certificate reload (SIGHUP) is every worker's to do.
+  process.on('SIGHUP', () => {
+    for (const w of Object.values(cluster.workers ?? {})) if (w && !w.isDead()) w.process.kill('SIGHUP');
+  });
   process.on('SIGINT', () => stop('SIGINT', 0));
   process.on('SIGTERM', () => stop('SIGTERM', 0));
 

@@ -165,6 +165,15 @@ const opsSchema = {
     })
     .prefault({})
     .describe('Scrub: re-hash stored content, report and quarantine damage.'),
+  tls: z
+    .strictObject({
+      cert: z.string().optional().describe('PEM file of the server certificate (and its chain): with `key`, the listener speaks HTTPS. `kill -HUP` reloads both files without dropping connections.'),
+      key: z.string().optional().describe('PEM file of the certificate\'s private key.'),
+      http2: z.boolean().default(true).describe('Offer HTTP/2 (by ALPN) to clients that support it; others use HTTP/1.1 on the same port.'),
+    })
+    .prefault({})
+    .refine((t) => (t.cert === undefined) === (t.key === undefined), 'set both tls.cert and tls.key, or neither')
+    .describe('TLS on the listener.'),
   shutdown: z
     .strictObject({
       graceSeconds: z.number().min(0).default(30).describe('On SIGTERM, in-flight requests get this long to finish before their connections are cut (an upload cut there stays resumable from its last durable offset).'),

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { registryPlugin, type RegistryAuthorizer } from '../registry/routes/index.js';
 import type { RegistryServices } from '../registry/services.js';
@@ -28,10 +29,15 @@ export interface ServerDeps {
   limits?: ConnectionLimits;
   /** Health and readiness, metrics and the read-only gate (ops.ts). */
   ops?: OpsDeps;
+  /** Serve HTTPS with this certificate and key (PEM); `http2` offers HTTP/2 by ALPN, with HTTP/1.1 for clients that do not. */
+  tls?: { cert: Buffer; key: Buffer; http2: boolean };
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({
+  const tls = deps.tls ? (deps.tls.http2 ? { http2: true, https: { cert: deps.tls.cert, key: deps.tls.key, allowHTTP1: true } } : { https: { cert: deps.tls.cert, key: deps.tls.key } }) : {};
+  // Fastify's types split by protocol; every route and hook here works on the request/reply API both share.
+  const app = (Fastify as unknown as (o: object) => FastifyInstance)({
+    ...tls,
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Requests are logged once, by our own onResponse hook (fastify's per-request lines are off).
     logController: new LogController({ disableRequestLogging: true }),
@@ -43,12 +49,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     requestTimeout: 0,
     keepAliveTimeout: deps.limits?.keepAliveTimeoutMs ?? 65_000,
     // Header deadlines are checked this often (Node's default, 30 s, would let them run long).
-    http: { connectionsCheckingInterval: CHECK_INTERVAL_MS },
+    ...(deps.tls ? {} : { http: { connectionsCheckingInterval: CHECK_INTERVAL_MS } }),
     return503OnClosing: true,
     trustProxy: deps.trustProxy ?? false,
   });
   if (deps.limits) {
-    const stop = applyConnectionLimits(app.server, deps.limits);
+    const stop = applyConnectionLimits(app.server as Server, deps.limits);
     app.addHook('onClose', async () => stop());
   }
   installErrorHandler(app);
