@@ -21,6 +21,7 @@ import { Metrics } from './ops/metrics.js';
 import { ReadOnlyMode } from './ops/read-only.js';
 import { ScrubService } from './ops/scrub.js';
 import { scheduleScrub } from './ops/scrub-schedule.js';
+import type { Tracing } from './ops/tracing.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobHandlers } from './jobs/kinds.js';
 import { JobWorker } from './jobs/worker.js';
@@ -68,6 +69,8 @@ export interface Berth {
   lifecycle: Lifecycle;
   metrics: Metrics;
   readOnly: ReadOnlyMode;
+  /** Spans (tracing.endpoint set), else undefined. */
+  tracing: Tracing | undefined;
   scrub: ScrubService;
   /** Starts listening on `config.listen` (and `metrics.listen`); resolves to the bound address (host:port). */
   listen(): Promise<string>;
@@ -155,9 +158,14 @@ export interface BerthOptions {
 }
 
 export async function createBerth(config: Config, logger: Logger = createLogger(config), options: BerthOptions = {}): Promise<Berth> {
-  const meta = await openMetadata(config);
-  const blobs = await openBlobStore(config);
-  const changes = await openChangeFeed(config, meta, logger);
+  // Tracing loads only when configured; then the stores are wrapped so their calls become spans.
+  const tracing: Tracing | undefined = config.tracing.endpoint
+    ? await (await import('./ops/tracing.js')).Tracing.open({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName, sampleRatio: config.tracing.sampleRatio, version: VERSION })
+    : undefined;
+  const rawMeta = await openMetadata(config);
+  const meta = tracing ? tracing.traceMetadata(rawMeta) : rawMeta;
+  const blobs = tracing ? tracing.traceBlobStore(await openBlobStore(config)) : await openBlobStore(config);
+  const changes = await openChangeFeed(config, rawMeta, logger);
   const pulls = new PullRecorder(meta);
   // Operations: metrics (one registry per process), read-only mode.
   const metricsOptions = { version: VERSION, collectIntervalMs: config.metrics.collectIntervalSeconds * 1000, logger };
@@ -248,6 +256,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       },
     ],
     limits,
+    ...(tracing ? { tracing } : {}),
     ops: {
       metrics,
       health: registry.health,
@@ -261,7 +270,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
 
   // Background jobs: every kind is declared in src/jobs/kinds.ts.
   const scrub = createScrub(config, meta, blobs, metrics);
-  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger, scrub });
+  const kindHandlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, logger, scrub });
+  const handlers = tracing ? new Map([...kindHandlers].map(([kind, run]) => [kind, (payload: unknown, ctx: Parameters<typeof run>[1]) => tracing.span(`job ${kind}`, { 'berth.job.kind': kind, 'berth.job.id': ctx.job.id }, () => run(payload, ctx))])) : kindHandlers;
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,
@@ -283,6 +293,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     lifecycle,
     metrics,
     readOnly,
+    tracing,
     scrub,
     async listen() {
       await app.listen(hostPort(config.listen));
@@ -318,6 +329,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       await changes.close();
       await blobs.close();
       await meta.close();
+      await tracing?.close();
     },
   };
 }

@@ -165,6 +165,14 @@ const opsSchema = {
     })
     .prefault({})
     .describe('Scrub: re-hash stored content, report and quarantine damage.'),
+  tracing: z
+    .strictObject({
+      endpoint: z.string().url().nullable().default(null).describe('OTLP/HTTP collector to send spans to, e.g. http://otel-collector:4318 (`/v1/traces` is added). null: tracing off, at no cost.'),
+      serviceName: z.string().min(1).default('berth').describe('`service.name` of the spans.'),
+      sampleRatio: z.number().min(0).max(1).default(1).describe('Share of new traces recorded (a request carrying a sampled `traceparent` is always recorded).'),
+    })
+    .prefault({})
+    .describe('OpenTelemetry tracing: spans for requests, metadata queries, storage calls and jobs.'),
   tls: z
     .strictObject({
       cert: z.string().optional().describe('PEM file of the server certificate (and its chain): with `key`, the listener speaks HTTPS. `kill -HUP` reloads both files without dropping connections.'),

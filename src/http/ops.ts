@@ -9,6 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Metrics } from '../ops/metrics.js';
+import type { Tracing } from '../ops/tracing.js';
 import { isWriteRequest, readOnlyRefusal, type ReadOnlyMode } from '../ops/read-only.js';
 import type { HealthService } from '../registry/health.js';
 import { routeTemplate } from '../registry/routes/route.js';
@@ -86,6 +87,25 @@ export function installOps(app: FastifyInstance, deps: OpsDeps): void {
       return reply.type(metrics.contentType).send(await deps.exposition());
     });
   }
+}
+
+/**
+ * A span per request (tracing on): started by the first hook, so every later hook, the handler
+ * and the store calls they make run inside it; ended with the route template and status.
+ */
+export function installTracing(app: FastifyInstance, tracing: Tracing): void {
+  const spans = new WeakMap<FastifyRequest, ReturnType<Tracing['startRequest']>>();
+  app.addHook('onRequest', async (request) => {
+    spans.set(request, tracing.startRequest(request.headers, request.method));
+  });
+  const end = (request: FastifyRequest, status: number) => {
+    const span = spans.get(request);
+    if (!span) return;
+    spans.delete(request);
+    tracing.endRequest(span, request.method, routeLabel(request), status);
+  };
+  app.addHook('onResponse', async (request, reply) => end(request, reply.statusCode));
+  app.addHook('onRequestAbort', async (request) => end(request, 499));
 }
 
 /** A bare HTTP server answering only `GET /metrics`, for `metrics.listen`. */

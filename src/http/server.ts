@@ -12,7 +12,8 @@ import { registryPlugin, type RegistryAuthorizer } from '../registry/routes/inde
 import type { RegistryServices } from '../registry/services.js';
 import { applyConnectionLimits, CHECK_INTERVAL_MS, type ConnectionLimits } from './connection-limits.js';
 import { installErrorHandler } from './error-handler.js';
-import { installOps, type OpsDeps } from './ops.js';
+import { installOps, installTracing, type OpsDeps } from './ops.js';
+import type { Tracing } from '../ops/tracing.js';
 import { defaultUiRoot, uiPlugin } from './ui.js';
 
 export interface ServerDeps {
@@ -31,6 +32,8 @@ export interface ServerDeps {
   ops?: OpsDeps;
   /** Serve HTTPS with this certificate and key (PEM); `http2` offers HTTP/2 by ALPN, with HTTP/1.1 for clients that do not. */
   tls?: { cert: Buffer; key: Buffer; http2: boolean };
+  /** Request spans (tracing.endpoint set); absent: no tracing hook at all. */
+  tracing?: Tracing;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -58,6 +61,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     app.addHook('onClose', async () => stop());
   }
   installErrorHandler(app);
+  if (deps.tracing) installTracing(app, deps.tracing);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
