@@ -22,6 +22,7 @@ import { ReadOnlyMode } from './ops/read-only.js';
 import { ScrubService } from './ops/scrub.js';
 import { scheduleScrub } from './ops/scrub-schedule.js';
 import type { Tracing } from './ops/tracing.js';
+import { instrumentBlobStore, instrumentMetadata } from './ops/instrument.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobHandlers } from './jobs/kinds.js';
 import { JobWorker } from './jobs/worker.js';
@@ -162,14 +163,18 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const tracing: Tracing | undefined = config.tracing.endpoint
     ? await (await import('./ops/tracing.js')).Tracing.open({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName, sampleRatio: config.tracing.sampleRatio, version: VERSION })
     : undefined;
-  const rawMeta = await openMetadata(config);
-  const meta = tracing ? tracing.traceMetadata(rawMeta) : rawMeta;
-  const blobs = tracing ? tracing.traceBlobStore(await openBlobStore(config)) : await openBlobStore(config);
-  const changes = await openChangeFeed(config, rawMeta, logger);
-  const pulls = new PullRecorder(meta);
   // Operations: metrics (one registry per process), read-only mode.
   const metricsOptions = { version: VERSION, collectIntervalMs: config.metrics.collectIntervalSeconds * 1000, logger };
   const metrics = new Metrics(metricsOptions);
+  const rawMeta = await openMetadata(config);
+  if (rawMeta.connections()) metrics.watchPool(() => rawMeta.connections()!);
+  // Metadata operations are timed for metrics (and spans with tracing); storage calls are spans.
+  const timed = config.metrics.enabled ? instrumentMetadata(rawMeta, metrics.timeQuery) : rawMeta;
+  const meta = tracing ? instrumentMetadata(timed, tracing.around('metadata')) : timed;
+  const rawBlobs = await openBlobStore(config);
+  const blobs = tracing ? instrumentBlobStore(rawBlobs, tracing.around('storage')) : rawBlobs;
+  const changes = await openChangeFeed(config, rawMeta, logger);
+  const pulls = new PullRecorder(meta);
   metrics.collectFrom(meta, metricsOptions);
   const readOnly = new ReadOnlyMode(meta.settings, { forced: config.readOnly.enabled, recheckMs: config.readOnly.recheckSeconds * 1000, observe: (on) => metrics.readOnly.set(on ? 1 : 0) });
   await readOnly.state();

@@ -16,6 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { MetadataStore } from '../metadata/store.js';
+import type { Around } from './instrument.js';
 
 /** Request latency buckets in seconds: registry requests range from sub-millisecond HEADs to minutes-long blob streams. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -56,6 +57,13 @@ export class Metrics {
     name: 'berth_metadata_ping_duration_seconds',
     help: 'Round trip of a trivial query to the metadata database, measured by readiness checks.',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [this.registry],
+  });
+  readonly metadataQueries = new Histogram({
+    name: 'berth_metadata_query_duration_seconds',
+    help: 'Time of metadata store operations (a query group method, or a whole transaction), by operation.',
+    labelNames: ['operation'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [this.registry],
   });
   readonly readOnly = new Gauge({ name: 'berth_system_read_only', help: '1 while the registry refuses writes (read-only mode).', aggregator: 'max', registers: [this.registry] });
@@ -111,6 +119,29 @@ export class Metrics {
       },
     });
     new Gauge({ name: 'berth_process_start_time_seconds', help: 'When the process started (seconds since the epoch).', aggregator: 'min', registers }).set(Math.round(Date.now() / 1000 - process.uptime()));
+  }
+
+  /** Times each metadata operation (instrument.ts wraps the store with it). */
+  readonly timeQuery: Around = async (name, call) => {
+    const end = this.metadataQueries.startTimer({ operation: name });
+    try {
+      return await call();
+    } finally {
+      end();
+    }
+  };
+
+  /** Reports the metadata connection pool's use at every scrape (PostgreSQL; SQLite has no pool). */
+  watchPool(pool: () => { open: number; idle: number; waiting: number; max: number }): void {
+    new Gauge({
+      name: 'berth_metadata_pool_connections',
+      help: 'Connections of the metadata database pool by state: open, idle, waiting (requests queued for one), max.',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [state, n] of Object.entries(pool())) this.set({ state }, n);
+      },
+    });
   }
 
   /** The text exposition of this process's metrics. */

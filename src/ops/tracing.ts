@@ -6,13 +6,12 @@
  * child spans for every metadata query and blob-store call made while serving it, and for every
  * background job. The current span travels in an AsyncLocalStorage of this object (no global
  * OpenTelemetry registration: several servers in one process, as tests run them, keep their
- * own). Stores are traced by wrapping them in proxies (`traceMetadata`, `traceBlobStore`) that
- * main.ts applies, so the stores themselves carry no tracing code.
+ * own). Stores are traced through the wrappers of instrument.ts, which main.ts applies with
+ * `around`, so the stores themselves carry no tracing code.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Context, Span, SpanAttributes, Tracer } from '@opentelemetry/api';
-import type { MetadataQueries, MetadataStore } from '../metadata/store.js';
-import type { BlobStore } from '../storage/blob-store.js';
+import type { Around } from './instrument.js';
 
 export interface TracingOptions {
   endpoint: string;
@@ -20,10 +19,6 @@ export interface TracingOptions {
   sampleRatio: number;
   version: string;
 }
-
-/** Query groups of MetadataQueries whose calls become spans. */
-const GROUPS: readonly (keyof MetadataQueries)[] = ['repositories', 'blobs', 'uploads', 'manifests', 'tags', 'settings', 'jobs', 'gc', 'gcSweep', 'fences', 'gcRuns', 'leases', 'lifecycleSettings', 'retention', 'trash', 'usage', 'scrub'];
-const STORE_CALLS = new Set(['stat', 'read', 'openCopy', 'redirectUrl', 'delete', 'createUpload', 'writeUpload', 'readUpload', 'commitUpload', 'deleteUpload']);
 
 export class Tracing {
   private readonly current = new AsyncLocalStorage<Context>();
@@ -87,44 +82,9 @@ export class Tracing {
     }
   }
 
-  /** The store with a span around every query (transactions included). */
-  traceMetadata<S extends MetadataStore>(store: S): S {
-    const group = <G extends object>(g: G, name: string): G =>
-      new Proxy(g, {
-        get: (target, prop, receiver) => {
-          const v = Reflect.get(target, prop, receiver) as unknown;
-          if (typeof v !== 'function' || typeof prop !== 'string') return v;
-          return (...args: unknown[]) => this.span(`metadata ${name}.${prop}`, { 'db.operation.name': `${name}.${prop}` }, () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
-        },
-      });
-    const queries = <Q extends object>(q: Q): Q =>
-      new Proxy(q, {
-        get: (target, prop, receiver) => {
-          const v = Reflect.get(target, prop, receiver) as unknown;
-          if (typeof prop === 'string' && (GROUPS as readonly string[]).includes(prop) && v && typeof v === 'object') return group(v, prop);
-          if (prop === 'transaction' && typeof v === 'function') {
-            return (fn: (tx: MetadataQueries) => Promise<unknown>, options?: unknown) =>
-              this.span('metadata transaction', {}, () => (v as (f: typeof fn, o?: unknown) => Promise<unknown>).call(target, (tx) => fn(queries(tx)), options));
-          }
-          if ((prop === 'ping' || prop === 'pendingMigrations') && typeof v === 'function') return () => this.span(`metadata ${prop}`, {}, () => (v as () => Promise<unknown>).call(target));
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-        },
-      });
-    return queries(store);
-  }
-
-  /** The blob store with a span around every call that reaches storage. */
-  traceBlobStore(store: BlobStore): BlobStore {
-    return new Proxy(store, {
-      get: (target, prop, receiver) => {
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof v !== 'function') return v;
-        if (typeof prop === 'string' && STORE_CALLS.has(prop)) {
-          return (...args: unknown[]) => this.span(`storage ${prop}`, { 'berth.storage.call': prop }, () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
-        }
-        return (v as (...a: unknown[]) => unknown).bind(target);
-      },
-    });
+  /** Runs a store call as a span (instrument.ts wraps the stores with it). */
+  around(kind: 'metadata' | 'storage'): Around {
+    return (name, call) => this.span(`${kind} ${name}`, { [kind === 'metadata' ? 'db.operation.name' : 'berth.storage.call']: name }, call);
   }
 
   /** Sends what is buffered (tests, shutdown). */

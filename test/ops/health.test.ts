@@ -62,6 +62,9 @@ describe('health and readiness', () => {
     const b = await startBerth({ metadata: { driver: 'postgres', postgres: { url: pgUrl.toString() } }, health: { timeoutSeconds: 2 } });
     try {
       assert.equal((await readyz(b.url)).code, 200);
+      const metrics = await (await fetch(`${b.url}/metrics`)).text();
+      assert.match(metrics, /^berth_metadata_pool_connections\{state="max"\} 10$/m, 'the PostgreSQL pool is reported');
+      assert.match(metrics, /^berth_metadata_pool_connections\{state="open"\} [1-9]/m);
       await proxy.stop();
       const down = await readyzBecomes(b.url, 503);
       assert.equal(down.status, 'unavailable');

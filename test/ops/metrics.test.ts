@@ -72,6 +72,8 @@ describe('metrics', { skip: missingTools('prometheus', 'promtool') }, () => {
     assert.equal(sample(text, 'berth_storage_project_bytes{project="team"}'), img.config.length + layer.length + img.manifest.length);
     assert.match(text, /^berth_build_info\{version="\d+\.\d+\.\d+[^"]*",node="v\d+[^"]*"\} 1$/m);
     assert.equal(sample(text, 'berth_system_read_only'), 0);
+    assert.ok((sample(text, 'berth_metadata_query_duration_seconds_count{operation="manifests.get"}') ?? 0) >= 1, 'metadata queries are timed');
+    assert.ok((sample(text, 'berth_metadata_query_duration_seconds_count{operation="transaction"}') ?? 0) >= 1, 'transactions are timed');
 
     const check = await promtoolCheck(text);
     assert.equal(check.code, 0, `promtool check metrics: ${check.out}`);

@@ -115,8 +115,15 @@ export class SqlMetadataStore extends SqlQueries implements MetadataStore {
     readonly dialect: Dialect,
     /** Runs the migrator under a lock so nodes starting together do not race. */
     private readonly withMigrationLock: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
+    private readonly pool?: { totalCount: number; idleCount: number; waitingCount: number; options: { max?: number } },
   ) {
     super(db, dialect);
+  }
+
+  /** The connection pool's use (metrics), or undefined without a pool (SQLite). */
+  connections(): { open: number; idle: number; waiting: number; max: number } | undefined {
+    const p = this.pool;
+    return p && { open: p.totalCount, idle: p.idleCount, waiting: p.waitingCount, max: p.options.max ?? 0 };
   }
 
   transaction<T>(fn: (tx: MetadataQueries) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
