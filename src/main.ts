@@ -6,12 +6,23 @@
  * this file is the one place that sees them all.
  */
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { buildServer } from './http/server.js';
 import { SharedSecrets } from './cluster/shared-secrets.js';
+import { workerExposition } from './cluster/metrics-aggregation.js';
+import { metricsServer } from './http/ops.js';
+import { Metrics } from './ops/metrics.js';
+import { ReadOnlyMode } from './ops/read-only.js';
+import { ScrubService } from './ops/scrub.js';
+import { scheduleScrub } from './ops/scrub-schedule.js';
+import type { Tracing } from './ops/tracing.js';
+import { instrumentBlobStore, instrumentMetadata } from './ops/instrument.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobHandlers } from './jobs/kinds.js';
 import { JobWorker } from './jobs/worker.js';
@@ -80,7 +91,17 @@ export interface Berth {
   /** The pull-through caches (upstreams from the configuration and the API). */
   proxy: Proxy;
   /** Starts listening on `config.listen`; resolves to the bound address (host:port). */
+  metrics: Metrics;
+  readOnly: ReadOnlyMode;
+  /** Spans (tracing.endpoint set), else undefined. */
+  tracing: Tracing | undefined;
+  scrub: ScrubService;
+  /** Starts listening on `config.listen` (and `metrics.listen`); resolves to the bound address (host:port). */
   listen(): Promise<string>;
+  /** Where `metrics.listen` is bound (host:port), once listening; undefined without one. */
+  metricsAddress(): string | undefined;
+  /** Re-reads `tls.cert` and `tls.key` for new connections (SIGHUP); open connections keep theirs. */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -117,6 +138,14 @@ export async function openBlobStore(config: Config): Promise<BlobStore> {
   return FsBlobStore.open(resolve(config.storage.filesystem.root ?? `${config.dataDir}/storage`));
 }
 
+/** Scrub over the configured stores, quarantining into `scrub.quarantineDir`. */
+export function createScrub(config: Config, meta: MetadataStore, blobs: BlobStore, metrics?: Metrics): ScrubService {
+  return new ScrubService(meta, blobs, {
+    quarantineDir: resolve(config.scrub.quarantineDir ?? `${config.dataDir}/quarantine`),
+    ...(metrics ? { observe: { verified: (n: number) => metrics.scrubbedBytes.inc(n), problem: (kind: string) => metrics.scrubProblems.inc({ kind }) } } : {}),
+  });
+}
+
 export function createLogger(config: Config): Logger {
   return pino({ level: config.logLevel, base: { service: 'berth' } });
 }
@@ -135,17 +164,44 @@ async function bootstrapAdmin(users: UserService, logger: Logger): Promise<void>
   }
 }
 
+function hostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
+}
+
+function boundAddress(server: Server, fallback: string): string {
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : fallback;
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 export interface BerthOptions {
   /** Replaces the permission check on /v2 (tests use it to prove every route asks). */
   authorize?: RegistryAuthorizer;
 }
 
 export async function createBerth(config: Config, logger: Logger = createLogger(config), options: BerthOptions = {}): Promise<Berth> {
-  const meta = await openMetadata(config);
-  const blobs = await openBlobStore(config);
-  const changes = await openChangeFeed(config, meta, logger);
+  // Tracing loads only when configured; then the stores are wrapped so their calls become spans.
+  const tracing: Tracing | undefined = config.tracing.endpoint
+    ? await (await import('./ops/tracing.js')).Tracing.open({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName, sampleRatio: config.tracing.sampleRatio, version: VERSION })
+    : undefined;
+  // Operations: metrics (one registry per process), read-only mode.
+  const metricsOptions = { version: VERSION, collectIntervalMs: config.metrics.collectIntervalSeconds * 1000, logger };
+  const metrics = new Metrics(metricsOptions);
+  const rawMeta = await openMetadata(config);
+  if (rawMeta.connections()) metrics.watchPool(() => rawMeta.connections()!);
+  // Metadata operations are timed for metrics (and spans with tracing); storage calls are spans.
+  const timed = config.metrics.enabled ? instrumentMetadata(rawMeta, metrics.timeQuery) : rawMeta;
+  const meta = tracing ? instrumentMetadata(timed, tracing.around('metadata')) : timed;
+  const rawBlobs = await openBlobStore(config);
+  const blobs = tracing ? instrumentBlobStore(rawBlobs, tracing.around('storage')) : rawBlobs;
+  const changes = await openChangeFeed(config, rawMeta, logger);
   const pulls = new PullRecorder(meta);
-  const cache = new ManifestCache(config.registry.manifestCacheEntries);
+  metrics.collectFrom(meta, metricsOptions);
+  const readOnly = new ReadOnlyMode(meta.settings, { forced: config.readOnly.enabled, recheckMs: config.readOnly.recheckSeconds * 1000, observe: (on) => metrics.readOnly.set(on ? 1 : 0) });
+  await readOnly.state();
+  const cache = new ManifestCache(config.registry.manifestCacheEntries, (hit) => metrics.manifestCacheLookups.inc({ result: hit ? 'hit' : 'miss' }));
   const jobs = new JobQueue(meta.jobs);
   const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key));
   // Access control's stores (the rest below), the key sealer and signatures: the read gate needs them.
@@ -161,10 +217,10 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       maxOpenPerRepository: config.registry.maxOpenUploadsPerRepository,
       maxOpenPerOwner: config.registry.maxOpenUploadsPerPrincipal,
       maxAgeMs: config.registry.uploadMaxAgeSeconds * 1000,
-    }),
+    }, (bytes) => metrics.pushedBytes.inc(bytes)),
     manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [registryEvents(), signOnPushListener()], readGates: [signing] }),
     listing: new ListingService(meta, config.registry),
-    health: new HealthService(meta),
+    health: new HealthService(meta, blobs, { timeoutMs: config.health.timeoutSeconds * 1000, observePing: (s) => metrics.metadataPing.observe(s) }),
     limits: { maxManifestBytes: config.registry.maxManifestBytes, uploadIdleMs: config.registry.uploadIdleTimeoutSeconds * 1000 },
   };
 
@@ -217,7 +273,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     proxies: new ProxyAdminService(proxy, config.proxy.defaultMirror, meta, jobs, audit),
     webhooks: new WebhookService(meta, authStore, audit, config.webhooks.allowPrivateNetworks, sealer),
     replication: new ReplicationService(meta, audit, sealer),
+    readOnly,
   };
+
+  // Under `--workers N` a scrape answers with every worker's sum, which the primary collects.
+  const exposition = cluster.isWorker ? workerExposition(metrics.registry) : () => metrics.exposition();
 
   // HTTP: authentication hooks, /v2, the token endpoint, /api/v1, /ui.
   const httpAuth = { service: a.service, realm: a.realm, autoCreateProjects: a.autoCreateProjects };
@@ -230,8 +290,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     maxConnectionsPerAddress: s.maxConnectionsPerAddress,
     maxConnections: s.maxConnections,
   };
+  const tlsFiles = async () => (config.tls.cert && config.tls.key ? { cert: await readFile(config.tls.cert), key: await readFile(config.tls.key) } : undefined);
+  const tlsNow = await tlsFiles();
   const app = await buildServer({
     logger,
+    ...(tlsNow ? { tls: { ...tlsNow, http2: config.tls.http2 } } : {}),
     trustProxy: config.http.trustProxy,
     registry,
     authorize: options.authorize ?? (a.enabled ? registryAuthorizer(access, authStore, audit, httpAuth, (subject) => authenticator.subject(subject)) : allowAll),
@@ -246,7 +309,17 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       },
     ],
     limits,
+    ...(tracing ? { tracing } : {}),
+    ops: {
+      metrics,
+      health: registry.health,
+      readOnly,
+      exposition,
+      metricsOnMainPort: config.metrics.enabled && config.metrics.listen === null,
+      bearerToken: config.metrics.bearerToken,
+    },
   });
+  let metricsListener: Server | undefined;
 
   // Background jobs: every kind is declared in src/jobs/kinds.ts.
   const artifacts: ArtifactWriter = {
@@ -283,7 +356,9 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     { concurrency: r.concurrency, bandwidthBytesPerSecond: r.bandwidthBytesPerSecond, runTimeoutMs: r.runTimeoutSeconds * 1000 },
     logger.child({ component: 'replication' }),
   );
-  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, webhooks, replication, logger, signing: { service: signing, artifacts, referenceHost: config.signing.referenceHost }, proxy: proxy.jobs });
+  const scrub = createScrub(config, meta, blobs, metrics);
+  const kindHandlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, webhooks, replication, logger, scrub, signing: { service: signing, artifacts, referenceHost: config.signing.referenceHost }, proxy: proxy.jobs });
+  const handlers = tracing ? new Map([...kindHandlers].map(([kind, run]) => [kind, (payload: unknown, ctx: Parameters<typeof run>[1]) => tracing.span(`job ${kind}`, { 'berth.job.kind': kind, 'berth.job.id': ctx.job.id }, () => run(payload, ctx))])) : kindHandlers;
   const stopProxy = proxy.start((kind, payload, key) => jobs.offer(kind, payload, key));
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
@@ -305,6 +380,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const cron = new ReplicationScheduler(meta, logger.child({ component: 'replication' }));
   if (config.jobs.enabled) cron.start();
   if (config.lifecycle.schedulerEnabled) await lifecycle.scheduler.start();
+  const stopScrubSchedule = config.lifecycle.schedulerEnabled ? scheduleScrub(config.scrub.schedule, config.scrub.rateMBps * 1e6, (kind, payload, key) => jobs.offer(kind, payload, key), logger) : () => {};
 
   return {
     app,
@@ -315,16 +391,36 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     secrets: new SharedSecrets(meta.settings),
     lifecycle,
     proxy,
+    metrics,
+    readOnly,
+    tracing,
+    scrub,
     async listen() {
-      const i = config.listen.lastIndexOf(':');
-      const host = config.listen.slice(0, i).replace(/^\[|\]$/g, '');
-      const port = Number(config.listen.slice(i + 1));
-      await app.listen({ host, port });
-      const addr = app.server.address();
-      return typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : config.listen;
+      await app.listen(hostPort(config.listen));
+      if (config.metrics.enabled && config.metrics.listen !== null) {
+        const server = metricsServer({ metrics, exposition, bearerToken: config.metrics.bearerToken });
+        const { host, port } = hostPort(config.metrics.listen);
+        await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, host, () => ok()));
+        metricsListener = server;
+        app.log.info({ address: boundAddress(server, config.metrics.listen) }, 'metrics listening');
+      }
+      return boundAddress(app.server, config.listen);
+    },
+    /** Where `metrics.listen` is bound (host:port), once listening; undefined without one. */
+    metricsAddress() {
+      return metricsListener ? boundAddress(metricsListener, '') : undefined;
+    },
+    async reloadTls() {
+      const files = await tlsFiles();
+      if (!files) return;
+      // Throws on a bad pair, leaving the running certificate in place.
+      (app.server as unknown as { setSecureContext(o: { cert: Buffer; key: Buffer }): void }).setSecureContext(files);
+      app.log.info({ cert: config.tls.cert }, 'TLS certificate reloaded');
     },
     async close() {
       stopProxy();
+      stopScrubSchedule();
+      if (metricsListener) await new Promise<void>((ok) => metricsListener!.close(() => ok()));
       await app.close();
       await lifecycle.close();
       cron.stop();
@@ -336,6 +432,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       await changes.close();
       await blobs.close();
       await meta.close();
+      await tracing?.close();
     },
   };
 }

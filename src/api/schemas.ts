@@ -84,6 +84,18 @@ export const AuditEntry = z.object({
 
 export const SigningKeyRotated = z.object({ kid: z.string() });
 
+export const ReadOnlyState = z.object({
+  enabled: z.boolean(),
+  reason: z.string(),
+  source: z.enum(['config', 'switch']),
+  changedBy: z.string().optional(),
+  changedAt: z.number().int().optional(),
+});
+export const ReadOnlyChange = z.strictObject({
+  enabled: z.boolean(),
+  reason: z.string().max(500).optional(),
+});
+
 // Lifecycle: settings, figures, runs, trash.
 
 export const Usage = z.object({

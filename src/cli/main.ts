@@ -10,6 +10,7 @@ import { registerProxyCommands } from './commands/proxy.js';
 import { registerEventCommands } from './commands/events.js';
 import { registerLifecycleCommands } from './lifecycle.js';
 import { registerSigningCommands } from './commands/signing.js';
+import { registerBackupCommand, registerLayoutCommands, registerOpsCommands } from './ops.js';
 import { serve, type ServeOptions } from './serve.js';
 
 // Only commander and the command table load at start; each command imports what it needs when
@@ -77,6 +78,9 @@ registerEventCommands(program);
 registerLifecycleCommands(program);
 registerSigningCommands(program);
 registerProxyCommands(program);
+registerOpsCommands(program);
+registerBackupCommand(program);
+registerLayoutCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -18,6 +18,7 @@ import { SIGN_JOB, signManifest, type ArtifactWriter } from '../signing/signer.j
 import type { Digest, RepoName } from '../domain/names.js';
 import type { WebhookDeliverer } from '../events/webhooks.js';
 import type { ReplicationEngine } from '../replication/engine.js';
+import type { ScrubService } from '../ops/scrub.js';
 import type { JobContext, JobHandler } from './worker.js';
 
 /** What the pull-through cache's jobs call (src/proxy; absent when no upstream is configured). */
@@ -39,6 +40,7 @@ export interface JobServices {
   /** Sign on push: the project's keys, where signatures are written, the host named in payloads. */
   signing: { service: SigningService; artifacts: ArtifactWriter; referenceHost: string };
   proxy?: ProxyJobs | undefined;
+  scrub: ScrubService;
 }
 
 interface JobKind<P extends z.ZodTypeAny> {
@@ -104,6 +106,21 @@ export const JOB_KINDS = {
     payload: z.strictObject({ run: z.number().int() }),
     async run(s, { run }, ctx) {
       await s.replication.run(run, ctx.signal);
+    },
+  }),
+  'scrub.run': kind({
+    description: 'A scrub of stored content (scrub.schedule): re-hash blobs and manifests, quarantine corrupt blobs, log what it found.',
+    payload: z.strictObject({ repository: z.string().min(1).optional(), rateBytesPerSecond: z.number().min(0).optional() }),
+    async run(s, { repository, rateBytesPerSecond }, ctx) {
+      // One run at a time across nodes; a run that loses its lease resumes from its saved position.
+      const r = await s.leases.with(`scrub:${repository ?? '*'}`, 600_000, () =>
+        s.scrub.run({ repository: repository as RepoName | undefined, rateBytesPerSecond, signal: ctx.signal }),
+      );
+      if (!r) return s.logger.info({ repository }, 'scrub already running elsewhere');
+      const report = r.value;
+      const fields = { repository, blobs: report.blobs, manifests: report.manifests, problems: report.problems, complete: report.complete };
+      if (report.problems.length > 0) s.logger.error(fields, 'scrub found damaged or missing content');
+      else s.logger.info(fields, 'scrub finished: no problems');
     },
   }),
 };

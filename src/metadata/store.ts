@@ -9,6 +9,7 @@
  * Every implementation passes the contract suites in test/suites/metadata-store.case.ts,
  * gc-store.case.ts and lifecycle-store.case.ts.
  */
+import type { ScrubQueries } from './ops-store.js';
 import type { Digest, RepoName, Reference, Tag } from '../domain/names.js';
 import type { FenceQueries, GcQueries, GcRunQueries, GcSweepQueries } from './gc-store.js';
 import type { EventQueries, ReplicationQueries, WebhookQueries } from './event-store.js';
@@ -170,6 +171,8 @@ export interface SettingQueries {
    * processes and nodes: concurrent callers all get the value of the first one to commit.
    */
   getOrCreate(key: string, value: string): Promise<string>;
+  /** Stores `value` under `key`, replacing any value (last writer wins). */
+  put(key: string, value: string): Promise<void>;
   /** False when the key did not exist. */
   delete(key: string): Promise<boolean>;
 }
@@ -224,6 +227,11 @@ export interface JobQueries {
   list(filter: { status?: JobStatus | undefined; kind?: string | undefined; after?: number | undefined; limit: number }): Promise<JobRecord[]>;
   /** False when the job did not exist. */
   delete(id: number): Promise<boolean>;
+  /**
+   * Queued and running jobs per kind, with the creation time of the oldest queued one
+   * (undefined when none is queued), for metrics. Kinds with neither are left out.
+   */
+  depth(): Promise<{ kind: string; queued: number; running: number; oldestQueuedAt: number | undefined }[]>;
 }
 
 export interface MetadataQueries {
@@ -260,6 +268,8 @@ export interface MetadataQueries {
   readonly webhooks: WebhookQueries;
   /** Replication targets, policies and runs. */
   readonly replication: ReplicationQueries;
+  /** Pages over blobs and manifests for scrub (ops-store.ts). */
+  readonly scrub: ScrubQueries;
 }
 
 /**
@@ -296,5 +306,7 @@ export interface MetadataStore extends MetadataQueries {
   migrate(): Promise<void>;
   /** Resolves when the database answers a trivial query; throws its connection error otherwise (health checks). */
   ping(): Promise<void>;
+  /** Names of the migrations this version knows that the database has not applied (readiness). */
+  pendingMigrations(): Promise<string[]>;
   close(): Promise<void>;
 }

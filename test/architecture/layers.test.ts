@@ -40,6 +40,8 @@ const LAYERS: Record<string, number> = {
   jobs: 3,
   audit: 3,
   signing: 3,
+  // Operations rules: the metrics registry, read-only mode, scrub, backup, image layouts.
+  ops: 3,
   // 4: the only places that touch SQL or bytes.
   metadata: 4,
   storage: 4,

@@ -556,6 +556,35 @@ export interface ApiPaths {
       };
     };
   };
+  "/system/read-only": {
+    get: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        enabled: boolean;
+        reason: string;
+        source: "config" | "switch";
+        changedBy?: string;
+        changedAt?: number;
+      };
+    };
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        enabled: boolean;
+        reason?: string;
+      };
+      response: {
+        enabled: boolean;
+        reason: string;
+        source: "config" | "switch";
+        changedBy?: string;
+        changedAt?: number;
+      };
+    };
+  };
   "/projects/{name}/retention": {
     get: {
       params: { name: string };

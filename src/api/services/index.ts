@@ -5,6 +5,7 @@ import type { TokenIssuer } from '../../auth/token-issuer.js';
 import type { GroupSync } from '../../auth/group-sync.js';
 import type { OidcSignIn } from '../../auth/oidc.js';
 import type { Lifecycle } from '../../lifecycle/services.js';
+import type { ReadOnlyMode } from '../../ops/read-only.js';
 import type { ProjectService } from './projects.js';
 import type { ProxyAdminService } from './proxies.js';
 import type { RepositoryService } from './repositories.js';
@@ -32,4 +33,5 @@ export interface ApiServices {
   oidc?: { signIn: OidcSignIn; groups: GroupSync; label: string; redirectUrl?: string | undefined } | undefined;
   webhooks: WebhookService;
   replication: ReplicationService;
+  readOnly: ReadOnlyMode;
 }
