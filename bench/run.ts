@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: Berth side by side with the reference registry (CNCF Distribution) on the
- * same machine, the same workloads and the same bytes, in four sections:
+ * same machine, the same workloads and the same bytes, in five sections:
  *   table   Berth as one open process (BERTH_WORKERS=1, BERTH_AUTH__ENABLED=false) on SQLite +
  *           filesystem against the reference on filesystem: blobs, small images, manifests, tags;
  *   pgs3    the same workloads on Berth over PostgreSQL + S3 (Ceph RGW), against the reference
@@ -10,6 +10,10 @@
  *   workers manifest GET with BERTH_WORKERS=2 against 1, with CPU per request;
  *   scan    vulnerability scanning in process: inventory of a 1 GiB image against `tar -tz`,
  *           a rescan of 10,000 inventories against 100,000 advisories, peak RSS (bench/scan.ts).
+ *   signing manifest GET with signature enforcement on against off (images signed on push).
+ *   proxy   the pull-through cache: cold and warm pulls against a direct pull from the upstream.
+ *   replication  a push policy copying 200 small images and a 1 GiB image to an empty reference,
+ *           against `skopeo sync` of the same; webhook delivery p99 from the push's acknowledgement.
  * Servers, temporary folders, the database and the bucket are removed whatever happens. Prints
  * the tables and writes bench/results/latest.{json,md}.
  *
@@ -26,10 +30,13 @@ import { createPgS3, listingTable, seedTags, type PgS3 } from './pg-s3.js';
 import { machine, REF_BERTH, textTable, writeResults, type Row, type Table } from './report.js';
 import { startBerth, startReference, type Registry } from './servers.js';
 import { workersTable } from './workers.js';
+import { signingTable } from './signing.js';
+import { proxyTable } from './proxy.js';
+import { replicationTable } from './replication.js';
 import { scanTable, type ScanSettings } from './scan.js';
 import { runAll, type Figures, type Settings } from './workloads.js';
 
-const settings: Settings & ScanSettings = {
+const settings: Settings & ScanSettings & { proxyMiB: number } = {
   blobMiB: 256,
   chunkMiB: 8,
   bigMiB: 1024,
@@ -48,11 +55,12 @@ const settings: Settings & ScanSettings = {
   scanFiles: 50_000,
   scanInventories: 10_000,
   scanAdvisories: 100_000,
+  proxyMiB: 512,
 };
-if (process.env.BENCH_QUICK === '1') Object.assign(settings, { blobMiB: 16, bigMiB: 64, repeat: 1, images: 20, tags: 100, tagPutSeconds: 2, loadSeconds: 1, tagListSeconds: 1, scanLayerMiB: 64, scanFiles: 5000, scanInventories: 500, scanAdvisories: 10_000 });
+if (process.env.BENCH_QUICK === '1') Object.assign(settings, { blobMiB: 16, bigMiB: 64, repeat: 1, images: 20, tags: 100, tagPutSeconds: 2, loadSeconds: 1, tagListSeconds: 1, scanLayerMiB: 64, scanFiles: 5000, scanInventories: 500, scanAdvisories: 10_000, proxyMiB: 64 });
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
 
-const SECTIONS = ['table', 'pgs3', 'auth', 'workers', 'scan'] as const;
+const SECTIONS = ['table', 'pgs3', 'auth', 'workers', 'signing', 'proxy', 'replication', 'scan'] as const;
 type Section = (typeof SECTIONS)[number];
 function sections(): Set<Section> {
   const raw = process.env.BENCH_ONLY?.trim();
@@ -210,6 +218,18 @@ async function main(): Promise<void> {
     }
     if (only.has('workers')) {
       tables.push(await workersTable(settings, logLevel, log, own));
+      await stopAll();
+    }
+    if (only.has('signing')) {
+      tables.push(await signingTable(settings, logLevel, log, own));
+      await stopAll();
+    }
+    if (only.has('proxy')) {
+      tables.push(await proxyTable(settings, logLevel, log, own));
+      await stopAll();
+    }
+    if (only.has('replication')) {
+      tables.push(await replicationTable(settings, logLevel, log, own));
       await stopAll();
     }
     if (only.has('scan')) tables.push(await scanTable(settings, log));

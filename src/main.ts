@@ -6,12 +6,23 @@
  * this file is the one place that sees them all.
  */
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { buildServer } from './http/server.js';
 import { SharedSecrets } from './cluster/shared-secrets.js';
+import { workerExposition } from './cluster/metrics-aggregation.js';
+import { metricsServer } from './http/ops.js';
+import { Metrics } from './ops/metrics.js';
+import { ReadOnlyMode } from './ops/read-only.js';
+import { ScrubService } from './ops/scrub.js';
+import { scheduleScrub } from './ops/scrub-schedule.js';
+import type { Tracing } from './ops/tracing.js';
+import { instrumentBlobStore, instrumentMetadata } from './ops/instrument.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobHandlers } from './jobs/kinds.js';
 import { JobWorker } from './jobs/worker.js';
@@ -30,9 +41,11 @@ import { allowAll, type RegistryAuthorizer } from './registry/routes/index.js';
 import { apiPlugin, API_PREFIX } from './api/plugin.js';
 import type { ApiServices } from './api/services/index.js';
 import { ProjectService } from './api/services/projects.js';
+import { ProxyAdminService } from './api/services/proxies.js';
 import { RepositoryService } from './api/services/repositories.js';
 import { RobotService } from './api/services/robots.js';
 import { SecurityApi } from './api/services/security.js';
+import { SigningApi } from './api/services/signing.js';
 import { UserService } from './api/services/users.js';
 import { AuditLog } from './audit/audit-log.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -42,6 +55,11 @@ import { KeySealer } from './auth/key-sealing.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { TokenIssuer } from './auth/token-issuer.js';
 import { tokenRoutes } from './auth/token-routes.js';
+import { WorkloadIdentity } from './auth/workload-identity.js';
+import { GroupSync } from './auth/group-sync.js';
+import { LdapDirectory } from './auth/ldap.js';
+import { OidcSignIn } from './auth/oidc.js';
+import { TrustPolicyService } from './api/services/trust-policies.js';
 import { BrowseQueries } from './metadata/sql/browse.js';
 import { SqlAuthStore } from './metadata/sql/auth-store.js';
 import { AccessService } from './policy/access.js';
@@ -54,6 +72,19 @@ import { SqlScanStore } from './metadata/sql/scans.js';
 import { SecurityGate } from './scanning/gate.js';
 import { ScanService } from './scanning/service.js';
 import type { RegistryChangeListener } from './policy/registry-changes.js';
+import { SigningService } from './signing/service.js';
+import { sha256Digest, signOnPushListener, type ArtifactWriter } from './signing/signer.js';
+import { parseReference, type RepoName } from './domain/names.js';
+import { createProxy, type Proxy } from './proxy/setup.js';
+import { EventDispatcher } from './events/dispatcher.js';
+import { registryEvents } from './events/registry-events.js';
+import { webhookConsumer, WebhookDeliverer } from './events/webhooks.js';
+import { WebhookService } from './api/services/webhooks.js';
+import { ReplicationService } from './api/services/replication.js';
+import { ReplicationEngine, replicationConsumer } from './replication/engine.js';
+import { OciClient } from './replication/oci-client.js';
+import { ReplicationScheduler } from './replication/scheduler.js';
+import { LocalEndpoint } from './registry/replication-endpoint.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -63,8 +94,20 @@ export interface Berth {
   jobs: JobQueue;
   secrets: SharedSecrets;
   lifecycle: Lifecycle;
+  /** The pull-through caches (upstreams from the configuration and the API). */
+  proxy: Proxy;
   /** Starts listening on `config.listen`; resolves to the bound address (host:port). */
+  metrics: Metrics;
+  readOnly: ReadOnlyMode;
+  /** Spans (tracing.endpoint set), else undefined. */
+  tracing: Tracing | undefined;
+  scrub: ScrubService;
+  /** Starts listening on `config.listen` (and `metrics.listen`); resolves to the bound address (host:port). */
   listen(): Promise<string>;
+  /** Where `metrics.listen` is bound (host:port), once listening; undefined without one. */
+  metricsAddress(): string | undefined;
+  /** Re-reads `tls.cert` and `tls.key` for new connections (SIGHUP); open connections keep theirs. */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -101,6 +144,14 @@ export async function openBlobStore(config: Config): Promise<BlobStore> {
   return FsBlobStore.open(resolve(config.storage.filesystem.root ?? `${config.dataDir}/storage`));
 }
 
+/** Scrub over the configured stores, quarantining into `scrub.quarantineDir`. */
+export function createScrub(config: Config, meta: MetadataStore, blobs: BlobStore, metrics?: Metrics): ScrubService {
+  return new ScrubService(meta, blobs, {
+    quarantineDir: resolve(config.scrub.quarantineDir ?? `${config.dataDir}/quarantine`),
+    ...(metrics ? { observe: { verified: (n: number) => metrics.scrubbedBytes.inc(n), problem: (kind: string) => metrics.scrubProblems.inc({ kind }) } } : {}),
+  });
+}
+
 export function createLogger(config: Config): Logger {
   return pino({ level: config.logLevel, base: { service: 'berth' } });
 }
@@ -119,17 +170,44 @@ async function bootstrapAdmin(users: UserService, logger: Logger): Promise<void>
   }
 }
 
+function hostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
+}
+
+function boundAddress(server: Server, fallback: string): string {
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : fallback;
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 export interface BerthOptions {
   /** Replaces the permission check on /v2 (tests use it to prove every route asks). */
   authorize?: RegistryAuthorizer;
 }
 
 export async function createBerth(config: Config, logger: Logger = createLogger(config), options: BerthOptions = {}): Promise<Berth> {
-  const meta = await openMetadata(config);
-  const blobs = await openBlobStore(config);
-  const changes = await openChangeFeed(config, meta, logger);
+  // Tracing loads only when configured; then the stores are wrapped so their calls become spans.
+  const tracing: Tracing | undefined = config.tracing.endpoint
+    ? await (await import('./ops/tracing.js')).Tracing.open({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName, sampleRatio: config.tracing.sampleRatio, version: VERSION })
+    : undefined;
+  // Operations: metrics (one registry per process), read-only mode.
+  const metricsOptions = { version: VERSION, collectIntervalMs: config.metrics.collectIntervalSeconds * 1000, logger };
+  const metrics = new Metrics(metricsOptions);
+  const rawMeta = await openMetadata(config);
+  if (rawMeta.connections()) metrics.watchPool(() => rawMeta.connections()!);
+  // Metadata operations are timed for metrics (and spans with tracing); storage calls are spans.
+  const timed = config.metrics.enabled ? instrumentMetadata(rawMeta, metrics.timeQuery) : rawMeta;
+  const meta = tracing ? instrumentMetadata(timed, tracing.around('metadata')) : timed;
+  const rawBlobs = await openBlobStore(config);
+  const blobs = tracing ? instrumentBlobStore(rawBlobs, tracing.around('storage')) : rawBlobs;
+  const changes = await openChangeFeed(config, rawMeta, logger);
   const pulls = new PullRecorder(meta);
-  const cache = new ManifestCache(config.registry.manifestCacheEntries);
+  metrics.collectFrom(meta, metricsOptions);
+  const readOnly = new ReadOnlyMode(meta.settings, { forced: config.readOnly.enabled, recheckMs: config.readOnly.recheckSeconds * 1000, observe: (on) => metrics.readOnly.set(on ? 1 : 0) });
+  await readOnly.state();
+  const cache = new ManifestCache(config.registry.manifestCacheEntries, (hit) => metrics.manifestCacheLookups.inc({ result: hit ? 'hit' : 'miss' }));
   const jobs = new JobQueue(meta.jobs);
   const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key));
   // Vulnerability scanning: the pull gate reads results and policies; the service (built once
@@ -138,26 +216,31 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const securityGate = new SecurityGate(scanStore, { refreshMs: config.scanning.gateRefreshMs, maxEntries: config.scanning.gateCacheEntries });
   let scans: ScanService | undefined;
   const scanOnPush: RegistryChangeListener = (tx, change) => scans!.listener({ scanOnPush: config.scanning.onPush, databaseRepository: config.scanning.databaseRepository })(tx, change);
-  const registry = {
-    blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy, { verifyReads: config.storage.verifyReads }),
-    uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy, {
-      maxOpenPerRepository: config.registry.maxOpenUploadsPerRepository,
-      maxOpenPerOwner: config.registry.maxOpenUploadsPerPrincipal,
-      maxAgeMs: config.registry.uploadMaxAgeSeconds * 1000,
-    }),
-    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [scanOnPush] }),
-    listing: new ListingService(meta, config.registry),
-    health: new HealthService(meta),
-    readGates: [securityGate],
-    limits: { maxManifestBytes: config.registry.maxManifestBytes, uploadIdleMs: config.registry.uploadIdleTimeoutSeconds * 1000 },
-  };
-
-  // Access control: the auth store, policy, audit log, token issuer, authenticator.
+  // Access control's stores (the rest below), the key sealer and signatures: the read gate needs them.
   const a = config.auth;
   const authStore = new SqlAuthStore(meta.db, meta.dialect);
   const audit = new AuditLog(authStore, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal });
   const access = new AccessService(authStore, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
   const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));
+  const signing = new SigningService({ meta, blobs, sealer, changes, audit, logger: logger.child({ component: 'signing' }) });
+  const core = {
+    blobs: new BlobService(meta, blobs, Date.now, lifecycle.writePolicy, { verifyReads: config.storage.verifyReads }),
+    uploads: new UploadService(meta, blobs, Date.now, lifecycle.writePolicy, {
+      maxOpenPerRepository: config.registry.maxOpenUploadsPerRepository,
+      maxOpenPerOwner: config.registry.maxOpenUploadsPerPrincipal,
+      maxAgeMs: config.registry.uploadMaxAgeSeconds * 1000,
+    }, (bytes) => metrics.pushedBytes.inc(bytes)),
+    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [registryEvents(), signOnPushListener(), scanOnPush], readGates: [signing, securityGate] }),
+    listing: new ListingService(meta, config.registry),
+    health: new HealthService(meta, blobs, { timeoutMs: config.health.timeoutSeconds * 1000, observePing: (s) => metrics.metadataPing.observe(s) }),
+    limits: { maxManifestBytes: config.registry.maxManifestBytes, uploadIdleMs: config.registry.uploadIdleTimeoutSeconds * 1000 },
+  };
+
+  // Pull-through caches wrap the core's services (one map lookup for ordinary projects).
+  const proxy = await createProxy(config.proxy, meta, meta.db, core, lifecycle.writePolicy, authStore, sealer, logger);
+  const registry = proxy.registry;
+
+  // Access control: the token issuer and authenticator.
   const tokens = new TokenIssuer(authStore, { issuer: a.issuer, service: a.service, accessTtlSeconds: a.tokenTtlSeconds, refreshTtlSeconds: a.refreshTokenTtlSeconds }, sealer);
   await tokens.init();
   const limiter = new LoginLimiter(authStore.loginFailures, {
@@ -166,7 +249,14 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     windowMs: a.failedLoginWindowSeconds * 1000,
     maxDelayMs: a.failedLoginMaxDelayMs,
   });
-  const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit);
+  const wi = a.workloadIdentity;
+  const workload = wi.enabled
+    ? new WorkloadIdentity(authStore, { allowHttpIssuers: wi.allowHttpIssuers, jwksCooldownMs: wi.jwksCooldownSeconds * 1000, jwksMaxAgeMs: wi.jwksMaxAgeSeconds * 1000, fetchTimeoutMs: wi.fetchTimeoutSeconds * 1000, clockToleranceSeconds: wi.clockSkewSeconds })
+    : undefined;
+  // Accounts of identity providers (LDAP, OIDC) get their project roles from their groups.
+  const groups = new GroupSync(authStore, audit, { mappings: a.groupMappings, adminGroups: a.adminGroups }, () => access.invalidate());
+  const ldap = a.ldap ? new LdapDirectory({ ...a.ldap, timeoutMs: a.ldap.timeoutSeconds * 1000 }) : undefined;
+  const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit, Date.now, { workload, ldap, groups });
   scans = new ScanService(meta, scanStore, blobs, audit, logger.child({ component: 'scanning' }), Date.now, () => securityGate.invalidate(), (repo, subject, type, bytes, notes) =>
     attachArtifact(registry.uploads, registry.manifests, repo, subject, type, bytes, notes),
   );
@@ -176,17 +266,34 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const users = new UserService(authStore, authenticator, audit, sessionTtlMs);
   if (a.enabled) await bootstrapAdmin(users, logger);
   const api: ApiServices = {
-    projects: new ProjectService(authStore, access, audit, lifecycle.settings),
+    projects: new ProjectService(authStore, access, audit, lifecycle.settings, Date.now, (project) => signing.forget(project)),
     robots: new RobotService(authStore, authenticator, audit),
+    trustPolicies: new TrustPolicyService(authStore, audit, workload, { allowHttpIssuers: wi.allowHttpIssuers, groupMappings: a.groupMappings, adminGroups: a.adminGroups }),
+    oidc: a.oidc
+      ? {
+          signIn: new OidcSignIn({ ...a.oidc, timeoutMs: a.oidc.timeoutSeconds * 1000 }),
+          groups,
+          label: a.oidc.buttonLabel,
+          redirectUrl: a.oidc.redirectUrl,
+        }
+      : undefined,
     users,
-    repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, registry.manifests, access, audit, a.enabled),
+    repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, core.manifests, access, audit, a.enabled),
     security: new SecurityApi(scans, access, a.enabled),
     lifecycle,
     audit,
     authenticator,
     sessionTtlMs,
     tokens,
+    signing: new SigningApi(authStore, signing, audit),
+    proxies: new ProxyAdminService(proxy, config.proxy.defaultMirror, meta, jobs, audit),
+    webhooks: new WebhookService(meta, authStore, audit, config.webhooks.allowPrivateNetworks, sealer),
+    replication: new ReplicationService(meta, audit, sealer),
+    readOnly,
   };
+
+  // Under `--workers N` a scrape answers with every worker's sum, which the primary collects.
+  const exposition = cluster.isWorker ? workerExposition(metrics.registry) : () => metrics.exposition();
 
   // HTTP: authentication hooks, /v2, the token endpoint, /api/v1, /ui.
   const httpAuth = { service: a.service, realm: a.realm, autoCreateProjects: a.autoCreateProjects };
@@ -199,8 +306,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     maxConnectionsPerAddress: s.maxConnectionsPerAddress,
     maxConnections: s.maxConnections,
   };
+  const tlsFiles = async () => (config.tls.cert && config.tls.key ? { cert: await readFile(config.tls.cert), key: await readFile(config.tls.key) } : undefined);
+  const tlsNow = await tlsFiles();
   const app = await buildServer({
     logger,
+    ...(tlsNow ? { tls: { ...tlsNow, http2: config.tls.http2 } } : {}),
     trustProxy: config.http.trustProxy,
     registry,
     authorize: options.authorize ?? (a.enabled ? registryAuthorizer(access, authStore, audit, httpAuth, (subject) => authenticator.subject(subject)) : allowAll),
@@ -215,10 +325,57 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       },
     ],
     limits,
+    ...(tracing ? { tracing } : {}),
+    ops: {
+      metrics,
+      health: registry.health,
+      readOnly,
+      exposition,
+      metricsOnMainPort: config.metrics.enabled && config.metrics.listen === null,
+      bearerToken: config.metrics.bearerToken,
+    },
   });
+  let metricsListener: Server | undefined;
 
   // Background jobs: every kind is declared in src/jobs/kinds.ts.
-  const handlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, scans, logger });
+  const artifacts: ArtifactWriter = {
+    async putBlob(repo, bytes) {
+      const digest = sha256Digest(bytes);
+      if ((await meta.blobs.sizeInRepository(repo, digest)) === undefined) await registry.uploads.putMonolithic(repo, digest, (async function* () { yield bytes; })(), bytes.length);
+      return digest;
+    },
+    async getManifest(repo, tag) {
+      const digest = await meta.tags.digestOf(repo, tag);
+      return digest ? (await meta.manifests.get(repo, { kind: 'digest', digest }))?.content : undefined;
+    },
+    async putManifest(repo, tag, body, mediaType) {
+      await registry.manifests.put(repo, parseReference(tag), body, mediaType);
+    },
+    async exists(repo, digest) {
+      return (await meta.manifests.get(repo as RepoName, { kind: 'digest', digest })) !== undefined;
+    },
+  };
+  const w = config.webhooks;
+  const webhooks = new WebhookDeliverer(
+    meta,
+    lifecycle.leases,
+    audit,
+    { allowPrivateNetworks: w.allowPrivateNetworks, timeoutMs: w.timeoutSeconds * 1000, retryBaseMs: w.retryBaseMs, retryMaxMs: w.retryMaxMs, retryForMs: w.retryForSeconds * 1000, disableAfterFailures: w.disableAfterFailures },
+    sealer,
+    logger.child({ component: 'webhooks' }),
+  );
+  const r = config.replication;
+  const replication = new ReplicationEngine(
+    meta,
+    new LocalEndpoint(meta, registry),
+    (target) => new OciClient({ ...target, password: target.password === null ? null : sealer.open(target.password) }),
+    { concurrency: r.concurrency, bandwidthBytesPerSecond: r.bandwidthBytesPerSecond, runTimeoutMs: r.runTimeoutSeconds * 1000 },
+    logger.child({ component: 'replication' }),
+  );
+  const scrub = createScrub(config, meta, blobs, metrics);
+  const kindHandlers = jobHandlers({ runs: lifecycle.runs, retention: lifecycle.retention, leases: lifecycle.leases, scans, webhooks, replication, logger, scrub, signing: { service: signing, artifacts, referenceHost: config.signing.referenceHost }, proxy: proxy.jobs });
+  const handlers = tracing ? new Map([...kindHandlers].map(([kind, run]) => [kind, (payload: unknown, ctx: Parameters<typeof run>[1]) => tracing.span(`job ${kind}`, { 'berth.job.kind': kind, 'berth.job.id': ctx.job.id }, () => run(payload, ctx))])) : kindHandlers;
+  const stopProxy = proxy.start((kind, payload, key) => jobs.offer(kind, payload, key));
   const stopJobs = new AbortController();
   const worker = new JobWorker(meta.jobs, handlers, {
     concurrency: config.jobs.concurrency,
@@ -227,7 +384,19 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     logger: logger.child({ component: 'jobs' }),
   });
   const working = config.jobs.enabled ? worker.run(stopJobs.signal) : Promise.resolve();
+  // The outbox dispatcher: every node runs one; the cursor's compare-and-set keeps hand-offs single.
+  const dispatcher = new EventDispatcher(meta, [webhookConsumer(), replicationConsumer()], {
+    pollMs: config.events.pollMs,
+    batchSize: config.events.batchSize,
+    retentionMs: config.events.retentionDays * 86400_000,
+    logger: logger.child({ component: 'events' }),
+    onDispatched: () => worker.wake(),
+  });
+  const dispatching = config.jobs.enabled ? dispatcher.run(stopJobs.signal) : Promise.resolve();
+  const cron = new ReplicationScheduler(meta, logger.child({ component: 'replication' }));
+  if (config.jobs.enabled) cron.start();
   if (config.lifecycle.schedulerEnabled) await lifecycle.scheduler.start();
+  const stopScrubSchedule = config.lifecycle.schedulerEnabled ? scheduleScrub(config.scrub.schedule, config.scrub.rateMBps * 1e6, (kind, payload, key) => jobs.offer(kind, payload, key), logger) : () => {};
 
   return {
     app,
@@ -237,24 +406,49 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     jobs,
     secrets: new SharedSecrets(meta.settings),
     lifecycle,
+    proxy,
+    metrics,
+    readOnly,
+    tracing,
+    scrub,
     async listen() {
-      const i = config.listen.lastIndexOf(':');
-      const host = config.listen.slice(0, i).replace(/^\[|\]$/g, '');
-      const port = Number(config.listen.slice(i + 1));
-      await app.listen({ host, port });
-      const addr = app.server.address();
-      return typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : config.listen;
+      await app.listen(hostPort(config.listen));
+      if (config.metrics.enabled && config.metrics.listen !== null) {
+        const server = metricsServer({ metrics, exposition, bearerToken: config.metrics.bearerToken });
+        const { host, port } = hostPort(config.metrics.listen);
+        await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, host, () => ok()));
+        metricsListener = server;
+        app.log.info({ address: boundAddress(server, config.metrics.listen) }, 'metrics listening');
+      }
+      return boundAddress(app.server, config.listen);
+    },
+    /** Where `metrics.listen` is bound (host:port), once listening; undefined without one. */
+    metricsAddress() {
+      return metricsListener ? boundAddress(metricsListener, '') : undefined;
+    },
+    async reloadTls() {
+      const files = await tlsFiles();
+      if (!files) return;
+      // Throws on a bad pair, leaving the running certificate in place.
+      (app.server as unknown as { setSecureContext(o: { cert: Buffer; key: Buffer }): void }).setSecureContext(files);
+      app.log.info({ cert: config.tls.cert }, 'TLS certificate reloaded');
     },
     async close() {
+      stopProxy();
+      stopScrubSchedule();
+      if (metricsListener) await new Promise<void>((ok) => metricsListener!.close(() => ok()));
       await app.close();
-      await audit.close();
       await lifecycle.close();
+      cron.stop();
       stopJobs.abort();
       await working;
+      await dispatching;
+      await audit.close();
       await pulls.close();
       await changes.close();
       await blobs.close();
       await meta.close();
+      await tracing?.close();
     },
   };
 }

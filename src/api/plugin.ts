@@ -15,22 +15,32 @@ import { parseInput, type ApiRoute } from './route.js';
 import { auditRoutes } from './routes/audit.js';
 import { memberRoutes } from './routes/members.js';
 import { projectRoutes } from './routes/projects.js';
+import { proxyRoutes } from './routes/proxies.js';
 import { repositoryRoutes } from './routes/repositories.js';
 import { robotRoutes } from './routes/robots.js';
 import { securityRoutes } from './routes/security.js';
+import { signingRoutes } from './routes/signing.js';
+import { oidcRoutes } from './routes/oidc.js';
+import { groupMappingRoutes } from './routes/group-mappings.js';
+import { trustPolicyRoutes } from './routes/trust-policies.js';
 import { sessionRoutes } from './routes/session.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { replicationRoutes } from './routes/replication.js';
 import type { ApiServices } from './services/index.js';
 
 export const API_PREFIX = '/api/v1';
 
 export const apiRoutes: readonly ApiRoute[] = [
   ...sessionRoutes,
+  ...oidcRoutes,
   ...projectRoutes,
   ...memberRoutes,
   ...robotRoutes,
+  ...trustPolicyRoutes,
+  ...groupMappingRoutes,
   ...userRoutes,
   ...tokenRoutes,
   ...repositoryRoutes,
@@ -39,6 +49,10 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...projectLifecycleRoutes,
   ...lifecycleRunRoutes,
   ...securityRoutes,
+  ...signingRoutes,
+  ...proxyRoutes,
+  ...webhookRoutes,
+  ...replicationRoutes,
 ];
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

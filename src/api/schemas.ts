@@ -34,6 +34,8 @@ export const Member = z.object({ user: z.string(), role: Role });
 export const Robot = z.object({ name: z.string(), permissions: z.array(z.string()), expiresAt: nullableTime, lastUsedAt: nullableTime, createdAt: time });
 export const RobotCreated = z.object({ name: z.string(), secret: z.string(), permissions: z.array(z.string()), expiresAt: nullableTime });
 
+export const TrustPolicy = z.object({ id: z.number().int(), issuer: z.string(), audience: z.string(), claims: z.record(z.string(), z.string()), permissions: z.array(z.string()), createdBy: z.string(), createdAt: time });
+
 export const UserRow = z.object({ name: z.string(), admin: z.boolean(), disabled: z.boolean(), createdAt: time });
 export const TokenRow = z.object({ id: z.string(), name: z.string(), scopes: z.array(z.string()).nullable(), expiresAt: nullableTime, lastUsedAt: nullableTime, createdAt: time });
 export const TokenCreated = z.object({ id: z.string(), name: z.string(), token: z.string(), scopes: z.array(z.string()), expiresAt: nullableTime });
@@ -81,6 +83,18 @@ export const AuditEntry = z.object({
 });
 
 export const SigningKeyRotated = z.object({ kid: z.string() });
+
+export const ReadOnlyState = z.object({
+  enabled: z.boolean(),
+  reason: z.string(),
+  source: z.enum(['config', 'switch']),
+  changedBy: z.string().optional(),
+  changedAt: z.number().int().optional(),
+});
+export const ReadOnlyChange = z.strictObject({
+  enabled: z.boolean(),
+  reason: z.string().max(500).optional(),
+});
 
 // Lifecycle: settings, figures, runs, trash.
 

@@ -1,8 +1,10 @@
 /**
- * The audit log: who did what, when, from where, with what result. Administrative changes are
- * written in the same transaction as the change (`recordIn`); request events (pulls, pushes,
- * logins) are queued and written in one batch every second, so the registry's hot path never
- * waits for an audit insert. Events older than the retention period are deleted hourly.
+ * The audit log: who did what, when, from where, with what result. Every entry is also an
+ * outbox event (`audit.<action>`, src/events/emit.ts), written in the same transaction as the
+ * audit row: administrative changes in the transaction of the change (`recordIn`), request
+ * events (pulls, pushes, logins) in a transaction started at once (those recorded while one is
+ * running go together in the next: group commit, no timer; `flush` and `query` wait for them). Events older than the
+ * retention period are deleted hourly.
  *
  * What callers can make us write is bounded. Every event is a bounded summary: a long
  * resource is cut (saying how much was cut) and a large detail is replaced by a preview.
@@ -13,6 +15,8 @@
  * request, not a row.
  */
 import type { AuditEvent, AuditFilter, AuditQueries, AuditRecord, AuthStore } from '../metadata/auth-store.js';
+import type { EventQueries } from '../metadata/event-store.js';
+import { emitEvent } from '../events/emit.js';
 
 export type AuditInput = Omit<AuditEvent, 'at' | 'project' | 'sourceAddress' | 'detail'> & {
   project?: string | null;
@@ -30,6 +34,7 @@ const WINDOW_MS = 60_000;
 
 export interface AuditOptions {
   retentionDays: number;
+  /** Unused: request events are no longer batched (kept so callers need not change). */
   flushMs?: number;
   /** Unauthenticated events admitted per source address per minute. */
   unauthenticatedPerMinute?: number;
@@ -60,27 +65,25 @@ function boundedDetail(detail: unknown): unknown {
 }
 
 export class AuditLog {
-  private queue: AuditEvent[] = [];
+  /** Request events not yet written, and the write in progress. */
+  private pending: AuditEvent[] = [];
+  private writing: Promise<void> | undefined;
   /** The current minute of unauthenticated events: admitted per address and in total, and what was dropped. */
   private windowStart = 0;
   private admitted = new Map<string, number>();
   private admittedTotal = 0;
   private dropped = new Map<string, number>();
   private droppedTotal = 0;
-  private readonly flushTimer: NodeJS.Timeout;
+  private readonly windowTimer: NodeJS.Timeout;
   private readonly retentionTimer: NodeJS.Timeout;
-  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: AuthStore,
     private readonly options: AuditOptions,
     private readonly now: () => number = Date.now,
   ) {
-    this.flushTimer = setInterval(() => {
-      this.rollWindow();
-      void this.flush().catch(() => {});
-    }, options.flushMs ?? 1000);
-    this.flushTimer.unref();
+    this.windowTimer = setInterval(() => this.rollWindow(), 1000);
+    this.windowTimer.unref();
     this.retentionTimer = setInterval(() => void this.prune().catch(() => {}), 3600_000);
     this.retentionTimer.unref();
   }
@@ -98,11 +101,48 @@ export class AuditLog {
     };
   }
 
-  /** Queues a request event (written within about a second); unauthenticated ones may be only counted. */
+  /** Writes a request event now, in a transaction of its own; unauthenticated ones may be only counted. */
   record(e: AuditInput): void {
     if (unauthenticated(e) && !this.admit(e.sourceAddress ?? 'unknown')) return;
-    this.queue.push(this.event(e));
-    if (this.queue.length >= 500) void this.flush().catch(() => {});
+    this.write(this.event(e));
+  }
+
+  /**
+   * Writes at once: the first event starts a transaction, and events recorded while it runs go
+   * together in the next one (group commit), so a busy registry does not queue one write
+   * transaction per request behind the single writer, and nothing waits on a timer.
+   */
+  private write(event: AuditEvent): void {
+    this.pending.push(event);
+    this.writing ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, 500);
+      await this.store.transaction((tx) => this.insertAll(tx, batch)).catch(() => {});
+    }
+    this.writing = undefined;
+  }
+
+  private async insertAll(tx: { audit: AuditQueries; events?: EventQueries }, batch: AuditEvent[]): Promise<void> {
+    await tx.audit.insert(batch);
+    if (tx.events) for (const event of batch) await this.append(tx as { events: EventQueries }, event);
+  }
+
+  private append(tx: { events: EventQueries }, event: AuditEvent): Promise<number> {
+    return emitEvent(tx, {
+      type: `audit.${event.action}`,
+      project: event.project,
+      actor: event.actor,
+      at: event.at,
+      data: { resource: event.resource, result: event.result, sourceAddress: event.sourceAddress, detail: event.detail },
+    });
+  }
+
+  /** The audit row and its outbox event, in `tx`. */
+  private insert(tx: { audit: AuditQueries; events?: EventQueries }, event: AuditEvent): Promise<void> {
+    return this.insertAll(tx, [event]);
   }
 
   /** Whether an unauthenticated event from `address` may be written in this minute. */
@@ -128,7 +168,7 @@ export class AuditLog {
     if (now - this.windowStart < WINDOW_MS) return;
     if (this.droppedTotal > 0) {
       const top = [...this.dropped].sort((a, b) => b[1] - a[1]).slice(0, SUMMARY_ADDRESSES);
-      this.queue.push(
+      this.write(
         this.event({
           at: now,
           actor: 'anonymous',
@@ -152,20 +192,17 @@ export class AuditLog {
     this.droppedTotal = 0;
   }
 
-  /** Writes an event inside the caller's transaction, so it commits with the change. */
-  async recordIn(tx: { audit: AuditQueries }, e: AuditInput): Promise<void> {
-    await tx.audit.insert([this.event(e)]);
+  /**
+   * Writes an event inside the caller's transaction, so it commits with the change; with the
+   * transaction's outbox (every AuthStore and MetadataStore transaction has one) its event too.
+   */
+  async recordIn(tx: { audit: AuditQueries; events?: EventQueries }, e: AuditInput): Promise<void> {
+    await this.insert(tx, this.event(e));
   }
 
+  /** Resolves when every request event recorded so far is written. */
   async flush(): Promise<void> {
-    const run = async () => {
-      if (this.queue.length === 0) return;
-      const batch = this.queue;
-      this.queue = [];
-      await this.store.transaction((tx) => tx.audit.insert(batch));
-    };
-    this.flushing = this.flushing.then(run, run);
-    return this.flushing;
+    while (this.writing) await this.writing;
   }
 
   async query(filter: AuditFilter): Promise<AuditRecord[]> {
@@ -179,7 +216,7 @@ export class AuditLog {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.flushTimer);
+    clearInterval(this.windowTimer);
     clearInterval(this.retentionTimer);
     this.windowStart = 0; // the last minute's summary is written too
     this.rollWindow();

@@ -16,6 +16,19 @@ import type { CredentialCache } from './credential-cache.js';
 import type { LoginLimiter } from './login-limiter.js';
 import { burnPasswordCheck, parseAccessToken, sameHash, sha256Hex, verifyPassword } from './secrets.js';
 import { TokenError, type TokenIssuer, type TokenOrigin } from './token-issuer.js';
+import { WORKLOAD_USER, WorkloadIdentity, WorkloadIdentityError } from './workload-identity.js';
+import { SignInRefused, type GroupSync } from './group-sync.js';
+import { LdapUnavailable, type LdapDirectory } from './ldap.js';
+
+/** Identity providers beside local accounts; each is absent when not configured. */
+export interface IdentityProviders {
+  /** Keyless CI login (user `oidc`, an ID token as the password) through projects' trust policies. */
+  workload?: WorkloadIdentity | undefined;
+  /** Passwords of accounts that are not local are checked against this directory. */
+  ldap?: LdapDirectory | undefined;
+  /** Creates provider accounts and applies their groups' roles (needed with `ldap`). */
+  groups?: GroupSync | undefined;
+}
 
 export const SESSION_COOKIE = 'berth_session';
 
@@ -32,6 +45,8 @@ export class AuthFailure extends Error {
   constructor(
     message: string,
     readonly retryAfter?: number,
+    /** The credential could not be checked (an identity provider is down): not counted as a failed login. */
+    readonly unavailable = false,
   ) {
     super(message);
   }
@@ -100,6 +115,7 @@ export class Authenticator {
     private readonly limiter: LoginLimiter,
     private readonly audit: AuditLog,
     private readonly now: () => number = Date.now,
+    private readonly providers: IdentityProviders = {},
   ) {}
 
   /** Token accounts recently read: by subject, id and personal access token id. */
@@ -144,6 +160,7 @@ export class Authenticator {
   async login(user: string, secret: string, address: string, via: string): Promise<Verified> {
     // No account has one, and PostgreSQL text cannot hold one: refuse before any lookup.
     if (user.includes('\0') || secret.includes('\0')) throw new AuthFailure('user names and secrets cannot contain NUL characters');
+    if (user === WORKLOAD_USER && this.providers.workload) return this.workload(secret, address, via);
     const key = this.cache.keyOf(user, secret);
     const cached = await this.remembered(key);
     if (cached) return cached;
@@ -159,9 +176,13 @@ export class Authenticator {
     try {
       if (robot) p = await this.robot(user, secret);
       else if (parseAccessToken(secret)) p = await this.accessToken(user, secret, address);
-      else p = await this.password(user, secret);
+      else p = await this.password(user, secret, address);
     } catch (e) {
       if (!(e instanceof AuthFailure)) throw e;
+      if (e.unavailable) {
+        this.audit.record({ actor: user, action: 'login', resource: `user:${user}`, result: 'failure', sourceAddress: address, detail: { via, reason: e.message } });
+        throw e;
+      }
       reason = e.message;
     }
     if (!p) {
@@ -175,8 +196,54 @@ export class Authenticator {
     return p;
   }
 
-  private async password(name: string, password: string): Promise<Verified | undefined> {
+  /** A directory login: the directory checks the password; the account and its roles follow its groups. */
+  private async directory(name: string, password: string, address: string): Promise<Verified | undefined> {
+    let found;
+    try {
+      found = await this.providers.ldap!.authenticate(name, password);
+    } catch (e) {
+      if (e instanceof LdapUnavailable) throw new AuthFailure(e.message, undefined, true);
+      throw e;
+    }
+    if (!found) return undefined;
+    try {
+      return userPrincipal(await this.providers.groups!.signIn('ldap', found.dn, found.name, found.groups, address), 'password');
+    } catch (e) {
+      if (e instanceof SignInRefused) throw new AuthFailure(e.message);
+      throw e;
+    }
+  }
+
+  /**
+   * A CI job's ID token: throttled like a robot (per address, never slowed), audited with the
+   * issuer and subject. Not kept in the credential cache: the token carries its own expiry and
+   * the verifier keeps the issuer's keys and policies warm.
+   */
+  private async workload(token: string, address: string, via: string): Promise<Verified> {
+    const known = this.providers.workload!.remembered(token);
+    if (known) return known;
+    // Throttled per claimed subject and address (like a robot: refused past the limit, never
+    // slowed), so one job retrying a bad token does not lock out every job behind its address.
+    const account = `${WORKLOAD_USER}:${WorkloadIdentity.claimedSubject(token)}`;
+    const gate = await this.limiter.check(account, address, true);
+    if (gate.retryAfter > 0) throw new AuthFailure(`too many failed logins; retry in ${gate.retryAfter} seconds`, gate.retryAfter);
+    let p;
+    try {
+      p = await this.providers.workload!.verify(token);
+    } catch (e) {
+      if (!(e instanceof WorkloadIdentityError)) throw e;
+      await this.limiter.fail(account, address, true);
+      this.audit.record({ actor: WORKLOAD_USER, action: 'login', resource: `user:${WORKLOAD_USER}`, result: 'failure', sourceAddress: address, detail: { via, kind: 'workload', reason: e.message } });
+      throw new AuthFailure(e.message);
+    }
+    this.audit.record({ actor: p.name, action: 'login', resource: `user:${WORKLOAD_USER}`, result: 'success', sourceAddress: address, detail: { via, kind: 'workload', issuer: p.issuer, subject: p.subject, permissions: p.permissions } });
+    return p;
+  }
+
+  private async password(name: string, password: string, address: string): Promise<Verified | undefined> {
     const u = await this.store.users.byName(name);
+    // With a directory, every account but the local ones (a real password hash here) is the directory's.
+    if (this.providers.ldap && (!u || u.passwordHash.startsWith('!'))) return this.directory(name, password, address);
     if (!u) {
       await burnPasswordCheck(password);
       return undefined;
@@ -238,6 +305,8 @@ export class Authenticator {
         return this.tokens.originNow({ account: p.id, via: 'password' });
       case 'robot':
         return this.tokens.originNow({ account: p.id, via: 'robot' });
+      case 'workload':
+        return this.tokens.originNow({ account: 0, via: 'workload' });
       default:
         return undefined;
     }
@@ -276,6 +345,8 @@ export class Authenticator {
 
   /** Whether a registry token's origin still stands; read at most every ACCOUNT_RECHECK_MS when `cached`. */
   private async originLive(subject: string, origin: TokenOrigin, cached: boolean): Promise<boolean> {
+    // A CI job's token holds exactly what its ID token was granted, and expires with it.
+    if (origin.via === 'workload') return true;
     const key = `${subject}\0${origin.account}\0${origin.pat ?? ''}`;
     let hit = cached ? this.accounts.get(key) : undefined;
     if (!hit || hit.until <= this.now()) {
@@ -288,6 +359,7 @@ export class Authenticator {
 
   /** The account a token's origin names, as it is now; undefined when it is gone, another, disabled or expired. */
   private async accountState(subject: string, origin: TokenOrigin): Promise<AccountState | undefined> {
+    if (origin.via === 'workload') return undefined; // no refresh: log in again with a new ID token
     if (origin.via === 'robot') {
       const r = await this.store.robots.byName(subject);
       if (!r || r.id !== origin.account || (r.expiresAt !== null && r.expiresAt <= this.now())) return undefined;

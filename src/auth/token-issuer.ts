@@ -37,8 +37,12 @@ export interface TokenOptions {
 export interface TokenOrigin {
   /** The user's or robot's id (a later account of the same name has another). */
   account: number;
-  /** How the holder proved who they are: a user's password or UI session, a personal access token, a robot secret. */
-  via: 'password' | 'pat' | 'robot';
+  /**
+   * How the holder proved who they are: a user's password or UI session, a personal access
+   * token, a robot secret, or a CI job's OIDC ID token (`workload`, account 0: no account; the
+   * access token never outlives the ID token and no refresh token is issued).
+   */
+  via: 'password' | 'pat' | 'robot' | 'workload';
   /** The personal access token's id when `via` is `pat`. */
   pat?: string;
   /** Issue time in milliseconds (`iat` has whole seconds only). */
@@ -148,10 +152,12 @@ export class TokenIssuer {
     return { ...o, at: this.now() };
   }
 
-  async issueAccess(subject: string, grants: Grant[], origin: TokenOrigin | undefined): Promise<{ token: string; expiresIn: number; issuedAt: string }> {
+  /** `notAfter` (milliseconds) caps the lifetime: a token never outlives the credential it was issued for. */
+  async issueAccess(subject: string, grants: Grant[], origin: TokenOrigin | undefined, notAfter?: number): Promise<{ token: string; expiresIn: number; issuedAt: string }> {
     const t = Math.floor(this.now() / 1000);
-    const token = await this.sign({ access: grants, use: 'access', ...(origin ? { origin } : {}) }, subject, t, this.options.accessTtlSeconds);
-    return { token, expiresIn: this.options.accessTtlSeconds, issuedAt: new Date(t * 1000).toISOString() };
+    const ttl = notAfter === undefined ? this.options.accessTtlSeconds : Math.max(1, Math.min(this.options.accessTtlSeconds, Math.floor(notAfter / 1000) - t));
+    const token = await this.sign({ access: grants, use: 'access', ...(origin ? { origin } : {}) }, subject, t, ttl);
+    return { token, expiresIn: ttl, issuedAt: new Date(t * 1000).toISOString() };
   }
 
   async issueRefresh(subject: string, origin: TokenOrigin): Promise<string> {
@@ -249,7 +255,7 @@ function parseOrigin(v: unknown): TokenOrigin | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const o = v as Record<string, unknown>;
   if (!Number.isSafeInteger(o.account) || !Number.isSafeInteger(o.at)) return undefined;
-  if (o.via !== 'password' && o.via !== 'pat' && o.via !== 'robot') return undefined;
+  if (o.via !== 'password' && o.via !== 'pat' && o.via !== 'robot' && o.via !== 'workload') return undefined;
   if (o.via === 'pat' && typeof o.pat !== 'string') return undefined;
   return { account: o.account as number, via: o.via, ...(o.via === 'pat' ? { pat: o.pat as string } : {}), at: o.at as number };
 }

@@ -100,9 +100,11 @@ export function tokenRoutes(deps: { access: AccessService; authenticator: Authen
     const subject = principal.kind === 'anonymous' ? '' : principalName(principal);
     // The origin ties both tokens to this account and credential: they die with either.
     const origin = authenticator.originOf(principal);
-    const issued = await tokens.issueAccess(subject, grants, origin);
+    // A CI job's token never outlives its ID token, and gets no refresh token.
+    const notAfter = principal.kind === 'workload' ? principal.expiresAt : undefined;
+    const issued = await tokens.issueAccess(subject, grants, origin, notAfter);
     const body: Record<string, unknown> = { token: issued.token, access_token: issued.token, expires_in: issued.expiresIn, issued_at: issued.issuedAt };
-    if (wantRefresh && origin) body.refresh_token = await tokens.issueRefresh(subject, origin);
+    if (wantRefresh && origin && origin.via !== 'workload') body.refresh_token = await tokens.issueRefresh(subject, origin);
     audit.record({
       actor: principalName(principal),
       action: 'token.issue',
@@ -110,7 +112,7 @@ export function tokenRoutes(deps: { access: AccessService; authenticator: Authen
       project: asked.length === 1 && asked[0]!.type === 'repository' && isRepoName(asked[0]!.name) ? projectOf(asked[0]!.name as RepoName) : null,
       result: 'success',
       sourceAddress: request.ip,
-      detail: { grant, granted: grants },
+      detail: { grant, granted: grants, ...(principal.kind === 'workload' ? { issuer: principal.issuer, subject: principal.subject } : {}) },
     });
     return body;
   }

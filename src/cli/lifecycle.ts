@@ -1,5 +1,6 @@
 /**
- * `berth gc`, `berth retention`, `berth restore` and `berth usage`. Where they act is never
+ * `berth gc`, `berth retention`, `berth restore` and `berth usage` (`berth restore --from`, a
+ * backup, is ops.ts's). Where they act is never
  * guessed:
  * - with `--data-dir`, `--config` (or BERTH_CONFIG / BERTH_DATA_DIR) they open those stores
  *   directly (servers may keep running; the GC takes the `gc` lease and its re-checks make it
@@ -211,11 +212,15 @@ export function registerLifecycleCommands(program: Command): void {
 
   program
     .command('restore')
-    .description(`restore tags a retention run moved to the trash (${LOCATION_HELP})`)
-    .requiredOption('--run <id>', 'retention run id')
+    .description(`restore tags a retention run moved to the trash (--run; ${LOCATION_HELP}), or a backup into an empty data folder (--from)`)
+    .option('--run <id>', 'retention run id')
+    .option('--from <dir>', 'a folder `berth backup` wrote')
+    .option('--copy', 'with --from: copy blob files instead of hard-linking them')
     .option('-c, --config <file>', 'YAML configuration file (default: $BERTH_CONFIG)')
     .option('-d, --data-dir <dir>', 'folder for the embedded database and blobs')
-    .action(async (opts: CommonOpts & { run: string }) => {
+    .action(async (opts: CommonOpts & { run?: string; from?: string; copy?: boolean }) => {
+      if ((opts.run === undefined) === (opts.from === undefined)) throw new Error('give either --run <retention run id> or --from <backup folder>');
+      if (opts.from !== undefined) return (await import('./ops.js')).restoreBackup({ ...opts, from: opts.from });
       const runId = Number(opts.run);
       if (!Number.isInteger(runId) || runId < 0) throw new Error(`--run must be a retention run id, not ${JSON.stringify(opts.run)}`);
       const t = await target(opts);

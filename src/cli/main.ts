@@ -6,8 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerManagementCommands } from './commands/manage.js';
+import { registerProxyCommands } from './commands/proxy.js';
+import { registerEventCommands } from './commands/events.js';
 import { registerLifecycleCommands } from './lifecycle.js';
 import { registerScanCommands } from './scan.js';
+import { registerSigningCommands } from './commands/signing.js';
+import { registerBackupCommand, registerLayoutCommands, registerOpsCommands } from './ops.js';
 import { serve, type ServeOptions } from './serve.js';
 
 // Only commander and the command table load at start; each command imports what it needs when
@@ -71,8 +75,14 @@ configCmd
   });
 
 registerManagementCommands(program);
+registerEventCommands(program);
 registerLifecycleCommands(program);
 registerScanCommands(program);
+registerSigningCommands(program);
+registerProxyCommands(program);
+registerOpsCommands(program);
+registerBackupCommand(program);
+registerLayoutCommands(program);
 
 try {
   await program.parseAsync(process.argv);

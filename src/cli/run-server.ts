@@ -1,7 +1,8 @@
 /**
  * One server process of `berth serve` (the only one, or a worker of the primary): loads and
  * validates the configuration, builds the registry through the composition root, listens, and
- * closes cleanly on SIGINT/SIGTERM.
+ * closes cleanly on SIGINT/SIGTERM: it stops accepting, lets in-flight requests finish for up to
+ * `shutdown.graceSeconds`, then cuts what is left.
  */
 import cluster from 'node:cluster';
 import { loadConfig } from '../config/load.js';
@@ -38,12 +39,23 @@ export async function runServer(opts: ServeOptions, { prepareStores }: { prepare
   const stop = (signal: string) => {
     if (closing) return;
     closing = true;
-    berth.app.log.info({ signal }, 'shutting down');
+    const graceMs = berth.config.shutdown.graceSeconds * 1000;
+    berth.app.log.info({ signal, graceMs }, 'shutting down: no new connections; in-flight requests may finish');
+    // Past the grace period the remaining connections are cut: an upload cut there resumes from
+    // its last durable offset (each chunk is recorded when its bytes are durable).
+    const cut = setTimeout(() => {
+      berth.app.log.warn('shutdown grace period over: closing the remaining connections');
+      berth.app.server.closeAllConnections();
+    }, graceMs);
+    cut.unref();
     berth.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
+  process.on('SIGHUP', () => {
+    berth.reloadTls().catch((err: unknown) => berth.app.log.error({ err }, 'TLS reload failed; the previous certificate stays in use'));
+  });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }

@@ -5,7 +5,8 @@
  * SIGTERM/SIGINT asks every worker to finish its requests and exit, killing stragglers after a
  * grace period.
  *
- * It only supervises, so it imports nothing but node:cluster: no configuration schema, no
+ * It only supervises (and sums the workers' metrics on request, metrics-aggregation.ts, loading
+ * prom-client at the first scrape), so it imports nothing but node:cluster: no configuration schema, no
  * stores, no logger library (its few lines are written in pino's JSON shape by hand). The first
  * worker prepares the stores (migrations, stale SQLite leases) alone; the others are forked once
  * it listens. A worker that fails to start (exit code START_FAILED_EXIT: bad configuration,
@@ -13,6 +14,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { hostname } from 'node:os';
+import { serveAggregatedMetrics } from './metrics-aggregation.js';
 
 export interface PrimaryOptions {
   workers: number;
@@ -89,6 +91,11 @@ export async function runPrimary(opts: PrimaryOptions): Promise<number> {
     }, restartDelay);
   });
 
+  serveAggregatedMetrics();
+  // A certificate reload (SIGHUP) is every worker's to do.
+  process.on('SIGHUP', () => {
+    for (const w of Object.values(cluster.workers ?? {})) if (w && !w.isDead()) w.process.kill('SIGHUP');
+  });
   process.on('SIGINT', () => stop('SIGINT', 0));
   process.on('SIGTERM', () => stop('SIGTERM', 0));
 

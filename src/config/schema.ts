@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 import { auditSchema, authSchema } from './auth-schema.js';
+import { signingSchema } from './signing-schema.js';
+import { proxySchema } from './proxy-schema.js';
 
 const MiB = 1024 * 1024;
 
@@ -129,6 +131,67 @@ const httpSchema = z
   .prefault({})
   .describe('HTTP server: which proxies to believe, and what slow and idle clients may hold.');
 
+const opsSchema = {
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve Prometheus metrics at `GET /metrics`.'),
+      listen: z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port')
+        .nullable()
+        .default(null)
+        .describe('Serve /metrics on this separate address (host:port) instead of the main port, e.g. to keep it off a public listener; null: the main port.'),
+      bearerToken: z.string().min(16).optional().describe('When set, scrapes must send `Authorization: Bearer <token>` (Prometheus `authorization: {credentials: ...}`).'),
+      collectIntervalSeconds: z.number().min(0).default(15).describe('Gauges read from the database (job queue depth, storage per project, last GC run) are re-read at most this often.'),
+    })
+    .prefault({})
+    .describe('Prometheus metrics.'),
+  readOnly: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe('Start read-only: pushes, deletes and management writes are refused (503) while pulls go on; the API switch cannot turn it off.'),
+      recheckSeconds: z.number().min(0).default(1).describe('How often each process re-reads the shared read-only switch (`POST /api/v1/system/read-only`); other nodes follow a change within this time.'),
+    })
+    .prefault({})
+    .describe('Read-only mode.'),
+  health: z
+    .strictObject({
+      timeoutSeconds: z.number().min(0.1).default(3).describe('Deadline of each part of a readiness check (`GET /readyz`: metadata database, migrations, blob store).'),
+    })
+    .prefault({})
+    .describe('Health and readiness checks.'),
+  scrub: z
+    .strictObject({
+      schedule: z.string().nullable().default(null).describe('Cron expression (5 or 6 fields) for a scheduled scrub of every blob and manifest (a `scrub.run` job any node runs); null: only `berth scrub` runs one.'),
+      rateMBps: z.number().min(0).default(50).describe('Scheduled scrubs hash at most this many MB (10^6 bytes) per second, sparing the disks serving pulls (0: no limit).'),
+      quarantineDir: z.string().optional().describe('Folder that receives the bytes of corrupt blobs scrub takes out of service. Default: <dataDir>/quarantine.'),
+    })
+    .prefault({})
+    .describe('Scrub: re-hash stored content, report and quarantine damage.'),
+  tracing: z
+    .strictObject({
+      endpoint: z.string().url().nullable().default(null).describe('OTLP/HTTP collector to send spans to, e.g. http://otel-collector:4318 (`/v1/traces` is added). null: tracing off, at no cost.'),
+      serviceName: z.string().min(1).default('berth').describe('`service.name` of the spans.'),
+      sampleRatio: z.number().min(0).max(1).default(1).describe('Share of new traces recorded (a request carrying a sampled `traceparent` is always recorded).'),
+    })
+    .prefault({})
+    .describe('OpenTelemetry tracing: spans for requests, metadata queries, storage calls and jobs.'),
+  tls: z
+    .strictObject({
+      cert: z.string().optional().describe('PEM file of the server certificate (and its chain): with `key`, the listener speaks HTTPS. `kill -HUP` reloads both files without dropping connections.'),
+      key: z.string().optional().describe('PEM file of the certificate\'s private key.'),
+      http2: z.boolean().default(true).describe('Offer HTTP/2 (by ALPN) to clients that support it; others use HTTP/1.1 on the same port.'),
+    })
+    .prefault({})
+    .refine((t) => (t.cert === undefined) === (t.key === undefined), 'set both tls.cert and tls.key, or neither')
+    .describe('TLS on the listener.'),
+  shutdown: z
+    .strictObject({
+      graceSeconds: z.number().min(0).default(30).describe('On SIGTERM, in-flight requests get this long to finish before their connections are cut (an upload cut there stays resumable from its last durable offset).'),
+    })
+    .prefault({})
+    .describe('Graceful shutdown.'),
+};
+
 export const configSchema = z
   .strictObject({
     listen: z
@@ -190,7 +253,37 @@ export const configSchema = z
       .describe('OCI Distribution behaviour.'),
     auth: authSchema,
     audit: auditSchema,
+    events: z
+      .strictObject({
+        pollMs: z.number().int().min(10).default(200).describe('How often each node looks for new outbox events to hand to webhooks and replication, in milliseconds.'),
+        batchSize: z.number().int().min(1).max(10_000).default(200).describe('Events handed off in one dispatcher transaction.'),
+        retentionDays: z.number().min(0).default(7).describe('Dispatched outbox events older than this are deleted (the audit log keeps its own entries).'),
+      })
+      .default({ pollMs: 200, batchSize: 200, retentionDays: 7 })
+      .describe('The event outbox: every change writes an event in its own transaction; a dispatcher on each node hands them to consumers through the job queue.'),
+    webhooks: z
+      .strictObject({
+        allowPrivateNetworks: z.boolean().default(false).describe('Let webhooks (and replication targets) reach loopback, private, link-local and unique-local addresses. Off, such URLs are refused when created and when delivered (after DNS resolution), against SSRF.'),
+        timeoutSeconds: z.number().min(0.1).default(10).describe('How long one delivery attempt may take before it counts as failed.'),
+        retryBaseMs: z.number().int().min(1).default(10_000).describe('Delay before the second attempt of a failed delivery; doubled for each further one, up to retryMaxMs.'),
+        retryMaxMs: z.number().int().min(1).default(3_600_000).describe('Longest delay between two attempts of a delivery.'),
+        retryForSeconds: z.number().min(0).default(86_400).describe('A delivery still failing this long after it was first tried is given up (marked failed).'),
+        disableAfterFailures: z.number().int().min(1).default(5).describe('A subscription whose deliveries were given up this many times in a row is disabled (with an audit entry) until re-enabled.'),
+      })
+      .default({ allowPrivateNetworks: false, timeoutSeconds: 10, retryBaseMs: 10_000, retryMaxMs: 3_600_000, retryForSeconds: 86_400, disableAfterFailures: 5 })
+      .describe('Outgoing webhooks: signed CloudEvents (or Harbor-format) POSTs per project or system-wide.'),
+    replication: z
+      .strictObject({
+        concurrency: z.number().int().min(1).max(64).default(4).describe('Blobs and manifests one replication run copies at the same time.'),
+        bandwidthBytesPerSecond: z.number().int().min(0).default(0).describe('Upper bound on the bytes per second one run sends or receives (0: no limit).'),
+        runTimeoutSeconds: z.number().int().min(1).default(6 * 3600).describe('A replication run still going after this long is stopped and marked failed.'),
+      })
+      .default({ concurrency: 4, bandwidthBytesPerSecond: 0, runTimeoutSeconds: 6 * 3600 })
+      .describe('Replication to and from other OCI registries.'),
     lifecycle: lifecycleSchema,
+    signing: signingSchema,
+    proxy: proxySchema,
+    ...opsSchema,
     scanning: z
       .strictObject({
         onPush: z.boolean().default(true).describe('Scan every pushed image manifest (each platform of an index) through the job queue.'),

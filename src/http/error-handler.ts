@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { databaseUnavailable, OciError, storageFull, type OciErrorCode } from '../errors/oci.js';
 import { ProblemError, problemCodeForStatus } from '../errors/problem.js';
 import { asStorageFull, isUnavailable } from '../errors/store.js';
+import { isReadOnlyRefusal } from '../ops/read-only.js';
 
 /** Framework errors (by status) mapped to the closest OCI code. */
 function codeForStatus(status: number): OciErrorCode {
@@ -89,7 +90,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     const status = infra ? infra.status : err instanceof OciError || err instanceof ProblemError ? err.status : ((err as FastifyError).statusCode ?? 500);
     // A full disk or a database outage is the operator's to fix, not a bug: a warning naming it.
     if (infra) request.log.warn({ err, status }, 'request failed: storage full or database unavailable');
-    else if (status >= 500) request.log.error({ err }, 'request failed');
+    else if (status >= 500 && !isReadOnlyRefusal(err)) request.log.error({ err }, 'request failed');
     else request.log.debug({ err: (err as Error).message }, 'request refused');
     if (reply.sent || reply.raw.headersSent) {
       reply.raw.destroy();

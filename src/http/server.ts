@@ -1,15 +1,19 @@
 /**
  * The HTTP edge: one Fastify instance with request ids, the one error handler, a request log
  * line per response, and the /v2 registry plugin. Further areas (/api, /ui) register here.
- * What slow and idle connections may hold is bounded by connection-limits.ts.
+ * What slow and idle connections may hold is bounded by connection-limits.ts; health, metrics
+ * and the read-only gate are ops.ts.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { registryPlugin, type RegistryAuthorizer } from '../registry/routes/index.js';
 import type { RegistryServices } from '../registry/services.js';
 import { applyConnectionLimits, CHECK_INTERVAL_MS, type ConnectionLimits } from './connection-limits.js';
 import { installErrorHandler } from './error-handler.js';
+import { installOps, installTracing, type OpsDeps } from './ops.js';
+import type { Tracing } from '../ops/tracing.js';
 import { defaultUiRoot, uiPlugin } from './ui.js';
 
 export interface ServerDeps {
@@ -24,10 +28,19 @@ export interface ServerDeps {
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
   /** Timeouts, minimum rates and connection caps (config `server`); Node's defaults without. */
   limits?: ConnectionLimits;
+  /** Health and readiness, metrics and the read-only gate (ops.ts). */
+  ops?: OpsDeps;
+  /** Serve HTTPS with this certificate and key (PEM); `http2` offers HTTP/2 by ALPN, with HTTP/1.1 for clients that do not. */
+  tls?: { cert: Buffer; key: Buffer; http2: boolean };
+  /** Request spans (tracing.endpoint set); absent: no tracing hook at all. */
+  tracing?: Tracing;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({
+  const tls = deps.tls ? (deps.tls.http2 ? { http2: true, https: { cert: deps.tls.cert, key: deps.tls.key, allowHTTP1: true } } : { https: { cert: deps.tls.cert, key: deps.tls.key } }) : {};
+  // Fastify's types split by protocol; every route and hook here works on the request/reply API both share.
+  const app = (Fastify as unknown as (o: object) => FastifyInstance)({
+    ...tls,
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Requests are logged once, by our own onResponse hook (fastify's per-request lines are off).
     logController: new LogController({ disableRequestLogging: true }),
@@ -39,21 +52,23 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     requestTimeout: 0,
     keepAliveTimeout: deps.limits?.keepAliveTimeoutMs ?? 65_000,
     // Header deadlines are checked this often (Node's default, 30 s, would let them run long).
-    http: { connectionsCheckingInterval: CHECK_INTERVAL_MS },
+    ...(deps.tls ? {} : { http: { connectionsCheckingInterval: CHECK_INTERVAL_MS } }),
     return503OnClosing: true,
     trustProxy: deps.trustProxy ?? false,
   });
   if (deps.limits) {
-    const stop = applyConnectionLimits(app.server, deps.limits);
+    const stop = applyConnectionLimits(app.server as Server, deps.limits);
     app.addHook('onClose', async () => stop());
   }
   installErrorHandler(app);
+  if (deps.tracing) installTracing(app, deps.tracing);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
+  if (deps.ops) installOps(app, deps.ops);
   deps.hooks?.(app);
   await app.register(registryPlugin(deps.registry, deps.authorize));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);

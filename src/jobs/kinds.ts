@@ -15,7 +15,21 @@ import type { Leases } from '../lifecycle/lease.js';
 import type { RetentionService } from '../lifecycle/retention.js';
 import { parseDigest, parseRepoName } from '../domain/names.js';
 import type { ScanService } from '../scanning/service.js';
+import type { SigningService } from '../signing/service.js';
+import { SIGN_JOB, signManifest, type ArtifactWriter } from '../signing/signer.js';
+import type { Digest, RepoName } from '../domain/names.js';
+import type { WebhookDeliverer } from '../events/webhooks.js';
+import type { ReplicationEngine } from '../replication/engine.js';
+import type { ScrubService } from '../ops/scrub.js';
 import type { JobContext, JobHandler } from './worker.js';
+
+/** What the pull-through cache's jobs call (src/proxy; absent when no upstream is configured). */
+export interface ProxyJobs {
+  /** Runs the preheat request `id` (its progress is written to its record). */
+  preheat(id: string, signal: AbortSignal): Promise<void>;
+  /** Applies the eviction policy of one upstream; resolves with a summary for the log. */
+  evict(upstream: string): Promise<Record<string, unknown>>;
+}
 
 /** The services job handlers call, handed in by the composition root. */
 export interface JobServices {
@@ -23,7 +37,13 @@ export interface JobServices {
   retention: RetentionService;
   leases: Leases;
   scans: ScanService;
+  webhooks: WebhookDeliverer;
+  replication: ReplicationEngine;
   logger: Logger;
+  /** Sign on push: the project's keys, where signatures are written, the host named in payloads. */
+  signing: { service: SigningService; artifacts: ArtifactWriter; referenceHost: string };
+  proxy?: ProxyJobs | undefined;
+  scrub: ScrubService;
 }
 
 interface JobKind<P extends z.ZodTypeAny> {
@@ -72,6 +92,60 @@ export const JOB_KINDS = {
     payload: z.strictObject({}),
     async run(s, _p, ctx) {
       await s.scans.rescanAll(ctx.signal);
+    },
+  }),
+  [SIGN_JOB]: kind({
+    description: "Signs a pushed manifest with its project's key and stores a cosign signature (signing policy signOnPush).",
+    payload: z.strictObject({ repository: z.string().min(1), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/) }),
+    async run(s, { repository, digest }) {
+      const r = await signManifest(s.signing.service, s.signing.artifacts, repository as RepoName, digest as Digest, s.signing.referenceHost);
+      s.logger.info({ repository, digest, result: r }, 'sign on push');
+    },
+  }),
+  'proxy.preheat': kind({
+    description: 'Fetch images into a pull-through cache ahead of time (POST /api/v1/proxies/{name}/preheat); progress is on the request.',
+    payload: z.strictObject({ id: z.string().min(1) }),
+    async run(s, { id }, ctx) {
+      if (!s.proxy) throw new Error('no pull-through cache is configured on this node');
+      await s.proxy.preheat(id, ctx.signal);
+    },
+  }),
+  'proxy.evict': kind({
+    description: "Evict a pull-through cache's least recently pulled images by its cacheMaxAgeDays and cacheMaxBytes (GC then reclaims the bytes).",
+    payload: z.strictObject({ upstream: z.string().min(1) }),
+    async run(s, { upstream }) {
+      if (!s.proxy) throw new Error('no pull-through cache is configured on this node');
+      const report = await s.proxy.evict(upstream);
+      s.logger.info(report, 'pull-through cache eviction finished');
+    },
+  }),
+  'webhook.deliver': kind({
+    description: "Delivers a webhook subscription's due deliveries, in order (src/events/webhooks.ts).",
+    payload: z.strictObject({ webhook: z.number().int() }),
+    async run(s, { webhook }, ctx) {
+      await s.webhooks.drain(webhook, ctx.signal);
+    },
+  }),
+  'replication.run': kind({
+    description: 'One run of a replication policy (src/replication/engine.ts).',
+    payload: z.strictObject({ run: z.number().int() }),
+    async run(s, { run }, ctx) {
+      await s.replication.run(run, ctx.signal);
+    },
+  }),
+  'scrub.run': kind({
+    description: 'A scrub of stored content (scrub.schedule): re-hash blobs and manifests, quarantine corrupt blobs, log what it found.',
+    payload: z.strictObject({ repository: z.string().min(1).optional(), rateBytesPerSecond: z.number().min(0).optional() }),
+    async run(s, { repository, rateBytesPerSecond }, ctx) {
+      // One run at a time across nodes; a run that loses its lease resumes from its saved position.
+      const r = await s.leases.with(`scrub:${repository ?? '*'}`, 600_000, () =>
+        s.scrub.run({ repository: repository as RepoName | undefined, rateBytesPerSecond, signal: ctx.signal }),
+      );
+      if (!r) return s.logger.info({ repository }, 'scrub already running elsewhere');
+      const report = r.value;
+      const fields = { repository, blobs: report.blobs, manifests: report.manifests, problems: report.problems, complete: report.complete };
+      if (report.problems.length > 0) s.logger.error(fields, 'scrub found damaged or missing content');
+      else s.logger.info(fields, 'scrub finished: no problems');
     },
   }),
 };

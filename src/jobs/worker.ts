@@ -51,6 +51,13 @@ export class JobWorker {
     this.now = opts.now ?? Date.now;
   }
 
+  private wakeUp: (() => void) | undefined;
+
+  /** Looks for due jobs now instead of at the next poll (this process just queued some). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
   /** Works until `signal` aborts, then waits for the jobs in progress (which see the abort). */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
@@ -63,7 +70,12 @@ export class JobWorker {
       // Busy: wait for a slot. Idle: wait for the poll interval. Either way wake on abort.
       const slotFree = this.running.size >= this.opts.concurrency ? Promise.race(this.running) : undefined;
       if (slotFree) await untilAborted(slotFree, signal);
-      else if (claimed === 0) await sleep(this.opts.pollMs, signal);
+      else if (claimed === 0) {
+        const woken = new AbortController();
+        this.wakeUp = () => woken.abort();
+        await sleep(this.opts.pollMs, AbortSignal.any([signal, woken.signal]));
+        this.wakeUp = undefined;
+      }
     }
     await Promise.allSettled([...this.running]);
   }

@@ -4,6 +4,7 @@
  * (the policy and the services in src/auth, src/api and src/audit decide); `transaction`
  * lets a change and its audit event commit together.
  */
+import type { EventQueries } from './event-store.js';
 import type { TransactionOptions } from './store.js';
 
 export type Role = 'admin' | 'maintainer' | 'developer' | 'guest';
@@ -67,6 +68,30 @@ export interface SigningKeyRecord {
   privateJwk: string;
   createdAt: number;
   retiredAt: number | null;
+}
+
+/** A project's trust in an OIDC issuer's CI ID tokens (keyless CI login). */
+export interface TrustPolicyRecord {
+  id: number;
+  project: string;
+  issuer: string;
+  audience: string;
+  /** Claim name -> required value (exact, or a glob with `*`). */
+  claims: Record<string, string>;
+  /** Repository actions granted on the project. */
+  permissions: string[];
+  createdBy: string;
+  createdAt: number;
+}
+
+/** A user whose account comes from an identity provider, and what its groups granted last time. */
+export interface ExternalIdentityRecord {
+  userId: number;
+  provider: 'oidc' | 'ldap';
+  subject: string;
+  /** Project -> role granted by group mappings at the last sign-in. */
+  granted: Record<string, Role>;
+  syncedAt: number;
 }
 
 export interface AuditEvent {
@@ -166,11 +191,28 @@ export interface AuthQueries {
     clear(key: string): Promise<void>;
     deleteExpired(now: number): Promise<number>;
   };
+  trustPolicies: {
+    /** A project's policies, oldest first. */
+    list(project: string): Promise<TrustPolicyRecord[]>;
+    /** Every policy (of any project) trusting `issuer`. */
+    byIssuer(issuer: string): Promise<TrustPolicyRecord[]>;
+    insert(p: Omit<TrustPolicyRecord, 'id'>): Promise<TrustPolicyRecord>;
+    /** Deletes policy `id` of `project`; false when there is none. */
+    delete(project: string, id: number): Promise<boolean>;
+  };
+  externalIdentities: {
+    byUser(userId: number): Promise<ExternalIdentityRecord | undefined>;
+    bySubject(provider: 'oidc' | 'ldap', subject: string): Promise<ExternalIdentityRecord | undefined>;
+    /** Inserts or replaces the user's record. Throws ConflictError when another user holds (provider, subject). */
+    put(r: ExternalIdentityRecord): Promise<void>;
+  };
   audit: {
     insert(events: AuditEvent[]): Promise<void>;
     query(filter: AuditFilter): Promise<AuditRecord[]>;
     deleteBefore(at: number): Promise<number>;
   };
+  /** The outbox (the same table as MetadataQueries.events), so an administrative change's event commits with it. */
+  events: EventQueries;
 }
 
 export interface AuthStore extends AuthQueries {
@@ -187,3 +229,5 @@ export type SessionQueries = AuthQueries['sessions'];
 export type KeyQueries = AuthQueries['keys'];
 export type AuditQueries = AuthQueries['audit'];
 export type LoginFailureQueries = AuthQueries['loginFailures'];
+export type TrustPolicyQueries = AuthQueries['trustPolicies'];
+export type ExternalIdentityQueries = AuthQueries['externalIdentities'];

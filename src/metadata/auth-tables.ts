@@ -85,6 +85,31 @@ export interface LoginFailuresTable {
   reset_at: number;
 }
 
+export interface TrustPoliciesTable {
+  id: Generated<number>;
+  project: string;
+  /** The OIDC issuer URL, exactly as its tokens' `iss`. */
+  issuer: string;
+  audience: string;
+  /** JSON: { "<claim>": "<exact value or glob>" }. */
+  claims: string;
+  /** JSON array of repository actions. */
+  permissions: string;
+  created_by: string;
+  created_at: number;
+}
+
+export interface ExternalIdentitiesTable {
+  user_id: number;
+  /** `oidc` or `ldap`. */
+  provider: string;
+  /** The provider's stable id of the user (OIDC `sub`, LDAP DN). */
+  subject: string;
+  /** JSON: { "<project>": "<role>" } the groups granted at the last sign-in. */
+  granted: string;
+  synced_at: number;
+}
+
 export interface AuthTables {
   users: UsersTable;
   projects: ProjectsTable;
@@ -95,4 +120,6 @@ export interface AuthTables {
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
   login_failures: LoginFailuresTable;
+  trust_policies: TrustPoliciesTable;
+  external_identities: ExternalIdentitiesTable;
 }

@@ -50,6 +50,10 @@ export function openPostgres(cfg: PostgresConfig): SqlMetadataStore {
   // An idle client losing its server (restart, failover) must not crash the process; the
   // pool drops it and the next query opens a new connection.
   pool.on('error', () => {});
+  // A connection that drops while its client is checked out or between pool hand-offs emits
+  // 'error' on the client itself; without a listener that is an uncaught exception that ends
+  // the process. The query in flight still fails with the error through its own promise.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return new SqlMetadataStore(db, 'postgres', async (fn) => {
     const lock = new pg.Client(clientConfig({ ...cfg, schema: undefined }));
@@ -62,5 +66,5 @@ export function openPostgres(cfg: PostgresConfig): SqlMetadataStore {
       await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
       await lock.end();
     }
-  });
+  }, pool);
 }

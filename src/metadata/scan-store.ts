@@ -8,6 +8,7 @@
  * so a stored result and its `scan.completed` audit entry (or an import and its rescan job)
  * commit together.
  */
+import type { EventQueries } from './event-store.js';
 import type { AuditQueries } from './auth-store.js';
 import type { JobQueries, TransactionOptions } from './store.js';
 
@@ -92,6 +93,8 @@ export interface ScanTx {
   audit: AuditQueries;
   /** The job queue, to enqueue follow-up work (a rescan) that commits with the change. */
   jobs: JobQueries;
+  /** The event outbox (`scan.completed` commits with the result). */
+  events: EventQueries;
 }
 
 export interface ScanStore extends ScanQueries {

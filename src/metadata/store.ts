@@ -9,9 +9,12 @@
  * Every implementation passes the contract suites in test/suites/metadata-store.case.ts,
  * gc-store.case.ts and lifecycle-store.case.ts.
  */
+import type { ScrubQueries } from './ops-store.js';
 import type { Digest, RepoName, Reference, Tag } from '../domain/names.js';
 import type { FenceQueries, GcQueries, GcRunQueries, GcSweepQueries } from './gc-store.js';
+import type { EventQueries, ReplicationQueries, WebhookQueries } from './event-store.js';
 import type { LeaseQueries, LifecycleSettingsQueries, RetentionQueries, TrashQueries, UsageQueries } from './lifecycle-store.js';
+import type { SigningQueries } from './signing-store.js';
 
 export interface BlobRecord {
   digest: Digest;
@@ -168,6 +171,8 @@ export interface SettingQueries {
    * processes and nodes: concurrent callers all get the value of the first one to commit.
    */
   getOrCreate(key: string, value: string): Promise<string>;
+  /** Stores `value` under `key`, replacing any value (last writer wins). */
+  put(key: string, value: string): Promise<void>;
   /** False when the key did not exist. */
   delete(key: string): Promise<boolean>;
 }
@@ -222,6 +227,11 @@ export interface JobQueries {
   list(filter: { status?: JobStatus | undefined; kind?: string | undefined; after?: number | undefined; limit: number }): Promise<JobRecord[]>;
   /** False when the job did not exist. */
   delete(id: number): Promise<boolean>;
+  /**
+   * Queued and running jobs per kind, with the creation time of the oldest queued one
+   * (undefined when none is queued), for metrics. Kinds with neither are left out.
+   */
+  depth(): Promise<{ kind: string; queued: number; running: number; oldestQueuedAt: number | undefined }[]>;
 }
 
 export interface MetadataQueries {
@@ -250,6 +260,16 @@ export interface MetadataQueries {
   readonly trash: TrashQueries;
   /** Usage figures recounted from the reference graph. */
   readonly usage: UsageQueries;
+  /** Projects' signing policies and signing keys. */
+  readonly signing: SigningQueries;
+  /** The outbox: events written in the transaction of the change that caused them. */
+  readonly events: EventQueries;
+  /** Webhook subscriptions and their delivery log. */
+  readonly webhooks: WebhookQueries;
+  /** Replication targets, policies and runs. */
+  readonly replication: ReplicationQueries;
+  /** Pages over blobs and manifests for scrub (ops-store.ts). */
+  readonly scrub: ScrubQueries;
 }
 
 /**
@@ -286,5 +306,7 @@ export interface MetadataStore extends MetadataQueries {
   migrate(): Promise<void>;
   /** Resolves when the database answers a trivial query; throws its connection error otherwise (health checks). */
   ping(): Promise<void>;
+  /** Names of the migrations this version knows that the database has not applied (readiness). */
+  pendingMigrations(): Promise<string[]>;
   close(): Promise<void>;
 }

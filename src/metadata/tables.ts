@@ -5,6 +5,8 @@
 import type { Generated } from 'kysely';
 import type { AuthTables } from './auth-tables.js';
 import type { ScanTables } from './scan-tables.js';
+import type { SigningTables } from './signing-tables.js';
+import type { EventTables } from './event-tables.js';
 
 export interface RepositoriesTable {
   id: Generated<number>;
@@ -173,7 +175,44 @@ export interface TrashTable {
   restored_at: number | null;
 }
 
-export interface Database extends AuthTables, ScanTables {
+export interface ProxyManifestsTable {
+  repository: string;
+  reference: string;
+  upstream: string;
+  digest: string;
+  media_type: string;
+  content: Buffer;
+  fetched_at: number;
+  checked_at: number;
+  pulled_at: number;
+}
+
+export interface ProxyPreheatsTable {
+  id: string;
+  upstream: string;
+  /** JSON array of the references asked for. */
+  refs: string;
+  status: string;
+  done: number;
+  failed: number;
+  blobs: number;
+  bytes: number;
+  /** JSON array of error lines (reference: why). */
+  errors: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProxyUpstreamsTable {
+  name: string;
+  /** JSON of the upstream's settings without its password. */
+  settings: string;
+  /** The password, sealed (empty when there is none). */
+  password_sealed: string;
+  created_at: number;
+}
+
+export interface Database extends AuthTables, SigningTables, EventTables, ScanTables {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
   repository_blobs: RepositoryBlobsTable;
@@ -192,4 +231,7 @@ export interface Database extends AuthTables, ScanTables {
   project_lifecycle: ProjectLifecycleTable;
   retention_runs: RetentionRunsTable;
   trash: TrashTable;
+  proxy_manifests: ProxyManifestsTable;
+  proxy_preheats: ProxyPreheatsTable;
+  proxy_upstreams: ProxyUpstreamsTable;
 }

@@ -113,12 +113,12 @@ function inProject(principal: Principal, action: Action, resource: Resource & { 
   if (admin) return allow;
   const repoOrProjectAction = action as RepositoryAction | ProjectAction;
 
-  if (principal.kind === 'robot') {
+  if (principal.kind === 'robot' || principal.kind === 'workload') {
     const actions = principal.permissions[project.name] ?? [];
     if (isRepositoryAction(action) && actions.includes(action)) return allow;
     if ((action === 'project.read' && actions.length > 0) || (project.public && PUBLIC_PROJECT_ACTIONS.has(repoOrProjectAction))) return allow;
     if (actions.length === 0 && !project.public) return unseen(principal, action, resource);
-    return deny(principal, `robot ${principal.name} lacks ${describe(action, resource)}`);
+    return deny(principal, `${principal.kind === 'robot' ? 'robot' : 'CI identity'} ${principal.name} lacks ${describe(action, resource)}`);
   }
 
   if (facts.role && ROLE_ACTIONS[facts.role].has(repoOrProjectAction)) return allow;

@@ -26,6 +26,12 @@ export type Principal =
       tokenId?: string;
     }
   | { kind: 'robot'; id: number; name: string; project: string; permissions: Record<string, RepositoryAction[]> }
+  /**
+   * A CI job signed in with its OIDC ID token (keyless login): the repository actions the
+   * matching trust policies grant, per project, until the ID token expires. `name` is
+   * `oidc:<subject>` for audit and token subjects.
+   */
+  | { kind: 'workload'; name: string; issuer: string; subject: string; permissions: Record<string, RepositoryAction[]>; expiresAt: number }
   /** A registry token on /v2: exactly its grants, nothing else. */
   | { kind: 'token'; subject: string; grants: Grant[] };
 
@@ -36,6 +42,7 @@ export function principalName(p: Principal): string {
     case 'anonymous': return 'anonymous';
     case 'user': return p.name;
     case 'robot': return p.name;
+    case 'workload': return p.name;
     case 'token': return p.subject;
   }
 }

@@ -10,11 +10,11 @@ export const REPOSITORY_ACTIONS = ['pull', 'push', 'delete'] as const;
 export type RepositoryAction = (typeof REPOSITORY_ACTIONS)[number];
 
 /** Actions on a project (its settings, members, robots, policies, audit). */
-export const PROJECT_ACTIONS = ['project.read', 'project.update', 'project.delete', 'members.read', 'members.manage', 'robots.read', 'robots.manage', 'policies.manage', 'audit.read'] as const;
+export const PROJECT_ACTIONS = ['project.read', 'project.update', 'project.delete', 'members.read', 'members.manage', 'robots.read', 'robots.manage', 'policies.manage', 'trust.read', 'trust.manage', 'webhooks.manage', 'audit.read'] as const;
 export type ProjectAction = (typeof PROJECT_ACTIONS)[number];
 
 /** System-wide actions. `signedIn` needs any authenticated principal; `anyone` needs nothing. */
-export const SYSTEM_ACTIONS = ['anyone', 'signedIn', 'project.create', 'users.manage', 'system.manage', 'audit.read.all'] as const;
+export const SYSTEM_ACTIONS = ['anyone', 'signedIn', 'project.create', 'users.manage', 'system.manage', 'replication.manage', 'audit.read.all'] as const;
 export type SystemAction = (typeof SYSTEM_ACTIONS)[number];
 
 /** Actions on a user account: its own tokens and password (the user themself, or a system admin). */
@@ -29,8 +29,8 @@ export const ROLES: readonly Role[] = ['guest', 'developer', 'maintainer', 'admi
 export const ROLE_ACTIONS: Record<Role, ReadonlySet<RepositoryAction | ProjectAction>> = {
   guest: new Set(['pull', 'project.read', 'members.read']),
   developer: new Set(['pull', 'push', 'delete', 'project.read', 'members.read']),
-  maintainer: new Set(['pull', 'push', 'delete', 'project.read', 'members.read', 'robots.read', 'robots.manage', 'policies.manage', 'audit.read']),
-  admin: new Set(['pull', 'push', 'delete', 'project.read', 'project.update', 'project.delete', 'members.read', 'members.manage', 'robots.read', 'robots.manage', 'policies.manage', 'audit.read']),
+  maintainer: new Set(['pull', 'push', 'delete', 'project.read', 'members.read', 'robots.read', 'robots.manage', 'policies.manage', 'trust.read', 'trust.manage', 'webhooks.manage', 'audit.read']),
+  admin: new Set(['pull', 'push', 'delete', 'project.read', 'project.update', 'project.delete', 'members.read', 'members.manage', 'robots.read', 'robots.manage', 'policies.manage', 'trust.read', 'trust.manage', 'webhooks.manage', 'audit.read']),
 };
 
 /** What anyone (even anonymous) may do in a public project. */

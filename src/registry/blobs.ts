@@ -13,6 +13,7 @@
  * the read and that removal, its good bytes go too; the blob then reads as missing, never as
  * wrong, and is pushed again.)
  */
+import { emitEvent, projectOf } from '../events/emit.js';
 import { Transform, type Readable } from 'node:stream';
 import { OciError } from '../errors/oci.js';
 import { NotFoundError } from '../errors/store.js';
@@ -122,6 +123,7 @@ export class BlobService {
       if ((await tx.blobs.sizeInRepository(from, digest)) === undefined) return false;
       await tx.blobs.link(repo, digest, 'mounted', this.now());
       await this.policy.blobLinked(tx, repo, digest);
+      await emitEvent(tx, { type: 'blob.mounted', project: projectOf(repo), repository: repo, data: { digest, from, size } }, this.now);
       return true;
     }, { isolation: 'serializable' });
   }

@@ -18,7 +18,11 @@ export class ManifestCache {
   private counter = 0;
   private floor = 0;
 
-  constructor(private readonly capacity: number) {}
+  constructor(
+    private readonly capacity: number,
+    /** Told whether each lookup was answered from the cache (the hit-ratio metric). */
+    private readonly observe: (hit: boolean) => void = () => {},
+  ) {}
 
   generation(repo: string): number {
     return this.generations.get(repo) ?? this.floor;
@@ -27,10 +31,14 @@ export class ManifestCache {
   get(repo: string, reference: string): ManifestRecord | undefined {
     const key = `${repo}\n${reference}`;
     const entry = this.entries.get(key);
-    if (!entry) return undefined;
+    if (!entry || entry.generation !== this.generation(repo)) {
+      if (entry) this.entries.delete(key);
+      this.observe(false);
+      return undefined;
+    }
     this.entries.delete(key);
-    if (entry.generation !== this.generation(repo)) return undefined;
     this.entries.set(key, entry);
+    this.observe(true);
     return entry.record;
   }
 

@@ -12,6 +12,7 @@ import { referenceString, type Digest, type Reference, type RepoName } from '../
 import type { PullRecorder } from './pull-recorder.js';
 import { allowAllWrites, type WritePolicy } from '../policy/write-policy.js';
 import { notifyChange, type RegistryChangeListener } from '../policy/registry-changes.js';
+import type { ManifestReadGate } from './read-gates.js';
 
 export interface PushedManifest {
   digest: Digest;
@@ -30,6 +31,8 @@ export class ManifestService {
       maxReferences: number;
       /** Told of every push and delete inside its transaction (see policy/registry-changes.ts). */
       listeners?: readonly RegistryChangeListener[];
+      /** Asked before a found manifest is served (see read-gates.ts). */
+      readGates?: readonly ManifestReadGate[];
     } = { maxReferences: 10_000 },
   ) {
     changes.subscribe((repo) => (repo === ALL_REPOSITORIES ? cache.clear() : cache.invalidate(repo)));
@@ -39,12 +42,16 @@ export class ManifestService {
     return this.options.listeners ?? [];
   }
 
-  /** The manifest for a tag or digest, or MANIFEST_UNKNOWN. `pulled` records a pull (GET, not HEAD). */
+  /**
+   * The manifest for a tag or digest, or MANIFEST_UNKNOWN; a read gate may refuse it (DENIED).
+   * `pulled` records a pull (GET, not HEAD) once the gates allowed it.
+   */
   async get(repo: RepoName, ref: Reference, pulled: boolean): Promise<ManifestRecord> {
     const key = referenceString(ref);
     // The barrier makes a change committed by another process or node before this request
     // arrived visible here first (read-your-writes across nodes); concurrent reads share it.
-    let record = (await this.changes.sync()) ? this.cache.get(repo, key) : undefined;
+    const synced = await this.changes.sync();
+    let record = synced ? this.cache.get(repo, key) : undefined;
     if (!record) {
       const generation = this.cache.generation(repo);
       record = await this.meta.manifests.get(repo, ref);
@@ -53,6 +60,7 @@ export class ManifestService {
       }
       this.cache.set(repo, key, generation, record);
     }
+    for (const gate of this.options.readGates ?? []) await gate.check(repo, record, synced);
     if (pulled) this.pulls.record(repo, record.digest);
     return record;
   }

@@ -7,8 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Digest, RepoName } from '../domain/names.js';
-import type { ManifestService } from './manifests.js';
-import type { UploadService } from './uploads.js';
+import type { RegistryServices } from './services.js';
 
 const EMPTY = Buffer.from('{}');
 async function* once(b: Buffer): AsyncGenerator<Buffer> {
@@ -23,7 +22,7 @@ export interface ArtifactSubject {
 }
 
 /** Pushes `bytes` as an artifact of `artifactType` referring to `subject`; resolves to the artifact manifest's digest. */
-export async function attachArtifact(uploads: UploadService, manifests: ManifestService, repo: RepoName, subject: ArtifactSubject, artifactType: string, bytes: Buffer, annotations: Record<string, string> = {}): Promise<Digest> {
+export async function attachArtifact(uploads: RegistryServices['uploads'], manifests: RegistryServices['manifests'], repo: RepoName, subject: ArtifactSubject, artifactType: string, bytes: Buffer, annotations: Record<string, string> = {}): Promise<Digest> {
   const layer = sha256(bytes);
   await uploads.putMonolithic(repo, sha256(EMPTY), once(EMPTY), EMPTY.length);
   await uploads.putMonolithic(repo, layer, once(bytes), bytes.length);

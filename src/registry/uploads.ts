@@ -87,6 +87,8 @@ export class UploadService {
     private readonly now: () => number = Date.now,
     private readonly policy: WritePolicy = allowAllWrites,
     private readonly limits: UploadLimits = NO_LIMITS,
+    /** Told the size of every body written to the blob store (the pushed-bytes metric). */
+    private readonly onStored: (bytes: number) => void = () => {},
   ) {}
 
   /**
@@ -117,6 +119,7 @@ export class UploadService {
     try {
       const hash = newHash(digestAlgorithm(digest));
       const { handle: h, written } = await this.blobs.writeUpload(id, handle, 0, tapHash(within(body, room), hash));
+      this.onStored(written);
       if (expectedLength !== undefined && written !== expectedLength) throw sizeMismatch(expectedLength, written);
       const actual = `${digestAlgorithm(digest)}:${hash.digest('hex')}` as Digest;
       if (actual !== digest) throw digestMismatch(digest, actual);
@@ -199,6 +202,7 @@ export class UploadService {
     const room = await this.room(upload.repository, contentLength);
     const state = this.takeHash(upload.id, upload.offset);
     const { handle, written } = await this.blobs.writeUpload(upload.id, upload.handle, upload.offset, tapHash(within(body, room), state?.hash), signal);
+    this.onStored(written);
     if (range && written !== range.end - range.start + 1) throw sizeMismatch(range.end - range.start + 1, written);
     if (contentLength !== undefined && written !== contentLength) throw sizeMismatch(contentLength, written);
     const offset = upload.offset + written;

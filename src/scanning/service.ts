@@ -9,6 +9,7 @@
  * result or database change bumps the `gate.version` counter, which read-gate caches in
  * every process compare (see gate.ts).
  */
+import { emitEvent } from '../events/emit.js';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -216,10 +217,7 @@ export class ScanService {
     return inventory && sbomBytes(format, { repository: repo, digest, createdAt: manifest.pushedAt }, inventory);
   }
 
-  /**
-   * Stores a result with its `scan.completed` audit entry in one transaction. The lead's
-   * event outbox writes its `scan.completed` event here, in this same transaction.
-   */
+  /** Stores a result with its `scan.completed` audit entry and outbox event in one transaction. */
   private async complete(repo: RepoName | null, r: { digest: string; status: ScanResultRecord['status']; reason: string | null; inventory: Inventory | null; vulnerabilities: Finding[] }): Promise<ScanResultRecord> {
     const now = this.now();
     const dbVersion = (await this.store.state(DB_VERSION)) ?? null;
@@ -234,6 +232,13 @@ export class ScanService {
         project: repo ? projectOf(repo) : null,
         result: r.status === 'failed' ? 'failure' : 'success',
         detail: { digest: r.digest, status: r.status, reason: r.reason, database: dbVersion, summary: summarize(r.vulnerabilities) },
+      });
+      await emitEvent(tx, {
+        type: 'scan.completed',
+        project: repo ? projectOf(repo) : null,
+        repository: repo,
+        actor: 'system:scanner',
+        data: { digest: r.digest, status: r.status, reason: r.reason, database: dbVersion, summary: summarize(r.vulnerabilities) },
       });
     });
     this.changed();

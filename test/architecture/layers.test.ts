@@ -28,15 +28,22 @@ const LAYERS: Record<string, number> = {
   // 2: use cases: the OCI Distribution core and the management API.
   registry: 2,
   api: 2,
+  // The pull-through cache: a decorator of the registry's services.
+  proxy: 2,
   // 3: rules: permissions, quotas and gates, credentials and tokens, lifecycle (GC, retention,
-  // trash), jobs, audit.
+  // trash), jobs, audit, the event outbox and its consumers (webhooks), replication.
   policy: 3,
+  events: 3,
+  replication: 3,
   auth: 3,
   lifecycle: 3,
   jobs: 3,
   audit: 3,
   // scanning: package inventory, OSV matching, scan jobs, the vulnerability pull gate.
   scanning: 3,
+  signing: 3,
+  // Operations rules: the metrics registry, read-only mode, scrub, backup, image layouts.
+  ops: 3,
   // 4: the only places that touch SQL or bytes.
   metadata: 4,
   storage: 4,

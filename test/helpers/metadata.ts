@@ -27,6 +27,14 @@ export interface StoreHarness {
 }
 
 const TABLES = [
+  'events',
+  'event_cursors',
+  'webhooks',
+  'webhook_deliveries',
+  'replication_targets',
+  'replication_policies',
+  'replication_runs',
+  'replication_items',
   'repositories',
   'blobs',
   'repository_blobs',
@@ -61,6 +69,13 @@ const TABLES = [
   'scan_findings',
   'security_policies',
   'scanning_state',
+  'project_signing',
+  'project_signing_keys',
+  'proxy_manifests',
+  'proxy_preheats',
+  'proxy_upstreams',
+  'trust_policies',
+  'external_identities',
 ];
 
 /**

@@ -15,6 +15,12 @@ function services(calls: string[]): JobServices {
     retention: { run: async (project: string) => (calls.push(`retention:${project}`), { runId: 2, tags: [] }) },
     leases: { with: async (_name: string, _ms: number, fn: () => Promise<unknown>) => ({ value: await fn() }) },
     logger: pino({ level: 'silent' }),
+    proxy: { preheat: async (id: string) => void calls.push(`preheat:${id}`), evict: async (upstream: string) => (calls.push(`evict:${upstream}`), {}) },
+    scrub: {
+      run: async (o: { repository?: string; rateBytesPerSecond?: number }) => (
+        calls.push(`scrub:${o.repository ?? '*'}:${o.rateBytesPerSecond ?? 0}`), { blobs: { checked: 0, bytes: 0 }, manifests: { checked: 0 }, problems: [], complete: true }
+      ),
+    },
   } as unknown as JobServices;
 }
 
@@ -31,7 +37,11 @@ describe('job kinds', () => {
     const h = jobHandlers(services(calls));
     await h.get('gc.run')!({}, ctx('gc.run'));
     await h.get('retention.run')!({ project: 'team' }, ctx('retention.run'));
-    assert.deepEqual(calls, ['gc:schedule', 'retention:team']);
+    await h.get('proxy.preheat')!({ id: 'p1' }, ctx('proxy.preheat'));
+    await h.get('proxy.evict')!({ upstream: 'hub' }, ctx('proxy.evict'));
+    await h.get('scrub.run')!({ rateBytesPerSecond: 1000 }, ctx('scrub.run'));
+    await h.get('scrub.run')!({ repository: 'team/app' }, ctx('scrub.run'));
+    assert.deepEqual(calls, ['gc:schedule', 'retention:team', 'preheat:p1', 'evict:hub', 'scrub:*:1000', 'scrub:team/app:0']);
   });
 
   it('an unreadable payload fails the attempt before any service runs', async () => {
@@ -40,6 +50,7 @@ describe('job kinds', () => {
     await assert.rejects(h.get('retention.run')!({}, ctx('retention.run')), /job 9 \(retention\.run\): unreadable payload/);
     await assert.rejects(h.get('retention.run')!({ project: 7 }, ctx('retention.run')), /unreadable payload/);
     await assert.rejects(h.get('gc.run')!({ extra: true }, ctx('gc.run')), /unreadable payload/);
+    await assert.rejects(h.get('scrub.run')!({ rateBytesPerSecond: -1 }, ctx('scrub.run')), /unreadable payload/);
     assert.deepEqual(calls, []);
   });
 });

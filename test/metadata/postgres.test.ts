@@ -9,11 +9,13 @@ import { postgresConfig, postgresHarness } from '../helpers/metadata.js';
 import { postgresSkipReason } from '../helpers/postgres.js';
 import { authStoreSuite } from '../suites/auth-store.case.js';
 import { changeFeedSuite, feedPair } from '../suites/change-feed.case.js';
+import { eventStoreSuite } from '../suites/event-store.case.js';
 import { gcStoreSuite } from '../suites/gc-store.case.js';
 import { lifecycleStoreSuite } from '../suites/lifecycle-store.case.js';
 import { metadataStoreSuite } from '../suites/metadata-store.case.js';
 import { scanStoreSuite } from '../suites/scan-store.case.js';
 import { SqlScanStore } from '../../src/metadata/sql/scans.js';
+import { signingStoreSuite } from '../suites/signing-store.case.js';
 
 const skip = await postgresSkipReason();
 metadataStoreSuite('postgres', postgresHarness, skip);
@@ -26,6 +28,8 @@ scanStoreSuite(
     return { scans: new SqlScanStore(h.store.db, h.store.dialect), meta: h.store, rowCounts: () => h.rowCounts(), close: () => h.close() };
   }, skip,
 );
+signingStoreSuite('postgres', postgresHarness, skip);
+eventStoreSuite('postgres', postgresHarness, skip);
 authStoreSuite(
   'postgres',
   async () => {

@@ -34,7 +34,7 @@ const reason = (d: Decision) => (d.allow ? 'allowed' : d.reason);
 const EXPECTED: Record<Role, string[]> = {
   guest: ['pull', 'project.read', 'members.read'],
   developer: ['pull', 'push', 'delete', 'project.read', 'members.read'],
-  maintainer: ['pull', 'push', 'delete', 'project.read', 'members.read', 'robots.read', 'robots.manage', 'policies.manage', 'audit.read'],
+  maintainer: ['pull', 'push', 'delete', 'project.read', 'members.read', 'robots.read', 'robots.manage', 'policies.manage', 'trust.read', 'trust.manage', 'webhooks.manage', 'audit.read'],
   admin: ['pull', 'push', 'delete', ...PROJECT_ACTIONS],
 };
 

@@ -182,6 +182,42 @@ export function authStoreSuite(name: string, open: () => Promise<AuthHarness>, s
       assert.equal(await s.audit.deleteBefore(4), 1);
     });
 
+    it('keeps trust policies by project and issuer; deleting the project deletes them', async () => {
+      await s.projects.insert({ name: 'app', public: false }, 1);
+      await s.projects.insert({ name: 'lib', public: false }, 1);
+      const a = await s.trustPolicies.insert({ project: 'app', issuer: 'https://gitlab.example.com', audience: 'berth', claims: { project_path: 'group/app', ref_protected: 'true' }, permissions: ['pull', 'push'], createdBy: 'admin', createdAt: 5 });
+      const b = await s.trustPolicies.insert({ project: 'lib', issuer: 'https://gitlab.example.com', audience: 'berth', claims: { project_path: 'group/*' }, permissions: ['pull'], createdBy: 'ann', createdAt: 6 });
+      const c = await s.trustPolicies.insert({ project: 'app', issuer: 'https://token.actions.githubusercontent.com', audience: 'x', claims: { repository: 'o/r' }, permissions: ['pull'], createdBy: 'admin', createdAt: 7 });
+      assert.ok(a.id !== b.id && b.id !== c.id);
+      assert.deepEqual(await s.trustPolicies.list('app'), [a, c]);
+      assert.deepEqual(await s.trustPolicies.byIssuer('https://gitlab.example.com'), [a, b]);
+      assert.deepEqual(await s.trustPolicies.byIssuer('https://nobody'), []);
+      assert.equal(await s.trustPolicies.delete('lib', a.id), false, 'another project\'s policy is not deleted');
+      assert.equal(await s.trustPolicies.delete('app', a.id), true);
+      assert.equal(await s.trustPolicies.delete('app', a.id), false);
+      assert.deepEqual(await s.trustPolicies.list('app'), [c]);
+      assert.equal(await s.projects.delete('app'), true);
+      assert.equal(await s.projects.delete('lib'), true);
+      assert.deepEqual(await s.trustPolicies.byIssuer('https://gitlab.example.com'), []);
+      assert.deepEqual(await s.trustPolicies.list('app'), []);
+    });
+
+    it('keeps external identities: one per user, one user per provider subject, gone with the user', async () => {
+      const ann = await s.users.insert({ name: 'ann', passwordHash: '!', admin: false }, 1);
+      const bob = await s.users.insert({ name: 'bob', passwordHash: '!', admin: false }, 1);
+      await s.externalIdentities.put({ userId: ann.id, provider: 'oidc', subject: 'sub-ann', granted: { app: 'developer' }, syncedAt: 10 });
+      assert.deepEqual(await s.externalIdentities.byUser(ann.id), { userId: ann.id, provider: 'oidc', subject: 'sub-ann', granted: { app: 'developer' }, syncedAt: 10 });
+      await s.externalIdentities.put({ userId: ann.id, provider: 'oidc', subject: 'sub-ann', granted: {}, syncedAt: 20 });
+      assert.deepEqual((await s.externalIdentities.bySubject('oidc', 'sub-ann'))?.granted, {});
+      assert.equal((await s.externalIdentities.bySubject('oidc', 'sub-ann'))?.syncedAt, 20);
+      assert.equal(await s.externalIdentities.bySubject('ldap', 'sub-ann'), undefined);
+      await assert.rejects(s.externalIdentities.put({ userId: bob.id, provider: 'oidc', subject: 'sub-ann', granted: {}, syncedAt: 30 }), ConflictError);
+      assert.equal(await s.externalIdentities.byUser(bob.id), undefined);
+      await s.users.delete(ann.id);
+      await s.users.delete(bob.id);
+      assert.equal(await s.externalIdentities.bySubject('oidc', 'sub-ann'), undefined);
+    });
+
     it('commits a transaction, and rolls it back when it throws', async () => {
       await assert.rejects(
         s.transaction(async (tx) => {

@@ -298,8 +298,64 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       assert.equal(new Set(values).size, 1);
       assert.equal(await s.settings.get('k'), values[0]);
       assert.equal(await s.settings.getOrCreate('k', 'other'), values[0]);
+      await s.settings.put('k', 'replaced');
+      assert.equal(await s.settings.get('k'), 'replaced');
+      await s.settings.put('k', 'again');
+      assert.equal(await s.settings.getOrCreate('k', 'other'), 'again');
       assert.equal(await s.settings.delete('k'), true);
       assert.equal(await s.settings.delete('k'), false);
+      await s.settings.put('k2', 'new');
+      assert.equal(await s.settings.get('k2'), 'new');
+      assert.equal(await s.settings.delete('k2'), true);
+    });
+
+    it('pages over blobs and manifests for scrub, whole or per repository', async () => {
+      const [a1, a2] = await blobs(repo('scrub/a'), 'sa1', 'sa2');
+      const [b1] = await blobs(repo('scrub/b'), 'sb1');
+      // A blob only referenced (not linked) by a manifest of scrub/b still belongs to it.
+      const ref = digest('sref');
+      await s.blobs.insert({ digest: ref, size: 4 }, 1);
+      const m = manifest('scrub-manifest', { blobs: [ref, a1!] });
+      await s.manifests.insert(repo('scrub/b'), m, 2);
+      const ma = manifest('scrub-manifest-a');
+      await s.manifests.insert(repo('scrub/a'), ma, 2);
+      const sorted = (ds: Digest[]) => [...ds].sort();
+      const all = sorted([a1!, a2!, b1!, ref]);
+      const first = await s.scrub.blobs({ limit: 3 });
+      const rest = await s.scrub.blobs({ after: first.at(-1)!.digest, limit: 3 });
+      assert.deepEqual([...first, ...rest].map((b) => b.digest), all);
+      assert.deepEqual(await s.scrub.blobs({ after: all.at(-1), limit: 3 }), []);
+      assert.equal(first.find((b) => b.digest === ref)?.size, 4);
+      assert.deepEqual(await s.scrub.blobTotals(), { blobs: 4, bytes: 3 + 3 + 3 + 4 });
+      assert.deepEqual(await s.scrub.blobTotals(repo('scrub/a')), { blobs: 2, bytes: 6 });
+      assert.deepEqual((await s.scrub.blobs({ limit: 10, repository: repo('scrub/b') })).map((b) => b.digest), sorted([b1!, ref, a1!]));
+      assert.deepEqual((await s.scrub.blobs({ limit: 10, repository: repo('scrub/a') })).map((b) => b.digest), sorted([a1!, a2!]));
+      const ms = await s.scrub.manifests({ limit: 1 });
+      assert.deepEqual(ms, [{ repository: 'scrub/a', digest: ma.digest, content: Buffer.from('scrub-manifest-a') }]);
+      assert.deepEqual((await s.scrub.manifests({ after: ms[0]!, limit: 5 })).map((x) => [x.repository, x.digest]), [['scrub/b', m.digest]]);
+      assert.deepEqual((await s.scrub.manifests({ limit: 5, repository: repo('scrub/b') })).map((x) => x.digest), [m.digest]);
+      assert.deepEqual(await s.scrub.referencedBy(a1!, 10), [{ repository: 'scrub/b', manifest: m.digest }]);
+      assert.deepEqual(await s.scrub.referencedBy(a2!, 10), []);
+      await s.manifests.delete(repo('scrub/b'), m.digest);
+      await s.manifests.delete(repo('scrub/a'), ma.digest);
+      await dropRepos('scrub/a', 'scrub/b');
+      await dropBlobs(a1!, a2!, b1!, ref);
+    });
+
+    it('reports job depth per kind and applied migrations', async () => {
+      assert.deepEqual(await s.pendingMigrations(), []);
+      const a = await enqueue({ kind: 'depth.a', payload: null, maxAttempts: 1, runAt: 0 }, 500);
+      const b = await enqueue({ kind: 'depth.a', payload: null, maxAttempts: 1, runAt: 0 }, 300);
+      const c = await enqueue({ kind: 'depth.b', payload: null, maxAttempts: 1, runAt: 0 }, 700);
+      const [claimed] = await s.jobs.claim('w', ['depth.b'], 1, 10_000, 800);
+      assert.equal(claimed?.id, c);
+      const depth = (await s.jobs.depth()).filter((d) => d.kind.startsWith('depth.'));
+      assert.deepEqual(depth, [
+        { kind: 'depth.a', queued: 2, running: 0, oldestQueuedAt: 300 },
+        { kind: 'depth.b', queued: 0, running: 1, oldestQueuedAt: undefined },
+      ]);
+      for (const id of [a!, b!, c!]) await s.jobs.delete(id);
+      assert.deepEqual((await s.jobs.depth()).filter((d) => d.kind.startsWith('depth.')), []);
     });
 
     it('queues, claims, completes and retries jobs', async () => {

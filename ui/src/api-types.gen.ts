@@ -45,6 +45,72 @@ export interface ApiPaths {
       };
     };
   };
+  "/auth/providers": {
+    get: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        oidc: {
+          label: string;
+          loginUrl: string;
+        } | null;
+      };
+    };
+  };
+  "/auth/oidc/login": {
+    get: {
+      params: Record<string, never>;
+      query: { next?: string | number | null };
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/auth/oidc/device": {
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        deviceCode: string;
+        userCode: string;
+        verificationUri: string;
+        verificationUriComplete: string | null;
+        interval: number;
+        expiresIn: number;
+      };
+    };
+  };
+  "/auth/oidc/device/token": {
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        deviceCode: string;
+        userCode: string;
+        verificationUri: string;
+        interval: number;
+        expiresIn: number;
+        tokenName?: string;
+        expiresInDays?: number;
+      };
+      response: {
+        pending: boolean;
+        user: string | null;
+        token: string | null;
+        id: string | null;
+        expiresAt: string | null;
+      };
+    };
+  };
+  "/auth/oidc/callback": {
+    get: {
+      params: Record<string, never>;
+      query: { code?: string | number | null; state?: string | number | null; iss?: string | number | null; error?: string | number | null; error_description?: string | number | null; session_state?: string | number | null };
+      body: undefined;
+      response: undefined;
+    };
+  };
   "/projects": {
     get: {
       params: Record<string, never>;
@@ -190,6 +256,67 @@ export interface ApiPaths {
       query: Record<string, never>;
       body: undefined;
       response: undefined;
+    };
+  };
+  "/projects/{name}/trust-policies": {
+    get: {
+      params: { name: string };
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          id: number;
+          issuer: string;
+          audience: string;
+          claims: Record<string, string>;
+          permissions: string[];
+          createdBy: string;
+          createdAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+    post: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: {
+        issuer: string;
+        audience: string;
+        claims: Record<string, string>;
+        permissions: string[];
+      };
+      response: {
+        id: number;
+        issuer: string;
+        audience: string;
+        claims: Record<string, string>;
+        permissions: string[];
+        createdBy: string;
+        createdAt: string;
+      };
+    };
+  };
+  "/projects/{name}/trust-policies/{id}": {
+    delete: {
+      params: { name: string; id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/projects/{name}/group-mappings": {
+    get: {
+      params: { name: string };
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          group: string;
+          role: "admin" | "maintainer" | "developer" | "guest";
+          admin: boolean;
+        }[];
+        next: string | null;
+      };
     };
   };
   "/users": {
@@ -426,6 +553,35 @@ export interface ApiPaths {
       body: undefined;
       response: {
         kid: string;
+      };
+    };
+  };
+  "/system/read-only": {
+    get: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        enabled: boolean;
+        reason: string;
+        source: "config" | "switch";
+        changedBy?: string;
+        changedAt?: number;
+      };
+    };
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        enabled: boolean;
+        reason?: string;
+      };
+      response: {
+        enabled: boolean;
+        reason: string;
+        source: "config" | "switch";
+        changedBy?: string;
+        changedAt?: number;
       };
     };
   };
@@ -1036,6 +1192,864 @@ export interface ApiPaths {
           id: string;
           packages: string[];
           severity: string;
+        }[];
+      };
+    };
+  };
+  "/projects/{name}/signing": {
+    get: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        project: string;
+        verify: {
+          keys: {
+            fingerprint: string;
+            type: string;
+            publicKey: string;
+          }[];
+          certificates: {
+            subject: string;
+            fingerprint: string;
+            notAfter: string;
+            certificate: string;
+          }[];
+          enforce: boolean;
+        };
+        signOnPush: boolean;
+        signingKeys: {
+          fingerprint: string;
+          createdAt: string;
+          retiredAt: string | null;
+          active: boolean;
+        }[];
+      };
+    };
+    put: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: {
+        verify?: {
+          keys?: string[];
+          certificates?: string[];
+          enforce?: boolean;
+        };
+        signOnPush?: boolean;
+      };
+      response: {
+        project: string;
+        verify: {
+          keys: {
+            fingerprint: string;
+            type: string;
+            publicKey: string;
+          }[];
+          certificates: {
+            subject: string;
+            fingerprint: string;
+            notAfter: string;
+            certificate: string;
+          }[];
+          enforce: boolean;
+        };
+        signOnPush: boolean;
+        signingKeys: {
+          fingerprint: string;
+          createdAt: string;
+          retiredAt: string | null;
+          active: boolean;
+        }[];
+      };
+    };
+  };
+  "/projects/{name}/signing/rotate": {
+    post: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        project: string;
+        verify: {
+          keys: {
+            fingerprint: string;
+            type: string;
+            publicKey: string;
+          }[];
+          certificates: {
+            subject: string;
+            fingerprint: string;
+            notAfter: string;
+            certificate: string;
+          }[];
+          enforce: boolean;
+        };
+        signOnPush: boolean;
+        signingKeys: {
+          fingerprint: string;
+          createdAt: string;
+          retiredAt: string | null;
+          active: boolean;
+        }[];
+      };
+    };
+  };
+  "/projects/{name}/signing/public-key": {
+    get: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        project: string;
+        fingerprint: string;
+        publicKey: string;
+        previous: {
+          fingerprint: string;
+          publicKey: string;
+          createdAt: string;
+        }[];
+      };
+    };
+  };
+  "/repositories/{repo}/manifests/{digest}/signatures": {
+    get: {
+      params: { repo: string; digest: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        digest: string;
+        signed: boolean;
+        verified: boolean;
+        coveredBy: string | null;
+        signatures: {
+          format: "cosign" | "sigstore-bundle" | "notation";
+          manifest: string;
+          verified: boolean;
+          signer: string | null;
+          reason: string;
+        }[];
+      };
+    };
+  };
+  "/proxies": {
+    get: {
+      params: Record<string, never>;
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          name: string;
+          source: "config" | "api";
+          url: string;
+          mirrorOf: string[];
+          defaultMirror: boolean;
+          username: string;
+          hasPassword: boolean;
+          tagTtlSeconds: number;
+          cacheMaxAgeDays: number;
+          cacheMaxBytes: number;
+          health: {
+            up: boolean;
+            lastError: string | null;
+            retryAt: string | null;
+            consecutiveFailures: number;
+          };
+          cache: {
+            bytes: number;
+            blobs: number;
+            manifests: number;
+          };
+          stats: {
+            upstreamRequests: number;
+            manifestHits: number;
+            manifestMisses: number;
+            blobHits: number;
+            blobMisses: number;
+            staleServed: number;
+            tagsChanged: number;
+            bytesFromUpstream: number;
+            bytesFromCache: number;
+            verifyFailures: number;
+            hitRatio: number | null;
+          };
+        }[];
+        next: string | null;
+      };
+    };
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        name: string;
+        url: string;
+        mirrorOf?: string[];
+        username?: string;
+        password?: string;
+        public?: boolean;
+        tagTtlSeconds?: number;
+        timeoutSeconds?: number;
+        cacheMaxAgeDays?: number;
+        cacheMaxBytes?: number;
+      };
+      response: {
+        name: string;
+        source: "config" | "api";
+        url: string;
+        mirrorOf: string[];
+        defaultMirror: boolean;
+        username: string;
+        hasPassword: boolean;
+        tagTtlSeconds: number;
+        cacheMaxAgeDays: number;
+        cacheMaxBytes: number;
+        health: {
+          up: boolean;
+          lastError: string | null;
+          retryAt: string | null;
+          consecutiveFailures: number;
+        };
+        cache: {
+          bytes: number;
+          blobs: number;
+          manifests: number;
+        };
+        stats: {
+          upstreamRequests: number;
+          manifestHits: number;
+          manifestMisses: number;
+          blobHits: number;
+          blobMisses: number;
+          staleServed: number;
+          tagsChanged: number;
+          bytesFromUpstream: number;
+          bytesFromCache: number;
+          verifyFailures: number;
+          hitRatio: number | null;
+        };
+      };
+    };
+  };
+  "/proxies/{name}": {
+    delete: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+    get: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        name: string;
+        source: "config" | "api";
+        url: string;
+        mirrorOf: string[];
+        defaultMirror: boolean;
+        username: string;
+        hasPassword: boolean;
+        tagTtlSeconds: number;
+        cacheMaxAgeDays: number;
+        cacheMaxBytes: number;
+        health: {
+          up: boolean;
+          lastError: string | null;
+          retryAt: string | null;
+          consecutiveFailures: number;
+        };
+        cache: {
+          bytes: number;
+          blobs: number;
+          manifests: number;
+        };
+        stats: {
+          upstreamRequests: number;
+          manifestHits: number;
+          manifestMisses: number;
+          blobHits: number;
+          blobMisses: number;
+          staleServed: number;
+          tagsChanged: number;
+          bytesFromUpstream: number;
+          bytesFromCache: number;
+          verifyFailures: number;
+          hitRatio: number | null;
+        };
+      };
+    };
+  };
+  "/proxies/{name}/preheat": {
+    post: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: {
+        references: string[];
+      };
+      response: {
+        id: string;
+        upstream: string;
+        references: string[];
+        status: "queued" | "running" | "succeeded" | "failed";
+        done: number;
+        failed: number;
+        blobs: number;
+        bytes: number;
+        errors: string[];
+        createdAt: string;
+        updatedAt: string;
+      };
+    };
+  };
+  "/proxies/{name}/preheat/{id}": {
+    get: {
+      params: { name: string; id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: string;
+        upstream: string;
+        references: string[];
+        status: "queued" | "running" | "succeeded" | "failed";
+        done: number;
+        failed: number;
+        blobs: number;
+        bytes: number;
+        errors: string[];
+        createdAt: string;
+        updatedAt: string;
+      };
+    };
+  };
+  "/proxies/{name}/evict": {
+    post: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        upstream: string;
+        manifestsEvicted: number;
+        blobsUnlinked: number;
+        bytesBefore: number;
+        bytesAfter: number;
+      };
+    };
+  };
+  "/projects/{name}/webhooks": {
+    get: {
+      params: { name: string };
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          id: number;
+          project: string | null;
+          url: string;
+          events: string[];
+          format: "cloudevents" | "harbor";
+          enabled: boolean;
+          disabledReason: string | null;
+          createdAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+    post: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: {
+        url: string;
+        events: ("artifact.pushed" | "artifact.deleted" | "tag.deleted" | "artifact.pulled" | "scan.completed" | "replication.completed" | "quota.warning")[];
+        secret?: string;
+        format?: "cloudevents" | "harbor";
+      };
+      response: {
+        id: number;
+        project: string | null;
+        url: string;
+        events: string[];
+        format: "cloudevents" | "harbor";
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+        secret: string;
+      };
+    };
+  };
+  "/projects/{name}/webhooks/{id}": {
+    get: {
+      params: { name: string; id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        project: string | null;
+        url: string;
+        events: string[];
+        format: "cloudevents" | "harbor";
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+      };
+    };
+    patch: {
+      params: { name: string; id: string };
+      query: Record<string, never>;
+      body: {
+        url?: string;
+        events?: ("artifact.pushed" | "artifact.deleted" | "tag.deleted" | "artifact.pulled" | "scan.completed" | "replication.completed" | "quota.warning")[];
+        secret?: string;
+        format?: "cloudevents" | "harbor";
+        enabled?: boolean;
+      };
+      response: {
+        id: number;
+        project: string | null;
+        url: string;
+        events: string[];
+        format: "cloudevents" | "harbor";
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+      };
+    };
+    delete: {
+      params: { name: string; id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/projects/{name}/webhooks/{id}/deliveries": {
+    get: {
+      params: { name: string; id: string };
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          id: number;
+          eventId: number | null;
+          event: string;
+          messageId: string;
+          status: "pending" | "delivered" | "failed";
+          attempts: number;
+          nextAttemptAt: string | null;
+          responseStatus: number | null;
+          latencyMs: number | null;
+          responseExcerpt: string | null;
+          error: string | null;
+          createdAt: string;
+          updatedAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+  };
+  "/projects/{name}/webhooks/{id}/deliveries/{delivery}/redeliver": {
+    post: {
+      params: { name: string; id: string; delivery: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        eventId: number | null;
+        event: string;
+        messageId: string;
+        status: "pending" | "delivered" | "failed";
+        attempts: number;
+        nextAttemptAt: string | null;
+        responseStatus: number | null;
+        latencyMs: number | null;
+        responseExcerpt: string | null;
+        error: string | null;
+        createdAt: string;
+        updatedAt: string;
+      };
+    };
+  };
+  "/projects/{name}/webhooks/{id}/ping": {
+    post: {
+      params: { name: string; id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        eventId: number | null;
+        event: string;
+        messageId: string;
+        status: "pending" | "delivered" | "failed";
+        attempts: number;
+        nextAttemptAt: string | null;
+        responseStatus: number | null;
+        latencyMs: number | null;
+        responseExcerpt: string | null;
+        error: string | null;
+        createdAt: string;
+        updatedAt: string;
+      };
+    };
+  };
+  "/system/webhooks": {
+    get: {
+      params: Record<string, never>;
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          id: number;
+          project: string | null;
+          url: string;
+          events: string[];
+          format: "cloudevents" | "harbor";
+          enabled: boolean;
+          disabledReason: string | null;
+          createdAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        url: string;
+        events: ("artifact.pushed" | "artifact.deleted" | "tag.deleted" | "artifact.pulled" | "scan.completed" | "replication.completed" | "quota.warning")[];
+        secret?: string;
+        format?: "cloudevents" | "harbor";
+      };
+      response: {
+        id: number;
+        project: string | null;
+        url: string;
+        events: string[];
+        format: "cloudevents" | "harbor";
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+        secret: string;
+      };
+    };
+  };
+  "/system/webhooks/{id}": {
+    get: {
+      params: { id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        project: string | null;
+        url: string;
+        events: string[];
+        format: "cloudevents" | "harbor";
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+      };
+    };
+    patch: {
+      params: { id: string };
+      query: Record<string, never>;
+      body: {
+        url?: string;
+        events?: ("artifact.pushed" | "artifact.deleted" | "tag.deleted" | "artifact.pulled" | "scan.completed" | "replication.completed" | "quota.warning")[];
+        secret?: string;
+        format?: "cloudevents" | "harbor";
+        enabled?: boolean;
+      };
+      response: {
+        id: number;
+        project: string | null;
+        url: string;
+        events: string[];
+        format: "cloudevents" | "harbor";
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+      };
+    };
+    delete: {
+      params: { id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/system/webhooks/{id}/deliveries": {
+    get: {
+      params: { id: string };
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          id: number;
+          eventId: number | null;
+          event: string;
+          messageId: string;
+          status: "pending" | "delivered" | "failed";
+          attempts: number;
+          nextAttemptAt: string | null;
+          responseStatus: number | null;
+          latencyMs: number | null;
+          responseExcerpt: string | null;
+          error: string | null;
+          createdAt: string;
+          updatedAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+  };
+  "/system/webhooks/{id}/deliveries/{delivery}/redeliver": {
+    post: {
+      params: { id: string; delivery: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        eventId: number | null;
+        event: string;
+        messageId: string;
+        status: "pending" | "delivered" | "failed";
+        attempts: number;
+        nextAttemptAt: string | null;
+        responseStatus: number | null;
+        latencyMs: number | null;
+        responseExcerpt: string | null;
+        error: string | null;
+        createdAt: string;
+        updatedAt: string;
+      };
+    };
+  };
+  "/system/webhooks/{id}/ping": {
+    post: {
+      params: { id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        eventId: number | null;
+        event: string;
+        messageId: string;
+        status: "pending" | "delivered" | "failed";
+        attempts: number;
+        nextAttemptAt: string | null;
+        responseStatus: number | null;
+        latencyMs: number | null;
+        responseExcerpt: string | null;
+        error: string | null;
+        createdAt: string;
+        updatedAt: string;
+      };
+    };
+  };
+  "/replication/targets": {
+    get: {
+      params: Record<string, never>;
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          name: string;
+          url: string;
+          username: string | null;
+          insecure: boolean;
+          createdAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        name: string;
+        url: string;
+        username?: string;
+        password?: string;
+        insecure?: boolean;
+      };
+      response: {
+        name: string;
+        url: string;
+        username: string | null;
+        insecure: boolean;
+        createdAt: string;
+      };
+    };
+  };
+  "/replication/targets/{name}": {
+    delete: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/replication/policies": {
+    get: {
+      params: Record<string, never>;
+      query: { limit?: string | number | null; cursor?: string | number | null };
+      body: undefined;
+      response: {
+        items: {
+          name: string;
+          target: string;
+          direction: "push" | "pull";
+          repositories: string[];
+          tags: string[];
+          trigger: "event" | "manual" | "cron";
+          schedule: string | null;
+          options: Record<string, unknown>;
+          enabled: boolean;
+          createdAt: string;
+        }[];
+        next: string | null;
+      };
+    };
+    post: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: {
+        name: string;
+        target: string;
+        direction: "push" | "pull";
+        repositories: string[];
+        tags?: string[];
+        trigger: "event" | "manual" | "cron";
+        schedule?: string;
+        platforms?: string[];
+        referrers?: boolean;
+        deletes?: boolean;
+        enabled?: boolean;
+      };
+      response: {
+        name: string;
+        target: string;
+        direction: "push" | "pull";
+        repositories: string[];
+        tags: string[];
+        trigger: "event" | "manual" | "cron";
+        schedule: string | null;
+        options: Record<string, unknown>;
+        enabled: boolean;
+        createdAt: string;
+      };
+    };
+  };
+  "/replication/policies/{name}": {
+    get: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        name: string;
+        target: string;
+        direction: "push" | "pull";
+        repositories: string[];
+        tags: string[];
+        trigger: "event" | "manual" | "cron";
+        schedule: string | null;
+        options: Record<string, unknown>;
+        enabled: boolean;
+        createdAt: string;
+        runs: {
+          id: number;
+          policy: string;
+          trigger: string;
+          scope: {
+            repository: string;
+            reference: string;
+            deleted?: boolean;
+          } | null;
+          status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+          startedAt: string;
+          finishedAt: string | null;
+          summary: Record<string, unknown> | null;
+          error: string | null;
+          results?: {
+            artifact: string;
+            digest: string | null;
+            status: "copied" | "skipped" | "failed" | "deleted";
+            bytes: number;
+            error: string | null;
+            at: string;
+          }[];
+        }[];
+      };
+    };
+    delete: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
+    };
+  };
+  "/replication/policies/{name}/runs": {
+    post: {
+      params: { name: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+      };
+    };
+  };
+  "/replication/runs/{id}": {
+    get: {
+      params: { id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        policy: string;
+        trigger: string;
+        scope: {
+          repository: string;
+          reference: string;
+          deleted?: boolean;
+        } | null;
+        status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        startedAt: string;
+        finishedAt: string | null;
+        summary: Record<string, unknown> | null;
+        error: string | null;
+        results?: {
+          artifact: string;
+          digest: string | null;
+          status: "copied" | "skipped" | "failed" | "deleted";
+          bytes: number;
+          error: string | null;
+          at: string;
+        }[];
+      };
+    };
+  };
+  "/replication/runs/{id}/cancel": {
+    post: {
+      params: { id: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        id: number;
+        policy: string;
+        trigger: string;
+        scope: {
+          repository: string;
+          reference: string;
+          deleted?: boolean;
+        } | null;
+        status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        startedAt: string;
+        finishedAt: string | null;
+        summary: Record<string, unknown> | null;
+        error: string | null;
+        results?: {
+          artifact: string;
+          digest: string | null;
+          status: "copied" | "skipped" | "failed" | "deleted";
+          bytes: number;
+          error: string | null;
+          at: string;
         }[];
       };
     };

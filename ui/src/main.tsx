@@ -15,6 +15,7 @@ import { ProjectSettingsPage } from './pages/project-settings';
 import { ProjectsPage } from './pages/projects';
 import { RepositoriesPage } from './pages/repositories';
 import { RepoRoute } from './pages/repo-route';
+import { CachesPage } from './pages/caches';
 import { TokensPage } from './pages/tokens';
 import { SessionProvider } from './session';
 import { applyTheme, loadTheme } from './theme';
@@ -34,6 +35,7 @@ const router = createBrowserRouter(
         { path: 'repositories', element: <RepositoriesPage /> },
         { path: 'r/*', element: <RepoRoute /> },
         { path: 'tokens', element: <TokensPage /> },
+        { path: 'caches', element: <CachesPage /> },
         { path: 'admin', element: <AdminPage /> },
         { path: 'admin/:tab', element: <AdminPage /> },
         { path: '*', element: <NotFound /> },

@@ -8,7 +8,8 @@ import { body, systemResource, type ApiRoute } from '../route.js';
 
 const Login = z.strictObject({ username: z.string().min(1).max(200), password: z.string().min(1).max(1024) });
 
-function cookie(value: string, maxAgeSeconds: number, secure: boolean): string {
+/** The UI session cookie (also set by OIDC sign-in, routes/oidc.ts). */
+export function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
   return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`;
 }
 
@@ -35,7 +36,7 @@ export const sessionRoutes: ApiRoute[] = [
       }
       if (p.kind !== 'user') throw new ProblemError('FORBIDDEN', 'robot accounts cannot sign in to the web UI');
       const session = await s.users.startSession(p);
-      reply.header('Set-Cookie', cookie(session.id, Math.floor(s.sessionTtlMs / 1000), request.protocol === 'https'));
+      reply.header('Set-Cookie', sessionCookie(session.id, Math.floor(s.sessionTtlMs / 1000), request.protocol === 'https'));
       return { user: { name: p.name, admin: p.admin }, csrfToken: session.csrfToken };
     },
   },
@@ -56,7 +57,7 @@ export const sessionRoutes: ApiRoute[] = [
         const who = principalName(request.principal);
         if (request.principal.kind === 'user') s.audit.record({ actor: who, action: 'logout', resource: `user:${who}`, result: 'success', sourceAddress: request.ip });
       }
-      reply.header('Set-Cookie', cookie('', 0, request.protocol === 'https'));
+      reply.header('Set-Cookie', sessionCookie('', 0, request.protocol === 'https'));
       reply.code(204);
       return null;
     },

@@ -32,6 +32,12 @@ export class ProjectService {
     private readonly audit: AuditLog,
     private readonly settings: Pick<LifecycleSettings, 'get'>,
     private readonly now: () => number = Date.now,
+    /**
+     * Forgets what other features keep under a project name (its signing policy and keys),
+     * after a delete commits, and after a create commits (clearing what a delete interrupted by
+     * a crash left), so a project re-created under the same name never inherits them.
+     */
+    private readonly forget: (project: string) => Promise<void> = async () => {},
   ) {}
 
   private async view(p: ProjectSummary, caller: Principal): Promise<ProjectView> {
@@ -72,6 +78,7 @@ export class ProjectService {
       if (e instanceof ConflictError) throw new ProblemError('CONFLICT', `project ${input.name} already exists`);
       throw e;
     }
+    await this.forget(input.name);
     this.access.invalidate();
     return this.get(caller, input.name);
   }
@@ -96,6 +103,7 @@ export class ProjectService {
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'project.delete', resource: `project:${name}`, project: name, result: 'success', sourceAddress: address });
     });
     this.access.invalidate();
+    await this.forget(name);
   }
 
   async members(name: string): Promise<{ user: string; role: Role }[]> {

@@ -61,9 +61,11 @@ function sessionCommands(program: Command): void {
     .description('sign in to a Berth server (host:port as skopeo and docker take it, or a URL) and store a personal access token in ~/.config/berth/cli.json')
     .option('-u, --username <name>', 'user name (prompted when missing)')
     .option('--password-stdin', 'read the password from stdin (else $BERTH_PASSWORD, else a prompt)')
+    .option('--oidc', "sign in through the server's identity provider (device code: open the link shown, in any browser)")
     .option('--json', 'print JSON')
-    .action(async (server: string, o: { username?: string; passwordStdin?: boolean; json?: boolean }) => {
+    .action(async (server: string, o: { username?: string; passwordStdin?: boolean; oidc?: boolean; json?: boolean }) => {
       const url = serverUrl(server);
+      if (o.oidc) return loginOidc(url, !!o.json);
       const username = o.username ?? (await prompt('Username: ', 'pass --username NAME'));
       const password = o.passwordStdin ? await readStdin() : process.env.BERTH_PASSWORD ?? (await prompt('Password: ', 'pass --password-stdin or set BERTH_PASSWORD'));
       const basic = { url, authorization: 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64') };
@@ -84,6 +86,30 @@ function sessionCommands(program: Command): void {
       saveLogin({ url: login.url, user: login.user, token: '' });
       process.stdout.write(`Logged out of ${login.url} (token ${id ?? ''} revoked)\n`.replace(' ()', ''));
     });
+}
+
+/**
+ * `berth login --oidc`: the server starts a device sign-in at its identity provider; the user
+ * approves it in a browser; the server then applies the user's group roles and hands back a
+ * personal access token, which is stored like any other login (it does not depend on the
+ * OIDC session).
+ */
+async function loginOidc(url: string, json: boolean): Promise<void> {
+  const anonymous = { url, authorization: '' };
+  const start = (await call('POST', '/auth/oidc/device', undefined, anonymous)) as { deviceCode: string; userCode: string; verificationUri: string; verificationUriComplete: string | null; interval: number; expiresIn: number };
+  process.stderr.write(`To sign in, open ${start.verificationUriComplete ?? start.verificationUri} in a browser${start.verificationUriComplete ? '' : ` and enter the code ${start.userCode}`} (code ${start.userCode}, valid ${Math.round(start.expiresIn / 60)} minutes).\n`);
+  const finish = { deviceCode: start.deviceCode, userCode: start.userCode, verificationUri: start.verificationUri, interval: start.interval, expiresIn: start.expiresIn, tokenName: `berth-cli@${process.env.HOSTNAME ?? 'host'}`, expiresInDays: 90 };
+  const until = Date.now() + start.expiresIn * 1000;
+  for (;;) {
+    const r = (await call('POST', '/auth/oidc/device/token', finish, anonymous)) as { pending: boolean; user: string | null; token: string | null; id: string | null; expiresAt: string | null };
+    if (!r.pending) {
+      saveLogin({ url, user: r.user!, token: r.token! });
+      if (json) return output({ url, user: r.user, token: r.id, expiresAt: r.expiresAt }, true);
+      process.stdout.write(`Logged in to ${url} as ${r.user} (token ${r.id} saved in ${configPath()}${r.expiresAt ? `, expires ${r.expiresAt}` : ''})\n`);
+      return;
+    }
+    if (Date.now() > until) throw new Error('the sign-in code expired before it was approved; run berth login --oidc again');
+  }
 }
 
 function projectCommands(program: Command): void {

@@ -11,6 +11,10 @@ import { credentials } from './0005-credentials.js';
 import { uploadOwners } from './0006-upload-owners.js';
 import { dropProjectQuotaColumn } from './0007-project-quota-column.js';
 import { scanning } from './0010-scanning.js';
+import { signing } from './0011-signing.js';
+import { proxyCache } from './0008-proxy-cache.js';
+import { identity } from './0012-identity.js';
+import { events } from './0009-events.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -122,5 +126,9 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0006-upload-owners': uploadOwners(dialect),
     '0007-project-quota-column': dropProjectQuotaColumn(dialect),
     '0010-scanning': scanning(dialect),
+    '0011-signing': signing(dialect),
+    '0008-proxy-cache': proxyCache(dialect),
+    '0012-identity': identity(dialect),
+    '0009-events': events(dialect),
   };
 }

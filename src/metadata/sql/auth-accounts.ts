@@ -63,6 +63,7 @@ export class SqlUsers implements UserQueries {
     await this.db.deleteFrom('project_members').where('user_id', '=', id).execute();
     await this.db.deleteFrom('access_tokens').where('user_id', '=', id).execute();
     await this.db.deleteFrom('sessions').where('user_id', '=', id).execute();
+    await this.db.deleteFrom('external_identities').where('user_id', '=', id).execute();
     const r = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }

@@ -12,6 +12,8 @@ import type { Database } from '../tables.js';
 import { transact } from './store.js';
 import { isUniqueViolation, SqlLoginFailures, SqlMembers, SqlSessions, SqlTokens, SqlUsers } from './auth-accounts.js';
 import { SqlUsage } from './usage.js';
+import { SqlExternalIdentities, SqlTrustPolicies } from './identity.js';
+import { SqlEvents } from './events.js';
 
 class SqlProjects implements ProjectQueries {
   constructor(private readonly db: Kysely<Database>) {}
@@ -61,6 +63,7 @@ class SqlProjects implements ProjectQueries {
   async delete(name: string): Promise<boolean> {
     await this.db.deleteFrom('project_members').where('project', '=', name).execute();
     await this.db.deleteFrom('robots').where('project', '=', name).execute();
+    await this.db.deleteFrom('trust_policies').where('project', '=', name).execute();
     const r = await this.db.deleteFrom('projects').where('name', '=', name).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }
@@ -206,8 +209,11 @@ class SqlAuthQueries implements AuthQueries {
   readonly keys: SqlKeys;
   readonly audit: SqlAudit;
   readonly loginFailures: SqlLoginFailures;
+  readonly trustPolicies: SqlTrustPolicies;
+  readonly externalIdentities: SqlExternalIdentities;
+  readonly events: SqlEvents;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, dialect: Dialect) {
     this.users = new SqlUsers(db);
     this.projects = new SqlProjects(db);
     this.members = new SqlMembers(db);
@@ -217,6 +223,9 @@ class SqlAuthQueries implements AuthQueries {
     this.keys = new SqlKeys(db);
     this.audit = new SqlAudit(db);
     this.loginFailures = new SqlLoginFailures(db);
+    this.trustPolicies = new SqlTrustPolicies(db);
+    this.externalIdentities = new SqlExternalIdentities(db);
+    this.events = new SqlEvents(db, dialect);
   }
 }
 
@@ -225,12 +234,12 @@ export class SqlAuthStore extends SqlAuthQueries implements AuthStore {
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
   ) {
-    super(db);
+    super(db, dialect);
   }
 
   /** The metadata store's one transaction mechanism (sql/store.ts `transact`), serializable unless named. */
   transaction<T>(fn: (tx: AuthQueries) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
-    return transact(this.db, this.dialect, options, (trx) => fn(new SqlAuthQueries(trx)));
+    return transact(this.db, this.dialect, options, (trx) => fn(new SqlAuthQueries(trx, this.dialect)));
   }
 }
 

@@ -96,6 +96,22 @@ export class SqlJobs implements JobQueries {
     return Number(r.numDeletedRows) > 0;
   }
 
+  async depth(): Promise<{ kind: string; queued: number; running: number; oldestQueuedAt: number | undefined }[]> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select((eb) => [
+        'kind',
+        eb.fn.sum<number>(eb.case().when('status', '=', 'queued').then(1).else(0).end()).as('queued'),
+        eb.fn.sum<number>(eb.case().when('status', '=', 'running').then(1).else(0).end()).as('running'),
+        eb.fn.min<number | null>(eb.case().when('status', '=', 'queued').then(eb.ref('created_at')).end()).as('oldest'),
+      ])
+      .where('status', 'in', ['queued', 'running'])
+      .groupBy('kind')
+      .orderBy('kind')
+      .execute();
+    return rows.map((r) => ({ kind: r.kind, queued: Number(r.queued), running: Number(r.running), oldestQueuedAt: r.oldest === null ? undefined : Number(r.oldest) }));
+  }
+
   /** An update of a job only while `worker` holds claim number `attempt` (see JobQueries). */
   private held(id: number, worker: string, attempt: number) {
     return this.db.updateTable('jobs').where('id', '=', id).where('status', '=', 'running').where('locked_by', '=', worker).where('attempts', '=', attempt);

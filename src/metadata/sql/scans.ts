@@ -1,6 +1,7 @@
 /**
  * The ScanStore over Kysely (both dialects): tables of migration 0010-scanning.
  */
+import { SqlEvents } from './events.js';
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../migrations/index.js';
 import type { AdvisoryInput, FindingRow, ScanQueries, ScanResultRecord, ScanStatus, ScanStore, ScanTx, StoredAdvisory } from '../scan-store.js';
@@ -220,6 +221,6 @@ export class SqlScanStore extends SqlScans implements ScanStore {
   }
 
   transaction<T>(fn: (tx: ScanTx) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
-    return transact(this.db, this.dialect, options, (trx) => fn({ scans: new SqlScans(trx), audit: new SqlAudit(trx), jobs: new SqlJobs(trx, this.dialect) }));
+    return transact(this.db, this.dialect, options, (trx) => fn({ scans: new SqlScans(trx), audit: new SqlAudit(trx), jobs: new SqlJobs(trx, this.dialect), events: new SqlEvents(trx, this.dialect) }));
   }
 }

@@ -1,4 +1,7 @@
-/** Setting rows: values every node must agree on, written once by whichever node comes first. */
+/**
+ * Setting rows: values every node must agree on, written once by whichever node comes first
+ * (`getOrCreate`), or switches an operator flips (`put`, e.g. read-only mode).
+ */
 import type { Kysely } from 'kysely';
 import type { SettingQueries } from '../store.js';
 import type { Database } from '../tables.js';
@@ -19,6 +22,14 @@ export class SqlSettings implements SettingQueries {
     // read that follows sees the winner's value on both dialects.
     await this.db.insertInto('settings').values({ key, value, created_at: this.now() }).onConflict((oc) => oc.column('key').doNothing()).execute();
     return (await this.get(key))!;
+  }
+
+  async put(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('settings')
+      .values({ key, value, created_at: this.now() })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
   }
 
   async delete(key: string): Promise<boolean> {

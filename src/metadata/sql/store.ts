@@ -18,13 +18,18 @@ import { SqlLifecycleSettings } from './lifecycle-settings.js';
 import { SqlRetention } from './retention.js';
 import { SqlTrash } from './trash.js';
 import { SqlUsage } from './usage.js';
+import { SqlSigning } from './signing.js';
 import { SqlManifests } from './manifests.js';
 import { SqlRepositories } from './repositories.js';
 import { SqlJobs } from './jobs.js';
 import { SqlSettings } from './settings.js';
 import { SqlTags } from './tags.js';
 import { SqlUploads } from './uploads.js';
+import { SqlScrub } from './scrub.js';
 import { retryAborted } from './retry.js';
+import { SqlEvents } from './events.js';
+import { SqlWebhooks } from './webhooks.js';
+import { SqlReplication } from './replication.js';
 
 /** The query groups over one connection (the pool, or a transaction's). */
 export class SqlQueries implements MetadataQueries {
@@ -44,6 +49,11 @@ export class SqlQueries implements MetadataQueries {
   readonly retention: SqlRetention;
   readonly trash: SqlTrash;
   readonly usage: SqlUsage;
+  readonly signing: SqlSigning;
+  readonly events: SqlEvents;
+  readonly webhooks: SqlWebhooks;
+  readonly replication: SqlReplication;
+  readonly scrub: SqlScrub;
 
   /** `db`: for this store's own modules and white-box tests; not part of the interface. */
   constructor(readonly db: Kysely<Database>, dialect: Dialect) {
@@ -63,6 +73,11 @@ export class SqlQueries implements MetadataQueries {
     this.retention = new SqlRetention(db);
     this.trash = new SqlTrash(db);
     this.usage = new SqlUsage(db);
+    this.signing = new SqlSigning(db);
+    this.events = new SqlEvents(db, dialect);
+    this.webhooks = new SqlWebhooks(db);
+    this.replication = new SqlReplication(db);
+    this.scrub = new SqlScrub(db);
   }
 }
 
@@ -112,18 +127,33 @@ export class SqlMetadataStore extends SqlQueries implements MetadataStore {
     readonly dialect: Dialect,
     /** Runs the migrator under a lock so nodes starting together do not race. */
     private readonly withMigrationLock: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
+    private readonly pool?: { totalCount: number; idleCount: number; waitingCount: number; options: { max?: number } },
   ) {
     super(db, dialect);
+  }
+
+  /** The connection pool's use (metrics), or undefined without a pool (SQLite). */
+  connections(): { open: number; idle: number; waiting: number; max: number } | undefined {
+    const p = this.pool;
+    return p && { open: p.totalCount, idle: p.idleCount, waiting: p.waitingCount, max: p.options.max ?? 0 };
   }
 
   transaction<T>(fn: (tx: MetadataQueries) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
     return transact(this.db, this.dialect, options, (trx) => fn(new SqlQueries(trx, this.dialect)));
   }
 
-  async migrate(): Promise<void> {
+  private migrator(): Migrator {
     const all = migrations(this.dialect);
     const provider: MigrationProvider = { getMigrations: async (): Promise<Record<string, Migration>> => all };
-    const migrator = new Migrator({ db: this.db, provider, migrationTableName: 'berth_migrations', migrationLockTableName: 'berth_migrations_lock' });
+    return new Migrator({ db: this.db, provider, migrationTableName: 'berth_migrations', migrationLockTableName: 'berth_migrations_lock' });
+  }
+
+  async pendingMigrations(): Promise<string[]> {
+    return (await this.migrator().getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = this.migrator();
     const result = await this.withMigrationLock(() => migrator.migrateToLatest());
     if (result.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
   }

@@ -5,6 +5,7 @@ import type { BlobCopy, ByteRange } from '../../storage/blob-store.js';
 import { parseDigest } from '../../domain/names.js';
 import type { RegistryRoute, RouteContext } from './route.js';
 import { sendEmpty } from './respond.js';
+import type { ServedHeaders } from '../services.js';
 
 const PATH = /^(.+)\/blobs\/([^/]+)$/;
 
@@ -37,6 +38,8 @@ async function fetchBlob({ request, reply, repo, param, services }: RouteContext
     ETag: `"${digest}"`,
     'Cache-Control': 'max-age=31536000',
   };
+  const extra = (blob as ServedHeaders).headers;
+  if (extra) Object.assign(headers, extra);
   const range = parseByteRange(request.headers.range, blob.size);
   if (range === 'unsatisfiable') {
     throw new OciError('RANGE_INVALID', { reason: `range ${request.headers.range} is outside the blob of ${blob.size} bytes` }, { headers: { 'Content-Range': `bytes */${blob.size}` } });

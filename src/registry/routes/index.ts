@@ -74,10 +74,13 @@ export function registryPlugin(services: RegistryServices, authorize: RegistryAu
       if ('allowed' in match) {
         throw new OciError('UNSUPPORTED', { reason: `method ${request.method} is not allowed here` }, { status: 405, headers: { Allow: match.allowed.join(', ') } });
       }
+      const query = firstValues(request.query);
+      if (services.routeRepo && match.route.action === 'pull') match.repo = await services.routeRepo(match.repo, query);
+      request.registryRoute = match.route;
       await authorize.authorize(request, reply, match.route.action, match.repo);
       const may = (action: 'pull' | 'push' | 'delete', repo: string) => authorize.may(request, action, repo);
       const listable = (repo: string) => authorize.listable(request, repo);
-      await match.route.handle({ request, reply, repo: match.repo, param: match.param, query: firstValues(request.query), services, may, listable });
+      await match.route.handle({ request, reply, repo: match.repo, param: match.param, query, services, may, listable });
       // Returning the reply tells Fastify the response is under way (a streamed body ends later).
       return reply;
     };

@@ -3,7 +3,7 @@ import type { ManifestRecord } from '../../metadata/store.js';
 import { parseExistingReference, parseReference } from '../../domain/names.js';
 import type { RegistryRoute, RouteContext } from './route.js';
 import { readBody, sendEmpty } from './respond.js';
-import { checkReadGates } from '../read-gates.js';
+import type { ServedHeaders } from '../services.js';
 
 const PATH = /^(.+)\/manifests\/([^/]+)$/;
 
@@ -19,8 +19,9 @@ function manifestHeaders(m: ManifestRecord): Record<string, string> {
 async function fetchManifest({ request, reply, repo, param, services }: RouteContext): Promise<void> {
   const head = request.method === 'HEAD';
   const m = await services.manifests.get(repo, parseExistingReference(param), !head);
-  if (services.readGates.length > 0) await checkReadGates(services.readGates, repo, m);
   reply.code(200).headers(manifestHeaders(m));
+  const extra = (m as ServedHeaders).headers;
+  if (extra) reply.headers(extra);
   reply.send(head ? undefined : m.content);
 }
 

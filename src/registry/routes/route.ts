@@ -41,3 +41,23 @@ export interface RegistryRoute {
 }
 
 export const V2_HEADERS = { 'Docker-Distribution-API-Version': 'registry/2.0' } as const;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The /v2 route the request matched (set once matched; metrics label requests by its template). */
+    registryRoute?: RegistryRoute;
+  }
+}
+
+const PARAM_NAMES: Record<string, string> = { manifests: '{reference}', blobs: '{digest}', uploads: '{session}', referrers: '{digest}' };
+
+/** The route's path as a template, e.g. `/v2/{name}/manifests/{reference}` (bounded label values for metrics). */
+export function routeTemplate(route: RegistryRoute): string {
+  const path = route.path.source
+    .replace(/^\^|\$$/g, '')
+    .replace(/\\\//g, '/')
+    .replace(/\/\?$/, '/')
+    .replace('(.+)', '{name}')
+    .replace(/([a-z_]+)\/\(\[\^\/\]\+\)/, (_m, seg: string) => `${seg}/${PARAM_NAMES[seg] ?? '{param}'}`);
+  return `/v2/${path}`;
+}

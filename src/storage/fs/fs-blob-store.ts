@@ -37,6 +37,15 @@ export interface FsOps {
 
 const nodeFs: FsOps = { open: (path, flags) => openFile(path, flags) };
 
+/**
+ * Where the committed bytes of `digest` live under a store's `root` (backup and restore copy
+ * or hard-link these files; a committed file is never changed in place, only replaced by rename).
+ */
+export function fsBlobPath(root: string, digest: Digest): string {
+  const [algorithm, hex] = digest.split(':') as [string, string];
+  return join(root, 'blobs', algorithm, hex.slice(0, 2), hex);
+}
+
 export class FsBlobStore implements BlobStore {
   readonly capabilities = { redirect: false, copy: true };
   private readonly blobsDir: string;
@@ -58,8 +67,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   private blobPath(digest: Digest): string {
-    const [algorithm, hex] = digest.split(':') as [string, string];
-    return join(this.blobsDir, algorithm, hex.slice(0, 2), hex);
+    return fsBlobPath(join(this.blobsDir, '..'), digest);
   }
 
   private uploadPath(id: string): string {

@@ -33,6 +33,7 @@ export function Layout() {
             Projects
           </NavLink>
           <NavLink to="/repositories">Repositories</NavLink>
+          <NavLink to="/caches">Caches</NavLink>
           {user ? <NavLink to="/tokens">Access tokens</NavLink> : null}
           {user?.admin ? <NavLink to="/admin">Administration</NavLink> : null}
         </nav>

@@ -1,11 +1,12 @@
 /**
- * Sign-in with a local account; on success returns to the page that asked (?next=).
+ * Sign-in with the identity provider's button (when auth.oidc is configured) or a local
+ * account; on success returns to the page that asked (?next=).
  */
 import { useState, type FormEvent } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { ApiError } from '../api';
 import { ErrorBox } from '../components/feedback';
-import { useTitle } from '../hooks';
+import { useApi, useTitle } from '../hooks';
 import { useSession } from '../session';
 
 export function LoginPage() {
@@ -18,6 +19,8 @@ export function LoginPage() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const next = params.get('next') ?? '/';
+  const providers = useApi('/auth/providers');
+  const oidc = providers.data?.oidc;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -36,6 +39,14 @@ export function LoginPage() {
     <section className="narrow">
       <h1>Sign in</h1>
       {user ? <p>You are signed in as {user.name}.</p> : null}
+      {oidc ? (
+        <p>
+          <a className="button primary" href={`${oidc.loginUrl}?next=${encodeURIComponent(next.startsWith('/') ? next : '/')}`}>
+            {oidc.label}
+          </a>
+        </p>
+      ) : null}
+      {oidc ? <p className="muted">Or sign in with a local account:</p> : null}
       <form onSubmit={submit} className="stack">
         <label>
           User name

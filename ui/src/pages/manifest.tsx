@@ -1,7 +1,8 @@
 /**
  * One manifest by digest: media and artifact type, the image config (created, platform,
  * entrypoint, env, labels), layers with sizes next to the build history, annotations, the
- * children of an index, and referrers (signatures, SBOMs, attestations) grouped by artifact type.
+ * children of an index, its signatures and whether they verify, and referrers (signatures, SBOMs,
+ * attestations) grouped by artifact type.
  */
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { api, type ManifestDetail } from '../api';
@@ -17,6 +18,7 @@ import { RepoCrumbs } from './breadcrumbs';
 import { ConfigView, HistoryView } from './config-view';
 import { PullCommands } from './pull-commands';
 import { VulnerabilitySection } from './vulnerabilities';
+import { SignatureSection } from './signatures';
 
 export function ManifestPage({ repo, digest }: { repo: string; digest: string }) {
   const [params] = useSearchParams();
@@ -105,6 +107,7 @@ export function ManifestPage({ repo, digest }: { repo: string; digest: string })
               <p className="muted">No annotations.</p>
             )}
           </section>
+          <SignatureSection repo={repo} digest={d.digest} />
           <Referrers repo={repo} d={d} />
           <details className="raw">
             <summary>Raw manifest</summary>

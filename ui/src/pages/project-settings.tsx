@@ -1,7 +1,8 @@
 /**
- * Project settings: visibility, members and their roles, robot accounts (the secret is shown
- * once, right after creation, with a copy button), and lifecycle policies where the registry
- * offers them.
+ * Project settings: visibility, members and their roles, the identity-provider groups that
+ * grant roles, robot accounts (the secret is shown once, right after creation, with a copy
+ * button), trust policies for keyless CI login, lifecycle policies where the registry offers
+ * them, and the signing policy.
  */
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -15,6 +16,9 @@ import { projectPath } from '../links';
 import { useSession } from '../session';
 import { Lifecycle } from './lifecycle';
 import { Robots } from './robots';
+import { SigningPolicy } from './signatures';
+import { GroupMappings, TrustPolicies } from './identity';
+import { Webhooks } from './webhooks';
 
 const ROLES: Role[] = ['admin', 'maintainer', 'developer', 'guest'];
 
@@ -67,8 +71,12 @@ export function ProjectSettingsPage() {
             <ErrorBox error={visibility.error} />
           </section>
           <Members project={name} />
+          <GroupMappings project={name} />
           <Robots project={name} />
+          {p.role === 'admin' || p.role === 'maintainer' || user?.admin ? <TrustPolicies project={name} /> : null}
+          <Webhooks project={name} />
           <Lifecycle project={name} />
+          <SigningPolicy project={name} />
           {user?.admin ? (
             <section className="card danger-zone" aria-labelledby="del-h">
               <h2 id="del-h">Delete project</h2>

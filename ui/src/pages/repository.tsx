@@ -1,6 +1,6 @@
 /**
  * A repository: its figures and its tags, one keyset page at a time (fast with 10,000 tags),
- * with digest, size, platforms, push and pull times, which tags on the page share a digest,
+ * with digest, size, platforms, signature (verified or not), push and pull times, which tags on the page share a digest,
  * pull commands to copy, and tag deletion for callers whose permissions include "delete".
  */
 import { Fragment, useMemo, useState } from 'react';
@@ -18,6 +18,7 @@ import { manifestPath } from '../links';
 import { SeveritySummary } from './vulnerabilities';
 import { RepoCrumbs } from './breadcrumbs';
 import { PullCommands } from './pull-commands';
+import { SignatureBadge } from './signatures';
 
 export function RepositoryPage({ repo }: { repo: string }) {
   useTitle(repo);
@@ -67,7 +68,7 @@ export function RepositoryPage({ repo }: { repo: string }) {
           <SearchBox label="Filter tags" placeholder="Filter tags by name" value={q} onChange={setQ} />
           <Listing list={tags} loading="Loading tags" empty={<Empty title={search ? `No tag matches “${search}”.` : 'This repository has no tags.'} />}>
             {(items) => (
-              <DataTable className="tags" busy={tags.loading} caption={`Tags of ${repo}`} columns={['Tag', 'Digest', 'Type', ['Size', 'num'], 'Platforms', 'Vulnerabilities', 'Pushed', 'Pulled']} actions>
+              <DataTable className="tags" busy={tags.loading} caption={`Tags of ${repo}`} columns={['Tag', 'Digest', 'Type', ['Size', 'num'], 'Platforms', 'Vulnerabilities', 'Signature', 'Pushed', 'Pulled']} actions>
                 {items.map((t) => {
                   const same = (byDigest.get(t.digest) ?? []).filter((n) => n !== t.name);
                   return (
@@ -96,6 +97,9 @@ export function RepositoryPage({ repo }: { repo: string }) {
                         <td>
                           <SeveritySummary repo={repo} digest={t.digest} />
                         </td>
+                        <td>
+                          <SignatureBadge repo={repo} digest={t.digest} />
+                        </td>
                         <td title={dateTime(t.pushedAt)}>{ago(t.pushedAt)}</td>
                         <td title={dateTime(t.pulledAt)}>{ago(t.pulledAt)}</td>
                         <td className="actions-cell">
@@ -111,7 +115,7 @@ export function RepositoryPage({ repo }: { repo: string }) {
                       </tr>
                       {open === t.name ? (
                         <tr className="expanded">
-                          <td colSpan={8}>
+                          <td colSpan={9}>
                             <PullCommands repo={repo} reference={t.name} />
                           </td>
                         </tr>

@@ -1,0 +1,96 @@
+/**
+ * `BENCH_ONLY=proxy`: the pull-through cache. One reference registry (Distribution) is the
+ * upstream; one open Berth process caches it as project `up` and also serves a local project.
+ * Per run, a fresh blob of `proxyMiB` is pushed to the upstream and pulled: directly from the
+ * upstream, then cold through the cache (fetched, verified and stored while streaming), then
+ * warm (from the cache); the same blob pushed to Berth's local project gives the core's own
+ * blob pull for the warm comparison. Time to first byte is measured on the client (request
+ * sent to the first body byte).
+ * Targets (issue 13): cold throughput at least 0.8x direct, first byte of a cold 512 MiB blob
+ * under 1 s, warm pull at least 1.0x the core's blob pull.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+import { RegistryClient } from './client.js';
+import { blobSpec, MiB } from './payload.js';
+import type { Table } from './report.js';
+import { startBerth, startReference, type Registry } from './servers.js';
+import type { Settings } from './workloads.js';
+
+interface Pull {
+  /** ms from sending the request to the first body byte. */
+  ttfbMs: number;
+  /** MB/s over the whole response (10^6 bytes). */
+  mbps: number;
+}
+
+async function pull(url: string, path: string, size: number): Promise<Pull> {
+  const pool = new Pool(url, { connections: 1, bodyTimeout: 300_000, headersTimeout: 300_000 });
+  try {
+    const t0 = performance.now();
+    const r = await pool.request({ method: 'GET', path });
+    if (r.statusCode !== 200) throw new Error(`GET ${url}${path}: ${r.statusCode} ${await r.body.text()}`);
+    let first = 0;
+    let n = 0;
+    for await (const chunk of r.body) {
+      if (n === 0) first = performance.now() - t0;
+      n += (chunk as Buffer).length;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    if (n !== size) throw new Error(`GET ${url}${path}: ${n} of ${size} bytes`);
+    return { ttfbMs: first, mbps: size / 1e6 / seconds };
+  } finally {
+    await pool.close();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function proxyTable(s: Settings & { proxyMiB: number }, logLevel: string, log: (l: string) => void, own: (r: Registry, c?: RegistryClient) => void): Promise<Table> {
+  const upstream = await startReference(logLevel, { label: 'upstream' });
+  const up = new RegistryClient(upstream);
+  own(upstream, up);
+  const dir = await mkdtemp(join(tmpdir(), 'bench-proxy-'));
+  try {
+    const file = join(dir, 'berth.yaml');
+    // JSON is YAML: the proxy section names the upstream started above.
+    await writeFile(file, JSON.stringify({ proxy: { upstreams: [{ name: 'up', url: upstream.url }] } }));
+    const berth = await startBerth(logLevel, { label: 'berth-proxy', workers: 1, auth: false, env: { BERTH_CONFIG: file } });
+    const local = new RegistryClient(berth);
+    own(berth, local);
+    const size = s.proxyMiB * MiB;
+    const runs: { direct: Pull; cold: Pull; warm: Pull; core: Pull }[] = [];
+    for (let i = 0; i < s.repeat; i++) {
+      const blob = blobSpec(4242 + i, size);
+      await up.pushMonolithic('bench/proxy', blob);
+      await local.pushMonolithic('local/proxy', blob);
+      const direct = await pull(upstream.url, `/v2/bench/proxy/blobs/${blob.digest}`, size);
+      const cold = await pull(berth.url, `/v2/up/bench/proxy/blobs/${blob.digest}`, size);
+      const warm = await pull(berth.url, `/v2/up/bench/proxy/blobs/${blob.digest}`, size);
+      const core = await pull(berth.url, `/v2/local/proxy/blobs/${blob.digest}`, size);
+      runs.push({ direct, cold, warm, core });
+      log(`bench: proxy run ${i + 1}: direct ${direct.mbps.toFixed(0)} MB/s, cold ${cold.mbps.toFixed(0)} MB/s (first byte ${cold.ttfbMs.toFixed(0)} ms), warm ${warm.mbps.toFixed(0)} MB/s, core ${core.mbps.toFixed(0)} MB/s`);
+    }
+    const m = (pick: (r: (typeof runs)[number]) => number) => median(runs.map(pick));
+    const mib = `${s.proxyMiB} MiB`;
+    return {
+      title: 'Pull-through cache: pulls through Berth against a direct pull from the upstream (the reference)',
+      columns: ['Direct / core', 'Through the cache', 'Cache/Direct'],
+      rows: [
+        { label: `pull ${mib} cold (upstream -> cache -> client) vs direct from the upstream`, unit: 'MB/s', better: 'higher', reference: m((r) => r.direct.mbps), berth: m((r) => r.cold.mbps), targetRatio: 0.8 },
+        { label: `time to first byte, ${mib} cold vs direct`, unit: 'ms', better: 'lower', reference: m((r) => r.direct.ttfbMs), berth: m((r) => r.cold.ttfbMs), targetBerth: 1000 },
+        { label: `pull ${mib} warm (from the cache) vs direct from the upstream`, unit: 'MB/s', better: 'higher', reference: m((r) => r.direct.mbps), berth: m((r) => r.warm.mbps) },
+        { label: `pull ${mib} warm vs Berth's core blob pull (a local project)`, unit: 'MB/s', better: 'higher', reference: m((r) => r.core.mbps), berth: m((r) => r.warm.mbps), targetRatio: 1 },
+      ],
+      notes: [
+        `Median of ${s.repeat} runs, each on a fresh ${mib} blob; upstream: the reference on the filesystem, on 127.0.0.1; Berth: one open process, SQLite + filesystem, proxy project \`up\`. MB = 10^6 bytes.`,
+        'Cold: the cache fetches from the upstream, hashes and fsyncs the blob while streaming it to the client, and holds the last chunk back until the digest matched. Direct runs first, so the upstream reads from the page cache in both.',
+      ],
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
