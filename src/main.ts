@@ -239,6 +239,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   // Pull-through caches wrap the core's services (one map lookup for ordinary projects).
   const proxy = await createProxy(config.proxy, meta, meta.db, core, lifecycle.writePolicy, authStore, sealer, logger);
   const registry = proxy.registry;
+  metrics.exposeProxyCounters(() => proxy.stats.snapshot() as unknown as Record<string, Record<string, number>>);
 
   // Access control: the token issuer and authenticator.
   const tokens = new TokenIssuer(authStore, { issuer: a.issuer, service: a.service, accessTtlSeconds: a.tokenTtlSeconds, refreshTtlSeconds: a.refreshTokenTtlSeconds }, sealer);

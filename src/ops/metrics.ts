@@ -154,6 +154,39 @@ export class Metrics {
   }
 
   /**
+   * Exposes counters another part keeps as plain numbers per name (the pull-through cache's,
+   * per upstream: src/proxy/stats.ts), read at scrape time. Keys starting with `bytesFrom` become
+   * `berth_proxy_bytes_total{upstream,source}`; the rest `berth_proxy_events_total{upstream,event}`.
+   */
+  exposeProxyCounters(read: () => Record<string, Record<string, number>>): void {
+    new Counter({
+      name: 'berth_proxy_events_total',
+      help: 'Pull-through cache events per upstream: upstreamRequests, manifestHits, manifestMisses, blobHits, blobMisses, staleServed, tagsChanged, verifyFailures.',
+      labelNames: ['upstream', 'event'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [upstream, counters] of Object.entries(read())) {
+          for (const [event, n] of Object.entries(counters)) if (!event.startsWith('bytesFrom')) this.inc({ upstream, event }, n);
+        }
+      },
+    });
+    new Counter({
+      name: 'berth_proxy_bytes_total',
+      help: 'Bytes the pull-through cache served, by upstream and where they came from (source="upstream" or "cache").',
+      labelNames: ['upstream', 'source'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [upstream, c] of Object.entries(read())) {
+          this.inc({ upstream, source: 'upstream' }, c.bytesFromUpstream ?? 0);
+          this.inc({ upstream, source: 'cache' }, c.bytesFromCache ?? 0);
+        }
+      },
+    });
+  }
+
+  /**
    * Registers the gauges read from the shared stores at scrape time: job queue depth and oldest
    * age per kind, the last garbage-collection run, storage used per project. Reads are cached for
    * `collectIntervalMs` so frequent scrapes (or many workers) do not load the database.

@@ -309,6 +309,12 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry',
     assert.ok(hub.cache.bytes > 256 * MiB && hub.cache.blobs >= 4 && hub.cache.manifests >= 2, JSON.stringify(hub.cache));
     assert.ok(hub.stats.blobMisses > 0 && hub.stats.hitRatio! > 0);
     assert.equal(items.find((i) => i.name === 'secure')!.hasPassword, true);
+
+    // The same counters in the Prometheus exposition.
+    const metrics = await (await fetch(`${cache.url}/metrics`)).text();
+    const value = (line: string): number => Number(metrics.split('\n').find((l) => l.startsWith(line))?.slice(line.length + 1));
+    assert.equal(value('berth_proxy_events_total{upstream="hub",event="blobMisses"}'), cache.berth.proxy.stats.of('hub').blobMisses);
+    assert.ok(value('berth_proxy_bytes_total{upstream="hub",source="upstream"}') > 256 * MiB, 'bytes from the upstream are exposed');
   });
 
   test('preheat fetches every platform of an image ahead of time, with progress; a bad reference is reported, not fatal', async () => {
