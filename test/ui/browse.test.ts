@@ -95,7 +95,7 @@ test('robot account: secret shown once with a copy button, and it works with sko
     await signIn(t, b.admin);
     await t.page.goto('/ui/projects/demo/settings');
     await t.page.getByLabel('Robot name').fill('ci');
-    await t.page.getByLabel('push').check();
+    await t.page.getByRole('region', { name: 'Robot accounts' }).getByLabel('push').check();
     await t.page.getByRole('button', { name: 'Create robot' }).click();
     const box = t.page.locator('.secret');
     await box.waitFor();
