@@ -6,12 +6,12 @@
  */
 import { test } from 'node:test';
 import { startAuthBerth } from '../helpers/auth.js';
-import { assertConformance, conformanceSkipReason } from '../helpers/conformance.js';
+import { assertConformance, CONFORMANCE_CONFIG, conformanceSkipReason } from '../helpers/conformance.js';
 
 test('the OCI distribution-spec conformance suite passes on SQLite + filesystem', { timeout: 400_000 }, async (t) => {
   const skip = conformanceSkipReason();
   if (skip) return t.skip(skip);
-  const b = await startAuthBerth();
+  const b = await startAuthBerth(CONFORMANCE_CONFIG);
   try {
     await assertConformance(b.url);
   } finally {

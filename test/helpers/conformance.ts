@@ -5,6 +5,7 @@
  * test can show exactly which specs failed. Under CI=true a missing binary is a failure;
  * elsewhere the test skips with the reason.
  */
+import type { ConfigInput } from '../../src/config/schema.js';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +21,13 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const CONFORMANCE_BIN = resolve(repoRoot, '../shared/tools/oci-conformance');
 
 /** Undefined when the suite is present; else a skip reason (outside CI) or a throw (under CI=true). */
+/**
+ * The settings the suite runs with: Berth as configured by default, but for scan on push,
+ * which attaches SBOMs to each pushed image as OCI 1.1 referrers; the suite counts the
+ * referrers of its own images exactly, and Berth's additions would be miscounted as extra.
+ */
+export const CONFORMANCE_CONFIG: Partial<ConfigInput> = { scanning: { onPush: false } } as Partial<ConfigInput>;
+
 export function conformanceSkipReason(): string | undefined {
   if (existsSync(CONFORMANCE_BIN)) return undefined;
   const reason = `OCI conformance suite not found at ${CONFORMANCE_BIN}`;

@@ -5,6 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -35,6 +38,9 @@ export async function freePort(): Promise<number> {
 export async function startBerthProcess(opts: { args?: string[]; env?: Record<string, string>; port?: number; fdLimit?: number }): Promise<BerthProcess> {
   const port = opts.port ?? (await freePort());
   const argv = [CLI, 'serve', '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])];
+  // Never the checkout's ./data (the default): a data folder of its own unless the test names one.
+  const ownDir = opts.args?.includes('--data-dir') || opts.env?.BERTH_DATA_DIR ? undefined : await mkdtemp(join(tmpdir(), 'berth-process-'));
+  if (ownDir) argv.push('--data-dir', ownDir);
   const [command, args] = opts.fdLimit === undefined ? [process.execPath, argv] : ['/bin/sh', ['-c', `ulimit -n ${Math.floor(opts.fdLimit)} && exec "$0" "$@"`, process.execPath, ...argv]];
   const proc = spawn(command, args, {
     env: { ...process.env, BERTH_LOG_LEVEL: 'warn', BERTH_AUTH__ENABLED: 'false', ...opts.env },
@@ -69,7 +75,9 @@ export async function startBerthProcess(opts: { args?: string[]; env?: Record<st
     output: () => out,
     async stop() {
       if (!gone()) proc.kill('SIGTERM');
-      return exited;
+      const code = await exited;
+      if (ownDir) await rm(ownDir, { recursive: true, force: true });
+      return code;
     },
     async kill() {
       if (!gone()) proc.kill('SIGKILL');

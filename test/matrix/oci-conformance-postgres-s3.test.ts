@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import { startAuthBerth } from '../helpers/auth.js';
-import { assertConformance, conformanceSkipReason } from '../helpers/conformance.js';
+import { assertConformance, CONFORMANCE_CONFIG, conformanceSkipReason } from '../helpers/conformance.js';
 import { createTestDatabase, postgresSkipReason } from '../helpers/postgres.js';
 import { cephEndpoint } from '../helpers/s3.js';
 import { testStorage } from '../helpers/storage.js';
@@ -21,7 +21,7 @@ test('the OCI distribution-spec conformance suite passes on PostgreSQL + S3 (Cep
   const database = await createTestDatabase();
   const storage = (await testStorage('s3'))!;
   try {
-    const b = await startAuthBerth({ metadata: { driver: 'postgres', postgres: { url: database.url } } as never, storage: storage.storage });
+    const b = await startAuthBerth({ ...CONFORMANCE_CONFIG, metadata: { driver: 'postgres', postgres: { url: database.url } } as never, storage: storage.storage });
     try {
       await assertConformance(b.url);
     } finally {
