@@ -162,7 +162,10 @@ describe('berth serve --workers 2 on SQLite', () => {
     }
     assert.equal(now.length, 2);
     assert.ok(!now.includes(before[0]!));
-    await sleep(500);
+    // The replacement starts in the background (slower on a loaded machine), and the killed
+    // worker may have been the only one listening yet: wait until the registry answers again.
+    const answering = Date.now() + 15_000;
+    while (Date.now() < answering && !(await call(`${node.url}/v2/`).then((r) => r.status === 200, () => false))) await sleep(100);
     for (let i = 0; i < 4; i++) assert.equal((await call(`${node.url}/v2/`)).status, 200);
   });
 
