@@ -21,6 +21,11 @@ import type { MetadataQueries } from '../metadata/store.js';
 import { projectOf, type Digest, type RepoName } from '../domain/names.js';
 import type { LifecycleSettings, Quota } from '../lifecycle/settings.js';
 import type { UploadRoom } from './write-policy.js';
+import { emitEvent } from '../events/emit.js';
+
+/** Share of a byte quota at which a `quota.warning` event is emitted (once per crossing). */
+export const QUOTA_WARNING_RATIO = 0.9;
+const warnedKey = (project: string) => `quota.warned:${project}`;
 
 export type { Usage } from '../metadata/lifecycle-store.js';
 
@@ -77,6 +82,22 @@ export class QuotaPolicy {
     if (q.bytes !== null && u.bytes + u.uploadBytes > q.bytes) throw exceeded(project, 'bytes', u.bytes + u.uploadBytes, q.bytes);
     if (q.repositories !== null && u.repositories > q.repositories) throw exceeded(project, 'repositories', u.repositories, q.repositories);
     if (q.tags !== null && u.tags > q.tags) throw exceeded(project, 'tags', u.tags, q.tags);
+    if (q.bytes !== null && q.bytes > 0) await this.warn(db, project, u.bytes + u.uploadBytes, q.bytes);
+  }
+
+  /**
+   * Emits `quota.warning` in the change's transaction when the project's bytes cross
+   * QUOTA_WARNING_RATIO of its quota, once: a marker in the settings table remembers the
+   * crossing (and commits with the change), and is cleared when usage drops below again, so
+   * the next crossing warns anew.
+   */
+  private async warn(db: MetadataQueries, project: string, used: number, limit: number): Promise<void> {
+    const over = used >= limit * QUOTA_WARNING_RATIO;
+    const warned = (await db.settings.get(warnedKey(project))) !== undefined;
+    if (over && !warned) {
+      await db.settings.put(warnedKey(project), String(used));
+      await emitEvent(db, { type: 'quota.warning', project, data: { project, usedBytes: used, quotaBytes: limit, ratio: Math.round((used / limit) * 1000) / 1000 } });
+    } else if (!over && warned) await db.settings.delete(warnedKey(project));
   }
 }
 

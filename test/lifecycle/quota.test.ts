@@ -138,6 +138,35 @@ test('shared blobs count once; a refused push leaves nothing behind', async () =
   }
 });
 
+test('quota.warning: one outbox event when a project crosses 90% of its byte quota, not one per push', async () => {
+  const t = await startBerth({ lifecycle });
+  try {
+    const warnings = async () =>
+      (await sqlOf(t.berth.meta).selectFrom('events').selectAll().where('type', '=', 'quota.warning').execute()).map((e) => ({ project: e.project, data: JSON.parse(String(e.data)) as { usedBytes: number; quotaBytes: number } }));
+    await pushImage(t.url, 'a/w', 'v1', { layers: [randomBlob(100_000, 0.3)] });
+    const used = (await t.berth.meta.usage.of({ project: 'a' })).bytes;
+    const quota = Math.round(used / 0.6);
+    assert.equal((await api(t, 'PUT', '/api/v1/projects/a/quota', { bytes: quota })).status, 200);
+    await pushImage(t.url, 'a/w', 'v2', { layers: [randomBlob(100, 0.31)] });
+    assert.deepEqual(await warnings(), [], 'about 61% of the quota: no warning');
+    await pushImage(t.url, 'a/w', 'v3', { layers: [randomBlob(Math.round(quota * 0.31), 0.32)] });
+    const after = (await t.berth.meta.usage.of({ project: 'a' })).bytes;
+    assert.ok(after >= quota * 0.9 && after <= quota, `now at ${after} of ${quota}`);
+    const w = await warnings();
+    assert.equal(w.length, 1, 'crossing 90% warns');
+    // Emitted by the write that crossed (the layer's link, before the manifest push that followed).
+    assert.deepEqual({ project: w[0]!.project, quota: w[0]!.data.quotaBytes }, { project: 'a', quota });
+    assert.ok(w[0]!.data.usedBytes >= quota * 0.9 && w[0]!.data.usedBytes <= after, `used ${w[0]!.data.usedBytes}`);
+    await pushImage(t.url, 'a/w', 'v4', { layers: [randomBlob(50, 0.33)] });
+    assert.equal((await warnings()).length, 1, 'still above 90%: no second warning');
+    // A refused push (over the quota) rolls back and emits nothing either.
+    await assert.rejects(pushImage(t.url, 'a/w', 'v5', { layers: [randomBlob(quota, 0.34)] }), /403/);
+    assert.equal((await warnings()).length, 1);
+  } finally {
+    await t.close();
+  }
+});
+
 test('usage equals a recount after every step of a randomized sequence', { timeout: 120_000 }, async () => {
   const t = await startBerth({ lifecycle });
   try {
