@@ -64,7 +64,7 @@ import { BrowseQueries } from './metadata/sql/browse.js';
 import { SqlAuthStore } from './metadata/sql/auth-store.js';
 import { AccessService } from './policy/access.js';
 import { UploadService } from './registry/uploads.js';
-import { attachArtifact } from './registry/referrer-artifacts.js';
+import { attachArtifact, registryArtifactWriter } from './registry/referrer-artifacts.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
@@ -73,8 +73,7 @@ import { SecurityGate } from './scanning/gate.js';
 import { ScanService } from './scanning/service.js';
 import type { RegistryChangeListener } from './policy/registry-changes.js';
 import { SigningService } from './signing/service.js';
-import { sha256Digest, signOnPushListener, type ArtifactWriter } from './signing/signer.js';
-import { parseReference, type RepoName } from './domain/names.js';
+import { signOnPushListener } from './signing/signer.js';
 import { createProxy, type Proxy } from './proxy/setup.js';
 import { EventDispatcher } from './events/dispatcher.js';
 import { registryEvents } from './events/registry-events.js';
@@ -259,7 +258,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const ldap = a.ldap ? new LdapDirectory({ ...a.ldap, timeoutMs: a.ldap.timeoutSeconds * 1000 }) : undefined;
   const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit, Date.now, { workload, ldap, groups });
   scans = new ScanService(meta, scanStore, blobs, audit, logger.child({ component: 'scanning' }), Date.now, () => securityGate.invalidate(), (repo, subject, type, bytes, notes) =>
-    attachArtifact(registry.uploads, registry.manifests, repo, subject, type, bytes, notes),
+    attachArtifact(meta, registry.uploads, registry.manifests, repo, subject, type, bytes, notes),
   );
 
   // The /api/v1 services.
@@ -339,23 +338,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   let metricsListener: Server | undefined;
 
   // Background jobs: every kind is declared in src/jobs/kinds.ts.
-  const artifacts: ArtifactWriter = {
-    async putBlob(repo, bytes) {
-      const digest = sha256Digest(bytes);
-      if ((await meta.blobs.sizeInRepository(repo, digest)) === undefined) await registry.uploads.putMonolithic(repo, digest, (async function* () { yield bytes; })(), bytes.length);
-      return digest;
-    },
-    async getManifest(repo, tag) {
-      const digest = await meta.tags.digestOf(repo, tag);
-      return digest ? (await meta.manifests.get(repo, { kind: 'digest', digest }))?.content : undefined;
-    },
-    async putManifest(repo, tag, body, mediaType) {
-      await registry.manifests.put(repo, parseReference(tag), body, mediaType);
-    },
-    async exists(repo, digest) {
-      return (await meta.manifests.get(repo as RepoName, { kind: 'digest', digest })) !== undefined;
-    },
-  };
+  const artifacts = registryArtifactWriter(meta, registry);
   const w = config.webhooks;
   const webhooks = new WebhookDeliverer(
     meta,

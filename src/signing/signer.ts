@@ -10,7 +10,7 @@
  * Signature and SBOM artifacts, and manifests pushed to cosign's own tags, are not signed
  * (that would sign signatures, and Berth's own signature push would loop).
  */
-import { createHash, sign } from 'node:crypto';
+import { sign } from 'node:crypto';
 import type { Digest, RepoName } from '../domain/names.js';
 import { projectOf } from '../domain/names.js';
 import type { RegistryChangeListener } from '../policy/registry-changes.js';
@@ -88,5 +88,3 @@ export async function signManifest(signing: SigningService, writer: ArtifactWrit
   await writer.putManifest(repo, tag, manifest, OCI_MANIFEST);
   return 'signed';
 }
-
-export const sha256Digest = (b: Buffer): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;
