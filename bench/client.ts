@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Registry } from './servers.js';
+import { TokenAuth } from './token-auth.js';
 import { sha256 } from '../test/helpers/oci.js';
 import { blobBytes, type BlobSpec, type SmallImage } from './payload.js';
 
@@ -31,9 +32,19 @@ export class RegistryClient {
     await this.pool.close();
   }
 
-  private async call(method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH', path: string, expect: number[], opts: { body?: Iterable<Buffer> | Buffer; headers?: Record<string, string> } = {}) {
+  /**
+   * The registry's credentials for a request: its fixed headers, plus with the token flow the
+   * Bearer token of the request's scope (`push` asks for pull and push, as a pushing client's
+   * HEADs do).
+   */
+  async authHeaders(method: string, path: string, push = false): Promise<Record<string, string>> {
+    const scope = this.registry.tokens && TokenAuth.scopeOf(method, path, push);
+    return scope ? { ...this.registry.headers, authorization: await this.registry.tokens!.header(scope) } : this.registry.headers;
+  }
+
+  private async call(method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH', path: string, expect: number[], opts: { body?: Iterable<Buffer> | Buffer; headers?: Record<string, string>; push?: boolean } = {}) {
     const body = opts.body === undefined ? null : Buffer.isBuffer(opts.body) ? opts.body : Readable.from(opts.body);
-    const r = await this.pool.request({ method, path, body, headers: { ...this.registry.headers, ...opts.headers } });
+    const r = await this.pool.request({ method, path, body, headers: { ...(await this.authHeaders(method, path, opts.push)), ...opts.headers } });
     if (!expect.includes(r.statusCode)) {
       const text = await r.body.text().catch(() => '');
       throw new Error(`${this.registry.label}: ${method} ${path.slice(0, 120)} -> ${r.statusCode} (expected ${expect.join('/')}): ${text.slice(0, 300)}`);
@@ -91,8 +102,8 @@ export class RegistryClient {
     if (n !== size) throw new Error(`${this.registry.label}: pulled ${n} of ${size} bytes`);
   }
 
-  async blobExists(repo: string, digest: string): Promise<boolean> {
-    const r = await this.call('HEAD', `/v2/${repo}/blobs/${digest}`, [200, 404]);
+  async blobExists(repo: string, digest: string, push = false): Promise<boolean> {
+    const r = await this.call('HEAD', `/v2/${repo}/blobs/${digest}`, [200, 404], { push });
     await r.body.dump();
     return r.statusCode === 200;
   }
@@ -100,7 +111,7 @@ export class RegistryClient {
   /** What a client does for a small image: per blob HEAD then POST + PUT, then the manifest. */
   async pushSmallImage(repo: string, tag: string, image: SmallImage): Promise<void> {
     for (const b of image.blobs) {
-      if (await this.blobExists(repo, sha256(b))) continue;
+      if (await this.blobExists(repo, sha256(b), true)) continue;
       const location = await this.startUpload(repo);
       const r = await this.call('PUT', this.follow(location, `digest=${sha256(b)}`), [201], { body: b, headers: { 'content-type': 'application/octet-stream' } });
       await r.body.dump();

@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: Berth side by side with the reference registry (CNCF Distribution) on the
  * same machine, the same workloads and the same bytes, in five sections:
- *   table   Berth as one open process (BERTH_WORKERS=1, BERTH_AUTH__ENABLED=false) on SQLite +
- *           filesystem against the reference on filesystem: blobs, small images, manifests, tags;
+ *   table   Berth as one process (BERTH_WORKERS=1) with access control on and the client using the
+ *           Docker token flow (`--no-auth`: access control off) on SQLite + filesystem against
+ *           the reference on filesystem: blobs (and the loopback limit), small images, manifests,
+ *           tags, the catalog;
  *   pgs3    the same workloads on Berth over PostgreSQL + S3 (Ceph RGW), against the reference
  *           on the filesystem and the reference on S3 (its own bucket on the same gateway),
  *           plus tag-list and catalog p99 over 10,000 repositories;
@@ -28,7 +30,7 @@ import { authTable } from './auth.js';
 import { RegistryClient } from './client.js';
 import { createPgS3, listingTable, seedTags, type PgS3 } from './pg-s3.js';
 import { machine, REF_BERTH, textTable, writeResults, type Row, type Table } from './report.js';
-import { startBerth, startReference, type Registry } from './servers.js';
+import { startBerth, startBerthWithAccess, startReference, type Registry } from './servers.js';
 import { workersTable } from './workers.js';
 import { signingTable } from './signing.js';
 import { proxyTable } from './proxy.js';
@@ -56,9 +58,17 @@ const settings: Settings & ScanSettings & { proxyMiB: number } = {
   scanInventories: 10_000,
   scanAdvisories: 100_000,
   proxyMiB: 512,
+  catalogRepos: 500,
 };
-if (process.env.BENCH_QUICK === '1') Object.assign(settings, { blobMiB: 16, bigMiB: 64, repeat: 1, images: 20, tags: 100, tagPutSeconds: 2, loadSeconds: 1, tagListSeconds: 1, scanLayerMiB: 64, scanFiles: 5000, scanInventories: 500, scanAdvisories: 10_000, proxyMiB: 64 });
+if (process.env.BENCH_QUICK === '1') Object.assign(settings, { blobMiB: 16, bigMiB: 64, repeat: 1, images: 20, tags: 100, tagPutSeconds: 2, loadSeconds: 1, tagListSeconds: 1, scanLayerMiB: 64, scanFiles: 5000, scanInventories: 500, scanAdvisories: 10_000, proxyMiB: 64, catalogRepos: 50 });
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
+/**
+ * `npm run bench -- --no-auth` (or BENCH_NO_AUTH=1): Berth without access control in the main
+ * tables, for comparison. By default Berth runs as users run it: access control on, the client
+ * signing in through the Docker token flow (bench/token-auth.ts).
+ */
+const noAuth = process.argv.includes('--no-auth') || process.env.BENCH_NO_AUTH === '1';
+const berthMode = noAuth ? 'open (access control off)' : 'access control on, Docker token flow';
 
 const SECTIONS = ['table', 'pgs3', 'auth', 'workers', 'signing', 'proxy', 'replication', 'scan'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -85,15 +95,17 @@ function rows(ref: Figures, berth: Figures): Row[] {
     both(`push ${mib} monolithic, until on disk (+ sync)`, 'MB/s', 'higher', (f) => f.pushDurable),
     both(`push ${mib} chunked (${settings.chunkMiB} MiB PATCH)`, 'MB/s', 'higher', (f) => f.pushChunked, { targetRatio: 1 }),
     both(`pull ${mib}, 1 stream`, 'MB/s', 'higher', (f) => f.pullSingle, { targetRatio: 1 }),
+    both(`pull ${mib}, 1 stream, share of the loopback limit (${berth.loopbackLimit.toFixed(0)} MB/s)`, 'x', 'higher', (f) => f.pullSingle / f.loopbackLimit, { targetBerth: 0.8 }),
     both(`pull ${mib}, ${settings.parallelPulls} streams`, 'MB/s', 'higher', (f) => f.pullParallel, { targetRatio: 1 }),
-    both(`push ${settings.images} small images, ${settings.imageConcurrency} at once`, 'images/s', 'higher', (f) => f.imagesPerSecond),
-    both(`manifest GET by tag, ${settings.manifestConnections} conns`, 'req/s', 'higher', (f) => f.manifestGet.rps, { targetRatio: 2 }),
-    both(`manifest GET p99`, 'ms', 'lower', (f) => f.manifestGet.p99Ms),
-    both(`manifest HEAD by tag, ${settings.manifestConnections} conns`, 'req/s', 'higher', (f) => f.manifestHead.rps, { targetRatio: 2 }),
+    both(`push ${settings.images} small images, ${settings.imageConcurrency} at once`, 'images/s', 'higher', (f) => f.imagesPerSecond, { targetRatio: 3 }),
+    both(`manifest GET by tag, ${settings.manifestConnections} conns`, 'req/s', 'higher', (f) => f.manifestGet.rps, { targetRatio: 10 }),
+    both(`manifest GET p99`, 'ms', 'lower', (f) => f.manifestGet.p99Ms, { targetBerth: 10 }),
+    both(`manifest HEAD by tag, ${settings.manifestConnections} conns`, 'req/s', 'higher', (f) => f.manifestHead.rps, { targetRatio: 10 }),
     both(`manifest HEAD p99`, 'ms', 'lower', (f) => f.manifestHead.p99Ms),
     both(`tag PUT, ${settings.tags} tags or ${settings.tagPutSeconds} s, ${settings.tagConcurrency} at once`, 'tags/s', 'higher', (f) => f.tagPutPerSecond),
     both(`tags list of ${settings.tags} tags, mean`, 'ms', 'lower', (f) => f.tagList.meanMs),
     both(`tags list p99`, 'ms', 'lower', (f) => f.tagList.p99Ms),
+    both(`catalog of ${settings.catalogRepos} repositories, mean`, 'ms', 'lower', (f) => f.catalog.meanMs, { targetRatio: 0.1 }),
     both(`push ${settings.bigMiB} MiB monolithic`, 'MB/s', 'higher', (f) => f.bigPush),
     both(`pull ${settings.bigMiB} MiB, 1 stream`, 'MB/s', 'higher', (f) => f.bigPull),
     both(`server RSS idle`, 'MB', 'lower', (f) => f.rssIdle),
@@ -102,7 +114,7 @@ function rows(ref: Figures, berth: Figures): Row[] {
   ];
 }
 
-const errors = (f: Figures) => f.manifestGet.errors + f.manifestHead.errors + f.tagList.errors;
+const errors = (f: Figures) => f.manifestGet.errors + f.manifestHead.errors + f.tagList.errors + f.catalog.errors;
 const tagPutErrors = (f: Figures, how = 'untimed, over HTTP') =>
   (f.tagPutServerErrors ? `; ${f.tagPutServerErrors} tag PUTs answered 5xx and were retried (counted in the tags/s time)` : '') +
   (f.tagsAfterBudget ? `; ${f.tagsAfterBudget} of the ${settings.tags} tags were put in after the tag PUT's ${settings.tagPutSeconds} s budget (${how})` : '');
@@ -156,11 +168,13 @@ async function main(): Promise<void> {
         log(`bench: ${registry.label} at ${registry.url} (pid ${registry.pid})`);
       };
       await add(startReference(logLevel));
-      if (only.has('table')) await add(startBerth(logLevel, { label: 'berth', workers: 1, auth: false }));
+      // Each Berth of the main tables: one process, with access control and the token flow unless --no-auth.
+      const berthFor = (label: string, env?: Record<string, string>) => (noAuth ? startBerth(logLevel, { label, workers: 1, auth: false, ...(env ? { env } : {}) }) : startBerthWithAccess(logLevel, { label, workers: 1, ...(env ? { env } : {}) }));
+      if (only.has('table')) await add(berthFor('berth'));
       if (pgs3) {
         const env = pgs3;
         await add(startReference(logLevel, { label: 'reference-s3', storage: env.referenceStorage }));
-        await add(startBerth(logLevel, { label: 'berth-pg-s3', workers: 1, auth: false, env: env.env }));
+        await add(berthFor('berth-pg-s3', env.env));
         main.at(-1)!.seedTags = (repo, digest, tags) => seedTags(env.databaseUrl, repo, digest, tags);
       }
       const mainClients = main.map((r) => new RegistryClient(r));
@@ -173,11 +187,15 @@ async function main(): Promise<void> {
       const refS3 = byLabel.get('reference-s3');
       if (berth) {
         tables.push({
-          title: 'Berth (one process, open, SQLite + filesystem) against the reference (filesystem)',
+          title: `Berth (one process, ${berthMode}, SQLite + filesystem) against the reference (filesystem, no auth)`,
           columns: REF_BERTH,
           rows: rows(ref, berth),
           notes: [
             'Both registries on 127.0.0.1 with filesystem storage in a temporary folder, log level ' + logLevel + ' to a file; client (undici for blobs, node:http for request rates) on the same machine; the phases alternate between the registries.',
+            noAuth
+              ? 'Berth with access control off (--no-auth), like the reference.'
+              : 'Berth with access control on: a private project "bench" and an ordinary account with the developer role; the client pings /v2/, takes the Bearer challenge and fetches one token per scope from /auth/token with Basic credentials (pull for reads, pull,push for pushes, registry:catalog:* for the catalog), reusing each until 80% of its lifetime, as docker and containerd do. The reference runs without auth.',
+            `Loopback limit: one stream from a minimal Node server writing a reused 1 MiB buffer (no file, no hash), pulled by the same client code right after the single-stream pulls; median of ${settings.repeat}.`,
             ...workloadNotes(),
             'Berth fsyncs every blob (and every PATCH) before acknowledging it and fdatasyncs the SQLite WAL before a write is acknowledged; the reference does not fsync. "Until on disk" adds a `sync` after the acknowledgement, so both figures include the disk write.',
             `Errors during load: reference ${errors(ref)}, Berth ${errors(berth)}${tagPutErrors(ref)}${tagPutErrors(berth)}.`,

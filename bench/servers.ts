@@ -11,10 +11,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import bcrypt from 'bcryptjs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TokenAuth } from './token-auth.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Registry {
@@ -29,6 +31,8 @@ export interface Registry {
   logFile: string;
   /** Sent with every request of the benchmark client (credentials of a registry with auth). */
   headers: Record<string, string>;
+  /** With access control and the token flow: where the client's Bearer tokens come from. */
+  tokens?: TokenAuth;
   /**
    * Where the registry can take tags without HTTP (straight into its database): the tag phase
    * uses it for the tags left over when its time budget ran out.
@@ -189,4 +193,34 @@ export async function startBerth(logLevel: string, opts: BerthOptions = {}): Pro
   };
   const args = [...nodeArgs, main, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', logLevel];
   return launch({ name: 'berth', label: opts.label ?? 'berth', dir, command: process.execPath, args, port, singlePostUpload: true, env, headers: opts.headers });
+}
+
+/** The project every workload's repositories live in (bench/blobs, bench/small, ...). */
+export const BENCH_PROJECT = 'bench';
+
+/**
+ * Berth as users run it: access control on, a private project, and an ordinary account with the
+ * developer role (push and pull) whose client signs in through the Docker token flow. The admin
+ * only sets this up; every measured request carries the developer's Bearer token.
+ */
+export async function startBerthWithAccess(logLevel: string, opts: Omit<BerthOptions, 'auth' | 'adminPassword' | 'headers'> = {}): Promise<Registry> {
+  const adminPassword = randomBytes(12).toString('hex');
+  const registry = await startBerth(logLevel, { ...opts, auth: true, adminPassword });
+  const admin = basic('admin', adminPassword);
+  const user = { name: 'developer', password: randomBytes(12).toString('hex') };
+  const api = async (method: string, path: string, body: unknown) => {
+    const r = await fetch(`${registry.url}/api/v1${path}`, { method, headers: { authorization: admin, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const text = await r.text();
+    if (r.status >= 300) throw new Error(`${registry.label}: ${method} /api/v1${path}: ${r.status} ${text.slice(0, 300)}`);
+  };
+  try {
+    await api('POST', '/projects', { name: BENCH_PROJECT, public: false });
+    await api('POST', '/users', { name: user.name, password: user.password });
+    await api('PUT', `/projects/${BENCH_PROJECT}/members/${user.name}`, { role: 'developer' });
+  } catch (e) {
+    await registry.stop();
+    throw e;
+  }
+  registry.tokens = new TokenAuth(registry.url, user.name, user.password);
+  return registry;
 }

@@ -12,6 +12,7 @@ import { forEachConcurrent, load, MANIFEST_ACCEPT, type LoadResult, type Registr
 import { imageManifest, sha256 } from '../test/helpers/oci.js';
 import { blobSpec, MiB, smallImage, type BlobSpec, type SmallImage } from './payload.js';
 import { RssProbe } from './rss.js';
+import { startLoopbackServer } from './loopback.js';
 
 export interface Settings {
   blobMiB: number;
@@ -29,6 +30,8 @@ export interface Settings {
   tagConcurrency: number;
   tagListConnections: number;
   tagListSeconds: number;
+  /** Repositories the catalog lists in the catalog phase. */
+  catalogRepos: number;
 }
 
 export interface Figures {
@@ -36,6 +39,8 @@ export interface Figures {
   pushDurable: number;
   pushChunked: number;
   pullSingle: number;
+  /** One stream from a minimal server writing from memory, same client, same run (MB/s). */
+  loopbackLimit: number;
   pullParallel: number;
   imagesPerSecond: number;
   manifestGet: LoadResult;
@@ -46,6 +51,7 @@ export interface Figures {
   /** Tags put in after the tag phase's time budget ran out (untimed, or straight into the database). */
   tagsAfterBudget: number;
   tagList: LoadResult;
+  catalog: LoadResult;
   bigPush: number;
   bigPull: number;
   rssIdle: number;
@@ -86,14 +92,15 @@ export async function pushImages(client: RegistryClient, s: Pick<Settings, 'imag
 }
 
 /** Manifest GET or HEAD by tag, closed loop, with the registry's own credentials unless `headers` replaces them. */
-export function loadManifests(
+export async function loadManifests(
   client: RegistryClient,
   s: Pick<Settings, 'images' | 'manifestConnections' | 'loadSeconds'>,
   method: 'GET' | 'HEAD',
   opts: { headers?: Record<string, string>; seconds?: number; repo?: string } = {},
 ): Promise<LoadResult> {
-  const headers = { accept: MANIFEST_ACCEPT, ...(opts.headers ?? client.registry.headers) };
-  return load(client.registry.url, { method, paths: manifestPaths(s, opts.repo), connections: s.manifestConnections, seconds: opts.seconds ?? s.loadSeconds, headers });
+  const paths = manifestPaths(s, opts.repo);
+  const headers = { accept: MANIFEST_ACCEPT, ...(opts.headers ?? (await client.authHeaders(method, paths[0]!))) };
+  return load(client.registry.url, { method, paths, connections: s.manifestConnections, seconds: opts.seconds ?? s.loadSeconds, headers });
 }
 
 /** Runs every workload against each client in turn; `log` receives one line per phase. */
@@ -145,6 +152,16 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
   const pushChunked = medians(await phase('push chunked', s.repeat, async (t, rep) => mbps(size, await timed(() => t.client.pushChunked('bench/blobs', chunked[rep]!, s.chunkMiB * MiB)))));
   const pulled = mono[0]!;
   const pullSingle = medians(await phase('pull single', s.repeat, async (t) => mbps(size, await timed(() => t.client.pullBlob('bench/blobs', pulled.digest, size)))));
+  // The ceiling for one stream, measured right beside the pulls with the same client code.
+  const loopback = await startLoopbackServer(size);
+  const loopbackRuns: number[] = [];
+  try {
+    for (let rep = 0; rep < s.repeat; rep++) loopbackRuns.push(mbps(size, await timed(() => loopback.client.pullBlob('loopback', pulled.digest, size))));
+  } finally {
+    await loopback.stop();
+  }
+  const loopbackLimit = median(loopbackRuns);
+  log(`  loopback limit: ${loopbackLimit.toFixed(0)} MB/s`);
   const pullParallel = medians(
     await phase('pull parallel', s.repeat, async (t) => {
       const secs = await timed(async () => {
@@ -193,9 +210,23 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
     const listed = (await t.client.getJson(listPath)) as { tags?: string[] };
     if ((listed.tags?.length ?? 0) !== s.tags + 1) throw new Error(`${t.client.registry.label}: tag list has ${listed.tags?.length} tags, expected ${s.tags + 1}`);
   }
-  const tagList = (await phase('tag list', 1, (t) => load(t.client.registry.url, { method: 'GET', paths: [listPath], connections: s.tagListConnections, seconds: s.tagListSeconds }))).map(
-    (r) => r[0]!,
-  );
+  const tagList = (
+    await phase('tag list', 1, async (t) => load(t.client.registry.url, { method: 'GET', paths: [listPath], connections: s.tagListConnections, seconds: s.tagListSeconds, headers: await t.client.authHeaders('GET', listPath) }))
+  ).map((r) => r[0]!);
+
+  // The catalog over `catalogRepos` repositories (one small image each, pushed untimed), listed
+  // whole by one client with a registry:catalog:* token where the registry has access control.
+  const catalogPath = `/v2/_catalog?n=${s.catalogRepos * 2}`;
+  const catalogRepos = Array.from({ length: s.catalogRepos }, (_, i) => `bench/catalog-${String(i).padStart(4, '0')}`);
+  for (const t of targets) {
+    await forEachConcurrent(catalogRepos, s.imageConcurrency, (repo) => t.client.pushSmallImage(repo, 'latest', t.images[0]!));
+    const listed = ((await t.client.getJson(catalogPath)) as { repositories?: string[] }).repositories ?? [];
+    const missing = catalogRepos.filter((r) => !listed.includes(r)).length;
+    if (missing) throw new Error(`${t.client.registry.label}: the catalog lists ${listed.length} repositories and misses ${missing} of the ${s.catalogRepos} pushed`);
+  }
+  const catalog = (
+    await phase('catalog', 1, async (t) => load(t.client.registry.url, { method: 'GET', paths: [catalogPath], connections: 1, seconds: s.tagListSeconds, headers: await t.client.authHeaders('GET', catalogPath) }))
+  ).map((r) => r[0]!);
 
   const bigBytes = s.bigMiB * MiB;
   const bigRuns = await phase(`${s.bigMiB} MiB push+pull`, 1, async (t) => ({
@@ -208,6 +239,7 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
     pushDurable: pushDurable[k]!,
     pushChunked: pushChunked[k]!,
     pullSingle: pullSingle[k]!,
+    loopbackLimit,
     pullParallel: pullParallel[k]!,
     imagesPerSecond: imagesPerSecond[k]!,
     manifestGet: manifestGet[k]!,
@@ -216,6 +248,7 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
     tagPutServerErrors: t.client.retriedServerErrors,
     tagsAfterBudget: t.tagsSeeded ?? 0,
     tagList: tagList[k]!,
+    catalog: catalog[k]!,
     bigPush: bigRuns[k]![0]!.push,
     bigPull: bigRuns[k]![0]!.pull,
     rssIdle: rssIdle[k]!,

@@ -187,15 +187,20 @@ const AUDITED: Record<string, string> = {
 export function installRegistryAudit(app: FastifyInstance, audit: AuditLog, recordPulls: boolean): void {
   app.addHook('onResponse', async (request, reply) => {
     if (!isV2Url(request.url)) return;
-    const q = request.url.indexOf('?');
-    const path = (q < 0 ? request.url : request.url.slice(0, q)).replace(/^\/v2\/?/, '');
-    let match;
-    try {
-      match = matchRoute(request.method, path);
-    } catch {
-      return; // invalid name: refused before any access
+    // Dispatched requests carry their match; one refused before dispatch (bad credentials) is matched here.
+    let match: { route: { name: string }; repo: string; param: string } | undefined;
+    if (request.registryRoute && request.registryTarget) match = { route: request.registryRoute, ...request.registryTarget };
+    else {
+      const q = request.url.indexOf('?');
+      const path = (q < 0 ? request.url : request.url.slice(0, q)).replace(/^\/v2\/?/, '');
+      try {
+        const m = matchRoute(request.method, path);
+        if (m && 'route' in m) match = m;
+      } catch {
+        return; // invalid name: refused before any access
+      }
     }
-    if (!match || !('route' in match)) return;
+    if (!match) return;
     const action = AUDITED[match.route.name];
     if (!action || (action === 'pull' && !recordPulls)) return;
     const status = reply.statusCode;
@@ -203,7 +208,7 @@ export function installRegistryAudit(app: FastifyInstance, audit: AuditLog, reco
       actor: principalName(request.principal ?? ANONYMOUS),
       action,
       resource: `${match.repo}:${match.param}`,
-      project: projectOf(match.repo),
+      project: projectOf(match.repo as RepoName),
       result: status < 400 ? 'success' : 'failure',
       sourceAddress: request.ip,
       detail: { status, route: match.route.name },

@@ -34,6 +34,12 @@ export function emitEvent(tx: { events: EventQueries }, e: EmitInput, now: () =>
   return tx.events.append({ at: e.at ?? now(), type: e.type, project: e.project ?? null, repository: e.repository ?? null, actor: e.actor ?? null, data: e.data });
 }
 
+/** Appends several events in `tx` at once (a batch of audit entries), in order. */
+export function emitEvents(tx: { events: EventQueries }, es: EmitInput[], now: () => number = Date.now): Promise<void> {
+  const at = now();
+  return tx.events.appendAll(es.map((e) => ({ at: e.at ?? at, type: e.type, project: e.project ?? null, repository: e.repository ?? null, actor: e.actor ?? null, data: e.data })));
+}
+
 /** The project of a repository name (its first path component). */
 export function projectOf(repository: string): string {
   const i = repository.indexOf('/');

@@ -22,7 +22,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { KeySealer } from '../auth/key-sealing.js';
 import type { Leases } from '../lifecycle/lease.js';
 import type { DeliveryRecord, WebhookRecord } from '../metadata/event-store.js';
-import type { MetadataStore } from '../metadata/store.js';
+import type { MetadataQueries, MetadataStore } from '../metadata/store.js';
 import type { EventConsumer } from './dispatcher.js';
 import { checkLiteralHost, guardedLookup } from './outbound.js';
 import { sign, webhookBody, webhookEventOf } from './webhook-payloads.js';
@@ -40,12 +40,23 @@ export interface WebhookSettings {
 export const DELIVER_JOB_ATTEMPTS = 10;
 
 export function webhookConsumer(): EventConsumer {
+  // The subscriptions of a project, read once per dispatcher transaction (a batch of hundreds
+  // of pulls would otherwise read the same rows once per event); nothing in that transaction
+  // changes them.
+  const subscriptions = new WeakMap<object, Map<string | null, Promise<WebhookRecord[]>>>();
+  const enabledFor = (tx: MetadataQueries, project: string | null) => {
+    let byProject = subscriptions.get(tx);
+    if (!byProject) subscriptions.set(tx, (byProject = new Map()));
+    let list = byProject.get(project);
+    if (!list) byProject.set(project, (list = tx.webhooks.enabledFor(project)));
+    return list;
+  };
   return {
     name: 'webhooks',
     async take(tx, event, now) {
       const name = webhookEventOf(event);
       if (name === undefined) return;
-      for (const w of await tx.webhooks.enabledFor(event.project)) {
+      for (const w of await enabledFor(tx, event.project)) {
         if (!w.events.includes(name)) continue;
         const id = await tx.webhooks.addDelivery({ webhookId: w.id, eventId: event.id, eventType: name, messageId: `msg_${event.id}_${w.id}`, body: webhookBody(w.format, name, event) }, now);
         await tx.jobs.enqueue({ kind: 'webhook.deliver', payload: { webhook: w.id }, maxAttempts: DELIVER_JOB_ATTEMPTS, runAt: now, dedupeKey: `webhook:${w.id}:${id}` }, now);

@@ -8,7 +8,10 @@
  * the thread pool. Concurrent writers share one fdatasync (group commit): a caller waits
  * until a sync that started after its own commit has completed.
  *
- * It also keeps SQLite's compiled statements across queries (see `prepare` below).
+ * Reads outside transactions run on a second, read-only connection to the same file, so a
+ * registry busy with pushes (transactions hold the writing connection across awaits) still
+ * answers its reads at once; WAL readers see every committed write. It also keeps SQLite's
+ * compiled statements across queries, per connection (`statementCache`).
  *
  * The WAL file keeps its inode while this process is connected (SQLite removes it only when
  * the last connection closes), so one file handle on it serves for the process's lifetime.
@@ -16,7 +19,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDatabase } from 'kysely';
+import SQLiteDatabase from 'better-sqlite3';
+import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type QueryResult, type SqliteDatabase } from 'kysely';
 
 /** Compiled statements kept per database (queries are built from a small set of shapes). */
 const STATEMENT_CACHE_SIZE = 500;
@@ -72,11 +76,6 @@ export class WalSync {
   }
 }
 
-/** Marks the current connection use as writing when a statement that can change the database is prepared. */
-interface UseState {
-  wrote: boolean;
-}
-
 /** Starts transactions with `BEGIN IMMEDIATE` (see sqlite.ts). */
 export class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -84,65 +83,160 @@ export class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
-class DurableSqliteDriver extends ImmediateSqliteDriver {
+/** One waiter at a time on the writing connection (transactions span awaits). */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+
+  async lock(): Promise<() => void> {
+    let unlock!: () => void;
+    const next = new Promise<void>((r) => (unlock = r));
+    const before = this.tail;
+    this.tail = before.then(() => next);
+    await before;
+    return unlock;
+  }
+}
+
+/** Compiled statements of one connection, bounded, reused unless one is still iterating. */
+function statementCache(database: BetterSqlite3.Database): (sql: string) => BetterSqlite3.Statement {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  return (sql) => {
+    let statement = statements.get(sql);
+    if (!statement || statement.busy) {
+      statement = database.prepare(sql);
+      if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+}
+
+function run(statement: BetterSqlite3.Statement, parameters: readonly unknown[]): QueryResult<unknown> {
+  if (statement.reader) return { rows: statement.all(parameters) };
+  const { changes, lastInsertRowid } = statement.run(parameters);
+  return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+}
+
+/**
+ * A use of the store: a transaction, or one query outside any. Reads outside a transaction go
+ * to the read connection at once; everything else takes the writing connection's lock (a
+ * transaction from its BEGIN to its release, so no other statement lands inside it).
+ */
+class RoutedConnection implements DatabaseConnection {
+  /** Set while this use holds the writing connection (from BEGIN, or for one autocommit write). */
+  unlock: (() => void) | undefined;
+  /** Whether this use changed the database (it must be synced before its caller continues). */
+  wrote = false;
+
+  constructor(private readonly driver: DurableSqliteDriver) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const { reader } = this.driver;
+    if (this.unlock) return this.onWriter<R>(query);
+    if (reader) {
+      const statement = reader(query.sql);
+      if (statement.readonly) return run(statement, query.parameters) as QueryResult<R>;
+    }
+    // An autocommit write: alone on the writing connection, durable when release returns.
+    this.unlock = await this.driver.mutex.lock();
+    return this.onWriter<R>(query);
+  }
+
+  private onWriter<R>(query: CompiledQuery): QueryResult<R> {
+    const statement = this.driver.writer(query.sql);
+    if (!statement.readonly) this.wrote = true;
+    return run(statement, query.parameters) as QueryResult<R>;
+  }
+
+  async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    // Iterating keeps its connection busy across awaits: on the writing connection, under its lock.
+    const own = !this.unlock;
+    if (own) this.unlock = await this.driver.mutex.lock();
+    try {
+      const statement = this.driver.writer(query.sql);
+      if (!statement.reader) throw new Error('SQLite streams only queries that return rows');
+      for (const row of statement.iterate(query.parameters)) yield { rows: [row as R] };
+    } finally {
+      if (own) this.driver.release(this);
+    }
+  }
+}
+
+/**
+ * The durable driver: one writing connection (under a lock, transactions with BEGIN
+ * IMMEDIATE) and one read-only connection for reads outside transactions, which therefore
+ * never wait behind a transaction (WAL readers see every committed write). A use that wrote
+ * is synced (the WAL group commit) after it gives the writing connection up, so the next
+ * writer commits while this one waits for the disk.
+ */
+class DurableSqliteDriver implements Driver {
+  readonly mutex = new Mutex();
+  readonly writer: (sql: string) => BetterSqlite3.Statement;
+  readonly reader: ((sql: string) => BetterSqlite3.Statement) | undefined;
+
   constructor(
-    config: ConstructorParameters<typeof SqliteDriver>[0],
-    private readonly use: UseState,
+    private readonly database: BetterSqlite3.Database,
+    private readonly readDatabase: BetterSqlite3.Database | undefined,
     private readonly wal: WalSync,
   ) {
-    super(config);
+    this.writer = statementCache(database);
+    this.reader = readDatabase && statementCache(readDatabase);
   }
 
-  override async acquireConnection(): Promise<DatabaseConnection> {
-    const connection = await super.acquireConnection();
-    this.use.wrote = false;
-    return connection;
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new RoutedConnection(this);
   }
 
-  override async releaseConnection(): Promise<void> {
-    // The single connection is exclusive between acquire and release, so everything this
-    // use wrote (autocommit statements, or a transaction now committed or rolled back) is
-    // in the WAL by now. The connection is handed on before the fdatasync, so the next
-    // writer can commit while this one waits for the disk.
-    const wrote = this.use.wrote;
-    this.use.wrote = false;
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    const c = connection as RoutedConnection;
+    c.unlock = await this.mutex.lock();
+    this.database.exec('begin immediate');
+  }
+
+  async commitTransaction(): Promise<void> {
+    this.database.exec('commit');
+  }
+
+  async rollbackTransaction(): Promise<void> {
+    this.database.exec('rollback');
+  }
+
+  /** Gives the writing connection up (if held) and notes what was written; returns whether to sync. */
+  release(c: RoutedConnection): boolean {
+    const held = c.unlock;
+    c.unlock = undefined;
+    const wrote = c.wrote;
+    c.wrote = false;
     if (wrote) this.wal.noteWrite();
-    await super.releaseConnection();
-    if (wrote) await this.wal.sync();
+    held?.();
+    return wrote;
   }
 
-  override async destroy(): Promise<void> {
-    await super.destroy();
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    if (this.release(connection as RoutedConnection)) await this.wal.sync();
+  }
+
+  async destroy(): Promise<void> {
+    this.readDatabase?.close();
+    this.database.close();
     await this.wal.close();
   }
 }
 
-/** A Kysely dialect over `database` whose writes are durable when each query or transaction resolves. */
+/**
+ * A Kysely dialect over `database` whose writes are durable when each query or transaction
+ * resolves, with a read-only connection to the same file for reads outside transactions.
+ */
 export function durableSqliteDialect(database: BetterSqlite3.Database): { dialect: SqliteDialect; wal: WalSync } {
-  const use: UseState = { wrote: false };
   const wal = new WalSync(`${database.name}-wal`);
-  // Kysely prepares every query anew; compiling the SQL again each time showed in profiles of
-  // the request paths, so compiled statements are kept (bounded, oldest dropped first) and
-  // reused unless one is still iterating (a streamed query).
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  const tracked: SqliteDatabase = {
-    close: () => database.close(),
-    prepare: (sql: string) => {
-      let statement = statements.get(sql);
-      if (!statement || statement.busy) {
-        statement = database.prepare(sql);
-        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
-        statements.set(sql, statement);
-      }
-      if (!statement.readonly) use.wrote = true;
-      return statement;
-    },
-  };
-  const config = { database: tracked };
+  const readDatabase = new SQLiteDatabase(database.name, { readonly: true, fileMustExist: true });
+  readDatabase.pragma('busy_timeout = 10000');
   const dialect = new (class extends SqliteDialect {
     override createDriver(): Driver {
-      return new DurableSqliteDriver(config, use, wal);
+      return new DurableSqliteDriver(database, readDatabase, wal);
     }
-  })(config);
+  })({ database: database as unknown as SqliteDatabase });
   return { dialect, wal };
 }

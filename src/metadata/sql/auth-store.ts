@@ -10,6 +10,7 @@ import type { Dialect } from '../migrations/index.js';
 import type { TransactionOptions } from '../store.js';
 import type { Database } from '../tables.js';
 import { transact } from './store.js';
+import { insertRows } from './bulk-insert.js';
 import { isUniqueViolation, SqlLoginFailures, SqlMembers, SqlSessions, SqlTokens, SqlUsers } from './auth-accounts.js';
 import { SqlUsage } from './usage.js';
 import { SqlExternalIdentities, SqlTrustPolicies } from './identity.js';
@@ -147,26 +148,14 @@ class SqlKeys implements KeyQueries {
   }
 }
 
+const AUDIT_COLUMNS = ['at', 'actor', 'action', 'resource', 'project', 'result', 'source_address', 'detail'];
+
 export class SqlAudit implements AuditQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(events: AuditEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await this.db
-      .insertInto('audit_events')
-      .values(
-        events.map((e) => ({
-          at: e.at,
-          actor: e.actor,
-          action: e.action,
-          resource: e.resource,
-          project: e.project,
-          result: e.result,
-          source_address: e.sourceAddress,
-          detail: e.detail === undefined || e.detail === null ? null : JSON.stringify(e.detail),
-        })),
-      )
-      .execute();
+    const rows = events.map((e) => [e.at, e.actor, e.action, e.resource, e.project, e.result, e.sourceAddress, e.detail === undefined || e.detail === null ? null : JSON.stringify(e.detail)]);
+    await insertRows(this.db, 'audit_events', AUDIT_COLUMNS, rows);
   }
 
   async query(f: AuditFilter): Promise<AuditRecord[]> {

@@ -12,6 +12,7 @@ import { sql, type Kysely } from 'kysely';
 import type { EventQueries, EventRecord, NewEvent } from '../event-store.js';
 import type { Dialect } from '../migrations/index.js';
 import type { Database } from '../tables.js';
+import { insertRows } from './bulk-insert.js';
 
 /** The advisory lock key of the outbox ("berthevt"). */
 const OUTBOX_LOCK = 0x6265727468657674n;
@@ -30,6 +31,13 @@ export class SqlEvents implements EventQueries {
       .returning('id')
       .executeTakeFirstOrThrow();
     return Number(row.id);
+  }
+
+  async appendAll(events: NewEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${sql.lit(OUTBOX_LOCK.toString())})`.execute(this.db);
+    const rows = events.map((e) => [e.at, e.type, e.project, e.repository, e.actor, JSON.stringify(e.data)]);
+    await insertRows(this.db, 'events', ['at', 'type', 'project', 'repository', 'actor', 'data'], rows);
   }
 
   async after(after: number, limit: number): Promise<EventRecord[]> {

@@ -77,6 +77,7 @@ export function registryPlugin(services: RegistryServices, authorize: RegistryAu
       const query = firstValues(request.query);
       if (services.routeRepo && match.route.action === 'pull') match.repo = await services.routeRepo(match.repo, query);
       request.registryRoute = match.route;
+      request.registryTarget = { repo: match.repo, param: match.param };
       await authorize.authorize(request, reply, match.route.action, match.repo);
       const may = (action: 'pull' | 'push' | 'delete', repo: string) => authorize.may(request, action, repo);
       const listable = (repo: string) => authorize.listable(request, repo);

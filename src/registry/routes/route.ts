@@ -46,6 +46,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The /v2 route the request matched (set once matched; metrics label requests by its template). */
     registryRoute?: RegistryRoute;
+    /** Its repository and reference (or digest, session), for the audit hook (not matched twice). */
+    registryTarget?: { repo: string; param: string };
   }
 }
 

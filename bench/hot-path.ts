@@ -1,0 +1,64 @@
+/**
+ * One hot path in isolation, for profiling: Berth with access control and the token flow (or
+ * --no-auth), the small images pushed, then `BENCH_HOT` (manifest-get, manifest-head, push,
+ * pull) run for BENCH_SECONDS. Start the server with BENCH_BERTH_NODE_ARGS="--cpu-prof
+ * --cpu-prof-dir=DIR" to get a profile of exactly that load; `node scripts/cpu-profile-summary.mjs`
+ * turns it into text.
+ */
+import { RegistryClient, forEachConcurrent } from './client.js';
+import { blobSpec, MiB, smallImage } from './payload.js';
+import { startBerth, startBerthWithAccess } from './servers.js';
+import { loadManifests, pushImages } from './workloads.js';
+import { treeCpuSeconds } from './workers.js';
+
+const hot = process.env.BENCH_HOT ?? 'manifest-get';
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const noAuth = process.argv.includes('--no-auth');
+const s = { images: 200, imageConcurrency: 16, manifestConnections: 32, loadSeconds: seconds };
+// BENCH_BERTH_ENV="BERTH_A=1,BERTH_B=2": settings to try on the server.
+const env = Object.fromEntries((process.env.BENCH_BERTH_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
+const registry = noAuth ? await startBerth('info', { workers: 1, auth: false, env }) : await startBerthWithAccess('info', { workers: 1, env });
+const client = new RegistryClient(registry);
+try {
+  const t = performance.now();
+  if (hot === 'push') {
+    let n = 0;
+    const cpu0 = treeCpuSeconds(registry.pid);
+    const end = Date.now() + seconds * 1000;
+    const images = Array.from({ length: 100_000 }, (_, i) => i);
+    await forEachConcurrent(images, Number(process.env.BENCH_CONCURRENCY ?? 16), async (i) => {
+      if (Date.now() > end) return;
+      await client.pushSmallImage('bench/push', `img-${i}`, smallImage(i, 'hot'));
+      n++;
+    });
+    const cpuUs = ((treeCpuSeconds(registry.pid) - cpu0) * 1e6) / n;
+    console.log(`push: ${(n / ((performance.now() - t) / 1000)).toFixed(1)} images/s, server CPU ${cpuUs.toFixed(0)} µs/image`);
+  } else if (hot === 'pull') {
+    const blob = blobSpec(1, 256 * MiB);
+    await client.pushMonolithic('bench/blobs', blob);
+    let bytes = 0;
+    const start = performance.now();
+    while (performance.now() - start < seconds * 1000) {
+      await client.pullBlob('bench/blobs', blob.digest, blob.size);
+      bytes += blob.size;
+    }
+    console.log(`pull: ${(bytes / 1e6 / ((performance.now() - start) / 1000)).toFixed(0)} MB/s`);
+  } else {
+    await pushImages(client, s);
+    await loadManifests(client, { ...s, loadSeconds: 1 }, hot === 'manifest-head' ? 'HEAD' : 'GET');
+    const cpu0 = treeCpuSeconds(registry.pid);
+    const r = await loadManifests(client, s, hot === 'manifest-head' ? 'HEAD' : 'GET');
+    const cpuUs = ((treeCpuSeconds(registry.pid) - cpu0) * 1e6) / r.requests;
+    console.log(`${hot}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, errors ${r.errors}, server CPU ${cpuUs.toFixed(0)} µs/request`);
+  }
+  if (process.env.BENCH_METRICS === '1') {
+    // The slowest metadata operations by total time (berth_metadata_* histogram sums).
+    const text = await (await fetch(`${registry.url}/metrics`)).text();
+    const sums = [...text.matchAll(/^berth_metadata_[a-z_]*_seconds_sum\{([^}]*)\} ([0-9.e+-]+)/gm)].map((m) => [m[1]!, Number(m[2])] as const);
+    const counts = new Map([...text.matchAll(/^berth_metadata_[a-z_]*_seconds_count\{([^}]*)\} ([0-9.e+-]+)/gm)].map((m) => [m[1]!, Number(m[2])] as const));
+    for (const [labels, sum] of sums.sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${sum.toFixed(3)} s  ${String(counts.get(labels)).padStart(7)} calls  ${labels}`);
+  }
+} finally {
+  await client.close();
+  await registry.stop();
+}
