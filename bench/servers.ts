@@ -182,7 +182,7 @@ export async function startBerth(logLevel: string, opts: BerthOptions = {}): Pro
   const dir = await mkdtemp(join(tmpdir(), 'bench-berth-'));
   const port = await freePort();
   // BENCH_BERTH_MAIN: another build's dist/src/cli/main.js (to compare two versions of Berth).
-  const main = process.env.BENCH_BERTH_MAIN ?? fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const main = process.env.BENCH_BERTH_MAIN || fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
   // BENCH_BERTH_NODE_ARGS: extra node flags for the server (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
   const nodeArgs = (process.env.BENCH_BERTH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const env: Record<string, string> = {

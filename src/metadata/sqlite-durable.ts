@@ -111,6 +111,9 @@ function statementCache(database: BetterSqlite3.Database): (sql: string) => Bett
   };
 }
 
+/** Statements whose effect is exactly the rows they report (changes, or rows returned). */
+const ROW_STATEMENT = /^\s*(insert|update|delete)\s/i;
+
 function run(statement: BetterSqlite3.Statement, parameters: readonly unknown[]): QueryResult<unknown> {
   if (statement.reader) return { rows: statement.all(parameters) };
   const { changes, lastInsertRowid } = statement.run(parameters);
@@ -144,8 +147,11 @@ class RoutedConnection implements DatabaseConnection {
 
   private onWriter<R>(query: CompiledQuery): QueryResult<R> {
     const statement = this.driver.writer(query.sql);
-    if (!statement.readonly) this.wrote = true;
-    return run(statement, query.parameters) as QueryResult<R>;
+    const result = run(statement, query.parameters);
+    // A row statement that changed no row (a claim finding nothing due, a release of a lease
+    // whose row is gone) leaves nothing to sync; anything else that is not read-only might.
+    if (!statement.readonly && !(ROW_STATEMENT.test(query.sql) && (statement.reader ? result.rows.length === 0 : result.numAffectedRows === 0n))) this.wrote = true;
+    return result as QueryResult<R>;
   }
 
   async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
@@ -192,15 +198,16 @@ class DurableSqliteDriver implements Driver {
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
     const c = connection as RoutedConnection;
     c.unlock = await this.mutex.lock();
-    this.database.exec('begin immediate');
+    // Prepared once and kept (exec would parse the statement on every transaction).
+    this.writer('begin immediate').run();
   }
 
   async commitTransaction(): Promise<void> {
-    this.database.exec('commit');
+    this.writer('commit').run();
   }
 
   async rollbackTransaction(): Promise<void> {
-    this.database.exec('rollback');
+    this.writer('rollback').run();
   }
 
   /** Gives the writing connection up (if held) and notes what was written; returns whether to sync. */

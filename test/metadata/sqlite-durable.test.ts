@@ -76,6 +76,39 @@ test('concurrent writers share fdatasyncs and all their rows are there', async (
   });
 });
 
+test('a read outside a transaction does not wait for an open transaction, and sees only what committed', async () => {
+  await withDb(async (db) => {
+    await db.insertInto('t').values({ id: 1, v: 'a' }).execute();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inserted!: () => void;
+    const didInsert = new Promise<void>((r) => (inserted = r));
+    const tx = db.transaction().execute(async (trx) => {
+      await trx.insertInto('t').values({ id: 2, v: 'b' }).execute();
+      inserted();
+      await held; // the transaction stays open, holding the writing connection
+    });
+    await didInsert;
+    const during = await Promise.race([db.selectFrom('t').select('id').orderBy('id').execute(), new Promise<'blocked'>((r) => setTimeout(() => r('blocked'), 2000))]);
+    assert.deepEqual(during, [{ id: 1 }], 'the read answered at once, without the uncommitted row');
+    release();
+    await tx;
+    assert.deepEqual(await db.selectFrom('t').select('id').orderBy('id').execute(), [{ id: 1 }, { id: 2 }]);
+  });
+});
+
+test('a write that changes no row has nothing to sync; one that does is synced', async () => {
+  await withDb(async (db, wal) => {
+    await db.insertInto('t').values({ id: 1, v: 'a' }).execute();
+    const before = wal.syncs;
+    await db.updateTable('t').set({ v: 'x' }).where('id', '=', 99).execute();
+    await db.deleteFrom('t').where('id', '=', 99).execute();
+    assert.equal(wal.syncs, before, 'no sync for statements that changed nothing');
+    await db.updateTable('t').set({ v: 'b' }).where('id', '=', 1).execute();
+    assert.equal(wal.syncs, before + 1);
+  });
+});
+
 test('the metadata store over a file keeps what it acknowledged across a reopen', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'berth-durable-'));
   try {

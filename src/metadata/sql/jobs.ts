@@ -30,6 +30,16 @@ export class SqlJobs implements JobQueries {
 
   async claim(worker: string, kinds: string[], limit: number, lockedUntil: number, now: number): Promise<JobRecord[]> {
     if (kinds.length === 0 || limit <= 0) return [];
+    // A read first: a worker is woken far more often than work is due (every outbox batch of
+    // pulls wakes it), and the claim's updates are writes that must be synced even when they
+    // change nothing. Missing a row that commits meanwhile only defers it to the next wake.
+    const any = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where((eb) => eb.or([eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]), eb.and([eb('status', '=', 'running'), eb('locked_until', '<', now)])]))
+      .limit(1)
+      .executeTakeFirst();
+    if (!any) return [];
     // A worker that died on its last allowed attempt leaves a running row behind: it failed.
     await this.db
       .updateTable('jobs')
