@@ -1,6 +1,5 @@
 /** The `berth` CLI over the management API: login stores a token; commands print tables or JSON. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,8 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ADMIN, ADMIN_PASSWORD, api, basic, ok, startAuthBerth } from '../helpers/auth.js';
 import type { TestBerth } from '../helpers/berth.js';
+import { cliIn } from '../helpers/cli.js';
 
-const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 
 describe('berth CLI', () => {
   let b: TestBerth;
@@ -23,18 +22,7 @@ describe('berth CLI', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function berth(args: string[], stdin = '', opts: { cwd?: string; config?: string } = {}): Promise<{ code: number; out: string; err: string }> {
-    return new Promise((resolve) => {
-      const { BERTH_CONFIG: _c, BERTH_DATA_DIR: _d, ...env } = process.env;
-      const p = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? dir, env: { ...env, BERTH_LOG_LEVEL: 'silent', BERTH_CLI_CONFIG: opts.config ?? join(dir, 'cli.json') } });
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.stderr.on('data', (d) => (err += d));
-      p.on('close', (code) => resolve({ code: code ?? 1, out, err }));
-      p.stdin.end(stdin);
-    });
-  }
+  const berth = (...a: Parameters<ReturnType<typeof cliIn>>) => cliIn(dir)(...a);
 
   test('login, project create, robot create --push, lists as table and JSON', async () => {
     const login = await berth(['login', b.url, '-u', 'admin', '--password-stdin'], ADMIN_PASSWORD + '\n');

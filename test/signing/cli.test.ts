@@ -4,17 +4,16 @@
  * (changing nothing), turn on sign on push, print the public key, rotate, and verify an image.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN, ADMIN_PASSWORD, api, startAuthBerth } from '../helpers/auth.js';
 import type { TestBerth } from '../helpers/berth.js';
+import { cliIn } from '../helpers/cli.js';
 import { imageManifest, sha256 } from '../helpers/oci.js';
 import { opensslKey } from './helpers.js';
 
-const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 
 describe('berth signing', () => {
   let b: TestBerth;
@@ -28,18 +27,7 @@ describe('berth signing', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function berth(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-    return new Promise((resolve) => {
-      const { BERTH_CONFIG: _c, BERTH_DATA_DIR: _d, ...env } = process.env;
-      const p = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...env, BERTH_LOG_LEVEL: 'silent', BERTH_CLI_CONFIG: join(dir, 'cli.json') } });
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.stderr.on('data', (d) => (err += d));
-      p.on('close', (code) => resolve({ code: code ?? 1, out, err }));
-      p.stdin.end(stdin);
-    });
-  }
+  const berth = (...a: Parameters<ReturnType<typeof cliIn>>) => cliIn(dir)(...a);
 
   async function push(repo: string, tag: string): Promise<string> {
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', n: Math.random() }));

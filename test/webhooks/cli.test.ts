@@ -1,15 +1,14 @@
 /** `berth webhook ...` and `berth replication ...` over a real server: create, list, ping, run, and one-line errors. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ADMIN, ADMIN_PASSWORD, api, ok, startAuthBerth } from '../helpers/auth.js';
 import type { TestBerth } from '../helpers/berth.js';
+import { cliIn } from '../helpers/cli.js';
 import { Receiver } from '../helpers/receiver.js';
 
-const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 
 describe('berth webhook and replication commands', () => {
   let b: TestBerth;
@@ -27,18 +26,7 @@ describe('berth webhook and replication commands', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function berth(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-    return new Promise((resolve) => {
-      const { BERTH_CONFIG: _c, BERTH_DATA_DIR: _d, ...env } = process.env;
-      const p = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...env, BERTH_LOG_LEVEL: 'silent', BERTH_CLI_CONFIG: join(dir, 'cli.json') } });
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.stderr.on('data', (d) => (err += d));
-      p.on('close', (code) => resolve({ code: code ?? 1, out, err }));
-      p.stdin.end(stdin);
-    });
-  }
+  const berth = (...a: Parameters<ReturnType<typeof cliIn>>) => cliIn(dir)(...a);
 
   test('webhooks: create, list, ping, deliveries; bad input is one line and exit 1', async () => {
     assert.equal((await berth(['login', b.url, '-u', 'admin', '--password-stdin'], ADMIN_PASSWORD + '\n')).code, 0);
