@@ -151,11 +151,14 @@ class SqlKeys implements KeyQueries {
 const AUDIT_COLUMNS = ['at', 'actor', 'action', 'resource', 'project', 'result', 'source_address', 'detail'];
 
 export class SqlAudit implements AuditQueries {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async insert(events: AuditEvent[]): Promise<void> {
     const rows = events.map((e) => [e.at, e.actor, e.action, e.resource, e.project, e.result, e.sourceAddress, e.detail === undefined || e.detail === null ? null : JSON.stringify(e.detail)]);
-    await insertRows(this.db, 'audit_events', AUDIT_COLUMNS, rows);
+    await insertRows(this.db, this.dialect, 'audit_events', AUDIT_COLUMNS, rows);
   }
 
   async query(f: AuditFilter): Promise<AuditRecord[]> {
@@ -210,7 +213,7 @@ class SqlAuthQueries implements AuthQueries {
     this.tokens = new SqlTokens(db);
     this.sessions = new SqlSessions(db);
     this.keys = new SqlKeys(db);
-    this.audit = new SqlAudit(db);
+    this.audit = new SqlAudit(db, dialect);
     this.loginFailures = new SqlLoginFailures(db);
     this.trustPolicies = new SqlTrustPolicies(db);
     this.externalIdentities = new SqlExternalIdentities(db);

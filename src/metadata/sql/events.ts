@@ -37,7 +37,7 @@ export class SqlEvents implements EventQueries {
     if (events.length === 0) return;
     if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${sql.lit(OUTBOX_LOCK.toString())})`.execute(this.db);
     const rows = events.map((e) => [e.at, e.type, e.project, e.repository, e.actor, JSON.stringify(e.data)]);
-    await insertRows(this.db, 'events', ['at', 'type', 'project', 'repository', 'actor', 'data'], rows);
+    await insertRows(this.db, this.dialect, 'events', ['at', 'type', 'project', 'repository', 'actor', 'data'], rows);
   }
 
   async after(after: number, limit: number): Promise<EventRecord[]> {

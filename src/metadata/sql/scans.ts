@@ -221,6 +221,6 @@ export class SqlScanStore extends SqlScans implements ScanStore {
   }
 
   transaction<T>(fn: (tx: ScanTx) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
-    return transact(this.db, this.dialect, options, (trx) => fn({ scans: new SqlScans(trx), audit: new SqlAudit(trx), jobs: new SqlJobs(trx, this.dialect), events: new SqlEvents(trx, this.dialect) }));
+    return transact(this.db, this.dialect, options, (trx) => fn({ scans: new SqlScans(trx), audit: new SqlAudit(trx, this.dialect), jobs: new SqlJobs(trx, this.dialect), events: new SqlEvents(trx, this.dialect) }));
   }
 }
