@@ -62,6 +62,7 @@ import { OidcSignIn } from './auth/oidc.js';
 import { TrustPolicyService } from './api/services/trust-policies.js';
 import { BrowseQueries } from './metadata/sql/browse.js';
 import { SqlAuthStore } from './metadata/sql/auth-store.js';
+import { AccessChanges } from './policy/access-changes.js';
 import { AccessService } from './policy/access.js';
 import { UploadService } from './registry/uploads.js';
 import { attachArtifact, registryArtifactWriter } from './registry/referrer-artifacts.js';
@@ -219,7 +220,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const a = config.auth;
   const authStore = new SqlAuthStore(meta.db, meta.dialect);
   const audit = new AuditLog(authStore, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal });
-  const access = new AccessService(authStore, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation });
+  const accessChanges = new AccessChanges(changes);
+  const access = new AccessService(authStore, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation, changes: accessChanges });
   const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));
   const signing = new SigningService({ meta, blobs, sealer, changes, audit, logger: logger.child({ component: 'signing' }) });
   const core = {
@@ -254,9 +256,9 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     ? new WorkloadIdentity(authStore, { allowHttpIssuers: wi.allowHttpIssuers, jwksCooldownMs: wi.jwksCooldownSeconds * 1000, jwksMaxAgeMs: wi.jwksMaxAgeSeconds * 1000, fetchTimeoutMs: wi.fetchTimeoutSeconds * 1000, clockToleranceSeconds: wi.clockSkewSeconds })
     : undefined;
   // Accounts of identity providers (LDAP, OIDC) get their project roles from their groups.
-  const groups = new GroupSync(authStore, audit, { mappings: a.groupMappings, adminGroups: a.adminGroups }, () => access.invalidate());
+  const groups = new GroupSync(authStore, audit, { mappings: a.groupMappings, adminGroups: a.adminGroups }, () => void access.invalidate());
   const ldap = a.ldap ? new LdapDirectory({ ...a.ldap, timeoutMs: a.ldap.timeoutSeconds * 1000 }) : undefined;
-  const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit, Date.now, { workload, ldap, groups });
+  const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit, Date.now, { workload, ldap, groups }, accessChanges);
   scans = new ScanService(meta, scanStore, blobs, audit, logger.child({ component: 'scanning' }), Date.now, () => securityGate.invalidate(), (repo, subject, type, bytes, notes) =>
     attachArtifact(meta, registry.uploads, registry.manifests, repo, subject, type, bytes, notes),
   );

@@ -19,6 +19,7 @@ import { TokenError, type TokenIssuer, type TokenOrigin } from './token-issuer.j
 import { WORKLOAD_USER, WorkloadIdentity, WorkloadIdentityError } from './workload-identity.js';
 import { SignInRefused, type GroupSync } from './group-sync.js';
 import { LdapUnavailable, type LdapDirectory } from './ldap.js';
+import { AccessChanges } from '../policy/access-changes.js';
 
 /** Identity providers beside local accounts; each is absent when not configured. */
 export interface IdentityProviders {
@@ -89,9 +90,11 @@ export type Area = 'registry' | 'other';
 
 /**
  * How long this process trusts what it read about a registry token's account (exists, same
- * id, credentials unchanged since the token was issued). A change made on this process takes
- * effect at once (`accountsChanged`); one made on another process or node within this time.
- * Refresh tokens are always checked against the database.
+ * id, credentials unchanged since the token was issued) before reading it again. A change made
+ * anywhere takes effect at once regardless (`accountsChanged` announces it through the change
+ * feed, and the cache is trusted only behind the feed's barrier); this bounds what an
+ * unannounced change (an edit of the database by hand) can leave cached. Refresh tokens are
+ * always checked against the database.
  */
 const ACCOUNT_RECHECK_MS = 2000;
 
@@ -116,7 +119,10 @@ export class Authenticator {
     private readonly audit: AuditLog,
     private readonly now: () => number = Date.now,
     private readonly providers: IdentityProviders = {},
-  ) {}
+    private readonly changes: AccessChanges = new AccessChanges(),
+  ) {
+    changes.onChange('accounts', () => this.forget());
+  }
 
   /** Token accounts recently read: by subject, id and personal access token id. */
   private accounts = new Map<string, { state: AccountState | undefined; until: number }>();
@@ -348,7 +354,8 @@ export class Authenticator {
     // A CI job's token holds exactly what its ID token was granted, and expires with it.
     if (origin.via === 'workload') return true;
     const key = `${subject}\0${origin.account}\0${origin.pat ?? ''}`;
-    let hit = cached ? this.accounts.get(key) : undefined;
+    // Trusted only behind the change feed's barrier: a revocation anywhere is seen at once.
+    let hit = cached && (await this.changes.fresh()) ? this.accounts.get(key) : undefined;
     if (!hit || hit.until <= this.now()) {
       hit = { state: await this.accountState(subject, origin), until: this.now() + ACCOUNT_RECHECK_MS };
       if (this.accounts.size >= 10_000) this.accounts = new Map();
@@ -375,8 +382,13 @@ export class Authenticator {
     return { principal: userPrincipal(u, 'password'), validAfter: u.credentialsChangedAt };
   }
 
-  /** Call after any change to accounts, robots or tokens: what this process remembers of them is forgotten. */
-  accountsChanged(): void {
+  /** Call after a committed change to accounts, robots or tokens: every process forgets what it remembers of them. */
+  accountsChanged(): Promise<void> {
+    this.forget();
+    return this.changes.changed('accounts');
+  }
+
+  private forget(): void {
     this.cache.clear();
     this.accounts = new Map();
   }

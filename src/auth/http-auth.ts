@@ -140,7 +140,7 @@ export function registryAuthorizer(access: AccessService, store: AuthStore, audi
       await tx.members.set(project, user.id, 'admin', Date.now());
       await audit.recordIn(tx, { actor: owner, action: 'project.create', resource: `project:${project}`, project, result: 'success', detail: { autoCreated: true } });
     });
-    access.invalidate();
+    await access.invalidate();
   }
 
   return {

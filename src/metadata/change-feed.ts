@@ -11,6 +11,13 @@
  */
 export const ALL_REPOSITORIES = '*';
 
+/**
+ * The prefix of the messages delivered when who may do what changed (`access:accounts`,
+ * `access:facts`): caches of access facts and verified credentials drop what they hold (see
+ * src/policy/access-changes.ts). Never a valid repository name.
+ */
+export const ACCESS_CHANGED = 'access:';
+
 export interface ChangeFeed {
   /** Announces a change to `repo` (delivered to this process's subscribers too). */
   publish(repo: string): Promise<void>;

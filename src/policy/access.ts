@@ -2,12 +2,13 @@
  * The policy as a service: fetches the facts `authorize` needs (the project record, the
  * caller's roles) through a short cache so the hot path (every /v2 request) costs no database
  * round trip, and answers `check(principal, action, resource)`. Management changes call
- * `invalidate` so this node sees them at once; other nodes within `cacheMs`.
+ * `invalidate`, which every process and node sees at once (access-changes.ts).
  */
 import type { AuthStore, ProjectRecord, Role } from '../metadata/auth-store.js';
 import { authorize, type Decision, type Facts, type Resource } from './authorize.js';
 import type { Principal } from './principal.js';
 import type { Action } from './roles.js';
+import { AccessChanges } from './access-changes.js';
 
 interface Cached<T> {
   value: T;
@@ -18,12 +19,15 @@ export interface AccessOptions {
   autoCreateProjects: boolean;
   projectCreation: 'everyone' | 'adminOnly';
   cacheMs?: number;
+  /** Announces changes to every process and says when cached facts may be trusted. */
+  changes?: AccessChanges;
 }
 
 export class AccessService {
   private projects = new Map<string, Cached<ProjectRecord | undefined>>();
   private roles = new Map<number, Cached<Record<string, Role>>>();
   private readonly cacheMs: number;
+  private readonly changes: AccessChanges;
 
   constructor(
     private readonly store: AuthStore,
@@ -31,6 +35,8 @@ export class AccessService {
     private readonly now: () => number = Date.now,
   ) {
     this.cacheMs = options.cacheMs ?? 2000;
+    this.changes = options.changes ?? new AccessChanges();
+    this.changes.onChange('facts', () => this.forget());
   }
 
   async check(principal: Principal, action: Action, resource: Resource): Promise<Decision> {
@@ -47,7 +53,7 @@ export class AccessService {
 
   async project(name: string): Promise<ProjectRecord | undefined> {
     const hit = this.projects.get(name);
-    if (hit && hit.until > this.now()) return hit.value;
+    if (hit && hit.until > this.now() && (await this.changes.fresh())) return hit.value;
     const value = await this.store.projects.get(name);
     if (this.projects.size > 10_000) this.projects.clear();
     this.projects.set(name, { value, until: this.now() + this.cacheMs });
@@ -56,15 +62,20 @@ export class AccessService {
 
   async rolesOf(userId: number): Promise<Record<string, Role>> {
     const hit = this.roles.get(userId);
-    if (hit && hit.until > this.now()) return hit.value;
+    if (hit && hit.until > this.now() && (await this.changes.fresh())) return hit.value;
     const value = await this.store.members.rolesOf(userId);
     if (this.roles.size > 10_000) this.roles.clear();
     this.roles.set(userId, { value, until: this.now() + this.cacheMs });
     return value;
   }
 
-  /** Forget cached facts after a change on this node. */
-  invalidate(): void {
+  /** Call after a committed change of projects or memberships: every process forgets its cached facts. */
+  invalidate(): Promise<void> {
+    this.forget();
+    return this.changes.changed('facts');
+  }
+
+  private forget(): void {
     this.projects.clear();
     this.roles.clear();
   }

@@ -36,9 +36,9 @@ export function randomBlob(size: number, seed = Math.random()): Buffer {
   return b;
 }
 
-export async function pushBlob(url: string, repo: string, data: Buffer): Promise<string> {
+export async function pushBlob(url: string, repo: string, data: Buffer, headers: Record<string, string> = {}): Promise<string> {
   const digest = sha256(data);
-  const r = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: 'POST', body: bytes(data), headers: { 'Content-Type': 'application/octet-stream' } });
+  const r = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: 'POST', body: bytes(data), headers: { 'Content-Type': 'application/octet-stream', ...headers } });
   if (r.status !== 201) throw new Error(`push blob: ${r.status} ${await r.text()}`);
   return digest;
 }
@@ -63,18 +63,18 @@ export function imageManifest(config: Buffer, layers: Buffer[], extra: Record<st
 }
 
 /** Pushes config + layers + manifest under `ref`; returns the parts. */
-export async function pushImage(url: string, repo: string, ref: string, opts: { layers?: Buffer[]; config?: Buffer; extra?: Record<string, unknown> } = {}): Promise<ImageParts> {
+export async function pushImage(url: string, repo: string, ref: string, opts: { layers?: Buffer[]; config?: Buffer; extra?: Record<string, unknown>; headers?: Record<string, string> } = {}): Promise<ImageParts> {
   const config = opts.config ?? Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, n: Math.random() }));
   const layers = opts.layers ?? [randomBlob(1000)];
-  await pushBlob(url, repo, config);
-  for (const l of layers) await pushBlob(url, repo, l);
+  await pushBlob(url, repo, config, opts.headers);
+  for (const l of layers) await pushBlob(url, repo, l, opts.headers);
   const manifest = imageManifest(config, layers, opts.extra);
-  await putManifest(url, repo, ref, manifest);
+  await putManifest(url, repo, ref, manifest, undefined, opts.headers);
   return { config, layers, manifest, digest: sha256(manifest) };
 }
 
-export async function putManifest(url: string, repo: string, ref: string, body: Buffer, mediaType = 'application/vnd.oci.image.manifest.v1+json'): Promise<Response> {
-  const r = await fetch(`${url}/v2/${repo}/manifests/${ref}`, { method: 'PUT', body: bytes(body), headers: { 'Content-Type': mediaType } });
+export async function putManifest(url: string, repo: string, ref: string, body: Buffer, mediaType = 'application/vnd.oci.image.manifest.v1+json', headers: Record<string, string> = {}): Promise<Response> {
+  const r = await fetch(`${url}/v2/${repo}/manifests/${ref}`, { method: 'PUT', body: bytes(body), headers: { 'Content-Type': mediaType, ...headers } });
   if (r.status !== 201) throw new Error(`put manifest: ${r.status} ${await r.text()}`);
   return r;
 }

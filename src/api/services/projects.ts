@@ -79,7 +79,7 @@ export class ProjectService {
       throw e;
     }
     await this.forget(input.name);
-    this.access.invalidate();
+    await this.access.invalidate();
     return this.get(caller, input.name);
   }
 
@@ -90,7 +90,7 @@ export class ProjectService {
       return true;
     });
     if (!found) throw new ProblemError('NOT_FOUND', `project ${name} does not exist`);
-    this.access.invalidate();
+    await this.access.invalidate();
     return this.get(caller, name);
   }
 
@@ -102,7 +102,7 @@ export class ProjectService {
       await tx.projects.delete(name);
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'project.delete', resource: `project:${name}`, project: name, result: 'success', sourceAddress: address });
     });
-    this.access.invalidate();
+    await this.access.invalidate();
     await this.forget(name);
   }
 
@@ -119,7 +119,7 @@ export class ProjectService {
       await tx.members.set(project, u.id, role, this.now());
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'member.set', resource: `project:${project}/member:${user}`, project, result: 'success', sourceAddress: address, detail: { role } });
     });
-    this.access.invalidate();
+    await this.access.invalidate();
   }
 
   async removeMember(caller: Principal, project: string, user: string, address: string): Promise<void> {
@@ -128,6 +128,6 @@ export class ProjectService {
       if (!u || !(await tx.members.remove(project, u.id))) throw new ProblemError('NOT_FOUND', `user ${user} is not a member of project ${project}`);
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'member.remove', resource: `project:${project}/member:${user}`, project, result: 'success', sourceAddress: address });
     });
-    this.access.invalidate();
+    await this.access.invalidate();
   }
 }

@@ -76,6 +76,6 @@ export class RobotService {
       await tx.robots.delete(name);
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'robot.delete', resource: name, project, result: 'success', sourceAddress: address });
     });
-    this.authenticator.accountsChanged();
+    await this.authenticator.accountsChanged();
   }
 }

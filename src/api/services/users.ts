@@ -123,7 +123,7 @@ export class UserService {
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'user.update', resource: `user:${name}`, result: 'success', sourceAddress: address, detail });
       return (await tx.users.byId(u.id))!;
     });
-    this.authenticator.accountsChanged();
+    await this.authenticator.accountsChanged();
     return view(u);
   }
 
@@ -141,7 +141,7 @@ export class UserService {
       await tx.users.delete(u.id);
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'user.delete', resource: `user:${name}`, result: 'success', sourceAddress: address });
     });
-    this.authenticator.accountsChanged();
+    await this.authenticator.accountsChanged();
   }
 
   private async user(name: string): Promise<UserRecord> {
@@ -180,7 +180,7 @@ export class UserService {
       if (!(await tx.tokens.delete(u.id, id))) throw new ProblemError('NOT_FOUND', `token ${id} does not exist`);
       await this.audit.recordIn(tx, { actor: principalName(caller), action: 'token.delete', resource: `user:${name}/token:${id}`, result: 'success', sourceAddress: address });
     });
-    this.authenticator.accountsChanged();
+    await this.authenticator.accountsChanged();
   }
 
   /** A web UI session for a verified user: the cookie value and its CSRF token. */
