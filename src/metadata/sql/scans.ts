@@ -1,15 +1,19 @@
 /**
- * The ScanStore over Kysely (both dialects): tables of migration 0010-scanning.
+ * The ScanStore over Kysely (both dialects): tables of migrations 0010-scanning and
+ * 0013-scanners. `forgetUnheldResults` is also called where manifest rows are deleted (an API
+ * delete or garbage collection), so a result lives exactly as long as some repository holds
+ * its manifest.
  */
 import { SqlEvents } from './events.js';
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../migrations/index.js';
-import type { AdvisoryInput, FindingRow, ScanQueries, ScanResultRecord, ScanStatus, ScanStore, ScanTx, StoredAdvisory } from '../scan-store.js';
+import type { AdvisoryInput, FindingRow, ScannerRecord, ScanQueries, ScanResultRecord, ScanStatus, ScanStore, ScanTx, StoredAdvisory } from '../scan-store.js';
 import type { TransactionOptions } from '../store.js';
 import type { Database } from '../tables.js';
 import { SqlAudit } from './auth-store.js';
 import { SqlJobs } from './jobs.js';
 import { transact } from './store.js';
+import { forgetUnheldResults } from './scan-results.js';
 
 const CHUNK = 400;
 const chunks = <T>(xs: T[], n = CHUNK): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
@@ -109,6 +113,38 @@ export class SqlScans implements ScanQueries {
       .onConflict((oc) => oc.column('digest').doUpdateSet({ ...row }))
       .execute();
     await this.insertFindings(r.digest, findings);
+  }
+
+  async setStatus(digest: string, status: 'pending' | 'running', scanner: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('scan_results')
+      .values({ digest, status, reason: null, inventory: null, vulnerabilities: '[]', db_version: null, scanner, scanned_at: null, updated_at: now })
+      .onConflict((oc) => oc.column('digest').doUpdateSet({ status, reason: null, scanner, updated_at: now }))
+      .execute();
+  }
+
+  forgetUnheld(digests: string[]): Promise<void> {
+    return forgetUnheldResults(this.db, digests);
+  }
+
+  async scanners(): Promise<ScannerRecord[]> {
+    const rows = await this.db.selectFrom('scanners').selectAll().orderBy('name').execute();
+    return rows.map((r) => ({ name: r.name, url: r.url, registryUrl: r.registry_url, authorizationSealed: r.authorization_sealed, isDefault: Number(r.is_default) === 1, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) }));
+  }
+
+  async putScanner(s: Omit<ScannerRecord, 'createdAt' | 'updatedAt'>, now: number): Promise<void> {
+    if (s.isDefault) await this.db.updateTable('scanners').set({ is_default: 0 }).where('name', '!=', s.name).execute();
+    const row = { url: s.url, registry_url: s.registryUrl, authorization_sealed: s.authorizationSealed, is_default: s.isDefault ? 1 : 0, updated_at: now };
+    await this.db
+      .insertInto('scanners')
+      .values({ name: s.name, ...row, created_at: now })
+      .onConflict((oc) => oc.column('name').doUpdateSet(row))
+      .execute();
+  }
+
+  async deleteScanner(name: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('scanners').where('name', '=', name).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
   }
 
   async deleteResults(digests: string[]): Promise<void> {
