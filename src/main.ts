@@ -271,8 +271,9 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     },
     attach: (repo, subject, type, bytes, notes) => attachArtifact(meta, registry.uploads, registry.manifests, repo, subject, type, bytes, notes),
     scanners: scannerRegistry,
-    // An external scanner pulls the one image it scans with a short-lived pull-only token.
-    pullToken: async (repo) => (a.enabled ? (await tokens.issueAccess('system:scanner', [{ type: 'repository', name: repo, actions: ['pull'] }], undefined)).token : null),
+    // An external scanner pulls the one image it scans with a short-lived pull-only token. It
+    // names no account (a token for an account must carry its origin): it is exactly its grant.
+    pullToken: async (repo) => (a.enabled ? (await tokens.issueAccess('', [{ type: 'repository', name: repo, actions: ['pull'] }], undefined)).token : null),
     metrics: {
       finished: (scanner, status, seconds) => {
         metrics.scanDuration.observe({ scanner, status }, seconds);
