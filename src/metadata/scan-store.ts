@@ -86,10 +86,17 @@ export interface ScanQueries {
   deleteResults(digests: string[]): Promise<void>;
   /** Forgets the results of those of `digests` that no repository holds as a manifest any more. */
   forgetUnheld(digests: string[]): Promise<void>;
-  /** Stored inventories (with their current findings) in digest order after `after`, up to `limit` (rescans page through them). */
-  inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; vulnerabilities: unknown[]; scanner: string }[]>;
-  /** Replaces a result's findings (not its inventory) after matching it against `dbVersion` at `now`. */
-  setFindings(digest: string, vulnerabilities: unknown[], findings: FindingRow[], dbVersion: string | null, now: number): Promise<void>;
+  /**
+   * Stored inventories in digest order after `after`, up to `limit` (rescans page through
+   * them), with their current vulnerabilities as the stored JSON text (a rescan compares its
+   * new findings with it without parsing).
+   */
+  inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; vulnerabilitiesJson: string; scanner: string }[]>;
+  /**
+   * Replaces the findings (not the inventory) of several results after matching them against
+   * `dbVersion` at `now`: each result's vulnerabilities as JSON text and its search rows.
+   */
+  setFindings(updates: { digest: string; vulnerabilitiesJson: string; findings: FindingRow[] }[], dbVersion: string | null, now: number): Promise<void>;
   /** Records that the results of `digests` were matched against `dbVersion` at `now` (findings unchanged). */
   markMatched(digests: string[], dbVersion: string | null, now: number): Promise<void>;
   /** Findings naming the advisory `advisoryId` (its id, or any of its aliases) or `package`, by digest. */

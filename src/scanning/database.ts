@@ -21,7 +21,7 @@ import type { ScanStore } from '../metadata/scan-store.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { Inventory } from './inventory.js';
-import { familyOf, lookupKeys, matchInventory, type AdvisoryRow, type Finding } from './match.js';
+import { familyOf, lookupKeys, matchInventory, type AdvisoryRow } from './match.js';
 import { EVERYTHING_CHANGED, findingRows, RESULT_CHANGED, type ImageManifestJson } from './media.js';
 import { parseAdvisory } from './osv.js';
 import { osvDocuments, type OsvDocument } from './vulndb.js';
@@ -31,7 +31,7 @@ const DB_UPDATED = 'db.updatedAt';
 /** Advisory rows a rescan keeps parsed across pages before it starts over. */
 const RESCAN_CACHE_ROWS = 300_000;
 /** Inventories matched per page (and per write transaction). */
-const RESCAN_PAGE = 500;
+const RESCAN_PAGE = 200;
 /** Above this many changed results in a page, the gates drop every verdict instead of each. */
 const ANNOUNCE_EACH = 32;
 
@@ -175,15 +175,17 @@ export class VulnDatabase {
       }
       const now = this.now();
       const unchanged: string[] = [];
-      const updates: { digest: string; vulns: Finding[] }[] = [];
+      const updates: { digest: string; vulnerabilitiesJson: string; findings: ReturnType<typeof findingRows> }[] = [];
       for (const [i, row] of page.entries()) {
         const vulns = matchInventory(row.inventory as Inventory, keysOf[i]!.flatMap((k) => cache.get(k.id) ?? []));
-        if (JSON.stringify(row.vulnerabilities) === JSON.stringify(vulns)) unchanged.push(row.digest);
-        else updates.push({ digest: row.digest, vulns });
+        // Serialized once: compared with the stored text, and written as it is when it differs.
+        const json = JSON.stringify(vulns);
+        if (json === row.vulnerabilitiesJson) unchanged.push(row.digest);
+        else updates.push({ digest: row.digest, vulnerabilitiesJson: json, findings: findingRows(vulns) });
       }
       await this.store.transaction(async (tx) => {
         await tx.scans.markMatched(unchanged, dbVersion, now);
-        for (const u of updates) await tx.scans.setFindings(u.digest, u.vulns, findingRows(u.vulns), dbVersion, now);
+        await tx.scans.setFindings(updates, dbVersion, now);
       }, { isolation: 'read-committed' });
       if (updates.length) await this.changed(updates.length > ANNOUNCE_EACH ? [EVERYTHING_CHANGED] : updates.map((u) => `${RESULT_CHANGED}${u.digest}`));
       changed += updates.length;

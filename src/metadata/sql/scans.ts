@@ -155,20 +155,22 @@ export class SqlScans implements ScanQueries {
     }
   }
 
-  async inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; vulnerabilities: unknown[]; scanner: string }[]> {
+  async inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; vulnerabilitiesJson: string; scanner: string }[]> {
     let q = this.db.selectFrom('scan_results').select(['digest', 'inventory', 'vulnerabilities', 'scanner']).where('inventory', 'is not', null).orderBy('digest').limit(limit);
     if (after !== null) q = q.where('digest', '>', after);
-    return (await q.execute()).map((r) => ({ digest: r.digest, inventory: JSON.parse(r.inventory!), vulnerabilities: r.vulnerabilities ? (JSON.parse(r.vulnerabilities) as unknown[]) : [], scanner: r.scanner }));
+    return (await q.execute()).map((r) => ({ digest: r.digest, inventory: JSON.parse(r.inventory!), vulnerabilitiesJson: r.vulnerabilities ?? '[]', scanner: r.scanner }));
   }
 
-  async setFindings(digest: string, vulnerabilities: unknown[], findings: FindingRow[], dbVersion: string | null, now: number): Promise<void> {
-    await this.db.deleteFrom('scan_findings').where('digest', '=', digest).execute();
-    await this.db.updateTable('scan_results').set({ vulnerabilities: JSON.stringify(vulnerabilities), db_version: dbVersion, scanned_at: now, updated_at: now }).where('digest', '=', digest).execute();
-    await this.insertFindings(digest, findings);
+  async setFindings(updates: { digest: string; vulnerabilitiesJson: string; findings: FindingRow[] }[], dbVersion: string | null, now: number): Promise<void> {
+    // Set-based: one delete and a few large inserts of search rows for the whole batch.
+    for (const part of chunks(updates.map((u) => u.digest))) if (part.length) await this.db.deleteFrom('scan_findings').where('digest', 'in', part).execute();
+    for (const u of updates) await this.db.updateTable('scan_results').set({ vulnerabilities: u.vulnerabilitiesJson, db_version: dbVersion, scanned_at: now, updated_at: now }).where('digest', '=', u.digest).execute();
+    const rows = updates.flatMap((u) => u.findings.map((f) => ({ digest: u.digest, advisory_id: f.advisoryId, package: f.package, severity: f.severity })));
+    for (const part of chunks(rows, 2000)) await this.db.insertInto('scan_findings').values(part).execute();
   }
 
   private async insertFindings(digest: string, findings: FindingRow[]): Promise<void> {
-    for (const part of chunks(findings, 1000)) {
+    for (const part of chunks(findings, 2000)) {
       if (part.length) await this.db.insertInto('scan_findings').values(part.map((f) => ({ digest, advisory_id: f.advisoryId, package: f.package, severity: f.severity }))).execute();
     }
   }
