@@ -25,6 +25,7 @@ import { SqlScanStore } from '../src/metadata/sql/scans.js';
 import { openSqlite } from '../src/metadata/sqlite.js';
 import { readInventory, wantFile } from '../src/scanning/inventory.js';
 import { walkLayers } from '../src/scanning/layers.js';
+import { RESCAN_PAGE } from '../src/scanning/database.js';
 import { ScanService } from '../src/scanning/service.js';
 import type { BlobStore } from '../src/storage/blob-store.js';
 import type { Table } from './report.js';
@@ -139,7 +140,7 @@ export async function scanTable(s: ScanSettings, log: (line: string) => void): P
       ],
       notes: [
         `The layer is ${(compressed / 1048576).toFixed(0)} MiB gzip (level 1) of poorly compressible data, read from a local file by both; the inventory reads every entry (bytes of unwanted files are decompressed and drained) and parses this machine's dpkg status and ${Math.floor(s.scanFiles / 100)} package.json files.`,
-        `Rescan: each inventory holds 150 Debian packages drawn from 5,000 names; the advisories spread over 50,000 names (${(s.scanAdvisories / 50_000).toFixed(1)} per name); matching only, no layer read; results written back in pages of 500.`,
+        `Rescan: each inventory holds 150 Debian packages drawn from 5,000 names; the advisories spread over 50,000 names (${(s.scanAdvisories / 50_000).toFixed(1)} per name); matching only, no layer read; results written back in pages of ${RESCAN_PAGE}.`,
         'Peak RSS is the benchmark process itself (generator and database included), sampled every 100 ms.',
       ],
     };

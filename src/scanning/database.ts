@@ -31,7 +31,7 @@ const DB_UPDATED = 'db.updatedAt';
 /** Advisory rows a rescan keeps parsed across pages before it starts over. */
 const RESCAN_CACHE_ROWS = 300_000;
 /** Inventories matched per page (and per write transaction). */
-const RESCAN_PAGE = 200;
+export const RESCAN_PAGE = 200;
 /** Above this many changed results in a page, the gates drop every verdict instead of each. */
 const ANNOUNCE_EACH = 32;
 

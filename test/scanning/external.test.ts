@@ -11,10 +11,15 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN, api, ok, startAuthBerth } from '../helpers/auth.js';
 import type { TestBerth } from '../helpers/berth.js';
 import { imageManifest, randomBlob, sha256 } from '../helpers/oci.js';
+import { run } from '../helpers/tools.js';
+import { ROOT } from './fixtures.js';
 
 const REPORT_TYPE = 'application/vnd.security.vulnerability.report; version=1.1';
 const CRITICAL = 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H';
@@ -157,9 +162,18 @@ describe('external scanners (Harbor Pluggable Scanner API)', { timeout: 120_000 
     assert.equal((await api(t.url, 'GET', '/scanners', undefined)).status, 401);
   });
 
-  it('registers an adapter; its secret is sealed and never shown', async () => {
-    const r = await ok(api(t.url, 'PUT', '/scanners/test', ADMIN, { url: adapterUrl, authorization: 'Bearer adapter-secret', registryUrl: t.url, default: true }));
-    assert.equal(r.metadata.scanner.name, 'TestScan');
+  it('registers an adapter with the CLI; its secret is sealed and never shown', async () => {
+    const token = await ok(api(t.url, 'POST', '/users/admin/tokens', ADMIN, { name: 'cli' }));
+    const work = await mkdtemp(join(tmpdir(), 'berth-scanner-cli-'));
+    try {
+      const env = { BERTH_CLI_CONFIG: join(work, 'cli.json'), BERTH_SCANNER_AUTHORIZATION: 'Bearer adapter-secret' };
+      await writeFile(env.BERTH_CLI_CONFIG, JSON.stringify({ url: t.url, user: 'admin', token: token.token }));
+      const berth = (...args: string[]) => run(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), ...args], { env });
+      assert.equal((await berth('scanner', 'set', 'test', adapterUrl, '--registry-url', t.url, '--default')).stdout, 'scanner test: TestScan 1.2.3 (default)\n');
+      assert.match((await berth('scanner', 'list')).stdout, /^NAME\s+URL\s+REGISTRY URL\s+DEFAULT\s+HAS AUTHORIZATION\ntest\s+http:\/\/127\.0\.0\.1:\d+\s+http:\/\/127\.0\.0\.1:\d+\s+true\s+true\n$/);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
     const list = (await ok(api(t.url, 'GET', '/scanners', ADMIN))).scanners;
     assert.equal(list.length, 1);
     assert.equal(list[0].hasAuthorization, true);
