@@ -81,9 +81,18 @@ async function call(ep: ScannerEndpoint, method: string, path: string, init: { a
     if (signal?.aborted) throw e;
     throw new ScannerError(`${method} ${path}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`);
   }
-  const text = await r.text();
-  if (text.length > MAX_BODY) throw new ScannerError(`${method} ${path}: the answer is larger than ${MAX_BODY} bytes`);
-  return { status: r.status, headers: r.headers, text };
+  // Read at most MAX_BODY bytes: a misbehaving adapter cannot make Berth buffer without bound.
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of r.body ?? []) {
+    size += (c as Uint8Array).length;
+    if (size > MAX_BODY) {
+      await r.body?.cancel().catch(() => {});
+      throw new ScannerError(`${method} ${path}: the answer is larger than ${MAX_BODY} bytes`);
+    }
+    chunks.push(Buffer.from(c as Uint8Array));
+  }
+  return { status: r.status, headers: r.headers, text: Buffer.concat(chunks).toString('utf8') };
 }
 
 function json(text: string, what: string): unknown {
