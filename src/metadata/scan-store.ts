@@ -49,6 +49,8 @@ export interface ScanResultRecord {
   scanner: string;
   scannedAt: number | null;
   updatedAt: number;
+  /** While a new scan is pending or running: how the last finished one ended (null: there was none). */
+  previousStatus: 'done' | 'failed' | 'unsupported' | null;
 }
 
 export interface FindingRow {
@@ -75,11 +77,12 @@ export interface ScanQueries {
    * Writes a manifest's result (replacing any) and its findings. `findings` index the
    * vulnerabilities for search.
    */
-  putResult(r: Omit<ScanResultRecord, 'updatedAt'>, findings: FindingRow[], now: number): Promise<void>;
+  putResult(r: Omit<ScanResultRecord, 'updatedAt' | 'previousStatus'>, findings: FindingRow[], now: number): Promise<void>;
   /**
    * Records that a scan of `digest` by `scanner` is `pending` (enqueued) or `running`: a new
-   * row, or only the status of an existing one (its inventory and findings stay, so the gate
-   * keeps judging the last finished scan while a new one runs).
+   * row, or only the status of an existing one (its inventory and findings stay, and a final
+   * status moves to `previousStatus`, so the gate keeps judging the last finished scan while a
+   * new one runs).
    */
   setStatus(digest: string, status: 'pending' | 'running', scanner: string, now: number): Promise<void>;
   /** Forgets the results (and findings) of `digests`; no-op for unknown ones. */

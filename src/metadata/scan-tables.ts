@@ -13,6 +13,8 @@ export interface ScanTables {
     scanner: string;
     scanned_at: number | null;
     updated_at: number;
+    /** The final status of the last finished scan while a new one is pending or running. */
+    previous_status: string | null;
   };
   scan_findings: { digest: string; advisory_id: string; package: string; severity: string };
   security_policies: { project: string; policy: string; updated_at: number };

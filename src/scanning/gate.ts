@@ -101,7 +101,9 @@ export class SecurityGate {
     return digests.map((d) => {
       const r = results.get(d);
       if (!r) return { status: d === m.digest && !isScannableImage(m) ? 'unsupported' : 'unscanned', vulnerabilities: [] };
-      return { status: r.status, vulnerabilities: r.vulnerabilities as Finding[] };
+      // A re-scan in progress is judged by how the last finished scan ended (its findings stay).
+      const pendingAgain = (r.status === 'pending' || r.status === 'running') && r.previousStatus !== null;
+      return { status: pendingAgain ? r.previousStatus! : r.status, vulnerabilities: r.vulnerabilities as Finding[] };
     });
   }
 

@@ -233,7 +233,7 @@ export class ScanService {
       await emitEvent(tx, { type: 'scan.completed', project: projectOf(repo), repository: repo, actor: 'system:scanner', data: detail });
     });
     await this.changed([`${RESULT_CHANGED}${r.digest}`]);
-    return { ...record, updatedAt: now };
+    return { ...record, updatedAt: now, previousStatus: null };
   }
 
   /** The report of a manifest of `repo` (an index: its platforms' results together). */

@@ -81,7 +81,8 @@ describe('the pull gate drops only the verdicts a change touches', { timeout: 60
   const finding = { id: 'CVE-2099-0600', aliases: [], summary: '', package: 'p', ecosystem: 'Debian:12', installedVersion: '1', fixedVersion: null, severity: 'critical', cvss: null };
 
   before(async () => {
-    t = await startBerth({ jobs: { enabled: false, concurrency: 1, pollMs: 1000, leaseSeconds: 60 } });
+    // No worker and no scan on push: statuses change only when the test asks for a scan.
+    t = await startBerth({ jobs: { enabled: false, concurrency: 1, pollMs: 1000, leaseSeconds: 60 }, scanning: { onPush: false, gateCacheEntries: 1000, databaseRepository: null } });
     store = new SqlScanStore(sqlOf(t.berth.meta), t.berth.config.metadata.driver === 'postgres' ? 'postgres' : 'sqlite');
     await store.setPolicy('p', { blockSeverity: 'high', blockUnscanned: false, allowlist: [] }, 1);
     await store.putResult({ digest: digest(1), status: 'done', reason: null, inventory: null, vulnerabilities: [finding], dbVersion: null, scanner: 'berth', scannedAt: 1 }, [], 1);
@@ -133,14 +134,22 @@ describe('the pull gate drops only the verdicts a change touches', { timeout: 60
     assert.equal(gate.reads, before + 4, 'policy and results read on each unpromised check');
   });
 
-  it('a result change made through the server reaches the server gate at once', async () => {
-    const img = await pushImage(t.url, 'live/app', 'v1');
+  it('a scan asked for through the server is recorded pending and reaches its gate at once; a re-scan keeps the last verdict', async () => {
+    const fresh = await pushImage(t.url, 'live/app', 'v1');
+    const scanned = await pushImage(t.url, 'live/app', 'v2');
+    await store.putResult({ digest: scanned.digest, status: 'done', reason: null, inventory: null, vulnerabilities: [], dbVersion: null, scanner: 'berth', scannedAt: 1 }, [], 1);
     await store.setPolicy('live', { blockSeverity: 'none', blockUnscanned: true, allowlist: [] }, 1);
-    const pull = () => fetch(`${t.url}/v2/live/app/manifests/v1`);
-    // Asking for a scan records it pending, which the gate sees at once (and refuses, unscanned).
-    assert.equal((await fetch(`${t.url}/api/v1/repositories/live%2Fapp/manifests/${img.digest}/scan`, { method: 'POST' })).status, 202);
-    const r = await pull();
-    assert.equal(r.status, 403);
-    assert.match(await r.text(), /pending/);
+    const pull = (tag: string) => fetch(`${t.url}/v2/live/app/manifests/${tag}`);
+    const unscanned = await pull('v1');
+    assert.equal(unscanned.status, 403);
+    assert.match(await unscanned.text(), /\(unscanned\)/);
+    assert.equal((await pull('v2')).status, 200);
+    // Both scanned again (no worker runs here, so they stay pending).
+    for (const d of [fresh.digest, scanned.digest]) assert.equal((await fetch(`${t.url}/api/v1/repositories/live%2Fapp/manifests/${d}/scan`, { method: 'POST' })).status, 202);
+    const pending = await pull('v1');
+    assert.equal(pending.status, 403);
+    assert.match(await pending.text(), /\(pending\)/, 'the new status reached the cached verdict');
+    assert.equal((await store.result(scanned.digest))!.status, 'pending');
+    assert.equal((await pull('v2')).status, 200, 'judged by the last finished scan while the new one waits');
   });
 });

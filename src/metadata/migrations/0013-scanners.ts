@@ -1,5 +1,6 @@
 /**
- * External scanners: adapters of Harbor's Pluggable Scanner API that an admin registers
+ * The status of the last finished scan kept while a new one is pending or running (so the
+ * pull gate keeps judging what was found, not "unscanned"), and external scanners: adapters of Harbor's Pluggable Scanner API that an admin registers
  * (their URL, an optional Authorization header sealed like other stored secrets, and the URL
  * the adapter reaches this registry at). At most one is the default: while one is, scans go
  * to it instead of the built-in scanner. Its results land in scan_results like any other.
@@ -21,6 +22,7 @@ export function scanners(dialect: Dialect): Migration {
         .addColumn('created_at', t.bigint, (c) => c.notNull())
         .addColumn('updated_at', t.bigint, (c) => c.notNull())
         .execute();
+      await db.schema.alterTable('scan_results').addColumn('previous_status', 'text').execute();
     },
   };
 }

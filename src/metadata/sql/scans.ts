@@ -33,6 +33,7 @@ function toResult(r: Database['scan_results']): ScanResultRecord {
     scanner: r.scanner,
     scannedAt: r.scanned_at === null ? null : Number(r.scanned_at),
     updatedAt: Number(r.updated_at),
+    previousStatus: (r.previous_status ?? null) as ScanResultRecord['previousStatus'],
   };
 }
 
@@ -94,7 +95,7 @@ export class SqlScans implements ScanQueries {
     return out;
   }
 
-  async putResult(r: Omit<ScanResultRecord, 'updatedAt'>, findings: FindingRow[], now: number): Promise<void> {
+  async putResult(r: Omit<ScanResultRecord, 'updatedAt' | 'previousStatus'>, findings: FindingRow[], now: number): Promise<void> {
     const row = {
       digest: r.digest,
       status: r.status,
@@ -105,6 +106,7 @@ export class SqlScans implements ScanQueries {
       scanner: r.scanner,
       scanned_at: r.scannedAt,
       updated_at: now,
+      previous_status: null,
     };
     await this.db.deleteFrom('scan_findings').where('digest', '=', r.digest).execute();
     await this.db
@@ -119,7 +121,15 @@ export class SqlScans implements ScanQueries {
     await this.db
       .insertInto('scan_results')
       .values({ digest, status, reason: null, inventory: null, vulnerabilities: '[]', db_version: null, scanner, scanned_at: null, updated_at: now })
-      .onConflict((oc) => oc.column('digest').doUpdateSet({ status, reason: null, scanner, updated_at: now }))
+      .onConflict((oc) =>
+        oc.column('digest').doUpdateSet({
+          status,
+          reason: null,
+          scanner,
+          updated_at: now,
+          previous_status: sql<string | null>`case when scan_results.status in ('done', 'failed', 'unsupported') then scan_results.status else scan_results.previous_status end`,
+        }),
+      )
       .execute();
   }
 
