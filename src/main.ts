@@ -266,8 +266,10 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     blobs,
     audit,
     logger: logger.child({ component: 'scanning' }),
+    // After commit. A feed that cannot publish is down, and then every gate reads through (and
+    // drops everything when it reconnects), so a failed announcement is logged, not thrown.
     changed: async (messages) => {
-      for (const m of messages) await changes.publish(m);
+      for (const m of messages) await changes.publish(m).catch((err: unknown) => logger.warn({ err, message: m }, 'scanning: could not announce a change'));
     },
     attach: (repo, subject, type, bytes, notes) => attachArtifact(meta, registry.uploads, registry.manifests, repo, subject, type, bytes, notes),
     scanners: scannerRegistry,
