@@ -71,6 +71,13 @@ describe('scan results follow their manifests', { timeout: 120_000 }, () => {
     assert.ok(r.report.totals.manifest.count >= 1, JSON.stringify(r.report.totals));
     assert.deepEqual(await rows(img.digest), { results: 0, findings: 0 });
   });
+
+  it('built-in scans are timed on /metrics, with the queue length', async () => {
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    const done = Number(/^berth_scan_duration_seconds_count\{scanner="berth",status="done"\} (\d+)$/m.exec(text)?.[1]);
+    assert.ok(done >= 2, `two images scanned above, /metrics says ${done}`);
+    assert.match(text, /^berth_scan_queue_length \d+$/m);
+  });
 });
 
 describe('the pull gate drops only the verdicts a change touches', { timeout: 60_000 }, () => {
