@@ -113,23 +113,18 @@ export interface ScanQueries {
   /** A named state value. */
   state(name: string): Promise<string | undefined>;
   setState(name: string, value: string): Promise<void>;
+  /** Registered external scanners, by name. */
+  scanners(): Promise<ScannerRecord[]>;
+  /** Inserts or replaces a scanner; with `isDefault` it becomes the only default. */
+  putScanner(s: Omit<ScannerRecord, 'createdAt' | 'updatedAt'>, now: number): Promise<void>;
+  /** Removes a scanner; false when there was none of that name. */
+  deleteScanner(name: string): Promise<boolean>;
   /** Adds one to a numeric state value (0 when unset); returns the new value. Atomic. */
   bump(name: string): Promise<number>;
 }
 
-/** External scanners registered by admins (table `scanners`). */
-export interface ScannerQueries {
-  /** Registered external scanners, by name. */
-  list(): Promise<ScannerRecord[]>;
-  /** Inserts or replaces a scanner; with `isDefault` it becomes the only default. */
-  put(s: Omit<ScannerRecord, 'createdAt' | 'updatedAt'>, now: number): Promise<void>;
-  /** Removes a scanner; false when there was none of that name. */
-  delete(name: string): Promise<boolean>;
-}
-
 export interface ScanTx {
   scans: ScanQueries;
-  scanners: ScannerQueries;
   audit: AuditQueries;
   /** The job queue, to enqueue follow-up work (a rescan) that commits with the change. */
   jobs: JobQueries;
@@ -138,7 +133,6 @@ export interface ScanTx {
 }
 
 export interface ScanStore extends ScanQueries {
-  readonly scanners: ScannerQueries;
   /** Runs `fn` in one transaction (default serializable; see MetadataStore.transaction). */
   transaction<T>(fn: (tx: ScanTx) => Promise<T>, options?: TransactionOptions): Promise<T>;
 }

@@ -59,7 +59,7 @@ export class ScannerRegistry {
   ) {}
 
   async list(): Promise<ScannerView[]> {
-    return (await this.store.scanners.list()).map(view);
+    return (await this.store.scanners()).map(view);
   }
 
   /** Registers or replaces a scanner after checking the adapter answers as the API says. */
@@ -77,17 +77,17 @@ export class ScannerRegistry {
     }
     const now = this.now();
     await this.store.transaction(async (tx) => {
-      await tx.scanners.put({ name, url: input.url, registryUrl: input.registryUrl, authorizationSealed: input.authorization === null ? null : this.sealer.seal(input.authorization), isDefault: input.default }, now);
+      await tx.scans.putScanner({ name, url: input.url, registryUrl: input.registryUrl, authorizationSealed: input.authorization === null ? null : this.sealer.seal(input.authorization), isDefault: input.default }, now);
       await this.audit.recordIn(tx, { actor, action: 'scanner.set', resource: `scanner:${name}`, project: null, result: 'success', sourceAddress, detail: { url: input.url, registryUrl: input.registryUrl, default: input.default, scanner: metadata.scanner } });
     });
-    const stored = (await this.store.scanners.list()).find((s) => s.name === name)!;
+    const stored = (await this.store.scanners()).find((s) => s.name === name)!;
     return { scanner: view(stored), metadata };
   }
 
   /** Removes a scanner; false when none had that name. */
   async delete(name: string, actor: string, sourceAddress: string | null): Promise<boolean> {
     return this.store.transaction(async (tx) => {
-      const gone = await tx.scanners.delete(name);
+      const gone = await tx.scans.deleteScanner(name);
       if (gone) await this.audit.recordIn(tx, { actor, action: 'scanner.delete', resource: `scanner:${name}`, project: null, result: 'success', sourceAddress });
       return gone;
     });
@@ -95,7 +95,7 @@ export class ScannerRegistry {
 
   /** The default scanner, unsealed for a scan; undefined when scans use the built-in scanner. */
   async active(): Promise<ActiveScanner | undefined> {
-    const r = (await this.store.scanners.list()).find((s) => s.isDefault);
+    const r = (await this.store.scanners()).find((s) => s.isDefault);
     return r && { name: r.name, endpoint: { url: r.url, authorization: r.authorizationSealed === null ? null : this.sealer.open(r.authorizationSealed) }, registryUrl: r.registryUrl };
   }
 }

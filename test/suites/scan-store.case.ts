@@ -129,14 +129,14 @@ export function scanStoreSuite(name: string, open: () => Promise<ScanHarness>, s
       assert.deepEqual(await s.results([m.digest]), []);
       assert.deepEqual(await s.findDigests({ advisoryId: 'X-1' }, 10), []);
 
-      await s.scanners.put({ name: 'a', url: 'http://a', registryUrl: 'http://r', authorizationSealed: 'sealed', isDefault: true }, 1);
-      await s.scanners.put({ name: 'b', url: 'http://b', registryUrl: 'http://r', authorizationSealed: null, isDefault: true }, 2);
-      assert.deepEqual((await s.scanners.list()).map((x) => [x.name, x.isDefault, x.authorizationSealed]), [['a', false, 'sealed'], ['b', true, null]], 'one default at a time');
-      await s.scanners.put({ name: 'a', url: 'http://a2', registryUrl: 'http://r', authorizationSealed: null, isDefault: false }, 3);
-      assert.deepEqual((await s.scanners.list()).map((x) => [x.name, x.url, x.createdAt, x.updatedAt]), [['a', 'http://a2', 1, 3], ['b', 'http://b', 2, 2]]);
-      assert.equal(await s.scanners.delete('a'), true);
-      assert.equal(await s.scanners.delete('a'), false);
-      assert.equal(await s.scanners.delete('b'), true);
+      await s.putScanner({ name: 'a', url: 'http://a', registryUrl: 'http://r', authorizationSealed: 'sealed', isDefault: true }, 1);
+      await s.putScanner({ name: 'b', url: 'http://b', registryUrl: 'http://r', authorizationSealed: null, isDefault: true }, 2);
+      assert.deepEqual((await s.scanners()).map((x) => [x.name, x.isDefault, x.authorizationSealed]), [['a', false, 'sealed'], ['b', true, null]], 'one default at a time');
+      await s.putScanner({ name: 'a', url: 'http://a2', registryUrl: 'http://r', authorizationSealed: null, isDefault: false }, 3);
+      assert.deepEqual((await s.scanners()).map((x) => [x.name, x.url, x.createdAt, x.updatedAt]), [['a', 'http://a2', 1, 3], ['b', 'http://b', 2, 2]]);
+      assert.equal(await s.deleteScanner('a'), true);
+      assert.equal(await s.deleteScanner('a'), false);
+      assert.equal(await s.deleteScanner('b'), true);
     });
 
     it('keeps policies per project and counts state atomically', async () => {

@@ -7,14 +7,13 @@
 import { SqlEvents } from './events.js';
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../migrations/index.js';
-import type { AdvisoryInput, FindingRow, ScanQueries, ScanResultRecord, ScanStatus, ScanStore, ScanTx, StoredAdvisory } from '../scan-store.js';
+import type { AdvisoryInput, FindingRow, ScannerRecord, ScanQueries, ScanResultRecord, ScanStatus, ScanStore, ScanTx, StoredAdvisory } from '../scan-store.js';
 import type { TransactionOptions } from '../store.js';
 import type { Database } from '../tables.js';
 import { SqlAudit } from './auth-store.js';
 import { SqlJobs } from './jobs.js';
 import { transact } from './store.js';
 import { forgetUnheldResults } from './scan-results.js';
-import { SqlScanners } from './scanners.js';
 
 const CHUNK = 400;
 const chunks = <T>(xs: T[], n = CHUNK): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
@@ -138,6 +137,26 @@ export class SqlScans implements ScanQueries {
     return forgetUnheldResults(this.db, digests);
   }
 
+  async scanners(): Promise<ScannerRecord[]> {
+    const rows = await this.db.selectFrom('scanners').selectAll().orderBy('name').execute();
+    return rows.map((r) => ({ name: r.name, url: r.url, registryUrl: r.registry_url, authorizationSealed: r.authorization_sealed, isDefault: Number(r.is_default) === 1, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) }));
+  }
+
+  async putScanner(s: Omit<ScannerRecord, 'createdAt' | 'updatedAt'>, now: number): Promise<void> {
+    if (s.isDefault) await this.db.updateTable('scanners').set({ is_default: 0 }).where('name', '!=', s.name).execute();
+    const row = { url: s.url, registry_url: s.registryUrl, authorization_sealed: s.authorizationSealed, is_default: s.isDefault ? 1 : 0, updated_at: now };
+    await this.db
+      .insertInto('scanners')
+      .values({ name: s.name, ...row, created_at: now })
+      .onConflict((oc) => oc.column('name').doUpdateSet(row))
+      .execute();
+  }
+
+  async deleteScanner(name: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('scanners').where('name', '=', name).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
   async deleteResults(digests: string[]): Promise<void> {
     for (const part of chunks(digests)) {
       if (!part.length) continue;
@@ -242,17 +261,14 @@ export class SqlScans implements ScanQueries {
 }
 
 export class SqlScanStore extends SqlScans implements ScanStore {
-  readonly scanners: SqlScanners;
-
   constructor(
     db: Kysely<Database>,
     private readonly dialect: Dialect,
   ) {
     super(db);
-    this.scanners = new SqlScanners(db);
   }
 
   transaction<T>(fn: (tx: ScanTx) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
-    return transact(this.db, this.dialect, options, (trx) => fn({ scans: new SqlScans(trx), scanners: new SqlScanners(trx), audit: new SqlAudit(trx), jobs: new SqlJobs(trx, this.dialect), events: new SqlEvents(trx, this.dialect) }));
+    return transact(this.db, this.dialect, options, (trx) => fn({ scans: new SqlScans(trx), audit: new SqlAudit(trx), jobs: new SqlJobs(trx, this.dialect), events: new SqlEvents(trx, this.dialect) }));
   }
 }
