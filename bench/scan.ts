@@ -5,7 +5,7 @@
  *              against `tar -tzf` over the same file (target: at least half its speed);
  *   rescan     `scanInventories` stored inventories matched against `scanAdvisories` OSV
  *              advisories (target: under 60 s), the way a database import triggers it;
- * with this process's peak RSS over both (target: under 300 MB; it includes the generator).
+ * with this process's peak RSS in each (target: under 300 MB; it includes the generator).
  */
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ import { SqlScanStore } from '../src/metadata/sql/scans.js';
 import { openSqlite } from '../src/metadata/sqlite.js';
 import { readInventory, wantFile } from '../src/scanning/inventory.js';
 import { walkLayers } from '../src/scanning/layers.js';
+import { RESCAN_PAGE } from '../src/scanning/database.js';
 import { ScanService } from '../src/scanning/service.js';
 import type { BlobStore } from '../src/storage/blob-store.js';
 import type { Table } from './report.js';
@@ -70,7 +71,7 @@ function peakRss(): { stop(): number } {
 
 export async function scanTable(s: ScanSettings, log: (line: string) => void): Promise<Table> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-bench-scan-'));
-  const rss = peakRss();
+  let rss = peakRss();
   try {
     // --- inventory against tar -tz ---------------------------------------------------
     const layer = join(dir, 'layer.tar.gz');
@@ -86,13 +87,15 @@ export async function scanTable(s: ScanSettings, log: (line: string) => void): P
     const inventorySeconds = (performance.now() - t0) / 1000;
     log(`bench: scan: tar -tz ${tarSeconds.toFixed(1)} s, inventory ${inventorySeconds.toFixed(1)} s (${walked.entries} entries, ${inv.packages.length} packages)`);
     const mb = s.scanLayerMiB * 1.048576;
+    const inventoryPeak = rss.stop() / (1024 * 1024);
+    rss = peakRss();
 
     // --- rescan of stored inventories ---------------------------------------------------
     const meta = openSqlite(join(dir, 'berth.db'));
     await meta.migrate();
     const store = new SqlScanStore(meta.db, meta.dialect);
     const audit = new AuditLog(new SqlAuthStore(meta.db, meta.dialect), { retentionDays: 1, unauthenticatedPerMinute: 1, unauthenticatedPerMinuteTotal: 1 });
-    const scans = new ScanService(meta, store, undefined as unknown as BlobStore, audit, pino({ level: 'silent' }));
+    const scans = new ScanService({ meta, store, blobs: undefined as unknown as BlobStore, audit, logger: pino({ level: 'silent' }) });
     // Advisories spread over 50,000 package names (two each); images hold packages among the first
     // 5,000, so an image of 150 packages meets about 300 advisories and half of them affect it.
     const names = Array.from({ length: 50_000 }, (_, i) => `lib-${i}`);
@@ -113,7 +116,7 @@ export async function scanTable(s: ScanSettings, log: (line: string) => void): P
         };
       }
     }
-    await scans.importDatabase(advisories(), 'bench');
+    await scans.database.import(advisories(), 'bench');
     for (let start = 0; start < s.scanInventories; start += 500) {
       await store.transaction(async (tx) => {
         for (let i = start; i < Math.min(start + 500, s.scanInventories); i++) {
@@ -122,25 +125,29 @@ export async function scanTable(s: ScanSettings, log: (line: string) => void): P
         }
       });
     }
+    const rescanBase = process.memoryUsage().rss / (1024 * 1024);
+    rss.stop();
+    rss = peakRss();
     t0 = performance.now();
-    const r = await scans.rescanAll();
+    const r = await scans.database.rescanAll();
     const rescanSeconds = (performance.now() - t0) / 1000;
     log(`bench: scan: rescan of ${r.inventories} inventories in ${rescanSeconds.toFixed(1)} s`);
     await audit.close();
     await meta.close();
-    const peak = rss.stop() / (1024 * 1024);
+    const rescanPeak = rss.stop() / (1024 * 1024);
     return {
       title: 'Vulnerability scanning (in process, SQLite)',
       columns: ['tar -tz', 'Berth', 'Berth/tar'],
       rows: [
         { label: `Inventory of a ${s.scanLayerMiB} MiB image, ${s.scanFiles} files`, unit: 'MB/s', better: 'higher', reference: mb / tarSeconds, berth: mb / inventorySeconds, targetRatio: 0.5 },
         { label: `Rescan: ${s.scanInventories} inventories x ${s.scanAdvisories} advisories`, unit: 's', better: 'lower', reference: NaN, berth: rescanSeconds, targetBerth: 60 },
-        { label: 'Peak RSS of the process', unit: 'MB', better: 'lower', reference: NaN, berth: peak, targetBerth: 300 },
+        { label: 'Peak RSS of the process, inventory', unit: 'MB', better: 'lower', reference: NaN, berth: inventoryPeak, targetBerth: 300 },
+        { label: 'Peak RSS of the process, rescan', unit: 'MB', better: 'lower', reference: NaN, berth: rescanPeak, targetBerth: 300 },
       ],
       notes: [
         `The layer is ${(compressed / 1048576).toFixed(0)} MiB gzip (level 1) of poorly compressible data, read from a local file by both; the inventory reads every entry (bytes of unwanted files are decompressed and drained) and parses this machine's dpkg status and ${Math.floor(s.scanFiles / 100)} package.json files.`,
-        `Rescan: each inventory holds 150 Debian packages drawn from 5,000 names; the advisories spread over 50,000 names (${(s.scanAdvisories / 50_000).toFixed(1)} per name); matching only, no layer read; results written back in pages of 200.`,
-        'Peak RSS is the benchmark process itself (generator and database included), sampled every 100 ms.',
+        `Rescan: each inventory holds 150 Debian packages drawn from 5,000 names; the advisories spread over 50,000 names (${(s.scanAdvisories / 50_000).toFixed(1)} per name); matching only, no layer read; results written back in pages of ${RESCAN_PAGE}.`,
+        `Peak RSS is the benchmark process itself (generator and database included), sampled every 100 ms, per phase; the rescan phase starts at ${rescanBase.toFixed(0)} MB (after importing the advisories and storing the inventories).`,
       ],
     };
   } finally {

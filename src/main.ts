@@ -72,6 +72,7 @@ import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
 import { SqlScanStore } from './metadata/sql/scans.js';
 import { SecurityGate } from './scanning/gate.js';
 import { ScanService } from './scanning/service.js';
+import { ScannerRegistry } from './scanning/scanners.js';
 import type { RegistryChangeListener } from './policy/registry-changes.js';
 import { SigningService } from './signing/service.js';
 import { signOnPushListener } from './signing/signer.js';
@@ -213,7 +214,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   // Vulnerability scanning: the pull gate reads results and policies; the service (built once
   // the audit log exists) scans, imports the database and answers the API.
   const scanStore = new SqlScanStore(meta.db, meta.dialect);
-  const securityGate = new SecurityGate(scanStore, { refreshMs: config.scanning.gateRefreshMs, maxEntries: config.scanning.gateCacheEntries });
+  const securityGate = new SecurityGate(scanStore, { maxEntries: config.scanning.gateCacheEntries });
+  changes.subscribe((message) => securityGate.onChange(message));
   let scans: ScanService | undefined;
   const scanOnPush: RegistryChangeListener = (tx, change) => scans!.listener({ scanOnPush: config.scanning.onPush, databaseRepository: config.scanning.databaseRepository })(tx, change);
   // Access control's stores (the rest below), the key sealer and signatures: the read gate needs them.
@@ -259,9 +261,30 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const groups = new GroupSync(authStore, audit, { mappings: a.groupMappings, adminGroups: a.adminGroups }, () => void access.invalidate());
   const ldap = a.ldap ? new LdapDirectory({ ...a.ldap, timeoutMs: a.ldap.timeoutSeconds * 1000 }) : undefined;
   const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit, Date.now, { workload, ldap, groups }, accessChanges);
-  scans = new ScanService(meta, scanStore, blobs, audit, logger.child({ component: 'scanning' }), Date.now, () => securityGate.invalidate(), (repo, subject, type, bytes, notes) =>
-    attachArtifact(meta, registry.uploads, registry.manifests, repo, subject, type, bytes, notes),
-  );
+  const scannerRegistry = new ScannerRegistry(scanStore, sealer, audit);
+  scans = new ScanService({
+    meta,
+    store: scanStore,
+    blobs,
+    audit,
+    logger: logger.child({ component: 'scanning' }),
+    // After commit. A feed that cannot publish is down, and then every gate reads through (and
+    // drops everything when it reconnects), so a failed announcement is logged, not thrown.
+    changed: async (messages) => {
+      for (const m of messages) await changes.publish(m).catch((err: unknown) => logger.warn({ err, message: m }, 'scanning: could not announce a change'));
+    },
+    attach: (repo, subject, type, bytes, notes) => attachArtifact(meta, registry.uploads, registry.manifests, repo, subject, type, bytes, notes),
+    scanners: scannerRegistry,
+    // An external scanner pulls the one image it scans with a short-lived pull-only token. It
+    // names no account (a token for an account must carry its origin): it is exactly its grant.
+    pullToken: async (repo) => (a.enabled ? (await tokens.issueAccess('', [{ type: 'repository', name: repo, actions: ['pull'] }], undefined)).token : null),
+    metrics: {
+      finished: (scanner, status, seconds) => {
+        metrics.scanDuration.observe({ scanner, status }, seconds);
+        if (status === 'failed') metrics.scanFailures.inc({ scanner });
+      },
+    },
+  });
 
   // The /api/v1 services.
   const sessionTtlMs = a.sessionTtlHours * 3600_000;
@@ -281,7 +304,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       : undefined,
     users,
     repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, core.manifests, access, audit, a.enabled),
-    security: new SecurityApi(scans, access, a.enabled),
+    security: new SecurityApi(scans, access, a.enabled, scannerRegistry),
     lifecycle,
     audit,
     authenticator,

@@ -19,6 +19,7 @@ import { proxyRoutes } from './routes/proxies.js';
 import { repositoryRoutes } from './routes/repositories.js';
 import { robotRoutes } from './routes/robots.js';
 import { securityRoutes } from './routes/security.js';
+import { scannerRoutes } from './routes/scanners.js';
 import { signingRoutes } from './routes/signing.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { groupMappingRoutes } from './routes/group-mappings.js';
@@ -49,6 +50,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...projectLifecycleRoutes,
   ...lifecycleRunRoutes,
   ...securityRoutes,
+  ...scannerRoutes,
   ...signingRoutes,
   ...proxyRoutes,
   ...webhookRoutes,

@@ -1,5 +1,5 @@
 /**
- * `berth scan`, `berth vulns`, `berth sbom` and `berth vulndb`: vulnerability scanning through
+ * `berth scan`, `berth vulns`, `berth sbom`, `berth vulndb` and `berth scanner`: vulnerability scanning through
  * the management API of the server `berth login` saved. Tables by default, JSON with --json.
  * `berth vulndb import PATH` uploads a .zip, .tar.gz or .tar as it is, and packs a folder of
  * OSV JSON files into a .tar.gz on the fly (streamed, never held whole in memory).
@@ -152,6 +152,32 @@ export function registerScanCommands(program: Command): void {
       if (!r.ok) throw new Error(`${r.status} ${parsed?.title ?? ''}: ${parsed?.detail ?? text}`.trim());
       output(parsed, !!o.json, ['imported', 'version']);
     });
+  const scanner = program.command('scanner').description('external scanners (Harbor Pluggable Scanner API adapters; admins only)');
+  scanner
+    .command('list')
+    .option('--json')
+    .action(async (o: { json?: boolean }) => output((await call('GET', '/scanners')).scanners, !!o.json, ['name', 'url', 'registryUrl', 'default', 'hasAuthorization']));
+  scanner
+    .command('set <name> <url>')
+    .description('register or replace an adapter (its metadata is checked first); --default sends every scan to it')
+    .requiredOption('--registry-url <url>', 'the URL the adapter reaches this registry at')
+    .option('--authorization <header>', 'Authorization header sent to the adapter (stored sealed); or BERTH_SCANNER_AUTHORIZATION')
+    .option('--default', 'scan every image with this scanner instead of the built-in one')
+    .option('--json')
+    .action(async (name: string, url: string, o: { registryUrl: string; authorization?: string; default?: boolean; json?: boolean }) => {
+      const authorization = o.authorization ?? process.env.BERTH_SCANNER_AUTHORIZATION ?? null;
+      const r = await call('PUT', `/scanners/${encodeURIComponent(name)}`, { url, registryUrl: o.registryUrl, authorization, default: !!o.default });
+      if (o.json) return output(r, true);
+      const m = r.metadata.scanner as { name?: string; version?: string };
+      process.stdout.write(`scanner ${name}: ${m.name ?? '?'} ${m.version ?? ''}${r.scanner.default ? ' (default)' : ''}\n`);
+    });
+  scanner
+    .command('delete <name>')
+    .action(async (name: string) => {
+      await call('DELETE', `/scanners/${encodeURIComponent(name)}`);
+      process.stdout.write(`scanner ${name} removed\n`);
+    });
+
   db.command('rescan')
     .description('match every stored inventory against the database again')
     .action(async () => {

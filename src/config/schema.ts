@@ -287,7 +287,6 @@ export const configSchema = z
     scanning: z
       .strictObject({
         onPush: z.boolean().default(true).describe('Scan every pushed image manifest (each platform of an index) through the job queue.'),
-        gateRefreshMs: z.number().int().min(0).default(1000).describe('How often, at most, a process checks whether scan results or security policies changed elsewhere, in milliseconds (the pull gate caches its verdicts in between).'),
         gateCacheEntries: z.number().int().min(1).default(50_000).describe('Pull-gate verdicts kept in memory per process.'),
         databaseRepository: z
           .string()
@@ -295,7 +294,7 @@ export const configSchema = z
           .default(null)
           .describe('A repository of this registry (e.g. "security/osv") whose pushed manifests carry the OSV database: each layer a .zip, .tar.gz or .tar of OSV JSON files. Every push to it is imported (air-gapped sites mirror the database like an image); null: none.'),
       })
-      .default({ onPush: true, gateRefreshMs: 1000, gateCacheEntries: 50_000, databaseRepository: null })
+      .default({ onPush: true, gateCacheEntries: 50_000, databaseRepository: null })
       .describe('Vulnerability scanning: package inventory, OSV matching, the per-project pull gate.'),
   })
   .describe('Berth configuration');

@@ -83,7 +83,7 @@ export const JOB_KINDS = {
     description: 'Imports the OSV database carried by an artifact pushed into scanning.databaseRepository.',
     payload: z.strictObject({ repository: z.string().min(1), digest: z.string().min(1) }),
     async run(s, { repository, digest }) {
-      const r = await s.scans.importFromArtifact(parseRepoName(repository), parseDigest(digest));
+      const r = await s.scans.database.importFromArtifact(parseRepoName(repository), parseDigest(digest));
       s.logger.info({ repository, digest, imported: r.imported, version: r.version }, 'vulnerability database imported from the registry');
     },
   }),
@@ -91,7 +91,7 @@ export const JOB_KINDS = {
     description: 'Matches every stored inventory against the vulnerability database again (after it changed); reads no layer.',
     payload: z.strictObject({}),
     async run(s, _p, ctx) {
-      await s.scans.rescanAll(ctx.signal);
+      await s.scans.database.rescanAll(ctx.signal);
     },
   }),
   [SIGN_JOB]: kind({

@@ -26,7 +26,18 @@ export interface AdvisoryInput extends StoredAdvisory {
   affected: { family: string; name: string; entry: unknown }[];
 }
 
-export type ScanStatus = 'running' | 'done' | 'failed' | 'unsupported';
+export type ScanStatus = 'pending' | 'running' | 'done' | 'failed' | 'unsupported';
+
+/** An external scanner as stored (its Authorization header sealed). */
+export interface ScannerRecord {
+  name: string;
+  url: string;
+  registryUrl: string;
+  authorizationSealed: string | null;
+  isDefault: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
 
 export interface ScanResultRecord {
   digest: string;
@@ -38,6 +49,8 @@ export interface ScanResultRecord {
   scanner: string;
   scannedAt: number | null;
   updatedAt: number;
+  /** While a new scan is pending or running: how the last finished one ended (null: there was none). */
+  previousStatus: 'done' | 'failed' | 'unsupported' | null;
 }
 
 export interface FindingRow {
@@ -64,13 +77,29 @@ export interface ScanQueries {
    * Writes a manifest's result (replacing any) and its findings. `findings` index the
    * vulnerabilities for search.
    */
-  putResult(r: Omit<ScanResultRecord, 'updatedAt'>, findings: FindingRow[], now: number): Promise<void>;
+  putResult(r: Omit<ScanResultRecord, 'updatedAt' | 'previousStatus'>, findings: FindingRow[], now: number): Promise<void>;
+  /**
+   * Records that a scan of `digest` by `scanner` is `pending` (enqueued) or `running`: a new
+   * row, or only the status of an existing one (its inventory and findings stay, and a final
+   * status moves to `previousStatus`, so the gate keeps judging the last finished scan while a
+   * new one runs).
+   */
+  setStatus(digest: string, status: 'pending' | 'running', scanner: string, now: number): Promise<void>;
   /** Forgets the results (and findings) of `digests`; no-op for unknown ones. */
   deleteResults(digests: string[]): Promise<void>;
-  /** Stored inventories (with their current findings) in digest order after `after`, up to `limit` (rescans page through them). */
-  inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; vulnerabilities: unknown[]; scanner: string }[]>;
-  /** Replaces a result's findings (not its inventory) after matching it against `dbVersion` at `now`. */
-  setFindings(digest: string, vulnerabilities: unknown[], findings: FindingRow[], dbVersion: string | null, now: number): Promise<void>;
+  /** Forgets the results of those of `digests` that no repository holds as a manifest any more. */
+  forgetUnheld(digests: string[]): Promise<void>;
+  /**
+   * Stored inventories in digest order after `after`, up to `limit` (rescans page through
+   * them), with their current vulnerabilities as the stored JSON text (a rescan compares its
+   * new findings with it without parsing).
+   */
+  inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; vulnerabilitiesJson: string; scanner: string }[]>;
+  /**
+   * Replaces the findings (not the inventory) of several results after matching them against
+   * `dbVersion` at `now`: each result's vulnerabilities as JSON text and its search rows.
+   */
+  setFindings(updates: { digest: string; vulnerabilitiesJson: string; findings: FindingRow[] }[], dbVersion: string | null, now: number): Promise<void>;
   /** Records that the results of `digests` were matched against `dbVersion` at `now` (findings unchanged). */
   markMatched(digests: string[], dbVersion: string | null, now: number): Promise<void>;
   /** Findings naming the advisory `advisoryId` (its id, or any of its aliases) or `package`, by digest. */
@@ -84,6 +113,12 @@ export interface ScanQueries {
   /** A named state value. */
   state(name: string): Promise<string | undefined>;
   setState(name: string, value: string): Promise<void>;
+  /** Registered external scanners, by name. */
+  scanners(): Promise<ScannerRecord[]>;
+  /** Inserts or replaces a scanner; with `isDefault` it becomes the only default. */
+  putScanner(s: Omit<ScannerRecord, 'createdAt' | 'updatedAt'>, now: number): Promise<void>;
+  /** Removes a scanner; false when there was none of that name. */
+  deleteScanner(name: string): Promise<boolean>;
   /** Adds one to a numeric state value (0 when unset); returns the new value. Atomic. */
   bump(name: string): Promise<number>;
 }

@@ -15,6 +15,7 @@ import type { FenceQueries, GcQueries, GcRunQueries, GcSweepQueries } from './gc
 import type { EventQueries, ReplicationQueries, WebhookQueries } from './event-store.js';
 import type { LeaseQueries, LifecycleSettingsQueries, RetentionQueries, TrashQueries, UsageQueries } from './lifecycle-store.js';
 import type { SigningQueries } from './signing-store.js';
+import type { ScanQueries } from './scan-store.js';
 
 export interface BlobRecord {
   digest: Digest;
@@ -270,6 +271,8 @@ export interface MetadataQueries {
   readonly replication: ReplicationQueries;
   /** Pages over blobs and manifests for scrub (ops-store.ts). */
   readonly scrub: ScrubQueries;
+  /** Scan results and scanning state (scan-store.ts): a push records its scan as pending. */
+  readonly scans: ScanQueries;
 }
 
 /**

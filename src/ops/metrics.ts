@@ -75,6 +75,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly scanDuration = new Histogram({
+    name: 'berth_scan_duration_seconds',
+    help: 'Time one image scan took, from start to stored result, by scanner (berth or harbor:<name>) and outcome.',
+    labelNames: ['scanner', 'status'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+  readonly scanFailures = new Counter({ name: 'berth_scan_failures_total', help: 'Image scans that ended failed (unreadable layers, an external scanner error), by scanner.', labelNames: ['scanner'] as const, registers: [this.registry] });
+
   constructor(opts: MetricsOptions) {
     new Gauge({
       name: 'berth_build_info',
@@ -201,6 +210,7 @@ export class Metrics {
       gcFinished: new Gauge({ name: 'berth_gc_last_run_finished_timestamp_seconds', help: 'When the last finished garbage-collection run ended.', aggregator: 'max', registers: [this.registry], collect: () => refresh() }),
       gcFreed: new Gauge({ name: 'berth_gc_last_run_freed_bytes', help: 'Bytes the last finished garbage-collection run freed.', aggregator: 'max', registers: [this.registry], collect: () => refresh() }),
       gcFailed: new Gauge({ name: 'berth_gc_last_run_failed', help: '1 when the last finished garbage-collection run failed.', aggregator: 'max', registers: [this.registry], collect: () => refresh() }),
+      scanQueue: new Gauge({ name: 'berth_scan_queue_length', help: 'Image scans waiting in the job queue.', aggregator: 'max', registers: [this.registry], collect: () => refresh() }),
       projectBytes: new Gauge({ name: 'berth_storage_project_bytes', help: 'Bytes a project holds (distinct blobs and manifests), as quotas count them.', labelNames: ['project'] as const, aggregator: 'max', registers: [this.registry], collect: () => refresh() }),
     };
     const read = async () => {
@@ -212,6 +222,7 @@ export class Metrics {
         gauges.running.set({ kind: d.kind }, d.running);
         gauges.oldest.set({ kind: d.kind }, d.oldestQueuedAt === undefined ? 0 : Math.max(0, (now - d.oldestQueuedAt) / 1000));
       }
+      gauges.scanQueue.set(depth.find((d) => d.kind === 'scan.manifest')?.queued ?? 0);
       const [run] = (await meta.gcRuns.list(undefined, 10)).filter((r) => r.finishedAt !== null && !r.dryRun);
       if (run) {
         gauges.gcFinished.set(run.finishedAt! / 1000);

@@ -1,13 +1,14 @@
 /**
  * Packages inside files too big to keep: Java archives (jar, war, ear: `pom.properties` and
  * `META-INF/MANIFEST.MF`, read with yauzl once the archive has streamed by; only the packages
- * found are kept) and Go's embedded build info (the `\xff Go buildinf:` header
+ * found are kept), Rust binaries' cargo-auditable section (rust.ts) and Go's embedded build info (the `\xff Go buildinf:` header
  * the linker writes since Go 1.18: the toolchain version and the module list, as `go version
  * -m` prints it). The probe streams over executables and keeps only the bytes after the magic,
  * so a large binary never sits in memory.
  */
 import yauzl from 'yauzl';
 import type { Probe } from './layers.js';
+import { isElf, MAX_ELF, rustContentsOf } from './rust.js';
 import { zipEntries } from './zip.js';
 
 /** Marks a kept buffer as the packages found in a Java archive (JSON after the marker). */
@@ -77,11 +78,36 @@ export function jarContents(b: Buffer): JarPackage[] | null {
   return b.subarray(0, JAR_MARK.length).equals(JAR_MARK) ? (JSON.parse(b.subarray(JAR_MARK.length).toString('utf8')) as JarPackage[]) : null;
 }
 
-/** The probe for a file: Java archives by name, Go binaries among executables. */
+/** The probe for a file: Java archives by name; Go and Rust (cargo-auditable) binaries among executables. */
 export function probeFor(path: string, size: number, mode: number): Probe | undefined {
   if (/\.(jar|war|ear)$/.test(path)) return jarProbe(size);
-  if (mode & 0o111 && size > 1024) return goBuildInfoProbe();
+  if (mode & 0o111 && size > 1024) return executableProbe(size);
   return undefined;
+}
+
+/**
+ * Go's build info (found in the stream) or, for an ELF file no larger than MAX_ELF that is
+ * not a Go binary, cargo-auditable's section (read once the whole file has streamed by).
+ */
+function executableProbe(size: number): Probe {
+  const go = goBuildInfoProbe();
+  let kept: Buffer[] | undefined = size <= MAX_ELF ? [] : undefined;
+  let first = true;
+  return {
+    push(chunk) {
+      go.push(chunk);
+      if (first) {
+        first = false;
+        if (!isElf(chunk)) kept = undefined;
+      }
+      // A Go binary is not a cargo-auditable one: stop keeping its bytes.
+      if (go.found()) kept = undefined;
+      kept?.push(chunk);
+    },
+    end() {
+      return go.end() ?? (kept ? rustContentsOf(Buffer.concat(kept)) : undefined);
+    },
+  };
 }
 
 const GO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
@@ -89,7 +115,7 @@ const GO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
 const KEEP = 256 * 1024;
 
 /** A probe that finds Go build info in a streamed executable. */
-export function goBuildInfoProbe(): Probe {
+export function goBuildInfoProbe(): { push(chunk: Buffer): void; end(): Buffer | undefined; found(): boolean } {
   let tail = Buffer.alloc(0);
   let kept: Buffer[] | undefined;
   let keptBytes = 0;
@@ -114,6 +140,7 @@ export function goBuildInfoProbe(): Probe {
     end() {
       return kept ? Buffer.concat(kept) : undefined;
     },
+    found: () => kept !== undefined,
   };
 }
 

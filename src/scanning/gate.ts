@@ -2,19 +2,25 @@
  * The vulnerability read gate: refuses a manifest GET/HEAD when the project's security policy
  * (or the system default, project '*') refuses the image's scan results (see policy.ts).
  *
- * Cheap when warm: verdicts are cached per (project, digest). Every change that can alter a
- * verdict (a stored result, a database import, a policy change) bumps the `gate.version`
- * counter in the database in its own transaction; each process reads that counter at most
- * once per `refreshMs` and drops its cache when it moved, so another process's change takes
- * effect within `refreshMs`, and this process's at once (the service calls `invalidate`).
- * A verdict also expires when an allowlist entry it relied on does.
+ * Caching, and why it is safe. Verdicts are cached per (project, digest), with the digests
+ * they were judged from (an index's: its platforms'), and policies per project, so a warm
+ * read costs no database round trip. A verdict can only change when a result it read changes
+ * (pending, running, a final result, a rescan's new findings), when the project's policy or
+ * the default changes, or when an allowlist entry it relied on expires (the verdict's
+ * `until`). The scan service announces each committed change on the change feed
+ * (`scan:<digest>`, `security:<project>`, `security:*`, media.ts); every process subscribes
+ * and drops just the verdicts that depend on it. The manifest service waits for the feed's
+ * barrier before asking the gate, and when the feed cannot promise that (`cachesFresh`
+ * false) the gate reads through. A verdict computed while an invalidation arrived is not
+ * stored (the `generation` check), so a stale read never outlives the change that followed.
  */
 import { OciError } from '../errors/oci.js';
 import { projectOf, type Digest, type RepoName } from '../domain/names.js';
+import { ALL_REPOSITORIES } from '../metadata/change-feed.js';
 import type { ScanStore } from '../metadata/scan-store.js';
 import type { Finding } from './match.js';
+import { childDigests, EVERYTHING_CHANGED, INDEX_MANIFESTS, isArtifact, isScannableImage, POLICY_CHANGED, RESULT_CHANGED } from './media.js';
 import { judge, SecurityPolicySchema, type ImageScan, type SecurityPolicy, type Verdict } from './policy.js';
-import { GATE_VERSION, INDEX_MANIFESTS, isArtifact, isScannableImage } from './service.js';
 
 interface GateManifest {
   digest: Digest;
@@ -24,79 +30,109 @@ interface GateManifest {
   content: Buffer;
 }
 
+interface Cached {
+  verdict: Verdict;
+  /** The results the verdict was judged from. */
+  digests: string[];
+}
+
 export class SecurityGate {
   readonly name = 'vulnerability policy';
-  private readonly verdicts = new Map<string, Verdict>();
+  private readonly verdicts = new Map<string, Cached>();
+  /** Verdict keys by each result digest they depend on. */
+  private readonly dependents = new Map<string, Set<string>>();
   private readonly policies = new Map<string, SecurityPolicy | null>();
-  private version: string | undefined;
-  private checkedAt = 0;
-  private refreshing: Promise<void> | undefined;
+  private generation = 0;
+  /** Store reads made by verdicts (tests read it to prove warm reads make none). */
+  reads = 0;
 
   constructor(
     private readonly store: ScanStore,
-    private readonly opts: { refreshMs: number; maxEntries: number },
+    private readonly opts: { maxEntries: number },
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Drops every cached verdict and policy (after a change made in this process). */
-  invalidate(): void {
+  /** A change-feed message: drops what depends on it (other messages concern other caches). */
+  onChange(message: string): void {
+    if (message === ALL_REPOSITORIES || message === EVERYTHING_CHANGED) return this.clear();
+    if (message.startsWith(RESULT_CHANGED)) {
+      this.generation++;
+      for (const key of [...(this.dependents.get(message.slice(RESULT_CHANGED.length)) ?? [])]) this.drop(key);
+    } else if (message.startsWith(POLICY_CHANGED)) {
+      this.generation++;
+      const project = message.slice(POLICY_CHANGED.length);
+      this.policies.delete(project);
+      for (const key of [...this.verdicts.keys()]) if (key.startsWith(`${project}\0`)) this.drop(key);
+    }
+  }
+
+  private clear(): void {
+    this.generation++;
     this.verdicts.clear();
+    this.dependents.clear();
     this.policies.clear();
-    this.checkedAt = 0;
   }
 
-  private async refresh(): Promise<void> {
-    const now = this.now();
-    if (now - this.checkedAt < this.opts.refreshMs) return;
-    this.refreshing ??= (async () => {
-      try {
-        const v = await this.store.state(GATE_VERSION);
-        if (v !== this.version) {
-          this.verdicts.clear();
-          this.policies.clear();
-          this.version = v;
-        }
-        this.checkedAt = this.now();
-      } finally {
-        this.refreshing = undefined;
-      }
-    })();
-    await this.refreshing;
+  private drop(key: string): void {
+    const c = this.verdicts.get(key);
+    if (!c) return;
+    this.verdicts.delete(key);
+    for (const d of c.digests) {
+      const set = this.dependents.get(d);
+      set?.delete(key);
+      if (set?.size === 0) this.dependents.delete(d);
+    }
   }
 
-  private async policyOf(project: string): Promise<SecurityPolicy | null> {
-    if (this.policies.has(project)) return this.policies.get(project)!;
+  private async policyOf(project: string, cached: boolean): Promise<SecurityPolicy | null> {
+    if (cached && this.policies.has(project)) return this.policies.get(project)!;
+    const generation = this.generation;
+    this.reads++;
     const raw = (await this.store.policy(project)) ?? (await this.store.policy('*'));
     const parsed = raw === undefined ? null : SecurityPolicySchema.safeParse(raw);
     const policy = parsed?.success ? parsed.data : null;
-    this.policies.set(project, policy);
+    if (cached && generation === this.generation) this.policies.set(project, policy);
     return policy;
   }
 
-  private async scansOf(m: GateManifest): Promise<ImageScan[]> {
-    const digests = INDEX_MANIFESTS.has(m.mediaType) ? ((JSON.parse(m.content.toString('utf8')) as { manifests?: { digest?: string }[] }).manifests ?? []).map((c) => c.digest).filter((d): d is string => typeof d === 'string') : [m.digest];
+  private async scansOf(m: GateManifest, digests: string[]): Promise<ImageScan[]> {
+    this.reads++;
     const results = new Map((await this.store.results(digests)).map((r) => [r.digest, r]));
     return digests.map((d) => {
       const r = results.get(d);
-      if (!r) return { status: d === m.digest && !isScannableImage(m) ? 'unsupported' : 'pending', vulnerabilities: [] };
-      return { status: r.status, vulnerabilities: r.vulnerabilities as Finding[] };
+      if (!r) return { status: d === m.digest && !isScannableImage(m) ? 'unsupported' : 'unscanned', vulnerabilities: [] };
+      // A re-scan in progress is judged by how the last finished scan ended (its findings stay).
+      const pendingAgain = (r.status === 'pending' || r.status === 'running') && r.previousStatus !== null;
+      return { status: pendingAgain ? r.previousStatus! : r.status, vulnerabilities: r.vulnerabilities as Finding[] };
     });
   }
 
-  async check(repo: RepoName, manifest: GateManifest): Promise<void> {
+  async check(repo: RepoName, manifest: GateManifest, cachesFresh = true): Promise<void> {
     // Signatures, SBOMs and other artifacts are never refused: tools must reach them to decide.
     if (isArtifact(manifest)) return;
-    await this.refresh();
     const project = projectOf(repo);
     const key = `${project}\0${manifest.digest}`;
     const now = this.now();
-    let verdict = this.verdicts.get(key);
-    if (!verdict || verdict.until <= now) {
-      const policy = await this.policyOf(project);
-      verdict = policy ? judge(policy, await this.scansOf(manifest), now) : { allow: true, until: Infinity };
-      if (this.verdicts.size >= this.opts.maxEntries) this.verdicts.delete(this.verdicts.keys().next().value!);
-      this.verdicts.set(key, verdict);
+    const hit = cachesFresh ? this.verdicts.get(key) : undefined;
+    let verdict = hit && hit.verdict.until > now ? hit.verdict : undefined;
+    if (!verdict) {
+      const generation = this.generation;
+      const policy = await this.policyOf(project, cachesFresh);
+      const digests = INDEX_MANIFESTS.has(manifest.mediaType) ? childDigests(manifest.content) : [manifest.digest];
+      verdict = policy ? judge(policy, await this.scansOf(manifest, digests), now) : { allow: true, until: Infinity };
+      if (cachesFresh && generation === this.generation) this.remember(key, { verdict, digests });
     }
     if (!verdict.allow) throw new OciError('DENIED', { reason: verdict.reason });
+  }
+
+  private remember(key: string, c: Cached): void {
+    this.drop(key);
+    if (this.verdicts.size >= this.opts.maxEntries) this.drop(this.verdicts.keys().next().value!);
+    this.verdicts.set(key, c);
+    for (const d of c.digests) {
+      let set = this.dependents.get(d);
+      if (!set) this.dependents.set(d, (set = new Set()));
+      set.add(key);
+    }
   }
 }

@@ -3,10 +3,11 @@
  * them (`readInventory`): the operating system from os-release, and packages from dpkg's
  * status (and distroless `status.d/`), apk's installed database, the rpm sqlite database,
  * npm `package.json` files under `node_modules` and lock files, and Python `METADATA` /
- * `PKG-INFO`, Java archives' Maven coordinates and Go binaries' build info (binaries.ts). Each package carries its OSV ecosystem name, so matching needs nothing else.
+ * `PKG-INFO`, Java archives' Maven coordinates, Go binaries' build info (binaries.ts) and Rust binaries' cargo-auditable dependency list (rust.ts). Each package carries its OSV ecosystem name, so matching needs nothing else.
  * Readers are pure: bytes in, packages out; a file they cannot read is skipped, not fatal.
  */
 import { isGoBuildInfo, jarContents, parseGoBuildInfo } from './binaries.js';
+import { rustContents } from './rust.js';
 import { rpmPackages } from './rpmdb.js';
 
 export interface OsInfo {
@@ -152,6 +153,8 @@ export function readInventory(files: ReadonlyMap<string, Buffer>): Inventory {
       const jar = jarContents(bytes);
       if (jar) {
         for (const j of jar) packages.push({ name: `${j.group}:${j.artifact}`, version: j.version, ecosystem: 'Maven', type: 'maven', path });
+      } else if (rustContents(bytes)) {
+        for (const c of rustContents(bytes)!) packages.push({ name: c.name, version: c.version, ecosystem: 'crates.io', type: 'cargo', path });
       } else if (isGoBuildInfo(bytes)) {
         const info = parseGoBuildInfo(bytes);
         if (info) {

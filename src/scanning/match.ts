@@ -38,7 +38,10 @@ function affectsCached(e: AffectedEntry, version: string): { fixed: string | nul
   return v;
 }
 
-export const familyOf = (ecosystem: string): string => ecosystem.split(':')[0]!;
+export const familyOf = (ecosystem: string): string => {
+  const i = ecosystem.indexOf(':');
+  return i < 0 ? ecosystem : ecosystem.slice(0, i);
+};
 
 /** The (family, name) keys to look advisories up by. */
 export function lookupKeys(inv: Inventory): { family: string; name: string }[] {

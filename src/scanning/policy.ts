@@ -14,7 +14,7 @@ export const BLOCK_SEVERITIES = ['none', 'low', 'medium', 'high', 'critical'] as
 
 export const SecurityPolicySchema = z.strictObject({
   blockSeverity: z.enum(BLOCK_SEVERITIES).default('none').describe('Refuse pulls of images with a vulnerability at or above this severity (none: never).'),
-  blockUnscanned: z.boolean().default(false).describe('Refuse pulls of images whose scan has not finished (pending, running or failed).'),
+  blockUnscanned: z.boolean().default(false).describe('Refuse pulls of images whose scan has not finished (unscanned, pending, running or failed).'),
   allowlist: z
     .array(
       z.strictObject({
@@ -28,7 +28,7 @@ export const SecurityPolicySchema = z.strictObject({
 export type SecurityPolicy = z.infer<typeof SecurityPolicySchema>;
 
 export interface ImageScan {
-  status: 'pending' | 'running' | 'done' | 'failed' | 'unsupported';
+  status: 'unscanned' | 'pending' | 'running' | 'done' | 'failed' | 'unsupported';
   vulnerabilities: Finding[];
 }
 
@@ -40,7 +40,7 @@ const expiry = (e: { expires?: string | undefined }): number => (e.expires ? Dat
 export function judge(policy: SecurityPolicy, scans: ImageScan[], now: number): Verdict {
   if (policy.blockSeverity === 'none' && !policy.blockUnscanned) return { allow: true, until: Infinity };
   if (policy.blockUnscanned) {
-    const unscanned = scans.filter((s) => s.status === 'pending' || s.status === 'running' || s.status === 'failed');
+    const unscanned = scans.filter((s) => s.status === 'unscanned' || s.status === 'pending' || s.status === 'running' || s.status === 'failed');
     if (unscanned.length) return { allow: false, reason: `the image has not been scanned for vulnerabilities yet (${unscanned[0]!.status}) and the project refuses unscanned images`, until: Infinity };
   }
   if (policy.blockSeverity === 'none') return { allow: true, until: Infinity };

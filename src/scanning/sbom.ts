@@ -45,6 +45,8 @@ export function purlOf(p: Package, os: OsInfo | null): string {
       const [group, artifact] = p.name.split(':');
       return new PackageURL('maven', group, artifact ?? p.name, p.version).toString();
     }
+    case 'cargo':
+      return new PackageURL('cargo', undefined, p.name, p.version).toString();
     case 'pypi':
       return new PackageURL('pypi', undefined, p.name.toLowerCase().replace(/[-_.]+/g, '-'), p.version).toString();
     default:

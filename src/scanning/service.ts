@@ -1,82 +1,53 @@
 /**
  * Scanning as a service: scanning one image manifest (read its layers once, record the
- * inventory and its findings), rescanning every stored inventory when the database changes
- * (matching only: no layer is read again), importing the OSV database (one transaction, so a
- * bad file changes nothing), and reading results for the API, the CLI and the read gate.
+ * inventory and its findings, or hand it to the default external scanner), the status a scan
+ * goes through, reading results for the API, the CLI and the read gate, security policies,
+ * and search. The vulnerability database (imports, rescans) is `database` (database.ts).
  *
- * A result is stored with a `scan.completed` audit entry in the same transaction; the event
- * outbox, when it exists, belongs in that transaction too (see `complete`). Every stored
- * result or database change bumps the `gate.version` counter, which read-gate caches in
- * every process compare (see gate.ts).
+ * Status is recorded, never guessed: `pending` in the transaction that enqueues the scan (a
+ * push, an on-demand request), `running` when the job starts, then `done`, `failed` (with the
+ * reason) or `unsupported`, each final result with its `scan.completed` audit entry and
+ * outbox event in one transaction. A manifest never enqueued reads `unscanned`. While a new
+ * scan is pending or running, the last finished scan's findings stay (the gate keeps judging
+ * them). After each change commits, the changed digest (or project policy) is announced on the
+ * change feed, and the pull gate of every process drops just those verdicts (gate.ts).
  */
-import { emitEvent } from '../events/emit.js';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
+import { emitEvent } from '../events/emit.js';
 import { projectOf, type Digest, type RepoName } from '../domain/names.js';
 import type { ScanResultRecord, ScanStore } from '../metadata/scan-store.js';
-import type { MetadataQueries, MetadataStore } from '../metadata/store.js';
+import type { ManifestRecord, MetadataQueries, MetadataStore } from '../metadata/store.js';
 import type { RegistryChange } from '../policy/registry-changes.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { probeFor } from './binaries.js';
+import { DB_VERSION, VulnDatabase } from './database.js';
+import { scanWithAdapter } from './harbor.js';
 import { readInventory, wantFile, type Inventory } from './inventory.js';
 import { walkLayers } from './layers.js';
-import { familyOf, lookupKeys, matchInventory, summarize, type AdvisoryRow, type Finding } from './match.js';
-import { parseAdvisory, type Severity } from './osv.js';
-import { SBOM_FORMATS, sbomBytes, type SbomFormat } from './sbom.js';
+import { lookupKeys, matchInventory, summarize, type Finding } from './match.js';
+import { childDigests, findingRows, IMAGE_CONFIGS, INDEX_MANIFESTS, isScannableImage, POLICY_CHANGED, RESULT_CHANGED, SCANNER, type ImageManifestJson } from './media.js';
+import type { Severity } from './osv.js';
 import { SecurityPolicySchema, type SecurityPolicy } from './policy.js';
-import { osvDocuments, type OsvDocument } from './vulndb.js';
+import { SBOM_FORMATS, sbomBytes, type SbomFormat } from './sbom.js';
+import type { ScannerRegistry } from './scanners.js';
 
-export const SCANNER = 'berth';
-export const GATE_VERSION = 'gate.version';
-const DB_VERSION = 'db.version';
-const DB_UPDATED = 'db.updatedAt';
-/** Advisory rows a rescan keeps parsed across pages before it starts over. */
-const RESCAN_CACHE_ROWS = 300_000;
+export type { DatabaseInfo } from './database.js';
+export { VulnDbError } from './database.js';
 
-const IMAGE_MANIFESTS = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
-const IMAGE_CONFIGS = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
-export const INDEX_MANIFESTS = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
-
-/**
- * Whether a pushed manifest is an image worth scanning: not an index, SBOM, signature or other
- * artifact. (The registry records an image's artifact type as its config media type.)
- */
-export function isScannableImage(m: { mediaType: string; artifactType?: string | null; subject?: string | null }): boolean {
-  return IMAGE_MANIFESTS.has(m.mediaType) && (!m.artifactType || IMAGE_CONFIGS.has(m.artifactType)) && !m.subject;
-}
-
-/** Whether a manifest is an artifact (SBOM, signature, attestation ...) rather than an image or index. */
-export function isArtifact(m: { mediaType: string; artifactType?: string | null; subject?: string | null }): boolean {
-  return !!m.subject || (!!m.artifactType && !IMAGE_CONFIGS.has(m.artifactType));
-}
-
-export interface DatabaseInfo {
-  version: string | null;
-  updatedAt: number | null;
-  advisories: number;
-}
+export type ScanState = 'unscanned' | 'pending' | 'running' | 'done' | 'failed' | 'unsupported';
 
 export interface ScanReport {
-  status: 'pending' | 'running' | 'done' | 'failed' | 'unsupported';
+  status: ScanState;
   reason: string | null;
   scannedAt: number | null;
+  /** Which scanner produced the result: "berth", or "harbor:<name>" for an external one. */
+  scanner: string | null;
   database: { version: string | null };
   summary: Record<Severity, number>;
   vulnerabilities: Finding[];
   /** For an index: the report of each platform's manifest. */
   manifests?: { digest: string; status: string }[];
-}
-
-interface ImageManifestJson {
-  mediaType?: string;
-  config?: { mediaType?: string; digest?: string };
-  layers?: { mediaType?: string; digest?: string; size?: number }[];
-  manifests?: { digest?: string; mediaType?: string }[];
 }
 
 export interface SearchHit {
@@ -89,28 +60,52 @@ export interface SearchHit {
   severity: string;
 }
 
-/** Search rows of findings: one per advisory and package (aliases are the database's, see vuln_aliases). */
-function findingRows(vulns: Finding[]): { advisoryId: string; package: string; severity: string }[] {
-  return vulns.map((v) => ({ advisoryId: v.id, package: v.package, severity: v.severity }));
+/** Where scan timings and failures are counted (src/ops/metrics.ts, wired by main.ts). */
+export interface ScanMetrics {
+  finished(scanner: string, status: string, seconds: number): void;
 }
 
+export interface ScanServiceDeps {
+  meta: MetadataStore;
+  store: ScanStore;
+  blobs: BlobStore;
+  audit: AuditLog;
+  logger: Logger;
+  now?: () => number;
+  /** Announces changed results and policies to the pull gates of every process (after commit). */
+  changed?: (messages: string[]) => Promise<void>;
+  /** Attaches an SBOM to the image as an OCI 1.1 referrer (wired by main.ts over the registry). */
+  attach?: (repo: RepoName, subject: { digest: string; mediaType: string; size: number }, artifactType: string, bytes: Buffer, annotations: Record<string, string>) => Promise<unknown>;
+  /** External scanners; without it every scan is built in. */
+  scanners?: ScannerRegistry;
+  /** A short-lived pull-only token for one repository, for an external scanner (null: the registry needs none). */
+  pullToken?: (repo: RepoName) => Promise<string | null>;
+  /** How long an external scan may take, polling included. */
+  externalDeadlineMs?: number;
+  metrics?: ScanMetrics;
+}
+
+type Outcome = { digest: string; status: 'done' | 'failed' | 'unsupported'; reason: string | null; inventory: Inventory | null; vulnerabilities: Finding[] };
+
 export class ScanService {
-  constructor(
-    private readonly meta: MetadataStore,
-    readonly store: ScanStore,
-    private readonly blobs: BlobStore,
-    private readonly audit: AuditLog,
-    private readonly logger: Logger,
-    private readonly now: () => number = Date.now,
-    /** Told after this process changed results or policies (drops the read gate's cache). */
-    private readonly changed: () => void = () => {},
-    /** Attaches an SBOM to the image as an OCI 1.1 referrer (wired by main.ts over the registry). */
-    private readonly attach?: (repo: RepoName, subject: { digest: string; mediaType: string; size: number }, artifactType: string, bytes: Buffer, annotations: Record<string, string>) => Promise<unknown>,
-  ) {}
+  readonly store: ScanStore;
+  readonly database: VulnDatabase;
+  private readonly meta: MetadataStore;
+  private readonly now: () => number;
+  private readonly changed: (messages: string[]) => Promise<void>;
+
+  constructor(private readonly deps: ScanServiceDeps) {
+    this.meta = deps.meta;
+    this.store = deps.store;
+    this.now = deps.now ?? Date.now;
+    this.changed = deps.changed ?? (async () => {});
+    this.database = new VulnDatabase(deps.meta, deps.store, deps.blobs, deps.audit, deps.logger, this.now, this.changed);
+  }
 
   /**
-   * The RegistryChangeListener: an image push enqueues its scan, and a push into the database
-   * repository (`databaseRepository`) its import, in the push's transaction.
+   * The RegistryChangeListener: an image push enqueues its scan and records it pending, and a
+   * push into the database repository (`databaseRepository`) its import, in the push's
+   * transaction. (A delete needs nothing here: results go with the last manifest row.)
    */
   listener(opts: { scanOnPush: boolean; databaseRepository: string | null }) {
     return async (tx: MetadataQueries, change: RegistryChange): Promise<void> => {
@@ -121,39 +116,31 @@ export class ScanService {
         return;
       }
       if (!opts.scanOnPush || !isScannableImage(change)) return;
-      await tx.jobs.enqueue({ kind: 'scan.manifest', payload: { repository: change.repo, digest: change.digest }, maxAttempts: 3, runAt: now, dedupeKey: `scan:${change.digest}` }, now);
+      await this.enqueueIn(tx, change.repo, change.digest, now);
     };
   }
 
-  /**
-   * Imports the OSV database carried by an artifact of this registry: every layer a .zip,
-   * .tar.gz or .tar of OSV JSON files (spooled to a temporary file: a zip needs random access).
-   */
-  async importFromArtifact(repo: RepoName, digest: Digest): Promise<{ imported: number; version: string }> {
-    const manifest = await this.meta.manifests.get(repo, { kind: 'digest', digest });
-    if (!manifest) throw new VulnDbError(`manifest ${digest} is not in ${repo}`);
-    const layers = ((JSON.parse(manifest.content.toString('utf8')) as ImageManifestJson).layers ?? []).map((l) => l.digest as Digest);
-    if (layers.length === 0) throw new VulnDbError(`${repo}@${digest} has no layers to import`);
-    const dir = await mkdtemp(join(tmpdir(), 'berth-vulndb-'));
-    try {
-      const paths: string[] = [];
-      for (const [i, layer] of layers.entries()) {
-        const path = join(dir, `layer-${i}`);
-        await pipeline(await this.blobs.read(layer), createWriteStream(path));
-        paths.push(path);
-      }
-      const docs = (async function* () {
-        for (const p of paths) yield* osvDocuments(p);
-      })();
-      return await this.importDatabase(docs, `system:vulndb ${repo}@${digest}`);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  /** Enqueues a scan and records it pending (a scan already queued or running is not doubled). */
+  private async enqueueIn(tx: MetadataQueries, repo: RepoName, digest: string, now: number): Promise<boolean> {
+    const id = await tx.jobs.enqueue({ kind: 'scan.manifest', payload: { repository: repo, digest }, maxAttempts: 3, runAt: now, dedupeKey: `scan:${digest}` }, now);
+    if (id === undefined) return false;
+    await tx.scans.setStatus(digest, 'pending', SCANNER, now);
+    return true;
   }
 
-  async databaseInfo(): Promise<DatabaseInfo> {
-    const [version, updated, advisories] = await Promise.all([this.store.state(DB_VERSION), this.store.state(DB_UPDATED), this.store.advisoryCount()]);
-    return { version: version ?? null, updatedAt: updated ? Number(updated) : null, advisories };
+  /** Enqueues a scan of `digest` of `repo` now (each platform of an index); false when all were already queued. */
+  async requestScan(repo: RepoName, digest: Digest): Promise<boolean> {
+    const manifest = await this.meta.manifests.get(repo, { kind: 'digest', digest });
+    if (!manifest) throw new Error('unknown manifest');
+    const digests = INDEX_MANIFESTS.has(manifest.mediaType) ? childDigests(manifest.content) : [digest];
+    const now = this.now();
+    const queued = await this.meta.transaction(async (tx) => {
+      let any = false;
+      for (const d of digests) any = (await this.enqueueIn(tx, repo, d, now)) || any;
+      return any;
+    });
+    if (queued) await this.changed(digests.map((d) => `${RESULT_CHANGED}${d}`));
+    return queued;
   }
 
   /** Matches an inventory against the stored database. */
@@ -162,50 +149,63 @@ export class ScanService {
   }
 
   /**
-   * Scans `digest` of `repo`: reads the layers, stores inventory and findings. Never throws
-   * for a bad image: the result is `failed` with the reason (the push stays).
+   * Scans `digest` of `repo` with the default external scanner if one is registered, else
+   * the built-in one. Never throws for a bad image or a failing scanner: the result is
+   * `failed` with the reason (the push stays).
    */
   async scan(repo: RepoName, digest: Digest, signal?: AbortSignal): Promise<ScanResultRecord> {
     const manifest = await this.meta.manifests.get(repo, { kind: 'digest', digest });
     if (!manifest) throw new Error(`manifest ${digest} is not in ${repo}`);
-    if (!isScannableImage(manifest)) return this.complete(repo, { digest, status: 'unsupported', reason: `not an image manifest (${manifest.artifactType ?? manifest.mediaType})`, inventory: null, vulnerabilities: [] });
+    if (!isScannableImage(manifest)) return this.complete(repo, { digest, status: 'unsupported', reason: `not an image manifest (${manifest.artifactType ?? manifest.mediaType})`, inventory: null, vulnerabilities: [] }, SCANNER);
     let json: ImageManifestJson;
     try {
       json = JSON.parse(manifest.content.toString('utf8')) as ImageManifestJson;
     } catch {
-      return this.complete(repo, { digest, status: 'failed', reason: 'the manifest is not JSON', inventory: null, vulnerabilities: [] });
+      return this.complete(repo, { digest, status: 'failed', reason: 'the manifest is not JSON', inventory: null, vulnerabilities: [] }, SCANNER);
     }
     if (json.config?.mediaType && !IMAGE_CONFIGS.has(json.config.mediaType)) {
-      return this.complete(repo, { digest, status: 'unsupported', reason: `not a container image (config ${json.config.mediaType})`, inventory: null, vulnerabilities: [] });
+      return this.complete(repo, { digest, status: 'unsupported', reason: `not a container image (config ${json.config.mediaType})`, inventory: null, vulnerabilities: [] }, SCANNER);
     }
+    const external = await this.deps.scanners?.active();
+    const scanner = external ? `harbor:${external.name}` : SCANNER;
     const started = this.now();
-    await this.store.putResult({ digest, status: 'running', reason: null, inventory: null, vulnerabilities: [], dbVersion: null, scanner: SCANNER, scannedAt: null }, [], started);
+    await this.store.setStatus(digest, 'running', scanner, started);
+    await this.changed([`${RESULT_CHANGED}${digest}`]);
+    let result: ScanResultRecord;
     try {
-      const layers = (json.layers ?? []).map((l) => ({ open: () => this.blobs.read(l.digest as Digest, undefined, signal) }));
-      const walked = await walkLayers(layers, (path) => wantFile(path), signal, probeFor);
-      const inventory = readInventory(walked.files);
-      const vulnerabilities = await this.match(inventory);
-      this.logger.info({ repo, digest, packages: inventory.packages.length, vulnerabilities: vulnerabilities.length, entries: walked.entries, ms: this.now() - started }, 'scan finished');
-      // SBOMs first, so a result that reads `done` has its referrers in place.
-      await this.attachSboms(repo, manifest, inventory);
-      return await this.complete(repo, { digest, status: 'done', reason: null, inventory, vulnerabilities });
+      if (external) {
+        const token = (await this.deps.pullToken?.(repo)) ?? null;
+        const r = await scanWithAdapter(external.endpoint, { registryUrl: external.registryUrl, registryAuthorization: token === null ? null : `Bearer ${token}`, repository: repo, digest, mimeType: manifest.mediaType }, { deadlineMs: this.deps.externalDeadlineMs ?? 30 * 60_000, ecosystem: scanner, signal });
+        result = await this.complete(repo, { digest, status: 'done', reason: null, inventory: null, vulnerabilities: r.findings }, scanner, r.scanner || scanner);
+      } else {
+        const layers = (json.layers ?? []).map((l) => ({ open: () => this.deps.blobs.read(l.digest as Digest, undefined, signal) }));
+        const walked = await walkLayers(layers, (path) => wantFile(path), signal, probeFor);
+        const inventory = readInventory(walked.files);
+        const vulnerabilities = await this.match(inventory);
+        this.deps.logger.info({ repo, digest, packages: inventory.packages.length, vulnerabilities: vulnerabilities.length, entries: walked.entries, ms: this.now() - started }, 'scan finished');
+        // SBOMs first, so a result that reads `done` has its referrers in place.
+        await this.attachSboms(repo, manifest, inventory);
+        result = await this.complete(repo, { digest, status: 'done', reason: null, inventory, vulnerabilities }, scanner);
+      }
     } catch (e) {
       if (signal?.aborted) throw e;
       const reason = e instanceof Error ? e.message : String(e);
-      this.logger.warn({ repo, digest, reason }, 'scan failed');
-      return this.complete(repo, { digest, status: 'failed', reason: `could not read the image's layers: ${reason}`, inventory: null, vulnerabilities: [] });
+      this.deps.logger.warn({ repo, digest, scanner, reason }, 'scan failed');
+      result = await this.complete(repo, { digest, status: 'failed', reason: external ? `the scanner ${external.name} failed: ${reason}` : `could not read the image's layers: ${reason}`, inventory: null, vulnerabilities: [] }, scanner);
     }
+    this.deps.metrics?.finished(scanner, result.status, (this.now() - started) / 1000);
+    return result;
   }
 
   /** Publishes both SBOMs as referrers of the image; a refusal (a quota, say) is logged, not fatal. */
-  private async attachSboms(repo: RepoName, manifest: { digest: Digest; mediaType: string; size: number; pushedAt: number }, inventory: Inventory): Promise<void> {
-    if (!this.attach) return;
+  private async attachSboms(repo: RepoName, manifest: ManifestRecord, inventory: Inventory): Promise<void> {
+    if (!this.deps.attach) return;
     for (const format of Object.keys(SBOM_FORMATS) as SbomFormat[]) {
       try {
         const bytes = sbomBytes(format, { repository: repo, digest: manifest.digest, createdAt: manifest.pushedAt }, inventory);
-        await this.attach(repo, manifest, SBOM_FORMATS[format].artifactType, bytes, { 'org.opencontainers.image.created': new Date(manifest.pushedAt).toISOString(), 'dev.berth.sbom.format': format });
+        await this.deps.attach(repo, manifest, SBOM_FORMATS[format].artifactType, bytes, { 'org.opencontainers.image.created': new Date(manifest.pushedAt).toISOString(), 'dev.berth.sbom.format': format });
       } catch (e) {
-        this.logger.warn({ repo, digest: manifest.digest, format, err: e instanceof Error ? e.message : String(e) }, 'could not attach the SBOM');
+        this.deps.logger.warn({ repo, digest: manifest.digest, format, err: e instanceof Error ? e.message : String(e) }, 'could not attach the SBOM');
       }
     }
   }
@@ -217,136 +217,23 @@ export class ScanService {
     return inventory && sbomBytes(format, { repository: repo, digest, createdAt: manifest.pushedAt }, inventory);
   }
 
-  /** Stores a result with its `scan.completed` audit entry and outbox event in one transaction. */
-  private async complete(repo: RepoName | null, r: { digest: string; status: ScanResultRecord['status']; reason: string | null; inventory: Inventory | null; vulnerabilities: Finding[] }): Promise<ScanResultRecord> {
+  /**
+   * Stores a final result with its `scan.completed` audit entry and outbox event in one
+   * transaction (forgotten again at once if the manifest was deleted meanwhile).
+   */
+  private async complete(repo: RepoName, r: Outcome, scanner: string, dbVersionOverride?: string): Promise<ScanResultRecord> {
     const now = this.now();
-    const dbVersion = (await this.store.state(DB_VERSION)) ?? null;
-    const record = { ...r, dbVersion, scanner: SCANNER, scannedAt: now };
+    const dbVersion = dbVersionOverride ?? (await this.store.state(DB_VERSION)) ?? null;
+    const record = { ...r, dbVersion, scanner, scannedAt: now };
+    const detail = { digest: r.digest, status: r.status, reason: r.reason, scanner, database: dbVersion, summary: summarize(r.vulnerabilities) };
     await this.store.transaction(async (tx) => {
       await tx.scans.putResult(record, findingRows(r.vulnerabilities), now);
-      await tx.scans.bump(GATE_VERSION);
-      await this.audit.recordIn(tx, {
-        actor: 'system:scanner',
-        action: 'scan.completed',
-        resource: repo ? `${repo}@${r.digest}` : r.digest,
-        project: repo ? projectOf(repo) : null,
-        result: r.status === 'failed' ? 'failure' : 'success',
-        detail: { digest: r.digest, status: r.status, reason: r.reason, database: dbVersion, summary: summarize(r.vulnerabilities) },
-      });
-      await emitEvent(tx, {
-        type: 'scan.completed',
-        project: repo ? projectOf(repo) : null,
-        repository: repo,
-        actor: 'system:scanner',
-        data: { digest: r.digest, status: r.status, reason: r.reason, database: dbVersion, summary: summarize(r.vulnerabilities) },
-      });
+      await tx.scans.forgetUnheld([r.digest]);
+      await this.deps.audit.recordIn(tx, { actor: 'system:scanner', action: 'scan.completed', resource: `${repo}@${r.digest}`, project: projectOf(repo), result: r.status === 'failed' ? 'failure' : 'success', detail });
+      await emitEvent(tx, { type: 'scan.completed', project: projectOf(repo), repository: repo, actor: 'system:scanner', data: detail });
     });
-    this.changed();
-    return { ...record, updatedAt: now };
-  }
-
-  /**
-   * Matches every stored inventory again (after a database change). Reads no layer; pages
-   * through results so memory stays bounded. Returns how many inventories were matched.
-   */
-  async rescanAll(signal?: AbortSignal): Promise<{ inventories: number; changed: number }> {
-    const dbVersion = (await this.store.state(DB_VERSION)) ?? null;
-    // Advisory rows by (family, name), kept across pages (inventories share most packages);
-    // dropped whole when they grow past RESCAN_CACHE_ROWS, to bound memory.
-    const cache = new Map<string, AdvisoryRow[]>();
-    let cachedRows = 0;
-    let after: string | null = null;
-    let inventories = 0;
-    let changed = 0;
-    for (;;) {
-      signal?.throwIfAborted();
-      const page = await this.store.inventories(after, 200);
-      if (page.length === 0) break;
-      const missing = new Map<string, { family: string; name: string }>();
-      for (const row of page) for (const k of lookupKeys(row.inventory as Inventory)) if (!cache.has(`${k.family}\0${k.name}`)) missing.set(`${k.family}\0${k.name}`, k);
-      if (cachedRows > RESCAN_CACHE_ROWS) {
-        cache.clear();
-        cachedRows = 0;
-        for (const row of page) for (const k of lookupKeys(row.inventory as Inventory)) missing.set(`${k.family}\0${k.name}`, k);
-      }
-      for (const k of missing.keys()) cache.set(k, []);
-      for (const row of await this.store.affectedBy([...missing.values()])) {
-        const e = row.entry as { ecosystem: string; name: string };
-        cache.get(`${familyOf(e.ecosystem)}\0${e.name}`)?.push(row);
-        cachedRows++;
-      }
-      const now = this.now();
-      const unchanged: string[] = [];
-      const updates: { digest: string; vulns: Finding[] }[] = [];
-      for (const row of page) {
-        const inv = row.inventory as Inventory;
-        const vulns = matchInventory(inv, lookupKeys(inv).flatMap((k) => cache.get(`${k.family}\0${k.name}`) ?? []));
-        if (JSON.stringify(row.vulnerabilities) === JSON.stringify(vulns)) unchanged.push(row.digest);
-        else updates.push({ digest: row.digest, vulns });
-      }
-      await this.store.transaction(async (tx) => {
-        await tx.scans.markMatched(unchanged, dbVersion, now);
-        for (const u of updates) await tx.scans.setFindings(u.digest, u.vulns, findingRows(u.vulns), dbVersion, now);
-        await tx.scans.bump(GATE_VERSION);
-      }, { isolation: 'read-committed' });
-      this.changed();
-      changed += updates.length;
-      inventories += page.length;
-      after = page[page.length - 1]!.digest;
-    }
-    this.logger.info({ inventories, changed, database: dbVersion }, 'rescan finished');
-    return { inventories, changed };
-  }
-
-  /**
-   * Imports OSV documents in one transaction (all or nothing: the first unreadable file
-   * rejects the whole import, naming it), sets the database version, and enqueues the
-   * rescan in the same transaction.
-   */
-  async importDatabase(docs: AsyncIterable<OsvDocument>, actor: string): Promise<{ imported: number; version: string }> {
-    const now = this.now();
-    return this.store.transaction(
-      async (tx) => {
-        let batch: Parameters<typeof tx.scans.putAdvisories>[0] = [];
-        let imported = 0;
-        const it = docs[Symbol.asyncIterator]();
-        for (;;) {
-          let next: IteratorResult<OsvDocument>;
-          try {
-            next = await it.next();
-          } catch (e) {
-            // The source itself is unreadable (not an archive, a truncated one).
-            throw new VulnDbError(e instanceof Error ? e.message : String(e));
-          }
-          if (next.done) break;
-          const doc = next.value;
-          let a;
-          try {
-            a = parseAdvisory(JSON.parse(doc.text));
-          } catch (e) {
-            throw new VulnDbError(`${doc.name}: ${e instanceof Error ? e.message : String(e)}`);
-          }
-          batch.push({ id: a.id, modified: a.modified, aliases: a.aliases, summary: a.summary, severity: a.severity, cvss: a.cvss, affected: a.affected.map((e) => ({ family: familyOf(e.ecosystem), name: e.name, entry: e })) });
-          if (batch.length >= 500) {
-            await tx.scans.putAdvisories(batch, now);
-            imported += batch.length;
-            batch = [];
-          }
-        }
-        await tx.scans.putAdvisories(batch, now);
-        imported += batch.length;
-        if (imported === 0) throw new VulnDbError('no OSV JSON files found');
-        const generation = await tx.scans.bump('db.generation');
-        const version = `osv-${new Date(now).toISOString().slice(0, 10)}-${generation}`;
-        await tx.scans.setState(DB_VERSION, version);
-        await tx.scans.setState(DB_UPDATED, String(now));
-        await tx.scans.bump(GATE_VERSION);
-        await this.audit.recordIn(tx, { actor, action: 'vulndb.import', resource: 'vulnerability-db', result: 'success', detail: { imported, version } });
-        await tx.jobs.enqueue({ kind: 'scan.rescan', payload: {}, maxAttempts: 3, runAt: now, dedupeKey: 'scan.rescan' }, now);
-        return { imported, version };
-      },
-      { isolation: 'read-committed' },
-    ).finally(() => this.changed());
+    await this.changed([`${RESULT_CHANGED}${r.digest}`]);
+    return { ...record, updatedAt: now, previousStatus: null };
   }
 
   /** The report of a manifest of `repo` (an index: its platforms' results together). */
@@ -354,20 +241,21 @@ export class ScanService {
     const manifest = await this.meta.manifests.get(repo, { kind: 'digest', digest });
     if (!manifest) return undefined;
     if (INDEX_MANIFESTS.has(manifest.mediaType)) {
-      const children = ((JSON.parse(manifest.content.toString('utf8')) as ImageManifestJson).manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string');
+      const children = childDigests(manifest.content);
       const results = new Map((await this.store.results(children)).map((r) => [r.digest, r]));
-      const parts = children.map((d) => ({ digest: d, status: results.get(d)?.status ?? 'pending' }));
+      const parts = children.map((d) => ({ digest: d, status: results.get(d)?.status ?? 'unscanned' }));
       const vulns = new Map<string, Finding>();
       for (const r of results.values()) for (const v of r.vulnerabilities as Finding[]) vulns.set(`${v.id}\0${v.ecosystem}\0${v.package}\0${v.installedVersion}`, v);
       const statuses = parts.filter((p) => p.status !== 'unsupported').map((p) => p.status);
-      const status = statuses.length === 0 ? 'unsupported' : (['failed', 'running', 'pending'].find((s) => statuses.includes(s as never)) ?? 'done');
+      const status = statuses.length === 0 ? 'unsupported' : (['failed', 'running', 'pending', 'unscanned'].find((s) => statuses.includes(s as never)) ?? 'done');
       const all = [...vulns.values()];
-      return { status: status as ScanReport['status'], reason: null, scannedAt: Math.max(0, ...[...results.values()].map((r) => r.scannedAt ?? 0)) || null, database: { version: [...results.values()][0]?.dbVersion ?? null }, summary: summarize(all), vulnerabilities: all, manifests: parts };
+      const first = [...results.values()][0];
+      return { status: status as ScanState, reason: null, scannedAt: Math.max(0, ...[...results.values()].map((r) => r.scannedAt ?? 0)) || null, scanner: first?.scanner ?? null, database: { version: first?.dbVersion ?? null }, summary: summarize(all), vulnerabilities: all, manifests: parts };
     }
     const r = await this.store.result(digest);
-    if (!r) return { status: isScannableImage(manifest) ? 'pending' : 'unsupported', reason: null, scannedAt: null, database: { version: null }, summary: summarize([]), vulnerabilities: [] };
+    if (!r) return { status: isScannableImage(manifest) ? 'unscanned' : 'unsupported', reason: null, scannedAt: null, scanner: null, database: { version: null }, summary: summarize([]), vulnerabilities: [] };
     const vulns = r.vulnerabilities as Finding[];
-    return { status: r.status, reason: r.reason, scannedAt: r.scannedAt, database: { version: r.dbVersion }, summary: summarize(vulns), vulnerabilities: vulns };
+    return { status: r.status, reason: r.reason, scannedAt: r.scannedAt, scanner: r.scanner, database: { version: r.dbVersion }, summary: summarize(vulns), vulnerabilities: vulns };
   }
 
   /** A project's own policy (null when unset) and the one in force ('*' is the system default). */
@@ -383,24 +271,10 @@ export class ScanService {
   async setPolicy(project: string, policy: SecurityPolicy | null, actor: string, sourceAddress: string | null): Promise<void> {
     await this.store.transaction(async (tx) => {
       await tx.scans.setPolicy(project, policy, this.now());
-      await tx.scans.bump(GATE_VERSION);
-      await this.audit.recordIn(tx, { actor, action: policy ? 'security.set' : 'security.delete', resource: project === '*' ? 'security:default' : `project:${project}`, project: project === '*' ? null : project, result: 'success', sourceAddress, detail: policy });
+      await this.deps.audit.recordIn(tx, { actor, action: policy ? 'security.set' : 'security.delete', resource: project === '*' ? 'security:default' : `project:${project}`, project: project === '*' ? null : project, result: 'success', sourceAddress, detail: policy });
     });
-    this.changed();
-  }
-
-  /** Enqueues a scan of `digest` of `repo` now (on demand); false when one is already queued. */
-  async requestScan(repo: RepoName, digest: Digest): Promise<boolean> {
-    const manifest = await this.meta.manifests.get(repo, { kind: 'digest', digest });
-    if (!manifest) throw new Error('unknown manifest');
-    const now = this.now();
-    const digests = INDEX_MANIFESTS.has(manifest.mediaType) ? ((JSON.parse(manifest.content.toString('utf8')) as ImageManifestJson).manifests ?? []).map((m) => m.digest as Digest) : [digest];
-    let queued = false;
-    for (const d of digests) {
-      const id = await this.meta.jobs.enqueue({ kind: 'scan.manifest', payload: { repository: repo, digest: d }, maxAttempts: 3, runAt: now, dedupeKey: `scan:${d}` }, now);
-      queued ||= id !== undefined;
-    }
-    return queued;
+    // '*' (the default) reads as `security:*`: every project's verdicts.
+    await this.changed([`${POLICY_CHANGED}${project}`]);
   }
 
   /**
@@ -426,18 +300,9 @@ export class ScanService {
     return [...hits.values()];
   }
 
-  /** Enqueues a rescan of every stored inventory. */
-  async requestRescan(): Promise<boolean> {
-    const now = this.now();
-    return (await this.meta.jobs.enqueue({ kind: 'scan.rescan', payload: {}, maxAttempts: 3, runAt: now, dedupeKey: 'scan.rescan' }, now)) !== undefined;
-  }
-
   /** The stored inventory of a scanned manifest (for SBOMs); undefined when there is none. */
   async inventory(digest: Digest): Promise<Inventory | undefined> {
     const r = await this.store.result(digest);
     return r?.inventory ? (r.inventory as Inventory) : undefined;
   }
 }
-
-/** An import that cannot be read (the API maps it to a 400 problem, the CLI to a message). */
-export class VulnDbError extends Error {}

@@ -69,6 +69,7 @@ const TABLES = [
   'scan_findings',
   'security_policies',
   'scanning_state',
+  'scanners',
   'project_signing',
   'project_signing_keys',
   'proxy_manifests',

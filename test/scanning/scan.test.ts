@@ -80,7 +80,7 @@ describe('vulnerability scanning', { skip: missingTools('zstd', 'zip', 'skopeo',
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'berth-scan-'));
-    t = await startBerth({ jobs: { enabled: true, concurrency: 2, pollMs: 50, leaseSeconds: 60 }, scanning: { onPush: true, gateRefreshMs: 0, gateCacheEntries: 1000, databaseRepository: 'security/osv' } });
+    t = await startBerth({ jobs: { enabled: true, concurrency: 2, pollMs: 50, leaseSeconds: 60 }, scanning: { onPush: true, gateCacheEntries: 1000, databaseRepository: 'security/osv' } });
     const docs = advisories();
     await validateOsv([...docs, LATER]);
     const imported = await api('POST', '/vulnerability-db', await tarGz(docs), 'application/gzip');

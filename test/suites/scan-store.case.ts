@@ -70,7 +70,7 @@ export function scanStoreSuite(name: string, open: () => Promise<ScanHarness>, s
       await s.putAdvisories([advisory('S-9', [{ family: 'Debian', name: 'openssl' }])], 1);
       await s.putResult({ digest: m1.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: [{ id: 'S-9' }], dbVersion: 'v1', scanner: 'berth', scannedAt: 10 }, [{ advisoryId: 'S-9', package: 'openssl', severity: 'high' }, { advisoryId: 'OTHER-1', package: 'libssl', severity: 'low' }], 10);
       await s.putResult({ digest: m2.digest, status: 'failed', reason: 'bad layer', inventory: null, vulnerabilities: [], dbVersion: 'v1', scanner: 'berth', scannedAt: 11 }, [], 11);
-      assert.deepEqual(await s.result(m1.digest), { digest: m1.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: [{ id: 'S-9' }], dbVersion: 'v1', scanner: 'berth', scannedAt: 10, updatedAt: 10 });
+      assert.deepEqual(await s.result(m1.digest), { digest: m1.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: [{ id: 'S-9' }], dbVersion: 'v1', scanner: 'berth', scannedAt: 10, updatedAt: 10, previousStatus: null });
       assert.equal(await s.result(digest('never')), undefined);
       assert.deepEqual((await s.results([m1.digest, m2.digest, digest('never')])).map((x) => x.status).sort(), ['done', 'failed']);
 
@@ -84,8 +84,10 @@ export function scanStoreSuite(name: string, open: () => Promise<ScanHarness>, s
       assert.deepEqual(await s.findDigests({ advisoryId: 'CVE-S-1' }, 10), []);
 
       // Findings replaced without touching the inventory.
-      await s.setFindings(m1.digest, [{ id: 'OTHER-1' }], [{ advisoryId: 'OTHER-1', package: 'libssl', severity: 'low' }], 'v1b', 15);
-      assert.deepEqual(await s.result(m1.digest), { digest: m1.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: [{ id: 'OTHER-1' }], dbVersion: 'v1b', scanner: 'berth', scannedAt: 15, updatedAt: 15 });
+      assert.equal((await s.inventories(null, 10))[0]!.vulnerabilitiesJson, JSON.stringify([{ id: 'S-9' }]));
+      await s.setFindings([{ digest: m1.digest, vulnerabilitiesJson: JSON.stringify([{ id: 'OTHER-1' }]), findings: [{ advisoryId: 'OTHER-1', package: 'libssl', severity: 'low' }] }], 'v1b', 15);
+      await s.setFindings([], 'v1b', 15);
+      assert.deepEqual(await s.result(m1.digest), { digest: m1.digest, status: 'done', reason: null, inventory: inv, vulnerabilities: [{ id: 'OTHER-1' }], dbVersion: 'v1b', scanner: 'berth', scannedAt: 15, updatedAt: 15, previousStatus: null });
       assert.deepEqual(await s.findDigests({ package: 'openssl' }, 10), []);
       await s.markMatched([m1.digest], 'v1c', 16);
       assert.deepEqual([(await s.result(m1.digest))!.dbVersion, (await s.result(m1.digest))!.scannedAt], ['v1c', 16]);
@@ -102,6 +104,39 @@ export function scanStoreSuite(name: string, open: () => Promise<ScanHarness>, s
       await s.deleteResults([m1.digest, m2.digest]);
       assert.deepEqual(await s.results([m1.digest, m2.digest]), []);
       await meta.repositories.delete(r);
+    });
+
+    it('records pending and running over the last findings, forgets results no manifest holds, and keeps scanners', async () => {
+      const r = repo('scanproj/held');
+      const m = manifest('scan-held');
+      await meta.manifests.insert(r, m, 1);
+      await s.setStatus(m.digest, 'pending', 'berth', 1);
+      assert.deepEqual(await s.result(m.digest), { digest: m.digest, status: 'pending', reason: null, inventory: null, vulnerabilities: [], dbVersion: null, scanner: 'berth', scannedAt: null, updatedAt: 1, previousStatus: null });
+      await s.putResult({ digest: m.digest, status: 'done', reason: null, inventory: null, vulnerabilities: [{ id: 'X-1' }], dbVersion: 'v1', scanner: 'berth', scannedAt: 2 }, [{ advisoryId: 'X-1', package: 'p', severity: 'high' }], 2);
+      await s.setStatus(m.digest, 'running', 'harbor:x', 3);
+      assert.deepEqual(await s.result(m.digest), { digest: m.digest, status: 'running', reason: null, inventory: null, vulnerabilities: [{ id: 'X-1' }], dbVersion: 'v1', scanner: 'harbor:x', scannedAt: 2, updatedAt: 3, previousStatus: 'done' });
+      await s.setStatus(m.digest, 'pending', 'berth', 4);
+      assert.equal((await s.result(m.digest))!.previousStatus, 'done', 'kept across pending and running');
+      assert.equal((await s.findDigests({ advisoryId: 'X-1' }, 10)).length, 1, 'findings stay while a new scan runs');
+
+      const loose = digest('scan-loose');
+      await s.putResult({ digest: loose, status: 'done', reason: null, inventory: null, vulnerabilities: [], dbVersion: null, scanner: 'berth', scannedAt: 1 }, [{ advisoryId: 'X-2', package: 'q', severity: 'low' }], 1);
+      await s.forgetUnheld([m.digest, loose]);
+      assert.deepEqual((await s.results([m.digest, loose])).map((x) => x.digest), [m.digest], 'a held result stays, an unheld one goes');
+      assert.deepEqual(await s.findDigests({ advisoryId: 'X-2' }, 10), []);
+      // Deleting the repository takes the results of the images only it held.
+      await meta.repositories.delete(r);
+      assert.deepEqual(await s.results([m.digest]), []);
+      assert.deepEqual(await s.findDigests({ advisoryId: 'X-1' }, 10), []);
+
+      await s.putScanner({ name: 'a', url: 'http://a', registryUrl: 'http://r', authorizationSealed: 'sealed', isDefault: true }, 1);
+      await s.putScanner({ name: 'b', url: 'http://b', registryUrl: 'http://r', authorizationSealed: null, isDefault: true }, 2);
+      assert.deepEqual((await s.scanners()).map((x) => [x.name, x.isDefault, x.authorizationSealed]), [['a', false, 'sealed'], ['b', true, null]], 'one default at a time');
+      await s.putScanner({ name: 'a', url: 'http://a2', registryUrl: 'http://r', authorizationSealed: null, isDefault: false }, 3);
+      assert.deepEqual((await s.scanners()).map((x) => [x.name, x.url, x.createdAt, x.updatedAt]), [['a', 'http://a2', 1, 3], ['b', 'http://b', 2, 2]]);
+      assert.equal(await s.deleteScanner('a'), true);
+      assert.equal(await s.deleteScanner('a'), false);
+      assert.equal(await s.deleteScanner('b'), true);
     });
 
     it('keeps policies per project and counts state atomically', async () => {

@@ -1131,7 +1131,8 @@ export interface ApiPaths {
       query: { severity?: string | number | null; fixed?: string | number | null; package?: string | number | null };
       body: undefined;
       response: {
-        status: "pending" | "running" | "done" | "failed" | "unsupported";
+        status: "unscanned" | "pending" | "running" | "done" | "failed" | "unsupported";
+        scanner: string | null;
         reason: string | null;
         scannedAt: number | null;
         database: {
@@ -1194,6 +1195,54 @@ export interface ApiPaths {
           severity: string;
         }[];
       };
+    };
+  };
+  "/scanners": {
+    get: {
+      params: Record<string, never>;
+      query: Record<string, never>;
+      body: undefined;
+      response: {
+        scanners: {
+          name: string;
+          url: string;
+          registryUrl: string;
+          hasAuthorization: boolean;
+          default: boolean;
+          createdAt: number;
+          updatedAt: number;
+        }[];
+      };
+    };
+  };
+  "/scanners/{scanner}": {
+    put: {
+      params: { scanner: string };
+      query: Record<string, never>;
+      body: {
+        url: string;
+        authorization?: string | null;
+        registryUrl: string;
+        default?: boolean;
+      };
+      response: {
+        scanner: {
+          name: string;
+          url: string;
+          registryUrl: string;
+          hasAuthorization: boolean;
+          default: boolean;
+          createdAt: number;
+          updatedAt: number;
+        };
+        metadata: Record<string, unknown>;
+      };
+    };
+    delete: {
+      params: { scanner: string };
+      query: Record<string, never>;
+      body: undefined;
+      response: undefined;
     };
   };
   "/projects/{name}/signing": {

@@ -27,7 +27,8 @@ const Vulnerability = z.object({
   cvss: z.object({ score: z.number(), vector: z.string() }).nullable(),
 });
 const Report = z.object({
-  status: z.enum(['pending', 'running', 'done', 'failed', 'unsupported']),
+  status: z.enum(['unscanned', 'pending', 'running', 'done', 'failed', 'unsupported']),
+  scanner: z.string().nullable(),
   reason: z.string().nullable(),
   scannedAt: z.number().nullable(),
   database: z.object({ version: z.string().nullable(), updatedAt: z.number().nullable(), advisories: z.number() }),
@@ -130,7 +131,7 @@ export const securityRoutes: ApiRoute[] = [
     response: DatabaseView,
     audit: null,
     async handle(_request, _reply, s) {
-      return s.security.scans.databaseInfo();
+      return s.security.scans.database.info();
     },
   },
   {
@@ -161,7 +162,7 @@ export const securityRoutes: ApiRoute[] = [
     status: 202,
     audit: 'vulndb.rescan',
     async handle(request, reply, s) {
-      const queued = await s.security.scans.requestRescan();
+      const queued = await s.security.scans.database.requestRescan();
       s.audit.record({ actor: principalName(request.principal), action: 'vulndb.rescan', resource: 'vulnerability-db', result: 'success', sourceAddress: request.ip });
       return reply.code(202).send({ queued });
     },

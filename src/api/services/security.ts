@@ -20,6 +20,7 @@ import type { SecurityPolicy } from '../../scanning/policy.js';
 import { SBOM_FORMATS, type SbomFormat } from '../../scanning/sbom.js';
 import { VulnDbError, type ScanService } from '../../scanning/service.js';
 import { osvDocuments } from '../../scanning/vulndb.js';
+import type { ScannerRegistry } from '../../scanning/scanners.js';
 
 function repoOr404(name: string): RepoName {
   if (!isRepoName(name)) throw new ProblemError('NOT_FOUND', `repository ${name.slice(0, 300)} does not exist`);
@@ -45,6 +46,8 @@ export class SecurityApi {
     readonly scans: ScanService,
     private readonly access: AccessService,
     private readonly authEnabled: boolean,
+    /** External scanners (their routes are in routes/scanners.ts). */
+    readonly scanners: ScannerRegistry,
   ) {}
 
   async report(repoName: string, digestText: string, filter: ReportFilter) {
@@ -54,7 +57,7 @@ export class SecurityApi {
       (filter.severity === undefined || severityRank(v.severity) >= severityRank(filter.severity)) &&
       (filter.fixed === undefined || (v.fixedVersion !== null) === filter.fixed) &&
       (filter.package === undefined || v.package === filter.package);
-    return { ...r, database: { ...r.database, ...(await this.scans.databaseInfo()), version: r.database.version }, vulnerabilities: r.vulnerabilities.filter(keep) };
+    return { ...r, database: { ...r.database, ...(await this.scans.database.info()), version: r.database.version }, vulnerabilities: r.vulnerabilities.filter(keep) };
   }
 
   async sbom(repoName: string, digestText: string, format: string | undefined): Promise<{ contentType: string; bytes: Buffer }> {
@@ -91,7 +94,7 @@ export class SecurityApi {
     try {
       const path = join(dir, 'upload');
       await pipeline(body, createWriteStream(path));
-      return await this.scans.importDatabase(osvDocuments(path), principalName(caller));
+      return await this.scans.database.import(osvDocuments(path), principalName(caller));
     } catch (e) {
       if (e instanceof VulnDbError) throw new ProblemError('INVALID', e.message.slice(0, 500));
       throw e;

@@ -14,6 +14,7 @@ import { scanning } from './0010-scanning.js';
 import { signing } from './0011-signing.js';
 import { proxyCache } from './0008-proxy-cache.js';
 import { identity } from './0012-identity.js';
+import { scanners } from './0013-scanners.js';
 import { events } from './0009-events.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -130,5 +131,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0008-proxy-cache': proxyCache(dialect),
     '0012-identity': identity(dialect),
     '0009-events': events(dialect),
+    '0013-scanners': scanners(dialect),
   };
 }

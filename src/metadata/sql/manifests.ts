@@ -4,6 +4,7 @@ import type { Digest, RepoName, Reference } from '../../domain/names.js';
 import type { ManifestQueries, ManifestRecord, NewManifest, ReferrerRecord } from '../store.js';
 import type { Database } from '../tables.js';
 import { ensureRepository, repositoryId } from './repositories.js';
+import { forgetUnheldResults } from './scan-results.js';
 
 /**
  * Lists bound into one statement are cut into parts of this many values: SQLite refuses more
@@ -181,10 +182,13 @@ export class SqlManifests implements ManifestQueries {
  * not deleted by the registry or by garbage collection.)
  */
 export async function deleteManifestRows(db: Kysely<Database>, id: number): Promise<void> {
+  const row = await db.selectFrom('manifests').select('digest').where('id', '=', id).executeTakeFirst();
   await db.deleteFrom('tags').where('manifest_id', '=', id).execute();
   await db.deleteFrom('manifest_blobs').where('manifest_id', '=', id).execute();
   await db.deleteFrom('manifest_children').where('parent_id', '=', id).execute();
   await db.deleteFrom('manifests').where('id', '=', id).execute();
+  // Scan results are per digest: they go with the last repository's copy of the manifest.
+  if (row) await forgetUnheldResults(db, [row.digest]);
 }
 
 /** The row of a repository's manifest: its id, its repository's id and its push time. */

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { projectOf, type RepoName } from '../../domain/names.js';
 import type { RepositoryQueries } from '../store.js';
 import type { Database } from '../tables.js';
+import { forgetUnheldResults } from './scan-results.js';
 
 export class SqlRepositories implements RepositoryQueries {
   constructor(private readonly db: Kysely<Database>) {}
@@ -25,7 +26,10 @@ export class SqlRepositories implements RepositoryQueries {
     // cascade alone fails there. Manifests, their blob edges and blob links then cascade.
     await this.db.deleteFrom('manifest_children').where('parent_id', 'in', this.db.selectFrom('manifests').select('id').where('repository_id', '=', id)).execute();
     await this.db.deleteFrom('tags').where('repository_id', '=', id).execute();
+    const digests = (await this.db.selectFrom('manifests').select('digest').where('repository_id', '=', id).execute()).map((m) => m.digest);
     const r = await this.db.deleteFrom('repositories').where('id', '=', id).executeTakeFirst();
+    // Scan results of images no other repository holds go with them.
+    await forgetUnheldResults(this.db, digests);
     return Number(r.numDeletedRows) > 0;
   }
 }

@@ -1,15 +1,19 @@
 /**
- * The ScanStore over Kysely (both dialects): tables of migration 0010-scanning.
+ * The ScanStore over Kysely (both dialects): tables of migrations 0010-scanning and
+ * 0013-scanners. `forgetUnheldResults` is also called where manifest rows are deleted (an API
+ * delete or garbage collection), so a result lives exactly as long as some repository holds
+ * its manifest.
  */
 import { SqlEvents } from './events.js';
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../migrations/index.js';
-import type { AdvisoryInput, FindingRow, ScanQueries, ScanResultRecord, ScanStatus, ScanStore, ScanTx, StoredAdvisory } from '../scan-store.js';
+import type { AdvisoryInput, FindingRow, ScannerRecord, ScanQueries, ScanResultRecord, ScanStatus, ScanStore, ScanTx, StoredAdvisory } from '../scan-store.js';
 import type { TransactionOptions } from '../store.js';
 import type { Database } from '../tables.js';
 import { SqlAudit } from './auth-store.js';
 import { SqlJobs } from './jobs.js';
 import { transact } from './store.js';
+import { forgetUnheldResults } from './scan-results.js';
 
 const CHUNK = 400;
 const chunks = <T>(xs: T[], n = CHUNK): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
@@ -29,6 +33,7 @@ function toResult(r: Database['scan_results']): ScanResultRecord {
     scanner: r.scanner,
     scannedAt: r.scanned_at === null ? null : Number(r.scanned_at),
     updatedAt: Number(r.updated_at),
+    previousStatus: (r.previous_status ?? null) as ScanResultRecord['previousStatus'],
   };
 }
 
@@ -90,7 +95,7 @@ export class SqlScans implements ScanQueries {
     return out;
   }
 
-  async putResult(r: Omit<ScanResultRecord, 'updatedAt'>, findings: FindingRow[], now: number): Promise<void> {
+  async putResult(r: Omit<ScanResultRecord, 'updatedAt' | 'previousStatus'>, findings: FindingRow[], now: number): Promise<void> {
     const row = {
       digest: r.digest,
       status: r.status,
@@ -101,6 +106,7 @@ export class SqlScans implements ScanQueries {
       scanner: r.scanner,
       scanned_at: r.scannedAt,
       updated_at: now,
+      previous_status: null,
     };
     await this.db.deleteFrom('scan_findings').where('digest', '=', r.digest).execute();
     await this.db
@@ -111,6 +117,46 @@ export class SqlScans implements ScanQueries {
     await this.insertFindings(r.digest, findings);
   }
 
+  async setStatus(digest: string, status: 'pending' | 'running', scanner: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('scan_results')
+      .values({ digest, status, reason: null, inventory: null, vulnerabilities: '[]', db_version: null, scanner, scanned_at: null, updated_at: now })
+      .onConflict((oc) =>
+        oc.column('digest').doUpdateSet({
+          status,
+          reason: null,
+          scanner,
+          updated_at: now,
+          previous_status: sql<string | null>`case when scan_results.status in ('done', 'failed', 'unsupported') then scan_results.status else scan_results.previous_status end`,
+        }),
+      )
+      .execute();
+  }
+
+  forgetUnheld(digests: string[]): Promise<void> {
+    return forgetUnheldResults(this.db, digests);
+  }
+
+  async scanners(): Promise<ScannerRecord[]> {
+    const rows = await this.db.selectFrom('scanners').selectAll().orderBy('name').execute();
+    return rows.map((r) => ({ name: r.name, url: r.url, registryUrl: r.registry_url, authorizationSealed: r.authorization_sealed, isDefault: Number(r.is_default) === 1, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) }));
+  }
+
+  async putScanner(s: Omit<ScannerRecord, 'createdAt' | 'updatedAt'>, now: number): Promise<void> {
+    if (s.isDefault) await this.db.updateTable('scanners').set({ is_default: 0 }).where('name', '!=', s.name).execute();
+    const row = { url: s.url, registry_url: s.registryUrl, authorization_sealed: s.authorizationSealed, is_default: s.isDefault ? 1 : 0, updated_at: now };
+    await this.db
+      .insertInto('scanners')
+      .values({ name: s.name, ...row, created_at: now })
+      .onConflict((oc) => oc.column('name').doUpdateSet(row))
+      .execute();
+  }
+
+  async deleteScanner(name: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('scanners').where('name', '=', name).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
   async deleteResults(digests: string[]): Promise<void> {
     for (const part of chunks(digests)) {
       if (!part.length) continue;
@@ -119,20 +165,22 @@ export class SqlScans implements ScanQueries {
     }
   }
 
-  async inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; vulnerabilities: unknown[]; scanner: string }[]> {
+  async inventories(after: string | null, limit: number): Promise<{ digest: string; inventory: unknown; vulnerabilitiesJson: string; scanner: string }[]> {
     let q = this.db.selectFrom('scan_results').select(['digest', 'inventory', 'vulnerabilities', 'scanner']).where('inventory', 'is not', null).orderBy('digest').limit(limit);
     if (after !== null) q = q.where('digest', '>', after);
-    return (await q.execute()).map((r) => ({ digest: r.digest, inventory: JSON.parse(r.inventory!), vulnerabilities: r.vulnerabilities ? (JSON.parse(r.vulnerabilities) as unknown[]) : [], scanner: r.scanner }));
+    return (await q.execute()).map((r) => ({ digest: r.digest, inventory: JSON.parse(r.inventory!), vulnerabilitiesJson: r.vulnerabilities ?? '[]', scanner: r.scanner }));
   }
 
-  async setFindings(digest: string, vulnerabilities: unknown[], findings: FindingRow[], dbVersion: string | null, now: number): Promise<void> {
-    await this.db.deleteFrom('scan_findings').where('digest', '=', digest).execute();
-    await this.db.updateTable('scan_results').set({ vulnerabilities: JSON.stringify(vulnerabilities), db_version: dbVersion, scanned_at: now, updated_at: now }).where('digest', '=', digest).execute();
-    await this.insertFindings(digest, findings);
+  async setFindings(updates: { digest: string; vulnerabilitiesJson: string; findings: FindingRow[] }[], dbVersion: string | null, now: number): Promise<void> {
+    // Set-based: one delete and a few large inserts of search rows for the whole batch.
+    for (const part of chunks(updates.map((u) => u.digest))) if (part.length) await this.db.deleteFrom('scan_findings').where('digest', 'in', part).execute();
+    for (const u of updates) await this.db.updateTable('scan_results').set({ vulnerabilities: u.vulnerabilitiesJson, db_version: dbVersion, scanned_at: now, updated_at: now }).where('digest', '=', u.digest).execute();
+    const rows = updates.flatMap((u) => u.findings.map((f) => ({ digest: u.digest, advisory_id: f.advisoryId, package: f.package, severity: f.severity })));
+    for (const part of chunks(rows, 2000)) await this.db.insertInto('scan_findings').values(part).execute();
   }
 
   private async insertFindings(digest: string, findings: FindingRow[]): Promise<void> {
-    for (const part of chunks(findings, 1000)) {
+    for (const part of chunks(findings, 2000)) {
       if (part.length) await this.db.insertInto('scan_findings').values(part.map((f) => ({ digest, advisory_id: f.advisoryId, package: f.package, severity: f.severity }))).execute();
     }
   }

@@ -30,6 +30,7 @@ import { retryAborted } from './retry.js';
 import { SqlEvents } from './events.js';
 import { SqlWebhooks } from './webhooks.js';
 import { SqlReplication } from './replication.js';
+import { SqlScans } from './scans.js';
 
 /** The query groups over one connection (the pool, or a transaction's). */
 export class SqlQueries implements MetadataQueries {
@@ -50,6 +51,7 @@ export class SqlQueries implements MetadataQueries {
   readonly trash: SqlTrash;
   readonly usage: SqlUsage;
   readonly signing: SqlSigning;
+  readonly scans: SqlScans;
   readonly events: SqlEvents;
   readonly webhooks: SqlWebhooks;
   readonly replication: SqlReplication;
@@ -78,6 +80,7 @@ export class SqlQueries implements MetadataQueries {
     this.webhooks = new SqlWebhooks(db);
     this.replication = new SqlReplication(db);
     this.scrub = new SqlScrub(db);
+    this.scans = new SqlScans(db);
   }
 }
 

@@ -50,10 +50,11 @@ export function VulnerabilitySection({ repo, digest }: { repo: string; digest: s
         <>
           <p>
             Scan <strong>{d.status}</strong>
+            {d.scanner && d.scanner !== 'berth' ? ` by ${d.scanner}` : ''}
             {d.reason ? `: ${d.reason}` : ''}
             {d.scannedAt ? ` at ${dateTime(new Date(d.scannedAt).toISOString())}` : ''}; database {d.database.version ?? 'not imported'} ({d.database.advisories} advisories). <SeveritySummary repo={repo} digest={digest} />
           </p>
-          {d.status === 'done' ? (
+          {d.status === 'done' && d.scanner === 'berth' ? (
             <p>
               SBOM: <a href={apiUrl('/repositories/{repo}/manifests/{digest}/sbom', { repo, digest }, { format: 'spdx' })}>SPDX 2.3</a>,{' '}
               <a href={apiUrl('/repositories/{repo}/manifests/{digest}/sbom', { repo, digest }, { format: 'cyclonedx' })}>CycloneDX 1.6</a>
