@@ -5,7 +5,8 @@
  * --cpu-prof-dir=DIR" to get a profile of exactly that load; `node scripts/cpu-profile-summary.mjs`
  * turns it into text.
  */
-import { RegistryClient, forEachConcurrent } from './client.js';
+import { RegistryClient, forEachConcurrent, load } from './client.js';
+import { sha256 } from '../test/helpers/oci.js';
 import { blobSpec, MiB, smallImage } from './payload.js';
 import { startBerth, startBerthWithAccess } from './servers.js';
 import { loadManifests, pushImages } from './workloads.js';
@@ -43,6 +44,15 @@ try {
       bytes += blob.size;
     }
     console.log(`pull: ${(bytes / 1e6 / ((performance.now() - start) / 1000)).toFixed(0)} MB/s`);
+  } else if (hot === 'blob-head') {
+    // The framework's cost per request: a HEAD of a small blob that exists (no body, no audit).
+    await pushImages(client, s);
+    const paths = [`/v2/bench/small/blobs/${smallImage(0, registry.label).blobs.map((b) => sha256(b))[0]}`];
+    const headers = await client.authHeaders('HEAD', paths[0]!);
+    const cpu0 = treeCpuSeconds(registry.pid);
+    const r = await load(registry.url, { method: 'HEAD', paths, connections: 32, seconds, headers });
+    const cpuUs = ((treeCpuSeconds(registry.pid) - cpu0) * 1e6) / r.requests;
+    console.log(`blob-head: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, errors ${r.errors}, server CPU ${cpuUs.toFixed(0)} µs/request`);
   } else {
     await pushImages(client, s);
     await loadManifests(client, { ...s, loadSeconds: 1 }, hot === 'manifest-head' ? 'HEAD' : 'GET');
