@@ -1,62 +1,91 @@
 /**
- * The loopback limit: what the benchmark's own client can receive over 127.0.0.1 from the
- * simplest possible server, a separate Node process writing one reused 1 MiB buffer to the socket
- * (no file, no hash, no database, backpressure honoured). A registry's single-stream pull is
- * compared with this figure, measured in the same run with the same client code.
+ * The loopback limit for one pull: what the benchmark's own HTTP client (the one that pulls
+ * from the registries) receives over 127.0.0.1 from a server that does nothing but send. That
+ * server is a separate Node process answering each request on a raw socket with a fixed header
+ * and one reused 4 MiB buffer, keeping four writes in flight (no HTTP framework, no file, no
+ * hash, no database). A registry's single-stream pull is compared with this figure, measured
+ * in the same run; a raw TCP stream without HTTP parsing (`rawTcp`) is reported beside it.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { RegistryClient } from './client.js';
 import type { Registry } from './servers.js';
 
-const SERVER = `
-const http = require('node:http');
+const SENDER = `
+const net = require('node:net');
 const size = Number(process.argv[1]);
-const unit = Buffer.alloc(1 << 20, 7);
-const server = http.createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
-  let sent = 0;
+const unit = Buffer.alloc(4 << 20, 7);
+function send(socket, done) {
+  let sent = 0, inflight = 0;
   const more = () => {
-    while (sent < size) {
+    while (sent < size && inflight < 4) {
       const n = Math.min(unit.length, size - sent);
       sent += n;
-      if (!res.write(n === unit.length ? unit : unit.subarray(0, n))) return void res.once('drain', more);
+      inflight++;
+      socket.write(n === unit.length ? unit : unit.subarray(0, n), () => { inflight--; more(); });
     }
-    res.end();
+    if (sent >= size && inflight === 0) done();
   };
   more();
+}
+const server = net.createServer((socket) => {
+  socket.on('error', () => {});
+  if (process.argv[2] === 'raw') return send(socket, () => socket.end());
+  let pending = '';
+  socket.on('data', (d) => {
+    pending += d.toString('latin1');
+    const end = pending.indexOf('\\r\\n\\r\\n');
+    if (end < 0) return;
+    pending = pending.slice(end + 4);
+    socket.write('HTTP/1.1 200 OK\\r\\ncontent-type: application/octet-stream\\r\\ncontent-length: ' + size + '\\r\\n\\r\\n');
+    send(socket, () => {});
+  });
 });
 server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
 `;
 
-/** Starts the minimal server for blobs of `size` bytes; the caller pulls with `client.pullBlob`. */
-export async function startLoopbackServer(size: number): Promise<{ client: RegistryClient; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['-e', SERVER, String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startSender(size: number, mode: 'http' | 'raw') {
+  const child = spawn(process.execPath, ['-e', SENDER, String(size), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  const url = `http://127.0.0.1:${line.toString().trim()}`;
-  const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
-  };
-  const registry: Registry = {
-    name: 'reference',
-    label: 'loopback',
-    url,
-    pid: child.pid!,
-    singlePostUpload: false,
-    logFile: '',
-    headers: {},
-    errorLog: () => '',
-    stop,
-  };
+  return { port: Number(line.toString().trim()), pid: child.pid!, stop: () => void child.kill('SIGTERM') };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Median MB/s of `runs` pulls of `size` bytes by the benchmark's client from the send-only server, after a warm-up. */
+export async function loopbackLimit(size: number, runs: number): Promise<{ http: number; rawTcp: number }> {
+  const sender = await startSender(size, 'http');
+  const registry: Registry = { name: 'reference', label: 'loopback', url: `http://127.0.0.1:${sender.port}`, pid: sender.pid, singlePostUpload: false, logFile: '', headers: {}, errorLog: () => '', stop: async () => sender.stop() };
   const client = new RegistryClient(registry);
-  return {
-    client,
-    stop: async () => {
-      await client.close();
-      await stop();
-    },
-  };
+  const http: number[] = [];
+  try {
+    for (let i = 0; i <= runs; i++) {
+      const started = performance.now();
+      await client.pullBlob('loopback', 'sha256:0', size);
+      if (i > 0) http.push(size / 1e6 / ((performance.now() - started) / 1000));
+    }
+  } finally {
+    await client.close();
+    sender.stop();
+  }
+  const raw = await startSender(size, 'raw');
+  const rawTcp: number[] = [];
+  try {
+    for (let i = 0; i <= runs; i++) {
+      const started = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        let n = 0;
+        const socket = connect(raw.port, '127.0.0.1');
+        socket.on('data', (chunk: Buffer) => (n += chunk.length));
+        socket.on('error', reject);
+        socket.on('end', () => (n === size ? resolve() : reject(new Error(`loopback: ${n} of ${size} bytes`))));
+      });
+      if (i > 0) rawTcp.push(size / 1e6 / ((performance.now() - started) / 1000));
+    }
+  } finally {
+    raw.stop();
+  }
+  return { http: median(http), rawTcp: median(rawTcp) };
 }

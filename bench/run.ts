@@ -195,7 +195,7 @@ async function main(): Promise<void> {
             noAuth
               ? 'Berth with access control off (--no-auth), like the reference.'
               : 'Berth with access control on: a private project "bench" and an ordinary account with the developer role; the client pings /v2/, takes the Bearer challenge and fetches one token per scope from /auth/token with Basic credentials (pull for reads, pull,push for pushes, registry:catalog:* for the catalog), reusing each until 80% of its lifetime, as docker and containerd do. The reference runs without auth.',
-            `Loopback limit: one stream from a minimal Node server writing a reused 1 MiB buffer (no file, no hash), pulled by the same client code right after the single-stream pulls; median of ${settings.repeat}.`,
+            `Loopback limit: the same client pulling the same size from a send-only server (a separate Node process answering on a raw socket with a fixed header and one reused 4 MiB buffer, four writes in flight; no file, no hash), measured right after the single-stream pulls, median of ${settings.repeat} after a warm-up: ${berth.loopbackLimit.toFixed(0)} MB/s. A raw TCP stream without HTTP between two Node processes carried ${berth.loopbackRawTcp.toFixed(0)} MB/s (the client's HTTP parsing is most of the difference).`,
             ...workloadNotes(),
             'Berth fsyncs every blob (and every PATCH) before acknowledging it and fdatasyncs the SQLite WAL before a write is acknowledged; the reference does not fsync. "Until on disk" adds a `sync` after the acknowledgement, so both figures include the disk write.',
             `Errors during load: reference ${errors(ref)}, Berth ${errors(berth)}${tagPutErrors(ref)}${tagPutErrors(berth)}.`,

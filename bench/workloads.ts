@@ -12,7 +12,7 @@ import { forEachConcurrent, load, MANIFEST_ACCEPT, type LoadResult, type Registr
 import { imageManifest, sha256 } from '../test/helpers/oci.js';
 import { blobSpec, MiB, smallImage, type BlobSpec, type SmallImage } from './payload.js';
 import { RssProbe } from './rss.js';
-import { startLoopbackServer } from './loopback.js';
+import { loopbackLimit as loopbackLimit_ } from './loopback.js';
 
 export interface Settings {
   blobMiB: number;
@@ -41,6 +41,8 @@ export interface Figures {
   pullSingle: number;
   /** One stream from a minimal server writing from memory, same client, same run (MB/s). */
   loopbackLimit: number;
+  /** One raw TCP stream between two processes, no HTTP (MB/s). */
+  loopbackRawTcp: number;
   pullParallel: number;
   imagesPerSecond: number;
   manifestGet: LoadResult;
@@ -152,16 +154,10 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
   const pushChunked = medians(await phase('push chunked', s.repeat, async (t, rep) => mbps(size, await timed(() => t.client.pushChunked('bench/blobs', chunked[rep]!, s.chunkMiB * MiB)))));
   const pulled = mono[0]!;
   const pullSingle = medians(await phase('pull single', s.repeat, async (t) => mbps(size, await timed(() => t.client.pullBlob('bench/blobs', pulled.digest, size)))));
-  // The ceiling for one stream, measured right beside the pulls with the same client code.
-  const loopback = await startLoopbackServer(size);
-  const loopbackRuns: number[] = [];
-  try {
-    for (let rep = 0; rep < s.repeat; rep++) loopbackRuns.push(mbps(size, await timed(() => loopback.client.pullBlob('loopback', pulled.digest, size))));
-  } finally {
-    await loopback.stop();
-  }
-  const loopbackLimit = median(loopbackRuns);
-  log(`  loopback limit: ${loopbackLimit.toFixed(0)} MB/s`);
+  // The ceiling for one stream, measured right beside the pulls.
+  const loopback = await loopbackLimit_(size, s.repeat);
+  const loopbackLimit = loopback.http;
+  log(`  loopback limit: ${loopback.http.toFixed(0)} MB/s through the client, ${loopback.rawTcp.toFixed(0)} MB/s raw TCP`);
   const pullParallel = medians(
     await phase('pull parallel', s.repeat, async (t) => {
       const secs = await timed(async () => {
@@ -240,6 +236,7 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
     pushChunked: pushChunked[k]!,
     pullSingle: pullSingle[k]!,
     loopbackLimit,
+    loopbackRawTcp: loopback.rawTcp,
     pullParallel: pullParallel[k]!,
     imagesPerSecond: imagesPerSecond[k]!,
     manifestGet: manifestGet[k]!,
