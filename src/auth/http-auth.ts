@@ -117,6 +117,7 @@ export function installAuthentication(app: FastifyInstance, authenticator: Authe
 export function registryAuthorizer(access: AccessService, store: AuthStore, audit: AuditLog, options: HttpAuthOptions, subject: (name: string) => Promise<Principal | undefined> = async () => undefined): RegistryAuthorizer {
   // Who a catalog request lists for, resolved once per request (a page may check many names).
   const listers = new WeakMap<FastifyRequest, Promise<Principal>>();
+  const listed = new WeakMap<FastifyRequest, Map<string, boolean>>();
   function lister(request: FastifyRequest): Promise<Principal> {
     let p = listers.get(request);
     if (!p) {
@@ -171,7 +172,17 @@ export function registryAuthorizer(access: AccessService, store: AuthStore, audi
       return (await access.check(request.principal, action, { kind: 'repository', name: repo, project: projectOf(repo as RepoName) })).allow;
     },
     async listable(request: FastifyRequest, repo: string): Promise<boolean> {
-      return (await access.check(await lister(request), 'pull', { kind: 'repository', name: repo, project: projectOf(repo as RepoName) })).allow;
+      // The lister is an account (a token stands for its subject here), and an account's right
+      // to pull is decided per project: one decision per project serves a whole catalog page.
+      const project = projectOf(repo as RepoName);
+      let byProject = listed.get(request);
+      if (!byProject) listed.set(request, (byProject = new Map()));
+      let allowed = byProject.get(project);
+      if (allowed === undefined) {
+        allowed = (await access.check(await lister(request), 'pull', { kind: 'repository', name: repo, project })).allow;
+        byProject.set(project, allowed);
+      }
+      return allowed;
     },
   };
 }
