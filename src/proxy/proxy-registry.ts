@@ -54,6 +54,7 @@ export function proxyRegistry(core: RegistryServices, pull: PullThrough, config:
     uploads: {
       start: writes(uploads.start.bind(uploads)),
       putMonolithic: writes(uploads.putMonolithic.bind(uploads)),
+      openBlob: writes(uploads.openBlob.bind(uploads)),
       status: writes(uploads.status.bind(uploads)),
       append: writes(uploads.append.bind(uploads)),
       finish: writes(uploads.finish.bind(uploads)),

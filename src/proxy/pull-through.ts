@@ -34,6 +34,7 @@ import { allowAllWrites, type WritePolicy } from '../policy/write-policy.js';
 import { referenceString, type Digest, type Reference, type RepoName } from '../domain/names.js';
 import { BlobFlight } from './blob-flight.js';
 import type { ProxyStats } from './stats.js';
+import { discard, header, readBytes, readText, type RemoteResponse } from '../registry-client/client.js';
 import { UpstreamError, type UpstreamClient } from './upstream-client.js';
 
 /** Media types asked of upstreams, so they answer in the form the client asked for or any. */
@@ -123,8 +124,8 @@ export class PullThrough {
     if (cached && ref.kind === 'tag') {
       counters.upstreamRequests++;
       const head = await u.request('HEAD', remote, `manifests/${key}`, { accept: ACCEPT });
-      await head.body?.cancel();
-      const digest = head.headers.get('docker-content-digest');
+      await discard(head);
+      const digest = header(head, 'docker-content-digest');
       if (head.status === 200 && digest === cached.digest) {
         const at = this.now();
         await this.cache.markChecked(repo, key, at);
@@ -137,7 +138,7 @@ export class PullThrough {
     if (res.status !== 200) throw await refusal(u, res, 'MANIFEST_UNKNOWN', ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest });
     const limit = this.core.limits.maxManifestBytes;
     const body = await readLimited(res, limit, u);
-    const contentType = baseMediaType(res.headers.get('content-type') ?? undefined);
+    const contentType = baseMediaType(header(res, 'content-type'));
     const parsed = parseManifest(body, contentType);
     let digest: Digest;
     if (ref.kind === 'digest') {
@@ -145,7 +146,7 @@ export class PullThrough {
       if (digest !== ref.digest) throw u.failed(res.status, `upstream ${u.name} sent a manifest for ${ref.digest} whose bytes hash to ${digest}`);
     } else {
       digest = digestOf(body);
-      const claimed = res.headers.get('docker-content-digest');
+      const claimed = header(res, 'docker-content-digest');
       if (claimed && claimed.startsWith('sha256:') && claimed !== digest) throw u.failed(res.status, `upstream ${u.name} sent manifest ${key} whose bytes hash to ${digest}, not ${claimed} as it said`);
     }
     const at = this.now();
@@ -211,27 +212,30 @@ export class PullThrough {
     const counters = this.stats.of(u.name);
     counters.upstreamRequests++;
     const res = await u.request('GET', this.remoteName(u, repo), `blobs/${digest}`);
-    if (res.status !== 200 || !res.body) throw await refusal(u, res, 'BLOB_UNKNOWN', { digest });
-    const length = Number(res.headers.get('content-length'));
+    if (res.status !== 200) throw await refusal(u, res, 'BLOB_UNKNOWN', { digest });
+    const length = Number(header(res, 'content-length') ?? Number.NaN);
     if (!Number.isSafeInteger(length) || length < 0) {
-      await res.body.cancel();
+      await discard(res);
       throw u.failed(res.status, `upstream ${u.name} sent blob ${digest} without a Content-Length`);
     }
     const room = await this.policy.uploadRoom(repo, digest);
     if (length > room.bytes) {
-      await res.body.cancel();
+      await discard(res);
       throw room.refusal(length);
     }
-    const body = res.body as unknown as AsyncIterable<Uint8Array>;
-    const flight = new BlobFlight(length, body, async (bytes) => {
-      try {
-        await this.core.uploads.putMonolithic(repo, digest, counted(bytes, (n) => (counters.bytesFromUpstream += n)), length);
-      } catch (e) {
-        if (e instanceof OciError && (e.code === 'DIGEST_INVALID' || e.code === 'SIZE_INVALID')) counters.verifyFailures++;
-        else if (!(e instanceof OciError)) counters.verifyFailures++;
-        throw e;
-      }
-    }, START_ALONE_MS);
+    let writer;
+    try {
+      writer = await this.core.uploads.openBlob(repo, digest, length);
+    } catch (e) {
+      res.body.destroy();
+      throw e;
+    }
+    const flight = new BlobFlight(length, res.body as AsyncIterable<Buffer>, writer, START_ALONE_MS, (n) => (counters.bytesFromUpstream += n));
+    flight.done.catch((e: unknown) => {
+      // Wrong or missing bytes (a refused quota or a store failure is not the upstream's fault).
+      if (!(e instanceof OciError) || e.code === 'DIGEST_INVALID' || e.code === 'SIZE_INVALID') counters.verifyFailures++;
+      res.body.destroy();
+    });
     return flight;
   }
 
@@ -248,38 +252,21 @@ export class PullThrough {
   }
 }
 
-async function* counted(source: AsyncIterable<Buffer>, add: (n: number) => void): AsyncIterable<Buffer> {
-  for await (const chunk of source) {
-    add(chunk.length);
-    yield chunk;
-  }
-}
-
 function unavailable(u: UpstreamClient, e: UpstreamError): OciError {
   return new OciError('UNAVAILABLE', { upstream: u.name, status: e.status ?? null, reason: `${e.message}; the cache holds no copy of this content` }, { message: `upstream ${u.name} failed and the content is not cached: ${e.message}` });
 }
 
 /** The OCI error for an upstream answer other than 200 (404: unknown; 401/403: denied; else unavailable). */
-async function refusal(u: UpstreamClient, res: Response, notFound: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN', detail: Record<string, string>): Promise<OciError> {
-  const text = (await res.text().catch(() => '')).slice(0, 300).trim();
+async function refusal(u: UpstreamClient, res: RemoteResponse, notFound: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN', detail: Record<string, string>): Promise<OciError> {
+  const text = (await readText(res, 300)).trim();
   const answer = `upstream ${u.name} answered ${res.status}${text ? `: ${text}` : ''}`;
   if (res.status === 404) return new OciError(notFound, { ...detail, upstream: u.name, reason: answer });
   if (res.status === 401 || res.status === 403) return new OciError('DENIED', { ...detail, upstream: u.name, reason: `${answer} (check the upstream's credentials in the proxy configuration)` });
   return new OciError('UNAVAILABLE', { ...detail, upstream: u.name, reason: answer }, { message: answer });
 }
 
-async function readLimited(res: Response, limit: number, u: UpstreamClient): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
-    size += part.byteLength;
-    if (size > limit) {
-      await res.body?.cancel().catch(() => {});
-      throw new OciError('MANIFEST_INVALID', { upstream: u.name, reason: `the upstream's manifest is larger than the limit of ${limit} bytes` });
-    }
-    chunks.push(Buffer.from(part));
-  }
-  return Buffer.concat(chunks, size);
+function readLimited(res: RemoteResponse, limit: number, u: UpstreamClient): Promise<Buffer> {
+  return readBytes(res, limit, () => new OciError('MANIFEST_INVALID', { upstream: u.name, reason: `the upstream's manifest is larger than the limit of ${limit} bytes` }));
 }
 
 export type { UpstreamConfig };
