@@ -199,6 +199,65 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry',
     console.log(`# 16 x 256 MiB cold: first byte after ${firstByte.toFixed(0)} ms, all done in ${(performance.now() - t0).toFixed(0)} ms`);
   });
 
+  test('a client joining a cold fetch under way reads along: its first byte comes before the first client is done, one upstream GET', async () => {
+    const block = randomBlob(MiB);
+    const blob = Buffer.concat([...Array.from({ length: 47 }, () => block), randomBlob(MiB)]);
+    const digest = await pushBlobTo(plain.url, `${ns}/along`, blob);
+    counting.faults.set(digest, 'slow');
+    const url = `${cache.url}/v2/hub/${ns}/along/blobs/${digest}`;
+    const t0 = performance.now();
+    const read = async (r: Response, onByte?: (n: number) => void) => {
+      const h = createHash('sha256');
+      let size = 0;
+      let first = 0;
+      for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
+        if (size === 0) first = performance.now() - t0;
+        h.update(chunk);
+        size += chunk.byteLength;
+        onByte?.(size);
+      }
+      return { digest: `sha256:${h.digest('hex')}`, size, first, done: performance.now() - t0 };
+    };
+    let reached!: () => void;
+    const halfway = new Promise<void>((r) => (reached = r));
+    const first = fetch(url).then((r) => read(r, (n) => n >= 20 * MiB && reached()));
+    await halfway;
+    const joined = await fetch(url);
+    assert.equal(joined.status, 200);
+    assert.equal(joined.headers.get('content-length'), String(blob.length));
+    const [a, b] = await Promise.all([first, read(joined)]);
+    counting.faults.delete(digest);
+    assert.deepEqual({ digest: a.digest, size: a.size }, { digest, size: blob.length });
+    assert.deepEqual({ digest: b.digest, size: b.size }, { digest, size: blob.length });
+    assert.ok(b.first < a.done, `the joining client's first byte (${b.first.toFixed(0)} ms) came before the first client finished (${a.done.toFixed(0)} ms)`);
+    assert.equal(counting.count('GET', `/blobs/${digest}`), 1, 'exactly one upstream GET');
+  });
+
+  test('a client joining a fetch whose bytes turn out wrong sees its connection fail, never a complete 200', async () => {
+    const blob = randomBlob(24 * MiB);
+    const digest = await pushBlobTo(plain.url, `${ns}/along-bad`, blob);
+    counting.faults.set(digest, 'corrupt-slow');
+    const url = `${cache.url}/v2/hub/${ns}/along-bad/blobs/${digest}`;
+    let reached!: () => void;
+    const started = new Promise<void>((r) => (reached = r));
+    const first = fetch(url).then(async (r) => {
+      let size = 0;
+      for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
+        size += chunk.byteLength;
+        if (size >= 2 * MiB) reached();
+      }
+    });
+    await started;
+    const joined = await fetch(url);
+    assert.equal(joined.status, 200);
+    await assert.rejects(sha256Of(joined.body), 'the joining client does not get a complete body');
+    await assert.rejects(first, 'nor does the first');
+    counting.faults.delete(digest);
+    await sleep(100);
+    assert.equal(await cache.berth.meta.blobs.get(digest as never), undefined, 'nothing was stored');
+    await sleep(1100);
+  });
+
   test('an upstream that sends wrong or short bytes: the client connection fails, nothing is stored, a later pull is right', async () => {
     for (const fault of ['corrupt', 'truncate'] as const) {
       const blob = randomBlob(4 * MiB);
