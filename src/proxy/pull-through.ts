@@ -27,6 +27,7 @@ import { OciError } from '../errors/oci.js';
 import type { ManifestRecord } from '../metadata/store.js';
 import type { CachedManifest, ProxyCacheQueries } from '../metadata/proxy-store.js';
 import type { BlobInfo } from '../registry/blobs.js';
+import type { Page, PageRequest } from '../registry/listing.js';
 import { digestLike, digestOf } from '../registry/digester.js';
 import { baseMediaType, parseManifest } from '../registry/manifest/parse.js';
 import type { RegistryServices } from '../registry/services.js';
@@ -45,6 +46,9 @@ const ACCEPT = [
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.oci.artifact.manifest.v1+json',
 ].join(', ');
+
+/** The largest tag list page taken from an upstream. */
+const TAGS_MAX_BYTES = 16 * 1024 * 1024;
 
 /** A blob fetch nobody reads (a HEAD) starts filling the cache after this long. */
 const START_ALONE_MS = 2000;
@@ -112,7 +116,7 @@ export class PullThrough {
     else counters.manifestHits++;
     if (pulled) void this.cache.markPulled(repo, key, this.now()).catch(() => {});
     const headers: Record<string, string> = { 'X-Berth-Proxy': how };
-    if (how === 'stale') headers.Warning = `110 berth "Response is stale: upstream ${u.name} failed: ${(u.health().lastError ?? 'error').replace(/["\\\r\n]/g, ' ').slice(0, 200)}"`;
+    if (how === 'stale') headers.Warning = staleWarning(u);
     return { digest: served.digest, mediaType: served.mediaType, artifactType: null, subject: null, size: served.content.length, content: served.content, pushedAt: served.fetchedAt, headers };
   }
 
@@ -154,6 +158,53 @@ export class PullThrough {
     await this.cache.put(m);
     if (ref.kind === 'tag') await this.cache.put({ ...m, reference: digest });
     return { m, how: 'miss' };
+  }
+
+  // ---- tags -------------------------------------------------------------------------------
+
+  /**
+   * The upstream's tag list of the repository, page by page (`n` and `last` passed on, its
+   * next page turned into ours). When the upstream fails or is backing off, the tags this
+   * cache holds for the repository are served instead, marked stale as manifests are; a
+   * repository the cache knows no tag of fails with UNAVAILABLE naming the upstream.
+   */
+  async tags(u: UpstreamClient, repo: RepoName, page: PageRequest): Promise<Page<string> & { headers: Record<string, string> }> {
+    const n = this.core.listing.pageSize(page.n);
+    const counters = this.stats.of(u.name);
+    const query = new URLSearchParams();
+    if (page.n !== undefined && page.n !== '') query.set('n', String(n));
+    if (page.last !== undefined) query.set('last', page.last);
+    const qs = query.size > 0 ? `?${query}` : '';
+    try {
+      counters.upstreamRequests++;
+      const res = await u.request('GET', this.remoteName(u, repo), `tags/list${qs}`, { accept: 'application/json' });
+      if (res.status !== 200) throw await refusal(u, res, 'NAME_UNKNOWN', { name: repo });
+      const body = JSON.parse((await readBytes(res, TAGS_MAX_BYTES)).toString('utf8')) as { tags?: unknown };
+      const tags = body.tags ?? [];
+      if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) throw u.failed(res.status, `upstream ${u.name} answered a tag list that is not a list of strings`);
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res, 'link') ?? '');
+      if (link) {
+        // The upstream paged the list itself: its page, and its `last` for the next one.
+        const items = (tags as string[]).slice(0, n);
+        const cut = items.length < tags.length;
+        const next = (cut ? undefined : new URL(link[1]!, 'http://upstream').searchParams.get('last')) ?? items[items.length - 1];
+        return { items, ...(next !== undefined ? { next } : {}), headers: { 'X-Berth-Proxy': 'miss' } };
+      }
+      // A whole list (Distribution 2.x ignores `n` and `last` and does not sort): paged here, in
+      // lexical order as the spec asks.
+      const asked = page.n !== undefined && page.n !== '';
+      const after = (tags as string[]).sort().filter((t) => page.last === undefined || t > page.last);
+      const items = asked ? after.slice(0, n) : after;
+      const next = asked && n > 0 && after.length > n ? items[items.length - 1] : undefined;
+      return { items, ...(next !== undefined ? { next } : {}), headers: { 'X-Berth-Proxy': 'miss' } };
+    } catch (e) {
+      if (!(e instanceof UpstreamError)) throw e;
+      const rows = await this.cache.tags(repo, page.last, n + 1);
+      if (rows.length === 0 && page.last === undefined) throw unavailable(u, e);
+      counters.staleServed++;
+      const items = rows.slice(0, n);
+      return { items, ...(n > 0 && rows.length > n ? { next: items[items.length - 1]! } : {}), headers: { 'X-Berth-Proxy': 'stale', Warning: staleWarning(u) } };
+    }
   }
 
   // ---- blobs --------------------------------------------------------------------------------
@@ -252,12 +303,17 @@ export class PullThrough {
   }
 }
 
+/** `Warning: 110` for an answer served from the cache because the upstream failed. */
+function staleWarning(u: UpstreamClient): string {
+  return `110 berth "Response is stale: upstream ${u.name} failed: ${(u.health().lastError ?? 'error').replace(/["\\\r\n]/g, ' ').slice(0, 200)}"`;
+}
+
 function unavailable(u: UpstreamClient, e: UpstreamError): OciError {
   return new OciError('UNAVAILABLE', { upstream: u.name, status: e.status ?? null, reason: `${e.message}; the cache holds no copy of this content` }, { message: `upstream ${u.name} failed and the content is not cached: ${e.message}` });
 }
 
 /** The OCI error for an upstream answer other than 200 (404: unknown; 401/403: denied; else unavailable). */
-async function refusal(u: UpstreamClient, res: RemoteResponse, notFound: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN', detail: Record<string, string>): Promise<OciError> {
+async function refusal(u: UpstreamClient, res: RemoteResponse, notFound: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'NAME_UNKNOWN', detail: Record<string, string>): Promise<OciError> {
   const text = (await readText(res, 300)).trim();
   const answer = `upstream ${u.name} answered ${res.status}${text ? `: ${text}` : ''}`;
   if (res.status === 404) return new OciError(notFound, { ...detail, upstream: u.name, reason: answer });
