@@ -11,6 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 
 export interface RemoteResponse {
+  method: string;
   status: number;
   headers: IncomingHttpHeaders;
   /** The body as it arrives; the caller reads it or calls `discard`. */
@@ -46,7 +47,7 @@ export function send(method: string, url: URL, opts: SendOptions = {}): Promise<
     let timedOut = false;
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers: opts.headers ?? {}, rejectUnauthorized: !opts.insecure, ...(opts.signal ? { signal: opts.signal } : {}) }, (res) => {
       clearTimeout(timer);
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+      resolve({ method, status: res.statusCode ?? 0, headers: res.headers, body: res });
     });
     if (opts.headersTimeoutMs) {
       timer = setTimeout(() => {
@@ -105,7 +106,8 @@ export async function readBytes(res: RemoteResponse, max: number, tooLarge: () =
  * reused; a large one (a blob) closes the connection instead of being downloaded for nothing.
  */
 export async function discard(res: RemoteResponse): Promise<void> {
-  const length = Number(header(res, 'content-length') ?? 0);
+  // A HEAD's Content-Length is the size of a body that never comes.
+  const length = res.method === 'HEAD' ? 0 : Number(header(res, 'content-length') ?? 0);
   if (res.body.complete || res.body.destroyed) return;
   if (length > 64 * 1024) return void res.body.destroy();
   res.body.resume();
