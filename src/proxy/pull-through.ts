@@ -1,6 +1,6 @@
 /**
  * The pull-through cache: reads of a proxy project (an upstream's name as the first path
- * segment) answered from the cache or fetched from the upstream, with the rules of issue 13:
+ * segment) answered from the cache or fetched from the upstream:
  *
  * - Manifests are cached per reference in `proxy_manifests` (metadata/proxy-store.ts). A digest
  *   never expires; a tag older than `tagTtlSeconds` is revalidated with a HEAD (free on Docker
@@ -9,17 +9,18 @@
  * - Manifests are verified before they are kept: by digest, the bytes must hash to it; by tag,
  *   to the upstream's Docker-Content-Digest when it sends one; and they must parse.
  * - Blobs stream through a BlobFlight (blob-flight.ts): one upstream GET per blob per process
- *   however many clients ask at once, bytes to the first clients as they arrive, stored
- *   through the upload service (digest and size verified, quota checked, committed as a
- *   blob linked to the proxy repository), the connection cut before the last byte on a
- *   mismatch. Single flight holds per process; nodes sharing a database each fetch once at
+ *   however many clients ask at once, bytes to the clients as they arrive (later ones read
+ *   along), stored through the upload service's blob writer (digest and size verified, quota
+ *   checked, committed as a blob linked to the proxy repository), the connection cut before
+ *   the last byte on a mismatch. Single flight holds per process; nodes sharing a database each fetch once at
  *   most and the second commit finds the blob already stored.
  * - Quota: cached blobs are written through the upload service, so they count against the
  *   cache project's quota; a blob that does not fit is refused (DENIED) before the response
  *   starts, not cut off half-way.
  * - Stale-if-error: when the upstream fails (network, timeout, 5xx, 429) or is backing off,
- *   cached manifests are served with `Warning: 110` and `X-Berth-Proxy: stale`; content never
- *   cached fails with UNAVAILABLE naming the upstream and its answer.
+ *   cached manifests (and the cached tags of a tag list) are served with `Warning: 110` and
+ *   `X-Berth-Proxy: stale`; content never cached fails with UNAVAILABLE naming the upstream
+ *   and its answer.
  */
 import { Readable } from 'node:stream';
 import type { UpstreamConfig } from '../config/proxy-schema.js';
