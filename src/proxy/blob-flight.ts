@@ -23,14 +23,17 @@
  * - The pace is the slowest live client's and the pool's; a client that goes away is dropped
  *   and the fetch continues, so the blob is cached for the next one.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { BlobWriter } from '../registry/uploads.js';
 
 export type BlobSink = PassThrough;
 
 const BLOCK_BYTES = 1024 * 1024;
-/** Blocks per flight: the most the store (and joining clients) may lag behind the upstream. */
-const POOL_BLOCKS = 24;
+/**
+ * Blocks per flight: the most the store (and joining clients) may lag behind the upstream, and
+ * the memory one cold blob holds. More than SEGMENT_BLOCKS, or a segment could wait forever.
+ */
+const POOL_BLOCKS = 16;
 /** Blocks appended to the writer at a time (each append ends with a durable flush). */
 const SEGMENT_BLOCKS = 8;
 
@@ -59,6 +62,8 @@ export class BlobFlight {
   private durable = 0;
   /** Every byte before this went to live clients (the held last chunk is not counted). */
   private released = 0;
+  /** The writer committed the blob: its staged bytes may be gone, the stored blob is there. */
+  private committed = false;
   private wake: (() => void) | undefined;
   /** Resolves when the blob is stored; rejects with why it is not. */
   readonly done: Promise<void>;
@@ -71,6 +76,8 @@ export class BlobFlight {
     private readonly writer: BlobWriter,
     /** How long to wait for a first client before fetching for the cache alone (a HEAD). */
     startAloneMs: number,
+    /** Bytes start..end (inclusive) of the stored blob, once it is committed. */
+    private readonly readStored: (start: number, end: number) => Promise<Readable>,
     private readonly onReceived: (bytes: number) => void = () => {},
   ) {
     const go = new Promise<void>((resolve) => (this.begin = resolve));
@@ -118,6 +125,7 @@ export class BlobFlight {
       this.signal();
       await stored;
       await this.writer.commit();
+      this.committed = true;
     } catch (e) {
       this.fail(e as Error);
       await stored.catch(() => {});
@@ -224,14 +232,29 @@ export class BlobFlight {
     const pin = { at: this.durable };
     this.pins.add(pin);
     try {
-      if (pin.at > 0) {
-        const prefix = await this.writer.read(pin.at);
-        sink.once('close', () => prefix.destroy());
-        for await (const chunk of prefix) {
-          if (this.failure) throw this.failure;
-          if (!sink.write(chunk)) await drained(sink);
-          if (sink.destroyed) return;
+      let pos = 0;
+      while (pos < pin.at) {
+        // The writer's bytes go away when the blob is committed (object storage removes the
+        // staged parts): a prefix cut short by the commit continues from the stored blob.
+        const prefix = this.committed ? await this.readStored(pos, pin.at - 1) : pos === 0 ? await this.writer.read(pin.at) : undefined;
+        if (!prefix) throw new Error('the blob writer is gone before the blob was committed');
+        const stop = () => prefix.destroy();
+        sink.once('close', stop);
+        try {
+          for await (const chunk of prefix) {
+            if (this.failure) throw this.failure;
+            pos += (chunk as Buffer).length;
+            if (!sink.write(chunk)) await drained(sink);
+            if (sink.destroyed) return;
+          }
+        } catch (e) {
+          // Only a commit under way (every byte received) is worth waiting for; anything else
+          // would hold the blocks this client pins while the fetch needs them.
+          if (this.failure || !this.finished || !(await this.done.then(() => true, () => false))) throw e;
+        } finally {
+          sink.off('close', stop);
         }
+        if (pos > pin.at) throw new Error('the stored prefix is longer than asked');
       }
       for (;;) {
         if (this.failure) throw this.failure;

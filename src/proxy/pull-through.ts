@@ -282,7 +282,11 @@ export class PullThrough {
       res.body.destroy();
       throw e;
     }
-    const flight = new BlobFlight(length, res.body as AsyncIterable<Buffer>, writer, START_ALONE_MS, (n) => (counters.bytesFromUpstream += n));
+    const readStored = async (start: number, end: number): Promise<Readable> => {
+      const b = await this.core.blobs.get(repo, digest);
+      return b.body.kind === 'bytes' ? Readable.from([b.body.bytes.subarray(start, end + 1)]) : b.body.open({ start, end });
+    };
+    const flight = new BlobFlight(length, res.body as AsyncIterable<Buffer>, writer, START_ALONE_MS, readStored, (n) => (counters.bytesFromUpstream += n));
     flight.done.catch((e: unknown) => {
       // Wrong or missing bytes (a refused quota or a store failure is not the upstream's fault).
       if (!(e instanceof OciError) || e.code === 'DIGEST_INVALID' || e.code === 'SIZE_INVALID') counters.verifyFailures++;
