@@ -220,16 +220,21 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry',
     };
     let reached!: () => void;
     const halfway = new Promise<void>((r) => (reached = r));
-    const first = fetch(url).then((r) => read(r, (n) => n >= 20 * MiB && reached()));
+    let firstHas = 0;
+    const first = fetch(url).then((r) => read(r, (n) => ((firstHas = n), n >= 20 * MiB && reached())));
     await halfway;
     const joined = await fetch(url);
     assert.equal(joined.status, 200);
     assert.equal(joined.headers.get('content-length'), String(blob.length));
-    const [a, b] = await Promise.all([first, read(joined)]);
+    let firstHadWhenJoinedStarted = -1;
+    const [a, b] = await Promise.all([first, read(joined, (n) => void (firstHadWhenJoinedStarted < 0 && n > 0 && (firstHadWhenJoinedStarted = firstHas)))]);
     counting.faults.delete(digest);
     assert.deepEqual({ digest: a.digest, size: a.size }, { digest, size: blob.length });
     assert.deepEqual({ digest: b.digest, size: b.size }, { digest, size: blob.length });
     assert.ok(b.first < a.done, `the joining client's first byte (${b.first.toFixed(0)} ms) came before the first client finished (${a.done.toFixed(0)} ms)`);
+    // Well before: the first client was still far from the end (waiting for the stored blob
+    // would only start the second client once the first had everything but its last chunk).
+    assert.ok(firstHadWhenJoinedStarted < blob.length - 8 * MiB, `the first client had ${firstHadWhenJoinedStarted} of ${blob.length} bytes when the second got its first`);
     assert.equal(counting.count('GET', `/blobs/${digest}`), 1, 'exactly one upstream GET');
   });
 
