@@ -58,6 +58,8 @@ export class BlobFlight {
   private allocated = 0;
   /** Offsets joining clients still need from memory (one entry per client). */
   private readonly pins = new Set<{ at: number }>();
+  /** Clients reading along (not live yet). */
+  private readonly followers = new Set<BlobSink>();
   /** Bytes handed to the writer and durable. */
   private durable = 0;
   /** Every byte before this went to live clients (the held last chunk is not counted). */
@@ -108,10 +110,17 @@ export class BlobFlight {
 
   private async run(): Promise<void> {
     this.started = true;
-    const stored = this.store();
+    // A store failure (a full disk) ends the fetch at once: nothing would free the pool again.
+    const stored = this.store().catch((e: unknown) => {
+      this.fail(e as Error);
+      throw e;
+    });
+    // Awaited below; observed now so that a failure meanwhile is never an unhandled rejection.
+    stored.catch(() => {});
     let held: Buffer | undefined;
     try {
       for await (const chunk of this.source) {
+        if (this.failure) throw this.failure;
         this.received += chunk.length;
         this.onReceived(chunk.length);
         if (this.received > this.size) throw new Error(`the upstream sent more than the ${this.size} bytes it announced`);
@@ -130,7 +139,8 @@ export class BlobFlight {
       this.fail(e as Error);
       await stored.catch(() => {});
       await this.writer.abort();
-      throw e;
+      // The first failure is the reason (a stopped upstream read only follows from it).
+      throw this.failure;
     }
     if (held) await this.emit(held);
     this.released = this.size;
@@ -141,7 +151,9 @@ export class BlobFlight {
   private fail(e: Error): void {
     this.failure ??= e;
     this.finished = true;
-    for (const sink of this.live) sink.destroy(e);
+    for (const sink of [...this.live, ...this.followers]) sink.destroy(e);
+    // Stop reading the upstream too (a stream that can be destroyed: the response body).
+    (this.source as { destroy?: (e?: Error) => void }).destroy?.();
     this.signal();
   }
 
@@ -231,6 +243,7 @@ export class BlobFlight {
   private async follow(sink: BlobSink): Promise<void> {
     const pin = { at: this.durable };
     this.pins.add(pin);
+    this.followers.add(sink);
     try {
       let pos = 0;
       while (pos < pin.at) {
@@ -285,6 +298,7 @@ export class BlobFlight {
     } catch (e) {
       sink.destroy(e as Error);
     } finally {
+      this.followers.delete(sink);
       if (this.pins.delete(pin)) this.trim();
     }
   }
