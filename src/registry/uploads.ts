@@ -36,7 +36,7 @@ import { OciError } from '../errors/oci.js';
 import { NotFoundError } from '../errors/store.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { BodyTooLargeError, hashStream, newHash, tapHash } from './digester.js';
+import { BodyTooLargeError, hashStream, newHash, tapHash, ThreadHash } from './digester.js';
 import { digestAlgorithm, projectOf, type Digest, type RepoName } from '../domain/names.js';
 import { allowAllWrites, type UploadRoom, type WritePolicy } from '../policy/write-policy.js';
 
@@ -76,6 +76,9 @@ const RENEW_MS = 3_000;
 
 /** Pause between attempts to give up a lease whose release failed. */
 const UNLOCK_RETRY_MS = 250;
+
+/** Blobs written through openBlob from this size on are hashed on a thread of their own. */
+const THREAD_HASH_BYTES = 32 * 1024 * 1024;
 
 /** At most this many digest states are kept; the oldest is dropped (and re-hashed at finish). */
 const MAX_HASH_STATES = 1024;
@@ -156,11 +159,15 @@ export class UploadService {
     await this.room(repo, length, digest);
     const id = randomUUID();
     let handle = await this.blobs.createUpload(id);
-    const hash = newHash(digestAlgorithm(digest));
+    const algorithm = digestAlgorithm(digest);
+    // A large blob is hashed on a thread of its own, beside the bytes streaming to clients.
+    const threaded = length >= THREAD_HASH_BYTES ? new ThreadHash(algorithm) : undefined;
+    const hash = threaded ?? newHash(algorithm);
     let written = 0;
     let finished = false;
     const drop = async () => {
       finished = true;
+      threaded?.close();
       await this.blobs.deleteUpload(id, handle).catch(() => {});
     };
     return {
@@ -172,6 +179,8 @@ export class UploadService {
           handle = r.handle;
           written += r.written;
           this.onStored(r.written);
+          // The thread has hashed this part too: the copies waiting for it stay within one part.
+          await threaded?.synced();
         } catch (e) {
           await drop();
           throw e instanceof BodyTooLargeError ? sizeMismatch(length, length + 1) : e;
@@ -181,7 +190,8 @@ export class UploadService {
       commit: async () => {
         try {
           if (written !== length) throw sizeMismatch(length, written);
-          const actual = `${digestAlgorithm(digest)}:${hash.digest('hex')}` as Digest;
+          const hex = threaded ? await threaded.digest() : (hash as Hash).digest('hex');
+          const actual = `${algorithm}:${hex}` as Digest;
           if (actual !== digest) throw digestMismatch(digest, actual);
           finished = true;
           await this.commit(repo, id, handle, written, digest, false);

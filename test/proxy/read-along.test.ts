@@ -84,7 +84,8 @@ describe('reading along a cold fetch', { skip: missingTools('docker-registry'), 
   });
 
   test('a client joining a fetch whose bytes turn out wrong sees its connection fail, never a complete 200', async () => {
-    const blob = randomBlob(24 * MiB);
+    // Over 32 MiB: verified by the hashing thread (UploadService.openBlob).
+    const blob = randomBlob(40 * MiB);
     const digest = await pushBlobTo(plain.url, `${ns}/along-bad`, blob);
     counting.faults.set(digest, 'corrupt-slow');
     const url = `${cache.url}/v2/hub/${ns}/along-bad/blobs/${digest}`;
