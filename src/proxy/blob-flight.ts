@@ -9,9 +9,9 @@
  *   in segments, while the upstream keeps streaming: clients never wait for the disk. The
  *   pool bounds what is held: when every block is in use (the store or a joining client is
  *   behind) reading from the upstream pauses.
- * - Why blocks: holding the upstream's own 64 KiB buffers until the disk has them kept them
- *   alive across garbage collections, and the collector's full marks then cost more than the
- *   hashing (measured, bench/results/proxy.md). Blocks are reused, the socket's buffers die young.
+ * - Why a pool: what the disk and joining clients still need is held in a fixed amount of
+ *   memory that is reused (no allocation per chunk, a known bound per blob), not in the
+ *   socket's 64 KiB buffers, which only pass through to the clients.
  * - A client that comes while bytes flow reads along: the durable prefix from the writer,
  *   then the retained blocks (copied out, since blocks are reused), then it turns live. The
  *   blocks it still needs are kept for it (a pin) so it never misses a byte.
