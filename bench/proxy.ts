@@ -87,7 +87,7 @@ export async function proxyTable(s: Settings & { proxyMiB: number }, logLevel: s
       ],
       notes: [
         `Median of ${s.repeat} runs, each on a fresh ${mib} blob; upstream: the reference on the filesystem, on 127.0.0.1; Berth: one open process, SQLite + filesystem, proxy project \`up\`. MB = 10^6 bytes.`,
-        'Cold: the cache fetches from the upstream, hashes and fsyncs the blob while streaming it to the client, and holds the last chunk back until the digest matched. Direct runs first, so the upstream reads from the page cache in both.',
+        'Cold: the cache fetches from the upstream and streams each chunk to the client at once; behind it the bytes are hashed and written and flushed in 8 MiB segments (the client never waits for the disk), and the last chunk is held back until the digest matched and the blob was committed. Direct runs first, so the upstream reads from the page cache in both.',
       ],
     };
   } finally {

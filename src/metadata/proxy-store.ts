@@ -47,6 +47,8 @@ export interface ProxyCacheQueries {
   markChecked(repo: RepoName, reference: string, at: number): Promise<void>;
   /** Records a pull of the reference at `at`. */
   markPulled(repo: RepoName, reference: string, at: number): Promise<void>;
+  /** Tags (not digests) cached for `repo`, in the order of the registry's tag lists, after `after`, at most `limit` (served when the upstream is down). */
+  tags(repo: RepoName, after: string | undefined, limit: number): Promise<string[]>;
   /** Rows of one upstream, least recently pulled first (eviction reads this). */
   list(upstream: string, limit: number): Promise<CachedManifest[]>;
   /** Removes one row; true when it existed. */

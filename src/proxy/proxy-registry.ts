@@ -24,7 +24,7 @@ function refuse(u: UpstreamClient, repo: string): never {
 }
 
 export function proxyRegistry(core: RegistryServices, pull: PullThrough, config: ProxyConfig, mirrorFor: (ns: string) => string | undefined, isLocalProject: LocalProjectCheck): RegistryServices {
-  const { manifests, blobs, uploads } = core;
+  const { manifests, blobs, uploads, listing } = core;
   const writes = <A extends unknown[], R>(fn: (repo: RepoName, ...rest: A) => Promise<R>) =>
     (repo: RepoName, ...rest: A): Promise<R> => {
       const u = pull.upstreamOf(repo);
@@ -34,6 +34,15 @@ export function proxyRegistry(core: RegistryServices, pull: PullThrough, config:
 
   return {
     ...core,
+    listing: {
+      tags: (repo, page) => {
+        const u = pull.upstreamOf(repo);
+        return u ? pull.tags(u, repo, page) : listing.tags(repo, page);
+      },
+      catalog: listing.catalog.bind(listing),
+      referrers: listing.referrers.bind(listing),
+      pageSize: listing.pageSize.bind(listing),
+    },
     manifests: {
       get: (repo, ref, pulled) => {
         const u = pull.upstreamOf(repo);
@@ -54,6 +63,7 @@ export function proxyRegistry(core: RegistryServices, pull: PullThrough, config:
     uploads: {
       start: writes(uploads.start.bind(uploads)),
       putMonolithic: writes(uploads.putMonolithic.bind(uploads)),
+      openBlob: writes(uploads.openBlob.bind(uploads)),
       status: writes(uploads.status.bind(uploads)),
       append: writes(uploads.append.bind(uploads)),
       finish: writes(uploads.finish.bind(uploads)),

@@ -1,6 +1,6 @@
 /**
  * The pull-through cache: reads of a proxy project (an upstream's name as the first path
- * segment) answered from the cache or fetched from the upstream, with the rules of issue 13:
+ * segment) answered from the cache or fetched from the upstream:
  *
  * - Manifests are cached per reference in `proxy_manifests` (metadata/proxy-store.ts). A digest
  *   never expires; a tag older than `tagTtlSeconds` is revalidated with a HEAD (free on Docker
@@ -9,17 +9,18 @@
  * - Manifests are verified before they are kept: by digest, the bytes must hash to it; by tag,
  *   to the upstream's Docker-Content-Digest when it sends one; and they must parse.
  * - Blobs stream through a BlobFlight (blob-flight.ts): one upstream GET per blob per process
- *   however many clients ask at once, bytes to the first clients as they arrive, stored
- *   through the upload service (digest and size verified, quota checked, committed as a
- *   blob linked to the proxy repository), the connection cut before the last byte on a
- *   mismatch. Single flight holds per process; nodes sharing a database each fetch once at
+ *   however many clients ask at once, bytes to the clients as they arrive (later ones read
+ *   along), stored through the upload service's blob writer (digest and size verified, quota
+ *   checked, committed as a blob linked to the proxy repository), the connection cut before
+ *   the last byte on a mismatch. Single flight holds per process; nodes sharing a database each fetch once at
  *   most and the second commit finds the blob already stored.
  * - Quota: cached blobs are written through the upload service, so they count against the
  *   cache project's quota; a blob that does not fit is refused (DENIED) before the response
  *   starts, not cut off half-way.
  * - Stale-if-error: when the upstream fails (network, timeout, 5xx, 429) or is backing off,
- *   cached manifests are served with `Warning: 110` and `X-Berth-Proxy: stale`; content never
- *   cached fails with UNAVAILABLE naming the upstream and its answer.
+ *   cached manifests (and the cached tags of a tag list) are served with `Warning: 110` and
+ *   `X-Berth-Proxy: stale`; content never cached fails with UNAVAILABLE naming the upstream
+ *   and its answer.
  */
 import { Readable } from 'node:stream';
 import type { UpstreamConfig } from '../config/proxy-schema.js';
@@ -27,6 +28,7 @@ import { OciError } from '../errors/oci.js';
 import type { ManifestRecord } from '../metadata/store.js';
 import type { CachedManifest, ProxyCacheQueries } from '../metadata/proxy-store.js';
 import type { BlobInfo } from '../registry/blobs.js';
+import type { Page, PageRequest } from '../registry/listing.js';
 import { digestLike, digestOf } from '../registry/digester.js';
 import { baseMediaType, parseManifest } from '../registry/manifest/parse.js';
 import type { RegistryServices } from '../registry/services.js';
@@ -34,6 +36,7 @@ import { allowAllWrites, type WritePolicy } from '../policy/write-policy.js';
 import { referenceString, type Digest, type Reference, type RepoName } from '../domain/names.js';
 import { BlobFlight } from './blob-flight.js';
 import type { ProxyStats } from './stats.js';
+import { discard, header, readBytes, readText, type RemoteResponse } from '../registry-client/client.js';
 import { UpstreamError, type UpstreamClient } from './upstream-client.js';
 
 /** Media types asked of upstreams, so they answer in the form the client asked for or any. */
@@ -44,6 +47,9 @@ const ACCEPT = [
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.oci.artifact.manifest.v1+json',
 ].join(', ');
+
+/** The largest tag list page taken from an upstream. */
+const TAGS_MAX_BYTES = 16 * 1024 * 1024;
 
 /** A blob fetch nobody reads (a HEAD) starts filling the cache after this long. */
 const START_ALONE_MS = 2000;
@@ -111,7 +117,7 @@ export class PullThrough {
     else counters.manifestHits++;
     if (pulled) void this.cache.markPulled(repo, key, this.now()).catch(() => {});
     const headers: Record<string, string> = { 'X-Berth-Proxy': how };
-    if (how === 'stale') headers.Warning = `110 berth "Response is stale: upstream ${u.name} failed: ${(u.health().lastError ?? 'error').replace(/["\\\r\n]/g, ' ').slice(0, 200)}"`;
+    if (how === 'stale') headers.Warning = staleWarning(u);
     return { digest: served.digest, mediaType: served.mediaType, artifactType: null, subject: null, size: served.content.length, content: served.content, pushedAt: served.fetchedAt, headers };
   }
 
@@ -123,8 +129,8 @@ export class PullThrough {
     if (cached && ref.kind === 'tag') {
       counters.upstreamRequests++;
       const head = await u.request('HEAD', remote, `manifests/${key}`, { accept: ACCEPT });
-      await head.body?.cancel();
-      const digest = head.headers.get('docker-content-digest');
+      await discard(head);
+      const digest = header(head, 'docker-content-digest');
       if (head.status === 200 && digest === cached.digest) {
         const at = this.now();
         await this.cache.markChecked(repo, key, at);
@@ -137,7 +143,7 @@ export class PullThrough {
     if (res.status !== 200) throw await refusal(u, res, 'MANIFEST_UNKNOWN', ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest });
     const limit = this.core.limits.maxManifestBytes;
     const body = await readLimited(res, limit, u);
-    const contentType = baseMediaType(res.headers.get('content-type') ?? undefined);
+    const contentType = baseMediaType(header(res, 'content-type'));
     const parsed = parseManifest(body, contentType);
     let digest: Digest;
     if (ref.kind === 'digest') {
@@ -145,7 +151,7 @@ export class PullThrough {
       if (digest !== ref.digest) throw u.failed(res.status, `upstream ${u.name} sent a manifest for ${ref.digest} whose bytes hash to ${digest}`);
     } else {
       digest = digestOf(body);
-      const claimed = res.headers.get('docker-content-digest');
+      const claimed = header(res, 'docker-content-digest');
       if (claimed && claimed.startsWith('sha256:') && claimed !== digest) throw u.failed(res.status, `upstream ${u.name} sent manifest ${key} whose bytes hash to ${digest}, not ${claimed} as it said`);
     }
     const at = this.now();
@@ -153,6 +159,53 @@ export class PullThrough {
     await this.cache.put(m);
     if (ref.kind === 'tag') await this.cache.put({ ...m, reference: digest });
     return { m, how: 'miss' };
+  }
+
+  // ---- tags -------------------------------------------------------------------------------
+
+  /**
+   * The upstream's tag list of the repository, page by page (`n` and `last` passed on, its
+   * next page turned into ours). When the upstream fails or is backing off, the tags this
+   * cache holds for the repository are served instead, marked stale as manifests are; a
+   * repository the cache knows no tag of fails with UNAVAILABLE naming the upstream.
+   */
+  async tags(u: UpstreamClient, repo: RepoName, page: PageRequest): Promise<Page<string> & { headers: Record<string, string> }> {
+    const n = this.core.listing.pageSize(page.n);
+    const counters = this.stats.of(u.name);
+    const query = new URLSearchParams();
+    if (page.n !== undefined && page.n !== '') query.set('n', String(n));
+    if (page.last !== undefined) query.set('last', page.last);
+    const qs = query.size > 0 ? `?${query}` : '';
+    try {
+      counters.upstreamRequests++;
+      const res = await u.request('GET', this.remoteName(u, repo), `tags/list${qs}`, { accept: 'application/json' });
+      if (res.status !== 200) throw await refusal(u, res, 'NAME_UNKNOWN', { name: repo });
+      const body = JSON.parse((await readBytes(res, TAGS_MAX_BYTES)).toString('utf8')) as { tags?: unknown };
+      const tags = body.tags ?? [];
+      if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) throw u.failed(res.status, `upstream ${u.name} answered a tag list that is not a list of strings`);
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res, 'link') ?? '');
+      if (link) {
+        // The upstream paged the list itself: its page, and its `last` for the next one.
+        const items = (tags as string[]).slice(0, n);
+        const cut = items.length < tags.length;
+        const next = (cut ? undefined : new URL(link[1]!, 'http://upstream').searchParams.get('last')) ?? items[items.length - 1];
+        return { items, ...(next !== undefined ? { next } : {}), headers: { 'X-Berth-Proxy': 'miss' } };
+      }
+      // A whole list (Distribution 2.x ignores `n` and `last` and does not sort): paged here, in
+      // lexical order as the spec asks.
+      const asked = page.n !== undefined && page.n !== '';
+      const after = (tags as string[]).sort().filter((t) => page.last === undefined || t > page.last);
+      const items = asked ? after.slice(0, n) : after;
+      const next = asked && n > 0 && after.length > n ? items[items.length - 1] : undefined;
+      return { items, ...(next !== undefined ? { next } : {}), headers: { 'X-Berth-Proxy': 'miss' } };
+    } catch (e) {
+      if (!(e instanceof UpstreamError)) throw e;
+      const rows = await this.cache.tags(repo, page.last, n + 1);
+      if (rows.length === 0 && page.last === undefined) throw unavailable(u, e);
+      counters.staleServed++;
+      const items = rows.slice(0, n);
+      return { items, ...(n > 0 && rows.length > n ? { next: items[items.length - 1]! } : {}), headers: { 'X-Berth-Proxy': 'stale', Warning: staleWarning(u) } };
+    }
   }
 
   // ---- blobs --------------------------------------------------------------------------------
@@ -211,27 +264,34 @@ export class PullThrough {
     const counters = this.stats.of(u.name);
     counters.upstreamRequests++;
     const res = await u.request('GET', this.remoteName(u, repo), `blobs/${digest}`);
-    if (res.status !== 200 || !res.body) throw await refusal(u, res, 'BLOB_UNKNOWN', { digest });
-    const length = Number(res.headers.get('content-length'));
+    if (res.status !== 200) throw await refusal(u, res, 'BLOB_UNKNOWN', { digest });
+    const length = Number(header(res, 'content-length') ?? Number.NaN);
     if (!Number.isSafeInteger(length) || length < 0) {
-      await res.body.cancel();
+      await discard(res);
       throw u.failed(res.status, `upstream ${u.name} sent blob ${digest} without a Content-Length`);
     }
     const room = await this.policy.uploadRoom(repo, digest);
     if (length > room.bytes) {
-      await res.body.cancel();
+      await discard(res);
       throw room.refusal(length);
     }
-    const body = res.body as unknown as AsyncIterable<Uint8Array>;
-    const flight = new BlobFlight(length, body, async (bytes) => {
-      try {
-        await this.core.uploads.putMonolithic(repo, digest, counted(bytes, (n) => (counters.bytesFromUpstream += n)), length);
-      } catch (e) {
-        if (e instanceof OciError && (e.code === 'DIGEST_INVALID' || e.code === 'SIZE_INVALID')) counters.verifyFailures++;
-        else if (!(e instanceof OciError)) counters.verifyFailures++;
-        throw e;
-      }
-    }, START_ALONE_MS);
+    let writer;
+    try {
+      writer = await this.core.uploads.openBlob(repo, digest, length);
+    } catch (e) {
+      res.body.destroy();
+      throw e;
+    }
+    const readStored = async (start: number, end: number): Promise<Readable> => {
+      const b = await this.core.blobs.get(repo, digest);
+      return b.body.kind === 'bytes' ? Readable.from([b.body.bytes.subarray(start, end + 1)]) : b.body.open({ start, end });
+    };
+    const flight = new BlobFlight(length, res.body as AsyncIterable<Buffer>, writer, START_ALONE_MS, readStored, (n) => (counters.bytesFromUpstream += n));
+    flight.done.catch((e: unknown) => {
+      // Wrong or missing bytes (a refused quota or a store failure is not the upstream's fault).
+      if (!(e instanceof OciError) || e.code === 'DIGEST_INVALID' || e.code === 'SIZE_INVALID') counters.verifyFailures++;
+      res.body.destroy();
+    });
     return flight;
   }
 
@@ -248,11 +308,9 @@ export class PullThrough {
   }
 }
 
-async function* counted(source: AsyncIterable<Buffer>, add: (n: number) => void): AsyncIterable<Buffer> {
-  for await (const chunk of source) {
-    add(chunk.length);
-    yield chunk;
-  }
+/** `Warning: 110` for an answer served from the cache because the upstream failed. */
+function staleWarning(u: UpstreamClient): string {
+  return `110 berth "Response is stale: upstream ${u.name} failed: ${(u.health().lastError ?? 'error').replace(/["\\\r\n]/g, ' ').slice(0, 200)}"`;
 }
 
 function unavailable(u: UpstreamClient, e: UpstreamError): OciError {
@@ -260,26 +318,16 @@ function unavailable(u: UpstreamClient, e: UpstreamError): OciError {
 }
 
 /** The OCI error for an upstream answer other than 200 (404: unknown; 401/403: denied; else unavailable). */
-async function refusal(u: UpstreamClient, res: Response, notFound: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN', detail: Record<string, string>): Promise<OciError> {
-  const text = (await res.text().catch(() => '')).slice(0, 300).trim();
+async function refusal(u: UpstreamClient, res: RemoteResponse, notFound: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'NAME_UNKNOWN', detail: Record<string, string>): Promise<OciError> {
+  const text = (await readText(res, 300)).trim();
   const answer = `upstream ${u.name} answered ${res.status}${text ? `: ${text}` : ''}`;
   if (res.status === 404) return new OciError(notFound, { ...detail, upstream: u.name, reason: answer });
   if (res.status === 401 || res.status === 403) return new OciError('DENIED', { ...detail, upstream: u.name, reason: `${answer} (check the upstream's credentials in the proxy configuration)` });
   return new OciError('UNAVAILABLE', { ...detail, upstream: u.name, reason: answer }, { message: answer });
 }
 
-async function readLimited(res: Response, limit: number, u: UpstreamClient): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
-    size += part.byteLength;
-    if (size > limit) {
-      await res.body?.cancel().catch(() => {});
-      throw new OciError('MANIFEST_INVALID', { upstream: u.name, reason: `the upstream's manifest is larger than the limit of ${limit} bytes` });
-    }
-    chunks.push(Buffer.from(part));
-  }
-  return Buffer.concat(chunks, size);
+function readLimited(res: RemoteResponse, limit: number, u: UpstreamClient): Promise<Buffer> {
+  return readBytes(res, limit, () => new OciError('MANIFEST_INVALID', { upstream: u.name, reason: `the upstream's manifest is larger than the limit of ${limit} bytes` }));
 }
 
 export type { UpstreamConfig };

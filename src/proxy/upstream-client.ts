@@ -1,20 +1,19 @@
 /**
- * One upstream registry over HTTP: authentication and health.
+ * One upstream registry of the pull-through cache: its health, over the shared client of
+ * another registry (src/registry-client/: Basic or the Docker token flow, tokens cached per
+ * scope until they expire, one token request per scope at a time).
  *
- * Authentication follows what the upstream asks for in `WWW-Authenticate`: Basic (the
- * configured credentials), or the Docker token flow (a GET to the realm with service and
- * scope, with the credentials as Basic when there are any, anonymous otherwise). Bearer tokens
- * are cached per scope until shortly before they expire, and concurrent requests needing the
- * same token make one token request (single flight).
- *
- * Health: a network error, a timeout, a 5xx or a 429 marks the upstream down for a while
- * (1 s, doubling with each failure in a row up to `downBackoffSeconds`); the first answer
- * that is not such a failure clears it. While it is down the proxy serves what it has cached
- * without asking, and content it never cached fails at once with the last failure, so a
- * failing upstream is not hammered. After the pause the next request tries again.
+ * Health: a network error, a timeout, a 5xx or a 429 (from the registry or its token service)
+ * marks the upstream down for a while (1 s, doubling with each failure in a row up to
+ * `downBackoffSeconds`); the first answer that is not such a failure clears it. While it is
+ * down the proxy serves what it has cached without asking, and content it never cached fails
+ * at once with the last failure, so a failing upstream is not hammered. After the pause the
+ * next request tries again.
  */
 import type { UpstreamConfig } from '../config/proxy-schema.js';
+import { readText, RegistryClient, RemoteUnreachable, TokenError, type RemoteResponse } from '../registry-client/client.js';
 
+export type { RemoteResponse } from '../registry-client/client.js';
 export class UpstreamError extends Error {
   override readonly name = 'UpstreamError';
   constructor(
@@ -37,27 +36,14 @@ export interface UpstreamHealth {
   consecutiveFailures: number;
 }
 
-interface CachedToken {
-  token: string;
-  expiresAt: number;
-}
-
 const MIN_BACKOFF_MS = 1000;
-/** Tokens are renewed this long before the upstream said they expire. */
-const TOKEN_MARGIN_MS = 10_000;
 
 export class UpstreamClient {
+  private readonly client: RegistryClient;
   private readonly base: string;
-  private readonly tokens = new Map<string, CachedToken>();
-  private readonly tokenFlights = new Map<string, Promise<string>>();
-  /** The scheme the upstream asked for last time, so later requests send credentials at once. */
-  private challenge: { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service: string | undefined } | undefined;
   private failures = 0;
   private downUntil = 0;
   private lastError: string | null = null;
-  /** Requests sent (token requests included), and token requests alone, for tests and stats. */
-  requests = 0;
-  tokenRequests = 0;
 
   constructor(
     readonly config: UpstreamConfig,
@@ -65,10 +51,20 @@ export class UpstreamClient {
     private readonly now: () => number = Date.now,
   ) {
     this.base = config.url.replace(/\/+$/, '');
+    this.client = new RegistryClient({ url: config.url, username: config.username, password: config.password, headersTimeoutMs: config.timeoutSeconds * 1000, now });
   }
 
   get name(): string {
     return this.config.name;
+  }
+
+  /** Requests sent (token requests included), and token requests alone, for tests and stats. */
+  get requests(): number {
+    return this.client.requests;
+  }
+
+  get tokenRequests(): number {
+    return this.client.tokenRequests;
   }
 
   health(): UpstreamHealth {
@@ -86,44 +82,28 @@ export class UpstreamClient {
   /**
    * Sends `method` to `/v2/<repo>/<path>` with authentication. Resolves with the response
    * whatever its status except the failures that mark the upstream down (network error,
-   * timeout before headers, 5xx, 429), which reject with UpstreamError. The caller reads or
-   * cancels the body.
+   * timeout before headers, 5xx, 429), which reject with UpstreamError, as does a token
+   * service that refuses the credentials. The caller reads or discards the body.
    */
-  async request(method: 'GET' | 'HEAD', repo: string, path: string, headers: Record<string, string> = {}): Promise<Response> {
+  async request(method: 'GET' | 'HEAD', repo: string, path: string, headers: Record<string, string> = {}): Promise<RemoteResponse> {
     this.checkUp();
-    const url = `${this.base}/v2/${repo}/${path}`;
-    const scope = `repository:${repo}:pull`;
-    let res = await this.send(method, url, { ...headers, ...(await this.authorization(scope)) });
-    if (res.status === 401) {
-      const asked = parseChallenge(res.headers.get('www-authenticate'));
-      await res.body?.cancel();
-      if (asked) {
-        this.challenge = asked;
-        if (asked.scheme === 'bearer') this.tokens.delete(scope);
-        res = await this.send(method, url, { ...headers, ...(await this.authorization(asked.scheme === 'bearer' && asked.scope ? asked.scope : scope)) });
+    let res: RemoteResponse;
+    try {
+      res = await this.client.request(method, `v2/${repo}/${path}`, { repo, headers });
+    } catch (e) {
+      if (e instanceof RemoteUnreachable) throw this.failed(undefined, `upstream ${this.name} (${this.base}) unreachable: ${e.message}`);
+      if (e instanceof TokenError) {
+        if (e.status >= 500 || e.status === 429) throw this.failed(e.status, `token service of upstream ${this.name} answered ${e.status}`);
+        throw new UpstreamError(this.name, e.status, `upstream ${this.name}: ${e.message}; check its username and password`);
       }
+      throw e;
     }
     if (res.status >= 500 || res.status === 429) {
-      const text = await bodyText(res);
+      const text = (await readText(res, 300)).trim();
       throw this.failed(res.status, `upstream ${this.name} answered ${res.status}${text ? `: ${text}` : ''}`);
     }
     this.recovered();
     return res;
-  }
-
-  private async send(method: string, url: string, headers: Record<string, string>): Promise<Response> {
-    this.requests++;
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.config.timeoutSeconds * 1000);
-    try {
-      return await fetch(url, { method, headers, redirect: 'follow', signal: abort.signal });
-    } catch (e) {
-      const why = abort.signal.aborted ? `no answer within ${this.config.timeoutSeconds} s` : ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message;
-      throw this.failed(undefined, `upstream ${this.name} (${this.base}) unreachable: ${why}`);
-    } finally {
-      // Headers arrived (or the request failed): the body may take as long as it needs.
-      clearTimeout(timer);
-    }
   }
 
   /** Records a failure and starts (or lengthens) the back-off; returns the error to throw. */
@@ -137,72 +117,5 @@ export class UpstreamClient {
   private recovered(): void {
     this.failures = 0;
     this.downUntil = 0;
-  }
-
-  private async authorization(scope: string): Promise<Record<string, string>> {
-    const c = this.challenge;
-    if (!c) return {};
-    if (c.scheme === 'basic') return this.basic();
-    return { authorization: `Bearer ${await this.token(c.realm, c.service, scope)}` };
-  }
-
-  private basic(): Record<string, string> {
-    const { username, password } = this.config;
-    if (!username && !password) return {};
-    return { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` };
-  }
-
-  private async token(realm: string, service: string | undefined, scope: string): Promise<string> {
-    const cached = this.tokens.get(scope);
-    if (cached && cached.expiresAt > this.now()) return cached.token;
-    let flight = this.tokenFlights.get(scope);
-    if (!flight) {
-      flight = this.fetchToken(realm, service, scope).finally(() => this.tokenFlights.delete(scope));
-      this.tokenFlights.set(scope, flight);
-    }
-    return flight;
-  }
-
-  private async fetchToken(realm: string, service: string | undefined, scope: string): Promise<string> {
-    const u = new URL(realm);
-    if (service) u.searchParams.set('service', service);
-    u.searchParams.set('scope', scope);
-    this.tokenRequests++;
-    const res = await this.send('GET', u.toString(), this.basic());
-    if (res.status >= 500 || res.status === 429) throw this.failed(res.status, `token service of upstream ${this.name} answered ${res.status}`);
-    if (res.status !== 200) {
-      const text = await bodyText(res);
-      throw new UpstreamError(this.name, res.status, `upstream ${this.name} refused a token for ${scope} (${res.status}${text ? `: ${text}` : ''}); check its username and password`);
-    }
-    const body = (await res.json()) as { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
-    const token = body.token ?? body.access_token;
-    if (!token) throw new UpstreamError(this.name, res.status, `the token service of upstream ${this.name} returned no token`);
-    const lifetimeMs = (typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60) * 1000;
-    this.tokens.set(scope, { token, expiresAt: this.now() + Math.max(0, lifetimeMs - TOKEN_MARGIN_MS) });
-    return token;
-  }
-}
-
-type Challenge = { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service: string | undefined; scope: string | undefined };
-
-/** `Bearer realm="...",service="...",scope="..."` or `Basic realm="..."`. */
-export function parseChallenge(header: string | null): Challenge | undefined {
-  if (!header) return undefined;
-  const m = /^\s*(\w+)\s*(.*)$/s.exec(header);
-  if (!m) return undefined;
-  const scheme = m[1]!.toLowerCase();
-  if (scheme === 'basic') return { scheme: 'basic' };
-  if (scheme !== 'bearer') return undefined;
-  const params: Record<string, string> = {};
-  for (const p of m[2]!.matchAll(/(\w+)="([^"]*)"/g)) params[p[1]!.toLowerCase()] = p[2]!;
-  if (!params.realm) return undefined;
-  return { scheme: 'bearer', realm: params.realm, service: params.service, scope: params.scope };
-}
-
-async function bodyText(res: Response): Promise<string> {
-  try {
-    return (await res.text()).slice(0, 300).trim();
-  } catch {
-    return '';
   }
 }

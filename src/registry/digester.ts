@@ -4,6 +4,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../domain/names.js';
 
 export function newHash(algorithm: DigestAlgorithm = 'sha256'): Hash {
@@ -11,7 +12,7 @@ export function newHash(algorithm: DigestAlgorithm = 'sha256'): Hash {
 }
 
 /** Yields the chunks of `source` unchanged while feeding them to `hash` (no copy). */
-export async function* tapHash(source: AsyncIterable<Buffer>, hash: Hash | undefined, limit?: number): AsyncIterable<Buffer> {
+export async function* tapHash(source: AsyncIterable<Buffer>, hash: { update(chunk: Buffer): unknown } | undefined, limit?: number): AsyncIterable<Buffer> {
   let seen = 0;
   for await (const chunk of source) {
     seen += chunk.length;
@@ -40,4 +41,71 @@ export function digestOf(bytes: Buffer, algorithm: DigestAlgorithm = 'sha256'): 
 /** The digest of `bytes` in the algorithm of `expected`. */
 export function digestLike(bytes: Buffer, expected: Digest): Digest {
   return digestOf(bytes, digestAlgorithm(expected));
+}
+
+/** The hashing thread's program: chunks in order, then null for the hex digest. */
+const HASH_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const hash = require('node:crypto').createHash(workerData);
+parentPort.on('message', (m) => {
+  if (m === null) parentPort.postMessage(hash.digest('hex'));
+  else if (m === 'sync') parentPort.postMessage('sync');
+  else hash.update(m);
+});
+`;
+
+/**
+ * A digest computed on a thread of its own, for a large blob streamed through the server
+ * (the pull-through cache): hashing is the largest piece of work per byte on the main thread
+ * otherwise (bench/results/proxy.md). `update` copies the bytes to the thread (the caller may
+ * reuse its buffer at once); `synced` resolves once the thread has hashed everything given so
+ * far (callers wait on it now and then, so the copies in flight stay bounded); `digest` ends it.
+ */
+export class ThreadHash {
+  private readonly worker: Worker;
+  /** Answers awaited from the thread, in the order asked. */
+  private readonly waiting: { resolve: (v: string) => void; reject: (e: Error) => void }[] = [];
+  private failure: Error | undefined;
+
+  constructor(algorithm: DigestAlgorithm) {
+    this.worker = new Worker(HASH_WORKER, { eval: true, workerData: algorithm });
+    this.worker.unref();
+    this.worker.on('message', (m: string) => this.waiting.shift()?.resolve(m));
+    const fail = (e: Error) => {
+      this.failure ??= e;
+      for (const w of this.waiting.splice(0)) w.reject(this.failure);
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', () => fail(new Error('the hashing thread stopped')));
+  }
+
+  update(chunk: Buffer): void {
+    if (this.failure) throw this.failure;
+    this.worker.postMessage(chunk);
+  }
+
+  synced(): Promise<void> {
+    return this.ask('sync').then(() => undefined);
+  }
+
+  async digest(): Promise<string> {
+    try {
+      return await this.ask(null);
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Stops the thread (without a digest, when it is not done). */
+  close(): void {
+    void this.worker.terminate();
+  }
+
+  private ask(m: null | 'sync'): Promise<string> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.worker.postMessage(m);
+    });
+  }
 }

@@ -87,7 +87,8 @@ export class ListingService {
     };
   }
 
-  private pageSize(n: string | undefined): number {
+  /** The page size `n` asks for (the default when absent, capped); PAGINATION_NUMBER_INVALID when it is not a number. */
+  pageSize(n: string | undefined): number {
     if (n === undefined || n === '') return this.pageSizes.defaultPageSize;
     if (!/^\d{1,9}$/.test(n)) throw new OciError('PAGINATION_NUMBER_INVALID', { n, reason: '`n` must be a non-negative integer' });
     return Math.min(Number(n), this.pageSizes.maxPageSize);

@@ -18,7 +18,7 @@ export interface RegistryServices {
   blobs: Operations<BlobService>;
   uploads: Operations<UploadService>;
   manifests: Operations<ManifestService>;
-  listing: ListingService;
+  listing: Operations<ListingService>;
   health: HealthService;
   /**
    * Maps the repository of a pull to the one that serves it (transparent mirroring: `?ns=` and

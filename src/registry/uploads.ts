@@ -31,11 +31,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { OciError } from '../errors/oci.js';
 import { NotFoundError } from '../errors/store.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { hashStream, newHash, tapHash } from './digester.js';
+import { BodyTooLargeError, hashStream, newHash, tapHash, ThreadHash } from './digester.js';
 import { digestAlgorithm, projectOf, type Digest, type RepoName } from '../domain/names.js';
 import { allowAllWrites, type UploadRoom, type WritePolicy } from '../policy/write-policy.js';
 
@@ -43,6 +44,20 @@ export interface UploadStatus {
   id: string;
   /** Bytes received so far. */
   offset: number;
+}
+
+/** See UploadService.openBlob. */
+export interface BlobWriter {
+  /** Bytes durable so far: `read` may ask for up to this many. */
+  written(): number;
+  /** Appends `part`; resolves once its bytes are durable. A failure removes everything written. */
+  append(part: AsyncIterable<Buffer>): Promise<void>;
+  /** The first `length` bytes (at most `written()`). */
+  read(length: number): Promise<Readable>;
+  /** Checks length and digest and commits the blob (quota checked in the transaction); on any failure the bytes are removed. */
+  commit(): Promise<void>;
+  /** Removes the bytes written. */
+  abort(): Promise<void>;
 }
 
 export interface ChunkRange {
@@ -61,6 +76,9 @@ const RENEW_MS = 3_000;
 
 /** Pause between attempts to give up a lease whose release failed. */
 const UNLOCK_RETRY_MS = 250;
+
+/** Blobs written through openBlob from this size on are hashed on a thread of their own. */
+const THREAD_HASH_BYTES = 32 * 1024 * 1024;
 
 /** At most this many digest states are kept; the oldest is dropped (and re-hashed at finish). */
 const MAX_HASH_STATES = 1024;
@@ -128,6 +146,62 @@ export class UploadService {
       await this.blobs.deleteUpload(id, handle).catch(() => {});
       throw e;
     }
+  }
+
+  /**
+   * A blob of a known digest and length written in parts by a caller that lets others read
+   * the bytes already durable while the rest arrives (the pull-through cache: a client joining
+   * a fetch under way reads what is stored, then follows). The bytes are hashed as they are
+   * written; `commit` refuses (and removes them) unless every byte arrived and the digest
+   * matches, so nothing unverified becomes a blob. Not a session: no metadata row, no lease.
+   */
+  async openBlob(repo: RepoName, digest: Digest, length: number): Promise<BlobWriter> {
+    await this.room(repo, length, digest);
+    const id = randomUUID();
+    let handle = await this.blobs.createUpload(id);
+    const algorithm = digestAlgorithm(digest);
+    // A large blob is hashed on a thread of its own, beside the bytes streaming to clients.
+    const threaded = length >= THREAD_HASH_BYTES ? new ThreadHash(algorithm) : undefined;
+    const hash = threaded ?? newHash(algorithm);
+    let written = 0;
+    let finished = false;
+    const drop = async () => {
+      finished = true;
+      threaded?.close();
+      await this.blobs.deleteUpload(id, handle).catch(() => {});
+    };
+    return {
+      written: () => written,
+      append: async (part) => {
+        if (finished) throw new Error('the blob writer is closed');
+        try {
+          const r = await this.blobs.writeUpload(id, handle, written, tapHash(part, hash, length - written));
+          handle = r.handle;
+          written += r.written;
+          this.onStored(r.written);
+          // The thread has hashed this part too: the copies waiting for it stay within one part.
+          await threaded?.synced();
+        } catch (e) {
+          await drop();
+          throw e instanceof BodyTooLargeError ? sizeMismatch(length, length + 1) : e;
+        }
+      },
+      read: (n) => this.blobs.readUpload(id, handle, n),
+      commit: async () => {
+        try {
+          if (written !== length) throw sizeMismatch(length, written);
+          const hex = threaded ? await threaded.digest() : (hash as Hash).digest('hex');
+          const actual = `${algorithm}:${hex}` as Digest;
+          if (actual !== digest) throw digestMismatch(digest, actual);
+          finished = true;
+          await this.commit(repo, id, handle, written, digest, false);
+        } catch (e) {
+          await drop();
+          throw e;
+        }
+      },
+      abort: drop,
+    };
   }
 
   async status(repo: RepoName, id: string): Promise<UploadStatus> {

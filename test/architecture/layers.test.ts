@@ -35,6 +35,8 @@ const LAYERS: Record<string, number> = {
   policy: 3,
   events: 3,
   replication: 3,
+  // The client of another registry (auth, transport), shared by the cache and replication.
+  'registry-client': 3,
   auth: 3,
   lifecycle: 3,
   jobs: 3,

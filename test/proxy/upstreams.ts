@@ -3,7 +3,8 @@
  * Distribution (the Debian `docker-registry`), with or without htpasswd Basic auth, which a
  * test can kill and start again on the same port and data; and a counting HTTP proxy put in
  * front of one, which counts the requests the cache sends upstream and, when a test asks,
- * damages one blob's bytes (a flipped byte, or a body cut short) as a faulty upstream would.
+ * damages one blob's bytes (a flipped byte, or a body cut short) as a faulty upstream would,
+ * or sends them slowly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -78,7 +79,8 @@ export async function startDistribution(opts: { htpasswd?: { user: string; passw
   return d;
 }
 
-export type Fault = 'corrupt' | 'truncate';
+/** `slow`: the blob's bytes come at a few tens of MB/s (a client can join a fetch under way); `corrupt-slow`: both. */
+export type Fault = 'corrupt' | 'truncate' | 'slow' | 'corrupt-slow';
 
 /** Forwards to `target`, counting requests by `METHOD path` and applying blob faults. */
 export class CountingProxy {
@@ -112,6 +114,16 @@ export class CountingProxy {
             res.write(chunk.subarray(0, middle - start));
             up.destroy();
             res.destroy();
+            return;
+          }
+          if (fault === 'corrupt-slow' && start <= middle && middle < seen) {
+            chunk = Buffer.from(chunk);
+            chunk[middle - start] ^= 0xff;
+          }
+          if (fault === 'slow' || fault === 'corrupt-slow') {
+            up.pause();
+            res.write(chunk);
+            setTimeout(() => up.resume(), 2);
             return;
           }
           if (fault === 'corrupt' && start <= middle && middle < seen) {

@@ -79,6 +79,18 @@ export function proxyStoreSuite(name: string, open: () => Promise<StoreHarness>,
       for (const r of ['a', 'b', 'c']) await c.delete(repo('hub/library/alpine'), r);
     });
 
+    it('tags lists the cached tags of one repository (never digests) in order, after `last`, at most n', async () => {
+      const digestRef = row('sha256:' + 'a'.repeat(64));
+      for (const r of [row('v2'), row('latest'), row('v1'), digestRef, row('v1', { repository: repo('hub/library/other') })]) await c.put(r);
+      const alpine = repo('hub/library/alpine');
+      assert.deepEqual(await c.tags(alpine, undefined, 10), ['latest', 'v1', 'v2']);
+      assert.deepEqual(await c.tags(alpine, 'latest', 1), ['v1']);
+      assert.deepEqual(await c.tags(alpine, 'v2', 10), []);
+      assert.deepEqual(await c.tags(repo('hub/library/none'), undefined, 10), []);
+      for (const r of ['v2', 'latest', 'v1', digestRef.reference]) await c.delete(alpine, r);
+      await c.delete(repo('hub/library/other'), 'v1');
+    });
+
     it('a preheat record is created queued, takes its progress, and is deleted', async () => {
       const p = await c.createPreheat({ id: 'p1', upstream: 'hub', references: ['library/alpine:3.20', 'library/busybox@sha256:abc'] }, 5);
       assert.deepEqual(p, { id: 'p1', upstream: 'hub', references: ['library/alpine:3.20', 'library/busybox@sha256:abc'], status: 'queued', done: 0, failed: 0, blobs: 0, bytes: 0, errors: [], createdAt: 5, updatedAt: 5 });

@@ -72,6 +72,13 @@ export class SqlProxyCache implements ProxyCacheQueries {
     await this.db.updateTable('proxy_manifests').set({ pulled_at: at }).where('repository', '=', repo).where('reference', '=', reference).execute();
   }
 
+  async tags(repo: RepoName, after: string | undefined, limit: number): Promise<string[]> {
+    // A digest reference holds ':' and a tag never does.
+    let q = this.db.selectFrom('proxy_manifests').select('reference').where('repository', '=', repo).where('reference', 'not like', '%:%').orderBy('reference').limit(limit);
+    if (after !== undefined) q = q.where('reference', '>', after);
+    return (await q.execute()).map((r) => r.reference);
+  }
+
   async list(upstream: string, limit: number): Promise<CachedManifest[]> {
     const rows = await this.db.selectFrom('proxy_manifests').selectAll().where('upstream', '=', upstream).orderBy('pulled_at').orderBy('repository').orderBy('reference').limit(limit).execute();
     return rows.map(toRecord);

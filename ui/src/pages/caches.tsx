@@ -24,7 +24,7 @@ export function CachesPage() {
               <tr key={u.name}>
                 <td>
                   <Link to={`/projects/${encodeURIComponent(u.name)}`}>{u.name}</Link>
-                  {u.defaultMirror ? <span className="badge public">default mirror</span> : null}
+                  {u.defaultMirror ? <> <span className="badge public">default mirror</span></> : null}
                 </td>
                 <td className="break">
                   <code>{u.url}</code>
