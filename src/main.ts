@@ -48,22 +48,14 @@ import { SecurityApi } from './api/services/security.js';
 import { SigningApi } from './api/services/signing.js';
 import { UserService } from './api/services/users.js';
 import { AuditLog } from './audit/audit-log.js';
-import { Authenticator } from './auth/authenticator.js';
-import { CredentialCache } from './auth/credential-cache.js';
 import { installAuthentication, installRegistryAudit, registryAuthorizer } from './auth/http-auth.js';
 import { KeySealer } from './auth/key-sealing.js';
-import { LoginLimiter } from './auth/login-limiter.js';
-import { TokenIssuer } from './auth/token-issuer.js';
+import { createAccessControl } from './auth/setup.js';
 import { tokenRoutes } from './auth/token-routes.js';
-import { WorkloadIdentity } from './auth/workload-identity.js';
-import { GroupSync } from './auth/group-sync.js';
-import { LdapDirectory } from './auth/ldap.js';
 import { OidcSignIn } from './auth/oidc.js';
 import { TrustPolicyService } from './api/services/trust-policies.js';
 import { BrowseQueries } from './metadata/sql/browse.js';
 import { SqlAuthStore } from './metadata/sql/auth-store.js';
-import { AccessChanges } from './policy/access-changes.js';
-import { AccessService } from './policy/access.js';
 import { UploadService } from './registry/uploads.js';
 import { attachArtifact, registryArtifactWriter } from './registry/referrer-artifacts.js';
 import type { BlobStore } from './storage/blob-store.js';
@@ -222,8 +214,6 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const a = config.auth;
   const authStore = new SqlAuthStore(meta.db, meta.dialect);
   const audit = new AuditLog(authStore, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal });
-  const accessChanges = new AccessChanges(changes);
-  const access = new AccessService(authStore, { autoCreateProjects: a.autoCreateProjects, projectCreation: a.projectCreation, changes: accessChanges });
   const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));
   const signing = new SigningService({ meta, blobs, sealer, changes, audit, logger: logger.child({ component: 'signing' }) });
   const core = {
@@ -244,23 +234,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const registry = proxy.registry;
   metrics.exposeProxyCounters(() => proxy.stats.snapshot() as unknown as Record<string, Record<string, number>>);
 
-  // Access control: the token issuer and authenticator.
-  const tokens = new TokenIssuer(authStore, { issuer: a.issuer, service: a.service, accessTtlSeconds: a.tokenTtlSeconds, refreshTtlSeconds: a.refreshTokenTtlSeconds }, sealer);
-  await tokens.init();
-  const limiter = new LoginLimiter(authStore.loginFailures, {
-    maxPerAccountAddress: a.maxFailedLogins,
-    maxPerAddress: a.maxFailedLoginsPerAddress,
-    windowMs: a.failedLoginWindowSeconds * 1000,
-    maxDelayMs: a.failedLoginMaxDelayMs,
-  });
-  const wi = a.workloadIdentity;
-  const workload = wi.enabled
-    ? new WorkloadIdentity(authStore, { allowHttpIssuers: wi.allowHttpIssuers, jwksCooldownMs: wi.jwksCooldownSeconds * 1000, jwksMaxAgeMs: wi.jwksMaxAgeSeconds * 1000, fetchTimeoutMs: wi.fetchTimeoutSeconds * 1000, clockToleranceSeconds: wi.clockSkewSeconds })
-    : undefined;
-  // Accounts of identity providers (LDAP, OIDC) get their project roles from their groups.
-  const groups = new GroupSync(authStore, audit, { mappings: a.groupMappings, adminGroups: a.adminGroups }, () => void access.invalidate());
-  const ldap = a.ldap ? new LdapDirectory({ ...a.ldap, timeoutMs: a.ldap.timeoutSeconds * 1000 }) : undefined;
-  const authenticator = new Authenticator(authStore, tokens, new CredentialCache(a.credentialCacheSeconds * 1000), limiter, audit, Date.now, { workload, ldap, groups }, accessChanges);
+  // Access control: policy facts, the token issuer, identity providers and the authenticator.
+  const { access, tokens, authenticator, workload, groups } = await createAccessControl(a, { authStore, audit, changes, sealer });
   const scannerRegistry = new ScannerRegistry(scanStore, sealer, audit);
   scans = new ScanService({
     meta,
@@ -293,7 +268,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const api: ApiServices = {
     projects: new ProjectService(authStore, access, audit, lifecycle.settings, Date.now, (project) => signing.forget(project)),
     robots: new RobotService(authStore, authenticator, audit),
-    trustPolicies: new TrustPolicyService(authStore, audit, workload, { allowHttpIssuers: wi.allowHttpIssuers, groupMappings: a.groupMappings, adminGroups: a.adminGroups }),
+    trustPolicies: new TrustPolicyService(authStore, audit, workload, { allowHttpIssuers: a.workloadIdentity.allowHttpIssuers, groupMappings: a.groupMappings, adminGroups: a.adminGroups }),
     oidc: a.oidc
       ? {
           signIn: new OidcSignIn({ ...a.oidc, timeoutMs: a.oidc.timeoutSeconds * 1000 }),

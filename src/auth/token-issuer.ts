@@ -22,6 +22,7 @@ let josePromise: Promise<typeof import('jose')> | undefined;
 const jose = () => (josePromise ??= import('jose'));
 import type { AuthStore } from '../metadata/auth-store.js';
 import type { Grant } from '../policy/principal.js';
+import type { AccessChanges } from '../policy/access-changes.js';
 import { KeySealer } from './key-sealing.js';
 
 const ALG = 'ES256';
@@ -87,7 +88,13 @@ export class TokenIssuer {
     readonly options: TokenOptions,
     private readonly sealer: KeySealer,
     private readonly now: () => number = Date.now,
-  ) {}
+    /** Announces a rotation to every process (and hears theirs), so a new key verifies everywhere at once. */
+    private readonly changes?: AccessChanges,
+  ) {
+    changes?.onChange('keys', () => {
+      this.loading = undefined;
+    });
+  }
 
   /** Loads the keys, creating the first one when there is none. */
   async init(): Promise<void> {
@@ -123,6 +130,7 @@ export class TokenIssuer {
     });
     this.loading = this.reload();
     await this.loading;
+    await this.changes?.changed('keys');
     return kid;
   }
 
@@ -242,6 +250,11 @@ export class TokenIssuer {
     if (kid === undefined) throw new TokenError('token has no kid');
     await this.ensureKeys();
     let key = this.keys.get(kid);
+    // A key another process just made: its announcement, once the barrier delivered it, reloads the keys.
+    if (!key && this.changes && (await this.changes.fresh())) {
+      await this.ensureKeys();
+      key = this.keys.get(kid);
+    }
     if (!key && this.now() - this.lastReload > 5000) {
       await this.reload();
       key = this.keys.get(kid);

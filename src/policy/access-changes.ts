@@ -12,11 +12,12 @@
 import { ACCESS_CHANGED, ALL_REPOSITORIES, LocalChangeFeed, type ChangeFeed } from '../metadata/change-feed.js';
 
 /**
- * What changed: `accounts` (users, robots, tokens, credentials: the authenticator's caches) or
- * `facts` (projects and memberships: the access facts). Kept apart so that creating a project
- * does not make every remembered credential pass argon2 (and the login limiter) again.
+ * What changed: `accounts` (users, robots, tokens, credentials: the authenticator's caches),
+ * `facts` (projects and memberships: the access facts) or `keys` (the token-signing keys: a
+ * key one process made verifies on all the others at once). Kept apart so that creating a
+ * project does not make every remembered credential pass argon2 (and the login limiter) again.
  */
-export type AccessChange = 'accounts' | 'facts';
+export type AccessChange = 'accounts' | 'facts' | 'keys';
 
 export class AccessChanges {
   private readonly listeners: { kind: AccessChange; drop: () => void }[] = [];

@@ -52,8 +52,10 @@ export class AccessService {
   }
 
   async project(name: string): Promise<ProjectRecord | undefined> {
-    const hit = this.projects.get(name);
-    if (hit && hit.until > this.now() && (await this.changes.fresh())) return hit.value;
+    // The barrier first: a change it delivers clears the map, so the entry is read after it.
+    const fresh = await this.changes.fresh();
+    const hit = fresh ? this.projects.get(name) : undefined;
+    if (hit && hit.until > this.now()) return hit.value;
     const value = await this.store.projects.get(name);
     if (this.projects.size > 10_000) this.projects.clear();
     this.projects.set(name, { value, until: this.now() + this.cacheMs });
@@ -61,8 +63,9 @@ export class AccessService {
   }
 
   async rolesOf(userId: number): Promise<Record<string, Role>> {
-    const hit = this.roles.get(userId);
-    if (hit && hit.until > this.now() && (await this.changes.fresh())) return hit.value;
+    const fresh = await this.changes.fresh();
+    const hit = fresh ? this.roles.get(userId) : undefined;
+    if (hit && hit.until > this.now()) return hit.value;
     const value = await this.store.members.rolesOf(userId);
     if (this.roles.size > 10_000) this.roles.clear();
     this.roles.set(userId, { value, until: this.now() + this.cacheMs });

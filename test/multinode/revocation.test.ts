@@ -3,7 +3,7 @@
  * over one PostgreSQL database, and two worker processes sharing one SQLite file. A user's
  * registry token and Basic credentials are used on node B until B has them cached; then an
  * admin on node A disables the user, or removes their role, and the very next request on B,
- * without any wait, is refused.
+ * without any wait, is refused; a token signed with a key just rotated on A verifies on B.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -64,6 +64,15 @@ function scenarios(nodes: () => [BerthProcess, BerthProcess]) {
     await api(a.url, 'PATCH', `/users/${user()}`, { disabled: true });
     assert.equal(await pull(b.url, `Bearer ${token}`), 401);
     assert.equal(await pull(b.url, creds), 401);
+  });
+
+  it('a token signed with a key rotated on one node verifies on the other at once', async () => {
+    const { creds } = await warmUser();
+    const [a, b] = nodes();
+    await api(a.url, 'POST', '/system/signing-keys/rotate');
+    const t = await fetch(`${a.url}/auth/token?service=berth&scope=repository:team/app:pull`, { headers: { authorization: creds } });
+    const { token } = (await t.json()) as { token: string };
+    assert.equal(await pull(b.url, `Bearer ${token}`), 200);
   });
 
   it('a role removed on one node is refused on the other at once', async () => {
