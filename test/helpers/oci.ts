@@ -93,3 +93,14 @@ export async function errorCode(r: Response): Promise<string | undefined> {
   const body = (await r.json()) as { errors?: { code: string }[] };
   return body.errors?.[0]?.code;
 }
+
+/** Reads a response body to its end: its sha256 digest and size (throws if the body fails). */
+export async function sha256OfBody(body: ReadableStream<Uint8Array> | null): Promise<{ digest: string; size: number }> {
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    h.update(chunk);
+    size += chunk.byteLength;
+  }
+  return { digest: `sha256:${h.digest('hex')}`, size };
+}

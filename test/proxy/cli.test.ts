@@ -5,18 +5,16 @@
  * evict, delete. Every refusal is one line on stderr and a non-zero exit, and changes nothing.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_PASSWORD, startAuthBerth } from '../helpers/auth.js';
 import type { TestBerth } from '../helpers/berth.js';
+import { cliIn } from '../helpers/cli.js';
 import { missingTools } from '../helpers/tools.js';
 import { seedImage, type SeededImage } from './seed.js';
 import { startDistribution, type Distribution } from './upstreams.js';
-
-const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 
 describe('berth proxy', { skip: missingTools('docker-registry'), timeout: 120_000 }, () => {
   let upstream: Distribution;
@@ -39,18 +37,7 @@ describe('berth proxy', { skip: missingTools('docker-registry'), timeout: 120_00
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  function berth(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-    return new Promise((resolve) => {
-      const { BERTH_CONFIG: _c, BERTH_DATA_DIR: _d, ...env } = process.env;
-      const p = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...env, BERTH_LOG_LEVEL: 'silent', BERTH_CLI_CONFIG: join(dir, 'cli.json') } });
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.stderr.on('data', (d) => (err += d));
-      p.on('close', (code) => resolve({ code: code ?? 1, out, err }));
-      p.stdin.end(stdin);
-    });
-  }
+  const berth = (...a: Parameters<ReturnType<typeof cliIn>>) => cliIn(dir)(...a);
 
   /** A refusal: a non-zero exit and exactly one line on stderr matching `pattern`. */
   async function refused(args: string[], pattern: RegExp, stdin = ''): Promise<void> {

@@ -15,7 +15,7 @@ import type { RepoName } from '../../src/domain/names.js';
 import { SqlProxyUpstreams } from '../../src/metadata/sql/proxy-cache.js';
 import type { SqlMetadataStore } from '../../src/metadata/sql/store.js';
 import { startBerth, type TestBerth } from '../helpers/berth.js';
-import { randomBlob, sha256 } from '../helpers/oci.js';
+import { randomBlob, sha256, sha256OfBody } from '../helpers/oci.js';
 import { BerthProcess } from '../helpers/process.js';
 import { missingTools, run } from '../helpers/tools.js';
 import { initLayout, umociImage } from '../helpers/layout.js';
@@ -33,15 +33,6 @@ function skopeo(...args: string[]) {
   return run('skopeo', ['--insecure-policy', args[0]!, ...extra, ...args.slice(1)], { timeoutMs: 120_000 });
 }
 
-async function sha256Of(body: ReadableStream<Uint8Array> | null): Promise<{ digest: string; size: number }> {
-  const h = createHash('sha256');
-  let size = 0;
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    h.update(chunk);
-    size += chunk.byteLength;
-  }
-  return { digest: `sha256:${h.digest('hex')}`, size };
-}
 
 describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry', 'podman', 'umoci'), timeout: 300_000 }, () => {
   let plain: Distribution;
@@ -107,7 +98,7 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry',
 
     const r = await fetch(`${cache.url}/v2/hub/${ns}/app/blobs/${app.blobs[1]}`);
     assert.equal(r.headers.get('x-berth-proxy'), 'hit');
-    assert.equal((await sha256Of(r.body)).digest, app.blobs[1]);
+    assert.equal((await sha256OfBody(r.body)).digest, app.blobs[1]);
     const stats = cache.berth.proxy.stats.of('hub');
     assert.ok(stats.blobHits >= 1 && stats.blobMisses >= 3 && stats.bytesFromUpstream > 0);
   });
@@ -206,7 +197,7 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry',
       counting.faults.set(digest, fault);
       const r = await fetch(`${cache.url}/v2/hub/${ns}/faulty/blobs/${digest}`);
       assert.equal(r.status, 200, 'the first bytes were streamed before the fault');
-      await assert.rejects(sha256Of(r.body), `${fault}: the body fails instead of completing`);
+      await assert.rejects(sha256OfBody(r.body), `${fault}: the body fails instead of completing`);
       await sleep(100);
       assert.equal(await cache.berth.meta.blobs.get(digest as never), undefined, `${fault}: nothing was stored`);
       counting.faults.delete(digest);
@@ -214,7 +205,7 @@ describe('pull-through cache', { skip: missingTools('skopeo', 'docker-registry',
       await sleep(1100);
       const ok = await fetch(`${cache.url}/v2/hub/${ns}/faulty/blobs/${digest}`);
       assert.equal(ok.status, 200);
-      assert.deepEqual(await sha256Of(ok.body), { digest, size: blob.length });
+      assert.deepEqual(await sha256OfBody(ok.body), { digest, size: blob.length });
       assert.equal(counting.count('GET', `/blobs/${digest}`), 2);
     }
     assert.ok(cache.berth.proxy.stats.of('hub').verifyFailures >= 2);

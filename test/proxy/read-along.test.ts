@@ -9,22 +9,13 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { startBerth, type TestBerth } from '../helpers/berth.js';
-import { randomBlob } from '../helpers/oci.js';
+import { randomBlob, sha256OfBody } from '../helpers/oci.js';
 import { missingTools } from '../helpers/tools.js';
 import { pushBlobTo } from './seed.js';
 import { CountingProxy, startDistribution, type Distribution } from './upstreams.js';
 
 const MiB = 1024 * 1024;
 
-async function sha256Of(body: ReadableStream<Uint8Array> | null): Promise<{ digest: string; size: number }> {
-  const h = createHash('sha256');
-  let size = 0;
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    h.update(chunk);
-    size += chunk.byteLength;
-  }
-  return { digest: `sha256:${h.digest('hex')}`, size };
-}
 
 describe('reading along a cold fetch', { skip: missingTools('docker-registry'), timeout: 120_000 }, () => {
   let plain: Distribution;
@@ -101,7 +92,7 @@ describe('reading along a cold fetch', { skip: missingTools('docker-registry'), 
     await started;
     const joined = await fetch(url);
     assert.equal(joined.status, 200);
-    await assert.rejects(sha256Of(joined.body), 'the joining client does not get a complete body');
+    await assert.rejects(sha256OfBody(joined.body), 'the joining client does not get a complete body');
     await assert.rejects(first, 'nor does the first');
     counting.faults.delete(digest);
     await sleep(100);
