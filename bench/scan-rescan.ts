@@ -24,12 +24,18 @@ const audit = new AuditLog(new SqlAuthStore(meta.db, meta.dialect), { retentionD
 const scans = new ScanService({ meta, store, blobs: undefined as unknown as BlobStore, audit, logger: pino({ level: 'silent' }) });
 const start = process.memoryUsage().rss;
 let peak = start;
-const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
+let heapAtPeak = 0;
+let externalAtPeak = 0;
+const sample = () => {
+  const m = process.memoryUsage();
+  if (m.rss > peak) [peak, heapAtPeak, externalAtPeak] = [m.rss, m.heapTotal, m.external + m.arrayBuffers];
+};
+const sampler = setInterval(sample, 100);
 const t0 = performance.now();
 const r = await scans.database.rescanAll();
 const seconds = (performance.now() - t0) / 1000;
 clearInterval(sampler);
-peak = Math.max(peak, process.memoryUsage().rss);
+sample();
 await audit.close();
 await meta.close();
-process.stdout.write(`${JSON.stringify({ inventories: r.inventories, seconds, startMiB: start / 1048576, peakMiB: peak / 1048576 })}\n`);
+process.stdout.write(`${JSON.stringify({ inventories: r.inventories, seconds, startMiB: start / 1048576, peakMiB: peak / 1048576, heapMiB: heapAtPeak / 1048576, externalMiB: externalAtPeak / 1048576 })}\n`);

@@ -132,11 +132,11 @@ export async function scanTable(s: ScanSettings, log: (line: string) => void): P
     // The rescan itself in a fresh process, as a server's job runs it (the generator's data and
     // the import above stay out of its memory).
     const child = await run(process.execPath, [fileURLToPath(new URL('./scan-rescan.js', import.meta.url)), join(dir, 'berth.db')], { maxBuffer: 1 << 20 });
-    const r = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { inventories: number; seconds: number; startMiB: number; peakMiB: number };
+    const r = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { inventories: number; seconds: number; startMiB: number; peakMiB: number; heapMiB: number; externalMiB: number };
     const rescanSeconds = r.seconds;
     const rescanBase = r.startMiB;
     const rescanPeak = r.peakMiB;
-    log(`bench: scan: rescan of ${r.inventories} inventories in ${rescanSeconds.toFixed(1)} s, peak RSS ${rescanPeak.toFixed(0)} MiB`);
+    log(`bench: scan: rescan of ${r.inventories} inventories in ${rescanSeconds.toFixed(1)} s, peak RSS ${rescanPeak.toFixed(0)} MiB (V8 heap ${r.heapMiB.toFixed(0)} MiB, buffers ${r.externalMiB.toFixed(0)} MiB at the peak)`);
     return {
       title: 'Vulnerability scanning (in process, SQLite)',
       columns: ['tar -tz', 'Berth', 'Berth/tar'],

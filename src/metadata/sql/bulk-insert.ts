@@ -3,14 +3,14 @@
  * path (audit entries and their outbox events, one per pull). Building a multi-row insert with
  * the query builder costs more than the database spends running it, so the statement text is
  * written here once per shape and only the parameters change: rows go in chunks of fixed sizes
- * (64, 8, 1), so a handful of statements serve every batch and stay compiled (sqlite-durable.ts
+ * (256, 64, 8, 1), so a handful of statements serve every batch and stay compiled (sqlite-durable.ts
  * keeps compiled statements; PostgreSQL parses per call either way). Table and column names
  * come from the caller's code, never from input.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Dialect } from '../migrations/index.js';
 
-const CHUNKS = [64, 8, 1];
+const CHUNKS = [256, 64, 8, 1];
 const texts = new Map<string, string>();
 
 function statement(dialect: Dialect, table: string, columns: readonly string[], rows: number): string {

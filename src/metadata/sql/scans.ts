@@ -9,6 +9,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../migrations/index.js';
 import type { AdvisoryInput, FindingRow, ScannerRecord, ScanQueries, ScanResultRecord, ScanStatus, ScanStore, ScanTx, StoredAdvisory } from '../scan-store.js';
 import type { TransactionOptions } from '../store.js';
+import { insertRows } from './bulk-insert.js';
 import type { Database } from '../tables.js';
 import { SqlAudit } from './auth-store.js';
 import { SqlJobs } from './jobs.js';
@@ -37,8 +38,14 @@ function toResult(r: Database['scan_results']): ScanResultRecord {
   };
 }
 
+/** The columns of a search row of a finding, in insertRows order. */
+const FINDING_COLUMNS = ['digest', 'advisory_id', 'package', 'severity'];
+
 export class SqlScans implements ScanQueries {
-  constructor(protected readonly db: Kysely<Database>) {}
+  constructor(
+    protected readonly db: Kysely<Database>,
+    protected readonly dialect: Dialect,
+  ) {}
 
   async putAdvisories(list: AdvisoryInput[], now: number): Promise<void> {
     for (const part of chunks(list, 200)) {
@@ -175,14 +182,12 @@ export class SqlScans implements ScanQueries {
     // Set-based: one delete and a few large inserts of search rows for the whole batch.
     for (const part of chunks(updates.map((u) => u.digest))) if (part.length) await this.db.deleteFrom('scan_findings').where('digest', 'in', part).execute();
     for (const u of updates) await this.db.updateTable('scan_results').set({ vulnerabilities: u.vulnerabilitiesJson, db_version: dbVersion, scanned_at: now, updated_at: now }).where('digest', '=', u.digest).execute();
-    const rows = updates.flatMap((u) => u.findings.map((f) => ({ digest: u.digest, advisory_id: f.advisoryId, package: f.package, severity: f.severity })));
-    for (const part of chunks(rows, 2000)) await this.db.insertInto('scan_findings').values(part).execute();
+    // Tens of thousands of rows a page: fixed statements, no query built per row (bulk-insert.ts).
+    await insertRows(this.db, this.dialect, 'scan_findings', FINDING_COLUMNS, updates.flatMap((u) => u.findings.map((f) => [u.digest, f.advisoryId, f.package, f.severity])));
   }
 
   private async insertFindings(digest: string, findings: FindingRow[]): Promise<void> {
-    for (const part of chunks(findings, 2000)) {
-      if (part.length) await this.db.insertInto('scan_findings').values(part.map((f) => ({ digest, advisory_id: f.advisoryId, package: f.package, severity: f.severity }))).execute();
-    }
+    await insertRows(this.db, this.dialect, 'scan_findings', FINDING_COLUMNS, findings.map((f) => [digest, f.advisoryId, f.package, f.severity]));
   }
 
   async markMatched(digests: string[], dbVersion: string | null, now: number): Promise<void> {
@@ -261,14 +266,11 @@ export class SqlScans implements ScanQueries {
 }
 
 export class SqlScanStore extends SqlScans implements ScanStore {
-  constructor(
-    db: Kysely<Database>,
-    private readonly dialect: Dialect,
-  ) {
-    super(db);
+  constructor(db: Kysely<Database>, dialect: Dialect) {
+    super(db, dialect);
   }
 
   transaction<T>(fn: (tx: ScanTx) => Promise<T>, options: TransactionOptions = { isolation: 'serializable' }): Promise<T> {
-    return transact(this.db, this.dialect, options, (trx) => fn({ scans: new SqlScans(trx), audit: new SqlAudit(trx, this.dialect), jobs: new SqlJobs(trx, this.dialect), events: new SqlEvents(trx, this.dialect) }));
+    return transact(this.db, this.dialect, options, (trx) => fn({ scans: new SqlScans(trx, this.dialect), audit: new SqlAudit(trx, this.dialect), jobs: new SqlJobs(trx, this.dialect), events: new SqlEvents(trx, this.dialect) }));
   }
 }

@@ -80,7 +80,7 @@ export class SqlQueries implements MetadataQueries {
     this.webhooks = new SqlWebhooks(db);
     this.replication = new SqlReplication(db);
     this.scrub = new SqlScrub(db);
-    this.scans = new SqlScans(db);
+    this.scans = new SqlScans(db, dialect);
   }
 }
 
