@@ -48,6 +48,7 @@ import { SecurityApi } from './api/services/security.js';
 import { SigningApi } from './api/services/signing.js';
 import { UserService } from './api/services/users.js';
 import { AuditLog } from './audit/audit-log.js';
+import { PullEventDemand } from './events/pull-events.js';
 import { installAuthentication, installRegistryAudit, registryAuthorizer } from './auth/http-auth.js';
 import { KeySealer } from './auth/key-sealing.js';
 import { createAccessControl } from './auth/setup.js';
@@ -213,7 +214,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   // Access control's stores (the rest below), the key sealer and signatures: the read gate needs them.
   const a = config.auth;
   const authStore = new SqlAuthStore(meta.db, meta.dialect);
-  const audit = new AuditLog(authStore, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal });
+  const pullEvents = new PullEventDemand(meta.webhooks, changes);
+  const audit = new AuditLog(authStore, { retentionDays: config.audit.retentionDays, unauthenticatedPerMinute: config.audit.unauthenticatedPerMinute, unauthenticatedPerMinuteTotal: config.audit.unauthenticatedPerMinuteTotal, pullEvents: () => pullEvents.wanted() });
   const sealer = await KeySealer.open(a.keyEncryptionKey, resolve(config.dataDir, 'signing-keys.key'));
   const signing = new SigningService({ meta, blobs, sealer, changes, audit, logger: logger.child({ component: 'signing' }) });
   const core = {
@@ -287,7 +289,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     tokens,
     signing: new SigningApi(authStore, signing, audit),
     proxies: new ProxyAdminService(proxy, config.proxy.defaultMirror, meta, jobs, audit),
-    webhooks: new WebhookService(meta, authStore, audit, config.webhooks.allowPrivateNetworks, sealer),
+    webhooks: new WebhookService(meta, authStore, audit, config.webhooks.allowPrivateNetworks, sealer, () => pullEvents.changed()),
     replication: new ReplicationService(meta, audit, sealer),
     readOnly,
   };

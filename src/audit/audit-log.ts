@@ -1,7 +1,7 @@
 /**
  * The audit log: who did what, when, from where, with what result. Every entry is also an
- * outbox event (`audit.<action>`, src/events/emit.ts), written in the same transaction as the
- * audit row: administrative changes in the transaction of the change (`recordIn`), request
+ * outbox event (`audit.<action>`, src/events/emit.ts; a pull only while a webhook consumes
+ * pulls, see src/events/pull-events.ts), written in the same transaction as the audit row: administrative changes in the transaction of the change (`recordIn`), request
  * events (pulls, pushes, logins) in a transaction started at once (those recorded while one is
  * running go together in the next: group commit, no timer; `flush` and `query` wait for them). Events older than the
  * retention period are deleted hourly.
@@ -40,6 +40,8 @@ export interface AuditOptions {
   unauthenticatedPerMinute?: number;
   /** Unauthenticated events admitted per minute across all addresses. */
   unauthenticatedPerMinuteTotal?: number;
+  /** Whether pulls need outbox events now (src/events/pull-events.ts); without it, always. */
+  pullEvents?: () => Promise<boolean>;
 }
 
 /** A caller without verified credentials caused it: anonymous requests and failed logins. */
@@ -146,7 +148,11 @@ export class AuditLog {
   private async insertAll(tx: { audit: AuditQueries; events?: EventQueries }, batch: AuditEvent[]): Promise<void> {
     // Two statements for the whole batch: a busy registry's pulls cost a share of one insert each.
     await tx.audit.insert(batch);
-    if (tx.events) await emitEvents(tx as { events: EventQueries }, batch.map(auditOutboxEvent));
+    if (!tx.events) return;
+    // Pulls become outbox events only while a webhook consumes them (asked once per batch).
+    const pulls = !this.options.pullEvents || !batch.some((e) => e.action === 'pull') || (await this.options.pullEvents());
+    const events = pulls ? batch : batch.filter((e) => e.action !== 'pull');
+    if (events.length) await emitEvents(tx as { events: EventQueries }, events.map(auditOutboxEvent));
   }
 
   /** The audit row and its outbox event, in `tx`. */

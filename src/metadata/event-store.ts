@@ -83,6 +83,8 @@ export interface WebhookQueries {
   list(project: string | null): Promise<WebhookRecord[]>;
   /** Enabled subscriptions that receive events of `project`: the project's and the system-wide ones. */
   enabledFor(project: string | null): Promise<WebhookRecord[]>;
+  /** Whether any enabled subscription, of any project or system-wide, receives `event`. */
+  anySubscribed(event: string): Promise<boolean>;
   /** False when absent. */
   update(id: number, changes: { url?: string; events?: string[]; secret?: string; format?: WebhookFormat; enabled?: boolean; disabledReason?: string | null; failedDeliveries?: number }, now: number): Promise<boolean>;
   /** Deletes the subscription and its delivery log; false when absent. */

@@ -62,8 +62,12 @@ export function eventStoreSuite(name: string, open: () => Promise<StoreHarness>,
       assert.deepEqual((await s.webhooks.list(null)).map((x) => x.id), [sys.id]);
       assert.deepEqual((await s.webhooks.enabledFor('p')).map((x) => x.id).sort(), [w.id, sys.id].sort());
       assert.deepEqual((await s.webhooks.enabledFor('q')).map((x) => x.id), [sys.id]);
+      assert.equal(await s.webhooks.anySubscribed('artifact.pushed'), true);
+      assert.equal(await s.webhooks.anySubscribed('tag.deleted'), true);
+      assert.equal(await s.webhooks.anySubscribed('artifact.pulled'), false);
       assert.equal(await s.webhooks.update(w.id, { enabled: false, disabledReason: 'x', failedDeliveries: 3 }, 6), true);
       assert.deepEqual((await s.webhooks.enabledFor('p')).map((x) => x.id), [sys.id]);
+      assert.equal(await s.webhooks.anySubscribed('artifact.pushed'), false, 'a disabled subscription receives nothing');
       assert.equal(await s.webhooks.update(999_999, { enabled: true }, 6), false);
 
       const d1 = await s.webhooks.addDelivery({ webhookId: w.id, eventId: 1, eventType: 'artifact.pushed', messageId: 'm1', body: '{"a":1}' }, 7);

@@ -191,6 +191,31 @@ describe('webhooks', () => {
     }
   });
 
+  it('records every pull in the audit log, and as an outbox event only once a webhook consumes pulls', async () => {
+    const pull = async () => {
+      const r = await fetch(`${b.url}/v2/team/app/manifests/o1`, { headers: { Authorization: ADMIN, Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+      await ok(api(b.url, 'GET', '/audit?limit=1', ADMIN)); // reading the log first writes what is queued
+    };
+    const pullEvents = async () => (await b.berth.meta.events.after(0, 100_000)).filter((e) => e.type === 'audit.pull').length;
+    const pullRows = async () => (await ok(api(b.url, 'GET', '/audit?action=pull&limit=1000', ADMIN))).items.length as number;
+    const [events0, rows0] = [await pullEvents(), await pullRows()];
+    await pull();
+    assert.equal(await pullRows(), rows0 + 1, 'the pull is in the audit log');
+    assert.equal(await pullEvents(), events0, 'no outbox event while no webhook consumes pulls');
+    const sub = await ok(api(b.url, 'POST', '/system/webhooks', ADMIN, { url: rx.url, events: ['artifact.pulled'] }));
+    await ok(api(b.url, 'PATCH', `/system/webhooks/${sub.id}`, ADMIN, { enabled: false }));
+    await pull();
+    assert.equal(await pullEvents(), events0, 'a disabled subscription consumes nothing');
+    await ok(api(b.url, 'PATCH', `/system/webhooks/${sub.id}`, ADMIN, { enabled: true }));
+    await pull();
+    assert.equal(await pullEvents(), events0 + 1, 'the pull right after the subscription was enabled is an outbox event');
+    await ok(api(b.url, 'DELETE', `/system/webhooks/${sub.id}`, ADMIN));
+    await pull();
+    assert.equal(await pullEvents(), events0 + 1, 'and none once it is gone');
+  });
+
   it('sends artifact.pulled from the audit log of pulls', async () => {
     const prx = await new Receiver().start();
     try {

@@ -85,6 +85,8 @@ export class WebhookService {
     private readonly allowPrivateNetworks: boolean,
     /** Seals signing secrets at rest (auth.keyEncryptionKey), like the token signing keys. */
     private readonly sealer: KeySealer,
+    /** Announces a committed change of subscriptions to every process (src/events/pull-events.ts). */
+    private readonly changed: () => Promise<void> = async () => {},
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -103,6 +105,7 @@ export class WebhookService {
     const events = this.checkedEvents(input.events);
     const secret = input.secret ?? `whsec_${randomBytes(24).toString('base64')}`;
     const w = await this.meta.webhooks.insert({ project: scope, url, events, secret: this.sealer.seal(secret), format: input.format ?? 'cloudevents' }, this.now());
+    await this.changed();
     this.audit.record({ actor: principalName(caller), action: 'webhook.create', resource: `webhook:${w.id}`, project: scope, result: 'success', sourceAddress: address, detail: { url, events, format: w.format } });
     return { ...view(w), secret };
   }
@@ -123,6 +126,7 @@ export class WebhookService {
       // Enabled again: its held-back deliveries go out.
       if (input.enabled && !w.enabled) await this.wake(tx, id, `enable:${this.now()}`);
     });
+    await this.changed();
     this.audit.record({ actor: principalName(caller), action: 'webhook.update', resource: `webhook:${id}`, project: scope, result: 'success', sourceAddress: address, detail: { ...changes, secret: changes.secret ? '(changed)' : undefined } });
     return view((await this.meta.webhooks.get(id))!);
   }
@@ -130,6 +134,7 @@ export class WebhookService {
   async delete(caller: Principal, scope: WebhookScope, id: number, address: string): Promise<void> {
     await this.find(scope, id);
     await this.meta.webhooks.delete(id);
+    await this.changed();
     this.audit.record({ actor: principalName(caller), action: 'webhook.delete', resource: `webhook:${id}`, project: scope, result: 'success', sourceAddress: address });
   }
 

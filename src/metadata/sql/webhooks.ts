@@ -73,6 +73,11 @@ export class SqlWebhooks implements WebhookQueries {
     return rows.map(toWebhook);
   }
 
+  async anySubscribed(event: string): Promise<boolean> {
+    const rows = await this.db.selectFrom('webhooks').select('events').where('enabled', '=', 1).execute();
+    return rows.some((r) => (JSON.parse(r.events) as string[]).includes(event));
+  }
+
   async update(id: number, c: { url?: string; events?: string[]; secret?: string; format?: WebhookFormat; enabled?: boolean; disabledReason?: string | null; failedDeliveries?: number }, now: number): Promise<boolean> {
     const r = await this.db
       .updateTable('webhooks')
