@@ -24,7 +24,7 @@
  *   and the fetch continues, so the blob is cached for the next one.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import type { BlobWriter } from '../registry/uploads.js';
+import type { BlobWriter } from '../registry/blob-writer.js';
 
 export type BlobSink = PassThrough;
 

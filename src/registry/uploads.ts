@@ -31,12 +31,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { OciError } from '../errors/oci.js';
 import { NotFoundError } from '../errors/store.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { BodyTooLargeError, hashStream, newHash, tapHash, ThreadHash } from './digester.js';
+import { hashStream, newHash, tapHash } from './digester.js';
+import { openBlobWriter, type BlobWriter } from './blob-writer.js';
+import { checkRange, digestMismatch, rangeError, sizeMismatch, tooManyUploads, type ChunkRange } from './upload-errors.js';
 import { digestAlgorithm, projectOf, type Digest, type RepoName } from '../domain/names.js';
 import { allowAllWrites, type UploadRoom, type WritePolicy } from '../policy/write-policy.js';
 
@@ -46,24 +47,6 @@ export interface UploadStatus {
   offset: number;
 }
 
-/** See UploadService.openBlob. */
-export interface BlobWriter {
-  /** Bytes durable so far: `read` may ask for up to this many. */
-  written(): number;
-  /** Appends `part`; resolves once its bytes are durable. A failure removes everything written. */
-  append(part: AsyncIterable<Buffer>): Promise<void>;
-  /** The first `length` bytes (at most `written()`). */
-  read(length: number): Promise<Readable>;
-  /** Checks length and digest and commits the blob (quota checked in the transaction); on any failure the bytes are removed. */
-  commit(): Promise<void>;
-  /** Removes the bytes written. */
-  abort(): Promise<void>;
-}
-
-export interface ChunkRange {
-  start: number;
-  end: number;
-}
 
 interface HashState {
   offset: number;
@@ -76,9 +59,6 @@ const RENEW_MS = 3_000;
 
 /** Pause between attempts to give up a lease whose release failed. */
 const UNLOCK_RETRY_MS = 250;
-
-/** Blobs written through openBlob from this size on are hashed on a thread of their own. */
-const THREAD_HASH_BYTES = 32 * 1024 * 1024;
 
 /** At most this many digest states are kept; the oldest is dropped (and re-hashed at finish). */
 const MAX_HASH_STATES = 1024;
@@ -157,51 +137,10 @@ export class UploadService {
    */
   async openBlob(repo: RepoName, digest: Digest, length: number): Promise<BlobWriter> {
     await this.room(repo, length, digest);
-    const id = randomUUID();
-    let handle = await this.blobs.createUpload(id);
-    const algorithm = digestAlgorithm(digest);
-    // A large blob is hashed on a thread of its own, beside the bytes streaming to clients.
-    const threaded = length >= THREAD_HASH_BYTES ? new ThreadHash(algorithm) : undefined;
-    const hash = threaded ?? newHash(algorithm);
-    let written = 0;
-    let finished = false;
-    const drop = async () => {
-      finished = true;
-      threaded?.close();
-      await this.blobs.deleteUpload(id, handle).catch(() => {});
-    };
-    return {
-      written: () => written,
-      append: async (part) => {
-        if (finished) throw new Error('the blob writer is closed');
-        try {
-          const r = await this.blobs.writeUpload(id, handle, written, tapHash(part, hash, length - written));
-          handle = r.handle;
-          written += r.written;
-          this.onStored(r.written);
-          // The thread has hashed this part too: the copies waiting for it stay within one part.
-          await threaded?.synced();
-        } catch (e) {
-          await drop();
-          throw e instanceof BodyTooLargeError ? sizeMismatch(length, length + 1) : e;
-        }
-      },
-      read: (n) => this.blobs.readUpload(id, handle, n),
-      commit: async () => {
-        try {
-          if (written !== length) throw sizeMismatch(length, written);
-          const hex = threaded ? await threaded.digest() : (hash as Hash).digest('hex');
-          const actual = `${algorithm}:${hex}` as Digest;
-          if (actual !== digest) throw digestMismatch(digest, actual);
-          finished = true;
-          await this.commit(repo, id, handle, written, digest, false);
-        } catch (e) {
-          await drop();
-          throw e;
-        }
-      },
-      abort: drop,
-    };
+    return openBlobWriter(this.blobs, digest, length, {
+      stored: this.onStored,
+      commit: (id, handle, size) => this.commit(repo, id, handle, size, digest, false),
+    });
   }
 
   async status(repo: RepoName, id: string): Promise<UploadStatus> {
@@ -444,35 +383,4 @@ async function* within(body: AsyncIterable<Buffer>, room: UploadRoom): AsyncIter
     if (total > room.bytes) throw room.refusal(total);
     yield next.value;
   }
-}
-
-function tooManyUploads(reason: string): OciError {
-  return new OciError('TOOMANYREQUESTS', { reason });
-}
-
-function checkRange(offset: number, range: ChunkRange | undefined, contentLength: number | undefined, id: string): void {
-  if (!range) return;
-  if (range.start !== offset) throw rangeError(id, offset, `chunk starts at ${range.start} but the upload is at ${offset}`);
-  if (range.end < range.start) throw rangeError(id, offset, 'Content-Range end is before its start');
-  if (contentLength !== undefined && contentLength !== range.end - range.start + 1) {
-    throw rangeError(id, offset, `Content-Length ${contentLength} does not match Content-Range ${range.start}-${range.end}`);
-  }
-}
-
-/** A 416 that tells the client where the upload stands. */
-export function rangeError(id: string, offset: number, reason: string): OciError {
-  return new OciError('BLOB_UPLOAD_INVALID', { reason }, { status: 416, headers: { Range: rangeHeader(offset), 'Docker-Upload-UUID': id } });
-}
-
-/** The spec's `Range: 0-<last byte>` (0-0 when nothing was received yet). */
-export function rangeHeader(offset: number): string {
-  return `0-${Math.max(0, offset - 1)}`;
-}
-
-function digestMismatch(expected: Digest, actual: Digest): OciError {
-  return new OciError('DIGEST_INVALID', { expected, actual, reason: 'the uploaded content does not match the digest' });
-}
-
-function sizeMismatch(expected: number, actual: number): OciError {
-  return new OciError('SIZE_INVALID', { expected, actual, reason: `expected ${expected} bytes, received ${actual}` });
 }

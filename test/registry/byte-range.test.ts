@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseByteRange } from '../../src/registry/routes/blobs.js';
 import { parseContentRange } from '../../src/registry/routes/respond.js';
-import { rangeHeader } from '../../src/registry/uploads.js';
+import { rangeHeader } from '../../src/registry/upload-errors.js';
 
 describe('parseByteRange (Range on a blob GET)', () => {
   const size = 100;

@@ -1,7 +1,7 @@
 /** Small helpers shared by the /v2 routes to shape responses and read request headers. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OciError } from '../../errors/oci.js';
-import type { ChunkRange } from '../uploads.js';
+import type { ChunkRange } from '../upload-errors.js';
 
 export function sendJson(reply: FastifyReply, status: number, body: unknown, contentType = 'application/json'): void {
   const text = JSON.stringify(body);

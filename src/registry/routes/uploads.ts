@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import { OciError } from '../../errors/oci.js';
 import { ANONYMOUS, principalName } from '../../policy/principal.js';
 import { checkDigest, isRepoName, parseDigest, type RepoName } from '../../domain/names.js';
-import { rangeError, rangeHeader, type ChunkRange } from '../uploads.js';
+import { rangeError, rangeHeader, type ChunkRange } from '../upload-errors.js';
 import type { RegistryRoute, RouteContext } from './route.js';
 import { bodyStream, chunkRange, contentLength, hasBody, sendEmpty } from './respond.js';
 

@@ -1,0 +1,88 @@
+/**
+ * A blob of a known digest and length written in parts by a caller that lets others read the
+ * bytes already stored while the rest arrives (the pull-through cache: a client joining a
+ * fetch under way reads what is stored, then follows). The bytes are hashed as they are
+ * written (a large blob on a thread of its own, beside the bytes streaming to clients);
+ * `commit` refuses, and removes them, unless every byte arrived and the digest matches, so
+ * nothing unverified becomes a blob. Not an upload session: no metadata row, no lease.
+ * UploadService.openBlob checks the quota room first and commits through the upload commit.
+ */
+import { randomUUID, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { BlobStore } from '../storage/blob-store.js';
+import { BodyTooLargeError, newHash, tapHash, ThreadHash } from './digester.js';
+import { digestAlgorithm, type Digest } from '../domain/names.js';
+import { digestMismatch, sizeMismatch } from './upload-errors.js';
+
+export interface BlobWriter {
+  /** Bytes durable so far: `read` may ask for up to this many. */
+  written(): number;
+  /** Appends `part`; resolves once its bytes are durable. A failure removes everything written. */
+  append(part: AsyncIterable<Buffer>): Promise<void>;
+  /** The first `length` bytes (at most `written()`). */
+  read(length: number): Promise<Readable>;
+  /** Checks length and digest and commits the blob (quota checked in the transaction); on any failure the bytes are removed. */
+  commit(): Promise<void>;
+  /** Removes the bytes written. */
+  abort(): Promise<void>;
+}
+
+/** Blobs from this size on are hashed on a thread of their own. */
+const THREAD_HASH_BYTES = 32 * 1024 * 1024;
+
+export async function openBlobWriter(
+  blobs: BlobStore,
+  digest: Digest,
+  length: number,
+  hooks: {
+    /** Told the size of every part written (the pushed-bytes metric). */
+    stored: (bytes: number) => void;
+    /** Makes the verified bytes the blob (the upload commit: durable, then recorded). */
+    commit: (id: string, handle: string, size: number) => Promise<void>;
+  },
+): Promise<BlobWriter> {
+  const id = randomUUID();
+  let handle = await blobs.createUpload(id);
+  const algorithm = digestAlgorithm(digest);
+  const threaded = length >= THREAD_HASH_BYTES ? new ThreadHash(algorithm) : undefined;
+  const hash = threaded ?? newHash(algorithm);
+  let written = 0;
+  let finished = false;
+  const drop = async () => {
+    finished = true;
+    threaded?.close();
+    await blobs.deleteUpload(id, handle).catch(() => {});
+  };
+  return {
+    written: () => written,
+    append: async (part: AsyncIterable<Buffer>) => {
+      if (finished) throw new Error('the blob writer is closed');
+      try {
+        const r = await blobs.writeUpload(id, handle, written, tapHash(part, hash, length - written));
+        handle = r.handle;
+        written += r.written;
+        hooks.stored(r.written);
+        // The thread has hashed this part too: the copies waiting for it stay within one part.
+        await threaded?.synced();
+      } catch (e) {
+        await drop();
+        throw e instanceof BodyTooLargeError ? sizeMismatch(length, length + 1) : e;
+      }
+    },
+    read: (n: number): Promise<Readable> => blobs.readUpload(id, handle, n),
+    commit: async () => {
+      try {
+        if (written !== length) throw sizeMismatch(length, written);
+        const hex = threaded ? await threaded.digest() : (hash as Hash).digest('hex');
+        const actual = `${algorithm}:${hex}` as Digest;
+        if (actual !== digest) throw digestMismatch(digest, actual);
+        finished = true;
+        await hooks.commit(id, handle, written);
+      } catch (e) {
+        await drop();
+        throw e;
+      }
+    },
+    abort: drop,
+  };
+}
