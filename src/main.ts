@@ -51,6 +51,7 @@ import { AuditLog } from './audit/audit-log.js';
 import { PullEventDemand } from './events/pull-events.js';
 import { installAuthentication, installRegistryAudit, registryAuthorizer } from './auth/http-auth.js';
 import { KeySealer } from './auth/key-sealing.js';
+import { createScanning } from './scanning/setup.js';
 import { createAccessControl } from './auth/setup.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import { OidcSignIn } from './auth/oidc.js';
@@ -62,11 +63,6 @@ import { attachArtifact, registryArtifactWriter } from './registry/referrer-arti
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 import { createLifecycle, type Lifecycle } from './lifecycle/services.js';
-import { SqlScanStore } from './metadata/sql/scans.js';
-import { SecurityGate } from './scanning/gate.js';
-import { ScanService } from './scanning/service.js';
-import { ScannerRegistry } from './scanning/scanners.js';
-import type { RegistryChangeListener } from './policy/registry-changes.js';
 import { SigningService } from './signing/service.js';
 import { signOnPushListener } from './signing/signer.js';
 import { createProxy, type Proxy } from './proxy/setup.js';
@@ -204,13 +200,9 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const cache = new ManifestCache(config.registry.manifestCacheEntries, (hit) => metrics.manifestCacheLookups.inc({ result: hit ? 'hit' : 'miss' }));
   const jobs = new JobQueue(meta.jobs);
   const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key));
-  // Vulnerability scanning: the pull gate reads results and policies; the service (built once
-  // the audit log exists) scans, imports the database and answers the API.
-  const scanStore = new SqlScanStore(meta.db, meta.dialect);
-  const securityGate = new SecurityGate(scanStore, { maxEntries: config.scanning.gateCacheEntries });
-  changes.subscribe((message) => securityGate.onChange(message));
-  let scans: ScanService | undefined;
-  const scanOnPush: RegistryChangeListener = (tx, change) => scans!.listener({ scanOnPush: config.scanning.onPush, databaseRepository: config.scanning.databaseRepository })(tx, change);
+  // Vulnerability scanning: the pull gate and the push listener now; the service once the audit
+  // log, the registry and the token issuer exist (below).
+  const scanning = createScanning(config.scanning, meta, changes);
   // Access control's stores (the rest below), the key sealer and signatures: the read gate needs them.
   const a = config.auth;
   const authStore = new SqlAuthStore(meta.db, meta.dialect);
@@ -225,7 +217,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       maxOpenPerOwner: config.registry.maxOpenUploadsPerPrincipal,
       maxAgeMs: config.registry.uploadMaxAgeSeconds * 1000,
     }, (bytes) => metrics.pushedBytes.inc(bytes)),
-    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [registryEvents(), signOnPushListener(), scanOnPush], readGates: [signing, securityGate] }),
+    manifests: new ManifestService(meta, cache, changes, pulls, Date.now, lifecycle.writePolicy, { maxReferences: config.registry.maxManifestReferences, listeners: [registryEvents(), signOnPushListener(), scanning.onPush], readGates: [signing, scanning.gate] }),
     listing: new ListingService(meta, config.registry),
     health: new HealthService(meta, blobs, { timeoutMs: config.health.timeoutSeconds * 1000, observePing: (s) => metrics.metadataPing.observe(s) }),
     limits: { maxManifestBytes: config.registry.maxManifestBytes, uploadIdleMs: config.registry.uploadIdleTimeoutSeconds * 1000 },
@@ -238,29 +230,16 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
 
   // Access control: policy facts, the token issuer, identity providers and the authenticator.
   const { access, tokens, authenticator, workload, groups } = await createAccessControl(a, { authStore, audit, changes, sealer });
-  const scannerRegistry = new ScannerRegistry(scanStore, sealer, audit);
-  scans = new ScanService({
-    meta,
-    store: scanStore,
+  const { service: scans, scanners: scannerRegistry } = scanning.start({
     blobs,
     audit,
+    sealer,
     logger: logger.child({ component: 'scanning' }),
-    // After commit. A feed that cannot publish is down, and then every gate reads through (and
-    // drops everything when it reconnects), so a failed announcement is logged, not thrown.
-    changed: async (messages) => {
-      for (const m of messages) await changes.publish(m).catch((err: unknown) => logger.warn({ err, message: m }, 'scanning: could not announce a change'));
-    },
+    metrics,
     attach: (repo, subject, type, bytes, notes) => attachArtifact(meta, registry.uploads, registry.manifests, repo, subject, type, bytes, notes),
-    scanners: scannerRegistry,
     // An external scanner pulls the one image it scans with a short-lived pull-only token. It
     // names no account (a token for an account must carry its origin): it is exactly its grant.
     pullToken: async (repo) => (a.enabled ? (await tokens.issueAccess('', [{ type: 'repository', name: repo, actions: ['pull'] }], undefined)).token : null),
-    metrics: {
-      finished: (scanner, status, seconds) => {
-        metrics.scanDuration.observe({ scanner, status }, seconds);
-        if (status === 'failed') metrics.scanFailures.inc({ scanner });
-      },
-    },
   });
 
   // The /api/v1 services.
