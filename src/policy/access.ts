@@ -46,14 +46,17 @@ export class AccessService {
   async facts(principal: Principal, resource: Resource): Promise<Facts> {
     const base = { autoCreateProjects: this.options.autoCreateProjects, projectCreation: this.options.projectCreation };
     if (resource.kind === 'system' || resource.kind === 'user') return base;
-    const project = await this.project(resource.project);
-    const role = principal.kind === 'user' && project ? (await this.rolesOf(principal.id))[project.name] : undefined;
+    // One barrier for both facts (on PostgreSQL each is a round trip).
+    const fresh = await this.changes.fresh();
+    const project = await this.project(resource.project, fresh);
+    const role = principal.kind === 'user' && project ? (await this.rolesOf(principal.id, fresh))[project.name] : undefined;
     return { ...base, project, role };
   }
 
-  async project(name: string): Promise<ProjectRecord | undefined> {
+  /** `fresh`: the result of a barrier the caller awaited already (see access-changes.ts). */
+  async project(name: string, fresh?: boolean): Promise<ProjectRecord | undefined> {
     // The barrier first: a change it delivers clears the map, so the entry is read after it.
-    const fresh = await this.changes.fresh();
+    fresh ??= await this.changes.fresh();
     const hit = fresh ? this.projects.get(name) : undefined;
     if (hit && hit.until > this.now()) return hit.value;
     const value = await this.store.projects.get(name);
@@ -62,8 +65,8 @@ export class AccessService {
     return value;
   }
 
-  async rolesOf(userId: number): Promise<Record<string, Role>> {
-    const fresh = await this.changes.fresh();
+  async rolesOf(userId: number, fresh?: boolean): Promise<Record<string, Role>> {
+    fresh ??= await this.changes.fresh();
     const hit = fresh ? this.roles.get(userId) : undefined;
     if (hit && hit.until > this.now()) return hit.value;
     const value = await this.store.members.rolesOf(userId);
