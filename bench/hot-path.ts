@@ -5,7 +5,7 @@
  * --cpu-prof-dir=DIR" to get a profile of exactly that load; `node scripts/cpu-profile-summary.mjs`
  * turns it into text.
  */
-import { RegistryClient, forEachConcurrent, load } from './client.js';
+import { RegistryClient, forEachConcurrent, load, type LoadResult } from './client.js';
 import { sha256 } from '../test/helpers/oci.js';
 import { blobSpec, MiB, smallImage } from './payload.js';
 import { startBerth, startBerthWithAccess } from './servers.js';
@@ -20,19 +20,28 @@ const s = { images: 200, imageConcurrency: 16, manifestConnections: 32, loadSeco
 const env = Object.fromEntries((process.env.BENCH_BERTH_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
 const registry = noAuth ? await startBerth('info', { workers: 1, auth: false, env }) : await startBerthWithAccess('info', { workers: 1, env });
 const client = new RegistryClient(registry);
+/** Runs `fn`; returns its result and the server's CPU (all its processes) in µs per unit counted by `units`. */
+async function withServerCpu<T>(fn: () => Promise<T>, units: (r: T) => number): Promise<[T, number]> {
+  const cpu0 = treeCpuSeconds(registry.pid);
+  const r = await fn();
+  return [r, ((treeCpuSeconds(registry.pid) - cpu0) * 1e6) / units(r)];
+}
+const rate = (name: string, r: LoadResult, cpuUs: number) =>
+  console.log(`${name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, errors ${r.errors}, server CPU ${cpuUs.toFixed(0)} µs/request`);
 try {
   const t = performance.now();
   if (hot === 'push') {
-    let n = 0;
-    const cpu0 = treeCpuSeconds(registry.pid);
     const end = Date.now() + seconds * 1000;
     const images = Array.from({ length: 100_000 }, (_, i) => i);
-    await forEachConcurrent(images, Number(process.env.BENCH_CONCURRENCY ?? 16), async (i) => {
-      if (Date.now() > end) return;
-      await client.pushSmallImage('bench/push', `img-${i}`, smallImage(i, 'hot'));
-      n++;
-    });
-    const cpuUs = ((treeCpuSeconds(registry.pid) - cpu0) * 1e6) / n;
+    const [n, cpuUs] = await withServerCpu(async () => {
+      let pushed = 0;
+      await forEachConcurrent(images, Number(process.env.BENCH_CONCURRENCY ?? 16), async (i) => {
+        if (Date.now() > end) return;
+        await client.pushSmallImage('bench/push', `img-${i}`, smallImage(i, 'hot'));
+        pushed++;
+      });
+      return pushed;
+    }, (pushed) => pushed);
     console.log(`push: ${(n / ((performance.now() - t) / 1000)).toFixed(1)} images/s, server CPU ${cpuUs.toFixed(0)} µs/image`);
   } else if (hot === 'pull') {
     const blob = blobSpec(1, 256 * MiB);
@@ -49,17 +58,12 @@ try {
     await pushImages(client, s);
     const paths = [`/v2/bench/small/blobs/${smallImage(0, registry.label).blobs.map((b) => sha256(b))[0]}`];
     const headers = await client.authHeaders('HEAD', paths[0]!);
-    const cpu0 = treeCpuSeconds(registry.pid);
-    const r = await load(registry.url, { method: 'HEAD', paths, connections: 32, seconds, headers });
-    const cpuUs = ((treeCpuSeconds(registry.pid) - cpu0) * 1e6) / r.requests;
-    console.log(`blob-head: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, errors ${r.errors}, server CPU ${cpuUs.toFixed(0)} µs/request`);
+    rate('blob-head', ...(await withServerCpu(() => load(registry.url, { method: 'HEAD', paths, connections: 32, seconds, headers }), (r) => r.requests)));
   } else {
     await pushImages(client, s);
-    await loadManifests(client, { ...s, loadSeconds: 1 }, hot === 'manifest-head' ? 'HEAD' : 'GET');
-    const cpu0 = treeCpuSeconds(registry.pid);
-    const r = await loadManifests(client, s, hot === 'manifest-head' ? 'HEAD' : 'GET');
-    const cpuUs = ((treeCpuSeconds(registry.pid) - cpu0) * 1e6) / r.requests;
-    console.log(`${hot}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, errors ${r.errors}, server CPU ${cpuUs.toFixed(0)} µs/request`);
+    const method = hot === 'manifest-head' ? 'HEAD' : 'GET';
+    await loadManifests(client, { ...s, loadSeconds: 1 }, method);
+    rate(hot, ...(await withServerCpu(() => loadManifests(client, s, method), (r) => r.requests)));
   }
   if (process.env.BENCH_METRICS === '1') {
     // The slowest metadata operations by total time (berth_metadata_* histogram sums).

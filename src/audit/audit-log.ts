@@ -1,10 +1,11 @@
 /**
  * The audit log: who did what, when, from where, with what result. Every entry is also an
  * outbox event (`audit.<action>`, src/events/emit.ts; a pull only while a webhook consumes
- * pulls, see src/events/pull-events.ts), written in the same transaction as the audit row: administrative changes in the transaction of the change (`recordIn`), request
- * events (pulls, pushes, logins) in a transaction started at once (those recorded while one is
- * running go together in the next: group commit, no timer; `flush` and `query` wait for them). Events older than the
- * retention period are deleted hourly.
+ * pulls, see src/events/pull-events.ts), written in the same transaction as the audit row:
+ * administrative changes in the transaction of the change (`recordIn`), request events (pulls,
+ * pushes, logins) in a transaction started at once (those recorded while one is running go
+ * together in the next: group commit, no timer; `flush` and `query` wait for them). Events
+ * older than the retention period are deleted hourly.
  *
  * What callers can make us write is bounded. Every event is a bounded summary: a long
  * resource is cut (saying how much was cut) and a large detail is replaced by a preview.

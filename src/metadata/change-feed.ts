@@ -11,13 +11,6 @@
  */
 export const ALL_REPOSITORIES = '*';
 
-/**
- * The prefix of the messages delivered when who may do what changed (`access:accounts`,
- * `access:facts`): caches of access facts and verified credentials drop what they hold (see
- * src/policy/access-changes.ts). Never a valid repository name.
- */
-export const ACCESS_CHANGED = 'access:';
-
 export interface ChangeFeed {
   /** Announces a change to `repo` (delivered to this process's subscribers too). */
   publish(repo: string): Promise<void>;
@@ -49,4 +42,42 @@ export class LocalChangeFeed implements ChangeFeed {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * Changes of things other than repositories (accounts, webhooks, ...) that per-process caches
+ * depend on, announced on the same feed under `prefix + kind` (never a valid repository name).
+ * A cache drops what it holds when its kind is announced anywhere (or when changes may have been
+ * missed) and trusts itself only after the feed's read barrier (`fresh`), so a change
+ * acknowledged on any node applies to every request that starts after it, on every node; a
+ * warm request still costs no database read.
+ */
+export class ChangeTopics<K extends string> {
+  private readonly listeners: { kind: K; drop: () => void }[] = [];
+
+  constructor(
+    private readonly feed: ChangeFeed,
+    private readonly prefix: string,
+  ) {
+    feed.subscribe((message) => {
+      const all = message === ALL_REPOSITORIES;
+      if (!all && !message.startsWith(prefix)) return;
+      for (const l of this.listeners) if (all || message === prefix + l.kind) l.drop();
+    });
+  }
+
+  /** `drop` runs whenever `kind` changed anywhere (or changes may have been missed). */
+  onChange(kind: K, drop: () => void): void {
+    this.listeners.push({ kind, drop });
+  }
+
+  /** Announces a committed change: this process's caches drop at once, the others' by their next barrier. */
+  changed(kind: K): Promise<void> {
+    return this.feed.publish(this.prefix + kind);
+  }
+
+  /** Whether caches may be trusted now; false (the feed cannot promise it): read the database. */
+  fresh(): Promise<boolean> {
+    return this.feed.sync();
+  }
 }

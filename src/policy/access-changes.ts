@@ -1,15 +1,15 @@
 /**
  * Who may do what is cached in every process: access facts (projects, roles), verified
  * credentials, the accounts behind registry tokens. A change is announced through the change
- * feed (ACCESS_CHANGED), so every process and node drops those caches; and a cache is trusted
- * only after the feed's read barrier, so every change announced before a request started is
- * seen by that request. A revoked token, a disabled account or a removed role therefore stops
+ * feed (`access:<kind>`, ChangeTopics in change-feed.ts), so every process and node drops
+ * those caches; and a cache is trusted only after the feed's read barrier, so every change
+ * announced before a request started is seen by that request. A revoked token, a disabled account or a removed role therefore stops
  * working at once everywhere, while a warm request still costs no database round trip (the
  * barrier is free within one process, a `data_version` read between the processes of one host,
  * and one round trip shared by all concurrent requests on PostgreSQL). When the feed cannot
  * promise that (its connection is down), the caches are bypassed.
  */
-import { ACCESS_CHANGED, ALL_REPOSITORIES, LocalChangeFeed, type ChangeFeed } from '../metadata/change-feed.js';
+import { ChangeTopics, LocalChangeFeed, type ChangeFeed } from '../metadata/change-feed.js';
 
 /**
  * What changed: `accounts` (users, robots, tokens, credentials: the authenticator's caches),
@@ -19,29 +19,9 @@ import { ACCESS_CHANGED, ALL_REPOSITORIES, LocalChangeFeed, type ChangeFeed } fr
  */
 export type AccessChange = 'accounts' | 'facts' | 'keys';
 
-export class AccessChanges {
-  private readonly listeners: { kind: AccessChange; drop: () => void }[] = [];
-
-  constructor(private readonly feed: ChangeFeed = new LocalChangeFeed()) {
-    feed.subscribe((name) => {
-      const all = name === ALL_REPOSITORIES;
-      if (!all && !name.startsWith(ACCESS_CHANGED)) return;
-      for (const l of this.listeners) if (all || name === ACCESS_CHANGED + l.kind) l.drop();
-    });
-  }
-
-  /** `drop` runs whenever `kind` changed anywhere (or changes may have been missed). */
-  onChange(kind: AccessChange, drop: () => void): void {
-    this.listeners.push({ kind, drop });
-  }
-
-  /** Announces a committed change: this process's caches drop at once, the others' by their next barrier. */
-  changed(kind: AccessChange): Promise<void> {
-    return this.feed.publish(ACCESS_CHANGED + kind);
-  }
-
-  /** Whether cached access facts may be trusted now; false: read them from the database. */
-  fresh(): Promise<boolean> {
-    return this.feed.sync();
+/** Announced as `access:<kind>`. */
+export class AccessChanges extends ChangeTopics<AccessChange> {
+  constructor(feed: ChangeFeed = new LocalChangeFeed()) {
+    super(feed, 'access:');
   }
 }
