@@ -44,7 +44,9 @@ export class RegistryClient {
 
   private async call(method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH', path: string, expect: number[], opts: { body?: Iterable<Buffer> | Buffer; headers?: Record<string, string>; push?: boolean } = {}) {
     const body = opts.body === undefined ? null : Buffer.isBuffer(opts.body) ? opts.body : Readable.from(opts.body);
-    const r = await this.pool.request({ method, path, body, headers: { ...(await this.authHeaders(method, path, opts.push)), ...opts.headers } });
+    // reset: false keeps the connection after a HEAD, as docker and containerd (Go's net/http) do;
+    // undici otherwise closes it after every HEAD, and each blob check of a push would open a new one.
+    const r = await this.pool.request({ method, path, body, reset: false, headers: { ...(await this.authHeaders(method, path, opts.push)), ...opts.headers } });
     if (!expect.includes(r.statusCode)) {
       const text = await r.body.text().catch(() => '');
       throw new Error(`${this.registry.label}: ${method} ${path.slice(0, 120)} -> ${r.statusCode} (expected ${expect.join('/')}): ${text.slice(0, 300)}`);
@@ -59,7 +61,7 @@ export class RegistryClient {
     return `${u.pathname}${search}`;
   }
 
-  private async startUpload(repo: string): Promise<string> {
+  async startUpload(repo: string): Promise<string> {
     const r = await this.call('POST', `/v2/${repo}/blobs/uploads/`, [202]);
     await r.body.dump();
     return String(r.headers.location);
@@ -112,11 +114,16 @@ export class RegistryClient {
   async pushSmallImage(repo: string, tag: string, image: SmallImage): Promise<void> {
     for (const b of image.blobs) {
       if (await this.blobExists(repo, sha256(b), true)) continue;
-      const location = await this.startUpload(repo);
-      const r = await this.call('PUT', this.follow(location, `digest=${sha256(b)}`), [201], { body: b, headers: { 'content-type': 'application/octet-stream' } });
-      await r.body.dump();
+      await this.pushBlobAfterPost(repo, b);
     }
     await this.putManifest(repo, tag, image.manifest);
+  }
+
+  /** A small blob as docker and containerd push it: POST, then PUT with the body and the digest. */
+  async pushBlobAfterPost(repo: string, blob: Buffer): Promise<void> {
+    const location = await this.startUpload(repo);
+    const r = await this.call('PUT', this.follow(location, `digest=${sha256(blob)}`), [201], { body: blob, headers: { 'content-type': 'application/octet-stream' } });
+    await r.body.dump();
   }
 
   /** 5xx answers to manifest PUTs that were retried (see putManifest). */

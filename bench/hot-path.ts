@@ -66,10 +66,10 @@ try {
     rate(hot, ...(await withServerCpu(() => loadManifests(client, s, method), (r) => r.requests)));
   }
   if (process.env.BENCH_METRICS === '1') {
-    // The slowest metadata operations by total time (berth_metadata_* histogram sums).
+    // The slowest requests by route and metadata operations by total time (histogram sums).
     const text = await (await fetch(`${registry.url}/metrics`)).text();
-    const sums = [...text.matchAll(/^berth_metadata_[a-z_]*_seconds_sum\{([^}]*)\} ([0-9.e+-]+)/gm)].map((m) => [m[1]!, Number(m[2])] as const);
-    const counts = new Map([...text.matchAll(/^berth_metadata_[a-z_]*_seconds_count\{([^}]*)\} ([0-9.e+-]+)/gm)].map((m) => [m[1]!, Number(m[2])] as const));
+    const sums = [...text.matchAll(/^berth_(?:metadata_[a-z_]*|http_request_duration)_seconds_sum\{([^}]*)\} ([0-9.e+-]+)/gm)].map((m) => [m[1]!, Number(m[2])] as const);
+    const counts = new Map([...text.matchAll(/^berth_(?:metadata_[a-z_]*|http_request_duration)_seconds_count\{([^}]*)\} ([0-9.e+-]+)/gm)].map((m) => [m[1]!, Number(m[2])] as const));
     for (const [labels, sum] of sums.sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${sum.toFixed(3)} s  ${String(counts.get(labels)).padStart(7)} calls  ${labels}`);
   }
 } finally {

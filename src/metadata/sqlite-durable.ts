@@ -21,6 +21,7 @@ import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import SQLiteDatabase from 'better-sqlite3';
 import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type QueryResult, type SqliteDatabase } from 'kysely';
+import { isUnacknowledged } from './sql/durability.js';
 
 /** Compiled statements kept per database (queries are built from a small set of shapes). */
 const STATEMENT_CACHE_SIZE = 500;
@@ -149,8 +150,10 @@ class RoutedConnection implements DatabaseConnection {
     const statement = this.driver.writer(query.sql);
     const result = run(statement, query.parameters);
     // A row statement that changed no row (a claim finding nothing due, a release of a lease
-    // whose row is gone) leaves nothing to sync; anything else that is not read-only might.
-    if (!statement.readonly && !(ROW_STATEMENT.test(query.sql) && (statement.reader ? result.rows.length === 0 : result.numAffectedRows === 0n))) this.wrote = true;
+    // whose row is gone) leaves nothing to sync, nor does a write marked unacknowledged
+    // (sql/durability.ts); anything else that is not read-only might.
+    if (statement.readonly || isUnacknowledged(query.sql)) return result as QueryResult<R>;
+    if (!(ROW_STATEMENT.test(query.sql) && (statement.reader ? result.rows.length === 0 : result.numAffectedRows === 0n))) this.wrote = true;
     return result as QueryResult<R>;
   }
 

@@ -12,6 +12,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
 import { openSqlite } from '../../src/metadata/sqlite.js';
 import { durableSqliteDialect } from '../../src/metadata/sqlite-durable.js';
+import { unacknowledged } from '../../src/metadata/sql/durability.js';
 import type { RepoName } from '../../src/domain/names.js';
 
 interface Db {
@@ -42,6 +43,26 @@ test('a write resolves after a WAL sync; a read does not sync', async () => {
     const rows = await db.selectFrom('t').selectAll().execute();
     assert.deepEqual(rows, [{ id: 1, v: 'a' }]);
     assert.equal(wal.syncs, before + 1);
+  });
+});
+
+test('a write marked unacknowledged resolves without a sync; the next durable write covers it', async () => {
+  await withDb(async (db, wal, dir) => {
+    const before = wal.syncs;
+    await db.insertInto('t').values({ id: 1, v: 'session' }).modifyEnd(unacknowledged()).execute();
+    await db.updateTable('t').set({ v: 'leased' }).where('id', '=', 1).modifyEnd(unacknowledged()).execute();
+    assert.equal(wal.syncs, before, 'no sync for unacknowledged writes');
+    // Visible at once to readers (the read connection sees every committed write).
+    assert.deepEqual(await db.selectFrom('t').selectAll().execute(), [{ id: 1, v: 'leased' }]);
+    await db.insertInto('t').values({ id: 2, v: 'blob' }).execute();
+    assert.equal(wal.syncs, before + 1, 'an ordinary write still syncs');
+    // A second connection to the file (another process) sees both.
+    const other = new SQLite(join(dir, 'x.db'), { readonly: true });
+    try {
+      assert.deepEqual(other.prepare('select id, v from t order by id').all(), [{ id: 1, v: 'leased' }, { id: 2, v: 'blob' }]);
+    } finally {
+      other.close();
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Dialect } from '../migrations/index.js';
 import type { JobQueries, JobRecord, JobStatus } from '../store.js';
 import type { Database, JobsTable } from '../tables.js';
+import { unacknowledged } from './durability.js';
 
 export class SqlJobs implements JobQueries {
   constructor(
@@ -68,12 +69,14 @@ export class SqlJobs implements JobQueries {
       .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), locked_by: worker, locked_until: lockedUntil, updated_at: now }))
       .where('id', 'in', due)
       .returningAll()
+      // A claim lost in a crash leaves the job queued, to be claimed again: no sync to wait for.
+      .modifyEnd(unacknowledged())
       .execute();
     return rows.map(toRecord).sort((a, b) => a.runAt - b.runAt || a.id - b.id);
   }
 
   async extend(id: number, worker: string, attempt: number, lockedUntil: number, now: number): Promise<boolean> {
-    const r = await this.held(id, worker, attempt).set({ locked_until: lockedUntil, updated_at: now }).executeTakeFirst();
+    const r = await this.held(id, worker, attempt).set({ locked_until: lockedUntil, updated_at: now }).modifyEnd(unacknowledged()).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 

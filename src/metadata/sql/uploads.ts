@@ -3,6 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { RepoName } from '../../domain/names.js';
 import type { UploadQueries, UploadRecord } from '../store.js';
 import type { Database, UploadsTable } from '../tables.js';
+import { unacknowledged } from './durability.js';
 
 export class SqlUploads implements UploadQueries {
   constructor(private readonly db: Kysely<Database>) {}
@@ -11,6 +12,7 @@ export class SqlUploads implements UploadQueries {
     await this.db
       .insertInto('uploads')
       .values({ id: upload.id, repository: upload.repository, byte_offset: 0, handle: upload.handle, started_at: now, updated_at: now, project: upload.project ?? null, owner: upload.owner ?? null })
+      .modifyEnd(unacknowledged())
       .execute();
   }
 
@@ -46,6 +48,7 @@ export class SqlUploads implements UploadQueries {
       .set({ writer: owner, writer_until: until })
       .where('id', '=', id)
       .where((eb) => eb.or([eb('writer', 'is', null), eb('writer', '=', owner), eb('writer_until', '<', now)]))
+      .modifyEnd(unacknowledged())
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
@@ -55,7 +58,7 @@ export class SqlUploads implements UploadQueries {
   }
 
   async unlock(id: string, owner: string): Promise<void> {
-    await this.db.updateTable('uploads').set({ writer: null, writer_until: null }).where('id', '=', id).where('writer', '=', owner).execute();
+    await this.db.updateTable('uploads').set({ writer: null, writer_until: null }).where('id', '=', id).where('writer', '=', owner).modifyEnd(unacknowledged()).execute();
   }
 
   async listStale(before: number, limit: number): Promise<UploadRecord[]> {
