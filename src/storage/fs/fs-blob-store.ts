@@ -24,6 +24,7 @@ import { asStorageFull, NotFoundError } from '../../errors/store.js';
 import type { Digest } from '../../domain/names.js';
 import type { BlobCopy, BlobStore, ByteRange } from '../blob-store.js';
 import { copyFileRange } from './copy.js';
+import { sendFileRange } from './sendfile.js';
 
 /** Bytes written between background fdatasyncs while an upload streams in. */
 const EARLY_SYNC_BYTES = 16 * 1024 * 1024;
@@ -55,13 +56,15 @@ export class FsBlobStore implements BlobStore {
   private constructor(
     root: string,
     private readonly fs: FsOps,
+    /** Whether pulls may go out with sendfile(2) (sendfile.ts) when they can. */
+    private readonly sendfile: boolean,
   ) {
     this.blobsDir = join(root, 'blobs');
     this.uploadsDir = join(root, 'uploads');
   }
 
-  static async open(root: string, fs: FsOps = nodeFs): Promise<FsBlobStore> {
-    const store = new FsBlobStore(root, fs);
+  static async open(root: string, fs: FsOps = nodeFs, options: { sendfile?: boolean } = {}): Promise<FsBlobStore> {
+    const store = new FsBlobStore(root, fs, options.sendfile ?? true);
     await mkdir(store.blobsDir, { recursive: true });
     await mkdir(store.uploadsDir, { recursive: true });
     return store;
@@ -107,11 +110,14 @@ export class FsBlobStore implements BlobStore {
     });
     let closed: Promise<void> | undefined;
     const close = () => (closed ??= fh.close());
+    const sendfile = this.sendfile;
     return {
       async writeTo(out: Writable, observe?: (chunk: Buffer, last: boolean) => void) {
         try {
           const end = range ? range.end : (await fh.stat()).size - 1;
-          await copyFileRange(fh, range?.start ?? 0, end, out, undefined, undefined, observe);
+          const start = range?.start ?? 0;
+          if (!observe && sendfile && end >= start && (await sendFileRange(out, fh, start, end))) return;
+          await copyFileRange(fh, start, end, out, undefined, undefined, observe);
         } finally {
           await close();
         }
