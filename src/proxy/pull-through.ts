@@ -212,13 +212,17 @@ export class PullThrough {
 
   async blob(u: UpstreamClient, repo: RepoName, digest: Digest): Promise<BlobInfo & { headers: Record<string, string> }> {
     const counters = this.stats.of(u.name);
+    const key = `${repo}@${digest}`;
+    // A fetch that verified and sent every byte is only committing them (the flush, the row): a
+    // pull now waits for that and is a hit, or, if the commit failed, a miss that fetches again.
+    const running = await this.blobFlights.get(key)?.catch(() => undefined);
+    if (running?.verified) await running.done.catch(() => {});
     const stored = await this.stored(repo, digest);
     if (stored) {
       counters.blobHits++;
       counters.bytesFromCache += stored.size;
       return { ...stored, headers: { 'X-Berth-Proxy': 'hit' } };
     }
-    const key = `${repo}@${digest}`;
     let flight: BlobFlight;
     try {
       flight = await this.single(this.blobFlights, key, () => this.startBlob(u, repo, digest), (f) => f.done);
