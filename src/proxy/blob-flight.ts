@@ -29,9 +29,10 @@
  *   commit that fails then does not touch the clients that were released (they got the right
  *   bytes); it ends the joining clients still reading the staged bytes (their connection fails)
  *   and `done` rejects: nothing is stored, and the next pull is a miss that fetches again. Until
- *   the commit ends, a pull on this node waits for it (PullThrough.blob); another node sees the
- *   blob once its row is there. A smaller blob is committed before its last chunk goes out (a
- *   few ms), so that a pull that completed is a hit everywhere, and counted in the quota.
+ *   the commit ends, a pull on this node reads the verified bytes from the flight (a hit, see
+ *   PullThrough.blob); another node sees the blob once its row is there. A smaller blob is
+ *   committed before its last chunk goes out (a few ms), so that a pull that completed is a
+ *   hit everywhere at once, and counted in the quota.
  * - The pace is the slowest live client's and the pool's; a client that goes away is dropped
  *   and the fetch continues, so the blob is cached for the next one.
  */
@@ -109,10 +110,11 @@ export class BlobFlight {
 
   /**
    * A stream of the whole blob for one client: live before the first byte went out, reading
-   * along after that; undefined once the flight ended (read the stored blob then).
+   * along after that (also while a verified blob is committed); undefined once the flight
+   * ended, or while its last bytes are being verified (read the stored blob then).
    */
   attach(): BlobSink | undefined {
-    if (this.finished) return undefined;
+    if (this.failure || this.committed || (this.finished && !this.verified)) return undefined;
     const sink = new PassThrough({ highWaterMark: BLOCK_BYTES });
     clearTimeout(this.startTimer);
     this.begin();

@@ -213,11 +213,12 @@ export class PullThrough {
   async blob(u: UpstreamClient, repo: RepoName, digest: Digest): Promise<BlobInfo & { headers: Record<string, string> }> {
     const counters = this.stats.of(u.name);
     const key = `${repo}@${digest}`;
-    // A fetch that verified and sent every byte is only committing them (the flush, the row): a
-    // pull now waits for that and is a hit, or, if the commit failed, a miss that fetches again.
+    // A fetch that verified every byte is only committing them (the flush, the row): a pull now
+    // reads the verified bytes from it without waiting for the disk, a hit (the upstream is not
+    // asked again). Should that commit fail, such a pull fails too; the next one fetches again.
     const running = await this.blobFlights.get(key)?.catch(() => undefined);
-    if (running?.verified) await running.done.catch(() => {});
-    const stored = await this.stored(repo, digest);
+    const settling = running?.verified ? running : undefined;
+    const stored = settling ? undefined : await this.stored(repo, digest);
     if (stored) {
       counters.blobHits++;
       counters.bytesFromCache += stored.size;
@@ -225,12 +226,17 @@ export class PullThrough {
     }
     let flight: BlobFlight;
     try {
-      flight = await this.single(this.blobFlights, key, () => this.startBlob(u, repo, digest), (f) => f.done);
+      flight = settling ?? (await this.single(this.blobFlights, key, () => this.startBlob(u, repo, digest), (f) => f.done));
     } catch (e) {
       if (e instanceof UpstreamError) throw unavailable(u, e);
       throw e;
     }
-    counters.blobMisses++;
+    if (settling) {
+      counters.blobHits++;
+      counters.bytesFromCache += flight.size;
+    } else {
+      counters.blobMisses++;
+    }
     const readStored = async (range?: { start: number; end: number }): Promise<Readable> => {
       await flight.done;
       const b = await this.core.blobs.get(repo, digest);
@@ -240,7 +246,7 @@ export class PullThrough {
       digest,
       size: flight.size,
       mediaType: 'application/octet-stream',
-      headers: { 'X-Berth-Proxy': 'miss' },
+      headers: { 'X-Berth-Proxy': settling ? 'hit' : 'miss' },
       body: {
         kind: 'stream',
         open: async (range) => {

@@ -7,6 +7,7 @@
  * - the last chunk goes to the client once the digest is verified and the commit runs after
  *   it: a commit that then fails leaves the client with every right byte, stores nothing, and
  *   rejects `done` (the next pull is a miss);
+ * - a client that comes while the commit runs reads the verified bytes without waiting for it;
  * - a wrong byte is never released, and the blocks the hashing thread reads in place (40 MiB
  *   through a pool of 16 MiB, so every block is reused) hash to the right digest.
  */
@@ -53,7 +54,7 @@ function watchedFs(root: string, digest: Digest, log: string[], opts: { failSync
   };
 }
 
-async function fill(data: Buffer, digest: Digest, opts: { failSync?: boolean } = {}) {
+async function fill(data: Buffer, digest: Digest, opts: { failSync?: boolean; beforeCommit?: (flight: BlobFlight) => Promise<void> } = {}) {
   const root = await mkdtemp(join(tmpdir(), 'berth-fill-'));
   const log: string[] = [];
   const store = await FsBlobStore.open(root, watchedFs(root, digest, log, opts));
@@ -61,6 +62,7 @@ async function fill(data: Buffer, digest: Digest, opts: { failSync?: boolean } =
     stored: (n) => log.push(`stored ${n}`),
     // As the upload commit does: the bytes placed durably, then the row.
     commit: async (id, handle, size) => {
+      await opts.beforeCommit?.(flight);
       await store.commitUpload(id, handle, size, digest);
       log.push('row');
     },
@@ -126,6 +128,33 @@ test('wrong bytes from the upstream: the client stream fails before its last byt
     assert.ok(!r.log.some((l) => l.startsWith('datasync') || l === 'row'));
     assert.equal(await r.store.stat(digest), undefined);
     assert.deepEqual(await readdir(join(r.root, 'uploads')), []);
+  } finally {
+    await r.cleanup();
+  }
+});
+
+test('a client that comes while a verified blob is committed reads it from the flight without waiting for the commit', async () => {
+  const data = randomBytes(40 * MiB);
+  const digest = digestOf(data);
+  let late: Promise<Buffer> | undefined;
+  const r = await fill(data, digest, {
+    // The commit waits until a client that came after the verdict has read the whole blob.
+    beforeCommit: async (flight) => {
+      const sink = flight.attach();
+      assert.ok(sink, 'a verified flight takes new clients while it commits');
+      late = (async () => {
+        const parts: Buffer[] = [];
+        for await (const c of sink) parts.push(c as Buffer);
+        return Buffer.concat(parts);
+      })();
+      await late;
+    },
+  });
+  try {
+    assert.equal(r.stored.status, 'fulfilled');
+    assert.ok((r.got as PromiseFulfilledResult<Buffer>).value.equals(data));
+    assert.ok((await late!).equals(data));
+    assert.equal(await r.store.stat(digest), data.length);
   } finally {
     await r.cleanup();
   }
