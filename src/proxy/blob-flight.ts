@@ -15,24 +15,20 @@
  *   socket's 64 KiB buffers, which only pass through to the clients. The blocks are shared
  *   memory so that the hashing thread reads them in place (no copy per block); a block is
  *   reused only after the append that wrote it resolved, i.e. after it was hashed.
- * - A client that comes while bytes flow reads along: the durable prefix from the writer,
+ * - A client that comes while bytes flow reads along: the stored prefix from the writer,
  *   then the retained blocks (copied out, since blocks are reused), then it turns live. The
  *   blocks it still needs are kept for it (a pin) so it never misses a byte.
  * - Nobody gets the last chunk before the verdict: live clients get every chunk but the last
  *   as they arrive; the last, and for joining clients everything past `released`, only after
- *   the writer verified length and digest. On a mismatch, a short body or an upstream error
- *   every client's stream is destroyed before its last byte: it sees its connection fail,
- *   never a complete 200 with wrong content, and nothing is stored.
- * - A blob of RELEASE_AT_VERDICT_BYTES or more is committed (flushed, placed, its row written)
- *   while its last chunk goes out: the bytes are known right, and the one flush of the whole
- *   blob takes hundreds of ms (373 ms for 512 MiB here) that the clients need not wait for. A
- *   commit that fails then does not touch the clients that were released (they got the right
- *   bytes); it ends the joining clients still reading the staged bytes (their connection fails)
- *   and `done` rejects: nothing is stored, and the next pull is a miss that fetches again. Until
- *   the commit ends, a pull on this node reads the verified bytes from the flight (a hit, see
- *   PullThrough.blob); another node sees the blob once its row is there. A smaller blob is
- *   committed before its last chunk goes out (a few ms), so that a pull that completed is a
- *   hit everywhere at once, and counted in the quota.
+ *   the writer verified length and digest and committed (one flush of the whole blob, then
+ *   its row). On a mismatch, a short body, an upstream error or a failed commit every
+ *   client's stream is destroyed before its last byte: it sees its connection fail, never a
+ *   complete 200 with wrong content, and nothing is stored.
+ * - Why the last chunk waits for the commit, not only the verdict: released at the verdict
+ *   (commit behind it), the cold pull of 512 MiB was ~13 % faster here, but the flush then
+ *   landed on the next pull, which read from the staged upload or waited: warm pulls right
+ *   after cost 2-4x the CPU and fell below the core's blob pull (bench/results/proxy.md). And
+ *   a pull that completed is a hit on every node at once, and counted in the quota.
  * - The pace is the slowest live client's and the pool's; a client that goes away is dropped
  *   and the fetch continues, so the blob is cached for the next one.
  */
@@ -48,8 +44,6 @@ const BLOCK_BYTES = 1024 * 1024;
  * the memory one cold blob holds. More than SEGMENT_BLOCKS, or a segment could wait forever.
  */
 const POOL_BLOCKS = 16;
-/** From this size on the last chunk goes out at the verdict, before the commit (see above). */
-export const RELEASE_AT_VERDICT_BYTES = 32 * 1024 * 1024;
 /** Blocks appended to the writer at a time (a block returns to the pool once its append resolved). */
 const SEGMENT_BLOCKS = 8;
 
@@ -76,8 +70,8 @@ export class BlobFlight {
   private readonly pins = new Set<{ at: number }>();
   /** Clients reading along (not live yet). */
   private readonly followers = new Set<BlobSink>();
-  /** Bytes handed to the writer and durable. */
-  private durable = 0;
+  /** Bytes the writer has stored (readable from it; durable once committed). */
+  private storedBytes = 0;
   /** Every byte before this went to live clients (the held last chunk is not counted). */
   private released = 0;
   /** The writer committed the blob: its staged bytes may be gone, the stored blob is there. */
@@ -87,8 +81,6 @@ export class BlobFlight {
   readonly done: Promise<void>;
   /** Bytes received from the upstream so far. */
   received = 0;
-  /** Every byte arrived and the digest matched: what is left is the commit (`done`). */
-  verified = false;
 
   constructor(
     readonly size: number,
@@ -110,11 +102,10 @@ export class BlobFlight {
 
   /**
    * A stream of the whole blob for one client: live before the first byte went out, reading
-   * along after that (also while a verified blob is committed); undefined once the flight
-   * ended, or while its last bytes are being verified (read the stored blob then).
+   * along after that; undefined once the flight ended (read the stored blob then).
    */
   attach(): BlobSink | undefined {
-    if (this.failure || this.committed || (this.finished && !this.verified)) return undefined;
+    if (this.finished) return undefined;
     const sink = new PassThrough({ highWaterMark: BLOCK_BYTES });
     clearTimeout(this.startTimer);
     this.begin();
@@ -161,8 +152,8 @@ export class BlobFlight {
       this.finished = true;
       this.signal();
       await stored;
-      await this.writer.verify();
-      this.verified = true;
+      await this.writer.commit();
+      this.committed = true;
     } catch (e) {
       this.fail(e as Error);
       await stored.catch(() => {});
@@ -170,30 +161,10 @@ export class BlobFlight {
       // The first failure is the reason (a stopped upstream read only follows from it).
       throw this.failure;
     }
-    // Verified: the last chunk goes out now for a large blob, while it is committed.
-    const committed = this.writer.commit().then(() => void (this.committed = true));
-    committed.catch(() => {});
-    if (this.size < RELEASE_AT_VERDICT_BYTES) {
-      try {
-        await committed;
-      } catch (e) {
-        this.fail(e as Error);
-        throw e;
-      }
-    }
     if (held) await this.emit(held);
     this.released = this.size;
     this.signal();
-    const released = [...this.live];
-    for (const sink of released) sink.end();
-    try {
-      await committed;
-    } catch (e) {
-      // Released clients got every (right) byte: only those still reading the staged bytes fail.
-      for (const sink of released) this.live.delete(sink);
-      this.fail(e as Error);
-      throw e;
-    }
+    for (const sink of this.live) sink.end();
   }
 
   private fail(e: Error): void {
@@ -234,10 +205,10 @@ export class BlobFlight {
     }
   }
 
-  /** Appends full blocks to the writer in segments until every byte is durable. */
+  /** Appends full blocks to the writer in segments until every byte is stored. */
   private async store(): Promise<void> {
-    while (this.durable < this.size) {
-      const from = this.durable;
+    while (this.storedBytes < this.size) {
+      const from = this.storedBytes;
       const segment = async function* (this: BlobFlight): AsyncIterable<Buffer> {
         let at = from;
         while (at < this.size && at - from < SEGMENT_BLOCKS * BLOCK_BYTES) {
@@ -254,14 +225,14 @@ export class BlobFlight {
         }
       }.call(this);
       await this.writer.append(segment);
-      this.durable = this.writer.written();
+      this.storedBytes = this.writer.written();
       this.trim();
     }
   }
 
-  /** Returns to the pool every block wholly durable and needed by no joining client. */
+  /** Returns to the pool every block wholly stored and needed by no joining client. */
   private trim(): void {
-    let keepFrom = this.durable;
+    let keepFrom = this.storedBytes;
     for (const p of this.pins) keepFrom = Math.min(keepFrom, p.at);
     while (this.blocks.length > 0) {
       const b = this.blocks[0]!;
@@ -284,12 +255,12 @@ export class BlobFlight {
   }
 
   /**
-   * A client joining while bytes flow: the durable prefix from the writer, then copies of the
+   * A client joining while bytes flow: the stored prefix from the writer, then copies of the
    * retained blocks up to `released`, then live (switching is synchronous with `emit`, so no
    * chunk is missed or doubled).
    */
   private async follow(sink: BlobSink): Promise<void> {
-    const pin = { at: this.durable };
+    const pin = { at: this.storedBytes };
     this.pins.add(pin);
     this.followers.add(sink);
     try {
@@ -357,7 +328,7 @@ export class BlobFlight {
     w?.();
   }
 
-  /** Resolves at the next change of state (a chunk, a durable segment, a freed block, the end). */
+  /** Resolves at the next change of state (a chunk, a stored segment, a freed block, the end). */
   private waitForChange(): Promise<void> {
     const previous = this.wake;
     return new Promise<void>((resolve) => {

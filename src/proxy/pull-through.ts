@@ -212,31 +212,21 @@ export class PullThrough {
 
   async blob(u: UpstreamClient, repo: RepoName, digest: Digest): Promise<BlobInfo & { headers: Record<string, string> }> {
     const counters = this.stats.of(u.name);
-    const key = `${repo}@${digest}`;
-    // A fetch that verified every byte is only committing them (the flush, the row): a pull now
-    // reads the verified bytes from it without waiting for the disk, a hit (the upstream is not
-    // asked again). Should that commit fail, such a pull fails too; the next one fetches again.
-    const running = await this.blobFlights.get(key)?.catch(() => undefined);
-    const settling = running?.verified ? running : undefined;
-    const stored = settling ? undefined : await this.stored(repo, digest);
+    const stored = await this.stored(repo, digest);
     if (stored) {
       counters.blobHits++;
       counters.bytesFromCache += stored.size;
       return { ...stored, headers: { 'X-Berth-Proxy': 'hit' } };
     }
+    const key = `${repo}@${digest}`;
     let flight: BlobFlight;
     try {
-      flight = settling ?? (await this.single(this.blobFlights, key, () => this.startBlob(u, repo, digest), (f) => f.done));
+      flight = await this.single(this.blobFlights, key, () => this.startBlob(u, repo, digest), (f) => f.done);
     } catch (e) {
       if (e instanceof UpstreamError) throw unavailable(u, e);
       throw e;
     }
-    if (settling) {
-      counters.blobHits++;
-      counters.bytesFromCache += flight.size;
-    } else {
-      counters.blobMisses++;
-    }
+    counters.blobMisses++;
     const readStored = async (range?: { start: number; end: number }): Promise<Readable> => {
       await flight.done;
       const b = await this.core.blobs.get(repo, digest);
@@ -246,7 +236,7 @@ export class PullThrough {
       digest,
       size: flight.size,
       mediaType: 'application/octet-stream',
-      headers: { 'X-Berth-Proxy': settling ? 'hit' : 'miss' },
+      headers: { 'X-Berth-Proxy': 'miss' },
       body: {
         kind: 'stream',
         open: async (range) => {

@@ -3,10 +3,9 @@
  * bytes already stored while the rest arrives (the pull-through cache: a client joining a
  * fetch under way reads what is stored, then follows). The bytes are hashed as they are
  * written (a large blob on a thread of its own, beside the bytes streaming to clients);
- * `verify` and `commit` refuse, and remove them, unless every byte arrived and the digest
- * matches, so nothing unverified becomes a blob. Not an upload session: no metadata row, no
- * lease. UploadService.openBlob checks the quota room first and commits through the upload
- * commit.
+ * `commit` refuses, and removes them, unless every byte arrived and the digest matches, so
+ * nothing unverified becomes a blob. Not an upload session: no metadata row, no lease.
+ * UploadService.openBlob checks the quota room first and commits through the upload commit.
  *
  * Durability: parts are written without a flush (BlobStore `flush: false`); the store's commit
  * makes the bytes durable once, before the blob exists and before its row is written. Nobody
@@ -30,9 +29,7 @@ export interface BlobWriter {
   append(part: AsyncIterable<Buffer>): Promise<void>;
   /** The first `length` bytes (at most `written()`). */
   read(length: number): Promise<Readable>;
-  /** Checks length and digest: the bytes written are exactly the blob. On a failure the bytes are removed. */
-  verify(): Promise<void>;
-  /** Verifies (unless `verify` did) and commits the blob: durable, then recorded (quota checked in the transaction); on any failure the bytes are removed. */
+  /** Checks length and digest and commits the blob: durable, then recorded (quota checked in the transaction); on any failure the bytes are removed. */
   commit(): Promise<void>;
   /** Removes the bytes written. */
   abort(): Promise<void>;
@@ -59,25 +56,11 @@ export async function openBlobWriter(
   const hash = threaded ?? newHash(algorithm);
   let written = 0;
   let finished = false;
-  let verified: Promise<void> | undefined;
   const drop = async () => {
     finished = true;
     threaded?.close();
     await blobs.deleteUpload(id, handle).catch(() => {});
   };
-  const verify = (): Promise<void> =>
-  (verified ??= (async () => {
-      try {
-        if (written !== length) throw sizeMismatch(length, written);
-        const hex = threaded ? await threaded.digest() : (hash as Hash).digest('hex');
-        const actual = `${algorithm}:${hex}` as Digest;
-        if (actual !== digest) throw digestMismatch(digest, actual);
-        finished = true;
-      } catch (e) {
-        await drop();
-        throw e;
-      }
-    })());
   return {
     written: () => written,
     append: async (part: AsyncIterable<Buffer>) => {
@@ -96,10 +79,13 @@ export async function openBlobWriter(
       }
     },
     read: (n: number): Promise<Readable> => blobs.readUpload(id, handle, n),
-    verify,
     commit: async () => {
-      await verify();
       try {
+        if (written !== length) throw sizeMismatch(length, written);
+        const hex = threaded ? await threaded.digest() : (hash as Hash).digest('hex');
+        const actual = `${algorithm}:${hex}` as Digest;
+        if (actual !== digest) throw digestMismatch(digest, actual);
+        finished = true;
         await hooks.commit(id, handle, written);
       } catch (e) {
         await drop();
