@@ -129,7 +129,7 @@ export async function proxyTable(s: Settings & { proxyMiB: number }, logLevel: s
       notes: [
         `Median of ${s.repeat} runs, each on a fresh ${mib} blob; upstream: the reference on the filesystem, on 127.0.0.1; Berth: one open process, SQLite + filesystem, proxy project \`up\`. MB = 10^6 bytes.`,
         `CPU-seconds per GB pulled (utime + stime from /proc, medians): direct: ${cpuLine(directCpu)}, total ${cpuSum(directCpu).toFixed(2)}; cold: ${cpuLine(coldCpu)}, total ${cpuSum(coldCpu).toFixed(2)}. On 2 cores a pull cannot go faster than 2 / total GB/s of CPU, nor faster than 1 / (its busiest single thread) GB/s.`,
-        'Cold: the cache fetches from the upstream and streams each chunk to the client at once; behind it the bytes are hashed and written and flushed in 8 MiB segments (the client never waits for the disk), and the last chunk is held back until the digest matched and the blob was committed. Direct runs first, so the upstream reads from the page cache in both.',
+        'Cold: the cache fetches from the upstream and streams each chunk to the client at once; behind it the bytes are hashed (on a thread, in place) and written in 8 MiB segments (the client never waits for the disk), and the last chunk is held back until the digest matched and the blob was committed (flushed once, then recorded). Direct runs first, so the upstream reads from the page cache in both.',
       ],
     };
   } finally {
