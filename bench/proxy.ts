@@ -18,6 +18,7 @@ import { RegistryClient } from './client.js';
 import { blobSpec, MiB } from './payload.js';
 import type { Table } from './report.js';
 import { startBerth, startReference, type Registry } from './servers.js';
+import { processCpuSeconds, recordThreads, type ThreadKind } from './thread-cpu.js';
 import type { Settings } from './workloads.js';
 
 interface Pull {
@@ -27,7 +28,7 @@ interface Pull {
   mbps: number;
 }
 
-async function pull(url: string, path: string, size: number): Promise<Pull> {
+export async function pull(url: string, path: string, size: number): Promise<Pull> {
   const pool = new Pool(url, { connections: 1, bodyTimeout: 300_000, headersTimeout: 300_000 });
   try {
     const t0 = performance.now();
@@ -47,6 +48,35 @@ async function pull(url: string, path: string, size: number): Promise<Pull> {
   }
 }
 
+/** CPU seconds per GB (10^9 bytes) pulled, per process; for Berth also per kind of thread. */
+interface PullCpu {
+  upstream: number;
+  client: number;
+  berth?: number;
+  berthThreads?: Record<ThreadKind, number>;
+}
+
+/** Runs one pull and reads the CPU every process spent on it (the client is this process). */
+export async function measured(run: () => Promise<Pull>, size: number, upstreamPid: number, berthPid?: number): Promise<Pull & { cpu: PullCpu }> {
+  const perGB = (s: number) => s / (size / 1e9);
+  const up0 = processCpuSeconds(upstreamPid);
+  const own0 = process.cpuUsage();
+  const threads = berthPid !== undefined ? recordThreads(berthPid) : undefined;
+  const r = await run();
+  const berth = threads?.stop();
+  const own = process.cpuUsage(own0);
+  const cpu: PullCpu = { upstream: perGB(processCpuSeconds(upstreamPid) - up0), client: perGB((own.user + own.system) / 1e6) };
+  if (berth) {
+    cpu.berth = perGB(berth.total);
+    cpu.berthThreads = Object.fromEntries(Object.entries(berth.byKind).map(([k, v]) => [k, perGB(v)])) as Record<ThreadKind, number>;
+  }
+  return { ...r, cpu };
+}
+
+export const cpuLine = (c: PullCpu) =>
+  `upstream ${c.upstream.toFixed(2)}, client ${c.client.toFixed(2)}` +
+  (c.berth !== undefined ? `, Berth ${c.berth.toFixed(2)} (${Object.entries(c.berthThreads!).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})` : '');
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function proxyTable(s: Settings & { proxyMiB: number }, logLevel: string, log: (l: string) => void, own: (r: Registry, c?: RegistryClient) => void): Promise<Table> {
@@ -62,19 +92,30 @@ export async function proxyTable(s: Settings & { proxyMiB: number }, logLevel: s
     const local = new RegistryClient(berth);
     own(berth, local);
     const size = s.proxyMiB * MiB;
-    const runs: { direct: Pull; cold: Pull; warm: Pull; core: Pull }[] = [];
+    const runs: { direct: Pull & { cpu: PullCpu }; cold: Pull & { cpu: PullCpu }; warm: Pull; core: Pull }[] = [];
     for (let i = 0; i < s.repeat; i++) {
       const blob = blobSpec(4242 + i, size);
       await up.pushMonolithic('bench/proxy', blob);
       await local.pushMonolithic('local/proxy', blob);
-      const direct = await pull(upstream.url, `/v2/bench/proxy/blobs/${blob.digest}`, size);
-      const cold = await pull(berth.url, `/v2/up/bench/proxy/blobs/${blob.digest}`, size);
+      const direct = await measured(() => pull(upstream.url, `/v2/bench/proxy/blobs/${blob.digest}`, size), size, upstream.pid);
+      const cold = await measured(() => pull(berth.url, `/v2/up/bench/proxy/blobs/${blob.digest}`, size), size, upstream.pid, berth.pid);
       const warm = await pull(berth.url, `/v2/up/bench/proxy/blobs/${blob.digest}`, size);
       const core = await pull(berth.url, `/v2/local/proxy/blobs/${blob.digest}`, size);
       runs.push({ direct, cold, warm, core });
       log(`bench: proxy run ${i + 1}: direct ${direct.mbps.toFixed(0)} MB/s, cold ${cold.mbps.toFixed(0)} MB/s (first byte ${cold.ttfbMs.toFixed(0)} ms), warm ${warm.mbps.toFixed(0)} MB/s, core ${core.mbps.toFixed(0)} MB/s`);
+      log(`bench: proxy run ${i + 1} CPU-s per GB: direct: ${cpuLine(direct.cpu)}; cold: ${cpuLine(cold.cpu)}`);
     }
     const m = (pick: (r: (typeof runs)[number]) => number) => median(runs.map(pick));
+    const medianCpu = (pick: (r: (typeof runs)[number]) => PullCpu): PullCpu => {
+      const c: PullCpu = { upstream: m((r) => pick(r).upstream), client: m((r) => pick(r).client) };
+      if (pick(runs[0]!).berth === undefined) return c;
+      c.berth = m((r) => pick(r).berth!);
+      c.berthThreads = Object.fromEntries(Object.keys(pick(runs[0]!).berthThreads!).map((k) => [k, m((r) => pick(r).berthThreads![k as ThreadKind])])) as Record<ThreadKind, number>;
+      return c;
+    };
+    const directCpu = medianCpu((r) => r.direct.cpu);
+    const coldCpu = medianCpu((r) => r.cold.cpu);
+    const cpuSum = (c: PullCpu) => c.upstream + c.client + (c.berth ?? 0);
     const mib = `${s.proxyMiB} MiB`;
     return {
       title: 'Pull-through cache: pulls through Berth against a direct pull from the upstream (the reference)',
@@ -87,7 +128,8 @@ export async function proxyTable(s: Settings & { proxyMiB: number }, logLevel: s
       ],
       notes: [
         `Median of ${s.repeat} runs, each on a fresh ${mib} blob; upstream: the reference on the filesystem, on 127.0.0.1; Berth: one open process, SQLite + filesystem, proxy project \`up\`. MB = 10^6 bytes.`,
-        'Cold: the cache fetches from the upstream and streams each chunk to the client at once; behind it the bytes are hashed and written and flushed in 8 MiB segments (the client never waits for the disk), and the last chunk is held back until the digest matched and the blob was committed. Direct runs first, so the upstream reads from the page cache in both.',
+        `CPU-seconds per GB pulled (utime + stime from /proc, medians): direct: ${cpuLine(directCpu)}, total ${cpuSum(directCpu).toFixed(2)}; cold: ${cpuLine(coldCpu)}, total ${cpuSum(coldCpu).toFixed(2)}. On 2 cores a pull cannot go faster than 2 / total GB/s of CPU, nor faster than 1 / (its busiest single thread) GB/s.`,
+        'Cold: the cache fetches from the upstream and streams each chunk to the client at once; behind it the bytes are hashed (on a thread, in place) and written in 8 MiB segments (the client never waits for the disk), and the last chunk is held back until the digest matched and the blob was committed (flushed once, then recorded). Direct runs first, so the upstream reads from the page cache in both.',
       ],
     };
   } finally {

@@ -6,6 +6,11 @@
  * `commit` refuses, and removes them, unless every byte arrived and the digest matches, so
  * nothing unverified becomes a blob. Not an upload session: no metadata row, no lease.
  * UploadService.openBlob checks the quota room first and commits through the upload commit.
+ *
+ * Durability: parts are written without a flush (BlobStore `flush: false`); the store's commit
+ * makes the bytes durable once, before the blob exists and before its row is written. Nobody
+ * resumes these bytes after a crash (no session points at them): a crash before the commit
+ * leaves an orphan upload that the stale-upload sweep removes, and the next pull is a miss.
  */
 import { randomUUID, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -15,13 +20,16 @@ import { digestAlgorithm, type Digest } from '../domain/names.js';
 import { digestMismatch, sizeMismatch } from './upload-errors.js';
 
 export interface BlobWriter {
-  /** Bytes durable so far: `read` may ask for up to this many. */
+  /** Bytes stored so far (not yet durable: the commit flushes them): `read` may ask for up to this many. */
   written(): number;
-  /** Appends `part`; resolves once its bytes are durable. A failure removes everything written. */
+  /**
+   * Appends `part`; resolves once its bytes are stored and hashed (the buffers it yielded may
+   * be reused then, not before). A failure removes everything written.
+   */
   append(part: AsyncIterable<Buffer>): Promise<void>;
   /** The first `length` bytes (at most `written()`). */
   read(length: number): Promise<Readable>;
-  /** Checks length and digest and commits the blob (quota checked in the transaction); on any failure the bytes are removed. */
+  /** Checks length and digest and commits the blob: durable, then recorded (quota checked in the transaction); on any failure the bytes are removed. */
   commit(): Promise<void>;
   /** Removes the bytes written. */
   abort(): Promise<void>;
@@ -58,11 +66,12 @@ export async function openBlobWriter(
     append: async (part: AsyncIterable<Buffer>) => {
       if (finished) throw new Error('the blob writer is closed');
       try {
-        const r = await blobs.writeUpload(id, handle, written, tapHash(part, hash, length - written));
+        const r = await blobs.writeUpload(id, handle, written, tapHash(part, hash, length - written), undefined, { flush: false });
         handle = r.handle;
         written += r.written;
         hooks.stored(r.written);
-        // The thread has hashed this part too: the copies waiting for it stay within one part.
+        // The thread has hashed this part too: the copies waiting for it stay within one part,
+        // and buffers in shared memory it reads in place may be reused once this resolves.
         await threaded?.synced();
       } catch (e) {
         await drop();

@@ -43,13 +43,20 @@ export function digestLike(bytes: Buffer, expected: Digest): Digest {
   return digestOf(bytes, digestAlgorithm(expected));
 }
 
-/** The hashing thread's program: chunks in order, then null for the hex digest. */
+/**
+ * The hashing thread's program: chunks in order (a copy, or [memory, offset, length] of a
+ * SharedArrayBuffer it was sent once before), 'sync' to answer when done so far, then null for
+ * the hex digest.
+ */
 const HASH_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const hash = require('node:crypto').createHash(workerData);
+const shared = [];
 parentPort.on('message', (m) => {
   if (m === null) parentPort.postMessage(hash.digest('hex'));
   else if (m === 'sync') parentPort.postMessage('sync');
+  else if (m instanceof SharedArrayBuffer) shared.push(new Uint8Array(m));
+  else if (Array.isArray(m)) hash.update(shared[m[0]].subarray(m[1], m[1] + m[2]));
   else hash.update(m);
 });
 `;
@@ -58,14 +65,20 @@ parentPort.on('message', (m) => {
  * A digest computed on a thread of its own, for a large blob streamed through the server
  * (the pull-through cache): hashing is the largest piece of work per byte on the main thread
  * otherwise (bench/results/proxy.md). `update` copies the bytes to the thread (the caller may
- * reuse its buffer at once); `synced` resolves once the thread has hashed everything given so
- * far (callers wait on it now and then, so the copies in flight stay bounded); `digest` ends it.
+ * reuse its buffer at once) unless they are in shared memory (a SharedArrayBuffer, as the
+ * pull-through cache's block pool): those the thread reads in place, and they must not change
+ * until `synced` resolves. Copying cost the main thread about 0.8 CPU-s per GB (postMessage's
+ * serialization) and the thread as much again (allocating and collecting the copies).
+ * `synced` resolves once the thread has hashed everything given so far (callers wait on it now
+ * and then, so the copies in flight stay bounded); `digest` ends it.
  */
 export class ThreadHash {
   private readonly worker: Worker;
   /** Answers awaited from the thread, in the order asked. */
   private readonly waiting: { resolve: (v: string) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | undefined;
+  /** Shared memory already sent to the thread, by the index the thread knows it by. */
+  private readonly shared = new Map<ArrayBufferLike, number>();
 
   constructor(algorithm: DigestAlgorithm) {
     this.worker = new Worker(HASH_WORKER, { eval: true, workerData: algorithm });
@@ -81,7 +94,14 @@ export class ThreadHash {
 
   update(chunk: Buffer): void {
     if (this.failure) throw this.failure;
-    this.worker.postMessage(chunk);
+    if (!(chunk.buffer instanceof SharedArrayBuffer)) return this.worker.postMessage(chunk);
+    let index = this.shared.get(chunk.buffer);
+    if (index === undefined) {
+      index = this.shared.size;
+      this.shared.set(chunk.buffer, index);
+      this.worker.postMessage(chunk.buffer);
+    }
+    this.worker.postMessage([index, chunk.byteOffset, chunk.length]);
   }
 
   synced(): Promise<void> {

@@ -36,6 +36,16 @@ export interface BlobCopy {
   close(): Promise<void>;
 }
 
+export interface UploadWriteOptions {
+  /**
+   * false: the write resolves once the bytes are stored (readable with `readUpload` on this
+   * host) without waiting for them to be durable; `commitUpload` makes them durable. For a
+   * writer that commits once at the end and whose partial upload nobody resumes after a crash
+   * (the pull-through cache's fill: a lost upload is only a miss the next time). Default true.
+   */
+  flush?: boolean;
+}
+
 export interface BlobStore {
   readonly capabilities: BlobStoreCapabilities;
 
@@ -77,12 +87,13 @@ export interface BlobStore {
 
   /**
    * Writes `source` at byte `offset` of the upload, replacing anything stored past `offset`.
-   * When it resolves every byte is durable; it returns the new handle and the bytes written.
-   * It writes all the bytes or rejects; after a rejection the first `offset` bytes of the
-   * upload under the old `handle` are unchanged (a later write may continue from there).
-   * Throws NotFoundError when the upload is absent, StorageFullError when storage is full.
+   * When it resolves every byte is durable (unless `options.flush` is false); it returns the
+   * new handle and the bytes written. It writes all the bytes or rejects; after a rejection the
+   * first `offset` bytes of the upload under the old `handle` are unchanged (a later write may
+   * continue from there). Throws NotFoundError when the upload is absent, StorageFullError
+   * when storage is full.
    */
-  writeUpload(id: string, handle: string, offset: number, source: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<{ handle: string; written: number }>;
+  writeUpload(id: string, handle: string, offset: number, source: AsyncIterable<Buffer>, signal?: AbortSignal, options?: UploadWriteOptions): Promise<{ handle: string; written: number }>;
 
   /**
    * Streams the first `length` bytes of an upload (to rebuild a digest state).
@@ -92,7 +103,9 @@ export interface BlobStore {
 
   /**
    * Makes the first `size` bytes of the upload the committed blob `digest`, atomically and
-   * durably, and removes the upload. If an intact copy of the blob (`size` bytes) exists the
+   * durably, and removes the upload. Durably means whatever the writes left: bytes written
+   * with `flush: false` are made durable here before the blob exists, so a blob (and the
+   * metadata row the caller writes after this resolves) never stands for bytes a crash could lose. If an intact copy of the blob (`size` bytes) exists the
    * upload is just removed; a stored copy of another size (truncated, or missing) is replaced.
    * Never pads: an upload holding fewer than `size` bytes is refused (NotFoundError) and no
    * blob is created. Checks the placed blob's size before resolving. Resolves true when this

@@ -214,6 +214,24 @@ export function blobStoreSuite(name: string, open: () => Promise<BlobStoreFixtur
       await store.delete(digest);
     });
 
+    test('writes without a flush are readable at once and committed whole (the commit makes them durable)', async () => {
+      const data = randomBlob(P + 3000, 0.65);
+      const digest = digestOf(data);
+      const id = randomUUID();
+      let handle = await store.createUpload(id);
+      let offset = 0;
+      for (const n of [P - 100, 100, 3000]) {
+        const r = await store.writeUpload(id, handle, offset, chunks(data.subarray(offset, offset + n)), undefined, { flush: false });
+        assert.equal(r.written, n);
+        handle = r.handle;
+        offset += n;
+        assert.ok((await readAll(store.readUpload(id, handle, offset))).equals(data.subarray(0, offset)), `the ${offset} bytes written so far read back`);
+      }
+      assert.equal(await store.commitUpload(id, handle, data.length, digest), true);
+      assert.ok((await readAll(store.read(digest))).equals(data));
+      await store.delete(digest);
+    });
+
     test('committing a digest that already exists just removes the upload', async () => {
       const data = randomBlob(50_000, 0.7);
       const digest = digestOf(data);

@@ -11,7 +11,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
 import { NotFoundError, UnavailableError } from '../../errors/store.js';
 import type { Digest } from '../../domain/names.js';
-import type { BlobStore, BlobStoreCapabilities, ByteRange } from '../blob-store.js';
+import type { BlobStore, BlobStoreCapabilities, ByteRange, UploadWriteOptions } from '../blob-store.js';
 import { createS3Client, isS3NotFound, S3Keys, type S3Settings } from './client.js';
 import { S3Uploads } from './uploads.js';
 
@@ -96,7 +96,8 @@ export class S3BlobStore implements BlobStore {
     return this.uploads.create(checkId(id));
   }
 
-  writeUpload(id: string, handle: string, offset: number, source: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<{ handle: string; written: number }> {
+  // Every part is durable in object storage once it is uploaded: `flush` changes nothing here.
+  writeUpload(id: string, handle: string, offset: number, source: AsyncIterable<Buffer>, signal?: AbortSignal, _options?: UploadWriteOptions): Promise<{ handle: string; written: number }> {
     return this.uploads.write(checkId(id), handle, offset, source, signal);
   }
 
