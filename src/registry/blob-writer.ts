@@ -45,8 +45,11 @@ export async function openBlobWriter(
   hooks: {
     /** Told the size of every part written (the pushed-bytes metric). */
     stored: (bytes: number) => void;
-    /** Makes the verified bytes the blob (the upload commit: durable, then recorded). */
-    commit: (id: string, handle: string, size: number) => Promise<void>;
+    /**
+     * Makes the verified bytes the blob (the upload commit: durable, then recorded). The parts
+     * were written without a flush, which `unflushed` passes on to BlobStore.commitUpload.
+     */
+    commit: (id: string, handle: string, size: number, options: { unflushed: true }) => Promise<void>;
   },
 ): Promise<BlobWriter> {
   const id = randomUUID();
@@ -86,7 +89,7 @@ export async function openBlobWriter(
         const actual = `${algorithm}:${hex}` as Digest;
         if (actual !== digest) throw digestMismatch(digest, actual);
         finished = true;
-        await hooks.commit(id, handle, written);
+        await hooks.commit(id, handle, written, { unflushed: true });
       } catch (e) {
         await drop();
         throw e;

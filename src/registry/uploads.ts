@@ -121,7 +121,7 @@ export class UploadService {
       if (expectedLength !== undefined && written !== expectedLength) throw sizeMismatch(expectedLength, written);
       const actual = `${digestAlgorithm(digest)}:${hash.digest('hex')}` as Digest;
       if (actual !== digest) throw digestMismatch(digest, actual);
-      await this.commit(repo, id, h, written, digest, false);
+      await this.commit(repo, id, h, written, digest, { session: false });
     } catch (e) {
       await this.blobs.deleteUpload(id, handle).catch(() => {});
       throw e;
@@ -139,7 +139,7 @@ export class UploadService {
     await this.room(repo, length, digest);
     return openBlobWriter(this.blobs, digest, length, {
       stored: this.onStored,
-      commit: (id, handle, size) => this.commit(repo, id, handle, size, digest, false),
+      commit: (id, handle, size, { unflushed }) => this.commit(repo, id, handle, size, digest, { session: false, unflushed }),
     });
   }
 
@@ -185,7 +185,7 @@ export class UploadService {
         // offset replaces the bytes of the rejected chunk.
         throw digestMismatch(digest, actual);
       }
-      await this.commit(repo, id, handle, offset, digest, true);
+      await this.commit(repo, id, handle, offset, digest, { session: true });
     });
   }
 
@@ -235,7 +235,8 @@ export class UploadService {
    * and the metadata transaction refuses to record the blob if a deletion started since, so a
    * blob row never points at bytes a collector removed. See src/lifecycle/gc.ts.
    */
-  private async commit(repo: RepoName, id: string, handle: string, size: number, digest: Digest, hasSession: boolean): Promise<void> {
+  private async commit(repo: RepoName, id: string, handle: string, size: number, digest: Digest, how: { session: boolean; unflushed?: boolean }): Promise<void> {
+    const hasSession = how.session;
     try {
       await this.policy.checkBlobPush(repo, digest, size, hasSession ? id : undefined);
     } catch (e) {
@@ -248,7 +249,7 @@ export class UploadService {
       throw e;
     }
     const fence = await this.settledDeletion(digest);
-    const placed = await this.blobs.commitUpload(id, handle, size, digest);
+    const placed = await this.blobs.commitUpload(id, handle, size, digest, { unflushed: how.unflushed ?? false });
     const now = this.now();
     try {
       await this.meta.transaction(async (tx) => {

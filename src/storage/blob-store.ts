@@ -39,7 +39,7 @@ export interface BlobCopy {
 export interface UploadWriteOptions {
   /**
    * false: the write resolves once the bytes are stored (readable with `readUpload` on this
-   * host) without waiting for them to be durable; `commitUpload` makes them durable. For a
+   * host) without waiting for them to be durable; `commitUpload` told `unflushed` makes them durable. For a
    * writer that commits once at the end and whose partial upload nobody resumes after a crash
    * (the pull-through cache's fill: a lost upload is only a miss the next time). Default true.
    */
@@ -103,15 +103,16 @@ export interface BlobStore {
 
   /**
    * Makes the first `size` bytes of the upload the committed blob `digest`, atomically and
-   * durably, and removes the upload. Durably means whatever the writes left: bytes written
-   * with `flush: false` are made durable here before the blob exists, so a blob (and the
-   * metadata row the caller writes after this resolves) never stands for bytes a crash could lose. If an intact copy of the blob (`size` bytes) exists the
+   * durably, and removes the upload. Durably means whatever the writes left: with `unflushed`
+   * (the upload was written with `flush: false`) the bytes are made durable here before the
+   * blob exists, so a blob (and the metadata row the caller writes after this resolves) never
+   * stands for bytes a crash could lose. If an intact copy of the blob (`size` bytes) exists the
    * upload is just removed; a stored copy of another size (truncated, or missing) is replaced.
    * Never pads: an upload holding fewer than `size` bytes is refused (NotFoundError) and no
    * blob is created. Checks the placed blob's size before resolving. Resolves true when this
    * call placed the bytes, false when an intact copy was already there.
    */
-  commitUpload(id: string, handle: string, size: number, digest: Digest): Promise<boolean>;
+  commitUpload(id: string, handle: string, size: number, digest: Digest, options?: { unflushed?: boolean }): Promise<boolean>;
 
   /** Removes an upload and its bytes. Absent is not an error. */
   deleteUpload(id: string, handle: string): Promise<void>;

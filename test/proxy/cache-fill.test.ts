@@ -59,8 +59,8 @@ async function fill(data: Buffer, digest: Digest, opts: { failSync?: boolean } =
   const writer = await openBlobWriter(store, digest, data.length, {
     stored: (n) => log.push(`stored ${n}`),
     // As the upload commit does: the bytes placed durably, then the row.
-    commit: async (id, handle, size) => {
-      await store.commitUpload(id, handle, size, digest);
+    commit: async (id, handle, size, options) => {
+      await store.commitUpload(id, handle, size, digest, options);
       log.push('row');
     },
   });

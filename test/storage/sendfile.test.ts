@@ -17,6 +17,8 @@ import { PrematureCloseError } from '../../src/storage/fs/copy.js';
 import { sendFileAvailable, sendFileRange } from '../../src/storage/fs/sendfile.js';
 
 const SIZE = 24 * 1024 * 1024 + 12_345;
+/** Off a CI run a machine without a C compiler has no module: the copy path serves, nothing to test here. */
+const skip = !sendFileAvailable && process.env.CI !== 'true' ? 'the native module is not built on this machine' : false;
 let dir: string;
 let file: string;
 let data: Buffer;
@@ -67,11 +69,11 @@ function get(port: number, path: string, agent?: import('node:http').Agent): Pro
   });
 }
 
-test('the native module is built and loads', () => {
+test('the native module is built and loads', { skip }, () => {
   assert.equal(sendFileAvailable, true, 'native/build/Release/berth_sendfile.node did not load (scripts/build.mjs builds it)');
 });
 
-test('whole files and ranges arrive byte for byte, one after another on one connection', async () => {
+test('whole files and ranges arrive byte for byte, one after another on one connection', { skip }, async () => {
   const s = await serve();
   const { Agent } = await import('node:http');
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -91,7 +93,7 @@ test('whole files and ranges arrive byte for byte, one after another on one conn
   }
 });
 
-test('a client that goes away mid-transfer ends it with a premature close', async () => {
+test('a client that goes away mid-transfer ends it with a premature close', { skip }, async () => {
   const s = await serve();
   try {
     const socket = connect(s.port, '127.0.0.1');
@@ -106,7 +108,7 @@ test('a client that goes away mid-transfer ends it with a premature close', asyn
   }
 });
 
-test('a client that stops reading is cut after the idle time', async () => {
+test('a client that stops reading is cut after the idle time', { skip }, async () => {
   const s = await serve(400);
   try {
     const socket = connect(s.port, '127.0.0.1');

@@ -223,25 +223,27 @@ export class FsBlobStore implements BlobStore {
     return fh.createReadStream({ start: 0, end: length - 1, highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) } as Parameters<typeof fh.createReadStream>[0]);
   }
 
-  async commitUpload(id: string, _handle: string, size: number, digest: Digest): Promise<boolean> {
+  async commitUpload(id: string, _handle: string, size: number, digest: Digest, options: { unflushed?: boolean } = {}): Promise<boolean> {
     const from = this.uploadPath(id);
     const to = this.blobPath(digest);
-    // The one flush that makes the bytes durable before the blob exists: writes made without
-    // `flush` left them in the page cache, and a shortened file needs its new size on disk. On a
-    // file whose writes each flushed it costs one fdatasync with nothing to write (~60 µs here).
+    // Bytes written with `flush: false` are still in the page cache, and a shortened file needs
+    // its new size on disk: one flush before the blob exists. An upload whose writes each
+    // flushed needs none (the push path: one fewer open, sync and close per blob).
     // A file shorter than `size` lost bytes: never pad it.
-    const fh = await this.fs.open(from, 'r+').catch((e: unknown) => {
+    const held = (await stat(from).catch((e: unknown) => {
       throw isNotFound(e) ? new NotFoundError(`upload ${id}`) : e;
-    });
-    try {
-      const held = (await fh.stat()).size;
-      if (held < size) throw new NotFoundError(`upload ${id} holds ${held} bytes, ${size} expected`);
-      if (held > size) await fh.truncate(size);
-      await fh.datasync();
-    } catch (e) {
-      fullAsStorageFull(e);
-    } finally {
-      await fh.close();
+    })).size;
+    if (held < size) throw new NotFoundError(`upload ${id} holds ${held} bytes, ${size} expected`);
+    if (held > size || options.unflushed) {
+      const fh = await this.fs.open(from, 'r+');
+      try {
+        if (held > size) await fh.truncate(size);
+        await fh.datasync();
+      } catch (e) {
+        fullAsStorageFull(e);
+      } finally {
+        await fh.close();
+      }
     }
     // An intact copy stays; a missing or wrong-sized one is replaced (a re-push repairs it).
     if ((await this.stat(digest)) === size) {

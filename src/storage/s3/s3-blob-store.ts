@@ -105,7 +105,7 @@ export class S3BlobStore implements BlobStore {
     return this.uploads.read(checkId(id), handle, length, signal);
   }
 
-  commitUpload(id: string, handle: string, size: number, digest: Digest): Promise<boolean> {
+  commitUpload(id: string, handle: string, size: number, digest: Digest, _options?: { unflushed?: boolean }): Promise<boolean> {
     return this.uploads.commit(checkId(id), handle, size, digest);
   }
 
