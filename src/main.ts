@@ -53,6 +53,7 @@ import { installAuthentication, installRegistryAudit, registryAuthorizer } from 
 import { KeySealer } from './auth/key-sealing.js';
 import { createScanning } from './scanning/setup.js';
 import { createAccessControl } from './auth/setup.js';
+import { SCANNER_PULL } from './policy/principal.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import { OidcSignIn } from './auth/oidc.js';
 import { TrustPolicyService } from './api/services/trust-policies.js';
@@ -238,8 +239,9 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     metrics,
     attach: (repo, subject, type, bytes, notes) => attachArtifact(meta, registry.uploads, registry.manifests, repo, subject, type, bytes, notes),
     // An external scanner pulls the one image it scans with a short-lived pull-only token. It
-    // names no account (a token for an account must carry its origin): it is exactly its grant.
-    pullToken: async (repo) => (a.enabled ? (await tokens.issueAccess('', [{ type: 'repository', name: repo, actions: ['pull'] }], undefined)).token : null),
+    // names no account (a token for an account must carry its origin): it is exactly its grant,
+    // whose SCANNER_PULL lets the image through the vulnerability gate (unscanned, it must be).
+    pullToken: async (repo) => (a.enabled ? (await tokens.issueAccess('', [{ type: 'repository', name: repo, actions: ['pull', SCANNER_PULL] }], undefined)).token : null),
   });
 
   // The /api/v1 services.

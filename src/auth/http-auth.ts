@@ -10,7 +10,7 @@ import { OciError } from '../errors/oci.js';
 import { ProblemError } from '../errors/problem.js';
 import type { AuthStore } from '../metadata/auth-store.js';
 import type { AccessService } from '../policy/access.js';
-import { ANONYMOUS, principalName, type Principal } from '../policy/principal.js';
+import { ANONYMOUS, principalName, readerOf, type Principal, type Reader } from '../policy/principal.js';
 import { projectOf, type RepoName } from '../domain/names.js';
 import { matchRoute, type RegistryAuthorizer } from '../registry/routes/index.js';
 import type { RegistryAction } from '../registry/routes/route.js';
@@ -183,6 +183,9 @@ export function registryAuthorizer(access: AccessService, store: AuthStore, audi
         byProject.set(project, allowed);
       }
       return allowed;
+    },
+    reader(request: FastifyRequest, repo: string): Reader {
+      return readerOf(request.principal, repo);
     },
   };
 }

@@ -46,3 +46,32 @@ export function principalName(p: Principal): string {
     case 'token': return p.subject;
   }
 }
+
+/**
+ * The grant action of the token an external scanner pulls with (Harbor's `scanner-pull`):
+ * added by the scan job to the pull grant on the one repository it scans (main.ts). The token
+ * endpoint grants repository actions only, so no account can ask for it.
+ */
+export const SCANNER_PULL = 'scanner-pull';
+
+/**
+ * What the manifest read gates may know of who reads (registry/read-gates.ts): one narrow
+ * fact per reader a rule exempts, decided here from the principal, once per request, by the
+ * permission point (RegistryAuthorizer.reader), never by a gate.
+ */
+export interface Reader {
+  /**
+   * The external scanner reading the image it is about to scan: a registry token granting
+   * SCANNER_PULL on that repository. The vulnerability gate lets it through (scanning/gate.ts).
+   */
+  scanner: boolean;
+}
+
+/** A reader nobody singled out: reads from inside the registry, and every reader with access control off. */
+export const ORDINARY_READER: Reader = { scanner: false };
+
+/** The reader `principal` is when it reads `repo`. */
+export function readerOf(principal: Principal, repo: string): Reader {
+  const scanner = principal.kind === 'token' && principal.grants.some((g) => g.type === 'repository' && g.name === repo && g.actions.includes(SCANNER_PULL));
+  return scanner ? { scanner } : ORDINARY_READER;
+}

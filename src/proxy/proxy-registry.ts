@@ -44,9 +44,9 @@ export function proxyRegistry(core: RegistryServices, pull: PullThrough, config:
       pageSize: listing.pageSize.bind(listing),
     },
     manifests: {
-      get: (repo, ref, pulled) => {
+      get: (repo, ref, pulled, reader) => {
         const u = pull.upstreamOf(repo);
-        return u ? pull.manifest(u, repo, ref, pulled) : manifests.get(repo, ref, pulled);
+        return u ? pull.manifest(u, repo, ref, pulled) : manifests.get(repo, ref, pulled, reader);
       },
       put: writes(manifests.put.bind(manifests)),
       delete: writes(manifests.delete.bind(manifests)),

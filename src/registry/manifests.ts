@@ -13,6 +13,7 @@ import type { PullRecorder } from './pull-recorder.js';
 import { allowAllWrites, type WritePolicy } from '../policy/write-policy.js';
 import { notifyChange, type RegistryChangeListener } from '../policy/registry-changes.js';
 import type { ManifestReadGate } from './read-gates.js';
+import { ORDINARY_READER, type Reader } from '../policy/principal.js';
 
 export interface PushedManifest {
   digest: Digest;
@@ -44,9 +45,10 @@ export class ManifestService {
 
   /**
    * The manifest for a tag or digest, or MANIFEST_UNKNOWN; a read gate may refuse it (DENIED).
-   * `pulled` records a pull (GET, not HEAD) once the gates allowed it.
+   * `pulled` records a pull (GET, not HEAD) once the gates allowed it; `reader` is who reads,
+   * for the gates (the /v2 route passes what the permission point decided).
    */
-  async get(repo: RepoName, ref: Reference, pulled: boolean): Promise<ManifestRecord> {
+  async get(repo: RepoName, ref: Reference, pulled: boolean, reader: Reader = ORDINARY_READER): Promise<ManifestRecord> {
     const key = referenceString(ref);
     // The barrier makes a change committed by another process or node before this request
     // arrived visible here first (read-your-writes across nodes); concurrent reads share it.
@@ -60,7 +62,7 @@ export class ManifestService {
       }
       this.cache.set(repo, key, generation, record);
     }
-    for (const gate of this.options.readGates ?? []) await gate.check(repo, record, synced);
+    for (const gate of this.options.readGates ?? []) await gate.check(repo, record, synced, reader);
     if (pulled) this.pulls.record(repo, record.digest);
     return record;
   }

@@ -8,6 +8,7 @@
  */
 import type { RepoName } from '../domain/names.js';
 import type { ManifestRecord } from '../metadata/store.js';
+import type { Reader } from '../policy/principal.js';
 
 export interface ManifestReadGate {
   /** A name for logs and audit (e.g. "signature policy"). */
@@ -16,7 +17,8 @@ export interface ManifestReadGate {
    * Resolves to allow; throws OciError to refuse `manifest` read from `repo`. `cachesFresh`:
    * this request already waited for the change feed's barrier, so every change committed
    * before it arrived has been announced here and caches invalidated by the feed may be
-   * trusted (false when the feed cannot promise that: read through).
+   * trusted (false when the feed cannot promise that: read through). `reader`: what the
+   * permission point decided about the caller (policy/principal.ts).
    */
-  check(repo: RepoName, manifest: ManifestRecord, cachesFresh: boolean): Promise<void>;
+  check(repo: RepoName, manifest: ManifestRecord, cachesFresh: boolean, reader: Reader): Promise<void>;
 }

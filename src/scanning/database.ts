@@ -8,6 +8,15 @@
  * looked up once per (family, package) and kept across pages (images share most packages),
  * and each page's changed findings commit in one transaction. Only results whose findings
  * changed are announced to the pull gates (a page with many changes drops every verdict).
+ *
+ * Memory. What a rescan holds while it runs sets its peak more than what it allocates: V8
+ * lets the old generation grow to about four times what survived the last full collection
+ * before it collects again, and a page's inventories and new findings live long enough to be
+ * promoted there. So a page is small (its inventories, findings and their JSON), the advisory
+ * cache is bounded in rows (about 2 KB each, parsed), and nothing else is kept across pages:
+ * with pages of 200 and a per-entry cache of `affects` verdicts, the rescan of the benchmark
+ * held ~50 MB and peaked at 320-365 MB RSS; with this it holds 30-35 MB and peaks at 235-255 MB
+ * (bench/results/scan.md).
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,10 +37,13 @@ import { osvDocuments, type OsvDocument } from './vulndb.js';
 
 export const DB_VERSION = 'db.version';
 const DB_UPDATED = 'db.updatedAt';
-/** Advisory rows a rescan keeps parsed across pages before it starts over. */
-const RESCAN_CACHE_ROWS = 300_000;
-/** Inventories matched per page (and per write transaction). */
-export const RESCAN_PAGE = 200;
+/** Advisory rows a rescan keeps parsed across pages before it starts over (~2 KB each). */
+const RESCAN_CACHE_ROWS = 20_000;
+/**
+ * Inventories matched per page (and per write transaction): 100 hold ~10 MB of inventories and
+ * findings. Pages of 50 held less but committed twice as often, and the rescan took ~25% longer.
+ */
+export const RESCAN_PAGE = 100;
 /** Above this many changed results in a page, the gates drop every verdict instead of each. */
 const ANNOUNCE_EACH = 32;
 

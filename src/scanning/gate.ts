@@ -18,6 +18,7 @@ import { OciError } from '../errors/oci.js';
 import { projectOf, type Digest, type RepoName } from '../domain/names.js';
 import { ALL_REPOSITORIES } from '../metadata/change-feed.js';
 import type { ScanStore } from '../metadata/scan-store.js';
+import { ORDINARY_READER, type Reader } from '../policy/principal.js';
 import type { Finding } from './match.js';
 import { childDigests, EVERYTHING_CHANGED, INDEX_MANIFESTS, isArtifact, isScannableImage, POLICY_CHANGED, RESULT_CHANGED } from './media.js';
 import { judge, SecurityPolicySchema, type ImageScan, type SecurityPolicy, type Verdict } from './policy.js';
@@ -107,9 +108,14 @@ export class SecurityGate {
     });
   }
 
-  async check(repo: RepoName, manifest: GateManifest, cachesFresh = true): Promise<void> {
+  async check(repo: RepoName, manifest: GateManifest, cachesFresh = true, reader: Reader = ORDINARY_READER): Promise<void> {
     // Signatures, SBOMs and other artifacts are never refused: tools must reach them to decide.
     if (isArtifact(manifest)) return;
+    // Nor is the external scanner reading what it scans: refused as unscanned, nothing would
+    // ever be scanned, and refused for its findings, a blocked image could never be scanned
+    // again (say after the scanner's database dropped a false positive). Its token pulls one
+    // repository for minutes, and a block guards deployments, not the bytes (blobs are not gated).
+    if (reader.scanner) return;
     const project = projectOf(repo);
     const key = `${project}\0${manifest.digest}`;
     const now = this.now();

@@ -24,20 +24,6 @@ export interface AdvisoryRow {
   entry: unknown;
 }
 
-/**
- * Verdicts of `affects` per entry object and installed version: a rescan reuses entry objects
- * across thousands of inventories, and images share most (package, version) pairs.
- */
-const verdicts = new WeakMap<object, Map<string, { fixed: string | null } | null>>();
-
-function affectsCached(e: AffectedEntry, version: string): { fixed: string | null } | null {
-  let byVersion = verdicts.get(e);
-  if (!byVersion) verdicts.set(e, (byVersion = new Map()));
-  let v = byVersion.get(version);
-  if (v === undefined) byVersion.set(version, (v = affects(e, version)));
-  return v;
-}
-
 export const familyOf = (ecosystem: string): string => {
   const i = ecosystem.indexOf(':');
   return i < 0 ? ecosystem : ecosystem.slice(0, i);
@@ -69,7 +55,7 @@ export function matchInventory(inv: Inventory, rows: readonly AdvisoryRow[]): Fi
     const e = entry as AffectedEntry;
     for (const p of byName.get(`${familyOf(e.ecosystem)}\0${e.name}`) ?? []) {
       if (!ecosystemMatches(e.ecosystem, p.ecosystem)) continue;
-      const hit = affectsCached(e, p.version);
+      const hit = affects(e, p.version);
       if (!hit) continue;
       const key = `${advisory.id}\0${p.ecosystem}\0${p.name}\0${p.version}`;
       const severity = advisory.cvss ? asSeverity(advisory.severity)! : (asSeverity(e.severity) ?? asSeverity(advisory.severity) ?? 'unknown');

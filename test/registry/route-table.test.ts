@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OciError } from '../../src/errors/oci.js';
 import { registryRoutes } from '../../src/registry/routes/index.js';
+import { ORDINARY_READER } from '../../src/policy/principal.js';
 
 /** The OCI Distribution endpoints and the action each needs, written out: a route added, lost or re-guarded fails here. */
 const EXPECTED = [
@@ -49,6 +50,7 @@ describe('/v2 route table', () => {
         },
         may: async () => false,
         listable: async () => false,
+        reader: () => ORDINARY_READER,
       },
     });
     try {

@@ -15,7 +15,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN, api, ok, startAuthBerth } from '../helpers/auth.js';
+import { ADMIN, api, basic, ok, startAuthBerth } from '../helpers/auth.js';
 import type { TestBerth } from '../helpers/berth.js';
 import { imageManifest, randomBlob, sha256 } from '../helpers/oci.js';
 import { run } from '../helpers/tools.js';
@@ -231,6 +231,53 @@ describe('external scanners (Harbor Pluggable Scanner API)', { timeout: 120_000 
     assert.equal((await fetch(`${t.url}/v2/ext/app/manifests/one`, { headers: { authorization: ADMIN } })).status, 200);
   });
 
+  it('with blockUnscanned, the scanner pulls the image it scans and nobody else does; the finished scan then decides', async () => {
+    await ok(api(t.url, 'POST', '/projects', ADMIN, { name: 'gated' }));
+    await ok(api(t.url, 'POST', '/users', ADMIN, { name: 'dev', password: 'dev-password-1' }));
+    await ok(api(t.url, 'PUT', '/projects/gated/members/dev', ADMIN, { role: 'developer' }));
+    await ok(api(t.url, 'PUT', '/projects/gated/security', ADMIN, { blockUnscanned: true, blockSeverity: 'high' }));
+    const dev = basic('dev', 'dev-password-1');
+    // The account asks the token endpoint for the scanner's grant too: it gets pull only.
+    const issued = (await (await fetch(`${t.url}/auth/token?service=berth&scope=repository:gated/app:pull,scanner-pull`, { headers: { authorization: dev } })).json()) as { token: string };
+    assert.deepEqual(JSON.parse(Buffer.from(issued.token.split('.')[1]!, 'base64url').toString('utf8')).access, [{ type: 'repository', name: 'gated/app', actions: ['pull'] }]);
+    const pullAs = (authorization: string) => fetch(`${t.url}/v2/gated/app/manifests/v1`, { headers: { authorization, accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    const refusal = async (r: Response): Promise<string> => {
+      assert.equal(r.status, 403);
+      const e = ((await r.json()) as { errors: { code: string; detail: { reason: string } }[] }).errors[0]!;
+      assert.equal(e.code, 'DENIED');
+      return e.detail.reason;
+    };
+    // A result commits a moment before the gates are told of it (service.ts): the API may read
+    // `done` while a pull is still judged by the verdict before it, so wait for the new one.
+    const refusedFor = (why: RegExp) => until(`a refusal matching ${why}`, async () => {
+      const reason = await refusal(await pullAs(dev));
+      return why.test(reason) ? reason : undefined;
+    });
+    const scansOf = (digest: string) => [...adapter.scans.values()].filter((s) => s.request.artifact.digest === digest);
+
+    const digest = await push(t.url, 'gated/app', 'v1');
+    const scan = await until('the scan request', async () => scansOf(digest)[0]);
+    await until('the adapter pull', async () => (scan.push ? true : undefined));
+    assert.equal(scan.pulled, 200, 'the scanner pulls the unscanned image');
+    assert.ok([401, 403].includes(scan.push), 'and still cannot push');
+    for (const who of [dev, `Bearer ${issued.token}`, ADMIN]) assert.match(await refusal(await pullAs(who)), /not been scanned for vulnerabilities yet \(running\)/);
+
+    scan.release();
+    await until('the result', async () => ((await report('gated/app', digest)).status === 'done' ? true : undefined));
+    await refusedFor(/CVE-2099-7001 \(critical\)/); // scanned: the severity policy decides
+
+    // Scanned again on demand, the image its findings block is still read by the scanner.
+    assert.equal((await api(t.url, 'POST', `/repositories/gated%2Fapp/manifests/${digest}/scan`, ADMIN)).status, 202);
+    const again = await until('the second scan request', async () => scansOf(digest)[1]);
+    await until('the adapter pull', async () => (again.push ? true : undefined));
+    assert.equal(again.pulled, 200, 'the scanner pulls an image the policy blocks');
+    assert.match(await refusal(await pullAs(dev)), /CVE-2099-7001 \(critical\)/, 'judged by the last finished scan meanwhile');
+    again.release();
+    await until('the second result', async () => ((await report('gated/app', digest)).status === 'done' ? true : undefined));
+    await ok(api(t.url, 'PUT', '/projects/gated/security', ADMIN, { blockUnscanned: true, blockSeverity: 'high', allowlist: [{ id: 'CVE-2099-7001' }] }));
+    assert.equal((await pullAs(dev)).status, 200, 'the low finding left passes a high threshold');
+  });
+
   it('a failing adapter marks the scan failed with the reason; metrics count scans, failures and the queue', async () => {
     await adapter.close();
     const digest = await push(t.url, 'ext/app', 'three');
@@ -239,8 +286,13 @@ describe('external scanners (Harbor Pluggable Scanner API)', { timeout: 120_000 
       return x.status === 'failed' ? x : undefined;
     });
     assert.match(r.reason, /the scanner test failed: GET metadata: .*ECONNREFUSED/);
-    const text = await (await fetch(`${t.url}/metrics`)).text();
-    assert.match(text, /^berth_scan_duration_seconds_count\{scanner="harbor:test",status="done"\} 2$/m);
+    // The scan is counted once its result has committed and been announced: the API can read
+    // `failed` a moment before the metrics have it.
+    const text = await until('the failed scan counted', async () => {
+      const m = await (await fetch(`${t.url}/metrics`)).text();
+      return /^berth_scan_failures_total\{scanner="harbor:test"\} 1$/m.test(m) ? m : undefined;
+    });
+    assert.match(text, /^berth_scan_duration_seconds_count\{scanner="harbor:test",status="done"\} 4$/m);
     assert.match(text, /^berth_scan_duration_seconds_count\{scanner="harbor:test",status="failed"\} 1$/m);
     assert.match(text, /^berth_scan_failures_total\{scanner="harbor:test"\} 1$/m);
     assert.match(text, /^berth_scan_queue_length \d+$/m);

@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OciError } from '../../errors/oci.js';
 import { parseRepoName, type RepoName } from '../../domain/names.js';
+import { ORDINARY_READER, type Reader } from '../../policy/principal.js';
 import type { RegistryServices } from '../services.js';
 import { baseRoutes } from './base.js';
 import { blobRoutes } from './blobs.js';
@@ -33,10 +34,15 @@ export interface RegistryAuthorizer {
    * list, not a list of repositories), exactly as if the subject had signed in with Basic.
    */
   listable(request: FastifyRequest, repo: string): Promise<boolean>;
+  /** What the manifest read gates may know of the caller reading `repo` (see read-gates.ts). */
+  reader(request: FastifyRequest, repo: string): Reader;
 }
 
-/** The open registry (auth disabled): everything is allowed. */
-export const allowAll: RegistryAuthorizer = { authorize: async () => {}, may: async () => true, listable: async () => true };
+/**
+ * The open registry (auth disabled): everything is allowed, and no caller can be told apart
+ * from another (the scanner pulls without a token), so every reader is an ordinary one.
+ */
+export const allowAll: RegistryAuthorizer = { authorize: async () => {}, may: async () => true, listable: async () => true, reader: () => ORDINARY_READER };
 
 export type RouteMatch = { route: RegistryRoute; repo: RepoName; param: string } | { allowed: HttpMethod[] } | undefined;
 
@@ -81,7 +87,8 @@ export function registryPlugin(services: RegistryServices, authorize: RegistryAu
       await authorize.authorize(request, reply, match.route.action, match.repo);
       const may = (action: 'pull' | 'push' | 'delete', repo: string) => authorize.may(request, action, repo);
       const listable = (repo: string) => authorize.listable(request, repo);
-      await match.route.handle({ request, reply, repo: match.repo, param: match.param, query, services, may, listable });
+      const reader = () => authorize.reader(request, match.repo);
+      await match.route.handle({ request, reply, repo: match.repo, param: match.param, query, services, may, listable, reader });
       // Returning the reply tells Fastify the response is under way (a streamed body ends later).
       return reply;
     };

@@ -16,9 +16,9 @@ function manifestHeaders(m: ManifestRecord): Record<string, string> {
   };
 }
 
-async function fetchManifest({ request, reply, repo, param, services }: RouteContext): Promise<void> {
+async function fetchManifest({ request, reply, repo, param, services, reader }: RouteContext): Promise<void> {
   const head = request.method === 'HEAD';
-  const m = await services.manifests.get(repo, parseExistingReference(param), !head);
+  const m = await services.manifests.get(repo, parseExistingReference(param), !head, reader());
   reply.code(200).headers(manifestHeaders(m));
   const extra = (m as ServedHeaders).headers;
   if (extra) reply.headers(extra);

@@ -5,6 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RepoName } from '../../domain/names.js';
+import type { Reader } from '../../policy/principal.js';
 import type { RegistryServices } from '../services.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -28,6 +29,8 @@ export interface RouteContext {
   may(action: 'pull' | 'push' | 'delete', repo: string): Promise<boolean>;
   /** Whether the catalog shows `repo` to the caller (see RegistryAuthorizer.listable). */
   listable(repo: string): Promise<boolean>;
+  /** Who reads the route's repository, for the manifest read gates (see RegistryAuthorizer.reader). */
+  reader(): Reader;
 }
 
 export interface RegistryRoute {
