@@ -13,7 +13,10 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { createHash } from 'node:crypto';
+import type { Digest } from '../../src/domain/names.js';
 import { PrematureCloseError } from '../../src/storage/fs/copy.js';
+import { FsBlobStore } from '../../src/storage/fs/fs-blob-store.js';
 import { sendFileAvailable, sendFileRange } from '../../src/storage/fs/sendfile.js';
 
 const SIZE = 24 * 1024 * 1024 + 12_345;
@@ -122,5 +125,35 @@ test('a client that stops reading is cut after the idle time', { skip }, async (
     socket.destroy();
   } finally {
     await s.close();
+  }
+});
+
+test('the filesystem store sends a blob with sendfile when asked to (storage.filesystem.sendfile)', { skip }, async () => {
+  const root = join(dir, 'store');
+  const store = await FsBlobStore.open(root, undefined, { sendfile: true });
+  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}` as Digest;
+  const id = 'u1';
+  const handle = await store.createUpload(id);
+  const { handle: h } = await store.writeUpload(id, handle, 0, (async function* () {
+    yield data;
+  })());
+  await store.commitUpload(id, h, data.length, digest);
+  let nodeWrote = 0;
+  const server = createServer(async (_req, res) => {
+    const copy = await store.openCopy(digest, { start: 5, end: SIZE - 6 });
+    res.writeHead(200, { 'Content-Length': String(SIZE - 10) });
+    // The native path leaves Node's own write counter untouched: only the headers went through it.
+    await copy.writeTo(res);
+    nodeWrote = res.socket?.bytesWritten ?? -1;
+    res.end();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const r = await get((server.address() as AddressInfo).port, '/');
+    assert.ok(r.body.equals(data.subarray(5, SIZE - 5)));
+    assert.ok(nodeWrote >= 0 && nodeWrote < 4096, `Node wrote ${nodeWrote} bytes itself: the body did not go through sendfile`);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
   }
 });

@@ -65,7 +65,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   static async open(root: string, fs: FsOps = nodeFs, options: { sendfile?: boolean } = {}): Promise<FsBlobStore> {
-    const store = new FsBlobStore(root, fs, options.sendfile ?? true);
+    const store = new FsBlobStore(root, fs, options.sendfile ?? false);
     await mkdir(store.blobsDir, { recursive: true });
     await mkdir(store.uploadsDir, { recursive: true });
     return store;

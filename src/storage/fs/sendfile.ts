@@ -3,8 +3,10 @@
  * socket and no byte passes through JavaScript buffers. A single-stream pull through the
  * buffered copy (copy.ts) reads every byte into user space and writes it back, with a thread
  * pool hop per chunk; here the server used 0.11-0.13 CPU-seconds per pulled GB against
- * 0.61-0.62 for the copy, at the same throughput (the client was the limit: measured with a
- * 256 MiB file between two processes on loopback).
+ * 0.61-0.62 for the copy (a 256 MiB file between two processes on loopback). It is opt-in
+ * (`storage.filesystem.sendfile`): with the client on the same 2-core host, single-stream
+ * throughput was bimodal, 350-2,200 MB/s against the copy's 1,000-1,460; strace showed the
+ * socket refilled ~1.5 MB at a time and the receiver taking 2-8 ms to drain it.
  *
  * Used when the native module was built (scripts/build.mjs; it is optional), the response goes
  * over a plain TCP socket (TLS must encrypt in user space), and nobody needs to see the bytes (a
