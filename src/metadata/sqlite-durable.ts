@@ -8,6 +8,8 @@
  * the thread pool. Concurrent writers share one fdatasync (group commit): a caller waits
  * until a sync that started after its own commit has completed.
  *
+ * Checkpoints run on a thread of their own (sqlite-checkpointer.ts).
+ *
  * Reads outside transactions run on a second, read-only connection to the same file, so a
  * registry busy with pushes (transactions hold the writing connection across awaits) still
  * answers its reads at once; WAL readers see every committed write. It also keeps SQLite's
@@ -21,6 +23,7 @@ import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import SQLiteDatabase from 'better-sqlite3';
 import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type QueryResult, type SqliteDatabase } from 'kysely';
+import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
 import { isUnacknowledged } from './sql/durability.js';
 
 /** Compiled statements kept per database (queries are built from a small set of shapes). */
@@ -187,6 +190,7 @@ class DurableSqliteDriver implements Driver {
     private readonly database: BetterSqlite3.Database,
     private readonly readDatabase: BetterSqlite3.Database | undefined,
     private readonly wal: WalSync,
+    private readonly checkpointer?: Checkpointer,
   ) {
     this.writer = statementCache(database);
     this.reader = readDatabase && statementCache(readDatabase);
@@ -229,6 +233,7 @@ class DurableSqliteDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
+    await this.checkpointer?.stop();
     this.readDatabase?.close();
     this.database.close();
     await this.wal.close();
@@ -243,9 +248,10 @@ export function durableSqliteDialect(database: BetterSqlite3.Database): { dialec
   const wal = new WalSync(`${database.name}-wal`);
   const readDatabase = new SQLiteDatabase(database.name, { readonly: true, fileMustExist: true });
   readDatabase.pragma('busy_timeout = 10000');
+  const checkpointer = startCheckpointer(database);
   const dialect = new (class extends SqliteDialect {
     override createDriver(): Driver {
-      return new DurableSqliteDriver(database, readDatabase, wal);
+      return new DurableSqliteDriver(database, readDatabase, wal, checkpointer);
     }
   })({ database: database as unknown as SqliteDatabase });
   return { dialect, wal };

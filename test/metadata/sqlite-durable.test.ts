@@ -4,6 +4,7 @@
  * registry store opened over a file runs with it and keeps its data across a reopen.
  */
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +63,27 @@ test('a write marked unacknowledged resolves without a sync; the next durable wr
       assert.deepEqual(other.prepare('select id, v from t order by id').all(), [{ id: 1, v: 'leased' }, { id: 2, v: 'blob' }]);
     } finally {
       other.close();
+    }
+  });
+});
+
+test('checkpoints run on their own thread: the writing connection never checkpoints, yet the database file catches up', async () => {
+  await withDb(async (db, _wal, dir) => {
+    const probe = new SQLite(join(dir, 'x.db'), { readonly: true });
+    try {
+      const size = () => statSync(join(dir, 'x.db')).size;
+      const before = size();
+      // About 2 MB: under SQLite's own threshold (1,000 pages), so no commit would checkpoint it anyway.
+      await db.transaction().execute(async (tx) => {
+        for (let i = 0; i < 2000; i++) await tx.insertInto('t').values({ id: i, v: 'x'.repeat(1000) }).execute();
+      });
+      assert.ok(size() < before + 1_000_000, 'the rows are in the WAL, not yet in the database file');
+      const deadline = Date.now() + 5000;
+      while (size() < before + 1_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(size() >= before + 1_000_000, `the checkpoint thread copied the WAL into the database file (${size()} bytes)`);
+      assert.equal((probe.prepare('select count(*) as n from t').get() as { n: number }).n, 2000);
+    } finally {
+      probe.close();
     }
   });
 });
