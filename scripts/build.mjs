@@ -14,7 +14,7 @@
  * buffers instead (src/storage/fs/sendfile.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -78,7 +78,12 @@ const parts = [
     name: 'server',
     stamp: join(root, 'dist', '.build-stamp'),
     inputs: () => newest(['src', 'test', 'bench', 'tsconfig.json', 'package.json']),
-    build: () => run('tsc', ['-p', 'tsconfig.json']),
+    build: () => {
+      run('tsc', ['-p', 'tsconfig.json']);
+      // The package's bin (`npx berth`): tsc writes files without the exec bit, which npm sets
+      // only at install; a build outside an install (a fresh worktree) would leave it unrunnable.
+      chmodSync(join(root, 'dist', 'src', 'cli', 'main.js'), 0o755);
+    },
   },
   {
     name: 'ui',
