@@ -132,7 +132,7 @@ export async function openChangeFeed(config: Config, meta: SqlMetadataStore, log
 
 export async function openBlobStore(config: Config): Promise<BlobStore> {
   if (config.storage.driver === 's3') return (await import('./storage/s3/s3-blob-store.js')).S3BlobStore.open(config.storage.s3);
-  return FsBlobStore.open(resolve(config.storage.filesystem.root ?? `${config.dataDir}/storage`), undefined, { sendfile: config.storage.filesystem.sendfile ?? false });
+  return FsBlobStore.open(resolve(config.storage.filesystem.root ?? `${config.dataDir}/storage`), undefined, { sendfile: config.storage.filesystem.sendfile });
 }
 
 /** Scrub over the configured stores, quarantining into `scrub.quarantineDir`. */
