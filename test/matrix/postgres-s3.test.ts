@@ -39,7 +39,7 @@ test('conformance, skopeo end-to-end and GC stress tests on PostgreSQL + S3 (Cep
   const ceph = await cephEndpoint(); // throws under CI=true when Ceph cannot start
   const skip = (await postgresSkipReason()) ?? (typeof ceph === 'string' ? ceph : undefined);
   if (skip) return t.skip(skip);
-  const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', dist('registry/'), dist('e2e/skopeo.test.js'), dist('lifecycle/gc-stress.test.js')], {
+  const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-force-exit', '--test-reporter=tap', dist('registry/'), dist('e2e/skopeo.test.js'), dist('lifecycle/gc-stress.test.js')], {
     // A fresh test runner, not a child of this one (node marks its children with NODE_TEST_CONTEXT).
     env: { ...withoutTestContext(process.env), BERTH_TEST_METADATA: 'postgres', BERTH_TEST_STORAGE: 's3',
       // Every request pays Ceph's latency here: the GC storm runs longer to see as many operations.

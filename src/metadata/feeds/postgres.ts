@@ -18,6 +18,13 @@ import { Barrier } from './barrier.js';
 
 const CHANNEL = 'berth_changes';
 
+/**
+ * How long a (re)connect may wait for the server: a host that accepts and never answers (a
+ * stalled server, a half-open path) fails the attempt, and the next one is scheduled, instead
+ * of holding the listener forever.
+ */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export class PostgresChangeFeed implements ChangeFeed {
   private readonly listeners: ((repo: string) => void)[] = [];
   private client: pg.Client | undefined;
@@ -56,6 +63,11 @@ export class PostgresChangeFeed implements ChangeFeed {
     return this.barrier.wait();
   }
 
+  /**
+   * Stops listening for good: no reconnect is scheduled or kept after it (a retry left behind
+   * would go on reconnecting, and keep the process alive, after the node shut down). A
+   * reconnect in flight ends its connection itself when it settles.
+   */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retry);
@@ -63,14 +75,24 @@ export class PostgresChangeFeed implements ChangeFeed {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ ...clientConfig(this.cfg), statement_timeout: 0 });
+    const client = new pg.Client({ ...clientConfig(this.cfg), statement_timeout: 0, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     client.on('notification', (n) => {
       if (n.payload) this.deliver(n.payload);
     });
     client.on('error', (e) => this.lost(client, e));
     client.on('end', () => this.lost(client, new Error('connection ended')));
-    await client.connect();
-    await client.query(`listen ${CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`listen ${CHANNEL}`);
+    } catch (e) {
+      // Not awaited: ending a connection that never opened waits for a server that may not answer.
+      void client.end().catch(() => {});
+      throw e;
+    }
+    if (this.closed) {
+      await client.end().catch(() => {});
+      throw new Error('change feed closed');
+    }
     this.client = client;
   }
 
@@ -79,6 +101,7 @@ export class PostgresChangeFeed implements ChangeFeed {
     this.client = undefined;
     this.log.warn({ err: e.message }, 'change feed lost its database connection; reconnecting');
     const attempt = (delay: number) => {
+      if (this.closed) return;
       this.retry = setTimeout(() => {
         this.connect().then(
           () => this.deliver(ALL_REPOSITORIES),
