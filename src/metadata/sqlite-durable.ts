@@ -182,7 +182,6 @@ class RoutedConnection implements DatabaseConnection {
  * writer commits while this one waits for the disk.
  */
 class DurableSqliteDriver implements Driver {
-  readonly mutex = new Mutex();
   readonly writer: (sql: string) => BetterSqlite3.Statement;
   readonly reader: ((sql: string) => BetterSqlite3.Statement) | undefined;
 
@@ -190,6 +189,7 @@ class DurableSqliteDriver implements Driver {
     private readonly database: BetterSqlite3.Database,
     private readonly readDatabase: BetterSqlite3.Database | undefined,
     private readonly wal: WalSync,
+    readonly mutex: Mutex,
     private readonly checkpointer?: Checkpointer,
   ) {
     this.writer = statementCache(database);
@@ -248,10 +248,18 @@ export function durableSqliteDialect(database: BetterSqlite3.Database): { dialec
   const wal = new WalSync(`${database.name}-wal`);
   const readDatabase = new SQLiteDatabase(database.name, { readonly: true, fileMustExist: true });
   readDatabase.pragma('busy_timeout = 10000');
-  const checkpointer = startCheckpointer(database);
+  const mutex = new Mutex();
+  const checkpointer = startCheckpointer(database, async (work) => {
+    const unlock = await mutex.lock();
+    try {
+      await work();
+    } finally {
+      unlock();
+    }
+  });
   const dialect = new (class extends SqliteDialect {
     override createDriver(): Driver {
-      return new DurableSqliteDriver(database, readDatabase, wal, checkpointer);
+      return new DurableSqliteDriver(database, readDatabase, wal, mutex, checkpointer);
     }
   })({ database: database as unknown as SqliteDatabase });
   return { dialect, wal };
