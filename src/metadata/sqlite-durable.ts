@@ -99,6 +99,16 @@ class Mutex {
     await before;
     return unlock;
   }
+
+  /** Runs `work` holding the lock. */
+  async hold(work: () => Promise<void>): Promise<void> {
+    const unlock = await this.lock();
+    try {
+      await work();
+    } finally {
+      unlock();
+    }
+  }
 }
 
 /** Compiled statements of one connection, bounded, reused unless one is still iterating. */
@@ -249,14 +259,7 @@ export function durableSqliteDialect(database: BetterSqlite3.Database): { dialec
   const readDatabase = new SQLiteDatabase(database.name, { readonly: true, fileMustExist: true });
   readDatabase.pragma('busy_timeout = 10000');
   const mutex = new Mutex();
-  const checkpointer = startCheckpointer(database, async (work) => {
-    const unlock = await mutex.lock();
-    try {
-      await work();
-    } finally {
-      unlock();
-    }
-  });
+  const checkpointer = startCheckpointer(database, (work) => mutex.hold(work));
   const dialect = new (class extends SqliteDialect {
     override createDriver(): Driver {
       return new DurableSqliteDriver(database, readDatabase, wal, mutex, checkpointer);
