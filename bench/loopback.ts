@@ -3,8 +3,8 @@
  * from the registries) receives over 127.0.0.1 from a server that does nothing but send. That
  * server is a separate Node process answering each request on a raw socket with a fixed header
  * and one reused 4 MiB buffer, keeping four writes in flight (no HTTP framework, no file, no
- * hash, no database). A registry's single-stream pull is compared with this figure, measured
- * in the same run; a raw TCP stream without HTTP parsing (`rawTcp`) is reported beside it.
+ * hash, no database). Each single-stream pull from a registry is paired with a pull from this
+ * server taken right after it; a raw TCP stream without HTTP parsing is reported beside it.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -54,22 +54,33 @@ async function startSender(size: number, mode: 'http' | 'raw') {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Median MB/s of `runs` pulls of `size` bytes by the benchmark's client from the send-only server, after a warm-up. */
-export async function loopbackLimit(size: number, runs: number): Promise<{ http: number; rawTcp: number }> {
+/**
+ * The send-only server, started once: `pull()` times one pull of `size` bytes from it with the
+ * benchmark's client (MB/s). The machine's speed drifts by 2-3x over minutes here (a shared
+ * host), so a registry's pull is compared with a loopback pull taken right beside it, not with
+ * a figure measured minutes apart.
+ */
+export async function startLoopback(size: number): Promise<{ pull: () => Promise<number>; stop: () => Promise<void> }> {
   const sender = await startSender(size, 'http');
   const registry: Registry = { name: 'reference', label: 'loopback', url: `http://127.0.0.1:${sender.port}`, pid: sender.pid, singlePostUpload: false, logFile: '', headers: {}, errorLog: () => '', stop: async () => sender.stop() };
   const client = new RegistryClient(registry);
-  const http: number[] = [];
-  try {
-    for (let i = 0; i <= runs; i++) {
-      const started = performance.now();
-      await client.pullBlob('loopback', 'sha256:0', size);
-      if (i > 0) http.push(size / 1e6 / ((performance.now() - started) / 1000));
-    }
-  } finally {
-    await client.close();
-    sender.stop();
-  }
+  const pull = async () => {
+    const started = performance.now();
+    await client.pullBlob('loopback', 'sha256:0', size);
+    return size / 1e6 / ((performance.now() - started) / 1000);
+  };
+  await pull(); // warm-up
+  return {
+    pull,
+    stop: async () => {
+      await client.close();
+      sender.stop();
+    },
+  };
+}
+
+/** Median MB/s of `runs` raw TCP streams of `size` bytes between two Node processes (no HTTP), after a warm-up. */
+export async function rawTcpLimit(size: number, runs: number): Promise<number> {
   const raw = await startSender(size, 'raw');
   const rawTcp: number[] = [];
   try {
@@ -87,5 +98,5 @@ export async function loopbackLimit(size: number, runs: number): Promise<{ http:
   } finally {
     raw.stop();
   }
-  return { http: median(http), rawTcp: median(rawTcp) };
+  return median(rawTcp);
 }

@@ -12,7 +12,7 @@ import { forEachConcurrent, load, MANIFEST_ACCEPT, type LoadResult, type Registr
 import { imageManifest, sha256 } from '../test/helpers/oci.js';
 import { blobSpec, MiB, smallImage, type BlobSpec, type SmallImage } from './payload.js';
 import { RssProbe } from './rss.js';
-import { loopbackLimit as loopbackLimit_ } from './loopback.js';
+import { rawTcpLimit, startLoopback } from './loopback.js';
 
 export interface Settings {
   blobMiB: number;
@@ -39,7 +39,9 @@ export interface Figures {
   pushDurable: number;
   pushChunked: number;
   pullSingle: number;
-  /** One stream from a minimal server writing from memory, same client, same run (MB/s). */
+  /** Median of each single-stream pull divided by the loopback pull taken right after it. */
+  pullShare: number;
+  /** One stream from a minimal server writing from memory, same client, same phase (MB/s, median). */
   loopbackLimit: number;
   /** One raw TCP stream between two processes, no HTTP (MB/s). */
   loopbackRawTcp: number;
@@ -83,6 +85,8 @@ async function timed(fn: () => Promise<void>): Promise<number> {
 }
 
 const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
+/** Single-stream pulls per registry, each paired with a loopback pull (a 256 MiB pull takes well under a second). */
+const SINGLE_PULL_PAIRS = 7;
 
 /** The manifests of the small-image phase, by tag (the paths the request-rate runs cycle over). */
 export const manifestPaths = (s: Pick<Settings, 'images'>, repo = 'bench/small') => Array.from({ length: s.images }, (_, i) => `/v2/${repo}/manifests/img-${i}`);
@@ -153,11 +157,20 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
   const pushDurable = medians(monoRuns.map((runs) => runs.map((r) => r.durable)));
   const pushChunked = medians(await phase('push chunked', s.repeat, async (t, rep) => mbps(size, await timed(() => t.client.pushChunked('bench/blobs', chunked[rep]!, s.chunkMiB * MiB)))));
   const pulled = mono[0]!;
-  const pullSingle = medians(await phase('pull single', s.repeat, async (t) => mbps(size, await timed(() => t.client.pullBlob('bench/blobs', pulled.digest, size)))));
-  // The ceiling for one stream, measured right beside the pulls.
-  const loopback = await loopbackLimit_(size, s.repeat);
-  const loopbackLimit = loopback.http;
-  log(`  loopback limit: ${loopback.http.toFixed(0)} MB/s through the client, ${loopback.rawTcp.toFixed(0)} MB/s raw TCP`);
+  // The ceiling for one stream: each pull is followed at once by a pull from the send-only
+  // server, and the share is the median of those pairs (the machine's speed drifts between runs).
+  const loopback = await startLoopback(size);
+  let pullRuns: { registry: number; loopback: number }[][];
+  try {
+    pullRuns = await phase('pull single', SINGLE_PULL_PAIRS, async (t) => ({ registry: mbps(size, await timed(() => t.client.pullBlob('bench/blobs', pulled.digest, size))), loopback: await loopback.pull() }));
+  } finally {
+    await loopback.stop();
+  }
+  const pullSingle = medians(pullRuns.map((runs) => runs.map((r) => r.registry)));
+  const pullShare = medians(pullRuns.map((runs) => runs.map((r) => r.registry / r.loopback)));
+  const loopbackLimit = median(pullRuns.flat().map((r) => r.loopback));
+  const loopbackRawTcp = await rawTcpLimit(size, s.repeat);
+  log(`  loopback limit: ${loopbackLimit.toFixed(0)} MB/s through the client (median of ${pullRuns.flat().length}), ${loopbackRawTcp.toFixed(0)} MB/s raw TCP`);
   const pullParallel = medians(
     await phase('pull parallel', s.repeat, async (t) => {
       const secs = await timed(async () => {
@@ -235,8 +248,9 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
     pushDurable: pushDurable[k]!,
     pushChunked: pushChunked[k]!,
     pullSingle: pullSingle[k]!,
+    pullShare: pullShare[k]!,
     loopbackLimit,
-    loopbackRawTcp: loopback.rawTcp,
+    loopbackRawTcp,
     pullParallel: pullParallel[k]!,
     imagesPerSecond: imagesPerSecond[k]!,
     manifestGet: manifestGet[k]!,

@@ -1,0 +1,85 @@
+/**
+ * One hot path on two builds side by side, for before/after comparisons on a noisy machine:
+ * two Berths (this build, and the one whose `dist/src/cli/main.js` is BENCH_AB_OTHER) with
+ * access control and the token flow, the same images pushed to both, then rounds of
+ * `BENCH_HOT` (manifest-get, manifest-head, push) alternating between them. Prints each
+ * round and the medians of rate and server CPU per request (or image). Both servers are up
+ * the whole time, so whatever else the machine does falls on both alike.
+ * Usage: BENCH_AB_OTHER=/path/to/other/dist/src/cli/main.js node dist/bench/hot-ab.js
+ * (BENCH_ROUNDS 5, BENCH_SECONDS 4, BENCH_BERTH_ENV as in hot-path.ts).
+ */
+import { RegistryClient, forEachConcurrent } from './client.js';
+import { smallImage } from './payload.js';
+import { startBerthWithAccess, type Registry } from './servers.js';
+import { loadManifests, pushImages } from './workloads.js';
+import { treeCpuSeconds } from './workers.js';
+
+const hot = process.env.BENCH_HOT ?? 'manifest-get';
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const seconds = Number(process.env.BENCH_SECONDS ?? 4);
+const other = process.env.BENCH_AB_OTHER;
+if (!other) throw new Error('set BENCH_AB_OTHER to the other build\'s dist/src/cli/main.js');
+const env = Object.fromEntries((process.env.BENCH_BERTH_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
+const s = { images: 200, imageConcurrency: 16, manifestConnections: 32, loadSeconds: seconds };
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function start(label: string, main: string | undefined): Promise<Registry> {
+  const saved = process.env.BENCH_BERTH_MAIN;
+  if (main) process.env.BENCH_BERTH_MAIN = main;
+  else delete process.env.BENCH_BERTH_MAIN;
+  try {
+    return await startBerthWithAccess('info', { workers: 1, env, label });
+  } finally {
+    if (saved === undefined) delete process.env.BENCH_BERTH_MAIN;
+    else process.env.BENCH_BERTH_MAIN = saved;
+  }
+}
+
+/** One round: [rate per second, server CPU µs per unit]. */
+async function round(r: Registry, client: RegistryClient, n: number): Promise<[number, number]> {
+  const cpu0 = treeCpuSeconds(r.pid);
+  const t = performance.now();
+  let units: number;
+  if (hot === 'push') {
+    const end = Date.now() + seconds * 1000;
+    units = 0;
+    await forEachConcurrent(Array.from({ length: 100_000 }, (_, i) => i), 16, async (i) => {
+      if (Date.now() > end) return;
+      await client.pushSmallImage('bench/push', `r${n}-${i}`, smallImage(i + n * 100_000, `ab-${r.label}`));
+      units!++;
+    });
+  } else {
+    units = (await loadManifests(client, s, hot === 'manifest-head' ? 'HEAD' : 'GET')).requests;
+  }
+  const secs = (performance.now() - t) / 1000;
+  return [units / secs, ((treeCpuSeconds(r.pid) - cpu0) * 1e6) / units];
+}
+
+const registries = [await start('this', undefined), await start('other', other)];
+const clients = registries.map((r) => new RegistryClient(r));
+try {
+  if (hot !== 'push') {
+    for (const c of clients) await pushImages(c, s);
+    // Warm both (V8 compiles the hot path during its first thousands of requests).
+    for (const c of clients) await loadManifests(c, { ...s, loadSeconds: 2 }, hot === 'manifest-head' ? 'HEAD' : 'GET');
+  } else {
+    for (const [i, c] of clients.entries()) await forEachConcurrent(Array.from({ length: 300 }, (_, k) => k), 16, (k) => c.pushSmallImage('bench/warm', `w${k}`, smallImage(k + 900_000, `warm-${i}`)));
+  }
+  const results: [number, number][][] = [[], []];
+  for (let n = 0; n < rounds; n++) {
+    // Alternate which goes first, so neither always follows the other.
+    const order = n % 2 === 0 ? [0, 1] : [1, 0];
+    for (const i of order) {
+      const x = await round(registries[i]!, clients[i]!, n);
+      results[i]!.push(x);
+      console.log(`round ${n} ${registries[i]!.label}: ${x[0].toFixed(1)}/s, ${x[1].toFixed(0)} µs CPU each`);
+    }
+  }
+  const unit = hot === 'push' ? 'images' : 'requests';
+  for (const [i, r] of registries.entries()) {
+    console.log(`${r.label}: median ${median(results[i]!.map((x) => x[0])).toFixed(1)} ${unit}/s, ${median(results[i]!.map((x) => x[1])).toFixed(0)} µs server CPU per ${unit.slice(0, -1)}`);
+  }
+} finally {
+  for (const c of clients) await c.close();
+  for (const r of registries) await r.stop();
+}
