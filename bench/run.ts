@@ -122,7 +122,7 @@ const tagPutErrors = (f: Figures, how = 'untimed, over HTTP') =>
 function workloadNotes(): string[] {
   return [
     `Blob figures: median of ${settings.repeat} runs, each on a fresh ${settings.blobMiB} MiB blob; MB = 10^6 bytes. Reference monolithic push is POST then PUT with the body (it does not complete uploads on POST); Berth's is one POST ?digest=.`,
-    `Request rates: closed loop over node:http keep-alive connections, ${settings.manifestConnections} connections for ${settings.loadSeconds} s, cycling over ${settings.images} tags (tags list: ${settings.tagListConnections} connection, ${settings.tagListSeconds} s, ?n=${settings.tags * 2} so both return all tags).`,
+    `Request rates: closed loop over node:http keep-alive connections, ${settings.manifestConnections} connections for ${settings.loadSeconds} s, cycling over ${settings.images} tags (tags list: ${settings.tagListConnections} connection, ${settings.tagListSeconds} s, ?n=${settings.tags * 2} so both return all tags). Small-image pushes and manifest GET/HEAD are measured warm: first an untimed round on every registry (300 other images pushed; 1 s of manifest GETs), then ${settings.repeat} timed rounds with the registries alternating, and the median round is reported (with its p99).`,
     'RSS: VmHWM reset per phase (/proc/<pid>/clear_refs) and VmRSS sampled every 50 ms; MB = 10^6 bytes.',
   ];
 }
