@@ -6,7 +6,9 @@
  * round and the medians of rate and server CPU per request (or image). Both servers are up
  * the whole time, so whatever else the machine does falls on both alike.
  * Usage: BENCH_AB_OTHER=/path/to/other/dist/src/cli/main.js node dist/bench/hot-ab.js
- * (BENCH_ROUNDS 5, BENCH_SECONDS 4, BENCH_BERTH_ENV as in hot-path.ts).
+ * (BENCH_ROUNDS 5, BENCH_SECONDS 4, BENCH_BERTH_ENV as in hot-path.ts). To compare settings
+ * of one build instead, leave BENCH_AB_OTHER out and give the other server's node flags in
+ * BENCH_AB_OTHER_NODE_ARGS or its settings in BENCH_AB_OTHER_ENV (same form as BENCH_BERTH_ENV).
  */
 import { RegistryClient, forEachConcurrent } from './client.js';
 import { smallImage } from './payload.js';
@@ -18,20 +20,27 @@ const hot = process.env.BENCH_HOT ?? 'manifest-get';
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const other = process.env.BENCH_AB_OTHER;
-if (!other) throw new Error('set BENCH_AB_OTHER to the other build\'s dist/src/cli/main.js');
-const env = Object.fromEntries((process.env.BENCH_BERTH_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
+const otherNodeArgs = process.env.BENCH_AB_OTHER_NODE_ARGS;
+const settings = (text: string | undefined) => Object.fromEntries((text ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
+const env = settings(process.env.BENCH_BERTH_ENV);
+const otherEnv = { ...env, ...settings(process.env.BENCH_AB_OTHER_ENV) };
+if (!other && otherNodeArgs === undefined && !process.env.BENCH_AB_OTHER_ENV) throw new Error('set BENCH_AB_OTHER (another build\'s dist/src/cli/main.js), BENCH_AB_OTHER_NODE_ARGS or BENCH_AB_OTHER_ENV');
 const s = { images: 200, imageConcurrency: 16, manifestConnections: 32, loadSeconds: seconds };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function start(label: string, main: string | undefined): Promise<Registry> {
-  const saved = process.env.BENCH_BERTH_MAIN;
+/** Starts a Berth with `main` (this build when undefined), `nodeArgs` (else BENCH_BERTH_NODE_ARGS) and `settings`. */
+async function start(label: string, main: string | undefined, nodeArgs: string | undefined, settings: Record<string, string>): Promise<Registry> {
+  const saved = { main: process.env.BENCH_BERTH_MAIN, args: process.env.BENCH_BERTH_NODE_ARGS };
   if (main) process.env.BENCH_BERTH_MAIN = main;
   else delete process.env.BENCH_BERTH_MAIN;
+  if (nodeArgs !== undefined) process.env.BENCH_BERTH_NODE_ARGS = nodeArgs;
   try {
-    return await startBerthWithAccess('info', { workers: 1, env, label });
+    return await startBerthWithAccess('info', { workers: 1, env: settings, label });
   } finally {
-    if (saved === undefined) delete process.env.BENCH_BERTH_MAIN;
-    else process.env.BENCH_BERTH_MAIN = saved;
+    for (const [key, value] of [['BENCH_BERTH_MAIN', saved.main], ['BENCH_BERTH_NODE_ARGS', saved.args]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
   }
 }
 
@@ -55,7 +64,7 @@ async function round(r: Registry, client: RegistryClient, n: number): Promise<[n
   return [units / secs, ((treeCpuSeconds(r.pid) - cpu0) * 1e6) / units];
 }
 
-const registries = [await start('this', undefined), await start('other', other)];
+const registries = [await start('this', undefined, undefined, env), await start('other', other, otherNodeArgs, otherEnv)];
 const clients = registries.map((r) => new RegistryClient(r));
 try {
   if (hot !== 'push') {
