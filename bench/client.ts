@@ -5,7 +5,11 @@
  * for the request-rate figures (closed loop over node:http keep-alive connections). Every call
  * checks the status it expects and carries the registry's credentials, if it has any.
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
@@ -173,15 +177,76 @@ export interface LoadResult {
   errors: number;
 }
 
+export interface LoadOptions {
+  method: 'GET' | 'HEAD';
+  paths: string[];
+  connections: number;
+  seconds: number;
+  headers?: Record<string, string>;
+}
+
 /**
  * A closed-loop load run: `connections` loops each keep one request in flight on its own
- * keep-alive connection for `seconds`, cycling through `paths`. Latencies are kept exactly
- * (a Float64Array) for the percentile. It uses node:http with a keep-alive Agent because the
- * other candidates distort HEAD: autocannon's parser waits for a body after a HEAD response
- * that carries Content-Length, and undici closes the connection after every HEAD (so a HEAD
- * run would measure connection setup, unlike real clients, which keep HEAD connections open).
+ * keep-alive connection for `seconds`, cycling through `paths`.
+ *
+ * GETs are sent by wrk (Debian's `wrk`, one thread): the load generator shares the 2 cores
+ * with the server, and node:http spent more CPU per request than the server it measured (a
+ * bare node:http server answering a fixed body reached 9-12k requests/s from it, 24k from
+ * wrk), so the GET rows measured the client. HEADs stay on node:http with a keep-alive Agent:
+ * wrk, h2load and autocannon all wait for a body after a HEAD response that carries
+ * Content-Length, and undici closes the connection after every HEAD (so a HEAD run would
+ * measure connection setup, unlike real clients, which keep HEAD connections open).
  */
-export async function load(url: string, opts: { method: 'GET' | 'HEAD'; paths: string[]; connections: number; seconds: number; headers?: Record<string, string> }): Promise<LoadResult> {
+export async function load(url: string, opts: LoadOptions): Promise<LoadResult> {
+  return opts.method === 'GET' ? loadWithWrk(url, opts) : loadWithNode(url, opts);
+}
+
+/** The wrk script: requests cycle through `paths` with `headers`; the summary is one JSON line. */
+function wrkScript(opts: LoadOptions): string {
+  const lua = (v: string) => JSON.stringify(v); // a JSON string is a valid Lua string literal for these ASCII values
+  const headers = Object.entries(opts.headers ?? {}).map(([k, v]) => `[${lua(k)}] = ${lua(v)}`).join(', ');
+  return `local paths = { ${opts.paths.map(lua).join(', ')} }
+local headers = { ${headers} }
+local i = 0
+request = function()
+  i = i % #paths + 1
+  return wrk.format(${lua(opts.method)}, paths[i], headers)
+end
+done = function(summary, latency)
+  local e = summary.errors
+  io.write(string.format('WRK_SUMMARY {"requests":%d,"micros":%d,"failed":%d,"status":%d,"meanUs":%.3f,"p99Us":%.3f}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status, latency.mean, latency:percentile(99.0)))
+end
+`;
+}
+
+async function loadWithWrk(url: string, opts: LoadOptions): Promise<LoadResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-wrk-'));
+  try {
+    const script = join(dir, 'load.lua');
+    await writeFile(script, wrkScript(opts));
+    const args = ['-t1', `-c${opts.connections}`, `-d${Math.max(1, Math.round(opts.seconds))}s`, '--timeout', '10s', '-s', script, url];
+    // Asynchronously: the benchmark samples the server's memory while the load runs.
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile('wrk', args, { encoding: 'utf8', timeout: (opts.seconds + 30) * 1000 }, (error, out, err) => {
+        if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') reject(new Error('wrk not found; the benchmark needs it: apt-get install wrk'));
+        else if (error) reject(new Error(`wrk failed: ${error.message} ${err}`.slice(0, 500)));
+        else resolve(out);
+      }),
+    );
+    const line = /WRK_SUMMARY (\{.*\})/.exec(stdout)?.[1];
+    if (!line) throw new Error(`wrk printed no summary: ${stdout}`.slice(0, 500));
+    const r = JSON.parse(line) as { requests: number; micros: number; failed: number; status: number; meanUs: number; p99Us: number };
+    // wrk counts answers outside 2xx/3xx as requests too; they are errors here, as in the node:http loop.
+    const ok = r.requests - r.status;
+    return { requests: ok, rps: ok / (r.micros / 1e6), meanMs: r.meanUs / 1000, p99Ms: r.p99Us / 1000, errors: r.failed + r.status };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The same closed loop over node:http; latencies kept exactly (a Float64Array) for the percentile. */
+async function loadWithNode(url: string, opts: LoadOptions): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections, maxFreeSockets: opts.connections });
   const latencies = new Float64Array(5_000_000);
   let n = 0;

@@ -122,7 +122,7 @@ const tagPutErrors = (f: Figures, how = 'untimed, over HTTP') =>
 function workloadNotes(): string[] {
   return [
     `Blob figures: median of ${settings.repeat} runs, each on a fresh ${settings.blobMiB} MiB blob; MB = 10^6 bytes. Reference monolithic push is POST then PUT with the body (it does not complete uploads on POST); Berth's is one POST ?digest=.`,
-    `Request rates: closed loop over node:http keep-alive connections, ${settings.manifestConnections} connections for ${settings.loadSeconds} s, cycling over ${settings.images} tags (tags list: ${settings.tagListConnections} connection, ${settings.tagListSeconds} s, ?n=${settings.tags * 2} so both return all tags). Small-image pushes and manifest GET/HEAD are measured warm: first an untimed round on every registry (300 other images pushed; 1 s of manifest GETs), then ${settings.repeat} timed rounds with the registries alternating, and the median round is reported (with its p99).`,
+    `Request rates: closed loop over keep-alive connections (GETs sent by wrk with one thread, HEADs by node:http: wrk waits for a body after a HEAD response with Content-Length), ${settings.manifestConnections} connections for ${settings.loadSeconds} s, cycling over ${settings.images} tags (tags list: ${settings.tagListConnections} connection, ${settings.tagListSeconds} s, ?n=${settings.tags * 2} so both return all tags). Small-image pushes and manifest GET/HEAD are measured warm: first an untimed round on every registry (300 other images pushed; 1 s of manifest GETs), then ${settings.repeat} timed rounds with the registries alternating, and the median round is reported (with its p99).`,
     'RSS: VmHWM reset per phase (/proc/<pid>/clear_refs) and VmRSS sampled every 50 ms; MB = 10^6 bytes.',
   ];
 }
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
           columns: REF_BERTH,
           rows: rows(ref, berth),
           notes: [
-            'Both registries on 127.0.0.1 with filesystem storage in a temporary folder, log level ' + logLevel + ' to a file; client (undici for blobs, node:http for request rates) on the same machine; the phases alternate between the registries.',
+            'Both registries on 127.0.0.1 with filesystem storage in a temporary folder, log level ' + logLevel + ' to a file; client (undici for blobs, wrk and node:http for request rates) on the same machine; the phases alternate between the registries.',
             noAuth
               ? 'Berth with access control off (--no-auth), like the reference.'
               : 'Berth with access control on: a private project "bench" and an ordinary account with the developer role; the client pings /v2/, takes the Bearer challenge and fetches one token per scope from /auth/token with Basic credentials (pull for reads, pull,push for pushes, registry:catalog:* for the catalog), reusing each until 80% of its lifetime, as docker and containerd do. The reference runs without auth.',
