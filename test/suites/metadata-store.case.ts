@@ -390,6 +390,25 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       assert.equal(await s.jobs.get(a), undefined);
     });
 
+    it('claims the earliest due jobs, queued and leases run out alike, at most the limit', async () => {
+      // A lease that ran out (its worker died) with an early run_at, queued jobs around it, one
+      // not yet due and one of a kind not claimed.
+      const stale = await enqueue({ kind: 'due.a', payload: null, maxAttempts: 3, runAt: 15 }, 0);
+      assert.deepEqual((await s.jobs.claim('dead', ['due.a'], 1, 500, 20)).map((j) => j.id), [stale]);
+      const q = [];
+      for (const runAt of [30, 10, 20, 40]) q.push(await enqueue({ kind: 'due.a', payload: null, maxAttempts: 1, runAt }, 0));
+      const other = await enqueue({ kind: 'due.b', payload: null, maxAttempts: 1, runAt: 0 }, 0);
+      const notYet = await enqueue({ kind: 'due.a', payload: null, maxAttempts: 1, runAt: 5_000 }, 0);
+      const [q30, q10, q20, q40] = q;
+      const first = await s.jobs.claim('w', ['due.a'], 3, 2_000, 1_000);
+      assert.deepEqual(first.map((j) => j.id), [q10, stale, q20], 'by run_at across both kinds of due rows, cut at the limit');
+      assert.equal(first.find((j) => j.id === stale)?.attempts, 2, 'the run-out lease is a new attempt');
+      const second = await s.jobs.claim('w', ['due.a'], 3, 2_000, 1_000);
+      assert.deepEqual(second.map((j) => j.id), [q30, q40], 'the rest, never a leased row again');
+      assert.deepEqual(await s.jobs.claim('w', ['due.a'], 3, 2_000, 1_000), []);
+      for (const id of [stale, ...q, other, notYet]) await s.jobs.delete(id!);
+    });
+
     it('keeps at most one pending job per dedupe key', async () => {
       const first = await s.jobs.enqueue({ kind: 'sweep', payload: {}, maxAttempts: 1, runAt: 0, dedupeKey: 'sweep' }, 0);
       assert.ok(first !== undefined);

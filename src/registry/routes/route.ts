@@ -58,6 +58,15 @@ const PARAM_NAMES: Record<string, string> = { manifests: '{reference}', blobs: '
 
 /** The route's path as a template, e.g. `/v2/{name}/manifests/{reference}` (bounded label values for metrics). */
 export function routeTemplate(route: RegistryRoute): string {
+  // Asked for on every response (the request metrics): worked out once per route.
+  let template = templates.get(route);
+  if (template === undefined) templates.set(route, (template = templateOf(route)));
+  return template;
+}
+
+const templates = new WeakMap<RegistryRoute, string>();
+
+function templateOf(route: RegistryRoute): string {
   const path = route.path.source
     .replace(/^\^|\$$/g, '')
     .replace(/\\\//g, '/')
