@@ -2,7 +2,7 @@
  * `--workers 2` against one process: manifest GET by tag over the same small images on two
  * open Berth servers (BERTH_WORKERS=1 and =2, SQLite + filesystem), run alternately in rounds.
  * Besides requests per second it reports CPU time: the server's (the process and its forked
- * workers, from /proc/<pid>/stat) per request, and the load generator's own (this process),
+ * workers, from /proc/<pid>/stat) per request, and the load generator's own (this process and its wrk),
  * because on a small machine the load generator competes with the workers for the same cores
  * and the request rate alone then understates what a second worker adds.
  */
@@ -42,14 +42,24 @@ async function measure(client: RegistryClient, s: Settings): Promise<Run> {
   await loadManifests(client, s, 'GET', { seconds: 1 });
   const pid = client.registry.pid;
   const cpu0 = treeCpuSeconds(pid);
-  const own0 = process.cpuUsage();
+  const own0 = loadGeneratorCpuSeconds();
   const t0 = performance.now();
   const load = await loadManifests(client, s, 'GET');
   const wall = (performance.now() - t0) / 1000;
   const server = treeCpuSeconds(pid) - cpu0;
-  const own = process.cpuUsage(own0);
+  const own = loadGeneratorCpuSeconds() - own0;
   if (load.errors) throw new Error(`workers: ${client.registry.label}: ${load.errors} failed requests`);
-  return { load, serverCores: server / wall, clientCores: (own.user + own.system) / 1e6 / wall, serverCpuUsPerRequest: (server / load.requests) * 1e6 };
+  return { load, serverCores: server / wall, clientCores: own / wall, serverCpuUsPerRequest: (server / load.requests) * 1e6 };
+}
+
+/**
+ * CPU seconds used so far by the load generator: this process and the children it has waited
+ * for (the wrk runs that send GETs), from /proc/self/stat (utime, stime, cutime, cstime).
+ */
+function loadGeneratorCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -90,7 +100,7 @@ export async function workersTable(s: Settings, logLevel: string, log: (l: strin
       { label: 'manifest GET p99', unit: 'ms', better: 'lower', reference: one.p99, berth: two.p99 },
       { label: 'server CPU per request', unit: 'µs', better: 'lower', reference: one.us, berth: two.us },
       { label: 'server CPU used (all its processes)', unit: 'cores', better: 'higher', reference: one.serverCores, berth: two.serverCores },
-      { label: 'load generator CPU used (the benchmark process)', unit: 'cores', better: 'lower', reference: one.clientCores, berth: two.clientCores },
+      { label: 'load generator CPU used (the benchmark process and its wrk)', unit: 'cores', better: 'lower', reference: one.clientCores, berth: two.clientCores },
       {
         label: 'estimated capacity, load generator elsewhere (usable cores / CPU per request)',
         unit: 'req/s',
@@ -100,8 +110,8 @@ export async function workersTable(s: Settings, logLevel: string, log: (l: strin
       },
     ],
     notes: [
-      `Both servers open (BERTH_AUTH__ENABLED=false), SQLite + filesystem, the same ${s.images} small images; ${rounds} alternating rounds of ${s.loadSeconds} s (after a 1 s warm-up each), averaged. Server CPU: utime + stime of the server process and its children from /proc; load generator: this Node process.`,
-      `Measured on ${cores} cores shared by the server(s) and the load generator (one Node thread), so the request rate of --workers 2 is bounded by the cores left over by the load generator; the 1.7x target assumes cores free for the server. The last row is an estimate, not a measurement: the server's measured CPU per request turned into a rate for one core (one process) or two (two workers), assuming the load generator ran elsewhere.`,
+      `Both servers open (BERTH_AUTH__ENABLED=false), SQLite + filesystem, the same ${s.images} small images; ${rounds} alternating rounds of ${s.loadSeconds} s (after a 1 s warm-up each), averaged. Server CPU: utime + stime of the server process and its children from /proc; load generator: this Node process and the wrk runs it waited for (cutime, cstime).`,
+      `Measured on ${cores} cores shared by the server(s) and the load generator (wrk, one thread), so the request rate of --workers 2 is bounded by the cores left over by the load generator; the 1.7x target assumes cores free for the server. The last row is an estimate, not a measurement: the server's measured CPU per request turned into a rate for one core (one process) or two (two workers), assuming the load generator ran elsewhere.`,
     ],
   };
 }
