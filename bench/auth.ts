@@ -98,7 +98,7 @@ export async function authTable(s: Settings, logLevel: string, log: (l: string) 
     ],
     notes: [
       `Berth: one process (BERTH_WORKERS=1), access control on, SQLite + filesystem; project "${PROJECT}" public, pulled by an ordinary user "${user.name}" (Basic: argon2 once, then the credential cache; Bearer: one token for repository:${REPO}:pull, ES256 JWT verified per request). The reference: htpasswd with a bcrypt cost-5 hash (as \`htpasswd -B\`), checked on every request.`,
-      `Each case: ${s.manifestConnections} node:http keep-alive connections for ${s.loadSeconds} s after a 1 s warm-up, cycling over ${s.images} tags, in two rounds (the second in reverse order), averaged; any non-2xx answer fails the benchmark. Target (issue): Berth's Basic figure within 20% of its anonymous one (ratio >= 0.8).`,
+      `Each case: ${s.manifestConnections} keep-alive connections (wrk, one thread) for ${s.loadSeconds} s after a 1 s warm-up, cycling over ${s.images} tags, in two rounds (the second in reverse order), averaged; any non-2xx answer fails the benchmark. Target (issue): Berth's Basic figure within 20% of its anonymous one (ratio >= 0.8).`,
     ],
   };
 }
