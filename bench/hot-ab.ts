@@ -10,10 +10,11 @@
  * of one build instead, leave BENCH_AB_OTHER out and give the other server's node flags in
  * BENCH_AB_OTHER_NODE_ARGS or its settings in BENCH_AB_OTHER_ENV (same form as BENCH_BERTH_ENV).
  */
+import { fileURLToPath } from 'node:url';
 import { RegistryClient, forEachConcurrent } from './client.js';
 import { smallImage } from './payload.js';
-import { startBerthWithAccess, type Registry } from './servers.js';
-import { loadManifests, pushImages } from './workloads.js';
+import { parseSettings, startBerthWithAccess, type Registry } from './servers.js';
+import { loadManifests, pushImages, pushImagesFor } from './workloads.js';
 import { treeCpuSeconds } from './workers.js';
 
 const hot = process.env.BENCH_HOT ?? 'manifest-get';
@@ -21,50 +22,31 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const other = process.env.BENCH_AB_OTHER;
 const otherNodeArgs = process.env.BENCH_AB_OTHER_NODE_ARGS;
-const settings = (text: string | undefined) => Object.fromEntries((text ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
-const env = settings(process.env.BENCH_BERTH_ENV);
-const otherEnv = { ...env, ...settings(process.env.BENCH_AB_OTHER_ENV) };
+const env = parseSettings(process.env.BENCH_BERTH_ENV);
+const otherEnv = { ...env, ...parseSettings(process.env.BENCH_AB_OTHER_ENV) };
 if (!other && otherNodeArgs === undefined && !process.env.BENCH_AB_OTHER_ENV) throw new Error('set BENCH_AB_OTHER (another build\'s dist/src/cli/main.js), BENCH_AB_OTHER_NODE_ARGS or BENCH_AB_OTHER_ENV');
 const s = { images: 200, imageConcurrency: 16, manifestConnections: 32, loadSeconds: seconds };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Starts a Berth with `main` (this build when undefined), `nodeArgs` (else BENCH_BERTH_NODE_ARGS) and `settings`. */
-async function start(label: string, main: string | undefined, nodeArgs: string | undefined, settings: Record<string, string>): Promise<Registry> {
-  const saved = { main: process.env.BENCH_BERTH_MAIN, args: process.env.BENCH_BERTH_NODE_ARGS };
-  if (main) process.env.BENCH_BERTH_MAIN = main;
-  else delete process.env.BENCH_BERTH_MAIN;
-  if (nodeArgs !== undefined) process.env.BENCH_BERTH_NODE_ARGS = nodeArgs;
-  try {
-    return await startBerthWithAccess('info', { workers: 1, env: settings, label });
-  } finally {
-    for (const [key, value] of [['BENCH_BERTH_MAIN', saved.main], ['BENCH_BERTH_NODE_ARGS', saved.args]] as const) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  }
-}
 
 /** One round: [rate per second, server CPU µs per unit]. */
 async function round(r: Registry, client: RegistryClient, n: number): Promise<[number, number]> {
   const cpu0 = treeCpuSeconds(r.pid);
   const t = performance.now();
-  let units: number;
-  if (hot === 'push') {
-    const end = Date.now() + seconds * 1000;
-    units = 0;
-    await forEachConcurrent(Array.from({ length: 100_000 }, (_, i) => i), 16, async (i) => {
-      if (Date.now() > end) return;
-      await client.pushSmallImage('bench/push', `r${n}-${i}`, smallImage(i + n * 100_000, `ab-${r.label}`));
-      units!++;
-    });
-  } else {
-    units = (await loadManifests(client, s, hot === 'manifest-head' ? 'HEAD' : 'GET')).requests;
-  }
+  const units =
+    hot === 'push'
+      ? await pushImagesFor(client, 'bench/push', `r${n}-`, seconds, 16, (i) => smallImage(i + n * 100_000, `ab-${r.label}`))
+      : (await loadManifests(client, s, hot === 'manifest-head' ? 'HEAD' : 'GET')).requests;
   const secs = (performance.now() - t) / 1000;
   return [units / secs, ((treeCpuSeconds(r.pid) - cpu0) * 1e6) / units];
 }
 
-const registries = [await start('this', undefined, undefined, env), await start('other', other, otherNodeArgs, otherEnv)];
+// The first is this build as BENCH_BERTH_* says; the second differs by build, node flags or settings.
+const thisMain = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const registries = [
+  await startBerthWithAccess('info', { workers: 1, env, label: 'this', main: thisMain }),
+  await startBerthWithAccess('info', { workers: 1, env: otherEnv, label: 'other', main: other ?? thisMain, ...(otherNodeArgs !== undefined ? { nodeArgs: otherNodeArgs } : {}) }),
+];
 const clients = registries.map((r) => new RegistryClient(r));
 try {
   if (hot !== 'push') {

@@ -5,11 +5,11 @@
  * --cpu-prof-dir=DIR" to get a profile of exactly that load; `node scripts/cpu-profile-summary.mjs`
  * turns it into text.
  */
-import { RegistryClient, forEachConcurrent, load, type LoadResult } from './client.js';
+import { RegistryClient, load, type LoadResult } from './client.js';
 import { sha256 } from '../test/helpers/oci.js';
 import { blobSpec, MiB, smallImage } from './payload.js';
-import { startBerth, startBerthWithAccess } from './servers.js';
-import { loadManifests, pushImages } from './workloads.js';
+import { parseSettings, startBerth, startBerthWithAccess } from './servers.js';
+import { loadManifests, pushImages, pushImagesFor } from './workloads.js';
 import { treeCpuSeconds } from './workers.js';
 
 const hot = process.env.BENCH_HOT ?? 'manifest-get';
@@ -17,7 +17,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const noAuth = process.argv.includes('--no-auth');
 const s = { images: 200, imageConcurrency: 16, manifestConnections: 32, loadSeconds: seconds };
 // BENCH_BERTH_ENV="BERTH_A=1,BERTH_B=2": settings to try on the server.
-const env = Object.fromEntries((process.env.BENCH_BERTH_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
+const env = parseSettings(process.env.BENCH_BERTH_ENV);
 const registry = noAuth ? await startBerth('info', { workers: 1, auth: false, env }) : await startBerthWithAccess('info', { workers: 1, env });
 const client = new RegistryClient(registry);
 /** Runs `fn`; returns its result and the server's CPU (all its processes) in µs per unit counted by `units`. */
@@ -31,17 +31,8 @@ const rate = (name: string, r: LoadResult, cpuUs: number) =>
 try {
   const t = performance.now();
   if (hot === 'push') {
-    const end = Date.now() + seconds * 1000;
-    const images = Array.from({ length: 100_000 }, (_, i) => i);
-    const [n, cpuUs] = await withServerCpu(async () => {
-      let pushed = 0;
-      await forEachConcurrent(images, Number(process.env.BENCH_CONCURRENCY ?? 16), async (i) => {
-        if (Date.now() > end) return;
-        await client.pushSmallImage('bench/push', `img-${i}`, smallImage(i, 'hot'));
-        pushed++;
-      });
-      return pushed;
-    }, (pushed) => pushed);
+    const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
+    const [n, cpuUs] = await withServerCpu(() => pushImagesFor(client, 'bench/push', 'img-', seconds, concurrency, (i) => smallImage(i, 'hot')), (pushed) => pushed);
     console.log(`push: ${(n / ((performance.now() - t) / 1000)).toFixed(1)} images/s, server CPU ${cpuUs.toFixed(0)} µs/image`);
   } else if (hot === 'pull') {
     const blob = blobSpec(1, 256 * MiB);

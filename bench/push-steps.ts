@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { RegistryClient, forEachConcurrent } from './client.js';
 import { sha256 } from '../test/helpers/oci.js';
 import { smallImage } from './payload.js';
-import { startBerth, startBerthWithAccess } from './servers.js';
+import { parseSettings, startBerth, startBerthWithAccess } from './servers.js';
 import { treeCpuSeconds } from './workers.js';
 
 const noAuth = process.argv.includes('--no-auth');
@@ -17,17 +17,17 @@ const env = {
   // The upload POST step leaves thousands of sessions open (the defaults allow 1,000).
   BERTH_REGISTRY__MAX_OPEN_UPLOADS_PER_REPOSITORY: '100000',
   BERTH_REGISTRY__MAX_OPEN_UPLOADS_PER_PRINCIPAL: '100000',
-  ...Object.fromEntries((process.env.BENCH_BERTH_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string])),
+  ...parseSettings(process.env.BENCH_BERTH_ENV),
 };
 const registry = noAuth ? await startBerth('info', { workers: 1, auth: false, env }) : await startBerthWithAccess('info', { workers: 1, env });
 const client = new RegistryClient(registry);
 const repo = 'bench/steps';
 /** Requests of each kind sent untimed first (items n..n+WARM-1). */
 const WARM = 1000;
-async function step(name: string, fn: (i: number) => Promise<unknown>, warm = true): Promise<void> {
+async function step(name: string, fn: (i: number) => Promise<unknown>): Promise<void> {
   // The first thousand or so requests of a kind run while V8 still compiles and optimizes
   // their code (several times the warm cost): an untimed round first, so each line is the warm cost.
-  if (warm) await forEachConcurrent(Array.from({ length: WARM }, (_, i) => n + i), 16, async (i) => void (await fn(i)));
+  await forEachConcurrent(Array.from({ length: WARM }, (_, i) => n + i), 16, async (i) => void (await fn(i)));
   const items = Array.from({ length: n }, (_, i) => i);
   const cpu0 = treeCpuSeconds(registry.pid);
   const t = performance.now();

@@ -176,15 +176,24 @@ export interface BerthOptions {
   env?: Record<string, string>;
   /** Credentials the benchmark client sends. */
   headers?: Record<string, string>;
+  /** Another build's dist/src/cli/main.js (default: BENCH_BERTH_MAIN, else this build). */
+  main?: string;
+  /** Extra node flags for the server, space-separated (default: BENCH_BERTH_NODE_ARGS). */
+  nodeArgs?: string;
+}
+
+/** Server settings written `BERTH_A=1,BERTH_B=2` (BENCH_BERTH_ENV and the like) as an object. */
+export function parseSettings(text: string | undefined): Record<string, string> {
+  return Object.fromEntries((text ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
 }
 
 export async function startBerth(logLevel: string, opts: BerthOptions = {}): Promise<Registry> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-berth-'));
   const port = await freePort();
   // BENCH_BERTH_MAIN: another build's dist/src/cli/main.js (to compare two versions of Berth).
-  const main = process.env.BENCH_BERTH_MAIN || fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const main = opts.main || process.env.BENCH_BERTH_MAIN || fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
   // BENCH_BERTH_NODE_ARGS: extra node flags for the server (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
-  const nodeArgs = (process.env.BENCH_BERTH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = (opts.nodeArgs ?? process.env.BENCH_BERTH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const env: Record<string, string> = {
     BERTH_WORKERS: String(opts.workers ?? 1),
     BERTH_AUTH__ENABLED: String(opts.auth ?? false),

@@ -14,14 +14,19 @@ import type { Table } from './report.js';
 import { startBerth, type Registry } from './servers.js';
 import { loadManifests, pushImages, type Settings } from './workloads.js';
 
+/** The fields of /proc/<pid>/stat after the command name: f[1] parent pid, f[11..14] utime, stime, cutime, cstime (clock ticks). */
+function statFields(pid: number | 'self'): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** CPU seconds (user + system) used so far by `pid` and its direct children (the cluster workers). */
 export function treeCpuSeconds(pid: number): number {
   let ticks = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const f = statFields(Number(entry));
       // f[1] is the parent pid; f[11], f[12] are utime and stime in clock ticks.
       if (Number(entry) === pid || Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
     } catch {
@@ -57,8 +62,7 @@ async function measure(client: RegistryClient, s: Settings): Promise<Run> {
  * for (the wrk runs that send GETs), from /proc/self/stat (utime, stime, cutime, cstime).
  */
 function loadGeneratorCpuSeconds(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const f = statFields('self');
   return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
 }
 

@@ -114,6 +114,21 @@ export async function loadManifests(
   return load(client.registry.url, { method, paths, connections: s.manifestConnections, seconds: opts.seconds ?? s.loadSeconds, headers });
 }
 
+/**
+ * Pushes small images (`imageOf(i)` as `<tagPrefix><i>` in `repo`), `concurrency` at once, until
+ * `seconds` have passed; returns how many were pushed.
+ */
+export async function pushImagesFor(client: RegistryClient, repo: string, tagPrefix: string, seconds: number, concurrency: number, imageOf: (i: number) => SmallImage): Promise<number> {
+  const end = Date.now() + seconds * 1000;
+  let pushed = 0;
+  await forEachConcurrent(Array.from({ length: 100_000 }, (_, i) => i), concurrency, async (i) => {
+    if (Date.now() > end) return;
+    await client.pushSmallImage(repo, `${tagPrefix}${i}`, imageOf(i));
+    pushed++;
+  });
+  return pushed;
+}
+
 /** Runs every workload against each client in turn; `log` receives one line per phase. */
 export async function runAll(clients: RegistryClient[], s: Settings, log: (line: string) => void): Promise<Figures[]> {
   const size = s.blobMiB * MiB;
