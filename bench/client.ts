@@ -2,15 +2,13 @@
  * The benchmark's OCI client over undici: blob pushes (single request, POST+PUT, chunked
  * PATCH), streamed pulls that count bytes without keeping them, small image pushes in the
  * order real clients use (HEAD, POST, PUT per blob, then the manifest), and load runs
- * for the request-rate figures (closed loop over node:http keep-alive connections). Every call
+ * for the request-rate figures (closed loops by wrk and ApacheBench, see `load`). Every call
  * checks the status it expects and carries the registry's credentials, if it has any.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Registry } from './servers.js';
@@ -187,18 +185,31 @@ export interface LoadOptions {
 
 /**
  * A closed-loop load run: `connections` loops each keep one request in flight on its own
- * keep-alive connection for `seconds`, cycling through `paths`.
+ * keep-alive connection for `seconds`.
  *
- * GETs are sent by wrk (Debian's `wrk`, one thread): the load generator shares the 2 cores
- * with the server, and node:http spent more CPU per request than the server it measured (a
- * bare node:http server answering a fixed body reached 9-12k requests/s from it, 24k from
- * wrk), so the GET rows measured the client. HEADs stay on node:http with a keep-alive Agent:
- * wrk, h2load and autocannon all wait for a body after a HEAD response that carries
- * Content-Length, and undici closes the connection after every HEAD (so a HEAD run would
- * measure connection setup, unlike real clients, which keep HEAD connections open).
+ * GETs are sent by wrk (Debian's `wrk`, one thread), cycling through `paths`: the load
+ * generator shares the 2 cores with the server, and node:http spent more CPU per request than
+ * the server it measured (a bare node:http server answering a fixed body reached 9-12k
+ * requests/s from it, 24k from wrk), so the GET rows measured the client. HEADs are sent by
+ * ApacheBench (Debian's `apache2-utils`, `ab -i -k`), to the first of `paths` only (ab takes
+ * one address): wrk, h2load and autocannon all wait for a body after a HEAD response that
+ * carries Content-Length, undici closes the connection after every HEAD, and node:http again
+ * measured the client (a bare node:http server: 36k HEADs/s from ab).
  */
 export async function load(url: string, opts: LoadOptions): Promise<LoadResult> {
-  return opts.method === 'GET' ? loadWithWrk(url, opts) : loadWithNode(url, opts);
+  return opts.method === 'GET' ? loadWithWrk(url, opts) : loadWithAb(url, opts);
+}
+
+/** Runs a load generator; its standard output, or an error naming the package it needs. */
+function runTool(command: string, args: string[], seconds: number, pkg: string): Promise<string> {
+  // Asynchronously: the benchmark samples the server's memory while the load runs.
+  return new Promise<string>((resolve, reject) =>
+    execFile(command, args, { encoding: 'utf8', timeout: (seconds + 30) * 1000, maxBuffer: 16 * 1024 * 1024 }, (error, out, err) => {
+      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') reject(new Error(`${command} not found; the benchmark needs it: apt-get install ${pkg}`));
+      else if (error) reject(new Error(`${command} failed: ${error.message} ${err}`.slice(0, 500)));
+      else resolve(out);
+    }),
+  );
 }
 
 /** The wrk script: requests cycle through `paths` with `headers`; the summary is one JSON line. */
@@ -226,14 +237,7 @@ async function loadWithWrk(url: string, opts: LoadOptions): Promise<LoadResult> 
     const script = join(dir, 'load.lua');
     await writeFile(script, wrkScript(opts));
     const args = ['-t1', `-c${opts.connections}`, `-d${Math.max(1, Math.round(opts.seconds))}s`, '--timeout', '10s', '-s', script, url];
-    // Asynchronously: the benchmark samples the server's memory while the load runs.
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile('wrk', args, { encoding: 'utf8', timeout: (opts.seconds + 30) * 1000 }, (error, out, err) => {
-        if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') reject(new Error('wrk not found; the benchmark needs it: apt-get install wrk'));
-        else if (error) reject(new Error(`wrk failed: ${error.message} ${err}`.slice(0, 500)));
-        else resolve(out);
-      }),
-    );
+    const stdout = await runTool('wrk', args, opts.seconds, 'wrk');
     const line = /WRK_SUMMARY (\{.*\})/.exec(stdout)?.[1];
     if (!line) throw new Error(`wrk printed no summary: ${stdout}`.slice(0, 500));
     const r = JSON.parse(line) as { requests: number; micros: number; failed: number; status: number; meanUs: number; p99Us: number };
@@ -245,46 +249,29 @@ async function loadWithWrk(url: string, opts: LoadOptions): Promise<LoadResult> 
   }
 }
 
-/** The same closed loop over node:http; latencies kept exactly (a Float64Array) for the percentile. */
-async function loadWithNode(url: string, opts: LoadOptions): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections, maxFreeSockets: opts.connections });
-  const latencies = new Float64Array(5_000_000);
-  let n = 0;
-  let errors = 0;
-  let i = 0;
-  const one = (path: string) =>
-    new Promise<number>((resolve, reject) => {
-      const req = http.request(`${url}${path}`, { method: opts.method, agent, headers: opts.headers ?? {} }, (res) => {
-        res.on('data', () => {});
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  const started = performance.now();
-  const end = started + opts.seconds * 1000;
-  const loop = async () => {
-    while (performance.now() < end && n < latencies.length) {
-      const t = performance.now();
-      try {
-        const status = await one(opts.paths[i++ % opts.paths.length]!);
-        if (status >= 200 && status < 300) latencies[n++] = performance.now() - t;
-        else errors++;
-      } catch {
-        errors++;
-      }
-    }
+/** The same closed loop with ApacheBench: HTTP/1.0 with keep-alive, `-i` for HEAD. */
+async function loadWithAb(url: string, opts: LoadOptions): Promise<LoadResult> {
+  if (opts.method !== 'HEAD') throw new Error('ab sends HEADs here; GETs go through wrk');
+  const seconds = Math.max(1, Math.round(opts.seconds));
+  const headers = Object.entries(opts.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const args = ['-i', '-k', '-q', '-c', String(opts.connections), '-t', String(seconds), '-n', '100000000', '-s', '10', ...headers, `${url}${opts.paths[0]}`];
+  const out = await runTool('ab', args, seconds, 'apache2-utils');
+  const field = (label: string) => {
+    const m = new RegExp(`^${label}:\\s+([\\d.]+)`, 'm').exec(out);
+    if (!m) throw new Error(`ab printed no "${label}": ${out}`.slice(0, 800));
+    return Number(m[1]);
   };
-  await Promise.all(Array.from({ length: opts.connections }, loop));
-  const seconds = (performance.now() - started) / 1000;
-  agent.destroy();
-  const sorted = latencies.subarray(0, n).sort();
+  const complete = field('Complete requests');
+  // Counted apart from "Failed requests" (which counts only broken responses); absent when none.
+  const non2xx = Number(/^Non-2xx responses:\s+(\d+)/m.exec(out)?.[1] ?? 0);
+  const errors = field('Failed requests') + non2xx;
+  const ok = complete - non2xx;
   return {
-    requests: n,
-    rps: n / seconds,
-    meanMs: n ? sorted.reduce((a, b) => a + b, 0) / n : 0,
-    p99Ms: n ? sorted[Math.min(n - 1, Math.ceil(n * 0.99) - 1)]! : 0,
+    requests: ok,
+    rps: ok / field('Time taken for tests'),
+    meanMs: field('Time per request'),
+    // ab prints whole milliseconds per percentile.
+    p99Ms: Number(/^\s+99%\s+(\d+)/m.exec(out)?.[1] ?? NaN),
     errors,
   };
 }

@@ -5,7 +5,7 @@
  * do nothing else: `node:http` bare, and Fastify with no hooks. What Berth spends above them is
  * its own work per request (authentication, the permission check, the read gates, the audit row,
  * metrics, the log line); what the floors spend is the HTTP stack and the kernel's loopback.
- * Usage: node dist/bench/floor.js (BENCH_ROUNDS 3, BENCH_SECONDS 4).
+ * Usage: node dist/bench/floor.js (BENCH_ROUNDS 3, BENCH_SECONDS 4, BENCH_METHOD GET or HEAD).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -19,6 +19,7 @@ import { treeCpuSeconds } from './workers.js';
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const s = { images: 200, imageConcurrency: 16, manifestConnections: 32, loadSeconds: seconds };
+const method = process.env.BENCH_METHOD === 'HEAD' ? 'HEAD' : 'GET';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Manifest {
@@ -104,12 +105,12 @@ try {
     return (u.user + u.system) / 1e6;
   };
   const targets: Target[] = [
-    { label: 'reference', run: () => loadManifests(refClient, s, 'GET'), cpu: () => treeCpuSeconds(reference.pid) },
-    { label: 'Berth (token)', run: () => loadManifests(berthClient, s, 'GET'), cpu: () => treeCpuSeconds(berth.pid) },
-    ...floors.map((f) => ({ label: f.label, run: () => load(f.url, { method: 'GET' as const, paths, connections: s.manifestConnections, seconds }), cpu: ownCpu })),
+    { label: 'reference', run: () => loadManifests(refClient, s, method), cpu: () => treeCpuSeconds(reference.pid) },
+    { label: 'Berth (token)', run: () => loadManifests(berthClient, s, method), cpu: () => treeCpuSeconds(berth.pid) },
+    ...floors.map((f) => ({ label: f.label, run: () => load(f.url, { method, paths, connections: s.manifestConnections, seconds }), cpu: ownCpu })),
   ];
   // Warm every server (V8 optimizes a path over its first thousands of requests).
-  for (const t of targets) await (t.label === 'reference' || t.label.startsWith('Berth') ? t.run() : load(floors.find((f) => f.label === t.label)!.url, { method: 'GET', paths, connections: s.manifestConnections, seconds: 1 }));
+  for (const t of targets) await (t.label === 'reference' || t.label.startsWith('Berth') ? t.run() : load(floors.find((f) => f.label === t.label)!.url, { method, paths, connections: s.manifestConnections, seconds: 1 }));
   const results = new Map<string, { rps: number; p99: number; cpuUs: number }[]>();
   for (let r = 0; r < rounds; r++) {
     for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
@@ -122,7 +123,7 @@ try {
     }
   }
   const refRps = median(results.get('reference')!.map((x) => x.rps));
-  console.log(`\n| server | manifest GET req/s (median of ${rounds}) | / reference | p99 ms | server CPU µs per request |\n|---|---:|---:|---:|---:|`);
+  console.log(`\n| server | manifest ${method} req/s (median of ${rounds}) | / reference | p99 ms | server CPU µs per request |\n|---|---:|---:|---:|---:|`);
   for (const t of targets) {
     const xs = results.get(t.label)!;
     const rps = median(xs.map((x) => x.rps));
