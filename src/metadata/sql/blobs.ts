@@ -7,6 +7,34 @@ import type { Dialect } from '../migrations/index.js';
 import type { Database } from '../tables.js';
 import { readFence, readFenceLocked } from './fences.js';
 import { ensureRepository, repositoryId } from './repositories.js';
+import { PreparedQuery } from './prepared.js';
+
+/** The blob's size if `repo` may serve it: linked to the repository, or referenced by one of its manifests (every blob HEAD and GET asks). */
+const SIZE_IN_REPOSITORY = new PreparedQuery(2, (db: Kysely<Database>, digest: Digest, repo: RepoName) =>
+  db
+    .selectFrom('blobs as b')
+    .select('b.size')
+    .where('b.digest', '=', digest)
+    .where(({ exists, or, selectFrom }) =>
+      or([
+        exists(
+          selectFrom('repository_blobs as rb')
+            .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
+            .select('rb.digest')
+            .where('r.name', '=', repo)
+            .whereRef('rb.digest', '=', 'b.digest'),
+        ),
+        exists(
+          selectFrom('manifest_blobs as mb')
+            .innerJoin('manifests as m', 'm.id', 'mb.manifest_id')
+            .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+            .select('mb.digest')
+            .where('r.name', '=', repo)
+            .whereRef('mb.digest', '=', 'b.digest'),
+        ),
+      ]),
+    ),
+);
 
 export class SqlBlobs implements BlobQueries {
   constructor(
@@ -20,30 +48,7 @@ export class SqlBlobs implements BlobQueries {
   }
 
   async sizeInRepository(repo: RepoName, digest: Digest): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('blobs as b')
-      .select('b.size')
-      .where('b.digest', '=', digest)
-      .where(({ exists, or, selectFrom }) =>
-        or([
-          exists(
-            selectFrom('repository_blobs as rb')
-              .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
-              .select('rb.digest')
-              .where('r.name', '=', repo)
-              .whereRef('rb.digest', '=', 'b.digest'),
-          ),
-          exists(
-            selectFrom('manifest_blobs as mb')
-              .innerJoin('manifests as m', 'm.id', 'mb.manifest_id')
-              .innerJoin('repositories as r', 'r.id', 'm.repository_id')
-              .select('mb.digest')
-              .where('r.name', '=', repo)
-              .whereRef('mb.digest', '=', 'b.digest'),
-          ),
-        ]),
-      )
-      .executeTakeFirst();
+    const row = await SIZE_IN_REPOSITORY.executeTakeFirst(this.db, this.dialect, digest, repo);
     return row === undefined ? undefined : Number(row.size);
   }
 

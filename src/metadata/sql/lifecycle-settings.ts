@@ -4,15 +4,23 @@
  */
 import type { Kysely } from 'kysely';
 import type { LifecycleSettingName, LifecycleSettingsQueries } from '../lifecycle-store.js';
+import type { Dialect } from '../migrations/index.js';
 import type { Database } from '../tables.js';
+import { PreparedQuery } from './prepared.js';
 
 const parsed = (s: string | null | undefined): unknown => (s ? JSON.parse(s) : null);
 
+/** Read by every push (quota, immutability) and by each upload commit. */
+const GET = new PreparedQuery(1, (db: Kysely<Database>, project: string) => db.selectFrom('project_lifecycle').selectAll().where('project', '=', project));
+
 export class SqlLifecycleSettings implements LifecycleSettingsQueries {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async get(project: string): Promise<Record<LifecycleSettingName, unknown>> {
-    const row = await this.db.selectFrom('project_lifecycle').selectAll().where('project', '=', project).executeTakeFirst();
+    const row = await GET.executeTakeFirst(this.db, this.dialect, project);
     return { retention: parsed(row?.retention), immutability: parsed(row?.immutability), quota: parsed(row?.quota) };
   }
 

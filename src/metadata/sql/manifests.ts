@@ -2,7 +2,9 @@
 import type { Kysely } from 'kysely';
 import type { Digest, RepoName, Reference } from '../../domain/names.js';
 import type { ManifestQueries, ManifestRecord, NewManifest, ReferrerRecord } from '../store.js';
+import type { Dialect } from '../migrations/index.js';
 import type { Database } from '../tables.js';
+import { PreparedQuery } from './prepared.js';
 import { ensureRepository, repositoryId } from './repositories.js';
 import { forgetUnheldResults } from './scan-results.js';
 
@@ -19,20 +21,31 @@ function chunks<T>(items: T[]): T[][] {
   return out;
 }
 
+/** A manifest of a repository with what a read needs of it (every manifest read not served from the cache, and a push's checks). */
+const manifestOf = (db: Kysely<Database>, repo: string) =>
+  db
+    .selectFrom('manifests as m')
+    .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+    .select(['m.digest', 'm.media_type', 'm.artifact_type', 'm.subject_digest', 'm.size', 'm.content', 'm.pushed_at'])
+    .where('r.name', '=', repo);
+const MANIFEST_BY_DIGEST = new PreparedQuery(2, (db: Kysely<Database>, repo: string, digest: string) => manifestOf(db, repo).where('m.digest', '=', digest));
+const MANIFEST_BY_TAG = new PreparedQuery(2, (db: Kysely<Database>, repo: string, tag: string) =>
+  manifestOf(db, repo)
+    .innerJoin('tags as t', (j) => j.onRef('t.manifest_id', '=', 'm.id').onRef('t.repository_id', '=', 'm.repository_id'))
+    .where('t.name', '=', tag),
+);
+
 export class SqlManifests implements ManifestQueries {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async get(repo: RepoName, ref: Reference): Promise<ManifestRecord | undefined> {
-    let q = this.db
-      .selectFrom('manifests as m')
-      .innerJoin('repositories as r', 'r.id', 'm.repository_id')
-      .select(['m.digest', 'm.media_type', 'm.artifact_type', 'm.subject_digest', 'm.size', 'm.content', 'm.pushed_at'])
-      .where('r.name', '=', repo);
-    q =
+    const row =
       ref.kind === 'digest'
-        ? q.where('m.digest', '=', ref.digest)
-        : q.innerJoin('tags as t', (j) => j.onRef('t.manifest_id', '=', 'm.id').onRef('t.repository_id', '=', 'm.repository_id')).where('t.name', '=', ref.tag);
-    const row = await q.executeTakeFirst();
+        ? await MANIFEST_BY_DIGEST.executeTakeFirst(this.db, this.dialect, repo, ref.digest)
+        : await MANIFEST_BY_TAG.executeTakeFirst(this.db, this.dialect, repo, ref.tag);
     return (
       row && {
         digest: row.digest as Digest,

@@ -61,8 +61,8 @@ export class SqlQueries implements MetadataQueries {
   constructor(readonly db: Kysely<Database>, dialect: Dialect) {
     this.repositories = new SqlRepositories(db);
     this.blobs = new SqlBlobs(db, dialect);
-    this.uploads = new SqlUploads(db);
-    this.manifests = new SqlManifests(db);
+    this.uploads = new SqlUploads(db, dialect);
+    this.manifests = new SqlManifests(db, dialect);
     this.tags = new SqlTags(db);
     this.settings = new SqlSettings(db);
     this.jobs = new SqlJobs(db, dialect);
@@ -71,7 +71,7 @@ export class SqlQueries implements MetadataQueries {
     this.fences = new SqlFences(db, dialect);
     this.gcRuns = new SqlGcRuns(db);
     this.leases = new SqlLeases(db);
-    this.lifecycleSettings = new SqlLifecycleSettings(db);
+    this.lifecycleSettings = new SqlLifecycleSettings(db, dialect);
     this.retention = new SqlRetention(db);
     this.trash = new SqlTrash(db);
     this.usage = new SqlUsage(db);

@@ -2,28 +2,48 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { RepoName } from '../../domain/names.js';
 import type { UploadQueries, UploadRecord } from '../store.js';
+import type { Dialect } from '../migrations/index.js';
 import type { Database, UploadsTable } from '../tables.js';
 import { unacknowledged } from './durability.js';
+import { PreparedQuery } from './prepared.js';
+
+// The statements every blob upload runs (prepared.ts): open, count against the caps, read, lease.
+const CREATE = new PreparedQuery(8, (db: Kysely<Database>, id: string, repository: string, handle: string, project: string | null, owner: string | null, startedAt: number, updatedAt: number, offset: number) =>
+  db.insertInto('uploads').values({ id, repository, byte_offset: offset, handle, started_at: startedAt, updated_at: updatedAt, project, owner }).modifyEnd(unacknowledged()),
+);
+const openCount = (db: Kysely<Database>, since: number) => db.selectFrom('uploads').select((eb) => eb.fn.countAll<number>().as('n')).where('updated_at', '>=', since);
+const OPEN_IN_REPOSITORY = new PreparedQuery(2, (db: Kysely<Database>, since: number, repository: string) => openCount(db, since).where('repository', '=', repository));
+const OPEN_OF_OWNER = new PreparedQuery(2, (db: Kysely<Database>, since: number, owner: string) => openCount(db, since).where('owner', '=', owner));
+const GET = new PreparedQuery(1, (db: Kysely<Database>, id: string) => db.selectFrom('uploads').selectAll().where('id', '=', id));
+const LOCK = new PreparedQuery(4, (db: Kysely<Database>, id: string, owner: string, until: number, now: number) =>
+  db
+    .updateTable('uploads')
+    .set({ writer: owner, writer_until: until })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('writer', 'is', null), eb('writer', '=', owner), eb('writer_until', '<', now)]))
+    .modifyEnd(unacknowledged()),
+);
+const UNLOCK = new PreparedQuery(2, (db: Kysely<Database>, id: string, owner: string) =>
+  db.updateTable('uploads').set({ writer: null, writer_until: null }).where('id', '=', id).where('writer', '=', owner).modifyEnd(unacknowledged()),
+);
 
 export class SqlUploads implements UploadQueries {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async create(upload: { id: string; repository: RepoName; handle: string; project?: string; owner?: string }, now: number): Promise<void> {
-    await this.db
-      .insertInto('uploads')
-      .values({ id: upload.id, repository: upload.repository, byte_offset: 0, handle: upload.handle, started_at: now, updated_at: now, project: upload.project ?? null, owner: upload.owner ?? null })
-      .modifyEnd(unacknowledged())
-      .execute();
+    await CREATE.execute(this.db, this.dialect, upload.id, upload.repository, upload.handle, upload.project ?? null, upload.owner ?? null, now, now, 0);
   }
 
   async countOpen(filter: { repository: RepoName } | { owner: string }, since: number): Promise<number> {
-    let q = this.db.selectFrom('uploads').select((eb) => eb.fn.countAll<number>().as('n')).where('updated_at', '>=', since);
-    q = 'repository' in filter ? q.where('repository', '=', filter.repository) : q.where('owner', '=', filter.owner);
-    return Number((await q.executeTakeFirstOrThrow()).n);
+    const row = 'repository' in filter ? await OPEN_IN_REPOSITORY.executeTakeFirst(this.db, this.dialect, since, filter.repository) : await OPEN_OF_OWNER.executeTakeFirst(this.db, this.dialect, since, filter.owner);
+    return Number(row!.n);
   }
 
   async get(id: string): Promise<UploadRecord | undefined> {
-    const row = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await GET.executeTakeFirst(this.db, this.dialect, id);
     return row && toRecord(row);
   }
 
@@ -43,14 +63,7 @@ export class SqlUploads implements UploadQueries {
   }
 
   async lock(id: string, owner: string, until: number, now: number): Promise<boolean> {
-    const r = await this.db
-      .updateTable('uploads')
-      .set({ writer: owner, writer_until: until })
-      .where('id', '=', id)
-      .where((eb) => eb.or([eb('writer', 'is', null), eb('writer', '=', owner), eb('writer_until', '<', now)]))
-      .modifyEnd(unacknowledged())
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    return (await LOCK.run(this.db, this.dialect, id, owner, until, now)) === 1;
   }
 
   async releaseAllLocks(): Promise<void> {
@@ -58,7 +71,7 @@ export class SqlUploads implements UploadQueries {
   }
 
   async unlock(id: string, owner: string): Promise<void> {
-    await this.db.updateTable('uploads').set({ writer: null, writer_until: null }).where('id', '=', id).where('writer', '=', owner).modifyEnd(unacknowledged()).execute();
+    await UNLOCK.run(this.db, this.dialect, id, owner);
   }
 
   async listStale(before: number, limit: number): Promise<UploadRecord[]> {
