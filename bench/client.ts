@@ -241,7 +241,7 @@ async function loadWithWrk(url: string, opts: LoadOptions): Promise<LoadResult> 
     const line = /WRK_SUMMARY (\{.*\})/.exec(stdout)?.[1];
     if (!line) throw new Error(`wrk printed no summary: ${stdout}`.slice(0, 500));
     const r = JSON.parse(line) as { requests: number; micros: number; failed: number; status: number; meanUs: number; p99Us: number };
-    // wrk counts answers outside 2xx/3xx as requests too; they are errors here, as in the node:http loop.
+    // wrk counts answers outside 2xx/3xx as requests too; they are errors here, as ab's non-2xx are.
     const ok = r.requests - r.status;
     return { requests: ok, rps: ok / (r.micros / 1e6), meanMs: r.meanUs / 1000, p99Ms: r.p99Us / 1000, errors: r.failed + r.status };
   } finally {

@@ -191,7 +191,7 @@ async function main(): Promise<void> {
           columns: REF_BERTH,
           rows: rows(ref, berth),
           notes: [
-            'Both registries on 127.0.0.1 with filesystem storage in a temporary folder, log level ' + logLevel + ' to a file; client (undici for blobs, wrk and node:http for request rates) on the same machine; the phases alternate between the registries.',
+            'Both registries on 127.0.0.1 with filesystem storage in a temporary folder, log level ' + logLevel + ' to a file; client (undici for blobs, wrk for GET and ab for HEAD request rates) on the same machine; the phases alternate between the registries.',
             noAuth
               ? 'Berth with access control off (--no-auth), like the reference.'
               : 'Berth with access control on: a private project "bench" and an ordinary account with the developer role; the client pings /v2/, takes the Bearer challenge and fetches one token per scope from /auth/token with Basic credentials (pull for reads, pull,push for pushes, registry:catalog:* for the catalog), reusing each until 80% of its lifetime, as docker and containerd do. The reference runs without auth.',

@@ -70,7 +70,7 @@ export async function signingTable(s: Settings, logLevel: string, log: (l: strin
     rows: [row('manifest GET', 'req/s', 'higher', a.rps, b.rps, { targetRatio: 0.9 }), row('manifest GET p99', 'ms', 'lower', a.p99Ms, b.p99Ms)],
     notes: [
       `One Berth (BERTH_WORKERS=1, access control off, SQLite + filesystem); project "${PROJECT}" signs on push, so each of the ${s.images} images has a cosign signature by the project key (ECDSA P-256) that the policy trusts.`,
-      `Each case: ${s.manifestConnections} node:http keep-alive connections for ${s.loadSeconds} s after a 1 s warm-up (which also warms the verdict cache), cycling over the ${s.images} tags, after a 3 s warm-up of the server, in four rounds alternating which case goes first, averaged; any non-2xx answer fails the benchmark. Target (issue 16): on/off >= 0.9.`,
+      `Each case: ${s.manifestConnections} keep-alive connections (wrk) for ${s.loadSeconds} s after a 1 s warm-up (which also warms the verdict cache), cycling over the ${s.images} tags, after a 3 s warm-up of the server, in four rounds alternating which case goes first, averaged; any non-2xx answer fails the benchmark. Target (issue 16): on/off >= 0.9.`,
     ],
   };
 }

@@ -35,6 +35,15 @@ test('a prepared query returns what the built query returns, for every set of va
   await db.destroy();
 });
 
+test('a value used twice fills both of its places', async () => {
+  const db = await database();
+  const build = (d: Kysely<Db>, n: number) => d.selectFrom('items').select('id').where('size', '>=', n).where('id', '<=', n).orderBy('id');
+  const q = prepared<[number], { id: number }>(1, build);
+  for (const n of [0, 10, 15]) assert.deepEqual(await q.execute(db as never, 'sqlite', n), await build(db, n).execute(), String(n));
+  assert.equal((await q.execute(db as never, 'sqlite', 10)).length, 10);
+  await db.destroy();
+});
+
 test('a prepared write reports the rows it changed', async () => {
   const db = await database();
   const q = prepared<[string, string], never>(2, (d: Kysely<Db>, status: string, name: string) => d.updateTable('items').set({ status }).where('name', '=', name));

@@ -8,8 +8,8 @@ import { unacknowledged } from './durability.js';
 import { PreparedQuery } from './prepared.js';
 
 // The statements every blob upload runs (prepared.ts): open, count against the caps, read, lease.
-const CREATE = new PreparedQuery(8, (db: Kysely<Database>, id: string, repository: string, handle: string, project: string | null, owner: string | null, startedAt: number, updatedAt: number, offset: number) =>
-  db.insertInto('uploads').values({ id, repository, byte_offset: offset, handle, started_at: startedAt, updated_at: updatedAt, project, owner }).modifyEnd(unacknowledged()),
+const CREATE = new PreparedQuery(6, (db: Kysely<Database>, id: string, repository: string, handle: string, project: string | null, owner: string | null, now: number) =>
+  db.insertInto('uploads').values({ id, repository, byte_offset: 0, handle, started_at: now, updated_at: now, project, owner }).modifyEnd(unacknowledged()),
 );
 const openCount = (db: Kysely<Database>, since: number) => db.selectFrom('uploads').select((eb) => eb.fn.countAll<number>().as('n')).where('updated_at', '>=', since);
 const OPEN_IN_REPOSITORY = new PreparedQuery(2, (db: Kysely<Database>, since: number, repository: string) => openCount(db, since).where('repository', '=', repository));
@@ -34,7 +34,7 @@ export class SqlUploads implements UploadQueries {
   ) {}
 
   async create(upload: { id: string; repository: RepoName; handle: string; project?: string; owner?: string }, now: number): Promise<void> {
-    await CREATE.execute(this.db, this.dialect, upload.id, upload.repository, upload.handle, upload.project ?? null, upload.owner ?? null, now, now, 0);
+    await CREATE.execute(this.db, this.dialect, upload.id, upload.repository, upload.handle, upload.project ?? null, upload.owner ?? null, now);
   }
 
   async countOpen(filter: { repository: RepoName } | { owner: string }, since: number): Promise<number> {
