@@ -110,7 +110,7 @@ try {
     ...floors.map((f) => ({ label: f.label, run: () => load(f.url, { method, paths, connections: s.manifestConnections, seconds }), cpu: ownCpu })),
   ];
   // Warm every server (V8 optimizes a path over its first thousands of requests).
-  for (const t of targets) await (t.label === 'reference' || t.label.startsWith('Berth') ? t.run() : load(floors.find((f) => f.label === t.label)!.url, { method, paths, connections: s.manifestConnections, seconds: 1 }));
+  for (const t of targets) await t.run();
   const results = new Map<string, { rps: number; p99: number; cpuUs: number }[]>();
   for (let r = 0; r < rounds; r++) {
     for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {

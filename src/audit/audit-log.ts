@@ -41,7 +41,7 @@ const MAX_BATCH = 500;
  * A write that carried this many events means events arrive faster than transactions commit:
  * the log is busy, and gathers before the next write. Measured (bench/hot-ab.ts, manifest GETs
  * with a token, 32 connections): about 26 events per write without gathering; gathering 20 ms
- * took the server's CPU per pull from 123 to 108 µs, the transactions' commits, syncs and
+ * took the server's CPU per pull from 125 to 103 µs, the transactions' commits, syncs and
  * checkpoints being shared by ten times as many rows.
  */
 const BUSY_BATCH = 16;

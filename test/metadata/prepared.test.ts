@@ -22,12 +22,12 @@ async function database(): Promise<Kysely<Db>> {
 }
 
 // The production class is typed for the registry's schema; the test's own schema stands in.
-const prepared = <A extends unknown[], R>(arity: number, build: (db: Kysely<Db>, ...values: A) => { compile(): unknown }) => new PreparedQuery(arity, build as never) as unknown as PreparedQuery<A, R>;
+const prepared = <A extends unknown[], R>(build: (db: Kysely<Db>, ...values: A) => { compile(): unknown }) => new PreparedQuery(build as never) as unknown as PreparedQuery<A, R>;
 
 test('a prepared query returns what the built query returns, for every set of values', async () => {
   const db = await database();
   const build = (d: Kysely<Db>, name: string, min: number) => d.selectFrom('items').select(['id', 'size']).where('name', '=', name).where('status', '=', 'queued').where('size', '>=', min).orderBy('id');
-  const q = prepared<[string, number], { id: number; size: number }>(2, build);
+  const q = prepared<[string, number], { id: number; size: number }>(build);
   for (const [name, min] of [['n1', 0], ['n3', 50], ['n1', 120], ['nobody', 0]] as const) {
     assert.deepEqual(await q.execute(db as never, 'sqlite', name, min), await build(db, name, min).execute(), `${name} ${min}`);
   }
@@ -38,7 +38,7 @@ test('a prepared query returns what the built query returns, for every set of va
 test('a value used twice fills both of its places', async () => {
   const db = await database();
   const build = (d: Kysely<Db>, n: number) => d.selectFrom('items').select('id').where('size', '>=', n).where('id', '<=', n).orderBy('id');
-  const q = prepared<[number], { id: number }>(1, build);
+  const q = prepared<[number], { id: number }>(build);
   for (const n of [0, 10, 15]) assert.deepEqual(await q.execute(db as never, 'sqlite', n), await build(db, n).execute(), String(n));
   assert.equal((await q.execute(db as never, 'sqlite', 10)).length, 10);
   await db.destroy();
@@ -46,7 +46,7 @@ test('a value used twice fills both of its places', async () => {
 
 test('a prepared write reports the rows it changed', async () => {
   const db = await database();
-  const q = prepared<[string, string], never>(2, (d: Kysely<Db>, status: string, name: string) => d.updateTable('items').set({ status }).where('name', '=', name));
+  const q = prepared<[string, string], never>((d: Kysely<Db>, status: string, name: string) => d.updateTable('items').set({ status }).where('name', '=', name));
   assert.equal(await q.run(db as never, 'sqlite', 'held', 'n2'), 4);
   assert.equal(await q.run(db as never, 'sqlite', 'held', 'nobody'), 0);
   assert.equal((await db.selectFrom('items').select('id').where('status', '=', 'held').execute()).length, 4);
@@ -56,7 +56,7 @@ test('a prepared write reports the rows it changed', async () => {
 test('a query whose value is not a parameter is refused at its first use', async () => {
   const db = await database();
   // A value the builder drops (here: never used) would leave its place unfilled.
-  const q = prepared<[string, number], never>(2, (d: Kysely<Db>, name: string) => d.selectFrom('items').selectAll().where('name', '=', name).where('size', '>', sql.lit(0)));
+  const q = prepared<[string, number], never>((d: Kysely<Db>, name: string, _size: number) => d.selectFrom('items').selectAll().where('name', '=', name).where('size', '>', sql.lit(0)));
   await assert.rejects(q.execute(db as never, 'sqlite', 'n1', 5), /1 of its values are not parameters/);
   await db.destroy();
 });

@@ -10,7 +10,7 @@ import { ensureRepository, repositoryId } from './repositories.js';
 import { PreparedQuery } from './prepared.js';
 
 /** The blob's size if `repo` may serve it: linked to the repository, or referenced by one of its manifests (every blob HEAD and GET asks). */
-const SIZE_IN_REPOSITORY = new PreparedQuery(2, (db: Kysely<Database>, digest: Digest, repo: RepoName) =>
+const SIZE_IN_REPOSITORY = new PreparedQuery((db: Kysely<Database>, digest: Digest, repo: RepoName) =>
   db
     .selectFrom('blobs as b')
     .select('b.size')

@@ -11,7 +11,7 @@ import { PreparedQuery } from './prepared.js';
 const parsed = (s: string | null | undefined): unknown => (s ? JSON.parse(s) : null);
 
 /** Read by every push (quota, immutability) and by each upload commit. */
-const GET = new PreparedQuery(1, (db: Kysely<Database>, project: string) => db.selectFrom('project_lifecycle').selectAll().where('project', '=', project));
+const GET = new PreparedQuery((db: Kysely<Database>, project: string) => db.selectFrom('project_lifecycle').selectAll().where('project', '=', project));
 
 export class SqlLifecycleSettings implements LifecycleSettingsQueries {
   constructor(

@@ -28,8 +28,8 @@ const manifestOf = (db: Kysely<Database>, repo: string) =>
     .innerJoin('repositories as r', 'r.id', 'm.repository_id')
     .select(['m.digest', 'm.media_type', 'm.artifact_type', 'm.subject_digest', 'm.size', 'm.content', 'm.pushed_at'])
     .where('r.name', '=', repo);
-const MANIFEST_BY_DIGEST = new PreparedQuery(2, (db: Kysely<Database>, repo: string, digest: string) => manifestOf(db, repo).where('m.digest', '=', digest));
-const MANIFEST_BY_TAG = new PreparedQuery(2, (db: Kysely<Database>, repo: string, tag: string) =>
+const MANIFEST_BY_DIGEST = new PreparedQuery((db: Kysely<Database>, repo: string, digest: string) => manifestOf(db, repo).where('m.digest', '=', digest));
+const MANIFEST_BY_TAG = new PreparedQuery((db: Kysely<Database>, repo: string, tag: string) =>
   manifestOf(db, repo)
     .innerJoin('tags as t', (j) => j.onRef('t.manifest_id', '=', 'm.id').onRef('t.repository_id', '=', 'm.repository_id'))
     .where('t.name', '=', tag),

@@ -27,11 +27,13 @@ interface Template {
 export class PreparedQuery<A extends unknown[], R> {
   private readonly templates = new Map<Dialect, Template>();
 
+  /** How many values the query takes: `build`'s parameters after the database. */
+  private readonly arity: number;
+
   /** `build` makes the query from its values; it is called once per dialect, with markers. */
-  constructor(
-    private readonly arity: A['length'],
-    private readonly build: (db: Kysely<Database>, ...values: A) => Compilable<R>,
-  ) {}
+  constructor(private readonly build: (db: Kysely<Database>, ...values: A) => Compilable<R>) {
+    this.arity = build.length - 1;
+  }
 
   /** The rows it returns. */
   async execute(db: Kysely<Database>, dialect: Dialect, ...values: A): Promise<R[]> {

@@ -8,14 +8,14 @@ import { unacknowledged } from './durability.js';
 import { PreparedQuery } from './prepared.js';
 
 // The statements every blob upload runs (prepared.ts): open, count against the caps, read, lease.
-const CREATE = new PreparedQuery(6, (db: Kysely<Database>, id: string, repository: string, handle: string, project: string | null, owner: string | null, now: number) =>
+const CREATE = new PreparedQuery((db: Kysely<Database>, id: string, repository: string, handle: string, project: string | null, owner: string | null, now: number) =>
   db.insertInto('uploads').values({ id, repository, byte_offset: 0, handle, started_at: now, updated_at: now, project, owner }).modifyEnd(unacknowledged()),
 );
 const openCount = (db: Kysely<Database>, since: number) => db.selectFrom('uploads').select((eb) => eb.fn.countAll<number>().as('n')).where('updated_at', '>=', since);
-const OPEN_IN_REPOSITORY = new PreparedQuery(2, (db: Kysely<Database>, since: number, repository: string) => openCount(db, since).where('repository', '=', repository));
-const OPEN_OF_OWNER = new PreparedQuery(2, (db: Kysely<Database>, since: number, owner: string) => openCount(db, since).where('owner', '=', owner));
-const GET = new PreparedQuery(1, (db: Kysely<Database>, id: string) => db.selectFrom('uploads').selectAll().where('id', '=', id));
-const LOCK = new PreparedQuery(4, (db: Kysely<Database>, id: string, owner: string, until: number, now: number) =>
+const OPEN_IN_REPOSITORY = new PreparedQuery((db: Kysely<Database>, since: number, repository: string) => openCount(db, since).where('repository', '=', repository));
+const OPEN_OF_OWNER = new PreparedQuery((db: Kysely<Database>, since: number, owner: string) => openCount(db, since).where('owner', '=', owner));
+const GET = new PreparedQuery((db: Kysely<Database>, id: string) => db.selectFrom('uploads').selectAll().where('id', '=', id));
+const LOCK = new PreparedQuery((db: Kysely<Database>, id: string, owner: string, until: number, now: number) =>
   db
     .updateTable('uploads')
     .set({ writer: owner, writer_until: until })
@@ -23,7 +23,7 @@ const LOCK = new PreparedQuery(4, (db: Kysely<Database>, id: string, owner: stri
     .where((eb) => eb.or([eb('writer', 'is', null), eb('writer', '=', owner), eb('writer_until', '<', now)]))
     .modifyEnd(unacknowledged()),
 );
-const UNLOCK = new PreparedQuery(2, (db: Kysely<Database>, id: string, owner: string) =>
+const UNLOCK = new PreparedQuery((db: Kysely<Database>, id: string, owner: string) =>
   db.updateTable('uploads').set({ writer: null, writer_until: null }).where('id', '=', id).where('writer', '=', owner).modifyEnd(unacknowledged()),
 );
 
