@@ -103,15 +103,18 @@ test('under a steady stream of writes the WAL is restarted, so it stays small', 
       return header.readUInt32BE(12);
     };
     const first = restarts();
-    // Four writers back to back for 3 s, with no pause in which a checkpoint could copy every
-    // frame by chance: without restarts the WAL holds every row written.
+    // Four writers back to back, with no pause in which a checkpoint could copy every frame by
+    // chance: without restarts the WAL holds every row written. They write at least 3 s and
+    // 20 MB, and go on (up to 30 s) until the WAL has restarted, so a machine busy with other
+    // tests gives the checkpoint thread its turn instead of failing the test.
     let largest = 0;
     let written = 0;
     let id = 0;
-    const until = Date.now() + 3000;
+    const start = Date.now();
+    const enough = () => Date.now() - start >= 3000 && written >= 20_000_000 && restarts() > first;
     await Promise.all(
       Array.from({ length: 4 }, async () => {
-        while (Date.now() < until) {
+        while (!enough() && Date.now() - start < 30_000) {
           await db.insertInto('t').values({ id: id++, v: 'x'.repeat(10_000) }).execute();
           written += 10_000;
           largest = Math.max(largest, statSync(walPath).size);
