@@ -45,7 +45,8 @@ export class AccessService {
 
   async facts(principal: Principal, resource: Resource): Promise<Facts> {
     const base = { autoCreateProjects: this.options.autoCreateProjects, projectCreation: this.options.projectCreation };
-    if (resource.kind === 'system' || resource.kind === 'user') return base;
+    // A registry token is decided by its grants alone (authorize.ts): no facts to wait for.
+    if (resource.kind === 'system' || resource.kind === 'user' || principal.kind === 'token') return base;
     // One barrier for both facts (on PostgreSQL each is a round trip).
     const fresh = await this.changes.fresh();
     const project = await this.project(resource.project, fresh);
