@@ -2,13 +2,17 @@
  * In-memory cache of manifests by (repository, reference): the hot path of every pull.
  * Entries carry the repository's generation when they were read; invalidating a repository
  * bumps its generation, which retires all its entries at once (also those filled by a read
- * that raced with the write). Bounded: the least recently used entry goes first.
+ * that raced with the write). Bounded, by second chance (an approximation of least recently
+ * used): the oldest entry goes unless it was read since eviction last passed it, in which case
+ * it moves to the back. A hit then costs a flag instead of moving its entry in the map.
  */
 import type { ManifestRecord } from '../metadata/store.js';
 
 interface Entry {
   generation: number;
   record: ManifestRecord;
+  /** Read since it was stored, or since eviction last passed it. */
+  used: boolean;
 }
 
 export class ManifestCache {
@@ -36,8 +40,7 @@ export class ManifestCache {
       this.observe(false);
       return undefined;
     }
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    entry.used = true;
     this.observe(true);
     return entry.record;
   }
@@ -47,8 +50,18 @@ export class ManifestCache {
     if (this.capacity === 0 || generation !== this.generation(repo)) return;
     const key = `${repo}\n${reference}`;
     this.entries.delete(key);
-    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { generation, record });
+    if (this.entries.size >= this.capacity) this.evictOne();
+    this.entries.set(key, { generation, record, used: false });
+  }
+
+  /** Removes the oldest entry not read since it was last passed over (each pass clears the flags it meets). */
+  private evictOne(): void {
+    for (const [key, entry] of this.entries) {
+      this.entries.delete(key);
+      if (!entry.used) return;
+      entry.used = false;
+      this.entries.set(key, entry);
+    }
   }
 
   invalidate(repo: string): void {
