@@ -25,39 +25,15 @@ import SQLiteDatabase from 'better-sqlite3';
 import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type QueryResult, type SqliteDatabase } from 'kysely';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
 import { isUnacknowledged } from './sql/durability.js';
+import { SyncGroup } from '../storage/fs/sync-group.js';
 
 /** Compiled statements kept per database (queries are built from a small set of shapes). */
 const STATEMENT_CACHE_SIZE = 500;
 
-/** Group commit over one file: `sync()` resolves once every write noted before the call is on disk. */
+/** The WAL's group commit: `sync()` resolves once every write noted before the call is on disk. */
 export class WalSync {
-  private noted = 0;
-  private synced = 0;
-  private running: Promise<void> | undefined;
   private fh: FileHandle | undefined;
-  /** fdatasync calls made (for tests and diagnostics). */
-  syncs = 0;
-
-  constructor(private readonly walPath: string) {}
-
-  /** Records that a write has been committed to the WAL (in the page cache). */
-  noteWrite(): void {
-    this.noted++;
-  }
-
-  async sync(): Promise<void> {
-    const upTo = this.noted;
-    while (this.synced < upTo) {
-      this.running ??= this.run().finally(() => {
-        this.running = undefined;
-      });
-      await this.running;
-    }
-  }
-
-  private async run(): Promise<void> {
-    // Only writes noted before the fdatasync starts are covered by it.
-    const target = this.noted;
+  private readonly group = new SyncGroup(async () => {
     if (!this.fh) {
       this.fh = await open(this.walPath, 'r');
       // The WAL's directory entry must be durable too (once, when the file is first used).
@@ -69,12 +45,26 @@ export class WalSync {
       }
     }
     await this.fh.datasync();
-    this.syncs++;
-    this.synced = Math.max(this.synced, target);
+  });
+
+  constructor(private readonly walPath: string) {}
+
+  /** fdatasync calls made (for tests and diagnostics). */
+  get syncs(): number {
+    return this.group.syncs;
+  }
+
+  /** Records that a write has been committed to the WAL (in the page cache). */
+  noteWrite(): void {
+    this.group.note();
+  }
+
+  sync(): Promise<void> {
+    return this.group.sync();
   }
 
   async close(): Promise<void> {
-    await this.running?.catch(() => {});
+    await this.group.idle();
     await this.fh?.close();
     this.fh = undefined;
   }

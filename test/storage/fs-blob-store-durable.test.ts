@@ -62,3 +62,41 @@ test('a commit of fewer bytes than were written keeps only those bytes', async (
     await rm(root, { recursive: true, force: true });
   }
 });
+
+/** `n` small blobs whose digests share their first two hex digits (so one blob folder). */
+function sameFolderBlobs(n: number): Buffer[] {
+  const byPrefix = new Map<string, Buffer[]>();
+  for (;;) {
+    const b = randomBytes(64);
+    const prefix = digestOf(b).slice(7, 9);
+    const list = byPrefix.get(prefix) ?? [];
+    list.push(b);
+    byPrefix.set(prefix, list);
+    if (list.length === n) return list;
+  }
+}
+
+test('commits into one folder at once all land; a blob folder removed from outside is made again', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'berth-fs-'));
+  try {
+    const store = await FsBlobStore.open(root);
+    const blobs = sameFolderBlobs(9);
+    const commit = async (data: Buffer, id: string) => {
+      const handle = await store.createUpload(id);
+      await store.writeUpload(id, handle, 0, chunks(data, 16));
+      await store.commitUpload(id, handle, data.length, digestOf(data));
+    };
+    // Eight at once: they share the folder's fsyncs (sync-group.ts); each must be in place.
+    await Promise.all(blobs.slice(0, 8).map((b, i) => commit(b, `c${i}`)));
+    for (const b of blobs.slice(0, 8)) assert.ok((await readAll(store, digestOf(b))).equals(b));
+    // The store remembers the folder exists; removed behind its back, the next commit makes it again.
+    const folder = join(root, 'blobs', 'sha256', digestOf(blobs[8]!).slice(7, 9));
+    await rm(folder, { recursive: true });
+    await commit(blobs[8]!, 'c8');
+    assert.ok((await readAll(store, digestOf(blobs[8]!))).equals(blobs[8]!));
+    assert.deepEqual(await readdir(join(root, 'uploads')), []);
+    await store.close();
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
