@@ -71,9 +71,7 @@ export class JobWorker {
       const slotFree = this.running.size >= this.opts.concurrency ? Promise.race(this.running) : undefined;
       if (slotFree) await untilAborted(slotFree, signal);
       else if (claimed === 0) {
-        const woken = new AbortController();
-        this.wakeUp = () => woken.abort();
-        await sleep(this.opts.pollMs, AbortSignal.any([signal, woken.signal]));
+        await sleep(this.opts.pollMs, signal, (wake) => (this.wakeUp = wake));
         this.wakeUp = undefined;
       }
     }
@@ -119,7 +117,12 @@ export class JobWorker {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Waits `ms`, or until `signal` aborts or the function handed to `onWake` is called. (A wake is
+ * a plain call, not an AbortController: every push wakes the worker, and an abort builds a
+ * DOMException with its stack trace each time.)
+ */
+function sleep(ms: number, signal: AbortSignal, onWake: (wake: () => void) => void): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
     function done() {
@@ -128,6 +131,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }
     signal.addEventListener('abort', done, { once: true });
+    onWake(done);
   });
 }
 
