@@ -84,7 +84,7 @@ export function installAuthentication(app: FastifyInstance, authenticator: Authe
   app.addHook('onRequest', async (request) => {
     const v2 = isV2Url(request.url);
     try {
-      const p = await authenticator.resolve({ headers: request.headers, ip: request.ip }, v2 ? 'registry' : 'other');
+      const p = await authenticator.resolve({ headers: request.headers, ip: request.ip, connection: request.raw.socket }, v2 ? 'registry' : 'other');
       const { csrfToken, ...principal } = p as Principal & { csrfToken?: string };
       request.principal = principal as Principal;
       request.csrfToken = csrfToken;

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { importJWK, SignJWT, type JWK } from 'jose';
+import { Client } from 'undici';
 import { SqlMetadataStore } from '../../src/metadata/sql/store.js';
 import { activeSigningKey, ADMIN, api, basic, ok, startAuthBerth } from '../helpers/auth.js';
 import type { TestBerth } from '../helpers/berth.js';
@@ -126,6 +127,35 @@ describe('registry tokens', () => {
     const t = await tokenFor(basic('looker', 'looker-password-1'), 'repository:a/app:pull,push,delete');
     const claims = JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { access: { actions: string[] }[] };
     assert.deepEqual(claims.access[0]!.actions, ['pull']);
+  });
+
+  test('on one kept-alive connection: each request\'s token is checked, and a revoked token stops at once', async () => {
+    // The last token a connection sent is remembered by the connection (authenticator.ts):
+    // a different token on it, good or hostile, must be judged on its own.
+    const client = new Client(b.url, { pipelining: 1, connections: 1 } as Client.Options);
+    const sockets = new Set<unknown>();
+    client.on('connect', (_origin, [c]) => void sockets.add(c));
+    const pullOn = async (token: string, repo = 'a/app') => {
+      const r = await client.request({ method: 'GET', path: `/v2/${repo}/tags/list`, headers: { authorization: `Bearer ${token}` } });
+      await r.body.dump();
+      return r.statusCode;
+    };
+    try {
+      const r = await ok(api(b.url, 'POST', '/projects/a/robots', ADMIN, { name: 'conn', permissions: ['pull'] }));
+      const good = await tokenFor(basic(r.name, r.secret), 'repository:a/app:pull');
+      assert.equal(await pullOn(good), 404);
+      assert.equal(await pullOn(good), 404);
+      const [h, p] = good.split('.') as [string, string, string];
+      assert.equal(await pullOn(`${h}.${p}.${Buffer.alloc(64, 1).toString('base64url')}`), 401, 'a tampered token after a good one');
+      assert.equal(await pullOn(await forge({ exp: now() - 600, iat: now() - 1000, nbf: now() - 1000 })), 401, 'an expired token after a good one');
+      assert.equal(await pullOn(good), 404);
+      assert.equal(await pullOn(good, 'b/app'), 401, 'the remembered token still carries only its own grants');
+      assert.equal((await api(b.url, 'DELETE', `/projects/a/robots/${encodeURIComponent(r.name)}`, ADMIN)).status, 204);
+      assert.equal(await pullOn(good), 401, 'revoked: refused on the connection that used it');
+      assert.equal(sockets.size, 1, 'every request went over one connection');
+    } finally {
+      await client.close();
+    }
   });
 
   test('a revoked robot: its token and its secret stop working at once', async () => {
