@@ -17,7 +17,7 @@
  * file), atomically by rename, so a re-push repairs it; an intact copy is kept.
  */
 import { mkdir, open as openFile, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { statSync } from 'node:fs';
+import { fstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
@@ -87,6 +87,7 @@ export class FsBlobStore implements BlobStore {
     // Every blob HEAD and GET asks this first. A stat of a local file reads cached inode data:
     // done on the event loop it costs about 2 µs of CPU, where the thread pool's round trip
     // costs about 11 µs and, on a busy machine, waits for a scheduler slot twice (measured here).
+    // The upload paths stat their files the same way, for the same reason.
     try {
       return statSync(this.blobPath(digest)).size;
     } catch (e) {
@@ -173,7 +174,7 @@ export class FsBlobStore implements BlobStore {
     let started = false;
     try {
       // Writing past the end of a shorter file would leave a hole that reads as zeros.
-      const before = fresh ? 0 : (await fh.stat()).size;
+      const before = fresh ? 0 : fstatSync(fh.fd).size;
       started = before >= offset;
       if (before < offset) throw new NotFoundError(`upload ${id} holds ${before} bytes, not the ${offset} its session recorded`);
       // Chunks from the socket are small; gathering about 1 MiB per writev keeps syscalls few.
@@ -197,7 +198,7 @@ export class FsBlobStore implements BlobStore {
       // Only ever shortens the file: every byte up to offset + written was just written.
       if (before > offset + written) await fh.truncate(offset + written);
       if (durable) await fh.datasync();
-      const size = (await fh.stat()).size;
+      const size = fstatSync(fh.fd).size;
       if (size !== offset + written) throw new Error(`upload ${id} holds ${size} bytes after a write to ${offset + written}`);
     } catch (e) {
       await writeBack.quiet();
@@ -233,9 +234,12 @@ export class FsBlobStore implements BlobStore {
     // its new size on disk: one flush before the blob exists. An upload whose writes each
     // flushed needs none (the push path: one fewer open, sync and close per blob).
     // A file shorter than `size` lost bytes: never pad it.
-    const held = (await stat(from).catch((e: unknown) => {
+    let held: number;
+    try {
+      held = statSync(from).size;
+    } catch (e) {
       throw isNotFound(e) ? new NotFoundError(`upload ${id}`) : e;
-    })).size;
+    }
     if (held < size) throw new NotFoundError(`upload ${id} holds ${held} bytes, ${size} expected`);
     if (held > size || options.unflushed) {
       const fh = await this.fs.open(from, 'r+');
