@@ -15,7 +15,7 @@ import { isRepositoryAction, type RepositoryAction } from '../policy/roles.js';
 import type { CredentialCache } from './credential-cache.js';
 import type { LoginLimiter } from './login-limiter.js';
 import { burnPasswordCheck, parseAccessToken, sameHash, sha256Hex, verifyPassword } from './secrets.js';
-import { TokenError, type AccessClaims, type TokenIssuer, type TokenOrigin } from './token-issuer.js';
+import { TokenError, type TokenIssuer, type TokenOrigin } from './token-issuer.js';
 import { WORKLOAD_USER, WorkloadIdentity, WorkloadIdentityError } from './workload-identity.js';
 import { SignInRefused, type GroupSync } from './group-sync.js';
 import { LdapUnavailable, type LdapDirectory } from './ldap.js';
@@ -150,7 +150,7 @@ export class Authenticator {
         if (area !== 'registry') throw new AuthFailure('a registry token is accepted on /v2 only; sign in with a password, a personal access token or a robot secret');
         let claims;
         try {
-          claims = await this.verifiedOnConnection(c.token, req.connection);
+          claims = await this.tokens.verifyAccess(c.token, req.connection);
         } catch (e) {
           if (e instanceof TokenError) throw new AuthFailure(e.message);
           throw e;
@@ -159,23 +159,6 @@ export class Authenticator {
         return { kind: 'token', subject: claims.subject, grants: claims.grants };
       }
     }
-  }
-
-  /** The token a connection sent last, with its claims (the connection holds its own credential while it is open). */
-  private readonly connectionTokens = new WeakMap<object, { token: string; claims: AccessClaims }>();
-
-  /**
-   * A registry token's claims: a keep-alive connection sends the same token on every request,
-   * so the last one verified on the connection is compared as a string instead of hashed for
-   * the issuer's cache (about 4 µs of a manifest GET). Only the signature and expiry are
-   * skipped; the account's state is still checked on every request by the caller.
-   */
-  private async verifiedOnConnection(token: string, connection: object | undefined): Promise<AccessClaims> {
-    const last = connection && this.connectionTokens.get(connection);
-    if (last && last.token === token && last.claims.expiresAt > this.now() / 1000) return last.claims;
-    const claims = await this.tokens.verifyAccess(token);
-    if (connection) this.connectionTokens.set(connection, { token, claims });
-    return claims;
   }
 
   /**

@@ -3,7 +3,8 @@
  * `<root>/uploads/<id>`. Durability: an upload write ends with fdatasync (unless asked not to
  * flush), a commit fdatasyncs the upload file (whatever the writes left unflushed), renames it
  * into place and fsyncs the blob's folder (commits that arrive together share one fsync per
- * folder, sync-group.ts), so a blob path exists only with all its bytes on disk. The handle is unused (the upload id names the file).
+ * folder, sync-group.ts), so a blob path exists only with all its bytes on disk. The handle
+ * is unused (the upload id names the file).
  *
  * Integrity on a filling disk: `write` may take part of a buffer and return a short count, and
  * then fail with ENOSPC. Every write loop here writes all of its bytes or throws; an upload
@@ -26,7 +27,7 @@ import type { Digest } from '../../domain/names.js';
 import type { BlobCopy, BlobStore, ByteRange, UploadWriteOptions } from '../blob-store.js';
 import { copyFileRange } from './copy.js';
 import { sendFileRange } from './sendfile.js';
-import { SyncGroup } from './sync-group.js';
+import { FolderSyncs } from './sync-group.js';
 
 /** Bytes written between background fdatasyncs while an upload streams in. */
 const EARLY_SYNC_BYTES = 16 * 1024 * 1024;
@@ -54,8 +55,8 @@ export class FsBlobStore implements BlobStore {
   readonly capabilities = { redirect: false, copy: true };
   private readonly blobsDir: string;
   private readonly uploadsDir: string;
-  /** Blob folders synced so far, by path (see syncFolder). */
-  private readonly folders = new Map<string, Folder>();
+  /** The blob folders' fsyncs, shared by the commits that land in one folder together. */
+  private readonly folders = new FolderSyncs();
 
   private constructor(
     root: string,
@@ -268,7 +269,7 @@ export class FsBlobStore implements BlobStore {
       if (this.folders.has(dir)) {
         await rename(from, to).catch(async (e: unknown) => {
           if (!isNotFound(e)) throw e;
-          await this.forgetFolder(dir);
+          await this.folders.forget(dir);
           created = await mkdir(dir, { recursive: true });
           await rename(from, to);
         });
@@ -277,38 +278,11 @@ export class FsBlobStore implements BlobStore {
         await rename(from, to);
       }
       const parents = created ? createdFolders(this.blobsDir, created, dir) : [];
-      await Promise.all([dir, ...parents].map((d) => this.syncFolder(d)));
+      await Promise.all([dir, ...parents].map((d) => this.folders.sync(d)));
     } catch (e) {
       fullAsStorageFull(e);
     }
     return true;
-  }
-
-  /**
-   * Makes the entries of `dir` durable: commits into one folder that arrive together share
-   * one fsync, on a handle kept open (no open and close per blob). The handles are bounded by
-   * the layout: 256 prefix folders per digest algorithm and their parents.
-   */
-  private async syncFolder(dir: string): Promise<void> {
-    let folder = this.folders.get(dir);
-    if (!folder) {
-      const f: Folder = {
-        group: new SyncGroup(async () => {
-          f.handle ??= await openFile(dir, 'r');
-          await f.handle.sync();
-        }),
-      };
-      this.folders.set(dir, (folder = f));
-    }
-    folder.group.note();
-    await folder.group.sync();
-  }
-
-  private async forgetFolder(dir: string): Promise<void> {
-    const folder = this.folders.get(dir);
-    this.folders.delete(dir);
-    await folder?.group.idle();
-    await folder?.handle?.close().catch(() => {});
   }
 
   async deleteUpload(id: string): Promise<void> {
@@ -324,14 +298,8 @@ export class FsBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.folders.keys()].map((d) => this.forgetFolder(d)));
+    await this.folders.close();
   }
-}
-
-/** A blob folder's group of fsyncs and the handle they go through (opened by the first). */
-interface Folder {
-  group: SyncGroup;
-  handle?: FileHandle;
 }
 
 /**
