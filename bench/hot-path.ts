@@ -18,7 +18,9 @@ const noAuth = process.argv.includes('--no-auth');
 const s = { images: 200, imageConcurrency: 16, manifestConnections: 32, loadSeconds: seconds };
 // BENCH_BERTH_ENV="BERTH_A=1,BERTH_B=2": settings to try on the server.
 const env = parseSettings(process.env.BENCH_BERTH_ENV);
-const registry = noAuth ? await startBerth('info', { workers: 1, auth: false, env }) : await startBerthWithAccess('info', { workers: 1, env });
+// BENCH_LOG_LEVEL=warn: the same load without the per-request log line.
+const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
+const registry = noAuth ? await startBerth(logLevel, { workers: 1, auth: false, env }) : await startBerthWithAccess(logLevel, { workers: 1, env });
 const client = new RegistryClient(registry);
 /** Runs `fn`; returns its result and the server's CPU (all its processes) in µs per unit counted by `units`. */
 async function withServerCpu<T>(fn: () => Promise<T>, units: (r: T) => number): Promise<[T, number]> {

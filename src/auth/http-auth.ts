@@ -199,7 +199,13 @@ const AUDITED: Record<string, string> = {
 
 /** Audits manifest pulls, pushes and deletes on /v2 with their outcome. */
 export function installRegistryAudit(app: FastifyInstance, audit: AuditLog, recordPulls: boolean): void {
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook (see src/http/server.ts): recording never waits.
+  app.addHook('onResponse', (request, reply, done) => {
+    auditResponse(request, reply.statusCode);
+    done();
+  });
+
+  function auditResponse(request: FastifyRequest, status: number): void {
     if (!isV2Url(request.url)) return;
     // Dispatched requests carry their match; one refused before dispatch (bad credentials) is matched here.
     let match: { route: { name: string }; repo: string; param: string } | undefined;
@@ -217,7 +223,6 @@ export function installRegistryAudit(app: FastifyInstance, audit: AuditLog, reco
     if (!match) return;
     const action = AUDITED[match.route.name];
     if (!action || (action === 'pull' && !recordPulls)) return;
-    const status = reply.statusCode;
     audit.record({
       actor: principalName(request.principal ?? ANONYMOUS),
       action,
@@ -227,5 +232,5 @@ export function installRegistryAudit(app: FastifyInstance, audit: AuditLog, reco
       sourceAddress: request.ip,
       detail: { status, route: match.route.name },
     });
-  });
+  }
 }

@@ -50,19 +50,18 @@ function bearerOk(header: string | undefined, token: string | undefined): boolea
 export function installOps(app: FastifyInstance, deps: OpsDeps): void {
   const { metrics } = deps;
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks (see server.ts): only a write waits, for the read-only state.
+  app.addHook('onRequest', (request, reply, done) => {
     const url = request.url;
     if (request.method !== 'GET' && request.method !== 'HEAD' && UPLOAD_PATH.test(url)) {
       metrics.uploadsInProgress.inc();
       reply.raw.once('close', () => metrics.uploadsInProgress.dec());
     }
-    if (!isWriteRequest(request.method, url)) return;
-    const state = await deps.readOnly.state();
-    if (!state.enabled) return;
-    throw readOnlyRefusal(state, isV2(url));
+    if (!isWriteRequest(request.method, url)) return done();
+    deps.readOnly.state().then((state) => done(state.enabled ? readOnlyRefusal(state, isV2(url)) : undefined), done);
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = routeLabel(request);
     const method = request.method;
     metrics.httpRequests.inc({ route, method, status: String(reply.statusCode) });
@@ -71,6 +70,7 @@ export function installOps(app: FastifyInstance, deps: OpsDeps): void {
       const length = Number(reply.getHeader('content-length'));
       if (Number.isFinite(length)) metrics.pulledBytes.inc(length);
     }
+    done();
   });
 
   app.get('/healthz', { config: { action: 'anyone' } }, async () => ({ status: 'ok' }));

@@ -7,12 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Server } from 'node:http';
-import type { Logger } from 'pino';
+import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { registryPlugin, type RegistryAuthorizer } from '../registry/routes/index.js';
 import type { RegistryServices } from '../registry/services.js';
 import { applyConnectionLimits, CHECK_INTERVAL_MS, type ConnectionLimits } from './connection-limits.js';
 import { installErrorHandler } from './error-handler.js';
 import { installOps, installTracing, type OpsDeps } from './ops.js';
+import { LazyRequestLogger } from './request-logger.js';
 import type { Tracing } from '../ops/tracing.js';
 import { defaultUiRoot, uiPlugin } from './ui.js';
 
@@ -44,6 +45,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Requests are logged once, by our own onResponse hook (fastify's per-request lines are off).
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions) => new LazyRequestLogger(logger, bindings, options),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Manifests and blobs are streamed by the /v2 handlers; this caps JSON bodies elsewhere.
@@ -62,11 +64,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   }
   installErrorHandler(app);
   if (deps.tracing) installTracing(app, deps.tracing);
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks that never wait take Fastify's callback form: an async hook costs a promise and a
+  // microtask turn on every request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  // The request line carries the id itself, so the request's own child logger is not made for it (request-logger.ts).
+  const log = deps.logger;
+  app.addHook('onResponse', (request, reply, done) => {
+    log.info({ reqId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    done();
   });
   if (deps.ops) installOps(app, deps.ops);
   deps.hooks?.(app);

@@ -68,8 +68,9 @@ export function registryPlugin(services: RegistryServices, authorize: RegistryAu
     // Bodies are streamed by the handlers, never parsed or buffered by the framework.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
-    app.addHook('onRequest', async (_request, reply) => {
+    app.addHook('onRequest', (_request, reply, done) => {
       reply.headers(V2_HEADERS);
+      done();
     });
 
     const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
