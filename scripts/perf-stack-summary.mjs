@@ -6,19 +6,18 @@
 // --interpreted-frames-native-stack" (JavaScript frames get names), then
 //   perf record -g -F 1999 -p PID -o FILE -- sleep 8
 //   perf script -i FILE > STACKS
-//   node scripts/perf-stack-summary.mjs --requests N [--hz 1999] NAME=STACKS... [-- label=pattern ...]
+//   node scripts/perf-stack-summary.mjs --requests N [--hz 1999] NAME=STACKS... [--row label=pattern ...]
 // where N is the requests served while perf recorded (rate x seconds). Several NAME=STACKS
 // files give one column each (before and after); rows default to the manifest read path's.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { requests: { type: 'string', multiple: true }, hz: { type: 'string', default: '1999' } } });
-const split = positionals.indexOf('--');
-const inputs = (split < 0 ? positionals : positionals.slice(0, split)).map((a) => a.split('='));
-const given = split < 0 ? [] : positionals.slice(split + 1).map((a) => a.split('='));
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { requests: { type: 'string', multiple: true }, row: { type: 'string', multiple: true }, hz: { type: 'string', default: '1999' } } });
+const inputs = positionals.map((a) => a.split('='));
+const given = (values.row ?? []).map((a) => a.split('='));
 const requests = (values.requests ?? []).map(Number);
 if (inputs.length === 0 || requests.length !== inputs.length) {
-  process.stderr.write('usage: perf-stack-summary.mjs --requests N [--requests N ...] NAME=STACKS... [-- label=pattern ...] (one --requests per file)\n');
+  process.stderr.write('usage: perf-stack-summary.mjs --requests N [--requests N ...] NAME=STACKS... [--row label=pattern ...] (one --requests per file)\n');
   process.exit(2);
 }
 const rows = given.length
