@@ -187,7 +187,8 @@ export class AuditLog {
     const rows = gathered.rows();
     // Asked before the transactions (only when there is something to ask, so a quiet log's write
     // starts at once); if the question fails, the pulls' events are kept.
-    const withPulls = this.options.pullEvents && gathered.hasPulls() ? await this.options.pullEvents().catch(() => true) : true;
+    const asked = this.askPullEvents(gathered.hasPulls());
+    const withPulls = asked ? await asked.catch(() => true) : true;
     const outbox = gathered.outbox(withPulls);
     for (let i = 0; i < Math.max(rows.length, outbox.length); i += MAX_BATCH) {
       const part = rows.slice(i, i + MAX_BATCH);
@@ -214,10 +215,19 @@ export class AuditLog {
     });
   }
 
+  /**
+   * Whether pulls become outbox events: only while a webhook consumes them. Undefined when there
+   * is nothing to ask (no pulls, or no such question: then every event is one).
+   */
+  private askPullEvents(hasPulls: boolean): Promise<boolean> | undefined {
+    return hasPulls && this.options.pullEvents ? this.options.pullEvents() : undefined;
+  }
+
   /** The audit row and its outbox event (a pull's only while a webhook consumes pulls), in `tx`. */
   private async insert(tx: { audit: AuditQueries; events?: EventQueries }, event: AuditEvent): Promise<void> {
     await tx.audit.insert([event]);
-    if (!tx.events || (event.action === 'pull' && this.options.pullEvents && !(await this.options.pullEvents()))) return;
+    const asked = this.askPullEvents(event.action === 'pull');
+    if (!tx.events || (asked && !(await asked))) return;
     await emitEvents(tx as { events: EventQueries }, [auditOutboxEvent(event)]);
   }
 
