@@ -3,7 +3,8 @@
  * two Berths (this build, and the one whose `dist/src/cli/main.js` is BENCH_AB_OTHER) with
  * access control and the token flow, the same images pushed to both, then rounds of
  * `BENCH_HOT` (manifest-get, manifest-head, push) alternating between them. Prints each
- * round and the medians of rate and server CPU per request (or image). Both servers are up
+ * round and the medians of rate and server CPU per request (or image), all threads and the main
+ * thread alone (the one that runs JavaScript: a busy server's limit). Both servers are up
  * the whole time, so whatever else the machine does falls on both alike.
  * Usage: BENCH_AB_OTHER=/path/to/other/dist/src/cli/main.js node dist/bench/hot-ab.js
  * (BENCH_ROUNDS 5, BENCH_SECONDS 4, BENCH_BERTH_ENV as in hot-path.ts). To compare settings
@@ -16,6 +17,7 @@ import { smallImage } from './payload.js';
 import { parseSettings, startBerthWithAccess, type Registry } from './servers.js';
 import { loadManifests, pushImages, pushImagesFor } from './workloads.js';
 import { treeCpuSeconds } from './workers.js';
+import { mainThreadCpuSeconds } from './thread-cpu.js';
 
 const hot = process.env.BENCH_HOT ?? 'manifest-get';
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -29,16 +31,17 @@ const s = { images: 200, imageConcurrency: 16, manifestConnections: 32, loadSeco
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 
-/** One round: [rate per second, server CPU µs per unit]. */
-async function round(r: Registry, client: RegistryClient, n: number): Promise<[number, number]> {
+/** One round: [rate per second, server CPU µs per unit, the main thread's CPU µs per unit]. */
+async function round(r: Registry, client: RegistryClient, n: number): Promise<[number, number, number]> {
   const cpu0 = treeCpuSeconds(r.pid);
+  const main0 = mainThreadCpuSeconds(r.pid);
   const t = performance.now();
   const units =
     hot === 'push'
       ? await pushImagesFor(client, 'bench/push', `r${n}-`, seconds, 16, (i) => smallImage(i + n * 100_000, `ab-${r.label}`))
       : (await loadManifests(client, s, hot === 'manifest-head' ? 'HEAD' : 'GET')).requests;
   const secs = (performance.now() - t) / 1000;
-  return [units / secs, ((treeCpuSeconds(r.pid) - cpu0) * 1e6) / units];
+  return [units / secs, ((treeCpuSeconds(r.pid) - cpu0) * 1e6) / units, ((mainThreadCpuSeconds(r.pid) - main0) * 1e6) / units];
 }
 
 // The first is this build as BENCH_BERTH_* says; the second differs by build, node flags or settings.
@@ -56,19 +59,20 @@ try {
   } else {
     for (const [i, c] of clients.entries()) await forEachConcurrent(Array.from({ length: 300 }, (_, k) => k), 16, (k) => c.pushSmallImage('bench/warm', `w${k}`, smallImage(k + 900_000, `warm-${i}`)));
   }
-  const results: [number, number][][] = [[], []];
+  const results: [number, number, number][][] = [[], []];
   for (let n = 0; n < rounds; n++) {
     // Alternate which goes first, so neither always follows the other.
     const order = n % 2 === 0 ? [0, 1] : [1, 0];
     for (const i of order) {
       const x = await round(registries[i]!, clients[i]!, n);
       results[i]!.push(x);
-      console.log(`round ${n} ${registries[i]!.label}: ${x[0].toFixed(1)}/s, ${x[1].toFixed(0)} µs CPU each`);
+      console.log(`round ${n} ${registries[i]!.label}: ${x[0].toFixed(1)}/s, ${x[1].toFixed(0)} µs CPU each (main thread ${x[2].toFixed(0)})`);
     }
   }
   const unit = hot === 'push' ? 'images' : 'requests';
   for (const [i, r] of registries.entries()) {
-    console.log(`${r.label}: median ${median(results[i]!.map((x) => x[0])).toFixed(1)} ${unit}/s, ${median(results[i]!.map((x) => x[1])).toFixed(0)} µs server CPU per ${unit.slice(0, -1)}`);
+    const m = (k: number) => median(results[i]!.map((x) => x[k]!));
+    console.log(`${r.label}: median ${m(0).toFixed(1)} ${unit}/s, ${m(1).toFixed(0)} µs server CPU per ${unit.slice(0, -1)}, ${m(2).toFixed(0)} µs of it on the main thread`);
   }
 } finally {
   for (const c of clients) await c.close();

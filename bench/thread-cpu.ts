@@ -32,6 +32,11 @@ export function processCpuSeconds(pid: number): number {
   return (ticksOf(`/proc/${pid}/stat`) ?? 0) / 100;
 }
 
+/** CPU seconds used so far by the main thread of `pid` (the one that runs JavaScript, and the limit of a busy server). */
+export function mainThreadCpuSeconds(pid: number): number {
+  return (ticksOf(`/proc/${pid}/task/${pid}/stat`) ?? 0) / 100;
+}
+
 function tids(pid: number): number[] {
   try {
     return readdirSync(`/proc/${pid}/task`).map(Number).sort((a, b) => a - b);

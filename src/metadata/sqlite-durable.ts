@@ -10,10 +10,11 @@
  *
  * Checkpoints run on a thread of their own (sqlite-checkpointer.ts).
  *
- * Reads outside transactions run on a second, read-only connection to the same file, so a
- * registry busy with pushes (transactions hold the writing connection across awaits) still
- * answers its reads at once; WAL readers see every committed write. It also keeps SQLite's
- * compiled statements across queries, per connection (`statementCache`).
+ * Reads outside transactions run on the writing connection while it is free (its page cache
+ * is current), and otherwise on a second, read-only connection to the same file, so a registry
+ * busy with pushes (transactions hold the writing connection across awaits) still answers its
+ * reads at once; WAL readers see every committed write. It also keeps SQLite's compiled
+ * statements across queries, per connection (`statementCache`).
  *
  * The WAL file keeps its inode while this process is connected (SQLite removes it only when
  * the last connection closes), so one file handle on it serves for the process's lifetime.
@@ -80,12 +81,27 @@ export class ImmediateSqliteDriver extends SqliteDriver {
 /** One waiter at a time on the writing connection (transactions span awaits). */
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
+  /** Holders and waiters: 0 when nothing holds the lock nor waits for it. */
+  private users = 0;
+
+  /** Whether the lock is free, with nobody waiting for it. */
+  get idle(): boolean {
+    return this.users === 0;
+  }
 
   async lock(): Promise<() => void> {
-    let unlock!: () => void;
-    const next = new Promise<void>((r) => (unlock = r));
+    let release!: () => void;
+    const next = new Promise<void>((r) => (release = r));
     const before = this.tail;
     this.tail = before.then(() => next);
+    this.users++;
+    let released = false;
+    const unlock = () => {
+      if (released) return;
+      released = true;
+      this.users--;
+      release();
+    };
     await before;
     return unlock;
   }
@@ -140,6 +156,15 @@ class RoutedConnection implements DatabaseConnection {
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const { reader } = this.driver;
     if (this.unlock) return this.onWriter<R>(query);
+    // A read while the writing connection is free (no transaction open, nobody waiting) runs
+    // there, synchronously, so nothing can begin on it meanwhile. That connection's page cache
+    // is current; the read connection's is dropped by SQLite whenever another connection has
+    // written since its last read, so every read there after a write reloads its pages (a
+    // point lookup cost 40-50 µs instead of 5-10 under pushes).
+    if (this.driver.writerIdle()) {
+      const statement = this.driver.writer(query.sql);
+      if (statement.readonly) return run(statement, query.parameters) as QueryResult<R>;
+    }
     if (reader) {
       const statement = reader(query.sql);
       if (statement.readonly) return run(statement, query.parameters) as QueryResult<R>;
@@ -176,8 +201,9 @@ class RoutedConnection implements DatabaseConnection {
 
 /**
  * The durable driver: one writing connection (under a lock, transactions with BEGIN
- * IMMEDIATE) and one read-only connection for reads outside transactions, which therefore
- * never wait behind a transaction (WAL readers see every committed write). A use that wrote
+ * IMMEDIATE) and one read-only connection for reads outside transactions while the writing
+ * one is taken, which therefore never wait behind a transaction (WAL readers see every
+ * committed write). A use that wrote
  * is synced (the WAL group commit) after it gives the writing connection up, so the next
  * writer commits while this one waits for the disk.
  */
@@ -197,6 +223,11 @@ class DurableSqliteDriver implements Driver {
   }
 
   async init(): Promise<void> {}
+
+  /** Whether the writing connection is free: nobody holds or awaits it, and no transaction is open on it. */
+  writerIdle(): boolean {
+    return this.mutex.idle && !this.database.inTransaction;
+  }
 
   async acquireConnection(): Promise<DatabaseConnection> {
     return new RoutedConnection(this);

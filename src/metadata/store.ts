@@ -116,10 +116,10 @@ export interface UploadQueries {
   delete(id: string): Promise<boolean>;
   /**
    * Takes or renews the write lease of an upload for `owner` until `until`: granted when no
-   * one holds it, its holder's lease ended before `now`, or `owner` holds it already. False
-   * when someone else holds it or the upload is gone.
+   * one holds it, its holder's lease ended before `now`, or `owner` holds it already. The
+   * upload as it stands once held; undefined when someone else holds it or the upload is gone.
    */
-  lock(id: string, owner: string, until: number, now: number): Promise<boolean>;
+  lock(id: string, owner: string, until: number, now: number): Promise<UploadRecord | undefined>;
   /** Gives the lease up if `owner` holds it. */
   unlock(id: string, owner: string): Promise<void>;
   /** Clears every write lease: only safe when no other process serves this store (a SQLite host starting up). */

@@ -11,6 +11,11 @@ export interface ChunkRange {
   end: number;
 }
 
+/** An upload id that names no session of the repository (or is not an id at all). */
+export function unknownUpload(id: string): OciError {
+  return new OciError('BLOB_UPLOAD_UNKNOWN', { upload: id.slice(0, 128) });
+}
+
 export function tooManyUploads(reason: string): OciError {
   return new OciError('TOOMANYREQUESTS', { reason });
 }

@@ -33,11 +33,11 @@ import { randomUUID } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { OciError } from '../errors/oci.js';
 import { NotFoundError } from '../errors/store.js';
-import type { MetadataStore } from '../metadata/store.js';
+import type { MetadataStore, UploadRecord } from '../metadata/store.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { hashStream, newHash, tapHash } from './digester.js';
 import { openBlobWriter, type BlobWriter } from './blob-writer.js';
-import { checkRange, digestMismatch, rangeError, sizeMismatch, tooManyUploads, type ChunkRange } from './upload-errors.js';
+import { checkRange, digestMismatch, rangeError, sizeMismatch, tooManyUploads, unknownUpload, type ChunkRange } from './upload-errors.js';
 import { digestAlgorithm, projectOf, type Digest, type RepoName } from '../domain/names.js';
 import { allowAllWrites, type UploadRoom, type WritePolicy } from '../policy/write-policy.js';
 
@@ -55,6 +55,8 @@ interface HashState {
 
 /** Write lease length, and how often a writer renews it while bytes are still streaming. */
 const LEASE_MS = 10_000;
+/** What an upload id may look like; anything else is unknown without a lookup. */
+const VALID_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const RENEW_MS = 3_000;
 
 /** Pause between attempts to give up a lease whose release failed. */
@@ -150,8 +152,7 @@ export class UploadService {
 
   /** Appends a chunk. `range`, when the client sent Content-Range, must start at the current offset. */
   async append(repo: RepoName, id: string, body: AsyncIterable<Buffer>, range?: ChunkRange, contentLength?: number): Promise<UploadStatus> {
-    return this.exclusive(repo, id, async (signal) => {
-      const upload = await this.get(repo, id);
+    return this.exclusive(repo, id, async (upload, signal) => {
       checkRange(upload.offset, range, contentLength, id);
       const { offset } = await this.write(upload, body, range, contentLength, signal);
       return { id, offset };
@@ -160,8 +161,7 @@ export class UploadService {
 
   /** Finishes an upload: optional last chunk, then verify `digest` and commit the blob. */
   async finish(repo: RepoName, id: string, digest: Digest, body: AsyncIterable<Buffer> | undefined, range?: ChunkRange, contentLength?: number): Promise<void> {
-    return this.exclusive(repo, id, async (signal) => {
-      const upload = await this.get(repo, id);
+    return this.exclusive(repo, id, async (upload, signal) => {
       checkRange(upload.offset, range, contentLength, id);
       let { offset, handle } = upload;
       let state = this.takeHash(upload.id, offset);
@@ -186,7 +186,7 @@ export class UploadService {
         throw digestMismatch(digest, actual);
       }
       await this.commit(repo, id, handle, offset, digest, { session: true });
-    });
+    }, { endsSession: true });
   }
 
   async cancel(repo: RepoName, id: string): Promise<void> {
@@ -299,9 +299,9 @@ export class UploadService {
     }
   }
 
-  private async get(repo: RepoName, id: string) {
-    const upload = /^[A-Za-z0-9_-]{1,128}$/.test(id) ? await this.meta.uploads.get(id) : undefined;
-    if (!upload || upload.repository !== repo) throw new OciError('BLOB_UPLOAD_UNKNOWN', { upload: id.slice(0, 128) });
+  private async get(repo: RepoName, id: string): Promise<UploadRecord> {
+    const upload = VALID_ID.test(id) ? await this.meta.uploads.get(id) : undefined;
+    if (!upload || upload.repository !== repo) throw unknownUpload(id);
     return upload;
   }
 
@@ -318,40 +318,54 @@ export class UploadService {
     this.hashes.set(id, state);
   }
 
-  /** Runs `fn` holding the upload's write lease; `fn`'s signal aborts if the lease is lost. */
-  private async exclusive<T>(repo: RepoName, id: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` on the upload, holding its write lease; `fn`'s signal aborts if the lease is lost.
+   * Taking the lease reads the row too. When `endsSession` and `fn` succeeded, the session's row
+   * is gone with the blob's commit, so there is no lease left to give up.
+   */
+  private async exclusive<T>(repo: RepoName, id: string, fn: (upload: UploadRecord, signal: AbortSignal) => Promise<T>, opts: { endsSession?: boolean } = {}): Promise<T> {
     const busy = async (): Promise<never> => {
       const upload = await this.meta.uploads.get(id);
       throw rangeError(id, upload?.offset ?? 0, 'another request is writing to this upload');
     };
+    if (!VALID_ID.test(id)) throw unknownUpload(id);
     if (this.busy.has(id)) return busy();
     this.busy.add(id);
     const owner = randomUUID();
     const lost = new AbortController();
     let renew: NodeJS.Timeout | undefined;
+    let held = false;
+    let ended = false;
     try {
-      await this.get(repo, id);
-      if (!(await this.meta.uploads.lock(id, owner, this.now() + LEASE_MS, this.now()))) return await busy();
+      const upload = await this.meta.uploads.lock(id, owner, this.now() + LEASE_MS, this.now());
+      held = upload !== undefined;
+      if (!upload || upload.repository !== repo) {
+        // Gone, another repository's, or leased by another request (which answers with where it stands).
+        if (!upload && (await this.meta.uploads.get(id))?.repository === repo) return await busy();
+        throw unknownUpload(id);
+      }
       renew = setInterval(() => {
         this.meta.uploads.lock(id, owner, this.now() + LEASE_MS, this.now()).then(
-          (held) => held || lost.abort(new Error('the upload write lease was lost')),
+          (still) => still !== undefined || lost.abort(new Error('the upload write lease was lost')),
           () => {},
         );
       }, RENEW_MS);
-      return await fn(lost.signal);
+      const result = await fn(upload, lost.signal);
+      ended = opts.endsSession === true;
+      return result;
     } catch (e) {
       if (e instanceof NotFoundError) {
         // The session's bytes are gone (e.g. a crash after the commit moved them): it can never
         // finish, so it ends here instead of reporting an offset it cannot continue from.
         await this.meta.uploads.delete(id).catch(() => {});
         this.hashes.delete(id);
-        throw new OciError('BLOB_UPLOAD_UNKNOWN', { upload: id });
+        throw unknownUpload(id);
       }
       throw e;
     } finally {
       clearInterval(renew);
       this.busy.delete(id);
-      await this.meta.uploads.unlock(id, owner).catch(() => this.unlockLater(id, owner));
+      if (held && !ended) await this.meta.uploads.unlock(id, owner).catch(() => this.unlockLater(id, owner));
     }
   }
 

@@ -150,6 +150,17 @@ describe('push', () => {
     const r = await fetch(`${b.url}/v2/push/intruder/blobs/uploads/${id}`);
     assert.equal(r.status, 404);
     assert.equal(await errorCode(r), 'BLOB_UPLOAD_UNKNOWN');
+    // Writes through the wrong repository are refused too, and leave the session to its owner.
+    const data = randomBlob(3000);
+    const patch = await fetch(`${b.url}/v2/push/intruder/blobs/uploads/${id}`, { method: 'PATCH', body: bytes(data), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(patch.status, 404);
+    assert.equal(await errorCode(patch), 'BLOB_UPLOAD_UNKNOWN');
+    const put = await fetch(`${b.url}/v2/push/intruder/blobs/uploads/${id}?digest=${sha256(data)}`, { method: 'PUT', body: bytes(data) });
+    assert.equal(put.status, 404);
+    assert.equal(await errorCode(put), 'BLOB_UPLOAD_UNKNOWN');
+    const own = await fetch(`${loc}${loc.includes('?') ? '&' : '?'}digest=${sha256(data)}`, { method: 'PUT', body: bytes(data) });
+    assert.equal(own.status, 201, 'the owner finishes at once: no lease was left behind');
+    assert.equal((await fetch(`${b.url}/v2/push/owner/blobs/${sha256(data)}`, { method: 'HEAD' })).status, 200);
   });
 
   it('cross-repository mount: 201 when the source has the blob, 202 fallback otherwise', async () => {

@@ -259,7 +259,7 @@ export function gcStoreSuite(name: string, open: () => Promise<StoreHarness>, sk
       await s.uploads.create({ id: 'busy', repository: repo('g/up'), handle: 'h2' }, 10);
       await s.uploads.create({ id: 'new', repository: repo('g/up'), handle: 'h3' }, 500);
       await s.uploads.advance('old', 0, 42, 'h1', 20);
-      assert.equal(await s.uploads.lock('busy', 'writer', 1000, 30), true);
+      assert.ok(await s.uploads.lock('busy', 'writer', 1000, 30));
       const stale = await s.gcSweep.staleUploads(100);
       assert.deepEqual(stale.sort((a, b) => (a.id < b.id ? -1 : 1)), [
         { id: 'busy', handle: 'h2', offset: 0 },

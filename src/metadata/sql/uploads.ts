@@ -21,6 +21,7 @@ const LOCK = new PreparedQuery((db: Kysely<Database>, id: string, owner: string,
     .set({ writer: owner, writer_until: until })
     .where('id', '=', id)
     .where((eb) => eb.or([eb('writer', 'is', null), eb('writer', '=', owner), eb('writer_until', '<', now)]))
+    .returningAll()
     .modifyEnd(unacknowledged()),
 );
 const UNLOCK = new PreparedQuery((db: Kysely<Database>, id: string, owner: string) =>
@@ -62,8 +63,9 @@ export class SqlUploads implements UploadQueries {
     return Number(r.numDeletedRows) > 0;
   }
 
-  async lock(id: string, owner: string, until: number, now: number): Promise<boolean> {
-    return (await LOCK.run(this.db, this.dialect, id, owner, until, now)) === 1;
+  async lock(id: string, owner: string, until: number, now: number): Promise<UploadRecord | undefined> {
+    const row = await LOCK.executeTakeFirst(this.db, this.dialect, id, owner, until, now);
+    return row && toRecord(row);
   }
 
   async releaseAllLocks(): Promise<void> {
