@@ -6,7 +6,8 @@
  * still sync) and this driver makes each write durable itself before the query's caller
  * continues: when a connection use that wrote is released, the WAL file is fdatasync'ed on
  * the thread pool. Concurrent writers share one fdatasync (group commit): a caller waits
- * until a sync that started after its own commit has completed.
+ * until a sync that started after its own commit has completed. The writes of one turn of
+ * the event loop share the COMMIT itself too (sqlite-shared-commit.ts).
  *
  * Checkpoints run on a thread of their own (sqlite-checkpointer.ts).
  *
@@ -27,6 +28,7 @@ import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, ty
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
 import { isUnacknowledged } from './sql/durability.js';
 import { SyncGroup } from '../storage/fs/sync-group.js';
+import { SharedCommits, type SharedTransaction } from './sqlite-shared-commit.js';
 
 /** Compiled statements kept per database (queries are built from a small set of shapes). */
 const STATEMENT_CACHE_SIZE = 500;
@@ -142,13 +144,16 @@ function run(statement: BetterSqlite3.Statement, parameters: readonly unknown[])
 
 /**
  * A use of the store: a transaction, or one query outside any. Reads outside a transaction go
- * to the read connection at once; everything else takes the writing connection's lock (a
- * transaction from its BEGIN to its release, so no other statement lands inside it).
+ * to a connection at once; everything else takes the writing connection's lock (a transaction
+ * from its BEGIN to its release, so no other statement lands inside it) and joins the shared
+ * transaction (sqlite-shared-commit.ts).
  */
 class RoutedConnection implements DatabaseConnection {
-  /** Set while this use holds the writing connection (from BEGIN, or for one autocommit write). */
+  /** Set while this use holds the writing connection (from BEGIN, or for one lone write). */
   unlock: (() => void) | undefined;
-  /** Whether this use changed the database (it must be synced before its caller continues). */
+  /** The shared transaction this use's writes are in. */
+  shared: SharedTransaction | undefined;
+  /** Whether this use changed something acknowledged (it waits for the WAL's sync after the COMMIT). */
   wrote = false;
 
   constructor(private readonly driver: DurableSqliteDriver) {}
@@ -169,14 +174,21 @@ class RoutedConnection implements DatabaseConnection {
       const statement = reader(query.sql);
       if (statement.readonly) return run(statement, query.parameters) as QueryResult<R>;
     }
-    // An autocommit write: alone on the writing connection, durable when release returns.
+    // A lone write: a statement of the shared transaction, done when release returns.
     this.unlock = await this.driver.mutex.lock();
+    this.shared = await this.driver.commits.join();
     return this.onWriter<R>(query);
   }
 
   private onWriter<R>(query: CompiledQuery): QueryResult<R> {
     const statement = this.driver.writer(query.sql);
-    const result = run(statement, query.parameters);
+    let result: QueryResult<unknown>;
+    try {
+      result = run(statement, query.parameters);
+    } catch (e) {
+      if (this.shared) this.driver.commits.afterFailure(this.shared, e);
+      throw e;
+    }
     // A row statement that changed no row (a claim finding nothing due, a release of a lease
     // whose row is gone) leaves nothing to sync, nor does a write marked unacknowledged
     // (sql/durability.ts); anything else that is not read-only might.
@@ -186,39 +198,46 @@ class RoutedConnection implements DatabaseConnection {
   }
 
   async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
-    // Iterating keeps its connection busy across awaits: on the writing connection, under its lock.
+    // Iterating keeps its connection busy across awaits: on the writing connection, under its
+    // lock; outside a transaction, after the shared one has committed (it sees only committed rows).
     const own = !this.unlock;
-    if (own) this.unlock = await this.driver.mutex.lock();
+    if (own) {
+      this.unlock = await this.driver.mutex.lock();
+      this.driver.commits.commitNow();
+    }
     try {
       const statement = this.driver.writer(query.sql);
       if (!statement.reader) throw new Error('SQLite streams only queries that return rows');
       for (const row of statement.iterate(query.parameters)) yield { rows: [row as R] };
     } finally {
-      if (own) this.driver.release(this);
+      if (own) {
+        const unlock = this.unlock;
+        this.unlock = undefined;
+        unlock?.();
+      }
     }
   }
 }
 
 /**
- * The durable driver: one writing connection (under a lock, transactions with BEGIN
- * IMMEDIATE) and one read-only connection for reads outside transactions while the writing
- * one is taken, which therefore never wait behind a transaction (WAL readers see every
- * committed write). A use that wrote
- * is synced (the WAL group commit) after it gives the writing connection up, so the next
- * writer commits while this one waits for the disk.
+ * The durable driver: one writing connection (under a lock; writes share transactions,
+ * sqlite-shared-commit.ts) and one read-only connection for reads outside transactions while
+ * the writing one is taken, which therefore never wait behind a transaction (WAL readers see
+ * every committed write). A use that wrote acknowledged changes is synced (the WAL group
+ * commit) after the COMMIT that holds them, so the next writers commit while it waits for the disk.
  */
 class DurableSqliteDriver implements Driver {
-  readonly writer: (sql: string) => BetterSqlite3.Statement;
   readonly reader: ((sql: string) => BetterSqlite3.Statement) | undefined;
 
   constructor(
     private readonly database: BetterSqlite3.Database,
+    readonly writer: (sql: string) => BetterSqlite3.Statement,
     private readonly readDatabase: BetterSqlite3.Database | undefined,
     private readonly wal: WalSync,
     readonly mutex: Mutex,
+    readonly commits: SharedCommits,
     private readonly checkpointer?: Checkpointer,
   ) {
-    this.writer = statementCache(database);
     this.reader = readDatabase && statementCache(readDatabase);
   }
 
@@ -236,34 +255,42 @@ class DurableSqliteDriver implements Driver {
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
     const c = connection as RoutedConnection;
     c.unlock = await this.mutex.lock();
-    // Prepared once and kept (exec would parse the statement on every transaction).
-    this.writer('begin immediate').run();
+    c.shared = await this.commits.join();
+    // Statements prepared once and kept (exec would parse them on every transaction).
+    this.writer('savepoint caller').run();
   }
 
   async commitTransaction(): Promise<void> {
-    this.writer('commit').run();
+    this.writer('release caller').run();
   }
 
-  async rollbackTransaction(): Promise<void> {
-    this.writer('rollback').run();
-  }
-
-  /** Gives the writing connection up (if held) and notes what was written; returns whether to sync. */
-  release(c: RoutedConnection): boolean {
-    const held = c.unlock;
-    c.unlock = undefined;
-    const wrote = c.wrote;
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const c = connection as RoutedConnection;
     c.wrote = false;
-    if (wrote) this.wal.noteWrite();
-    held?.();
-    return wrote;
+    if (this.database.inTransaction) {
+      this.writer('rollback to caller').run();
+      this.writer('release caller').run();
+    } else if (c.shared) this.commits.afterFailure(c.shared, new Error('SQLite rolled the shared transaction back'));
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    if (this.release(connection as RoutedConnection)) await this.wal.sync();
+    const c = connection as RoutedConnection;
+    const { unlock, shared, wrote } = c;
+    c.unlock = undefined;
+    c.shared = undefined;
+    c.wrote = false;
+    // Whatever ran in the shared transaction saw its uncommitted rows (an insert that found a
+    // row of another caller there changed nothing), so every caller in it waits for the COMMIT.
+    // Registered before the connection is given up, so the COMMIT cannot come first.
+    const committed = shared && this.commits.committed(shared, wrote);
+    unlock?.();
+    if (!committed) return;
+    await committed;
+    if (wrote) await this.wal.sync();
   }
 
   async destroy(): Promise<void> {
+    await this.mutex.hold(async () => this.commits.commitNow());
     await this.checkpointer?.stop();
     this.readDatabase?.close();
     this.database.close();
@@ -275,16 +302,26 @@ class DurableSqliteDriver implements Driver {
  * A Kysely dialect over `database` whose writes are durable when each query or transaction
  * resolves, with a read-only connection to the same file for reads outside transactions.
  */
-export function durableSqliteDialect(database: BetterSqlite3.Database): { dialect: SqliteDialect; wal: WalSync } {
+export function durableSqliteDialect(database: BetterSqlite3.Database): { dialect: SqliteDialect; wal: WalSync; commits: SharedCommits } {
   const wal = new WalSync(`${database.name}-wal`);
   const readDatabase = new SQLiteDatabase(database.name, { readonly: true, fileMustExist: true });
   readDatabase.pragma('busy_timeout = 10000');
   const mutex = new Mutex();
-  const checkpointer = startCheckpointer(database, (work) => mutex.hold(work));
+  // The shared transaction waits for another connection's write lock itself, without sleeping on the event loop.
+  database.pragma('busy_timeout = 0');
+  const writer = statementCache(database);
+  const commits = new SharedCommits(database, writer, mutex, () => wal.noteWrite());
+  // A checkpoint's fence starts after the shared transaction has committed (its frames can then be checkpointed).
+  const checkpointer = startCheckpointer(database, (work) =>
+    mutex.hold(async () => {
+      commits.commitNow();
+      await work();
+    }),
+  );
   const dialect = new (class extends SqliteDialect {
     override createDriver(): Driver {
-      return new DurableSqliteDriver(database, readDatabase, wal, mutex, checkpointer);
+      return new DurableSqliteDriver(database, writer, readDatabase, wal, mutex, commits, checkpointer);
     }
   })({ database: database as unknown as SqliteDatabase });
-  return { dialect, wal };
+  return { dialect, wal, commits };
 }

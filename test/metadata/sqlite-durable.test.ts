@@ -1,6 +1,7 @@
 /**
  * The SQLite group commit: writes resolve only after an fdatasync of the WAL that started
- * after they committed; reads never wait for one; concurrent writers share syncs; and the
+ * after they committed; reads never wait for one; concurrent writers share syncs and COMMITs
+ * (a caller's failed transaction rolled back alone); and the
  * registry store opened over a file runs with it and keeps its data across a reopen.
  */
 import assert from 'node:assert/strict';
@@ -20,16 +21,18 @@ interface Db {
   t: { id: number; v: string };
 }
 
-async function withDb(fn: (db: Kysely<Db>, wal: ReturnType<typeof durableSqliteDialect>['wal'], dir: string) => Promise<void>): Promise<void> {
+type Durable = ReturnType<typeof durableSqliteDialect>;
+
+async function withDb(fn: (db: Kysely<Db>, wal: Durable['wal'], dir: string, commits: Durable['commits']) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-durable-'));
   const database = new SQLite(join(dir, 'x.db'));
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
-  const { dialect, wal } = durableSqliteDialect(database);
+  const { dialect, wal, commits } = durableSqliteDialect(database);
   const db = new Kysely<Db>({ dialect });
   try {
     await sql`create table t (id integer primary key, v text not null)`.execute(db);
-    await fn(db, wal, dir);
+    await fn(db, wal, dir, commits);
   } finally {
     await db.destroy();
     await rm(dir, { recursive: true, force: true });
@@ -178,6 +181,50 @@ test('a read outside a transaction does not wait for an open transaction, and se
     release();
     await tx;
     assert.deepEqual(await db.selectFrom('t').select('id').orderBy('id').execute(), [{ id: 1 }, { id: 2 }]);
+  });
+});
+
+test('writes that arrive together share one COMMIT, and each resolves once it is committed', async () => {
+  await withDb(async (db, _wal, dir, commits) => {
+    const probe = new SQLite(join(dir, 'x.db'), { readonly: true });
+    try {
+      const before = commits.count;
+      const committed = (id: number) => probe.prepare('select count(*) as n from t where id = ?').get(id) as { n: number };
+      const seen: number[] = [];
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          if (i % 2 === 0) await db.insertInto('t').values({ id: i, v: 'lone' }).execute();
+          else await db.transaction().execute(async (tx) => void (await tx.insertInto('t').values({ id: i, v: 'tx' }).execute()));
+          // Another connection (another process) sees the row by the time the write resolves.
+          seen.push(committed(i).n);
+        }),
+      );
+      assert.deepEqual(seen, Array(50).fill(1));
+      assert.ok(commits.count - before <= 2, `50 writes took ${commits.count - before} COMMITs`);
+    } finally {
+      probe.close();
+    }
+  });
+});
+
+test('a caller\'s transaction that fails is rolled back alone; the writes committed with it stay', async () => {
+  await withDb(async (db) => {
+    const results = await Promise.allSettled([
+      db.insertInto('t').values({ id: 1, v: 'before' }).execute(),
+      db.transaction().execute(async (tx) => {
+        await tx.insertInto('t').values({ id: 2, v: 'doomed' }).execute();
+        await tx.insertInto('t').values({ id: 1, v: 'duplicate key' }).execute();
+      }),
+      db.transaction().execute(async (tx) => {
+        await tx.insertInto('t').values({ id: 3, v: 'after' }).execute();
+      }),
+      db.insertInto('t').values({ id: 4, v: 'lone' }).execute(),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+    );
+    assert.deepEqual(await db.selectFrom('t').select('id').orderBy('id').execute(), [{ id: 1 }, { id: 3 }, { id: 4 }]);
   });
 });
 

@@ -1,4 +1,6 @@
 /** The metadata contract suites over SQLite (a database file in a temp folder each). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { SqlAuthStore } from '../../src/metadata/sql/auth-store.js';
 import { LocalChangeFeed } from '../../src/metadata/change-feed.js';
 import { SqliteChangeFeed } from '../../src/metadata/feeds/sqlite.js';
@@ -36,4 +38,33 @@ changeFeedSuite('in-process', async () => {
 changeFeedSuite('sqlite (processes sharing one file)', async () => {
   const h = await sqliteHarness();
   return feedPair(SqliteChangeFeed.open(h.location.where), SqliteChangeFeed.open(h.location.where), h);
+});
+
+test('a feed publishes while this process\'s own writing connection holds the write lock for its shared transaction', async () => {
+  const h = await sqliteHarness();
+  const feed = SqliteChangeFeed.open(h.location.where);
+  const other = SqliteChangeFeed.open(h.location.where);
+  try {
+    const seen: string[] = [];
+    other.subscribe((repo) => seen.push(repo));
+    let opened!: () => void;
+    const open = new Promise<void>((r) => (opened = r));
+    const write = h.store.transaction(async (tx) => {
+      await tx.settings.put('held', 'yes');
+      opened();
+    });
+    // The store's transaction now holds SQLite's write lock, until its COMMIT at the end of this turn.
+    await open;
+    const started = Date.now();
+    await feed.publish('feed/repo');
+    assert.ok(Date.now() - started < 5000, `publish waited ${Date.now() - started} ms`);
+    await write;
+    assert.equal(await other.sync(), true);
+    assert.deepEqual(seen, ['feed/repo']);
+    assert.equal(await h.store.settings.get('held'), 'yes');
+  } finally {
+    await feed.close();
+    await other.close();
+    await h.close();
+  }
 });

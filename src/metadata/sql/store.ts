@@ -94,8 +94,8 @@ const SQLITE_BUSY_RETRIES = 5;
  *   PostgreSQL SERIALIZABLE, which keeps the checks made inside true at commit, and a
  *   transaction the server aborts to keep that promise is simply run again.
  * - read-committed: PostgreSQL's default isolation (the methods used lock what they re-check),
- *   run again when aborted as a deadlock victim; SQLite an explicit BEGIN IMMEDIATE on a
- *   connection of its own, tried again when another process held the lock too long.
+ *   run again when aborted as a deadlock victim; SQLite BEGIN IMMEDIATE as well, tried again
+ *   when another process held the lock too long.
  * `body` may run more than once: it keeps its effects inside the database.
  */
 export async function transact<T>(db: Kysely<Database>, dialect: Dialect, options: TransactionOptions, body: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
@@ -106,17 +106,7 @@ export async function transact<T>(db: Kysely<Database>, dialect: Dialect, option
   if (dialect === 'postgres') return retryAborted(() => db.transaction().execute(body));
   for (let attempt = 0; ; attempt++) {
     try {
-      return await db.connection().execute(async (conn) => {
-        await sql`begin immediate`.execute(conn);
-        try {
-          const r = await body(conn);
-          await sql`commit`.execute(conn);
-          return r;
-        } catch (e) {
-          await sql`rollback`.execute(conn).catch(() => {});
-          throw e;
-        }
-      });
+      return await db.transaction().execute(body);
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_BUSY' && attempt < SQLITE_BUSY_RETRIES) continue;
       throw e;
