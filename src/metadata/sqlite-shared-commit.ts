@@ -16,9 +16,7 @@
  * error) or its COMMIT fails, every caller in it gets the error, none having been answered.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-
-/** How long a BEGIN waits for another connection's write lock before it fails with SQLITE_BUSY. */
-const BUSY_MS = 10_000;
+import { whenNotBusy } from './sqlite-busy.js';
 
 /** The writing connection's lock: `hold` runs work while no caller has the connection. */
 export interface ConnectionLock {
@@ -52,23 +50,12 @@ export class SharedCommits {
   /**
    * The open transaction, begun if there is none (the caller holds the writing connection).
    * While another connection holds SQLite's write lock (another process, or another store of
-   * this one), BEGIN is tried again after growing pauses, up to BUSY_MS: SQLite's own busy
-   * handler would sleep on the event loop's thread, so a transaction of this process that
-   * holds the lock until the end of the turn could never commit meanwhile.
+   * this one), BEGIN waits without blocking the event loop (sqlite-busy.ts).
    */
   async join(): Promise<SharedTransaction> {
     if (this.open && this.database.inTransaction) return this.open;
     if (this.open) this.abandon(this.open, new Error('SQLite ended the shared transaction without a commit'));
-    const deadline = Date.now() + BUSY_MS;
-    for (let pause = 1; ; pause = Math.min(2 * pause, 50)) {
-      try {
-        this.statement('begin immediate').run();
-        break;
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw e;
-      }
-      await new Promise((r) => setTimeout(r, pause));
-    }
+    await whenNotBusy(() => this.statement('begin immediate').run());
     this.open = { waiting: [], acknowledged: false };
     return this.open;
   }

@@ -4,18 +4,15 @@
  * delivered. `sync` (the read barrier) first asks SQLite for `PRAGMA data_version`, which
  * moves only when another connection committed, so the common case (nothing written since)
  * costs no query; otherwise it delivers the rows added since. It runs on a connection of its
- * own, synchronously: both statements take microseconds. Its writes never wait for the write
- * lock in SQLite's busy handler, which sleeps on the event loop's thread: the lock may be held
- * by this process's own writing connection, whose transaction commits at the end of the
- * current turn of that loop (sqlite-shared-commit.ts); they try again after a pause instead.
+ * own, synchronously: both statements take microseconds. Its writes wait for the write lock
+ * without blocking the event loop (sqlite-busy.ts).
  */
 import SQLite from 'better-sqlite3';
 import type { ChangeFeed } from '../change-feed.js';
+import { whenNotBusy } from '../sqlite-busy.js';
 
 /** Rows kept in the log; older ones are pruned now and then (every process has read them long ago). */
 const KEEP = 10_000;
-/** How long a write waits for the write lock, in pauses that let the event loop run, before it fails. */
-const BUSY_MS = 10_000;
 
 export class SqliteChangeFeed implements ChangeFeed {
   private readonly listeners: ((repo: string) => void)[] = [];
@@ -42,21 +39,8 @@ export class SqliteChangeFeed implements ChangeFeed {
 
   async publish(repo: string): Promise<void> {
     this.deliver(repo);
-    const id = await this.write(() => Number(this.insert.run(repo, Date.now()).lastInsertRowid));
-    if (++this.published % 1000 === 0) await this.write(() => this.db.prepare('delete from changes where id <= ?').run(id - KEEP));
-  }
-
-  /** Runs a write, trying again after growing pauses while another connection holds the write lock. */
-  private async write<T>(statement: () => T): Promise<T> {
-    const deadline = Date.now() + BUSY_MS;
-    for (let pause = 1; ; pause = Math.min(2 * pause, 50)) {
-      try {
-        return statement();
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw e;
-      }
-      await new Promise((r) => setTimeout(r, pause));
-    }
+    const id = await whenNotBusy(() => Number(this.insert.run(repo, Date.now()).lastInsertRowid));
+    if (++this.published % 1000 === 0) await whenNotBusy(() => this.db.prepare('delete from changes where id <= ?').run(id - KEEP));
   }
 
   subscribe(listener: (repo: string) => void): void {
