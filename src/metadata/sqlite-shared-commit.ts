@@ -1,9 +1,10 @@
 /**
  * One COMMIT for the writes that reach SQLite's writing connection in the same turn of the
  * event loop. A commit appends every page its transaction changed to the WAL, with a checksum
- * and a header each, and updates the WAL's index: an insert into the upload sessions cost
- * 2.5 µs inside a transaction and 59-128 µs as a transaction of its own (more with each index
- * it updates), and a push made a dozen such commits per image, each of a few rows.
+ * and a header each, and updates the WAL's index: an insert into a table shaped like the upload
+ * sessions cost 2.5 µs inside a larger transaction and 44 µs as a transaction of its own (6-7
+ * against 95-104 µs with the sessions' four extra indexes; bench/sqlite-costs.ts), and a push
+ * made about a dozen such commits per image, each of a few rows.
  *
  * Here the first write of a turn begins a transaction (BEGIN IMMEDIATE) and leaves it open.
  * Each caller's transaction runs inside it as a savepoint (rolled back alone if it fails), each
