@@ -8,6 +8,11 @@
 /** How long a write waits for another connection's write lock before it fails with SQLITE_BUSY. */
 const BUSY_MS = 10_000;
 
+/** Whether SQLite refused because another connection holds a lock it needs. */
+export function isBusy(e: unknown): boolean {
+  return (e as { code?: string } | null)?.code === 'SQLITE_BUSY';
+}
+
 /** Runs `statement`, trying again after growing pauses while it fails with SQLITE_BUSY, up to BUSY_MS. */
 export async function whenNotBusy<T>(statement: () => T): Promise<T> {
   const deadline = Date.now() + BUSY_MS;
@@ -15,7 +20,7 @@ export async function whenNotBusy<T>(statement: () => T): Promise<T> {
     try {
       return statement();
     } catch (e) {
-      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw e;
+      if (!isBusy(e) || Date.now() >= deadline) throw e;
     }
     await new Promise((r) => setTimeout(r, pause));
   }

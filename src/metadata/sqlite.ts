@@ -2,8 +2,9 @@
  * Opens the embedded SQLite metadata store. WAL lets readers run beside the writer; every
  * write is durable before the query that made it resolves: through the WAL group commit of
  * sqlite-durable.ts (fdatasync off the event loop, `synchronous=NORMAL`), or, where the file
- * is not in WAL mode, through SQLite's own `synchronous=FULL`. A busy timeout lets several
- * processes on one host share the file.
+ * is not in WAL mode, through SQLite's own `synchronous=FULL`. Several processes on one host
+ * share the file: a BEGIN waits for another's write lock (sqlite-busy.ts in WAL mode, SQLite's
+ * busy timeout otherwise).
  *
  * Transactions start with `BEGIN IMMEDIATE`: Kysely's driver issues a deferred `BEGIN`, which
  * takes the write lock only at the first write; two processes that both read and then try to

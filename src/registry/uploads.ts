@@ -55,9 +55,10 @@ interface HashState {
 
 /** Write lease length, and how often a writer renews it while bytes are still streaming. */
 const LEASE_MS = 10_000;
+const RENEW_MS = 3_000;
+
 /** What an upload id may look like; anything else is unknown without a lookup. */
 const VALID_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const RENEW_MS = 3_000;
 
 /** Pause between attempts to give up a lease whose release failed. */
 const UNLOCK_RETRY_MS = 250;

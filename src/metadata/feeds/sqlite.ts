@@ -9,7 +9,7 @@
  */
 import SQLite from 'better-sqlite3';
 import type { ChangeFeed } from '../change-feed.js';
-import { whenNotBusy } from '../sqlite-busy.js';
+import { isBusy, whenNotBusy } from '../sqlite-busy.js';
 
 /** Rows kept in the log; older ones are pruned now and then (every process has read them long ago). */
 const KEEP = 10_000;
@@ -60,7 +60,7 @@ export class SqliteChangeFeed implements ChangeFeed {
     } catch (e) {
       // A WAL reader is refused only while another connection recovers or resets the WAL: the
       // feed cannot promise it is current right now, and callers bypass their caches.
-      if ((e as { code?: string }).code === 'SQLITE_BUSY') return false;
+      if (isBusy(e)) return false;
       throw e;
     }
   }

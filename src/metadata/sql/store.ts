@@ -8,6 +8,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 import { migrations, type Dialect } from '../migrations/index.js';
 import type { MetadataQueries, MetadataStore, TransactionOptions } from '../store.js';
 import type { Database } from '../tables.js';
+import { isBusy } from '../sqlite-busy.js';
 import { SqlBlobs } from './blobs.js';
 import { SqlFences } from './fences.js';
 import { SqlGc } from './gc.js';
@@ -108,7 +109,7 @@ export async function transact<T>(db: Kysely<Database>, dialect: Dialect, option
     try {
       return await db.transaction().execute(body);
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_BUSY' && attempt < SQLITE_BUSY_RETRIES) continue;
+      if (isBusy(e) && attempt < SQLITE_BUSY_RETRIES) continue;
       throw e;
     }
   }
