@@ -198,7 +198,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   metrics.collectFrom(meta, metricsOptions);
   const readOnly = new ReadOnlyMode(meta.settings, { forced: config.readOnly.enabled, recheckMs: config.readOnly.recheckSeconds * 1000, observe: (on) => metrics.readOnly.set(on ? 1 : 0) });
   await readOnly.state();
-  const cache = new ManifestCache(config.registry.manifestCacheEntries, (hit) => metrics.manifestCacheLookups.inc({ result: hit ? 'hit' : 'miss' }));
+  const [cacheHits, cacheMisses] = [metrics.manifestCacheLookups.with({ result: 'hit' }), metrics.manifestCacheLookups.with({ result: 'miss' })];
+  const cache = new ManifestCache(config.registry.manifestCacheEntries, (hit) => (hit ? cacheHits : cacheMisses).inc());
   const jobs = new JobQueue(meta.jobs);
   const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key));
   // Vulnerability scanning: the pull gate and the push listener now; the service once the audit

@@ -14,6 +14,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LabelledCounter, LabelledHistogram } from './labelled-metrics.js';
 import type { Logger } from 'pino';
 import type { MetadataStore } from '../metadata/store.js';
 import type { Around } from './instrument.js';
@@ -31,13 +32,14 @@ export interface MetricsOptions {
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly httpRequests = new Counter({
+  // The metrics every request or query updates are labelled-metrics.ts's cheap ones.
+  readonly httpRequests = new LabelledCounter({
     name: 'berth_http_requests_total',
     help: 'HTTP requests answered, by route template, method and status.',
     labelNames: ['route', 'method', 'status'] as const,
     registers: [this.registry],
   });
-  readonly httpDuration = new Histogram({
+  readonly httpDuration = new LabelledHistogram({
     name: 'berth_http_request_duration_seconds',
     help: 'Time from request to the end of the response, by route template and method.',
     labelNames: ['route', 'method'] as const,
@@ -47,7 +49,7 @@ export class Metrics {
   readonly pushedBytes = new Counter({ name: 'berth_registry_pushed_bytes_total', help: 'Blob bytes received by uploads and written to the blob store.', registers: [this.registry] });
   readonly pulledBytes = new Counter({ name: 'berth_registry_pulled_bytes_total', help: 'Blob bytes served by complete GET responses (redirects to storage not counted).', registers: [this.registry] });
   readonly uploadsInProgress = new Gauge({ name: 'berth_registry_uploads_in_progress', help: 'Upload requests whose body is being received now.', registers: [this.registry] });
-  readonly manifestCacheLookups = new Counter({
+  readonly manifestCacheLookups = new LabelledCounter({
     name: 'berth_registry_manifest_cache_lookups_total',
     help: 'Manifest reads by whether the in-memory cache answered (result="hit") or the database did ("miss").',
     labelNames: ['result'] as const,
@@ -59,7 +61,7 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [this.registry],
   });
-  readonly metadataQueries = new Histogram({
+  readonly metadataQueries = new LabelledHistogram({
     name: 'berth_metadata_query_duration_seconds',
     help: 'Time of metadata store operations (a query group method, or a whole transaction), by operation.',
     labelNames: ['operation'] as const,
@@ -130,14 +132,23 @@ export class Metrics {
     new Gauge({ name: 'berth_process_start_time_seconds', help: 'When the process started (seconds since the epoch).', aggregator: 'min', registers }).set(Math.round(Date.now() / 1000 - process.uptime()));
   }
 
-  /** Times each metadata operation (instrument.ts wraps the store with it). */
-  readonly timeQuery: Around = async (name, call) => {
-    const end = this.metadataQueries.startTimer({ operation: name });
-    try {
-      return await call();
-    } finally {
-      end();
-    }
+  /** Times each metadata operation (instrument.ts wraps the store with it); its series is found once per operation. */
+  readonly timeQuery: Around = (name) => {
+    const series = this.metadataQueries.with({ operation: name });
+    return (call) => {
+      const start = performance.now();
+      const observe = () => series.observe((performance.now() - start) / 1000);
+      return call().then(
+        (result) => {
+          observe();
+          return result;
+        },
+        (error: unknown) => {
+          observe();
+          throw error;
+        },
+      );
+    };
   };
 
   /** Reports the metadata connection pool's use at every scrape (PostgreSQL; SQLite has no pool). */

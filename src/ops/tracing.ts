@@ -84,7 +84,11 @@ export class Tracing {
 
   /** Runs a store call as a span (instrument.ts wraps the stores with it). */
   around(kind: 'metadata' | 'storage'): Around {
-    return (name, call) => this.span(`${kind} ${name}`, { [kind === 'metadata' ? 'db.operation.name' : 'berth.storage.call']: name }, call);
+    return (name) => {
+      const spanName = `${kind} ${name}`;
+      const attributes = { [kind === 'metadata' ? 'db.operation.name' : 'berth.storage.call']: name };
+      return (call) => this.span(spanName, attributes, call);
+    };
   }
 
   /** Sends what is buffered (tests, shutdown). */
