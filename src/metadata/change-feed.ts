@@ -23,10 +23,16 @@ export interface ChangeFeed {
    * bypass their caches. Concurrent calls share one round trip.
    */
   sync(): Promise<boolean>;
+  /**
+   * True for a feed that serves one process alone: a change is delivered here as it is
+   * published, so its barrier always passes at once and a hot path may skip waiting for it.
+   */
+  readonly local?: boolean;
   close(): Promise<void>;
 }
 
 export class LocalChangeFeed implements ChangeFeed {
+  readonly local = true;
   private readonly listeners: ((repo: string) => void)[] = [];
 
   async publish(repo: string): Promise<void> {

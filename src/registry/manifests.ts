@@ -52,7 +52,7 @@ export class ManifestService {
     const key = referenceString(ref);
     // The barrier makes a change committed by another process or node before this request
     // arrived visible here first (read-your-writes across nodes); concurrent reads share it.
-    const synced = await this.changes.sync();
+    const synced = this.changes.local === true || (await this.changes.sync());
     let record = synced ? this.cache.get(repo, key) : undefined;
     if (!record) {
       const generation = this.cache.generation(repo);
@@ -62,7 +62,11 @@ export class ManifestService {
       }
       this.cache.set(repo, key, generation, record);
     }
-    for (const gate of this.options.readGates ?? []) await gate.check(repo, record, synced, reader);
+    for (const gate of this.options.readGates ?? []) {
+      // A gate answering from its cache returns nothing: no promise to wait a turn for.
+      const pending = gate.check(repo, record, synced, reader);
+      if (pending) await pending;
+    }
     if (pulled) this.pulls.record(repo, record.digest);
     return record;
   }

@@ -14,11 +14,13 @@ export interface ManifestReadGate {
   /** A name for logs and audit (e.g. "signature policy"). */
   readonly name: string;
   /**
-   * Resolves to allow; throws OciError to refuse `manifest` read from `repo`. `cachesFresh`:
+   * Allows by returning nothing (a decision it had cached: the read goes on without waiting a
+   * turn) or a promise that resolves; refuses by throwing OciError, or by a promise that
+   * rejects with one, for `manifest` read from `repo`. `cachesFresh`:
    * this request already waited for the change feed's barrier, so every change committed
    * before it arrived has been announced here and caches invalidated by the feed may be
    * trusted (false when the feed cannot promise that: read through). `reader`: what the
    * permission point decided about the caller (policy/principal.ts).
    */
-  check(repo: RepoName, manifest: ManifestRecord, cachesFresh: boolean, reader: Reader): Promise<void>;
+  check(repo: RepoName, manifest: ManifestRecord, cachesFresh: boolean, reader: Reader): Promise<void> | undefined;
 }

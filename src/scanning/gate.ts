@@ -37,6 +37,12 @@ interface Cached {
   digests: string[];
 }
 
+/** Nothing when `verdict` allows; throws its refusal otherwise. */
+function refuseUnless(verdict: Verdict): undefined {
+  if (!verdict.allow) throw new OciError('DENIED', { reason: verdict.reason });
+  return undefined;
+}
+
 export class SecurityGate {
   readonly name = 'vulnerability policy';
   private readonly verdicts = new Map<string, Cached>();
@@ -108,27 +114,30 @@ export class SecurityGate {
     });
   }
 
-  async check(repo: RepoName, manifest: GateManifest, cachesFresh = true, reader: Reader = ORDINARY_READER): Promise<void> {
+  /** Allows at once (returns nothing) on a cached verdict; otherwise a promise of the decision. Refuses with OciError DENIED. */
+  check(repo: RepoName, manifest: GateManifest, cachesFresh = true, reader: Reader = ORDINARY_READER): Promise<void> | undefined {
     // Signatures, SBOMs and other artifacts are never refused: tools must reach them to decide.
-    if (isArtifact(manifest)) return;
+    if (isArtifact(manifest)) return undefined;
     // Nor is the external scanner reading what it scans: refused as unscanned, nothing would
     // ever be scanned, and refused for its findings, a blocked image could never be scanned
     // again (say after the scanner's database dropped a false positive). Its token pulls one
     // repository for minutes, and a block guards deployments, not the bytes (blobs are not gated).
-    if (reader.scanner) return;
+    if (reader.scanner) return undefined;
     const project = projectOf(repo);
     const key = `${project}\0${manifest.digest}`;
-    const now = this.now();
     const hit = cachesFresh ? this.verdicts.get(key) : undefined;
-    let verdict = hit && hit.verdict.until > now ? hit.verdict : undefined;
-    if (!verdict) {
-      const generation = this.generation;
-      const policy = await this.policyOf(project, cachesFresh);
-      const digests = INDEX_MANIFESTS.has(manifest.mediaType) ? childDigests(manifest.content) : [manifest.digest];
-      verdict = policy ? judge(policy, await this.scansOf(manifest, digests), now) : { allow: true, until: Infinity };
-      if (cachesFresh && generation === this.generation) this.remember(key, { verdict, digests });
-    }
-    if (!verdict.allow) throw new OciError('DENIED', { reason: verdict.reason });
+    if (hit && hit.verdict.until > this.now()) return refuseUnless(hit.verdict);
+    return this.decide(project, key, manifest, cachesFresh);
+  }
+
+  private async decide(project: string, key: string, manifest: GateManifest, cachesFresh: boolean): Promise<void> {
+    const now = this.now();
+    const generation = this.generation;
+    const policy = await this.policyOf(project, cachesFresh);
+    const digests = INDEX_MANIFESTS.has(manifest.mediaType) ? childDigests(manifest.content) : [manifest.digest];
+    const verdict: Verdict = policy ? judge(policy, await this.scansOf(manifest, digests), now) : { allow: true, until: Infinity };
+    if (cachesFresh && generation === this.generation) this.remember(key, { verdict, digests });
+    refuseUnless(verdict);
   }
 
   private remember(key: string, c: Cached): void {

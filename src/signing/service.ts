@@ -259,8 +259,18 @@ export class SigningService {
     return Array.isArray(doc?.layers) && doc.layers.length > 0 && doc.layers.every((l: any) => SUPPLY_CHAIN_MEDIA_TYPES.has(l?.mediaType));
   }
 
-  /** Resolves when the project's policy lets `m` be served from `repo`; throws OciError DENIED otherwise. */
-  async check(repo: RepoName, m: ManifestRecord, cachesFresh: boolean): Promise<void> {
+  /**
+   * Allows at once (returns nothing) when the cached policy does not enforce signatures or
+   * already allowed `m`; otherwise resolves when the project's policy lets `m` be served from
+   * `repo`, and rejects with OciError DENIED when it does not.
+   */
+  check(repo: RepoName, m: ManifestRecord, cachesFresh: boolean): Promise<void> | undefined {
+    const hit = cachesFresh ? this.policies.get(projectOf(repo)) : undefined;
+    if (hit && (!hit.policy.verify.enforce || this.allowed.get(repo)?.has(m.digest))) return undefined;
+    return this.decide(repo, m, cachesFresh);
+  }
+
+  private async decide(repo: RepoName, m: ManifestRecord, cachesFresh: boolean): Promise<void> {
     const project = projectOf(repo);
     const cached = cachesFresh;
     const { policy, trust, broken } = await this.compiled(project, cached);
