@@ -201,7 +201,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const [cacheHits, cacheMisses] = [metrics.manifestCacheLookups.with({ result: 'hit' }), metrics.manifestCacheLookups.with({ result: 'miss' })];
   const cache = new ManifestCache(config.registry.manifestCacheEntries, (hit) => (hit ? cacheHits : cacheMisses).inc());
   const jobs = new JobQueue(meta.jobs);
-  const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key));
+  const lifecycle = createLifecycle(config, meta, blobs, logger, (repo) => changes.publish(repo), (kind, payload, key) => jobs.offer(kind, payload, key), changes);
   // Vulnerability scanning: the pull gate and the push listener now; the service once the audit
   // log, the registry and the token issuer exist (below).
   const scanning = createScanning(config.scanning, meta, changes);

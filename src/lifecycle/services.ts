@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { MetadataStore } from '../metadata/store.js';
+import type { ChangeFeed } from '../metadata/change-feed.js';
 import { ImmutabilityPolicy } from '../policy/immutability.js';
 import { lifecycleWritePolicy } from '../policy/lifecycle-writes.js';
 import { QuotaPolicy } from '../policy/quota.js';
@@ -39,8 +40,9 @@ const noJobQueue: OfferJob = async () => {
   throw new Error('this process has no job queue; scheduled runs need `berth serve`');
 };
 
-export function createLifecycle(config: Config, meta: MetadataStore, blobs: BlobStore, logger: Logger, onChange: (repo: string) => Promise<void>, offer: OfferJob = noJobQueue): Lifecycle {
-  const settings = new LifecycleSettings(meta);
+/** `changes`: the change feed that keeps every process's cached project settings current (none: read on every use). */
+export function createLifecycle(config: Config, meta: MetadataStore, blobs: BlobStore, logger: Logger, onChange: (repo: string) => Promise<void>, offer: OfferJob = noJobQueue, changes?: ChangeFeed): Lifecycle {
+  const settings = new LifecycleSettings(meta, Date.now, changes);
   const leases = new Leases(meta);
   const gc = new GarbageCollector(meta, blobs, settings, config.lifecycle.gc, config.registry.uploadMaxAgeSeconds * 1000, onChange);
   const runs = new GcRuns(meta, gc, leases);

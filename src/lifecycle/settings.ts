@@ -9,6 +9,7 @@ import picomatch from 'picomatch';
 import { z } from 'zod';
 import type { LifecycleSettingName } from '../metadata/lifecycle-store.js';
 import type { MetadataQueries } from '../metadata/store.js';
+import { ChangeTopics, type ChangeFeed } from '../metadata/change-feed.js';
 
 const patterns = (def: string[], what: string) => z.array(z.string().min(1).max(256)).max(100).default(def).describe(what);
 
@@ -71,25 +72,57 @@ export interface ProjectSettings {
   quota: Quota | null;
 }
 
-/** Reads (validated) and writes the per-project settings. */
+/** Projects whose parsed settings are kept at most (a busy registry pushes to far fewer at once). */
+const CACHED_PROJECTS = 10_000;
+
+/**
+ * Reads (validated) and writes the per-project settings. Every blob and manifest push reads its
+ * project's settings three to five times (quota, immutability), so with a change feed they are
+ * kept per project: `set` announces a change as `lifecycle:settings`, which drops them in every
+ * process, and they are trusted only after the feed's barrier (change-feed.ts's ChangeTopics).
+ */
 export class LifecycleSettings {
+  private readonly cache = new Map<string, ProjectSettings>();
+  /** Bumped by every change: a read that began before one is not kept. */
+  private generation = 0;
+  private readonly topics: ChangeTopics<'settings'> | undefined;
+
   constructor(
     private readonly store: Pick<MetadataQueries, 'lifecycleSettings'>,
     private readonly now: () => number = Date.now,
-  ) {}
+    feed?: ChangeFeed,
+  ) {
+    if (feed) {
+      this.topics = new ChangeTopics(feed, 'lifecycle:');
+      this.topics.onChange('settings', () => {
+        this.cache.clear();
+        this.generation++;
+      });
+    }
+  }
 
-  /** A project's settings; inside a transaction, pass it as `tx`. */
+  /** A project's settings (shared: read them, never change them); inside a transaction, pass it as `tx`. */
   async get(project: string, tx: Pick<MetadataQueries, 'lifecycleSettings'> = this.store): Promise<ProjectSettings> {
+    const fresh = this.topics !== undefined && (await this.topics.fresh());
+    const hit = fresh ? this.cache.get(project) : undefined;
+    if (hit) return hit;
+    const generation = this.generation;
     const raw = await tx.lifecycleSettings.get(project);
-    return {
+    const settings: ProjectSettings = {
       retention: raw.retention === null ? null : retentionPolicySchema.parse(raw.retention),
       immutability: raw.immutability === null ? null : immutabilitySchema.parse(raw.immutability),
       quota: raw.quota === null ? null : quotaSchema.parse(raw.quota),
     };
+    if (fresh && generation === this.generation) {
+      if (this.cache.size >= CACHED_PROJECTS) this.cache.clear();
+      this.cache.set(project, settings);
+    }
+    return settings;
   }
 
   async set(project: string, column: Column, value: unknown | null): Promise<void> {
     await this.store.lifecycleSettings.set(project, column, value, this.now());
+    await this.topics?.changed('settings');
   }
 
   /** Every project with a retention policy. */
