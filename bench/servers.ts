@@ -59,8 +59,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitReady(url: string, child: ChildProcess, logFile: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
+async function waitReady(url: string, child: ChildProcess, logFile: string, readyMs = 20_000): Promise<void> {
+  const deadline = Date.now() + readyMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${url}: server exited with ${child.exitCode}\n${tail(logFile)}`);
     try {
@@ -73,7 +73,7 @@ async function waitReady(url: string, child: ChildProcess, logFile: string): Pro
     }
     await sleep(100);
   }
-  throw new Error(`${url}: not ready after 20 s\n${tail(logFile)}`);
+  throw new Error(`${url}: not ready after ${readyMs / 1000} s\n${tail(logFile)}`);
 }
 
 function tail(file: string, lines = 20): string {
@@ -94,6 +94,8 @@ interface LaunchOptions {
   singlePostUpload: boolean;
   env?: Record<string, string>;
   headers?: Record<string, string>;
+  /** How long the server may take to answer /v2/ (default 20 s). */
+  readyMs?: number;
 }
 
 async function launch(o: LaunchOptions): Promise<Registry> {
@@ -118,7 +120,7 @@ async function launch(o: LaunchOptions): Promise<Registry> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await waitReady(url, child, logFile);
+    await waitReady(url, child, logFile, o.readyMs);
   } catch (e) {
     await stop();
     throw e;
@@ -180,6 +182,8 @@ export interface BerthOptions {
   main?: string;
   /** Extra node flags for the server, space-separated (default: BENCH_BERTH_NODE_ARGS). */
   nodeArgs?: string;
+  /** A command the server runs under, e.g. valgrind and its options (instructions-ab.ts); it starts slowly, so readiness may take minutes. */
+  wrapper?: string[];
 }
 
 /** Server settings written `BERTH_A=1,BERTH_B=2` (BENCH_BERTH_ENV and the like) as an object. */
@@ -201,7 +205,8 @@ export async function startBerth(logLevel: string, opts: BerthOptions = {}): Pro
     ...opts.env,
   };
   const args = [...nodeArgs, main, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', logLevel];
-  return launch({ name: 'berth', label: opts.label ?? 'berth', dir, command: process.execPath, args, port, singlePostUpload: true, env, headers: opts.headers });
+  const [command, ...wrapped] = [...(opts.wrapper ?? []), process.execPath, ...args];
+  return launch({ name: 'berth', label: opts.label ?? 'berth', dir, command: command!, args: wrapped, port, singlePostUpload: true, env, headers: opts.headers, ...(opts.wrapper ? { readyMs: 300_000 } : {}) });
 }
 
 /** The project every workload's repositories live in (bench/blobs, bench/small, ...). */
