@@ -1,31 +1,38 @@
 /**
  * Two builds compared by the instructions their event loop's thread executes per request (or
- * per pushed image), counted by valgrind's callgrind: a count that does not move with whatever
- * else the machine runs, where time and CPU time on this shared host drift by 10-30% between
- * runs (hot-ab.ts). Both servers run under callgrind at once, with access control and the token
+ * per pushed image), counted by valgrind's callgrind: a count that the host's other work does
+ * not move, where time and CPU time on this shared host drift by 10-30% between runs
+ * (hot-ab.ts). Both servers run under callgrind at once, with access control and the token
  * flow; each is warmed (V8 optimizes a path over its first thousands of requests), its counters
- * are zeroed, then the same load runs on both and each main thread's count (callgrind's thread
- * 1) is read and divided by the requests served. Under callgrind a server runs some 50 times
- * slower, so the loads are short and rates mean nothing; only the counts are reported.
+ * are zeroed, then the same fixed load runs on both (BENCH_REQUESTS requests by ab, or
+ * BENCH_IMAGES pushed images and 15 s for their scans), and each main thread's count
+ * (callgrind's thread 1) is read and divided by the requests served. The load is a fixed count,
+ * not a fixed time: work a server does by the clock (timed batches, timers) would otherwise be
+ * spread over however many requests it managed, flattering the faster build (a time-based
+ * version of this tool gave 0.80-0.95 for one build against itself; with fixed counts, 0.97 and
+ * 1.00). Under callgrind a server runs some 50 times slower; only the counts mean anything.
  * Usage: BENCH_AB_OTHER=/path/to/other/dist/src/cli/main.js node dist/bench/instructions-ab.js
- * (BENCH_HOT manifest-get | manifest-head | push; BENCH_SECONDS of load, 20; BENCH_ROUNDS, 2).
- * Needs valgrind (Debian's package).
+ * (BENCH_HOT manifest-get | manifest-head | push; BENCH_REQUESTS 3000; BENCH_IMAGES 30;
+ * BENCH_ROUNDS 2). Needs valgrind and ab (Debian's valgrind and apache2-utils).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { RegistryClient } from './client.js';
+import { MANIFEST_ACCEPT, RegistryClient, forEachConcurrent } from './client.js';
 import { smallImage } from './payload.js';
 import { startBerthWithAccess, type Registry } from './servers.js';
-import { loadManifests, pushImages, pushImagesFor } from './workloads.js';
+import { pushImages } from './workloads.js';
 
 const hot = process.env.BENCH_HOT ?? 'manifest-get';
-const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+const requests = Number(process.env.BENCH_REQUESTS ?? 3000);
+const images = Number(process.env.BENCH_IMAGES ?? 30);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const other = process.env.BENCH_AB_OTHER;
 if (!other) throw new Error("set BENCH_AB_OTHER (another build's dist/src/cli/main.js)");
 const method = hot === 'manifest-head' ? 'HEAD' : 'GET';
-const s = { images: 20, imageConcurrency: 4, manifestConnections: 8, loadSeconds: seconds };
+const s = { images: 20, imageConcurrency: 4 };
+const run = promisify(execFile);
 
 /** The main thread's instruction count of the callgrind run in process `pid` since its counters were last zeroed. */
 function mainThreadInstructions(pid: number): number {
@@ -37,10 +44,20 @@ function mainThreadInstructions(pid: number): number {
 
 const zero = (r: Registry) => execFileSync('callgrind_control', ['-z', String(r.pid)], { stdio: 'ignore' });
 
-/** One load on `r` from `client`: the requests (or images) it served. */
-async function load(r: Registry, client: RegistryClient, n: number, secs: number): Promise<number> {
-  if (hot === 'push') return pushImagesFor(client, 'bench/push', `r${n}-`, secs, 4, (i) => smallImage(i + n * 100_000, `ab-${r.label}`));
-  return (await loadManifests(client, { ...s, loadSeconds: secs }, method)).requests;
+/** One fixed load on `r` from `client` (`scale` times the round's): the requests (or images) it served. */
+async function load(r: Registry, client: RegistryClient, n: number, scale = 1): Promise<number> {
+  if (hot === 'push') {
+    const count = images * scale;
+    await forEachConcurrent(Array.from({ length: count }, (_, i) => i), 4, (i) => client.pushSmallImage('bench/push', `r${n}-${i}`, smallImage(i + n * 100_000, `ab-${r.label}`)));
+    return count;
+  }
+  const path = '/v2/bench/small/manifests/img-0';
+  const headers = Object.entries({ accept: MANIFEST_ACCEPT, ...(await client.authHeaders(method, path)) }).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const { stdout } = await run('ab', [...(method === 'HEAD' ? ['-i'] : []), '-k', '-q', '-c', '8', '-n', String(requests * scale), '-s', '60', ...headers, `${r.url}${path}`], { maxBuffer: 1 << 20 });
+  const field = (label: string) => Number(new RegExp(`^${label}:\\s+(\\d+)`, 'm').exec(stdout)?.[1] ?? NaN);
+  const failed = field('Failed requests') + Number(/^Non-2xx responses:\s+(\d+)/m.exec(stdout)?.[1] ?? 0);
+  if (failed > 0 || !(field('Complete requests') > 0)) throw new Error(`${r.label}: ${failed} failed requests\n${stdout.slice(0, 800)}`);
+  return field('Complete requests');
 }
 
 const wrapper = ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null', '--collect-atstart=yes'];
@@ -52,12 +69,12 @@ const registries = await Promise.all([
 const clients = registries.map((r) => new RegistryClient(r));
 try {
   if (hot !== 'push') await Promise.all(clients.map((c) => pushImages(c, s)));
-  // Warm both at once, for twice a round's time (V8 is slower to optimize under callgrind), then the rounds.
-  await Promise.all(registries.map((r, i) => load(r, clients[i]!, 0, 2 * seconds)));
+  // Warm both at once with twice a round's load, then the rounds.
+  await Promise.all(registries.map((r, i) => load(r, clients[i]!, 0, 2)));
   const perUnit: number[][] = [[], []];
   for (let n = 1; n <= rounds; n++) {
     registries.forEach(zero);
-    const units = await Promise.all(registries.map((r, i) => load(r, clients[i]!, n, seconds)));
+    const units = await Promise.all(registries.map((r, i) => load(r, clients[i]!, n)));
     // A push's scan runs after its manifest is acknowledged: let the job queue finish it.
     if (hot === 'push') await sleep(15_000);
     registries.forEach((r, i) => {
