@@ -2,8 +2,9 @@
  * The counter and histogram that every request and every metadata query updates, kept cheap to
  * update. prom-client's own `inc(labels)` and `observe(labels, v)` check the label names and
  * build a key string from the labels object on every call; with one request counter, one request
- * histogram and a histogram per metadata query, that was 15% of the event loop's time under a
- * small-image push and of a manifest GET's (measured with metrics off against on). Here the
+ * histogram and a histogram per metadata query, a small-image push made some sixty such calls
+ * (its main thread used 17% less CPU with metrics off, one run) and a manifest GET spent 2.1 µs
+ * in prom-client (perf). Here the
  * caller asks once for the series of its label values and keeps it; updating it is an addition
  * (and, for the histogram, a walk of the bucket bounds).
  *
