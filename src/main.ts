@@ -262,7 +262,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
         }
       : undefined,
     users,
-    repositories: new RepositoryService(meta, new BrowseQueries(meta.db), blobs, core.manifests, access, audit, a.enabled),
+    repositories: new RepositoryService(meta, new BrowseQueries(meta.db, meta.dialect), blobs, core.manifests, access, audit, a.enabled),
     security: new SecurityApi(scans, access, a.enabled, scannerRegistry),
     lifecycle,
     audit,

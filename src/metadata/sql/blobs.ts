@@ -36,6 +36,21 @@ const SIZE_IN_REPOSITORY = new PreparedQuery((db: Kysely<Database>, digest: Dige
     ),
 );
 
+// The rows a blob upload's commit writes: the blob, and its link to the repository.
+const INSERT = new PreparedQuery((db: Kysely<Database>, digest: string, size: number, mediaType: string | null, now: number) =>
+  db
+    .insertInto('blobs')
+    .values({ digest, size, media_type: mediaType, created_at: now })
+    .onConflict((oc) => oc.column('digest').doNothing()),
+);
+const LINK = new PreparedQuery((db: Kysely<Database>, repositoryId: number, digest: string, source: string, now: number) =>
+  db
+    .insertInto('repository_blobs')
+    .values({ repository_id: repositoryId, digest, source, created_at: now })
+    // A re-push or re-mount refreshes the link's age (garbage collection's grace counts from it).
+    .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ created_at: now })),
+);
+
 export class SqlBlobs implements BlobQueries {
   constructor(
     private readonly db: Kysely<Database>,
@@ -53,25 +68,15 @@ export class SqlBlobs implements BlobQueries {
   }
 
   async insert(blob: { digest: Digest; size: number; mediaType?: string | null }, now: number): Promise<void> {
-    await this.db
-      .insertInto('blobs')
-      .values({ digest: blob.digest, size: blob.size, media_type: blob.mediaType ?? null, created_at: now })
-      .onConflict((oc) => oc.column('digest').doNothing())
-      .execute();
+    await INSERT.run(this.db, this.dialect, blob.digest, blob.size, blob.mediaType ?? null, now);
   }
 
   async link(repo: RepoName, digest: Digest, source: 'pushed' | 'mounted', now: number): Promise<void> {
-    const id = await ensureRepository(this.db, repo, now);
-    await this.db
-      .insertInto('repository_blobs')
-      .values({ repository_id: id, digest, source, created_at: now })
-      // A re-push or re-mount refreshes the link's age (garbage collection's grace counts from it).
-      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ created_at: now }))
-      .execute();
+    await LINK.run(this.db, this.dialect, await ensureRepository(this.db, this.dialect, repo, now), digest, source, now);
   }
 
   deletionState(digest: Digest): Promise<{ version: number; pending: boolean }> {
-    return readFence(this.db, digest);
+    return readFence(this.db, this.dialect, digest);
   }
 
   lockDeletionState(digest: Digest, now: number): Promise<{ version: number; pending: boolean }> {
@@ -79,7 +84,7 @@ export class SqlBlobs implements BlobQueries {
   }
 
   async unlink(repo: RepoName, digest: Digest): Promise<boolean> {
-    const id = await repositoryId(this.db, repo);
+    const id = await repositoryId(this.db, this.dialect, repo);
     if (id === undefined) return false;
     const r = await this.db.deleteFrom('repository_blobs').where('repository_id', '=', id).where('digest', '=', digest).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;

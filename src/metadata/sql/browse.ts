@@ -4,6 +4,7 @@
  * apart from the registry's MetadataStore because only the API needs these shapes.
  */
 import { sql, type Kysely } from 'kysely';
+import type { Dialect } from '../migrations/index.js';
 import type { Database } from '../tables.js';
 import { manifestRow } from './manifests.js';
 import { holdsContent, SqlUsage } from './usage.js';
@@ -36,7 +37,10 @@ function num(v: unknown): number {
 export class BrowseQueries {
   private readonly usage: SqlUsage;
 
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {
     this.usage = new SqlUsage(db);
   }
 
@@ -121,7 +125,7 @@ export class BrowseQueries {
   }
 
   async manifestInfo(repo: string, digest: string): Promise<{ id: number; tags: string[]; size: number } | undefined> {
-    const m = await manifestRow(this.db, repo, digest);
+    const m = await manifestRow(this.db, this.dialect, repo, digest);
     if (!m) return undefined;
     const tags = await this.db.selectFrom('tags').select('name').where('manifest_id', '=', m.id).orderBy('name').execute();
     return { id: m.id, tags: tags.map((t) => t.name), size: await this.totalSize(m.id) };

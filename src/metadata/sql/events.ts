@@ -13,6 +13,12 @@ import type { EventQueries, EventRecord, NewEvent } from '../event-store.js';
 import type { Dialect } from '../migrations/index.js';
 import type { Database } from '../tables.js';
 import { insertRows } from './bulk-insert.js';
+import { PreparedQuery } from './prepared.js';
+
+/** One event (every push appends at least one; prepared.ts). */
+const APPEND = new PreparedQuery((db: Kysely<Database>, at: number, type: string, project: string | null, repository: string | null, actor: string | null, data: string) =>
+  db.insertInto('events').values({ at, type, project, repository, actor, data }).returning('id'),
+);
 
 /** The advisory lock key of the outbox ("berthevt"). */
 const OUTBOX_LOCK = 0x6265727468657674n;
@@ -25,12 +31,8 @@ export class SqlEvents implements EventQueries {
 
   async append(e: NewEvent): Promise<number> {
     if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${sql.lit(OUTBOX_LOCK.toString())})`.execute(this.db);
-    const row = await this.db
-      .insertInto('events')
-      .values({ at: e.at, type: e.type, project: e.project, repository: e.repository, actor: e.actor, data: JSON.stringify(e.data) })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return Number(row.id);
+    const row = await APPEND.executeTakeFirst(this.db, this.dialect, e.at, e.type, e.project, e.repository, e.actor, JSON.stringify(e.data));
+    return Number(row!.id);
   }
 
   async appendAll(events: NewEvent[]): Promise<void> {

@@ -11,14 +11,18 @@ import type { Digest } from '../../domain/names.js';
 import type { FenceQueries } from '../gc-store.js';
 import type { Dialect } from '../migrations/index.js';
 import type { Database } from '../tables.js';
+import { PreparedQuery } from './prepared.js';
 
 export interface FenceState {
   version: number;
   pending: boolean;
 }
 
-export async function readFence(db: Kysely<Database>, digest: string): Promise<FenceState> {
-  const row = await db.selectFrom('blob_deletions').select(['version', 'pending']).where('digest', '=', digest).executeTakeFirst();
+/** A digest's fence: every blob upload reads it twice, before and while it commits (prepared.ts). */
+const FENCE = new PreparedQuery((db: Kysely<Database>, digest: string) => db.selectFrom('blob_deletions').select(['version', 'pending']).where('digest', '=', digest));
+
+export async function readFence(db: Kysely<Database>, dialect: Dialect, digest: string): Promise<FenceState> {
+  const row = await FENCE.executeTakeFirst(db, dialect, digest);
   return row ? { version: Number(row.version), pending: Number(row.pending) === 1 } : { version: 0, pending: false };
 }
 
@@ -36,7 +40,7 @@ async function ensureFences(db: Kysely<Database>, digests: readonly string[], no
  * (PostgreSQL; SQLite: a plain read, the write lock is held already).
  */
 export async function readFenceLocked(db: Kysely<Database>, dialect: Dialect, digest: string, now: number): Promise<FenceState> {
-  if (dialect === 'sqlite') return readFence(db, digest);
+  if (dialect === 'sqlite') return readFence(db, dialect, digest);
   // A collector that has not fenced this digest yet finds the row locked (or being inserted)
   // and waits for this transaction before its re-check.
   await ensureFences(db, [digest], now);

@@ -9,6 +9,27 @@ import type { Dialect } from '../migrations/index.js';
 import type { JobQueries, JobRecord, JobStatus } from '../store.js';
 import type { Database, JobsTable } from '../tables.js';
 import { unacknowledged } from './durability.js';
+import { PreparedQuery } from './prepared.js';
+
+// Every push enqueues (its scan, its events' deliveries) and every job ends (prepared.ts).
+const ENQUEUE = new PreparedQuery((db: Kysely<Database>, kind: string, payload: string, maxAttempts: number, runAt: number, dedupeKey: string | null, now: number) =>
+  db
+    .insertInto('jobs')
+    .values({ kind, payload, status: 'queued', attempts: 0, max_attempts: maxAttempts, run_at: runAt, dedupe_key: dedupeKey, created_at: now, updated_at: now })
+    .onConflict((oc) =>
+      // Literals, not parameters: SQLite matches the partial index by comparing predicates.
+      oc.column('dedupe_key').where(sql.ref('status'), 'in', [sql.lit('queued'), sql.lit('running')]).doNothing(),
+    )
+    .returning('id'),
+);
+const COMPLETE = new PreparedQuery((db: Kysely<Database>, id: number, worker: string, attempt: number, now: number) =>
+  held(db, id, worker, attempt).set({ status: 'succeeded', locked_by: null, locked_until: null, updated_at: now }),
+);
+
+/** A job still held by `worker` on its attempt `attempt` (a lease that ran out and was claimed again is not). */
+function held(db: Kysely<Database>, id: number, worker: string, attempt: number) {
+  return db.updateTable('jobs').where('id', '=', id).where('status', '=', 'running').where('locked_by', '=', worker).where('attempts', '=', attempt);
+}
 
 export class SqlJobs implements JobQueries {
   constructor(
@@ -17,15 +38,7 @@ export class SqlJobs implements JobQueries {
   ) {}
 
   async enqueue(job: { kind: string; payload: unknown; maxAttempts: number; runAt: number; dedupeKey?: string | undefined }, now: number): Promise<number | undefined> {
-    const row = await this.db
-      .insertInto('jobs')
-      .values({ kind: job.kind, payload: JSON.stringify(job.payload ?? null), status: 'queued', attempts: 0, max_attempts: job.maxAttempts, run_at: job.runAt, dedupe_key: job.dedupeKey ?? null, created_at: now, updated_at: now })
-      .onConflict((oc) =>
-        // Literals, not parameters: SQLite matches the partial index by comparing predicates.
-        oc.column('dedupe_key').where(sql.ref('status'), 'in', [sql.lit('queued'), sql.lit('running')]).doNothing(),
-      )
-      .returning('id')
-      .executeTakeFirst();
+    const row = await ENQUEUE.executeTakeFirst(this.db, this.dialect, job.kind, JSON.stringify(job.payload ?? null), job.maxAttempts, job.runAt, job.dedupeKey ?? null, now);
     return row === undefined ? undefined : Number(row.id);
   }
 
@@ -82,18 +95,17 @@ export class SqlJobs implements JobQueries {
   }
 
   async extend(id: number, worker: string, attempt: number, lockedUntil: number, now: number): Promise<boolean> {
-    const r = await this.held(id, worker, attempt).set({ locked_until: lockedUntil, updated_at: now }).modifyEnd(unacknowledged()).executeTakeFirst();
+    const r = await held(this.db, id, worker, attempt).set({ locked_until: lockedUntil, updated_at: now }).modifyEnd(unacknowledged()).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
   async complete(id: number, worker: string, attempt: number, now: number): Promise<boolean> {
-    const r = await this.held(id, worker, attempt).set({ status: 'succeeded', locked_by: null, locked_until: null, updated_at: now }).executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    return (await COMPLETE.run(this.db, this.dialect, id, worker, attempt, now)) === 1;
   }
 
   async fail(id: number, worker: string, attempt: number, error: string, retryAt: number | null, now: number): Promise<boolean> {
     const next = retryAt === null ? { status: 'failed' } : { status: 'queued', run_at: retryAt };
-    const r = await this.held(id, worker, attempt).set({ ...next, last_error: error.slice(0, 4000), locked_by: null, locked_until: null, updated_at: now }).executeTakeFirst();
+    const r = await held(this.db, id, worker, attempt).set({ ...next, last_error: error.slice(0, 4000), locked_by: null, locked_until: null, updated_at: now }).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
@@ -132,9 +144,6 @@ export class SqlJobs implements JobQueries {
   }
 
   /** An update of a job only while `worker` holds claim number `attempt` (see JobQueries). */
-  private held(id: number, worker: string, attempt: number) {
-    return this.db.updateTable('jobs').where('id', '=', id).where('status', '=', 'running').where('locked_by', '=', worker).where('attempts', '=', attempt);
-  }
 }
 
 function toRecord(row: Selectable<JobsTable>): JobRecord {

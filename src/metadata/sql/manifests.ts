@@ -35,6 +35,25 @@ const MANIFEST_BY_TAG = new PreparedQuery((db: Kysely<Database>, repo: string, t
     .where('t.name', '=', tag),
 );
 
+// What every manifest push writes and checks (prepared.ts).
+const INSERT = new PreparedQuery(
+  (db: Kysely<Database>, repositoryId: number, digest: string, mediaType: string, artifactType: string | null, subject: string | null, size: number, content: Buffer, annotations: string | null, now: number) =>
+    db
+      .insertInto('manifests')
+      .values({ repository_id: repositoryId, digest, media_type: mediaType, artifact_type: artifactType, subject_digest: subject, size, content, annotations, pushed_at: now, last_pulled_at: null })
+      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+      .returning('id'),
+);
+const MANIFEST_ROW = new PreparedQuery((db: Kysely<Database>, repo: string, digest: string) =>
+  db
+    .selectFrom('manifests as m')
+    .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+    .select(['m.id', 'm.repository_id', 'm.pushed_at'])
+    .where('r.name', '=', repo)
+    .where('m.digest', '=', digest),
+);
+const TOUCH_PUSHED = new PreparedQuery((db: Kysely<Database>, id: number, now: number) => db.updateTable('manifests').set({ pushed_at: now }).where('id', '=', id));
+
 export class SqlManifests implements ManifestQueries {
   constructor(
     private readonly db: Kysely<Database>,
@@ -60,24 +79,9 @@ export class SqlManifests implements ManifestQueries {
   }
 
   async insert(repo: RepoName, m: NewManifest, now: number): Promise<boolean> {
-    const repositoryId = await ensureRepository(this.db, repo, now);
-    const inserted = await this.db
-      .insertInto('manifests')
-      .values({
-        repository_id: repositoryId,
-        digest: m.digest,
-        media_type: m.mediaType,
-        artifact_type: m.artifactType,
-        subject_digest: m.subject,
-        size: m.content.length,
-        content: m.content,
-        annotations: m.annotations ? JSON.stringify(m.annotations) : null,
-        pushed_at: now,
-        last_pulled_at: null,
-      })
-      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
-      .returning('id')
-      .executeTakeFirst();
+    const repositoryId = await ensureRepository(this.db, this.dialect, repo, now);
+    const annotations = m.annotations ? JSON.stringify(m.annotations) : null;
+    const inserted = await INSERT.executeTakeFirst(this.db, this.dialect, repositoryId, m.digest, m.mediaType, m.artifactType, m.subject, m.content.length, m.content, annotations, now);
     if (!inserted) return false;
     const id = Number(inserted.id);
     for (const blobs of chunks([...new Set(m.blobs)])) {
@@ -93,7 +97,7 @@ export class SqlManifests implements ManifestQueries {
   async missingBlobs(repo: RepoName, digests: Digest[]): Promise<Digest[]> {
     const wanted = [...new Set(digests)];
     if (wanted.length === 0) return [];
-    const id = await repositoryId(this.db, repo);
+    const id = await repositoryId(this.db, this.dialect, repo);
     if (id === undefined) return wanted;
     const found = new Set<string>();
     for (const part of chunks(wanted)) {
@@ -147,7 +151,7 @@ export class SqlManifests implements ManifestQueries {
   }
 
   async delete(repo: RepoName, digest: Digest): Promise<boolean> {
-    const row = await manifestRow(this.db, repo, digest);
+    const row = await manifestRow(this.db, this.dialect, repo, digest);
     if (!row) return false;
     await deleteManifestRows(this.db, row.id);
     return true;
@@ -175,13 +179,13 @@ export class SqlManifests implements ManifestQueries {
   }
 
   async touchPushed(repo: RepoName, digest: Digest, now: number): Promise<void> {
-    const row = await manifestRow(this.db, repo, digest);
-    if (row && row.pushedAt < now) await this.db.updateTable('manifests').set({ pushed_at: now }).where('id', '=', row.id).execute();
+    const row = await manifestRow(this.db, this.dialect, repo, digest);
+    if (row && row.pushedAt < now) await TOUCH_PUSHED.run(this.db, this.dialect, row.id, now);
   }
 
   async touchPulled(pulls: { repo: RepoName; digest: Digest; at: number }[]): Promise<void> {
     for (const p of pulls) {
-      const id = await repositoryId(this.db, p.repo);
+      const id = await repositoryId(this.db, this.dialect, p.repo);
       if (id === undefined) continue;
       await this.db.updateTable('manifests').set({ last_pulled_at: p.at }).where('repository_id', '=', id).where('digest', '=', p.digest).execute();
     }
@@ -205,13 +209,7 @@ export async function deleteManifestRows(db: Kysely<Database>, id: number): Prom
 }
 
 /** The row of a repository's manifest: its id, its repository's id and its push time. */
-export async function manifestRow(db: Kysely<Database>, repo: string, digest: string): Promise<{ id: number; repositoryId: number; pushedAt: number } | undefined> {
-  const row = await db
-    .selectFrom('manifests as m')
-    .innerJoin('repositories as r', 'r.id', 'm.repository_id')
-    .select(['m.id', 'm.repository_id', 'm.pushed_at'])
-    .where('r.name', '=', repo)
-    .where('m.digest', '=', digest)
-    .executeTakeFirst();
+export async function manifestRow(db: Kysely<Database>, dialect: Dialect, repo: string, digest: string): Promise<{ id: number; repositoryId: number; pushedAt: number } | undefined> {
+  const row = await MANIFEST_ROW.executeTakeFirst(db, dialect, repo, digest);
   return row && { id: Number(row.id), repositoryId: Number(row.repository_id), pushedAt: Number(row.pushed_at) };
 }

@@ -3,8 +3,13 @@ import type { Kysely, Selectable } from 'kysely';
 import { ConflictError } from '../../errors/store.js';
 import type { ReplicationItemRecord, ReplicationPolicyRecord, ReplicationQueries, ReplicationRunRecord, ReplicationTargetRecord, RunStatus } from '../event-store.js';
 import type { ReplicationPoliciesTable, ReplicationRunsTable } from '../event-tables.js';
+import type { Dialect } from '../migrations/index.js';
 import type { Database } from '../tables.js';
 import { isUniqueViolation } from './auth-accounts.js';
+import { PreparedQuery } from './prepared.js';
+
+/** The policies of one trigger (every push asks for the event-triggered ones; prepared.ts). */
+const POLICIES_OF_TRIGGER = new PreparedQuery((db: Kysely<Database>, trigger: string) => db.selectFrom('replication_policies').selectAll().where('trigger', '=', trigger).orderBy('name'));
 
 function toPolicy(r: Selectable<ReplicationPoliciesTable>): ReplicationPolicyRecord {
   return {
@@ -37,7 +42,10 @@ function toRun(r: Selectable<ReplicationRunsTable>): ReplicationRunRecord {
 }
 
 export class SqlReplication implements ReplicationQueries {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async insertTarget(t: Omit<ReplicationTargetRecord, 'createdAt'>, now: number): Promise<void> {
     try {
@@ -83,9 +91,8 @@ export class SqlReplication implements ReplicationQueries {
   }
 
   async policies(trigger?: ReplicationPolicyRecord['trigger']): Promise<ReplicationPolicyRecord[]> {
-    let q = this.db.selectFrom('replication_policies').selectAll().orderBy('name');
-    if (trigger !== undefined) q = q.where('trigger', '=', trigger);
-    return (await q.execute()).map(toPolicy);
+    const rows = trigger === undefined ? await this.db.selectFrom('replication_policies').selectAll().orderBy('name').execute() : await POLICIES_OF_TRIGGER.execute(this.db, this.dialect, trigger);
+    return rows.map(toPolicy);
   }
 
   async deletePolicy(name: string): Promise<boolean> {

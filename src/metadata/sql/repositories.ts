@@ -1,12 +1,20 @@
 /** Repository rows: created on first use, listed for the catalog. */
 import type { Kysely } from 'kysely';
 import { projectOf, type RepoName } from '../../domain/names.js';
+import type { Dialect } from '../migrations/index.js';
 import type { RepositoryQueries } from '../store.js';
 import type { Database } from '../tables.js';
+import { PreparedQuery } from './prepared.js';
 import { forgetUnheldResults } from './scan-results.js';
 
+/** A repository's id by name: a push asks four or five times per image (prepared.ts). */
+const REPOSITORY_ID = new PreparedQuery((db: Kysely<Database>, name: string) => db.selectFrom('repositories').select('id').where('name', '=', name));
+
 export class SqlRepositories implements RepositoryQueries {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async list(after: string | undefined, limit: number): Promise<string[]> {
     let q = this.db.selectFrom('repositories').select('name').orderBy('name').limit(limit);
@@ -15,11 +23,11 @@ export class SqlRepositories implements RepositoryQueries {
   }
 
   async exists(name: RepoName): Promise<boolean> {
-    return (await repositoryId(this.db, name)) !== undefined;
+    return (await repositoryId(this.db, this.dialect, name)) !== undefined;
   }
 
   async delete(name: RepoName): Promise<boolean> {
-    const id = await repositoryId(this.db, name);
+    const id = await repositoryId(this.db, this.dialect, name);
     if (id === undefined) return false;
     // Index -> child edges and tags go first: PostgreSQL checks the plain foreign keys on
     // them (child_id, manifest_id) before its cascades have removed the rows, so the
@@ -34,19 +42,19 @@ export class SqlRepositories implements RepositoryQueries {
   }
 }
 
-export async function repositoryId(db: Kysely<Database>, name: string): Promise<number | undefined> {
-  const row = await db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
+export async function repositoryId(db: Kysely<Database>, dialect: Dialect, name: string): Promise<number | undefined> {
+  const row = await REPOSITORY_ID.executeTakeFirst(db, dialect, name);
   return row === undefined ? undefined : Number(row.id);
 }
 
 /** The id of a repository, creating its row if needed. */
-export async function ensureRepository(db: Kysely<Database>, name: RepoName, now: number): Promise<number> {
-  const existing = await repositoryId(db, name);
+export async function ensureRepository(db: Kysely<Database>, dialect: Dialect, name: RepoName, now: number): Promise<number> {
+  const existing = await repositoryId(db, dialect, name);
   if (existing !== undefined) return existing;
   await db
     .insertInto('repositories')
     .values({ name, project: projectOf(name), created_at: now })
     .onConflict((oc) => oc.column('name').doNothing())
     .execute();
-  return (await repositoryId(db, name))!;
+  return (await repositoryId(db, dialect, name))!;
 }

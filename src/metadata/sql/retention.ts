@@ -6,6 +6,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { NotFoundError } from '../../errors/store.js';
 import type { RetentionQueries, RetentionRunRecord, RunStatus, TagSnapshot } from '../lifecycle-store.js';
+import type { Dialect } from '../migrations/index.js';
 import type { Database, RetentionRunsTable } from '../tables.js';
 import { inParts } from './parts.js';
 import { repositoryId } from './repositories.js';
@@ -25,7 +26,10 @@ function toRun(r: Selectable<RetentionRunsTable>): RetentionRunRecord {
 }
 
 export class SqlRetention implements RetentionQueries {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async snapshot(project: string, now: number): Promise<{ tags: TagSnapshot[]; untagged: { repository: string; digest: string }[] }> {
     const rows = await this.db
@@ -61,7 +65,7 @@ export class SqlRetention implements RetentionQueries {
 
   async moveToTrash(run: { runId: number; project: string; now: number; expiresAt: number }, tags: { repository: string; tag: string; digest: string }[], untagged: { repository: string; digest: string }[]): Promise<void> {
     for (const t of tags) {
-      const id = await repositoryId(this.db, t.repository);
+      const id = await repositoryId(this.db, this.dialect, t.repository);
       if (id === undefined) throw new NotFoundError(`repository ${t.repository}`);
       await this.db.deleteFrom('tags').where('repository_id', '=', id).where('name', '=', t.tag).execute();
     }

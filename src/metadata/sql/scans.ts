@@ -15,6 +15,7 @@ import { SqlAudit } from './auth-store.js';
 import { SqlJobs } from './jobs.js';
 import { transact } from './store.js';
 import { forgetUnheldResults } from './scan-results.js';
+import { PreparedQuery } from './prepared.js';
 
 const CHUNK = 400;
 const chunks = <T>(xs: T[], n = CHUNK): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
@@ -40,6 +41,34 @@ function toResult(r: Database['scan_results']): ScanResultRecord {
 
 /** The columns of a search row of a finding, in insertRows order. */
 const FINDING_COLUMNS = ['digest', 'advisory_id', 'package', 'severity'];
+
+// What every scan on push writes and reads (prepared.ts).
+const SET_STATUS = new PreparedQuery((db: Kysely<Database>, digest: string, status: string, scanner: string, now: number) =>
+  db
+    .insertInto('scan_results')
+    .values({ digest, status, reason: null, inventory: null, vulnerabilities: '[]', db_version: null, scanner, scanned_at: null, updated_at: now })
+    .onConflict((oc) =>
+      oc.column('digest').doUpdateSet({
+        status,
+        reason: null,
+        scanner,
+        updated_at: now,
+        previous_status: sql<string | null>`case when scan_results.status in ('done', 'failed', 'unsupported') then scan_results.status else scan_results.previous_status end`,
+      }),
+    ),
+);
+const FORGET_FINDINGS = new PreparedQuery((db: Kysely<Database>, digest: string) => db.deleteFrom('scan_findings').where('digest', '=', digest));
+const PUT_RESULT = new PreparedQuery(
+  (db: Kysely<Database>, digest: string, status: string, reason: string | null, inventory: string | null, vulnerabilities: string, dbVersion: string | null, scanner: string, scannedAt: number | null, now: number) => {
+    const row = { digest, status, reason, inventory, vulnerabilities, db_version: dbVersion, scanner, scanned_at: scannedAt, updated_at: now, previous_status: null };
+    return db
+      .insertInto('scan_results')
+      .values(row)
+      .onConflict((oc) => oc.column('digest').doUpdateSet({ ...row }));
+  },
+);
+const STATE = new PreparedQuery((db: Kysely<Database>, name: string) => db.selectFrom('scanning_state').select('value').where('name', '=', name));
+const SCANNERS = new PreparedQuery((db: Kysely<Database>) => db.selectFrom('scanners').selectAll().orderBy('name'));
 
 export class SqlScans implements ScanQueries {
   constructor(
@@ -103,41 +132,14 @@ export class SqlScans implements ScanQueries {
   }
 
   async putResult(r: Omit<ScanResultRecord, 'updatedAt' | 'previousStatus'>, findings: FindingRow[], now: number): Promise<void> {
-    const row = {
-      digest: r.digest,
-      status: r.status,
-      reason: r.reason,
-      inventory: r.inventory === null || r.inventory === undefined ? null : JSON.stringify(r.inventory),
-      vulnerabilities: JSON.stringify(r.vulnerabilities),
-      db_version: r.dbVersion,
-      scanner: r.scanner,
-      scanned_at: r.scannedAt,
-      updated_at: now,
-      previous_status: null,
-    };
-    await this.db.deleteFrom('scan_findings').where('digest', '=', r.digest).execute();
-    await this.db
-      .insertInto('scan_results')
-      .values(row)
-      .onConflict((oc) => oc.column('digest').doUpdateSet({ ...row }))
-      .execute();
+    const inventory = r.inventory === null || r.inventory === undefined ? null : JSON.stringify(r.inventory);
+    await FORGET_FINDINGS.run(this.db, this.dialect, r.digest);
+    await PUT_RESULT.run(this.db, this.dialect, r.digest, r.status, r.reason, inventory, JSON.stringify(r.vulnerabilities), r.dbVersion, r.scanner, r.scannedAt, now);
     await this.insertFindings(r.digest, findings);
   }
 
   async setStatus(digest: string, status: 'pending' | 'running', scanner: string, now: number): Promise<void> {
-    await this.db
-      .insertInto('scan_results')
-      .values({ digest, status, reason: null, inventory: null, vulnerabilities: '[]', db_version: null, scanner, scanned_at: null, updated_at: now })
-      .onConflict((oc) =>
-        oc.column('digest').doUpdateSet({
-          status,
-          reason: null,
-          scanner,
-          updated_at: now,
-          previous_status: sql<string | null>`case when scan_results.status in ('done', 'failed', 'unsupported') then scan_results.status else scan_results.previous_status end`,
-        }),
-      )
-      .execute();
+    await SET_STATUS.run(this.db, this.dialect, digest, status, scanner, now);
   }
 
   forgetUnheld(digests: string[]): Promise<void> {
@@ -145,7 +147,7 @@ export class SqlScans implements ScanQueries {
   }
 
   async scanners(): Promise<ScannerRecord[]> {
-    const rows = await this.db.selectFrom('scanners').selectAll().orderBy('name').execute();
+    const rows = await SCANNERS.execute(this.db, this.dialect);
     return rows.map((r) => ({ name: r.name, url: r.url, registryUrl: r.registry_url, authorizationSealed: r.authorization_sealed, isDefault: Number(r.is_default) === 1, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) }));
   }
 
@@ -243,7 +245,7 @@ export class SqlScans implements ScanQueries {
   }
 
   async state(name: string): Promise<string | undefined> {
-    return (await this.db.selectFrom('scanning_state').select('value').where('name', '=', name).executeTakeFirst())?.value;
+    return (await STATE.executeTakeFirst(this.db, this.dialect, name))?.value;
   }
 
   async setState(name: string, value: string): Promise<void> {

@@ -1,13 +1,21 @@
 /** The signing query group over Kysely (`project_signing`, `signing_keys`), both dialects. */
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../migrations/index.js';
 import type { SigningKeyRecord, SigningQueries } from '../signing-store.js';
 import type { Database } from '../tables.js';
+import { PreparedQuery } from './prepared.js';
+
+/** A project's signing policy (every manifest push checks it; prepared.ts). */
+const POLICY = new PreparedQuery((db: Kysely<Database>, project: string) => db.selectFrom('project_signing').select('policy').where('project', '=', project));
 
 export class SqlSigning implements SigningQueries {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async policy(project: string): Promise<unknown> {
-    const row = await this.db.selectFrom('project_signing').select('policy').where('project', '=', project).executeTakeFirst();
+    const row = await POLICY.executeTakeFirst(this.db, this.dialect, project);
     return row ? JSON.parse(row.policy) : undefined;
   }
 

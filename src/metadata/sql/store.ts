@@ -60,11 +60,11 @@ export class SqlQueries implements MetadataQueries {
 
   /** `db`: for this store's own modules and white-box tests; not part of the interface. */
   constructor(readonly db: Kysely<Database>, dialect: Dialect) {
-    this.repositories = new SqlRepositories(db);
+    this.repositories = new SqlRepositories(db, dialect);
     this.blobs = new SqlBlobs(db, dialect);
     this.uploads = new SqlUploads(db, dialect);
     this.manifests = new SqlManifests(db, dialect);
-    this.tags = new SqlTags(db);
+    this.tags = new SqlTags(db, dialect);
     this.settings = new SqlSettings(db);
     this.jobs = new SqlJobs(db, dialect);
     this.gc = new SqlGc(db);
@@ -73,13 +73,13 @@ export class SqlQueries implements MetadataQueries {
     this.gcRuns = new SqlGcRuns(db);
     this.leases = new SqlLeases(db);
     this.lifecycleSettings = new SqlLifecycleSettings(db, dialect);
-    this.retention = new SqlRetention(db);
+    this.retention = new SqlRetention(db, dialect);
     this.trash = new SqlTrash(db);
     this.usage = new SqlUsage(db);
-    this.signing = new SqlSigning(db);
+    this.signing = new SqlSigning(db, dialect);
     this.events = new SqlEvents(db, dialect);
     this.webhooks = new SqlWebhooks(db);
-    this.replication = new SqlReplication(db);
+    this.replication = new SqlReplication(db, dialect);
     this.scrub = new SqlScrub(db);
     this.scans = new SqlScans(db, dialect);
   }

@@ -7,7 +7,7 @@ import type { Database, UploadsTable } from '../tables.js';
 import { unacknowledged } from './durability.js';
 import { PreparedQuery } from './prepared.js';
 
-// The statements every blob upload runs (prepared.ts): open, count against the caps, read, lease.
+// The statements every blob upload runs (prepared.ts): open, count against the caps, read, lease, close.
 const CREATE = new PreparedQuery((db: Kysely<Database>, id: string, repository: string, handle: string, project: string | null, owner: string | null, now: number) =>
   db.insertInto('uploads').values({ id, repository, byte_offset: 0, handle, started_at: now, updated_at: now, project, owner }).modifyEnd(unacknowledged()),
 );
@@ -24,6 +24,7 @@ const LOCK = new PreparedQuery((db: Kysely<Database>, id: string, owner: string,
     .returningAll()
     .modifyEnd(unacknowledged()),
 );
+const DELETE = new PreparedQuery((db: Kysely<Database>, id: string) => db.deleteFrom('uploads').where('id', '=', id));
 const UNLOCK = new PreparedQuery((db: Kysely<Database>, id: string, owner: string) =>
   db.updateTable('uploads').set({ writer: null, writer_until: null }).where('id', '=', id).where('writer', '=', owner).modifyEnd(unacknowledged()),
 );
@@ -59,8 +60,7 @@ export class SqlUploads implements UploadQueries {
   }
 
   async delete(id: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('uploads').where('id', '=', id).executeTakeFirst();
-    return Number(r.numDeletedRows) > 0;
+    return (await DELETE.run(this.db, this.dialect, id)) > 0;
   }
 
   async lock(id: string, owner: string, until: number, now: number): Promise<UploadRecord | undefined> {
