@@ -52,7 +52,11 @@ describe('outbox: events commit with their change', () => {
       /the change failed/,
     );
     // Only the refusal's audit entry (an event of the audit log) was written; no change event.
-    assert.deepEqual((await meta.events.after(last, 100)).map((e) => [e.type, e.data.result]), [['audit.push', 'failure']]);
+    // The entry is written after the response went out (the audit log's own transaction), so
+    // it may land a moment after the rolled-back one: wait for it, then nothing else may be there.
+    const afterRefusal = async () => (await meta.events.after(last, 100)).map((e) => [e.type, e.data.result]);
+    await eventually(async () => (await afterRefusal()).length > 0, 10_000, "the refusal's audit event");
+    assert.deepEqual(await afterRefusal(), [['audit.push', 'failure']]);
     const lastAudit = (await meta.events.after(last, 100)).at(-1)!.id;
 
     // Tag delete and manifest delete are events too, and so is a blob mount.

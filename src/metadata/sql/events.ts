@@ -15,6 +15,13 @@ import type { Database } from '../tables.js';
 import { insertRows } from './bulk-insert.js';
 import { PreparedQuery } from './prepared.js';
 
+// The dispatchers read the outbox after their cursor whenever events arrive (prepared.ts).
+const AFTER = new PreparedQuery((db: Kysely<Database>, after: number, limit: number) => db.selectFrom('events').selectAll().where('id', '>', after).orderBy('id').limit(limit));
+const CURSOR = new PreparedQuery((db: Kysely<Database>, consumer: string) => db.selectFrom('event_cursors').select('position').where('consumer', '=', consumer));
+const ADVANCE = new PreparedQuery((db: Kysely<Database>, consumer: string, from: number, to: number, now: number) =>
+  db.updateTable('event_cursors').set({ position: to, updated_at: now }).where('consumer', '=', consumer).where('position', '=', from),
+);
+
 /** One event (every push appends at least one; prepared.ts). */
 const APPEND = new PreparedQuery((db: Kysely<Database>, at: number, type: string, project: string | null, repository: string | null, actor: string | null, data: string) =>
   db.insertInto('events').values({ at, type, project, repository, actor, data }).returning('id'),
@@ -43,18 +50,17 @@ export class SqlEvents implements EventQueries {
   }
 
   async after(after: number, limit: number): Promise<EventRecord[]> {
-    const rows = await this.db.selectFrom('events').selectAll().where('id', '>', after).orderBy('id').limit(limit).execute();
+    const rows = await AFTER.execute(this.db, this.dialect, after, limit);
     return rows.map((r) => ({ id: Number(r.id), at: Number(r.at), type: r.type, project: r.project, repository: r.repository, actor: r.actor, data: JSON.parse(r.data) as Record<string, unknown> }));
   }
 
   async cursor(consumer: string): Promise<number> {
-    const r = await this.db.selectFrom('event_cursors').select('position').where('consumer', '=', consumer).executeTakeFirst();
+    const r = await CURSOR.executeTakeFirst(this.db, this.dialect, consumer);
     return r ? Number(r.position) : 0;
   }
 
   async advance(consumer: string, from: number, to: number, now: number): Promise<boolean> {
-    const r = await this.db.updateTable('event_cursors').set({ position: to, updated_at: now }).where('consumer', '=', consumer).where('position', '=', from).executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 1) return true;
+    if ((await ADVANCE.run(this.db, this.dialect, consumer, from, to, now)) === 1) return true;
     if (from !== 0) return false;
     const ins = await this.db.insertInto('event_cursors').values({ consumer, position: to, updated_at: now }).onConflict((oc) => oc.column('consumer').doNothing()).returning('consumer').executeTakeFirst();
     return ins !== undefined;

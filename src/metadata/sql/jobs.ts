@@ -26,6 +26,60 @@ const COMPLETE = new PreparedQuery((db: Kysely<Database>, id: number, worker: st
   held(db, id, worker, attempt).set({ status: 'succeeded', locked_by: null, locked_until: null, updated_at: now }),
 );
 
+// A worker's claim, each time it wakes: whether anything is due, the leases that ran out on
+// their last attempt, then the due rows (see claim).
+const ANY_DUE = new PreparedQuery((db: Kysely<Database>, now: number) =>
+  db
+    .selectFrom('jobs')
+    .select('id')
+    .where((eb) => eb.or([eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]), eb.and([eb('status', '=', 'running'), eb('locked_until', '<', now)])]))
+    .limit(1),
+);
+const FAIL_EXPIRED = new PreparedQuery((db: Kysely<Database>, reason: string, now: number, kinds: string[]) =>
+  db
+    .updateTable('jobs')
+    .set({ status: 'failed', last_error: sql<string>`coalesce(last_error, '') || ${reason}`, locked_by: null, locked_until: null, updated_at: now })
+    .where('status', '=', 'running')
+    .where('locked_until', '<', now)
+    .whereRef('attempts', '>=', 'max_attempts')
+    .where('kind', 'in', kinds),
+);
+/**
+ * The due rows in two index-ordered parts, each cut at `limit` before they are merged: queued
+ * rows by (status, run_at), leases run out by (status, locked_until). One query with OR across
+ * both had to read and sort every due row first, so a claim cost grew with the backlog (18 ms
+ * per claim with 50,000 queued jobs, all of it on the writing connection; 0.6 ms now at any
+ * backlog, bench/job-claim.ts). On PostgreSQL each part locks what it read (SKIP LOCKED), at
+ * most twice `limit` rows for the length of this one statement.
+ */
+const claimDue = (dialect: Dialect) =>
+  new PreparedQuery((db: Kysely<Database>, worker: string, lockedUntil: number, now: number, kinds: string[], limit: number) => {
+    const part = (status: 'queued' | 'running') => {
+      let q = db
+        .selectFrom('jobs')
+        .select(['id', 'run_at'])
+        .where('status', '=', status)
+        .where(status === 'queued' ? 'run_at' : 'locked_until', status === 'queued' ? '<=' : '<', now)
+        .where('kind', 'in', kinds)
+        .orderBy('run_at')
+        .orderBy('id')
+        .limit(limit);
+      if (dialect === 'postgres') q = q.forUpdate().skipLocked();
+      return db.selectFrom(q.as(status)).select(['id', 'run_at']);
+    };
+    const due = db.selectFrom(part('running').unionAll(part('queued')).as('due')).select('id').orderBy('run_at').orderBy('id').limit(limit);
+    return (
+      db
+        .updateTable('jobs')
+        .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), locked_by: worker, locked_until: lockedUntil, updated_at: now }))
+        .where('id', 'in', due)
+        .returningAll()
+        // A claim lost in a crash leaves the job queued, to be claimed again: no sync to wait for.
+        .modifyEnd(unacknowledged())
+    );
+  });
+const CLAIM_DUE = { sqlite: claimDue('sqlite'), postgres: claimDue('postgres') };
+
 /** A job still held by `worker` on its attempt `attempt` (a lease that ran out and was claimed again is not). */
 function held(db: Kysely<Database>, id: number, worker: string, attempt: number) {
   return db.updateTable('jobs').where('id', '=', id).where('status', '=', 'running').where('locked_by', '=', worker).where('attempts', '=', attempt);
@@ -47,50 +101,10 @@ export class SqlJobs implements JobQueries {
     // A read first: a worker is woken far more often than work is due (every outbox batch of
     // pulls wakes it), and the claim's updates are writes that must be synced even when they
     // change nothing. Missing a row that commits meanwhile only defers it to the next wake.
-    const any = await this.db
-      .selectFrom('jobs')
-      .select('id')
-      .where((eb) => eb.or([eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]), eb.and([eb('status', '=', 'running'), eb('locked_until', '<', now)])]))
-      .limit(1)
-      .executeTakeFirst();
-    if (!any) return [];
+    if (!(await ANY_DUE.executeTakeFirst(this.db, this.dialect, now))) return [];
     // A worker that died on its last allowed attempt leaves a running row behind: it failed.
-    await this.db
-      .updateTable('jobs')
-      .set({ status: 'failed', last_error: sql<string>`coalesce(last_error, '') || ${'lease expired on the last attempt (worker ' + worker + ' found it)'}`, locked_by: null, locked_until: null, updated_at: now })
-      .where('status', '=', 'running')
-      .where('locked_until', '<', now)
-      .whereRef('attempts', '>=', 'max_attempts')
-      .where('kind', 'in', kinds)
-      .execute();
-    // The due rows in two index-ordered parts, each cut at `limit` before they are merged:
-    // queued rows by (status, run_at), leases run out by (status, locked_until). One query with
-    // OR across both had to read and sort every due row first, so a claim cost grew with the
-    // backlog (18 ms per claim with 50,000 queued jobs, all of it on the writing connection;
-    // 0.6 ms now at any backlog, bench/job-claim.ts). On PostgreSQL each part locks what it
-    // read (SKIP LOCKED), at most twice `limit` rows for the length of this one statement.
-    const part = (status: 'queued' | 'running') => {
-      let q = this.db
-        .selectFrom('jobs')
-        .select(['id', 'run_at'])
-        .where('status', '=', status)
-        .where(status === 'queued' ? 'run_at' : 'locked_until', status === 'queued' ? '<=' : '<', now)
-        .where('kind', 'in', kinds)
-        .orderBy('run_at')
-        .orderBy('id')
-        .limit(limit);
-      if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
-      return this.db.selectFrom(q.as(status)).select(['id', 'run_at']);
-    };
-    const due = this.db.selectFrom(part('running').unionAll(part('queued')).as('due')).select('id').orderBy('run_at').orderBy('id').limit(limit);
-    const rows = await this.db
-      .updateTable('jobs')
-      .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), locked_by: worker, locked_until: lockedUntil, updated_at: now }))
-      .where('id', 'in', due)
-      .returningAll()
-      // A claim lost in a crash leaves the job queued, to be claimed again: no sync to wait for.
-      .modifyEnd(unacknowledged())
-      .execute();
+    await FAIL_EXPIRED.run(this.db, this.dialect, `lease expired on the last attempt (worker ${worker} found it)`, now, kinds);
+    const rows = await CLAIM_DUE[this.dialect].execute(this.db, this.dialect, worker, lockedUntil, now, kinds, limit);
     return rows.map(toRecord).sort((a, b) => a.runAt - b.runAt || a.id - b.id);
   }
 

@@ -52,6 +52,28 @@ const MANIFEST_ROW = new PreparedQuery((db: Kysely<Database>, repo: string, dige
     .where('r.name', '=', repo)
     .where('m.digest', '=', digest),
 );
+const LINK_BLOBS = new PreparedQuery((db: Kysely<Database>, manifestId: number, digests: string[]) =>
+  db.insertInto('manifest_blobs').values(digests.map((digest) => ({ manifest_id: manifestId, digest }))),
+);
+/** Which of `digests` the repository serves (linked, or referenced by one of its manifests). */
+const SERVED_BLOBS = new PreparedQuery((db: Kysely<Database>, repositoryId: number, digests: string[]) =>
+  db
+    .selectFrom('repository_blobs')
+    .select('digest')
+    .where('repository_id', '=', repositoryId)
+    .where('digest', 'in', digests)
+    .union(
+      db
+        .selectFrom('manifest_blobs as mb')
+        .innerJoin('manifests as m', 'm.id', 'mb.manifest_id')
+        .select('mb.digest')
+        .where('m.repository_id', '=', repositoryId)
+        .where('mb.digest', 'in', digests),
+    ),
+);
+const MANIFESTS_AMONG = new PreparedQuery((db: Kysely<Database>, repo: string, digests: string[]) =>
+  db.selectFrom('manifests as m').innerJoin('repositories as r', 'r.id', 'm.repository_id').select('m.digest').where('r.name', '=', repo).where('m.digest', 'in', digests),
+);
 const TOUCH_PUSHED = new PreparedQuery((db: Kysely<Database>, id: number, now: number) => db.updateTable('manifests').set({ pushed_at: now }).where('id', '=', id));
 
 export class SqlManifests implements ManifestQueries {
@@ -84,9 +106,7 @@ export class SqlManifests implements ManifestQueries {
     const inserted = await INSERT.executeTakeFirst(this.db, this.dialect, repositoryId, m.digest, m.mediaType, m.artifactType, m.subject, m.content.length, m.content, annotations, now);
     if (!inserted) return false;
     const id = Number(inserted.id);
-    for (const blobs of chunks([...new Set(m.blobs)])) {
-      await this.db.insertInto('manifest_blobs').values(blobs.map((digest) => ({ manifest_id: id, digest }))).execute();
-    }
+    for (const blobs of chunks([...new Set(m.blobs)])) await LINK_BLOBS.run(this.db, this.dialect, id, blobs);
     for (const children of chunks([...new Set(m.children)])) {
       const rows = await this.db.selectFrom('manifests').select('id').where('repository_id', '=', repositoryId).where('digest', 'in', children).execute();
       if (rows.length > 0) await this.db.insertInto('manifest_children').values(rows.map((r) => ({ parent_id: id, child_id: Number(r.id) }))).execute();
@@ -100,23 +120,7 @@ export class SqlManifests implements ManifestQueries {
     const id = await repositoryId(this.db, this.dialect, repo);
     if (id === undefined) return wanted;
     const found = new Set<string>();
-    for (const part of chunks(wanted)) {
-      const linked = await this.db
-        .selectFrom('repository_blobs')
-        .select('digest')
-        .where('repository_id', '=', id)
-        .where('digest', 'in', part)
-        .union(
-          this.db
-            .selectFrom('manifest_blobs as mb')
-            .innerJoin('manifests as m', 'm.id', 'mb.manifest_id')
-            .select('mb.digest')
-            .where('m.repository_id', '=', id)
-            .where('mb.digest', 'in', part),
-        )
-        .execute();
-      for (const r of linked) found.add(r.digest);
-    }
+    for (const part of chunks(wanted)) for (const r of await SERVED_BLOBS.execute(this.db, this.dialect, id, part)) found.add(r.digest);
     return wanted.filter((d) => !found.has(d));
   }
 
@@ -124,16 +128,7 @@ export class SqlManifests implements ManifestQueries {
     const wanted = [...new Set(digests)];
     if (wanted.length === 0) return [];
     const found = new Set<string>();
-    for (const part of chunks(wanted)) {
-      const rows = await this.db
-        .selectFrom('manifests as m')
-        .innerJoin('repositories as r', 'r.id', 'm.repository_id')
-        .select('m.digest')
-        .where('r.name', '=', repo)
-        .where('m.digest', 'in', part)
-        .execute();
-      for (const r of rows) found.add(r.digest);
-    }
+    for (const part of chunks(wanted)) for (const r of await MANIFESTS_AMONG.execute(this.db, this.dialect, repo, part)) found.add(r.digest);
     return wanted.filter((d) => !found.has(d));
   }
 
