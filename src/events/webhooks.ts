@@ -9,7 +9,8 @@
  * across the cluster), sends the head, and moves on only once the head is delivered or given
  * up; a failed head waits for its backoff (a job scheduled for then), holding back those
  * behind it. A job that finds the lease held leaves the work to the holder, which looks at the
- * queue once more after letting the lease go, so a delivery added meanwhile is never stranded.
+ * queue once more after letting the lease go, so a delivery added meanwhile is never stranded;
+ * and schedules itself again for when that lease runs out, in case its holder was killed.
  *
  * Failure: retried with exponential backoff (webhooks.retryBaseMs doubling to retryMaxMs) for
  * webhooks.retryForSeconds, then given up; after webhooks.disableAfterFailures deliveries in a
@@ -38,6 +39,13 @@ export interface WebhookSettings {
 
 /** Attempts of one `webhook.deliver` job (each a lease check; the real retries are the deliveries' own). */
 export const DELIVER_JOB_ATTEMPTS = 10;
+
+/**
+ * How long a subscription's drain lease lasts unrenewed (its holder renews it every third of
+ * this while it works): a node killed while draining holds the subscription's deliveries back
+ * for at most this long.
+ */
+const DRAIN_LEASE_MS = 10_000;
 
 export function webhookConsumer(): EventConsumer {
   // The subscriptions of a project, read once per dispatcher transaction (a batch of hundreds
@@ -97,11 +105,20 @@ export class WebhookDeliverer {
       this.draining.add(webhookId);
       let held: { value: void } | undefined;
       try {
-        held = await this.leases.with(`webhook:${webhookId}`, 60_000, () => this.drainHeld(webhookId, signal));
+        held = await this.leases.with(`webhook:${webhookId}`, DRAIN_LEASE_MS, () => this.drainHeld(webhookId, signal));
       } finally {
         this.draining.delete(webhookId);
       }
-      if (held === undefined || signal.aborted) return; // the holder delivers what is due
+      if (signal.aborted) return;
+      if (held === undefined) {
+        // Another holder delivers what is due and looks again when it lets go. A holder that
+        // was killed never does: look again when its lease runs out (a live holder renews it,
+        // and the job then finds it held again and waits for the new end).
+        const lease = await this.leases.holderOf(`webhook:${webhookId}`);
+        if (!lease) continue; // let go meanwhile: try again now
+        await this.store.jobs.enqueue({ kind: 'webhook.deliver', payload: { webhook: webhookId }, maxAttempts: DELIVER_JOB_ATTEMPTS, runAt: lease.expiresAt + 1, dedupeKey: `webhook:${webhookId}:lease:${lease.expiresAt}` }, this.now());
+        return;
+      }
       // Look once more after letting go: a delivery may have arrived while a job found us busy.
       const head = await this.store.webhooks.head(webhookId);
       const w = await this.store.webhooks.get(webhookId);

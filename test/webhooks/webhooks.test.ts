@@ -118,6 +118,20 @@ describe('webhooks', () => {
     assert.equal(first.status, 'delivered');
   });
 
+  it("resumes a subscription whose drain lease a killed node left behind, once the lease runs out", async () => {
+    rx.requests.length = 0;
+    rx.answer = 200;
+    // A node that died while draining this subscription: its lease stays until it runs out.
+    const now = Date.now();
+    assert.ok(await b.berth.meta.leases.acquire(`webhook:${hook.id}`, 'a-killed-node', now + 1500, now));
+    await push(b.url, ADMIN, 'team/app', 'after-crash');
+    // The delivery job finds the lease held and comes back when it runs out; nothing is sent before.
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(rx.requests.length, 0, 'nothing is sent while the lease is held');
+    await rx.waitFor((r) => r.some((x) => x.status === 200 && JSON.parse(x.body).subject === 'team/app:after-crash'), 10_000, 'the delivery after the lease ran out');
+    assert.ok(Date.now() - now >= 1500);
+  });
+
   it('redelivers a logged delivery and sends a ping', async () => {
     rx.requests.length = 0;
     rx.answer = 200;
