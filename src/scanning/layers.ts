@@ -109,6 +109,9 @@ export async function walkLayers(layers: readonly LayerSource[], want: WantFile,
     const opaque: string[] = [];
     const extract = tar.extract();
     extract.on('entry', (header, stream, next) => {
+      // An abort (or a damaged layer) destroys the entry being read with the same error the
+      // walk's pipeline rejects with; unheard, the entry's copy of it would end the process.
+      stream.on('error', () => {});
       entries++;
       bytes += header.size ?? 0;
       const path = normalize(header.name);
