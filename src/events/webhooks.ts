@@ -43,7 +43,8 @@ export const DELIVER_JOB_ATTEMPTS = 10;
 /**
  * How long a subscription's drain lease lasts unrenewed (its holder renews it every third of
  * this while it works): a node killed while draining holds the subscription's deliveries back
- * for at most this long.
+ * this long when another of its delivery jobs is waiting; the job the node was running is taken
+ * over only when that job's own lease (jobs.leaseSeconds) runs out.
  */
 const DRAIN_LEASE_MS = 10_000;
 
