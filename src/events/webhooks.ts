@@ -117,7 +117,7 @@ export class WebhookDeliverer {
         // and the job then finds it held again and waits for the new end).
         const lease = await this.leases.holderOf(`webhook:${webhookId}`);
         if (!lease) continue; // let go meanwhile: try again now
-        await this.store.jobs.enqueue({ kind: 'webhook.deliver', payload: { webhook: webhookId }, maxAttempts: DELIVER_JOB_ATTEMPTS, runAt: lease.expiresAt + 1, dedupeKey: `webhook:${webhookId}:lease:${lease.expiresAt}` }, this.now());
+        await this.drainAt(webhookId, lease.expiresAt + 1, `lease:${lease.expiresAt}`);
         return;
       }
       // Look once more after letting go: a delivery may have arrived while a job found us busy.
@@ -135,11 +135,16 @@ export class WebhookDeliverer {
       if (!d) return;
       if (d.nextAttemptAt > this.now()) {
         // The head is backing off: wake up then (one job per attempt).
-        await this.store.jobs.enqueue({ kind: 'webhook.deliver', payload: { webhook: webhookId }, maxAttempts: DELIVER_JOB_ATTEMPTS, runAt: d.nextAttemptAt, dedupeKey: `webhook:${webhookId}:${d.id}:retry${d.attempts}` }, this.now());
+        await this.drainAt(webhookId, d.nextAttemptAt, `${d.id}:retry${d.attempts}`);
         return;
       }
       await this.deliver(w, d, signal);
     }
+  }
+
+  /** A job that drains the subscription at `runAt`; one per `reason` (a retry, a lease's end). */
+  private async drainAt(webhookId: number, runAt: number, reason: string): Promise<void> {
+    await this.store.jobs.enqueue({ kind: 'webhook.deliver', payload: { webhook: webhookId }, maxAttempts: DELIVER_JOB_ATTEMPTS, runAt, dedupeKey: `webhook:${webhookId}:${reason}` }, this.now());
   }
 
   /** One attempt of the head delivery `d`, and what follows from its outcome. */
