@@ -40,6 +40,12 @@ export interface Registry {
   seedTags?: (repo: string, digest: string, tags: string[]) => Promise<void>;
   /** The last error lines of the server's log (for a failure message; the log goes with the folder). */
   errorLog(): string;
+  /**
+   * Resolves once the registry's background work is done (Berth: no job queued or running, as
+   * its metrics report); returns the milliseconds waited. Work a round leaves behind (a scan of
+   * each pushed image) must not run in the next round's timing, its own or the other registry's.
+   */
+  idle?(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -200,13 +206,31 @@ export async function startBerth(logLevel: string, opts: BerthOptions = {}): Pro
   const nodeArgs = (opts.nodeArgs ?? process.env.BENCH_BERTH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const env: Record<string, string> = {
     BERTH_WORKERS: String(opts.workers ?? 1),
+    // The job gauges read afresh at each scrape, for idle() (otherwise at most every 15 s).
+    BERTH_METRICS__COLLECT_INTERVAL_SECONDS: '0',
     BERTH_AUTH__ENABLED: String(opts.auth ?? false),
     ...(opts.adminPassword ? { BERTH_ADMIN_PASSWORD: opts.adminPassword } : {}),
     ...opts.env,
   };
   const args = [...nodeArgs, main, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', logLevel];
   const [command, ...wrapped] = [...(opts.wrapper ?? []), process.execPath, ...args];
-  return launch({ name: 'berth', label: opts.label ?? 'berth', dir, command: command!, args: wrapped, port, singlePostUpload: true, env, headers: opts.headers, ...(opts.wrapper ? { readyMs: 300_000 } : {}) });
+  const registry = await launch({ name: 'berth', label: opts.label ?? 'berth', dir, command: command!, args: wrapped, port, singlePostUpload: true, env, headers: opts.headers, ...(opts.wrapper ? { readyMs: 300_000 } : {}) });
+  registry.idle = () => jobsIdle(registry.url);
+  return registry;
+}
+
+/** Polls Berth's metrics until no job is queued or running (at most 5 minutes); the milliseconds waited. */
+async function jobsIdle(url: string): Promise<number> {
+  const start = performance.now();
+  const settled = Date.now() + 300_000;
+  for (;;) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    // berth_jobs_queued{kind="scan.manifest"} 12: the sum over kinds of both gauges.
+    const pending = [...text.matchAll(/^berth_jobs_(?:queued|running)\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    if (pending === 0) return performance.now() - start;
+    if (Date.now() > settled) throw new Error(`${url}: ${pending} jobs still queued or running after 5 minutes`);
+    await sleep(100);
+  }
 }
 
 /** The project every workload's repositories live in (bench/blobs, bench/small, ...). */

@@ -66,6 +66,11 @@ export class WalSync {
     return this.group.sync();
   }
 
+  /** The sync under way, if one is (settles when it ends, whatever its outcome). */
+  underWay(): Promise<void> | undefined {
+    return this.group.flushing ? this.group.idle() : undefined;
+  }
+
   async close(): Promise<void> {
     await this.group.idle();
     await this.fh?.close();
@@ -310,7 +315,7 @@ export function durableSqliteDialect(database: BetterSqlite3.Database): { dialec
   // The shared transaction waits for another connection's write lock itself, without sleeping on the event loop.
   database.pragma('busy_timeout = 0');
   const writer = statementCache(database);
-  const commits = new SharedCommits(database, writer, mutex, () => wal.noteWrite());
+  const commits = new SharedCommits(database, writer, mutex, () => wal.noteWrite(), () => wal.underWay());
   // A checkpoint's fence starts after the shared transaction has committed (its frames can then be checkpointed).
   const checkpointer = startCheckpointer(database, (work) =>
     mutex.hold(async () => {

@@ -14,6 +14,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
 import { openSqlite } from '../../src/metadata/sqlite.js';
 import { durableSqliteDialect } from '../../src/metadata/sqlite-durable.js';
+import { SharedCommits } from '../../src/metadata/sqlite-shared-commit.js';
 import { unacknowledged } from '../../src/metadata/sql/durability.js';
 import type { RepoName } from '../../src/domain/names.js';
 
@@ -259,6 +260,58 @@ test('the metadata store over a file keeps what it acknowledged across a reopen'
       raw.close();
     }
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('while a WAL sync is under way, acknowledged writes wait for it and then share one COMMIT; unacknowledged ones do not wait', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-shared-commit-'));
+  const database = new SQLite(join(dir, 'x.db'));
+  const probe = new SQLite(join(dir, 'x.db'), { readonly: true });
+  try {
+    database.pragma('journal_mode = WAL');
+    database.exec('create table t (id integer primary key)');
+    let syncing: Promise<void> | undefined;
+    let syncEnds!: () => void;
+    const commits = new SharedCommits(database, (q) => database.prepare(q), { hold: (work) => work() }, () => {}, () => syncing);
+    const visible = () => (probe.prepare('select id from t order by id').all() as { id: number }[]).map((r) => r.id);
+    const turns = async (n: number) => {
+      for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+    };
+    const write = async (id: number, acknowledged: boolean) => {
+      const shared = await commits.join();
+      database.prepare('insert into t (id) values (?)').run(id);
+      return commits.committed(shared, acknowledged);
+    };
+
+    // No sync under way: committed at the end of the turn.
+    await write(1, true);
+    assert.deepEqual(visible(), [1]);
+    assert.equal(commits.count, 1);
+
+    // A sync under way: the COMMIT waits for it, and a write arriving meanwhile joins it.
+    syncing = new Promise<void>((r) => (syncEnds = r));
+    let done = 0;
+    const first = write(2, true).then(() => done++);
+    await turns(5);
+    const second = write(3, true).then(() => done++);
+    await turns(5);
+    assert.equal(done, 0, 'nothing resolves before its COMMIT');
+    assert.deepEqual(visible(), [1], 'not committed while the sync runs');
+    syncing = undefined;
+    syncEnds();
+    await Promise.all([first, second]);
+    assert.deepEqual(visible(), [1, 2, 3]);
+    assert.equal(commits.count, 2, 'both writes in one COMMIT');
+
+    // Unacknowledged writes alone do not wait for the sync.
+    syncing = new Promise<void>(() => {});
+    await write(4, false);
+    assert.deepEqual(visible(), [1, 2, 3, 4]);
+    assert.equal(commits.count, 3);
+  } finally {
+    probe.close();
+    database.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -33,6 +33,11 @@ export class SyncGroup {
     }
   }
 
+  /** Whether a flush is under way. */
+  get flushing(): boolean {
+    return this.running !== undefined;
+  }
+
   /** Waits for a flush under way (its outcome aside). */
   async idle(): Promise<void> {
     await this.running?.catch(() => {});
