@@ -86,8 +86,8 @@ export class SharedCommits {
    * the connection first), or, when it holds acknowledged writes while a WAL sync is under way,
    * once that sync has ended. Its callers wait for a sync that starts after their COMMIT either
    * way, so the wait does not delay their acknowledgement; meanwhile the writes that arrive
-   * join this COMMIT, and the sync after it, instead of making their own (a third fewer COMMITs
-   * under concurrent pushes, each appending its changed pages to the WAL).
+   * join this COMMIT, and the sync after it, instead of making their own (2.50 COMMITs per
+   * image pushed 16 at once instead of 2.69; each appends its changed pages to the WAL).
    */
   private scheduleCommit(): void {
     if (this.commitQueued) return;
