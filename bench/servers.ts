@@ -41,9 +41,9 @@ export interface Registry {
   /** The last error lines of the server's log (for a failure message; the log goes with the folder). */
   errorLog(): string;
   /**
-   * Resolves once the registry's background work is done (Berth: no job queued or running, as
-   * its metrics report); returns the milliseconds waited. Work a round leaves behind (a scan of
-   * each pushed image) must not run in the next round's timing, its own or the other registry's.
+   * Resolves once the work a round leaves behind is done (Berth: no scan of a pushed image
+   * queued or running, as its metrics report); returns the milliseconds waited. It must not run
+   * in the next round's timing, the same registry's or the other's.
    */
   idle?(): Promise<number>;
   stop(): Promise<void>;
@@ -219,16 +219,19 @@ export async function startBerth(logLevel: string, opts: BerthOptions = {}): Pro
   return registry;
 }
 
-/** Polls Berth's metrics until no job is queued or running (at most 5 minutes); the milliseconds waited. */
+/**
+ * Polls Berth's metrics until no image scan is queued or running (at most 5 minutes); the
+ * milliseconds waited. Only scans: other kinds (a scheduled scrub, say) are not a round's doing.
+ */
 async function jobsIdle(url: string): Promise<number> {
   const start = performance.now();
   const settled = Date.now() + 300_000;
   for (;;) {
     const text = await (await fetch(`${url}/metrics`)).text();
-    // berth_jobs_queued{kind="scan.manifest"} 12: the sum over kinds of both gauges.
-    const pending = [...text.matchAll(/^berth_jobs_(?:queued|running)\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    // berth_jobs_queued{kind="scan.manifest"} 12, and the same for running.
+    const pending = [...text.matchAll(/^berth_jobs_(?:queued|running)\{kind="scan\.manifest"\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
     if (pending === 0) return performance.now() - start;
-    if (Date.now() > settled) throw new Error(`${url}: ${pending} jobs still queued or running after 5 minutes`);
+    if (Date.now() > settled) throw new Error(`${url}: ${pending} image scans still queued or running after 5 minutes`);
     await sleep(100);
   }
 }

@@ -145,10 +145,10 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
     const out: T[][] = targets.map(() => []);
     for (let rep = 0; rep < reps; rep++) {
       for (const [k, t] of targets.entries()) {
-        // The previous round's background work (Berth's scans of pushed images) ends first.
+        // What the previous round left behind (Berth's scans of the images it pushed) ends first.
         for (const other of targets) {
           const waited = (await other.client.registry.idle?.()) ?? 0;
-          if (waited > 200) log(`  ${name}: waited ${(waited / 1000).toFixed(1)} s for ${other.client.registry.label}'s background jobs to finish`);
+          if (waited > 200) log(`  ${name}: waited ${(waited / 1000).toFixed(1)} s for ${other.client.registry.label}'s image scans to finish`);
         }
         spawnSync('sync');
         t.probe.start();

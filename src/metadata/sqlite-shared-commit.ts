@@ -48,7 +48,7 @@ export class SharedCommits {
     /** Told after a COMMIT that holds acknowledged writes (the WAL's group commit notes it). */
     private readonly committedAcknowledged: () => void,
     /** The WAL sync under way, if one is (settles when it ends, whatever its outcome). */
-    private readonly syncUnderWay: () => Promise<void> | undefined = () => undefined,
+    private readonly syncUnderWay: () => Promise<void> | undefined,
   ) {}
 
   /**
