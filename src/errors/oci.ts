@@ -84,3 +84,14 @@ export class OciError extends Error {
     return { code: this.code, message: explained ? reason : (this.messageOverride ?? OCI_ERRORS[this.code].message), detail: this.detail };
   }
 }
+
+/**
+ * The error that ends a request whose body stalled (bodyStream, src/registry/routes/respond.ts).
+ * The error handler answers it at once, without waiting for the rest of the body, and then
+ * closes the connection.
+ */
+export class StalledBodyError extends OciError {
+  constructor(idleMs: number) {
+    super('BLOB_UPLOAD_INVALID', { reason: `no request body bytes for ${idleMs / 1000} s; the upload stays at its last durable offset` }, { status: 408 });
+  }
+}

@@ -4,7 +4,7 @@
  * that carries the request id.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { databaseUnavailable, OciError, storageFull, type OciErrorCode } from '../errors/oci.js';
+import { databaseUnavailable, OciError, StalledBodyError, storageFull, type OciErrorCode } from '../errors/oci.js';
 import { ProblemError, problemCodeForStatus } from '../errors/problem.js';
 import { asStorageFull, isUnavailable } from '../errors/store.js';
 import { isReadOnlyRefusal } from '../ops/read-only.js';
@@ -98,7 +98,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (isV2(request)) {
       const e = toOciError(err, requestId);
-      if (hasUnreadBody(request) && !(await discardBody(request))) reply.raw.once('finish', () => request.raw.socket?.destroy());
+      // A stalled body (StalledBodyError) is not waited for: answered at once, then the connection is cut.
+      if (hasUnreadBody(request) && (err instanceof StalledBodyError || !(await discardBody(request)))) reply.raw.once('finish', () => request.raw.socket?.destroy());
       return reply
         .code(e.status)
         .headers(e.headers)

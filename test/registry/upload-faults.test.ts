@@ -177,11 +177,16 @@ describe('a stalled upload body', () => {
       socket.once('close', () => r(Date.now() - t0));
     });
     socket.on('error', () => {});
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
     socket.write(`PATCH ${loc} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Range: 100000-299999\r\nContent-Length: 200000\r\n\r\n`);
     socket.write(data.subarray(100_000, 101_000));
     const waited = await Promise.race([closed, sleep(8000).then(() => -1)]);
     socket.destroy();
     assert.notEqual(waited, -1, 'the server must end a request whose body stalls');
+    // It says why before it closes the connection, and by then the upload is free to continue.
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.match(answer, /BLOB_UPLOAD_INVALID/);
     // Back at the last durable offset, and writable at once from a new connection.
     const status = await fetch(b.url + loc);
     assert.equal(status.headers.get('range'), '0-99999');

@@ -1,6 +1,6 @@
 /** Small helpers shared by the /v2 routes to shape responses and read request headers. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { OciError } from '../../errors/oci.js';
+import { OciError, StalledBodyError } from '../../errors/oci.js';
 import type { ChunkRange } from '../upload-errors.js';
 
 export function sendJson(reply: FastifyReply, status: number, body: unknown, contentType = 'application/json'): void {
@@ -23,31 +23,31 @@ export function linkHeader(path: string, n: string | undefined, last: string, ex
 
 /**
  * The request body as an async iterable of Buffers, streamed from the socket. With `idleMs`,
- * a body that sends no byte for that long while it is being waited for is ended: the request
- * (and its connection) is destroyed and the iteration throws a 408, so a client that sent
- * headers and then nothing does not hold an upload's write lease for ever. The clock stops
- * while the consumer is busy with a chunk (a slow disk is not the client's idleness).
+ * a body that sends no byte for that long while it is being waited for is ended: the iteration
+ * throws a StalledBodyError, so a client that sent headers and then nothing does not hold an
+ * upload's write lease for ever. The clock stops while the consumer is busy with a chunk (a
+ * slow disk is not the client's idleness). The connection is closed only after the handler
+ * has failed and answered, so the upload's write lease is given up before the client can see
+ * the close and come back on a new connection.
  */
 export function bodyStream(request: FastifyRequest, idleMs = 0): AsyncIterable<Buffer> {
   const raw = request.raw;
   // A consumer that stops early (a refused push) must not destroy the request, which would
   // reset the connection before the error response is read: the error handler discards the
   // rest of the body instead.
-  const chunks = raw.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+  const chunks = raw.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
   if (!(idleMs > 0)) return chunks;
   return (async function* () {
     let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      timer = setTimeout(() => {
-        raw.destroy(new OciError('BLOB_UPLOAD_INVALID', { reason: `no request body bytes for ${idleMs / 1000} s; the upload stays at its last durable offset` }, { status: 408 }));
-      }, idleMs);
-    };
-    arm();
     try {
-      for await (const chunk of chunks) {
+      for (;;) {
+        const stalled = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new StalledBodyError(idleMs)), idleMs);
+        });
+        const next = await Promise.race([chunks.next(), stalled]);
         clearTimeout(timer);
-        yield chunk;
-        arm();
+        if (next.done) return;
+        yield next.value;
       }
     } finally {
       clearTimeout(timer);
