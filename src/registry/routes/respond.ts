@@ -51,6 +51,9 @@ export function bodyStream(request: FastifyRequest, idleMs = 0): AsyncIterable<B
       }
     } finally {
       clearTimeout(timer);
+      // As `for await` would: the socket's iterator lets go of the stream (its listeners), so the
+      // error handler can still read and discard the rest of a refused body.
+      void chunks.return?.().catch(() => {});
     }
   })();
 }
