@@ -80,8 +80,10 @@ export interface BlobStore {
   list(signal?: AbortSignal): AsyncIterable<{ digest: Digest; size: number }>;
 
   /**
-   * Creates an empty upload and returns the storage handle to persist with the upload session
-   * (passed back on every later call; any node may make the next call).
+   * Starts an empty upload and returns the storage handle to persist with the upload session
+   * (passed back on every later call; any node may make the next call). A store may store
+   * nothing until the first write: committing an upload that was never written makes the
+   * empty blob.
    */
   createUpload(id: string): Promise<string>;
 
@@ -117,7 +119,10 @@ export interface BlobStore {
   /** Removes an upload and its bytes. Absent is not an error. */
   deleteUpload(id: string, handle: string): Promise<void>;
 
-  /** Every upload present in storage with its last write time (for expiry sweeps). */
+  /**
+   * Every upload present in storage with its last write time (for expiry sweeps); one that
+   * was started but never written may be missing.
+   */
   listUploads(signal?: AbortSignal): AsyncIterable<{ id: string; modifiedAt: Date }>;
 
   /** Releases connections and timers. */

@@ -8,7 +8,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { FsOps } from '../../src/storage/fs/fs-blob-store.js';
+import { nodeFs, type FsOps } from '../../src/storage/fs/fs-blob-store.js';
 
 export interface WriteFaults {
   /** The most bytes one write call takes (a short write returns fewer than asked). */
@@ -21,7 +21,7 @@ function enospc(): NodeJS.ErrnoException {
   return Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
 }
 
-/** File system calls whose handles' `write`/`writev` obey `faults`. */
+/** File system calls whose writes (`writevSync`, and handles' `write`/`writev`) obey `faults`. */
 export function faultyFs(faults: WriteFaults): FsOps {
   let used = 0;
   /** How many of `asked` bytes the next write takes; throws ENOSPC when none. */
@@ -30,20 +30,22 @@ export function faultyFs(faults: WriteFaults): FsOps {
     if (asked > 0 && free <= 0) throw enospc();
     return Math.min(asked, faults.maxWriteBytes ?? Infinity, free);
   };
+  /** The front of `buffers` that the next write takes. */
+  const taken = (buffers: Buffer[]): Buffer[] => {
+    const out: Buffer[] = [];
+    for (let left = allow(buffers.reduce((n, b) => n + b.length, 0)), i = 0; left > 0; i++) {
+      const b = buffers[i]!.subarray(0, left);
+      out.push(b);
+      left -= b.length;
+    }
+    return out;
+  };
   const wrap = (fh: FileHandle): FileHandle =>
     new Proxy(fh, {
       get(target, prop, receiver) {
         if (prop === 'writev') {
           return async (buffers: Buffer[], position?: number) => {
-            const total = buffers.reduce((n, b) => n + b.length, 0);
-            const n = allow(total);
-            const taken: Buffer[] = [];
-            for (let left = n, i = 0; left > 0; i++) {
-              const b = buffers[i]!.subarray(0, left);
-              taken.push(b);
-              left -= b.length;
-            }
-            const r = await target.writev(taken, position);
+            const r = await target.writev(taken(buffers), position);
             used += r.bytesWritten;
             return { bytesWritten: r.bytesWritten, buffers };
           };
@@ -60,7 +62,15 @@ export function faultyFs(faults: WriteFaults): FsOps {
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
-  return { open: async (path, flags) => wrap(await open(path, flags)) };
+  return {
+    ...nodeFs,
+    open: async (path, flags) => wrap(await open(path, flags)),
+    writevSync(fd, buffers, position) {
+      const written = nodeFs.writevSync(fd, taken(buffers), position);
+      used += written;
+      return written;
+    },
+  };
 }
 
 /** An S3 client whose PutObject fails with QuotaExceeded once `faults.freeBytes` are stored. */

@@ -20,7 +20,7 @@ import { test } from 'node:test';
 import type { Digest } from '../../src/domain/names.js';
 import { BlobFlight } from '../../src/proxy/blob-flight.js';
 import { openBlobWriter } from '../../src/registry/blob-writer.js';
-import { FsBlobStore, fsBlobPath, type FsOps } from '../../src/storage/fs/fs-blob-store.js';
+import { FsBlobStore, fsBlobPath, nodeFs, type FsOps } from '../../src/storage/fs/fs-blob-store.js';
 
 const MiB = 1024 * 1024;
 const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;
@@ -32,18 +32,19 @@ async function* upstreamBody(data: Buffer): AsyncIterable<Buffer> {
 
 /** File calls that log every fdatasync of an upload file, with whether the blob was placed by then; `failSync` makes them fail. */
 function watchedFs(root: string, digest: Digest, log: string[], opts: { failSync?: boolean } = {}): FsOps {
+  const datasync = async (flush: () => Promise<void>) => {
+    log.push(`datasync (blob ${existsSync(fsBlobPath(root, digest)) ? 'placed' : 'absent'})`);
+    if (opts.failSync) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    return flush();
+  };
   return {
+    ...nodeFs,
+    fdatasync: (fd) => datasync(() => nodeFs.fdatasync(fd)),
     open: async (path, flags) => {
       const fh = await open(path, flags);
       return new Proxy(fh, {
         get(target, prop, receiver) {
-          if (prop === 'datasync') {
-            return async () => {
-              log.push(`datasync (blob ${existsSync(fsBlobPath(root, digest)) ? 'placed' : 'absent'})`);
-              if (opts.failSync) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-              return target.datasync();
-            };
-          }
+          if (prop === 'datasync') return () => datasync(() => target.datasync());
           const v = Reflect.get(target, prop, receiver) as unknown;
           return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
         },

@@ -4,7 +4,15 @@
  * flush), a commit fdatasyncs the upload file (whatever the writes left unflushed), renames it
  * into place and fsyncs the blob's folder (commits that arrive together share one fsync per
  * folder, sync-group.ts), so a blob path exists only with all its bytes on disk. The handle
- * is unused (the upload id names the file).
+ * is unused (the upload id names the file), and an upload's file is made by its first write.
+ *
+ * Thread-pool round trips: each asynchronous file call is one, and on a busy event loop each
+ * costs more than the call itself (a wake-up of a pool thread and of the loop, measured in
+ * bench/results/profiles/ab-2026-12-05-small-writes.txt). So the calls that only touch the
+ * page cache or a folder entry (creating a small upload's file, writing its bytes, renaming
+ * it into place, stat) run on the event loop, as the SQLite WAL's writes already do, and only
+ * the flushes that wait for the disk go to the pool: a small blob pushed in one request costs
+ * two round trips (its fdatasync and its folder's fsync) instead of eight.
  *
  * Integrity on a filling disk: `write` may take part of a buffer and return a short count, and
  * then fail with ENOSPC. Every write loop here writes all of its bytes or throws; an upload
@@ -17,8 +25,8 @@
  * A commit replaces a stored copy of the digest whose size is wrong (truncated, or a missing
  * file), atomically by rename, so a re-push repairs it; an intact copy is kept.
  */
-import { mkdir, open as openFile, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { fstatSync, statSync } from 'node:fs';
+import { mkdir, open as openFile, opendir, readdir, rm, stat } from 'node:fs/promises';
+import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, renameSync, statSync, writevSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
@@ -33,14 +41,30 @@ import { FolderSyncs } from './sync-group.js';
 const EARLY_SYNC_BYTES = 16 * 1024 * 1024;
 
 /**
- * The file system calls the store opens files through: node:fs/promises' `open` unless another
- * is passed (the contract suite passes one whose handles write short and fail with ENOSPC).
+ * A first write whose whole body arrives within this many bytes is a small body, written on
+ * the event loop (configs, manifests pushed as blobs, signatures, small layers); a larger one
+ * streams through a file handle in the thread pool.
+ */
+const SMALL_BODY_BYTES = 256 * 1024;
+
+/**
+ * The file system calls that write upload bytes: node:fs's unless others are passed (the
+ * contract suite passes ones that write short and fail with ENOSPC, as a filling disk does).
  */
 export interface FsOps {
+  /** Opens a file for a large or continued write, or a flush (its calls run in the thread pool). */
   open(path: string, flags: string): Promise<FileHandle>;
+  /** Writes a small body's buffers at `position` on the event loop; returns the bytes taken. */
+  writevSync(fd: number, buffers: Buffer[], position: number): number;
+  /** Flushes a small body's bytes (in the thread pool). */
+  fdatasync(fd: number): Promise<void>;
 }
 
-const nodeFs: FsOps = { open: (path, flags) => openFile(path, flags) };
+export const nodeFs: FsOps = {
+  open: (path, flags) => openFile(path, flags),
+  writevSync: (fd, buffers, position) => writevSync(fd, buffers, position),
+  fdatasync: (fd) => new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve()))),
+};
 
 /**
  * Where the committed bytes of `digest` live under a store's `root` (backup and restore copy
@@ -156,8 +180,9 @@ export class FsBlobStore implements BlobStore {
   }
 
   async createUpload(id: string): Promise<string> {
-    const fh = await this.fs.open(this.uploadPath(id), 'wx').catch(fullAsStorageFull);
-    await fh.close();
+    // Nothing to make yet: the first write creates the file (a session whose client never
+    // sends a byte leaves none), and a commit of no bytes makes an empty one.
+    this.uploadPath(id);
     return '';
   }
 
@@ -167,6 +192,11 @@ export class FsBlobStore implements BlobStore {
     // needs neither the size check nor the truncate below (two fewer calls for every blob
     // pushed in one request). Past 0 it must hold exactly the session's bytes so far.
     const fresh = offset === 0;
+    if (fresh) {
+      const start = await gather(source, SMALL_BODY_BYTES);
+      if (!start.rest) return { handle, written: await this.writeSmall(id, start.chunks, start.bytes, durable, signal) };
+      source = start.rest;
+    }
     const fh = await this.fs.open(this.uploadPath(id), fresh ? 'w' : 'r+').catch((e: unknown) => {
       throw isNotFound(e) ? new NotFoundError(`upload ${id}`) : fullAsStorageFull(e);
     });
@@ -215,6 +245,39 @@ export class FsBlobStore implements BlobStore {
     return { handle, written };
   }
 
+  /**
+   * A whole small body as the upload's first write: the file created (or truncated), written
+   * and closed on the event loop, and flushed in the thread pool. On failure its bytes are cut
+   * off again, giving back the space they took (see writeUpload).
+   */
+  private async writeSmall(id: string, chunks: Buffer[], bytes: number, durable: boolean, signal?: AbortSignal): Promise<number> {
+    signal?.throwIfAborted();
+    let fd: number;
+    try {
+      fd = openSync(this.uploadPath(id), 'w');
+    } catch (e) {
+      fullAsStorageFull(e);
+    }
+    try {
+      writeAllSync(this.fs, fd, chunks);
+      if (durable) await this.fs.fdatasync(fd);
+      const size = fstatSync(fd).size;
+      if (size !== bytes) throw new Error(`upload ${id} holds ${size} bytes after a write of ${bytes}`);
+    } catch (e) {
+      if (asStorageFull(e) && !signal?.aborted) {
+        try {
+          ftruncateSync(fd, 0);
+        } catch {
+          // The cut is a courtesy to the disk; the session stays at offset 0 either way.
+        }
+      }
+      fullAsStorageFull(e);
+    } finally {
+      closeSync(fd);
+    }
+    return bytes;
+  }
+
   async readUpload(id: string, _handle: string, length: number, signal?: AbortSignal): Promise<Readable> {
     if (length === 0) {
       const { Readable } = await import('node:stream');
@@ -239,7 +302,11 @@ export class FsBlobStore implements BlobStore {
     try {
       held = statSync(from).size;
     } catch (e) {
-      throw isNotFound(e) ? new NotFoundError(`upload ${id}`) : e;
+      if (!isNotFound(e)) throw e;
+      if (size > 0) throw new NotFoundError(`upload ${id}`);
+      // No write ever made the file: the blob is empty.
+      closeSync(openSync(from, 'w'));
+      held = 0;
     }
     if (held < size) throw new NotFoundError(`upload ${id} holds ${held} bytes, ${size} expected`);
     if (held > size || options.unflushed) {
@@ -267,15 +334,17 @@ export class FsBlobStore implements BlobStore {
       // never removes one), so it needs no mkdir; one removed from outside is made again.
       let created: string | undefined;
       if (this.folders.has(dir)) {
-        await rename(from, to).catch(async (e: unknown) => {
+        try {
+          renameSync(from, to);
+        } catch (e) {
           if (!isNotFound(e)) throw e;
           await this.folders.forget(dir);
           created = await mkdir(dir, { recursive: true });
-          await rename(from, to);
-        });
+          renameSync(from, to);
+        }
       } else {
         created = await mkdir(dir, { recursive: true });
-        await rename(from, to);
+        renameSync(from, to);
       }
       const parents = created ? createdFolders(this.blobsDir, created, dir) : [];
       await Promise.all([dir, ...parents].map((d) => this.folders.sync(d)));
@@ -307,23 +376,56 @@ export class FsBlobStore implements BlobStore {
  * asked (a filling disk), so the loop continues from the first unwritten byte.
  */
 async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
-  let pending = buffers.filter((b) => b.length > 0);
-  let pos = position;
-  while (pending.length > 0) {
-    const { bytesWritten } = await fh.writev(pending.slice(0, 512), pos);
-    if (bytesWritten <= 0) throw Object.assign(new Error(`the file system took no bytes at offset ${pos}`), { code: 'ENOSPC' });
-    pos += bytesWritten;
-    let skip = bytesWritten;
-    while (skip > 0) {
-      const first = pending[0]!;
-      if (first.length <= skip) {
-        skip -= first.length;
-        pending.shift();
-      } else {
-        pending[0] = first.subarray(skip);
-        skip = 0;
-      }
+  const pending = buffers.filter((b) => b.length > 0);
+  for (let pos = position; pending.length > 0; ) pos += took(pending, (await fh.writev(pending.slice(0, 512), pos)).bytesWritten, pos);
+}
+
+/** `writeAll` on the event loop, for a small body at the start of a file. */
+function writeAllSync(fs: FsOps, fd: number, buffers: Buffer[]): void {
+  const pending = buffers.filter((b) => b.length > 0);
+  for (let pos = 0; pending.length > 0; ) pos += took(pending, fs.writevSync(fd, pending.slice(0, 512), pos), pos);
+}
+
+/** Drops the `bytesWritten` a write at `pos` took from the front of `pending`; returns it. None taken is a full disk. */
+function took(pending: Buffer[], bytesWritten: number, pos: number): number {
+  if (bytesWritten <= 0) throw Object.assign(new Error(`the file system took no bytes at offset ${pos}`), { code: 'ENOSPC' });
+  let skip = bytesWritten;
+  while (skip > 0) {
+    const first = pending[0]!;
+    if (first.length <= skip) {
+      skip -= first.length;
+      pending.shift();
+    } else {
+      pending[0] = first.subarray(skip);
+      skip = 0;
     }
+  }
+  return bytesWritten;
+}
+
+/**
+ * Reads `source` until it ends or brings more than `limit` bytes. A source that ended is
+ * whole in `chunks`; otherwise `rest` yields those chunks and then the rest of the source.
+ */
+async function gather(source: AsyncIterable<Buffer>, limit: number): Promise<{ chunks: Buffer[]; bytes: number; rest?: AsyncIterable<Buffer> }> {
+  const it = source[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for (let r = await it.next(); !r.done; r = await it.next()) {
+    chunks.push(r.value);
+    bytes += r.value.length;
+    if (bytes > limit) return { chunks, bytes, rest: continued(chunks, it) };
+  }
+  return { chunks, bytes };
+}
+
+async function* continued(first: Buffer[], it: AsyncIterator<Buffer>): AsyncIterable<Buffer> {
+  try {
+    yield* first;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  } finally {
+    // As for-await does when its loop ends early: the source releases what it holds.
+    await it.return?.();
   }
 }
 
