@@ -26,6 +26,7 @@ import { instrumentBlobStore, instrumentMetadata } from './ops/instrument.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobHandlers } from './jobs/kinds.js';
 import { JobWorker } from './jobs/worker.js';
+import { LoopPressure } from './jobs/request-pressure.js';
 import { openSqlite } from './metadata/sqlite.js';
 import type { SqlMetadataStore } from './metadata/sql/store.js';
 import type { MetadataStore } from './metadata/store.js';
@@ -292,8 +293,10 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   };
   const tlsFiles = async () => (config.tls.cert && config.tls.key ? { cert: await readFile(config.tls.cert), key: await readFile(config.tls.key) } : undefined);
   const tlsNow = await tlsFiles();
+  const pressure = new LoopPressure();
   const app = await buildServer({
     logger,
+    answered: pressure,
     ...(tlsNow ? { tls: { ...tlsNow, http2: config.tls.http2 } } : {}),
     trustProxy: config.http.trustProxy,
     registry,
@@ -350,6 +353,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     pollMs: config.jobs.pollMs,
     leaseMs: config.jobs.leaseSeconds * 1000,
     logger: logger.child({ component: 'jobs' }),
+    yieldTo: { pressure, yieldMs: config.jobs.yieldMs },
   });
   const working = config.jobs.enabled ? worker.run(stopJobs.signal) : Promise.resolve();
   // The outbox dispatcher: every node runs one; the cursor's compare-and-set keeps hand-offs single.
@@ -409,6 +413,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       await lifecycle.close();
       cron.stop();
       stopJobs.abort();
+      pressure.close();
       await working;
       await dispatching;
       await audit.close();

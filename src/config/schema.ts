@@ -223,8 +223,14 @@ export const configSchema = z
         concurrency: z.number().int().min(1).default(2).describe('Jobs one worker runs at the same time.'),
         pollMs: z.number().int().min(10).default(1000).describe('How often an idle worker looks for due jobs, in milliseconds.'),
         leaseSeconds: z.number().int().min(1).default(300).describe('How long a claimed job may run before another worker may take it over.'),
+        yieldMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(2000)
+          .describe('While requests keep the event loop saturated (busy 90% of the last 200 ms), the worker claims no job for up to this long, so a burst of pushes is answered first and the scans it queued run right after; saturation that lasts longer gets jobs running alongside again. 0: never wait.'),
       })
-      .default({ enabled: true, concurrency: 2, pollMs: 1000, leaseSeconds: 300 })
+      .default({ enabled: true, concurrency: 2, pollMs: 1000, leaseSeconds: 300, yieldMs: 2000 })
       .describe('Durable background jobs stored in the metadata store.'),
     workers: z.number().int().min(0).default(1).describe('Processes `berth serve` runs on this host, sharing the listen port (1: one process, no cluster; 0: one per CPU core; N > 1: a small supervising primary and N workers).'),
     registry: z

@@ -35,6 +35,8 @@ export interface ServerDeps {
   tls?: { cert: Buffer; key: Buffer; http2: boolean };
   /** Request spans (tracing.endpoint set); absent: no tracing hook at all. */
   tracing?: Tracing;
+  /** Told of every response (the job worker's measure of request pressure, jobs/request-pressure.ts). */
+  answered?: { answer(): void };
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -72,8 +74,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   // The request line carries the id itself, so the request's own child logger is not made for it (request-logger.ts).
   const log = deps.logger;
+  const answered = deps.answered;
   app.addHook('onResponse', (request, reply, done) => {
     log.info({ reqId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    answered?.answer();
     done();
   });
   if (deps.ops) installOps(app, deps.ops);

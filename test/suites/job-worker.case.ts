@@ -98,6 +98,42 @@ export function jobWorkerSuite(name: string, open: () => Promise<StoreHarness>, 
       assert.ok(runs[2]! - runs[1]! >= 200, 'second retry waits twice as long');
     });
 
+    it('holds jobs back while requests saturate the loop, for at most yieldMs in a row, then runs them alongside until the pressure ends', async () => {
+      const pressure = { windowMs: 20, busy: true, saturated() { return this.busy; } };
+      const ran = new Map<string, number>();
+      const w = new JobWorker(h.store.jobs, new Map([['scan', async (p: unknown) => void ran.set((p as { name: string }).name, Date.now())]]), {
+        id: 'w', concurrency: 2, pollMs: 20, leaseMs: 10_000, logger: silent, yieldTo: { pressure, yieldMs: 600 },
+      });
+      const stop = new AbortController();
+      const running = w.run(stop.signal);
+      try {
+        const start = Date.now();
+        // A burst: nothing runs while it lasts, and the job runs as soon as it ends.
+        await queue.enqueue('scan', { name: 'first' });
+        await sleep(300);
+        assert.equal(ran.size, 0, 'a job ran while requests saturated the loop');
+        pressure.busy = false;
+        const released = Date.now();
+        await until(async () => ran.has('first'));
+        assert.ok(ran.get('first')! - released < 500, 'the job waited on after the pressure ended');
+        // Saturation that outlasts yieldMs: the job waits about yieldMs, and later ones run at once.
+        pressure.busy = true;
+        const saturatedAt = Date.now();
+        await queue.enqueue('scan', { name: 'second' });
+        await until(async () => ran.has('second'));
+        const waited = ran.get('second')! - saturatedAt;
+        assert.ok(waited >= 550 && waited < 3000, `the job waited ${waited} ms, not about yieldMs`);
+        const third = Date.now();
+        await queue.enqueue('scan', { name: 'third' });
+        await until(async () => ran.has('third'));
+        assert.ok(ran.get('third')! - third < 500, 'a job waited again before the loop had a window of room');
+        assert.ok(Date.now() - start < 10_000);
+      } finally {
+        stop.abort();
+        await running;
+      }
+    });
+
     it('fails a job for good once its attempts are spent', async () => {
       const w = worker(h.store, { bad: async () => Promise.reject(new Error('always')) }, { id: 'w' });
       const id = await queue.enqueue('bad', {}, { maxAttempts: 2 });
