@@ -26,7 +26,7 @@ import { instrumentBlobStore, instrumentMetadata } from './ops/instrument.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobHandlers } from './jobs/kinds.js';
 import { JobWorker } from './jobs/worker.js';
-import { LoopPressure } from './jobs/request-pressure.js';
+import { BurstYield, LoopPressure } from './jobs/request-pressure.js';
 import { openSqlite } from './metadata/sqlite.js';
 import type { SqlMetadataStore } from './metadata/sql/store.js';
 import type { MetadataStore } from './metadata/store.js';
@@ -353,7 +353,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     pollMs: config.jobs.pollMs,
     leaseMs: config.jobs.leaseSeconds * 1000,
     logger: logger.child({ component: 'jobs' }),
-    yieldTo: { pressure, yieldMs: config.jobs.yieldMs },
+    burst: new BurstYield(pressure, config.jobs.yieldMs),
   });
   const working = config.jobs.enabled ? worker.run(stopJobs.signal) : Promise.resolve();
   // The outbox dispatcher: every node runs one; the cursor's compare-and-set keeps hand-offs single.
@@ -363,6 +363,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     retentionMs: config.events.retentionDays * 86400_000,
     logger: logger.child({ component: 'events' }),
     onDispatched: () => worker.wake(),
+    burst: new BurstYield(pressure, config.jobs.yieldMs),
   });
   const dispatching = config.jobs.enabled ? dispatcher.run(stopJobs.signal) : Promise.resolve();
   const cron = new ReplicationScheduler(meta, logger.child({ component: 'replication' }));

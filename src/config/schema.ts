@@ -228,7 +228,7 @@ export const configSchema = z
           .int()
           .min(0)
           .default(2000)
-          .describe('While requests keep the event loop saturated (busy 90% of the last 200 ms), the worker claims no job for up to this long, so a burst of pushes is answered first and the scans it queued run right after; saturation that lasts longer gets jobs running alongside again. 0: never wait.'),
+          .describe('While requests keep the event loop saturated (busy 90% of the last 200 ms), the job worker claims nothing and the event dispatcher hands off nothing for up to this long, so a burst of pushes is answered first and the scans and webhooks it queued run right after; saturation that lasts longer gets them running alongside again. 0: never wait.'),
       })
       .default({ enabled: true, concurrency: 2, pollMs: 1000, leaseSeconds: 300, yieldMs: 2000 })
       .describe('Durable background jobs stored in the metadata store.'),

@@ -10,11 +10,13 @@
  * when two nodes take the same batch, one commits and the other's transaction is rolled back
  * (its advance finds the cursor moved), so each event is handed off once across the cluster.
  * The outbox keeps ids in commit order (see src/metadata/sql/events.ts), so a cursor never
- * passes an event that commits later.
+ * passes an event that commits later. Like the job worker, it yields to a burst of requests
+ * (src/jobs/request-pressure.ts).
  */
 import type { Logger } from 'pino';
 import type { EventRecord } from '../metadata/event-store.js';
 import type { MetadataQueries, MetadataStore } from '../metadata/store.js';
+import type { BurstYield } from '../jobs/request-pressure.js';
 
 export interface EventConsumer {
   /** Names the consumer in logs. */
@@ -32,6 +34,8 @@ export interface DispatcherOptions {
   /** Called after a batch was handed off (main.ts wakes this process's job worker, so the jobs start at once). */
   onDispatched?: () => void;
   now?: () => number;
+  /** Holds passes back while requests saturate the loop (shared with the job worker's rule). */
+  burst?: BurstYield;
 }
 
 /** The dispatcher's cursor row in event_cursors. */
@@ -79,6 +83,8 @@ export class EventDispatcher {
   /** Runs passes until `signal` aborts: at once while there is more, every pollMs when idle. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      await this.opts.burst?.wait(signal);
+      if (signal.aborted) break;
       let n = 0;
       try {
         n = await this.dispatchOnce();

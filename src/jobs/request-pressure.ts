@@ -1,9 +1,10 @@
 /**
  * Whether requests keep this process's event loop saturated: the loop was busy at least
- * SATURATED of the last window and it answered requests in that window. The job worker reads
- * it to let a burst of requests (a CI pipeline's pushes) go first and run the background work
- * they queued (their images' scans) right after (worker.ts). Jobs alone never count as
- * pressure: a loop kept busy by jobs without requests is the jobs' own to use.
+ * SATURATED of the last window and it answered requests in that window. Background work (the
+ * job worker, the event dispatcher) yields to it (BurstYield), so a burst of requests (a CI
+ * pipeline's pushes) goes first and the work it queued (its images' scans, its webhooks) runs
+ * right after. Jobs alone never count as pressure: a loop kept busy by jobs without requests
+ * is the jobs' own to use.
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
@@ -50,4 +51,45 @@ export class LoopPressure implements RequestPressure {
   close(): void {
     clearInterval(this.timer);
   }
+}
+
+/**
+ * Holds background work back while requests saturate the loop, for at most `yieldMs` in a
+ * row. Saturation that outlasts it gets the work running alongside the requests again until
+ * the loop has a window that is not saturated, so nothing waits more than `yieldMs` longer
+ * than it would have.
+ */
+export class BurstYield {
+  /** When the current run of saturated windows began to hold work back. */
+  private since: number | undefined;
+
+  constructor(
+    private readonly pressure: RequestPressure,
+    private readonly yieldMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Resolves once the work may go on (at once when the loop is not saturated, or on abort). */
+  async wait(signal: AbortSignal): Promise<void> {
+    if (this.yieldMs <= 0) return;
+    while (!signal.aborted && this.pressure.saturated()) {
+      this.since ??= this.now();
+      if (this.now() - this.since >= this.yieldMs) return; // spent: alongside until the loop has room
+      await pause(this.pressure.windowMs, signal);
+    }
+    this.since = undefined;
+  }
+}
+
+/** Waits `ms`, or less if `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

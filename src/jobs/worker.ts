@@ -6,17 +6,15 @@
  * once the attempts are spent. A worker that dies leaves its jobs running with a lease that
  * expires; any other worker then claims them again.
  *
- * Background work yields to a burst of requests: while requests keep the event loop saturated
- * (request-pressure.ts) the worker claims nothing, for at most `yieldMs` in a row, so a CI
- * pipeline's pushes are answered first and the scans they queued run right after. Saturation
- * that outlasts `yieldMs` gets the jobs running alongside the requests again until the loop
- * has a window that is not saturated, so a job waits at most `yieldMs` longer than before.
+ * Jobs yield to a burst of requests: while requests keep the event loop saturated the worker
+ * claims nothing, for at most `yieldMs` in a row (request-pressure.ts), so a CI pipeline's
+ * pushes are answered first and the scans they queued run right after.
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobQueries, JobRecord } from '../metadata/store.js';
-import type { RequestPressure } from './request-pressure.js';
+import type { BurstYield } from './request-pressure.js';
 
 export interface JobContext {
   job: JobRecord;
@@ -38,8 +36,8 @@ export interface WorkerOptions {
   maxBackoffMs?: number;
   logger: Logger;
   now?: () => number;
-  /** Requests' pressure on the event loop, and how long jobs may wait for it to end (0: never). */
-  yieldTo?: { pressure: RequestPressure; yieldMs: number };
+  /** Holds claims back while requests saturate the loop (request-pressure.ts). */
+  burst?: BurstYield;
 }
 
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number): number {
@@ -61,8 +59,6 @@ export class JobWorker {
   }
 
   private wakeUp: (() => void) | undefined;
-  /** When the current run of saturated windows began to hold jobs back. */
-  private yieldingSince: number | undefined;
 
   /** Looks for due jobs now instead of at the next poll (this process just queued some). */
   wake(): void {
@@ -72,7 +68,7 @@ export class JobWorker {
   /** Works until `signal` aborts, then waits for the jobs in progress (which see the abort). */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await this.yieldToRequests(signal);
+      await this.opts.burst?.wait(signal);
       if (signal.aborted) break;
       let claimed = 0;
       try {
@@ -89,18 +85,6 @@ export class JobWorker {
       }
     }
     await Promise.allSettled([...this.running]);
-  }
-
-  /** Waits while requests saturate the loop, for at most `yieldMs` in one run of saturation. */
-  private async yieldToRequests(signal: AbortSignal): Promise<void> {
-    const y = this.opts.yieldTo;
-    if (!y || y.yieldMs <= 0) return;
-    while (!signal.aborted && y.pressure.saturated()) {
-      this.yieldingSince ??= this.now();
-      if (this.now() - this.yieldingSince >= y.yieldMs) return; // spent: run alongside until the loop has room
-      await sleep(y.pressure.windowMs, signal, () => {});
-    }
-    this.yieldingSince = undefined;
   }
 
   /** Claims and runs what is due now (up to the free slots); resolves when those jobs are done. */

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { JobQueue } from '../../src/jobs/queue.js';
+import { BurstYield } from '../../src/jobs/request-pressure.js';
 import { JobWorker, backoffDelay, type JobHandler } from '../../src/jobs/worker.js';
 import type { MetadataStore } from '../../src/metadata/store.js';
 import type { StoreHarness } from '../helpers/metadata.js';
@@ -102,7 +103,7 @@ export function jobWorkerSuite(name: string, open: () => Promise<StoreHarness>, 
       const pressure = { windowMs: 20, busy: true, saturated() { return this.busy; } };
       const ran = new Map<string, number>();
       const w = new JobWorker(h.store.jobs, new Map([['scan', async (p: unknown) => void ran.set((p as { name: string }).name, Date.now())]]), {
-        id: 'w', concurrency: 2, pollMs: 20, leaseMs: 10_000, logger: silent, yieldTo: { pressure, yieldMs: 600 },
+        id: 'w', concurrency: 2, pollMs: 20, leaseMs: 10_000, logger: silent, burst: new BurstYield(pressure, 600),
       });
       const stop = new AbortController();
       const running = w.run(stop.signal);
