@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Digest } from '../../src/domain/names.js';
-import { FsBlobStore } from '../../src/storage/fs/fs-blob-store.js';
+import { FsBlobStore, nodeFs } from '../../src/storage/fs/fs-blob-store.js';
 
 async function* chunks(data: Buffer, size: number): AsyncIterable<Buffer> {
   for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
@@ -96,6 +96,28 @@ test('commits into one folder at once all land; a blob folder removed from outsi
     assert.ok((await readAll(store, digestOf(blobs[8]!))).equals(blobs[8]!));
     assert.deepEqual(await readdir(join(root, 'uploads')), []);
     await store.close();
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a large first write whose file cannot be opened lets go of the body it read into', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'berth-fs-'));
+  try {
+    // Opens fail as a process out of descriptors sees them; a large first write opens through FsOps.
+    const emfile = Object.assign(new Error('EMFILE: too many open files, open'), { code: 'EMFILE' });
+    const store = await FsBlobStore.open(root, { ...nodeFs, open: async () => Promise.reject(emfile) });
+    let released = false;
+    const body = async function* () {
+      try {
+        yield* chunks(randomBytes(2 * 1024 * 1024), 64 * 1024);
+      } finally {
+        // Where a request body's socket is handed back, so the answer can drain the rest.
+        released = true;
+      }
+    };
+    await assert.rejects(store.writeUpload('u', await store.createUpload('u'), 0, body()), /EMFILE/);
+    assert.ok(released, 'the body was left suspended after the open failed');
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -194,21 +194,24 @@ export class FsBlobStore implements BlobStore {
     // needs neither the size check nor the truncate below (two fewer calls for every blob
     // pushed in one request). Past 0 it must hold exactly the session's bytes so far.
     const fresh = offset === 0;
+    let started: Continued | undefined;
     if (fresh) {
       const start = await gather(source, SMALL_BODY_BYTES);
       if (!start.rest) return { handle, written: await this.writeSmall(id, start.chunks, start.bytes, durable, signal) };
-      source = start.rest;
+      source = started = start.rest;
     }
-    const fh = await this.fs.open(this.uploadPath(id), fresh ? 'w' : 'r+').catch((e: unknown) => {
+    const fh = await this.fs.open(this.uploadPath(id), fresh ? 'w' : 'r+').catch(async (e: unknown) => {
+      // The body was read into: let it go (its socket can then be drained for the answer).
+      await started?.close();
       throw isNotFound(e) ? new NotFoundError(`upload ${id}`) : fullAsStorageFull(e);
     });
     let written = 0;
     const writeBack = new EarlySync(fh, durable);
-    let started = false;
+    let began = false;
     try {
       // Writing past the end of a shorter file would leave a hole that reads as zeros.
       const before = fresh ? 0 : fstatSync(fh.fd).size;
-      started = before >= offset;
+      began = before >= offset;
       if (before < offset) throw new NotFoundError(`upload ${id} holds ${before} bytes, not the ${offset} its session recorded`);
       // Chunks from the socket are small; gathering about 1 MiB per writev keeps syscalls few.
       let batch: Buffer[] = [];
@@ -238,7 +241,7 @@ export class FsBlobStore implements BlobStore {
       // On a full disk the space this failed write took is given back (its bytes are not part
       // of the upload; the next write at `offset` would replace them anyway). Not after an
       // abort: the write lease may have passed to a writer whose bytes follow `offset` now.
-      if (started && asStorageFull(e) && !signal?.aborted) await fh.truncate(offset).catch(() => {});
+      if (began && asStorageFull(e) && !signal?.aborted) await fh.truncate(offset).catch(() => {});
       fullAsStorageFull(e);
     } finally {
       await writeBack.quiet();
@@ -407,25 +410,38 @@ function took(pending: Buffer[], bytesWritten: number, pos: number): number {
  * Reads `source` until it ends or brings more than `limit` bytes. A source that ended is
  * whole in `chunks`; otherwise `rest` yields those chunks and then the rest of the source.
  */
-async function gather(source: AsyncIterable<Buffer>, limit: number): Promise<{ chunks: Buffer[]; bytes: number; rest?: AsyncIterable<Buffer> }> {
+async function gather(source: AsyncIterable<Buffer>, limit: number): Promise<{ chunks: Buffer[]; bytes: number; rest?: Continued }> {
   const it = source[Symbol.asyncIterator]();
   const chunks: Buffer[] = [];
   let bytes = 0;
   for (let r = await it.next(); !r.done; r = await it.next()) {
     chunks.push(r.value);
     bytes += r.value.length;
-    if (bytes > limit) return { chunks, bytes, rest: continued(chunks, it) };
+    if (bytes > limit) return { chunks, bytes, rest: new Continued(chunks, it) };
   }
   return { chunks, bytes };
 }
 
-async function* continued(first: Buffer[], it: AsyncIterator<Buffer>): AsyncIterable<Buffer> {
-  try {
-    yield* first;
-    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-  } finally {
-    // As for-await does when its loop ends early: the source releases what it holds.
-    await it.return?.();
+/** A source read into: its first chunks, then the rest of it. */
+class Continued implements AsyncIterable<Buffer> {
+  constructor(
+    private readonly first: Buffer[],
+    private readonly it: AsyncIterator<Buffer>,
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    try {
+      yield* this.first;
+      for (let r = await this.it.next(); !r.done; r = await this.it.next()) yield r.value;
+    } finally {
+      // As for-await does when its loop ends early: the source releases what it holds.
+      await this.close();
+    }
+  }
+
+  /** Ends the source (also when it is never iterated further). */
+  async close(): Promise<void> {
+    await this.it.return?.();
   }
 }
 
