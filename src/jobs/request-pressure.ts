@@ -7,6 +7,7 @@
  * is the jobs' own to use.
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Share of a window the loop must be busy for it to count as saturated. */
 const SATURATED = 0.9;
@@ -75,21 +76,8 @@ export class BurstYield {
     while (!signal.aborted && this.pressure.saturated()) {
       this.since ??= this.now();
       if (this.now() - this.since >= this.yieldMs) return; // spent: alongside until the loop has room
-      await pause(this.pressure.windowMs, signal);
+      await sleep(this.pressure.windowMs, undefined, { signal }).catch(() => {}); // an abort ends the wait
     }
     this.since = undefined;
   }
-}
-
-/** Waits `ms`, or less if `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -16,7 +16,7 @@
  * round trips (open, fdatasync, its folder's fsync) instead of eight.
  *
  * Integrity on a filling disk: `write` may take part of a buffer and return a short count, and
- * then fail with ENOSPC. Every write loop here writes all of its bytes or throws; an upload
+ * then fail with ENOSPC. Every write loop (file-writes.ts) writes all of its bytes or throws; an upload
  * write that fails for lack of space cuts the file back to the offset it started from (the
  * last durable offset), giving back the space it took, and nothing ever extends a file with
  * `truncate` (which would pad it with zeros). A commit checks that the upload holds at least the bytes it was asked to
@@ -38,9 +38,7 @@ import type { BlobCopy, BlobStore, ByteRange, UploadWriteOptions } from '../blob
 import { copyFileRange } from './copy.js';
 import { sendFileRange } from './sendfile.js';
 import { FolderSyncs } from './sync-group.js';
-
-/** Bytes written between background fdatasyncs while an upload streams in. */
-const EARLY_SYNC_BYTES = 16 * 1024 * 1024;
+import { Continued, EarlySync, gather, writeAll, writeAllSync } from './file-writes.js';
 
 /**
  * A first write whose whole body arrives within this many bytes is a small body, written on
@@ -262,7 +260,7 @@ export class FsBlobStore implements BlobStore {
     // under concurrent pushes. The writes that follow only fill the page cache.
     const fd = await openFd(this.uploadPath(id), 'w').catch(fullAsStorageFull);
     try {
-      writeAllSync(this.fs, fd, chunks);
+      writeAllSync(this.fs.writevSync, fd, chunks);
       if (durable) await this.fs.fdatasync(fd);
       const size = fstatSync(fd).size;
       if (size !== bytes) throw new Error(`upload ${id} holds ${size} bytes after a write of ${bytes}`);
@@ -374,77 +372,6 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
-/**
- * Writes every byte of `buffers` at `position`, or throws. `writev` may write fewer bytes than
- * asked (a filling disk), so the loop continues from the first unwritten byte.
- */
-async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
-  const pending = buffers.filter((b) => b.length > 0);
-  for (let pos = position; pending.length > 0; ) pos += took(pending, (await fh.writev(pending.slice(0, 512), pos)).bytesWritten, pos);
-}
-
-/** `writeAll` on the event loop, for a small body at the start of a file. */
-function writeAllSync(fs: FsOps, fd: number, buffers: Buffer[]): void {
-  const pending = buffers.filter((b) => b.length > 0);
-  for (let pos = 0; pending.length > 0; ) pos += took(pending, fs.writevSync(fd, pending.slice(0, 512), pos), pos);
-}
-
-/** Drops the `bytesWritten` a write at `pos` took from the front of `pending`; returns it. None taken is a full disk. */
-function took(pending: Buffer[], bytesWritten: number, pos: number): number {
-  if (bytesWritten <= 0) throw Object.assign(new Error(`the file system took no bytes at offset ${pos}`), { code: 'ENOSPC' });
-  let skip = bytesWritten;
-  while (skip > 0) {
-    const first = pending[0]!;
-    if (first.length <= skip) {
-      skip -= first.length;
-      pending.shift();
-    } else {
-      pending[0] = first.subarray(skip);
-      skip = 0;
-    }
-  }
-  return bytesWritten;
-}
-
-/**
- * Reads `source` until it ends or brings more than `limit` bytes. A source that ended is
- * whole in `chunks`; otherwise `rest` yields those chunks and then the rest of the source.
- */
-async function gather(source: AsyncIterable<Buffer>, limit: number): Promise<{ chunks: Buffer[]; bytes: number; rest?: Continued }> {
-  const it = source[Symbol.asyncIterator]();
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for (let r = await it.next(); !r.done; r = await it.next()) {
-    chunks.push(r.value);
-    bytes += r.value.length;
-    if (bytes > limit) return { chunks, bytes, rest: new Continued(chunks, it) };
-  }
-  return { chunks, bytes };
-}
-
-/** A source read into: its first chunks, then the rest of it. */
-class Continued implements AsyncIterable<Buffer> {
-  constructor(
-    private readonly first: Buffer[],
-    private readonly it: AsyncIterator<Buffer>,
-  ) {}
-
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    try {
-      yield* this.first;
-      for (let r = await this.it.next(); !r.done; r = await this.it.next()) yield r.value;
-    } finally {
-      // As for-await does when its loop ends early: the source releases what it holds.
-      await this.close();
-    }
-  }
-
-  /** Ends the source (also when it is never iterated further). */
-  async close(): Promise<void> {
-    await this.it.return?.();
-  }
-}
-
 /** Opens a file descriptor (one thread-pool round trip, like a FileHandle's open, but closable synchronously). */
 const openFd = promisify(openCallback) as (path: string, flags: string) => Promise<number>;
 
@@ -471,44 +398,4 @@ function createdFolders(root: string, first: string, last: string): string[] {
   const out: string[] = [];
   for (let d = last; d.length >= first.length && d.startsWith(root); d = dirname(d)) out.push(dirname(d));
   return out;
-}
-
-/**
- * Write-back beside the receive: every EARLY_SYNC_BYTES written, an fdatasync starts in the
- * background (one at a time), so the disk writes while the socket still delivers and the
- * final fdatasync only has the tail left. Durability is unchanged: the writer's final
- * fdatasync still completes before it reports the bytes written.
- */
-class EarlySync {
-  private early: Promise<void> | undefined;
-  private error: unknown;
-  private unsynced = 0;
-
-  constructor(
-    private readonly fh: Pick<FileHandle, 'datasync'>,
-    /** Off for a write that is not flushed (the commit flushes it once). */
-    private readonly enabled: boolean,
-  ) {}
-
-  /** `bytes` more were written; starts a background sync when enough are unsynced. */
-  wrote(bytes: number): void {
-    this.unsynced += bytes;
-    if (!this.enabled || this.unsynced < EARLY_SYNC_BYTES || this.early) return;
-    this.unsynced = 0;
-    this.early = this.fh.datasync().then(
-      () => void (this.early = undefined),
-      (e: unknown) => void ((this.error = e), (this.early = undefined)),
-    );
-  }
-
-  /** Waits for the background sync; throws what any background sync failed with. */
-  async settle(): Promise<void> {
-    await this.early;
-    if (this.error) throw this.error;
-  }
-
-  /** Waits for the background sync, whatever its outcome (before closing the file). */
-  async quiet(): Promise<void> {
-    await this.early?.catch(() => {});
-  }
 }
