@@ -11,6 +11,10 @@
  * spread over however many requests it managed, flattering the faster build (a time-based
  * version of this tool gave 0.80-0.95 for one build against itself; with fixed counts, 0.97 and
  * 1.00). Under callgrind a server runs some 50 times slower; only the counts mean anything.
+ * Run it both ways (each build as "this") and compare the two ratios: on 2026-12-05 the server
+ * labelled "this" counted about 13% more per GET in both orders, whichever build it ran. Only
+ * user-space instructions are counted: a change in system calls or in the kernel's work (a
+ * wake-up, a file made and deleted) does not show here.
  * Usage: BENCH_AB_OTHER=/path/to/other/dist/src/cli/main.js node dist/bench/instructions-ab.js
  * (BENCH_HOT manifest-get | manifest-head | push; BENCH_REQUESTS 3000; BENCH_IMAGES 30;
  * BENCH_ROUNDS 2). Needs valgrind and ab (Debian's valgrind and apache2-utils).

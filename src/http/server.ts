@@ -14,6 +14,7 @@ import { applyConnectionLimits, CHECK_INTERVAL_MS, type ConnectionLimits } from 
 import { installErrorHandler } from './error-handler.js';
 import { installOps, installTracing, type OpsDeps } from './ops.js';
 import { LazyRequestLogger } from './request-logger.js';
+import { installTurnEndSend } from './turn-end-send.js';
 import type { Tracing } from '../ops/tracing.js';
 import { defaultUiRoot, uiPlugin } from './ui.js';
 
@@ -69,7 +70,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Hooks that never wait take Fastify's callback form: an async hook costs a promise and a
   // microtask turn on every request.
   app.addHook('onRequest', (request, reply, done) => {
-    reply.header('X-Request-Id', request.id);
+    reply.header('x-request-id', request.id); // lowercase: see V2_HEADERS
     done();
   });
   // The request line carries the id itself, so the request's own child logger is not made for it (request-logger.ts).
@@ -80,6 +81,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     answered?.answer();
     done();
   });
+  installTurnEndSend(app);
   if (deps.ops) installOps(app, deps.ops);
   deps.hooks?.(app);
   await app.register(registryPlugin(deps.registry, deps.authorize));

@@ -37,6 +37,10 @@ export function openSqlite(path: string): SqlMetadataStore {
   database.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 10000');
+  // Statement journals and sorts in memory, not in files under /var/tmp: under a pull load the
+  // shared transactions' statement journals otherwise created, wrote and deleted a temporary
+  // file on the event loop some 30 times a second.
+  database.pragma('temp_store = MEMORY');
   const dialect = wal ? durableSqliteDialect(database).dialect : new ImmediateSqliteDialect({ database });
   const db = new Kysely<Database>({ dialect });
   return new SqlMetadataStore(db, 'sqlite');

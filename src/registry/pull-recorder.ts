@@ -6,7 +6,12 @@ import type { MetadataStore } from '../metadata/store.js';
 import type { Digest, RepoName } from '../domain/names.js';
 
 export class PullRecorder {
-  private pending = new Map<string, { repo: RepoName; digest: Digest; at: number }>();
+  /**
+   * The last pull time by repository, then digest. Two lookups by the strings a read already
+   * holds (a digest string keeps its hash) cost less than joining them into a key to hash on
+   * every pull.
+   */
+  private pending = new Map<RepoName, Map<Digest, number>>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -19,12 +24,15 @@ export class PullRecorder {
   }
 
   record(repo: RepoName, digest: Digest): void {
-    this.pending.set(`${repo}@${digest}`, { repo, digest, at: this.now() });
+    let digests = this.pending.get(repo);
+    if (!digests) this.pending.set(repo, (digests = new Map()));
+    digests.set(digest, this.now());
   }
 
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
-    const batch = [...this.pending.values()];
+    const batch: { repo: RepoName; digest: Digest; at: number }[] = [];
+    for (const [repo, digests] of this.pending) for (const [digest, at] of digests) batch.push({ repo, digest, at });
     this.pending = new Map();
     await this.meta.transaction((tx) => tx.manifests.touchPulled(batch), { isolation: 'serializable' });
   }

@@ -31,6 +31,10 @@ describe('outbox: events commit with their change', () => {
   it('a committed push writes one event; a refused push and a rolled-back transaction write none', async () => {
     const meta = b.berth.meta;
     const { digest } = await pushImage(b.url, 'lib/app', 'v1');
+    // The push's audit entry is written after its response went out (see below): wait for it, so
+    // that what follows is measured after everything the push wrote.
+    const pushAudited = async () => (await meta.events.after(0, 100)).some((e) => e.type === 'audit.push' && e.data.result === 'success');
+    await eventually(pushAudited, 10_000, "the push's audit event");
     const events = await meta.events.after(0, 100);
     const pushed = events.filter((e) => e.type === 'artifact.pushed');
     assert.equal(pushed.length, 1);

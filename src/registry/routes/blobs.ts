@@ -32,11 +32,12 @@ async function fetchBlob({ request, reply, repo, param, services }: RouteContext
   const digest = parseDigest(param);
   const blob = await services.blobs.get(repo, digest);
   const headers: Record<string, string> = {
-    'Content-Type': blob.mediaType,
-    'Docker-Content-Digest': digest,
-    'Accept-Ranges': 'bytes',
-    ETag: `"${digest}"`,
-    'Cache-Control': 'max-age=31536000',
+    // Lowercase names: see V2_HEADERS.
+    'content-type': blob.mediaType,
+    'docker-content-digest': digest,
+    'accept-ranges': 'bytes',
+    etag: `"${digest}"`,
+    'cache-control': 'max-age=31536000',
   };
   const extra = (blob as ServedHeaders).headers;
   if (extra) Object.assign(headers, extra);
@@ -45,10 +46,10 @@ async function fetchBlob({ request, reply, repo, param, services }: RouteContext
     throw new OciError('RANGE_INVALID', { reason: `range ${request.headers.range} is outside the blob of ${blob.size} bytes` }, { headers: { 'Content-Range': `bytes */${blob.size}` } });
   }
   if (range) {
-    headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
-    headers['Content-Length'] = String(range.end - range.start + 1);
+    headers['content-range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
+    headers['content-length'] = String(range.end - range.start + 1);
   } else {
-    headers['Content-Length'] = String(blob.size);
+    headers['content-length'] = String(blob.size);
   }
   reply.code(range ? 206 : 200).headers(headers);
   if (request.method === 'HEAD') return void reply.send();

@@ -9,10 +9,11 @@ const PATH = /^(.+)\/manifests\/([^/]+)$/;
 
 function manifestHeaders(m: ManifestRecord): Record<string, string> {
   return {
-    'Content-Type': m.mediaType,
-    'Content-Length': String(m.size),
-    'Docker-Content-Digest': m.digest,
-    ETag: `"${m.digest}"`,
+    // Lowercase names: see V2_HEADERS.
+    'content-type': m.mediaType,
+    'content-length': String(m.size),
+    'docker-content-digest': m.digest,
+    etag: `"${m.digest}"`,
   };
 }
 

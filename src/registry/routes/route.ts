@@ -43,7 +43,12 @@ export interface RegistryRoute {
   handle(ctx: RouteContext): Promise<void>;
 }
 
-export const V2_HEADERS = { 'Docker-Distribution-API-Version': 'registry/2.0' } as const;
+/**
+ * Header names on the read paths are written in lowercase: Fastify keys every header by its
+ * lowercase name (and sends it so), and a lowercase literal is that key already, where a
+ * mixed-case one is lowered and looked up in V8's string table on every response.
+ */
+export const V2_HEADERS = { 'docker-distribution-api-version': 'registry/2.0' } as const;
 
 declare module 'fastify' {
   interface FastifyRequest {
