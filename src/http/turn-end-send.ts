@@ -8,20 +8,49 @@
  * µs of server CPU per request. An answer waits at most for the rest of its turn's reads
  * (setImmediate runs right after the poll phase), and not at all when it is the only one.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
-let queued: (() => void)[] = [];
+interface Queued {
+  reply: FastifyReply;
+  payload: unknown;
+  /** Fastify's onSend callback: hands the payload on to be written. */
+  done: (err: Error | null, payload: unknown) => void;
+}
+
+let queued: Queued[] = [];
 
 function sendQueued(): void {
   const batch = queued;
   queued = [];
-  for (const send of batch) send();
+  for (const { reply, payload, done } of batch) {
+    try {
+      done(null, payload);
+    } catch (e) {
+      // What writing throws (a header value Node refuses) would, written at once, have reached
+      // the handler and Fastify's error handler; here it would end the process. Answer it as
+      // the error it is, and let the turn's other answers go out.
+      failed(reply, e as Error);
+    }
+  }
+}
+
+function failed(reply: FastifyReply, err: Error): void {
+  try {
+    if (!reply.raw.headersSent) {
+      reply.removeHeader('content-length');
+      return void reply.code(500).send(err);
+    }
+    reply.log.error({ err }, 'a response failed while it was written');
+  } catch (again) {
+    reply.log.error({ err: again }, 'a response failed while it was written');
+  }
+  reply.raw.destroy();
 }
 
 /** Holds every response's first write until the end of the turn it was answered in. */
 export function installTurnEndSend(app: FastifyInstance): void {
-  // A callback hook (see server.ts); `done` hands the payload on to be written.
-  app.addHook('onSend', (_request, _reply, payload, done) => {
-    if (queued.push(() => done(null, payload)) === 1) setImmediate(sendQueued);
+  // A callback hook (see server.ts).
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (queued.push({ reply, payload, done }) === 1) setImmediate(sendQueued);
   });
 }
