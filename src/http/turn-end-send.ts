@@ -36,10 +36,8 @@ function sendQueued(): void {
 
 function failed(reply: FastifyReply, err: Error): void {
   try {
-    if (!reply.raw.headersSent) {
-      reply.removeHeader('content-length');
-      return void reply.code(500).send(err);
-    }
+    // Fastify's error path drops the payload's length and type and takes the status from the error.
+    if (!reply.raw.headersSent) return void reply.send(err);
     reply.log.error({ err }, 'a response failed while it was written');
   } catch (again) {
     reply.log.error({ err: again }, 'a response failed while it was written');
