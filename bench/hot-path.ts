@@ -42,7 +42,7 @@ try {
     let bytes = 0;
     const start = performance.now();
     while (performance.now() - start < seconds * 1000) {
-      await client.pullBlob('bench/blobs', blob.digest, blob.size);
+      await client.curlPull('bench/blobs', blob.digest, blob.size);
       bytes += blob.size;
     }
     console.log(`pull: ${(bytes / 1e6 / ((performance.now() - start) / 1000)).toFixed(0)} MB/s`);

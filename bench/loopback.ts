@@ -1,17 +1,16 @@
 /**
- * The loopback limit for one pull: what the benchmark's own HTTP client (the one that pulls
- * from the registries) receives over 127.0.0.1 from a server that does nothing but send. That
- * server is a separate Node process answering each request on a raw socket with a fixed header
- * and one reused 4 MiB buffer, keeping four writes in flight (no HTTP framework, no file, no
- * hash, no database). Each single-stream pull from a registry is paired with a pull from this
- * server taken right after it; a raw TCP stream without HTTP parsing is reported beside it.
+ * The loopback limit for one pull: what curl (the client the benchmark pulls registries' blobs
+ * with) receives over 127.0.0.1 from a server that does nothing but send. That server is a
+ * separate Node process answering each request on a raw socket with a fixed header and one
+ * reused 4 MiB buffer, keeping four writes in flight (no HTTP framework, no file, no hash, no
+ * database). Each single-stream pull from a registry is paired with a pull from this server
+ * taken right after it; a raw TCP stream between two Node processes is reported beside it.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { RegistryClient } from './client.js';
-import type { Registry } from './servers.js';
+import { curlPull } from './client.js';
 
 const SENDER = `
 const net = require('node:net');
@@ -55,27 +54,18 @@ async function startSender(size: number, mode: 'http' | 'raw') {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
- * The send-only server, started once: `pull()` times one pull of `size` bytes from it with the
- * benchmark's client (MB/s). The machine's speed drifts by 2-3x over minutes here (a shared
- * host), so a registry's pull is compared with a loopback pull taken right beside it, not with
- * a figure measured minutes apart.
+ * The send-only server, started once: `pull()` times one pull of `size` bytes from it with
+ * curl (MB/s). The machine's speed drifts by 2-3x over minutes here (a shared host), so a
+ * registry's pull is compared with a loopback pull taken right beside it, not with a figure
+ * measured minutes apart.
  */
 export async function startLoopback(size: number): Promise<{ pull: () => Promise<number>; stop: () => Promise<void> }> {
   const sender = await startSender(size, 'http');
-  const registry: Registry = { name: 'reference', label: 'loopback', url: `http://127.0.0.1:${sender.port}`, pid: sender.pid, singlePostUpload: false, logFile: '', headers: {}, errorLog: () => '', stop: async () => sender.stop() };
-  const client = new RegistryClient(registry);
-  const pull = async () => {
-    const started = performance.now();
-    await client.pullBlob('loopback', 'sha256:0', size);
-    return size / 1e6 / ((performance.now() - started) / 1000);
-  };
+  const pull = () => curlPull(`http://127.0.0.1:${sender.port}/loopback`, {}, size, 'loopback');
   await pull(); // warm-up
   return {
     pull,
-    stop: async () => {
-      await client.close();
-      sender.stop();
-    },
+    stop: async () => sender.stop(),
   };
 }
 

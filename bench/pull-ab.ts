@@ -1,8 +1,9 @@
 /**
  * A focused A/B of blob pulls: the reference registry against Berth (open registry), one
- * 256 MiB blob pushed once to each, then 1-stream and 8-stream pulls alternating between the
- * servers for `BENCH_ROUNDS` rounds; prints each run and the medians. The machine may be
- * shared, so alternating runs and medians are what make the ratio meaningful.
+ * 256 MiB blob pushed once to each, then 1-stream and 8-stream pulls (each stream a curl
+ * process) alternating between the servers for `BENCH_ROUNDS` rounds; prints each run and the
+ * medians. The machine may be shared, so alternating runs and medians are what make the ratio
+ * meaningful.
  * `node dist/bench/pull-ab.js` (BENCH_ROUNDS, BENCH_BLOB_MIB, BERTH_WORKERS pass through;
  * BENCH_VARIANTS="a=ENV=v,ENV=v;b=..." starts one Berth per variant with those variables).
  */
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
     const results = new Map(clients.map((c) => [c.label, { one: [] as number[], eight: [] as number[] }]));
     const pull = async (c: RegistryClient, streams: number) => {
       const t = performance.now();
-      await Promise.all(Array.from({ length: streams }, () => c.pullBlob('bench/blobs', blob.digest, size)));
+      await Promise.all(Array.from({ length: streams }, () => c.curlPull('bench/blobs', blob.digest, size)));
       return (size * streams) / 1e6 / ((performance.now() - t) / 1000);
     };
     for (const { client } of clients) await pull(client, 1); // warm the page cache

@@ -2,8 +2,8 @@
  * The cost of `storage.verifyReads` on blob pulls from the filesystem store: two Berth
  * processes, one verifying whole-blob reads (hashing as they stream) and one not, each with
  * the same blob, pulled alternately in 1-stream and 4-stream rounds; prints each round and the
- * medians, and the verifying server's throughput relative to the plain one. Client and servers
- * share the machine, as in the other pull benchmarks. The README's default for verifyReads
+ * medians, and the verifying server's throughput relative to the plain one. Each stream is a curl
+ * process; client and servers share the machine, as in the other pull benchmarks. The README's default for verifyReads
  * follows this measurement (on when the cost is under 10%).
  * `node dist/bench/verify-reads.js` (BENCH_ROUNDS, default 7; BENCH_BLOB_MIB, default 256).
  */
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     for (const { client } of clients) await client.pushMonolithic('bench/verify', blob);
     const pull = async (c: RegistryClient, streams: number) => {
       const t = performance.now();
-      await Promise.all(Array.from({ length: streams }, () => c.pullBlob('bench/verify', blob.digest, size)));
+      await Promise.all(Array.from({ length: streams }, () => c.curlPull('bench/verify', blob.digest, size)));
       return (size * streams) / 1e6 / ((performance.now() - t) / 1000);
     };
     for (const { client } of clients) await pull(client, 1); // warm the page cache

@@ -187,7 +187,7 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
   const loopback = await startLoopback(size);
   let pullRuns: { registry: number; loopback: number }[][];
   try {
-    pullRuns = await phase('pull single', SINGLE_PULL_PAIRS, async (t) => ({ registry: mbps(size, await timed(() => t.client.pullBlob('bench/blobs', pulled.digest, size))), loopback: await loopback.pull() }));
+    pullRuns = await phase('pull single', SINGLE_PULL_PAIRS, async (t) => ({ registry: await t.client.curlPull('bench/blobs', pulled.digest, size), loopback: await loopback.pull() }));
   } finally {
     await loopback.stop();
   }
@@ -199,7 +199,7 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
   const pullParallel = medians(
     await phase('pull parallel', s.repeat, async (t) => {
       const secs = await timed(async () => {
-        await Promise.all(Array.from({ length: s.parallelPulls }, () => t.client.pullBlob('bench/blobs', pulled.digest, size)));
+        await Promise.all(Array.from({ length: s.parallelPulls }, () => t.client.curlPull('bench/blobs', pulled.digest, size)));
       });
       return mbps(size * s.parallelPulls, secs);
     }),
@@ -275,7 +275,7 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
   const bigBytes = s.bigMiB * MiB;
   const bigRuns = await phase(`${s.bigMiB} MiB push+pull`, 1, async (t) => ({
     push: mbps(bigBytes, await timed(() => t.client.pushMonolithic('bench/big', big))),
-    pull: mbps(bigBytes, await timed(() => t.client.pullBlob('bench/big', big.digest, bigBytes))),
+    pull: await t.client.curlPull('bench/big', big.digest, bigBytes),
   }));
 
   return targets.map((t, k) => ({
