@@ -52,7 +52,7 @@ const filesystemStorage = z.strictObject({
       sendfile: z
         .boolean()
         .optional()
-        .describe('Default false. Send blob pulls with sendfile(2) on Linux over plain HTTP: the kernel sends the file without copying it through the process (0.12 against 0.61 CPU-seconds per pulled GB with the buffered copy). Off by default: on loopback, with the client on the same 2-core host, single-stream pulls were bimodal (350-2,200 MB/s against the copy\'s steadier 1,000-1,460), so turn it on where clients pull over a network and server CPU is the limit. Needs the native module that `npm install` builds; with TLS or verifyReads pulls are always copied.'),
+        .describe('Default false. Send blob pulls with sendfile(2) on Linux over plain HTTP: the kernel sends the file without copying it through the process (0.12 against 0.61 CPU-seconds per pulled GB with the buffered copy). Off by default: on loopback, with curl on the same 2-core host, single-stream pulls were level with the copy (medians 1,649 against 1,621 and 1,766 against 1,820 MB/s in two runs of bench/pull-ab.ts) and now and then slower (1,165-1,364 MB/s), so turn it on where server CPU is the limit. Needs the native module that `npm install` builds; with TLS or verifyReads pulls are always copied.'),
     })
     .default({})
     .describe('Filesystem storage settings.'),

@@ -4,9 +4,12 @@
  * buffered copy (copy.ts) reads every byte into user space and writes it back, with a thread
  * pool hop per chunk; here the server used 0.11-0.13 CPU-seconds per pulled GB against
  * 0.61-0.62 for the copy (a 256 MiB file between two processes on loopback). It is opt-in
- * (`storage.filesystem.sendfile`): with the client on the same 2-core host, single-stream
- * throughput was bimodal, 350-2,200 MB/s against the copy's 1,000-1,460; strace showed the
- * socket refilled ~1.5 MB at a time and the receiver taking 2-8 ms to drain it.
+ * (`storage.filesystem.sendfile`): with curl pulling on the same 2-core host, single-stream
+ * throughput was level with the copy's (medians 1,649 against 1,621 and 1,766 against 1,820
+ * MB/s, bench/pull-ab.ts) and now and then slower (1,165-1,364 MB/s). With the benchmark's
+ * earlier Node client, which could not take more than 300-2,000 MB/s, it was bimodal
+ * (350-2,200 against 1,000-1,460): strace showed the socket refilled ~1.5 MB at a time and
+ * that receiver taking 2-8 ms to drain it.
  *
  * Used when the native module was built (scripts/build.mjs; it is optional), the response goes
  * over a plain TCP socket (TLS must encrypt in user space), and nobody needs to see the bytes (a
