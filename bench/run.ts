@@ -36,7 +36,8 @@ import { signingTable } from './signing.js';
 import { proxyTable } from './proxy.js';
 import { replicationTable } from './replication.js';
 import { scanTable, type ScanSettings } from './scan.js';
-import { runAll, type Figures, type Settings } from './workloads.js';
+import { median, runAll, type Figures, type Settings } from './workloads.js';
+import type { HostProbe } from './host-probe.js';
 
 const settings: Settings & ScanSettings & { proxyMiB: number } = {
   blobMiB: 256,
@@ -119,6 +120,13 @@ const tagPutErrors = (f: Figures, how = 'untimed, over HTTP') =>
   (f.tagPutServerErrors ? `; ${f.tagPutServerErrors} tag PUTs answered 5xx and were retried (counted in the tags/s time)` : '') +
   (f.tagsAfterBudget ? `; ${f.tagsAfterBudget} of the ${settings.tags} tags were put in after the tag PUT's ${settings.tagPutSeconds} s budget (${how})` : '');
 
+/** The host probes of a run, as medians per phase (bench/host-probe.ts). */
+function hostProbeNote(probes: Record<string, HostProbe[]>): string {
+  const fmt = (xs: number[], digits: number) => median(xs).toFixed(digits);
+  const phases = Object.entries(probes).map(([phase, p]) => `${phase} ${fmt(p.map((x) => x.cpuMs), 0)} / ${fmt(p.map((x) => x.flushMs), 1)}`);
+  return `Host probes before each round (bench/host-probe.ts), median ms per phase, one thread hashing 32 MiB / a 4 KiB write and fdatasync in the temporary folder: ${phases.join('; ')}. Higher than usual means a slow hour for the CPU or the disk.`;
+}
+
 function workloadNotes(): string[] {
   return [
     `Blob figures: median of ${settings.repeat} runs, each on a fresh ${settings.blobMiB} MiB blob; MB = 10^6 bytes. Reference monolithic push is POST then PUT with the body (it does not complete uploads on POST); Berth's is one POST ?digest=.`,
@@ -197,6 +205,7 @@ async function main(): Promise<void> {
               : 'Berth with access control on: a private project "bench" and an ordinary account with the developer role; the client pings /v2/, takes the Bearer challenge and fetches one token per scope from /auth/token with Basic credentials (pull for reads, pull,push for pushes, registry:catalog:* for the catalog), reusing each until 80% of its lifetime, as docker and containerd do. The reference runs without auth.',
             `Blob pulls are timed by curl itself (request to last byte): the benchmark's Node client saturated a core at 300-2,000 MB/s on this host and timed itself, not the server. Loopback limit: curl pulling the same size from a send-only server (a separate Node process answering on a raw socket with a fixed header and one reused 4 MiB buffer, four writes in flight; no file, no hash), started before the single-stream pulls; after a warm-up, each registry pull (7 per registry, the registries alternating) is followed at once by one loopback pull, and the share is the median of those paired ratios, because this shared machine's speed drifts by 2-3x within minutes. Median loopback pull: ${berth.loopbackLimit.toFixed(0)} MB/s. A raw TCP stream without HTTP between two Node processes carried ${berth.loopbackRawTcp.toFixed(0)} MB/s.`,
             ...workloadNotes(),
+            hostProbeNote(berth.hostProbes),
             'Berth fsyncs every blob (and every PATCH) before acknowledging it and fdatasyncs the SQLite WAL before a write is acknowledged; the reference does not fsync. "Until on disk" adds a `sync` after the acknowledgement, so both figures include the disk write.',
             `Errors during load: reference ${errors(ref)}, Berth ${errors(berth)}${tagPutErrors(ref)}${tagPutErrors(berth)}.`,
           ],

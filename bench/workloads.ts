@@ -13,6 +13,7 @@ import { imageManifest, sha256 } from '../test/helpers/oci.js';
 import { blobSpec, MiB, smallImage, type BlobSpec, type SmallImage } from './payload.js';
 import { RssProbe } from './rss.js';
 import { rawTcpLimit, startLoopback } from './loopback.js';
+import { probeHost, type HostProbe } from './host-probe.js';
 
 export interface Settings {
   blobMiB: number;
@@ -62,6 +63,8 @@ export interface Figures {
   rssPeak: number;
   rssBig: number;
   phasePeaks: Record<string, number>;
+  /** The host probes taken before each round of each phase, by phase (the same for every registry). */
+  hostProbes: Record<string, HostProbe[]>;
 }
 
 interface Target {
@@ -73,7 +76,7 @@ interface Target {
   tagsSeeded?: number;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
@@ -139,6 +142,7 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
     images: Array.from({ length: s.images }, (_, i) => smallImage(i, client.registry.label)),
   }));
   const rssIdle = targets.map((t) => t.probe.current());
+  const hostProbes: Record<string, HostProbe[]> = {};
 
   /** Runs `fn` `reps` times on every target, alternating targets; returns each target's results. */
   const phase = async <T>(name: string, reps: number, fn: (t: Target, rep: number) => Promise<T>): Promise<T[][]> => {
@@ -151,6 +155,7 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
           if (waited > 200) log(`  ${name}: waited ${(waited / 1000).toFixed(1)} s for ${other.client.registry.label}'s image scans to finish`);
         }
         spawnSync('sync');
+        (hostProbes[name] ??= []).push(probeHost());
         t.probe.start();
         try {
           out[k]!.push(await fn(t, rep));
@@ -301,5 +306,6 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
     rssPeak: Math.max(...Object.values(t.peaks)),
     rssBig: t.peaks[`${s.bigMiB} MiB push+pull`]!,
     phasePeaks: t.peaks,
+    hostProbes,
   }));
 }
