@@ -98,12 +98,11 @@ export class RegistryClient {
     await r.body.dump();
   }
 
-  /** Streams a blob, counting bytes; fails unless all `size` bytes arrived. */
   /**
    * MB/s of one pull of a blob by curl, timed by curl itself (from the request to the last
-   * byte, without the process's start). The single-stream pull figures use it: the Node client
-   * above saturates a core at 300-2,000 MB/s on this host, so its pulls timed the client, while
-   * curl takes 2,400-2,800 MB/s from the same send-only server.
+   * byte, without the process's start). Every blob pull of the benchmark goes through it: this
+   * Node client saturated a core at 300-2,000 MB/s on this host, so its pulls timed the client,
+   * where curl takes 2,400-2,800 MB/s from the same send-only server.
    */
   async curlPull(repo: string, digest: string, size: number): Promise<number> {
     const path = `/v2/${repo}/blobs/${digest}`;

@@ -2,9 +2,9 @@
  * The cost of `storage.verifyReads` on blob pulls from the filesystem store: two Berth
  * processes, one verifying whole-blob reads (hashing as they stream) and one not, each with
  * the same blob, pulled alternately in 1-stream and 4-stream rounds; prints each round and the
- * medians, and the verifying server's throughput relative to the plain one. Each stream is a curl
- * process; client and servers share the machine, as in the other pull benchmarks. The README's default for verifyReads
- * follows this measurement (on when the cost is under 10%).
+ * medians, and the verifying server's throughput relative to the plain one. Each stream is a
+ * curl process; client and servers share the machine, as in the other pull benchmarks. The
+ * README's default for verifyReads follows this measurement (on when the cost is under 10%).
  * `node dist/bench/verify-reads.js` (BENCH_ROUNDS, default 7; BENCH_BLOB_MIB, default 256).
  */
 import { performance } from 'node:perf_hooks';
