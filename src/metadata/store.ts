@@ -107,8 +107,8 @@ export interface BlobQueries {
 export interface UploadQueries {
   /** `project` and `owner` (the principal that started it) are what caps and quotas count by. */
   create(upload: { id: string; repository: RepoName; handle: string; project?: string; owner?: string }, now: number): Promise<void>;
-  /** Open sessions of `repository` or of `owner` touched at or after `since`. */
-  countOpen(filter: { repository: RepoName } | { owner: string }, since: number): Promise<number>;
+  /** Open sessions of `repository`, and of `owner` (none without one), touched at or after `since`. */
+  countOpen(repository: RepoName, owner: string | undefined, since: number): Promise<{ inRepository: number; ofOwner: number }>;
   get(id: string): Promise<UploadRecord | undefined>;
   /** Moves the upload from `fromOffset` to `toOffset`; false if it was not at `fromOffset` (or is gone). */
   advance(id: string, fromOffset: number, toOffset: number, handle: string, now: number): Promise<boolean>;

@@ -99,12 +99,15 @@ export class UploadService {
    * number of such concurrent requests, never more.
    */
   async start(repo: RepoName, owner?: string): Promise<UploadStatus> {
-    const since = this.now() - this.limits.maxAgeMs;
-    if (Number.isFinite(this.limits.maxOpenPerRepository) && (await this.meta.uploads.countOpen({ repository: repo }, since)) >= this.limits.maxOpenPerRepository) {
-      throw tooManyUploads(`repository ${repo} has ${this.limits.maxOpenPerRepository} open upload sessions, its limit (registry.maxOpenUploadsPerRepository); finish or cancel some first`);
-    }
-    if (owner !== undefined && Number.isFinite(this.limits.maxOpenPerOwner) && (await this.meta.uploads.countOpen({ owner }, since)) >= this.limits.maxOpenPerOwner) {
-      throw tooManyUploads(`${owner} has ${this.limits.maxOpenPerOwner} open upload sessions, the limit per principal (registry.maxOpenUploadsPerPrincipal); finish or cancel some first`);
+    const { maxOpenPerRepository, maxOpenPerOwner } = this.limits;
+    if (Number.isFinite(maxOpenPerRepository) || Number.isFinite(maxOpenPerOwner)) {
+      const open = await this.meta.uploads.countOpen(repo, owner, this.now() - this.limits.maxAgeMs);
+      if (open.inRepository >= maxOpenPerRepository) {
+        throw tooManyUploads(`repository ${repo} has ${maxOpenPerRepository} open upload sessions, its limit (registry.maxOpenUploadsPerRepository); finish or cancel some first`);
+      }
+      if (owner !== undefined && open.ofOwner >= maxOpenPerOwner) {
+        throw tooManyUploads(`${owner} has ${maxOpenPerOwner} open upload sessions, the limit per principal (registry.maxOpenUploadsPerPrincipal); finish or cancel some first`);
+      }
     }
     const id = randomUUID();
     const handle = await this.blobs.createUpload(id);

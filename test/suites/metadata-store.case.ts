@@ -104,6 +104,18 @@ export function metadataStoreSuite(name: string, open: () => Promise<StoreHarnes
       assert.equal(await s.uploads.delete('u2'), true);
     });
 
+    it('counts open upload sessions by repository and by owner, since a time', async () => {
+      await s.uploads.create({ id: 'c1', repository: repo('a/one'), handle: '', owner: 'alice' }, 100);
+      await s.uploads.create({ id: 'c2', repository: repo('a/one'), handle: '', owner: 'bob' }, 200);
+      await s.uploads.create({ id: 'c3', repository: repo('a/two'), handle: '', owner: 'alice' }, 300);
+      await s.uploads.create({ id: 'c4', repository: repo('a/one'), handle: '' }, 300);
+      assert.deepEqual(await s.uploads.countOpen(repo('a/one'), 'alice', 0), { inRepository: 3, ofOwner: 2 });
+      assert.deepEqual(await s.uploads.countOpen(repo('a/one'), 'alice', 150), { inRepository: 2, ofOwner: 1 }, 'sessions untouched since `since` do not count');
+      assert.deepEqual(await s.uploads.countOpen(repo('a/two'), 'carol', 0), { inRepository: 1, ofOwner: 0 });
+      assert.deepEqual(await s.uploads.countOpen(repo('a/none'), undefined, 0), { inRepository: 0, ofOwner: 0 }, 'without an owner, no owner count (not the sessions that have none)');
+      for (const id of ['c1', 'c2', 'c3', 'c4']) await s.uploads.delete(id);
+    });
+
     it('stores manifests with their graph, tags and referrers', async () => {
       const r = repo('lib/app');
       const [cfg, layer] = await blobs(r, 'config', 'layer');

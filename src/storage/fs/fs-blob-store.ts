@@ -112,13 +112,9 @@ export class FsBlobStore implements BlobStore {
     // Every blob HEAD and GET asks this first. A stat of a local file reads cached inode data:
     // done on the event loop it costs about 2 µs of CPU, where the thread pool's round trip
     // costs about 11 µs and, on a busy machine, waits for a scheduler slot twice (measured here).
-    // The upload paths stat their files the same way, for the same reason.
-    try {
-      return statSync(this.blobPath(digest)).size;
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
+    // The upload paths stat their files the same way, for the same reason. An absent file (every
+    // new blob's commit asks) is undefined without an exception made and thrown (6.6 µs here).
+    return statSync(this.blobPath(digest), { throwIfNoEntry: false })?.size;
   }
 
   async read(digest: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
