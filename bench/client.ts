@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Registry } from './servers.js';
@@ -107,6 +108,13 @@ export class RegistryClient {
   async curlPull(repo: string, digest: string, size: number): Promise<number> {
     const path = `/v2/${repo}/blobs/${digest}`;
     return curlPull(`${this.registry.url}${path}`, await this.authHeaders('GET', path), size, this.registry.label);
+  }
+
+  /** MB/s of `streams` curl pulls of a blob at once: all their bytes over the wall-clock time until the last one ended. */
+  async curlPulls(repo: string, digest: string, size: number, streams: number): Promise<number> {
+    const started = performance.now();
+    await Promise.all(Array.from({ length: streams }, () => this.curlPull(repo, digest, size)));
+    return (size * streams) / 1e6 / ((performance.now() - started) / 1000);
   }
 
   async blobExists(repo: string, digest: string, push = false): Promise<boolean> {

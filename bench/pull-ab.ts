@@ -7,7 +7,6 @@
  * `node dist/bench/pull-ab.js` (BENCH_ROUNDS, BENCH_BLOB_MIB, BERTH_WORKERS pass through;
  * BENCH_VARIANTS="a=ENV=v,ENV=v;b=..." starts one Berth per variant with those variables).
  */
-import { performance } from 'node:perf_hooks';
 import { RegistryClient } from './client.js';
 import { blobSpec, MiB } from './payload.js';
 import { startBerth, startReference, type Registry } from './servers.js';
@@ -40,11 +39,7 @@ async function main(): Promise<void> {
   try {
     for (const { client } of clients) await client.pushMonolithic('bench/blobs', blob);
     const results = new Map(clients.map((c) => [c.label, { one: [] as number[], eight: [] as number[] }]));
-    const pull = async (c: RegistryClient, streams: number) => {
-      const t = performance.now();
-      await Promise.all(Array.from({ length: streams }, () => c.curlPull('bench/blobs', blob.digest, size)));
-      return (size * streams) / 1e6 / ((performance.now() - t) / 1000);
-    };
+    const pull = (c: RegistryClient, streams: number) => c.curlPulls('bench/blobs', blob.digest, size, streams);
     for (const { client } of clients) await pull(client, 1); // warm the page cache
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 ? [...clients].reverse() : clients;

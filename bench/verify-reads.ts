@@ -7,7 +7,6 @@
  * README's default for verifyReads follows this measurement (on when the cost is under 10%).
  * `node dist/bench/verify-reads.js` (BENCH_ROUNDS, default 7; BENCH_BLOB_MIB, default 256).
  */
-import { performance } from 'node:perf_hooks';
 import { RegistryClient } from './client.js';
 import { blobSpec, MiB } from './payload.js';
 import { startBerth } from './servers.js';
@@ -26,11 +25,7 @@ async function main(): Promise<void> {
   const results = new Map(clients.map((c) => [c.label, { one: [] as number[], four: [] as number[] }]));
   try {
     for (const { client } of clients) await client.pushMonolithic('bench/verify', blob);
-    const pull = async (c: RegistryClient, streams: number) => {
-      const t = performance.now();
-      await Promise.all(Array.from({ length: streams }, () => c.curlPull('bench/verify', blob.digest, size)));
-      return (size * streams) / 1e6 / ((performance.now() - t) / 1000);
-    };
+    const pull = (c: RegistryClient, streams: number) => c.curlPulls('bench/verify', blob.digest, size, streams);
     for (const { client } of clients) await pull(client, 1); // warm the page cache
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 ? [...clients].reverse() : clients;

@@ -202,12 +202,7 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
   const loopbackRawTcp = await rawTcpLimit(size, s.repeat);
   log(`  loopback limit: ${loopbackLimit.toFixed(0)} MB/s through the client (median of ${pullRuns.flat().length}), ${loopbackRawTcp.toFixed(0)} MB/s raw TCP`);
   const pullParallel = medians(
-    await phase('pull parallel', s.repeat, async (t) => {
-      const secs = await timed(async () => {
-        await Promise.all(Array.from({ length: s.parallelPulls }, () => t.client.curlPull('bench/blobs', pulled.digest, size)));
-      });
-      return mbps(size * s.parallelPulls, secs);
-    }),
+    await phase('pull parallel', s.repeat, (t) => t.client.curlPulls('bench/blobs', pulled.digest, size, s.parallelPulls)),
   );
 
   // Request rates are measured warm, as a server that has been up for a while runs: first an
