@@ -38,7 +38,7 @@ import type { BlobCopy, BlobStore, ByteRange, UploadWriteOptions } from '../blob
 import { copyFileRange } from './copy.js';
 import { sendFileRange } from './sendfile.js';
 import { FolderSyncs } from './sync-group.js';
-import { Continued, EarlySync, gather, writeAll, writeAllSync } from './file-writes.js';
+import { Continued, EarlySync, gather, OverlappedWrites, writeAllSync } from './file-writes.js';
 
 /**
  * A first write whose whole body arrives within this many bytes is a small body, written on
@@ -201,29 +201,19 @@ export class FsBlobStore implements BlobStore {
     });
     let written = 0;
     const writeBack = new EarlySync(fh, durable);
+    const writes = new OverlappedWrites(fh, offset, writeBack);
     let began = false;
     try {
       // Writing past the end of a shorter file would leave a hole that reads as zeros.
       const before = fresh ? 0 : fstatSync(fh.fd).size;
       began = before >= offset;
       if (before < offset) throw new NotFoundError(`upload ${id} holds ${before} bytes, not the ${offset} its session recorded`);
-      // Chunks from the socket are small; gathering about 1 MiB per writev keeps syscalls few.
-      let batch: Buffer[] = [];
-      let batchBytes = 0;
-      const flush = async () => {
-        await writeAll(fh, batch, offset + written - batchBytes);
-        writeBack.wrote(batchBytes);
-        batch = [];
-        batchBytes = 0;
-      };
       for await (const chunk of source) {
         signal?.throwIfAborted();
-        batch.push(chunk);
-        batchBytes += chunk.length;
         written += chunk.length;
-        if (batchBytes >= 1024 * 1024) await flush();
+        await writes.add(chunk);
       }
-      await flush();
+      await writes.finish();
       await writeBack.settle();
       // Only ever shortens the file: every byte up to offset + written was just written.
       if (before > offset + written) await fh.truncate(offset + written);
@@ -231,6 +221,7 @@ export class FsBlobStore implements BlobStore {
       const size = fstatSync(fh.fd).size;
       if (size !== offset + written) throw new Error(`upload ${id} holds ${size} bytes after a write to ${offset + written}`);
     } catch (e) {
+      await writes.quiet();
       await writeBack.quiet();
       // On a full disk the space this failed write took is given back (its bytes are not part
       // of the upload; the next write at `offset` would replace them anyway). Not after an
@@ -238,6 +229,7 @@ export class FsBlobStore implements BlobStore {
       if (began && asStorageFull(e) && !signal?.aborted) await fh.truncate(offset).catch(() => {});
       fullAsStorageFull(e);
     } finally {
+      await writes.quiet();
       await writeBack.quiet();
       await fh.close();
     }
