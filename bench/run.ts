@@ -123,8 +123,8 @@ const tagPutErrors = (f: Figures, how = 'untimed, over HTTP') =>
 /** The host probes of a run, as medians per phase (bench/host-probe.ts). */
 function hostProbeNote(probes: Record<string, HostProbe[]>): string {
   const fmt = (xs: number[], digits: number) => median(xs).toFixed(digits);
-  const phases = Object.entries(probes).map(([phase, p]) => `${phase} ${fmt(p.map((x) => x.cpuMs), 0)} / ${fmt(p.map((x) => x.flushMs), 1)}`);
-  return `Host probes before each round (bench/host-probe.ts), median ms per phase, one thread hashing 32 MiB / a 4 KiB write and fdatasync in the temporary folder: ${phases.join('; ')}. Higher than usual means a slow hour for the CPU or the disk.`;
+  const phases = Object.entries(probes).map(([phase, p]) => `${phase} ${fmt(p.map((x) => x.cpuMs), 0)} / ${fmt(p.map((x) => x.flushMs), 1)} / ${fmt(p.map((x) => x.fillMs), 0)}`);
+  return `Host probes before each round (bench/host-probe.ts), median ms per phase, one thread hashing 32 MiB / a 4 KiB write and fdatasync in the temporary folder / 64 MiB written into a new file there (the page cache's fill): ${phases.join('; ')}. Higher than usual means a slow hour for the CPU, the disk or the host's memory (a fill several times its usual time: fresh page-cache pages cost the host a fault each, which slows large pushes most).`;
 }
 
 function workloadNotes(): string[] {
