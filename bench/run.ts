@@ -38,6 +38,7 @@ import { replicationTable } from './replication.js';
 import { scanTable, type ScanSettings } from './scan.js';
 import { median, runAll, type Figures, type Settings } from './workloads.js';
 import type { HostProbe } from './host-probe.js';
+import type { ThreadKind } from './thread-cpu.js';
 
 const settings: Settings & ScanSettings & { proxyMiB: number } = {
   blobMiB: 256,
@@ -127,6 +128,18 @@ function hostProbeNote(probes: Record<string, HostProbe[]>): string {
   return `Host probes before each round (bench/host-probe.ts), median ms per phase, one thread hashing 32 MiB / a 4 KiB write and fdatasync in the temporary folder / 64 MiB written into a new file there (the page cache's fill): ${phases.join('; ')}. Higher than usual means a slow hour for the CPU, the disk or the host's memory (a fill several times its usual time: fresh page-cache pages cost the host a fault each, which slows large pushes most).`;
 }
 
+/**
+ * Berth's CPU per round by kind of thread, medians per phase: a slow round shows whether the
+ * event loop, V8's helper threads (mostly the garbage collector marking and sweeping) or the
+ * libuv pool (file writes, reads and syncs, with the kernel's copy into the page cache) took
+ * the extra time.
+ */
+function threadCpuNote(threadCpu: Figures['threadCpu']): string {
+  const fmt = (rounds: Record<ThreadKind, number>[], kind: ThreadKind) => median(rounds.map((r) => r[kind])).toFixed(2);
+  const phases = Object.entries(threadCpu).map(([phase, rounds]) => `${phase} ${fmt(rounds, 'main')} / ${fmt(rounds, 'v8 platform (GC)')} / ${fmt(rounds, 'libuv pool')}`);
+  return `Berth's CPU seconds per round (/proc per thread), median per phase, main thread / V8's helper threads (mostly the garbage collector) / the libuv pool (file writes, reads and syncs): ${phases.join('; ')}.`;
+}
+
 function workloadNotes(): string[] {
   return [
     `Blob figures: median of ${settings.repeat} runs, each on a fresh ${settings.blobMiB} MiB blob; MB = 10^6 bytes. Reference monolithic push is POST then PUT with the body (it does not complete uploads on POST); Berth's is one POST ?digest=.`,
@@ -206,6 +219,7 @@ async function main(): Promise<void> {
             `Blob pulls are timed by curl itself (request to last byte): the benchmark's Node client saturated a core at 300-2,000 MB/s on this host and timed itself, not the server. Loopback limit: curl pulling the same size from a send-only server (a separate Node process answering on a raw socket with a fixed header and one reused 4 MiB buffer, four writes in flight; no file, no hash), started before the single-stream pulls; after a warm-up, each registry pull (7 per registry, the registries alternating) is followed at once by one loopback pull, and the share is the median of those paired ratios, because this shared machine's speed drifts by 2-3x within minutes. Median loopback pull: ${berth.loopbackLimit.toFixed(0)} MB/s. A raw TCP stream without HTTP between two Node processes carried ${berth.loopbackRawTcp.toFixed(0)} MB/s.`,
             ...workloadNotes(),
             hostProbeNote(berth.hostProbes),
+            threadCpuNote(berth.threadCpu),
             'Berth fsyncs every blob (and every PATCH) before acknowledging it and fdatasyncs the SQLite WAL before a write is acknowledged; the reference does not fsync. "Until on disk" adds a `sync` after the acknowledgement, so both figures include the disk write.',
             `Errors during load: reference ${errors(ref)}, Berth ${errors(berth)}${tagPutErrors(ref)}${tagPutErrors(berth)}.`,
           ],

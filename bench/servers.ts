@@ -46,6 +46,8 @@ export interface Registry {
    * in the next round's timing, the same registry's or the other's.
    */
   idle?(): Promise<number>;
+  /** The server is a Node process (Berth, not under a wrapper): its threads can be told apart by kind (thread-cpu.ts). */
+  nodeThreads?: boolean;
   stop(): Promise<void>;
 }
 
@@ -216,6 +218,7 @@ export async function startBerth(logLevel: string, opts: BerthOptions = {}): Pro
   const [command, ...wrapped] = [...(opts.wrapper ?? []), process.execPath, ...args];
   const registry = await launch({ name: 'berth', label: opts.label ?? 'berth', dir, command: command!, args: wrapped, port, singlePostUpload: true, env, headers: opts.headers, ...(opts.wrapper ? { readyMs: 300_000 } : {}) });
   registry.idle = () => jobsIdle(registry.url);
+  registry.nodeThreads = !opts.wrapper;
   return registry;
 }
 

@@ -45,8 +45,13 @@ function tids(pid: number): number[] {
   }
 }
 
-/** Polls the threads of `pid` from `start` to `stop`; `stop` returns CPU seconds per kind and the total. */
-export function recordThreads(pid: number): { stop: () => { total: number; byKind: Record<ThreadKind, number> } } {
+/**
+ * Polls the threads of `pid` from `start` to `stop`; `stop` returns CPU seconds per kind and the
+ * total. With `poll: false` the threads are read at the start and the stop only (a thread that
+ * ends between is missed): reading every thread's stat every 20 ms during a request-rate phase
+ * shares the cores with the load it measures.
+ */
+export function recordThreads(pid: number, opts: { poll?: boolean } = {}): { stop: () => { total: number; byKind: Record<ThreadKind, number> } } {
   const atStart = tids(pid);
   const others = atStart.filter((t) => t !== pid);
   const kindOf = new Map<number, ThreadKind>();
@@ -64,7 +69,7 @@ export function recordThreads(pid: number): { stop: () => { total: number; byKin
   };
   poll();
   const total0 = processCpuSeconds(pid);
-  const timer = setInterval(poll, POLL_MS);
+  const timer = opts.poll === false ? undefined : setInterval(poll, POLL_MS);
   return {
     stop: () => {
       clearInterval(timer);

@@ -14,6 +14,7 @@ import { blobSpec, MiB, smallImage, type BlobSpec, type SmallImage } from './pay
 import { RssProbe } from './rss.js';
 import { rawTcpLimit, startLoopback } from './loopback.js';
 import { probeHost, type HostProbe } from './host-probe.js';
+import { recordThreads, type ThreadKind } from './thread-cpu.js';
 
 export interface Settings {
   blobMiB: number;
@@ -65,12 +66,15 @@ export interface Figures {
   phasePeaks: Record<string, number>;
   /** The host probes taken before each round of each phase, by phase (the same for every registry). */
   hostProbes: Record<string, HostProbe[]>;
+  /** A Node server's CPU seconds per round by kind of thread, by phase (empty for other servers). */
+  threadCpu: Record<string, Record<ThreadKind, number>[]>;
 }
 
 interface Target {
   client: RegistryClient;
   probe: RssProbe;
   peaks: Record<string, number>;
+  threadCpu: Record<string, Record<ThreadKind, number>[]>;
   images: SmallImage[];
   /** Tags of the tag phase put in after its time budget (not timed). */
   tagsSeeded?: number;
@@ -139,6 +143,7 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
     client,
     probe: new RssProbe(client.registry.pid),
     peaks: {},
+    threadCpu: {},
     images: Array.from({ length: s.images }, (_, i) => smallImage(i, client.registry.label)),
   }));
   const rssIdle = targets.map((t) => t.probe.current());
@@ -157,10 +162,12 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
         spawnSync('sync');
         (hostProbes[name] ??= []).push(probeHost());
         t.probe.start();
+        const threads = t.client.registry.nodeThreads ? recordThreads(t.client.registry.pid, { poll: false }) : undefined;
         try {
           out[k]!.push(await fn(t, rep));
         } finally {
           t.peaks[name] = Math.max(t.peaks[name] ?? 0, t.probe.stop());
+          if (threads) (t.threadCpu[name] ??= []).push(threads.stop().byKind);
         }
       }
     }
@@ -302,5 +309,6 @@ export async function runAll(clients: RegistryClient[], s: Settings, log: (line:
     rssBig: t.peaks[`${s.bigMiB} MiB push+pull`]!,
     phasePeaks: t.peaks,
     hostProbes,
+    threadCpu: t.threadCpu,
   }));
 }
