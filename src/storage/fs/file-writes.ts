@@ -1,7 +1,8 @@
 /**
  * The filesystem store's writes (fs-blob-store.ts): writes that take every byte or throw (a
- * filling disk writes short, then fails with ENOSPC), the background syncs of a long upload,
- * and the start of a body read before the store chooses how to write it.
+ * filling disk writes short, then fails with ENOSPC), a streamed upload's batches written while
+ * the next is received, the background syncs of a long upload, and the start of a body read
+ * before the store chooses how to write it.
  */
 import type { FileHandle } from 'node:fs/promises';
 
@@ -10,7 +11,7 @@ import type { FileHandle } from 'node:fs/promises';
  * PATCHes of chunked clients, so that each PATCH's final fdatasync has only its tail left.
  * 256 MiB in 8 MiB PATCHes against 16 MiB, alternating pairs: with 3 MiB all 8 pairs faster
  * (1-18%); with 4 MiB 6 of 8 faster (5-20%), the first round's two slower (27-31%). A
- * monolithic push showed no difference either way (medians 314 against 328 MB/s).
+ * monolithic push showed no difference with 3 MiB (medians 314 against 328 MB/s).
  */
 const EARLY_SYNC_BYTES = 4 * 1024 * 1024;
 
