@@ -48,7 +48,6 @@ export async function serve(opts: ServeOptions): Promise<void> {
       process.exit(await runPrimary({ workers, logLevel: opts.logLevel ?? process.env.BERTH_LOG_LEVEL ?? 'info' }));
     }
   }
-  await import('./heap-tuning.js'); // before the server's modules load
   const { runServer } = await import('./run-server.js');
   await runServer(opts, { prepareStores: cluster.isPrimary || process.env[FIRST_WORKER_ENV] === '1' });
 }
