@@ -1,13 +1,11 @@
 /**
  * The rescan of the scan benchmark in a process of its own, as a server's `scan.rescan` job runs
- * it: with the server's heap settings, over a database prepared by the benchmark (advisories
- * imported, inventories stored), and nothing else in memory. Prints one JSON line: how many
- * inventories were matched, in how many seconds (and CPU seconds of the process, every thread:
- * steadier than the time on a shared machine), the resident memory at the start and its peak
- * (sampled every 100 ms, MiB).
+ * it: over a database prepared by the benchmark (advisories imported, inventories stored), and
+ * nothing else in memory. Prints one JSON line: how many inventories were matched, in how many
+ * seconds (and CPU seconds of the process, every thread: steadier than the time on a shared
+ * machine), the resident memory at the start and its peak (sampled every 100 ms, MiB).
  * Usage: node dist/bench/scan-rescan.js DATABASE
  */
-import '../src/cli/heap-tuning.js';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { AuditLog } from '../src/audit/audit-log.js';
