@@ -67,7 +67,7 @@ const UNLOCK_RETRY_MS = 250;
 /** At most this many digest states are kept; the oldest is dropped (and re-hashed at finish). */
 const MAX_HASH_STATES = 1024;
 
-/** A body longer than this (or of unknown length) streams with a young generation let grow (writeBody). */
+/** A body longer than this (or of unknown length) streams as a cold pull does (writeBody). */
 const STREAMED_BYTES = 1024 * 1024;
 
 export interface UploadLimits {
@@ -208,10 +208,10 @@ export class UploadService {
 
   /**
    * Writes `body` into the upload at `offset`, hashed on the way (into `hash`, when the session
-   * has one) and held to the quota room. A body that may be large lets V8's young generation
-   * grow while it streams, so its socket buffers die in scavenges instead of piling up as
-   * external memory and setting off back-to-back full collections (ops/young-generation.ts;
-   * seen in 1 GiB pushes: 38-69 of them, 1.3-1.4 CPU-s on V8's threads, the rate down by 40%).
+   * has one) and held to the quota room. A body that may be large streams as a cold pull does:
+   * V8 marks all at once and may grow its young generation in one step, so the body's socket
+   * buffers cannot set off back-to-back full collections (ops/young-generation.ts; seen in
+   * 1 GiB pushes: 38-69 of them, 1.2-1.4 CPU-s on V8's threads, the rate down by 40%).
    */
   private async writeBody(id: string, handle: string, offset: number, body: AsyncIterable<Buffer>, room: UploadRoom, hash: Hash | undefined, length: number | undefined, signal?: AbortSignal): Promise<{ handle: string; written: number }> {
     const ended = length === undefined || length > STREAMED_BYTES ? streaming() : undefined;
