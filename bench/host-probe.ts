@@ -36,23 +36,24 @@ export function probeHost(): HostProbe {
   let t = performance.now();
   createHash('sha256').update(CPU_BYTES).digest();
   const cpuMs = performance.now() - t;
-  const file = join(tmpdir(), `bench-host-probe-${process.pid}`);
-  let fd = openSync(file, 'w');
-  let flushMs: number;
-  try {
-    t = performance.now();
+  const flushMs = timedOnNewFile((fd) => {
     writeSync(fd, FLUSH_BYTES, 0, FLUSH_BYTES.length, 0);
     fdatasyncSync(fd);
-    flushMs = performance.now() - t;
-  } finally {
-    closeSync(fd);
-    rmSync(file, { force: true });
-  }
-  fd = openSync(file, 'w');
-  try {
-    t = performance.now();
+  });
+  const fillMs = timedOnNewFile((fd) => {
     for (let i = 0; i < FILL_PIECES; i++) writeSync(fd, FILL_PIECE, 0, FILL_PIECE.length, i * FILL_PIECE.length);
-    return { cpuMs, flushMs, fillMs: performance.now() - t };
+  });
+  return { cpuMs, flushMs, fillMs };
+}
+
+/** Milliseconds `work` takes on a new file in the temporary folder (removed again after). */
+function timedOnNewFile(work: (fd: number) => void): number {
+  const file = join(tmpdir(), `bench-host-probe-${process.pid}`);
+  const fd = openSync(file, 'w');
+  try {
+    const t = performance.now();
+    work(fd);
+    return performance.now() - t;
   } finally {
     closeSync(fd);
     rmSync(file, { force: true });

@@ -54,15 +54,17 @@ export class OverlappedWrites {
     if (this.batchBytes >= BATCH_BYTES) await this.send();
   }
 
-  /** Writes what is gathered and waits for every write; throws what any write failed with. */
+  /** Writes what is gathered and waits for every write and background sync; throws what any failed with. */
   async finish(): Promise<void> {
     await this.send();
     await this.inFlight;
+    await this.writeBack.settle();
   }
 
-  /** Waits for the write in flight, whatever its outcome (before the file is cut or closed). */
+  /** Waits for the write and the background sync in flight, whatever their outcome (before the file is cut or closed). */
   async quiet(): Promise<void> {
     await this.inFlight?.catch(() => {});
+    await this.writeBack.quiet();
   }
 
   private async send(): Promise<void> {

@@ -200,8 +200,7 @@ export class FsBlobStore implements BlobStore {
       throw isNotFound(e) ? new NotFoundError(`upload ${id}`) : fullAsStorageFull(e);
     });
     let written = 0;
-    const writeBack = new EarlySync(fh, durable);
-    const writes = new OverlappedWrites(fh, offset, writeBack);
+    const writes = new OverlappedWrites(fh, offset, new EarlySync(fh, durable));
     let began = false;
     try {
       // Writing past the end of a shorter file would leave a hole that reads as zeros.
@@ -214,7 +213,6 @@ export class FsBlobStore implements BlobStore {
         await writes.add(chunk);
       }
       await writes.finish();
-      await writeBack.settle();
       // Only ever shortens the file: every byte up to offset + written was just written.
       if (before > offset + written) await fh.truncate(offset + written);
       if (durable) await fh.datasync();
@@ -222,7 +220,6 @@ export class FsBlobStore implements BlobStore {
       if (size !== offset + written) throw new Error(`upload ${id} holds ${size} bytes after a write to ${offset + written}`);
     } catch (e) {
       await writes.quiet();
-      await writeBack.quiet();
       // On a full disk the space this failed write took is given back (its bytes are not part
       // of the upload; the next write at `offset` would replace them anyway). Not after an
       // abort: the write lease may have passed to a writer whose bytes follow `offset` now.
@@ -230,7 +227,6 @@ export class FsBlobStore implements BlobStore {
       fullAsStorageFull(e);
     } finally {
       await writes.quiet();
-      await writeBack.quiet();
       await fh.close();
     }
     return { handle, written };
